@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Myelin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Myelin", targets: ["Myelin"]),
+        .executable(name: "myelin", targets: ["MyelinCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The n-dimensional array: storage, views, elementwise ops, reductions, BLAS, I/O.
+        .target(
+            name: "MyelinCore",
+            dependencies: [
+                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                "CZlib",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
+        ),
+        // Umbrella module: `import Myelin` brings in every subsystem.
+        .target(name: "Myelin", dependencies: ["MyelinCore"]),
+        // Benchmark workloads of ../shared/bench, run by `myelin bench`.
+        .target(name: "MyelinBench", dependencies: ["Myelin"]),
+        .executableTarget(
+            name: "MyelinCLI",
+            dependencies: ["Myelin", "MyelinBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+// `import Myelin` gives every subsystem.
+@_exported import MyelinCore

@@ -1,0 +1,68 @@
+import Dispatch
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+
+/// How many threads Myelin's kernels (and the BLAS library) use.
+///
+/// ```swift
+/// Threading.count = 1   // everything on the calling thread
+/// ```
+public enum Threading {
+    nonisolated(unsafe) private static var _count = defaultCount()
+
+    /// The number of threads for large elementwise ops, reductions and BLAS calls.
+    /// Defaults to `MYELIN_NUM_THREADS`, else the number of active cores.
+    public static var count: Int {
+        get { _count }
+        set {
+            _count = max(1, newValue)
+            #if !canImport(Accelerate)
+            openblas_set_num_threads(Int32(_count))
+            #endif
+        }
+    }
+
+    private static func defaultCount() -> Int {
+        if let s = getenvString("MYELIN_NUM_THREADS"), let n = Int(s), n > 0 { return n }
+        return max(1, ProcessInfo_activeCores())
+    }
+
+    /// Elements below which an elementwise op stays on the calling thread: a thread hop costs
+    /// a few microseconds, the time to add about 32K floats.
+    public static var elementwiseGrain = 1 << 15
+
+    /// Splits `0..<total` into at most `Threading.count` contiguous chunks of at least `grain`
+    /// elements and runs `body(lo, hi)` for each, in parallel when there is more than one.
+    @inline(__always)
+    static func parallelChunks(_ total: Int, grain: Int = elementwiseGrain, _ body: (Int, Int) -> Void) {
+        let chunks = min(_count, total / max(grain, 1))
+        if chunks <= 1 {
+            body(0, total)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            // Chunk edges are rounded to 16 elements so threads never share a cache line of output.
+            let lo = c == 0 ? 0 : min(total, (total * c / chunks) & ~15)
+            let hi = c == chunks - 1 ? total : min(total, (total * (c + 1) / chunks) & ~15)
+            if lo < hi { body(lo, hi) }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func getenvString(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    return String(cString: p)
+}
+
+private func ProcessInfo_activeCores() -> Int {
+    Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+}

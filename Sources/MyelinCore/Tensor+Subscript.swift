@@ -1,0 +1,178 @@
+/// One entry of a tensor subscript: an index, a slice, every element, a new axis, or "the rest".
+public enum TensorIndexItem: Sendable {
+    /// One position (negative counts from the end); the axis disappears.
+    case at(Int)
+    /// `start..<end` by `step`, each part optional; negatives count from the end, as in Python.
+    case range(Int?, Int?, step: Int)
+    /// Every element of the axis (`.all`).
+    case every
+    /// A new axis of size 1 (`.newAxis`).
+    case insertAxis
+    /// As many `.all` as needed to cover the remaining axes (`.ellipsis`).
+    case rest
+}
+
+/// Anything usable inside `tensor[...]`: `Int`, Swift ranges, `stride(from:to:by:)` and
+/// `TensorIndexItem` (`.all`, `.newAxis`, `.ellipsis`, `.slice(1, -1, step: 2)`).
+public protocol TensorIndex {
+    var indexItem: TensorIndexItem { get }
+}
+
+extension TensorIndexItem: TensorIndex {
+    public var indexItem: TensorIndexItem { self }
+}
+extension TensorIndex where Self == TensorIndexItem {
+    /// Every element of the axis: `x[.all, 0]`.
+    public static var all: TensorIndexItem { .every }
+    /// A new axis of size 1: `x[.newAxis]`.
+    public static var newAxis: TensorIndexItem { .insertAxis }
+    /// The remaining axes: `x[.ellipsis, 0]`.
+    public static var ellipsis: TensorIndexItem { .rest }
+    /// A Python-style slice: `x[.slice(nil, nil, step: -1)]` reverses an axis.
+    public static func slice(_ start: Int?, _ end: Int?, step: Int = 1) -> TensorIndexItem { .range(start, end, step: step) }
+}
+extension Int: TensorIndex { public var indexItem: TensorIndexItem { .at(self) } }
+extension Range: TensorIndex where Bound == Int {
+    public var indexItem: TensorIndexItem { .range(lowerBound, upperBound, step: 1) }
+}
+extension ClosedRange: TensorIndex where Bound == Int {
+    public var indexItem: TensorIndexItem { .range(lowerBound, upperBound == -1 ? nil : upperBound + 1, step: 1) }
+}
+extension PartialRangeFrom: TensorIndex where Bound == Int {
+    public var indexItem: TensorIndexItem { .range(lowerBound, nil, step: 1) }
+}
+extension PartialRangeUpTo: TensorIndex where Bound == Int {
+    public var indexItem: TensorIndexItem { .range(nil, upperBound, step: 1) }
+}
+extension PartialRangeThrough: TensorIndex where Bound == Int {
+    public var indexItem: TensorIndexItem { .range(nil, upperBound == -1 ? nil : upperBound + 1, step: 1) }
+}
+extension StrideTo: TensorIndex where Element == Int {
+    /// `stride(from: 0, to: 10, by: 2)`; reads the stride's bounds through its description-free API.
+    public var indexItem: TensorIndexItem {
+        var it = makeIterator()
+        guard let first = it.next() else { return .range(0, 0, step: 1) }
+        let second = it.next()
+        let step = second.map { $0 - first } ?? 1
+        let last = Array(self).last!
+        return .range(first, last + (step > 0 ? 1 : -1), step: step)
+    }
+}
+
+extension Tensor {
+    /// A view of part of the tensor, NumPy style; shares memory with this tensor.
+    ///
+    /// ```swift
+    /// let x = Tensor.arange(12).reshape([3, 4])
+    /// x[0]                  // first row, shape [4]
+    /// x[1..., 2]            // rows 1 and 2 of column 2, shape [2]
+    /// x[.all, 0..<3]        // first three columns, shape [3, 3]
+    /// x[-1, .slice(nil, nil, step: -1)]   // last row reversed
+    /// ```
+    ///
+    /// Assigning through a subscript writes into this tensor (broadcasting the new value):
+    /// `x[0] = Tensor.zeros([4])`.
+    public subscript(_ items: TensorIndex...) -> Tensor {
+        get { view(items.map(\.indexItem)) }
+        set { assign(newValue, at: items.map(\.indexItem)) }
+    }
+
+    /// The subscript with an array of index items.
+    public subscript(items items: [TensorIndex]) -> Tensor {
+        get { view(items.map(\.indexItem)) }
+        set { assign(newValue, at: items.map(\.indexItem)) }
+    }
+
+    func view(_ items: [TensorIndexItem]) -> Tensor {
+        let consumed = items.reduce(0) { n, item in
+            switch item {
+            case .at, .range, .every: return n + 1
+            case .insertAxis, .rest: return n
+            }
+        }
+        if consumed > rank {
+            fatalError("[index] too many indices: \(consumed) for a tensor of rank \(rank)")
+        }
+        if items.filter({ if case .rest = $0 { return true } else { return false } }).count > 1 {
+            fatalError("[index] at most one ellipsis is allowed")
+        }
+        var newShape: [Int] = [], newStrides: [Int] = []
+        var off = offset
+        var axis = 0
+        for item in items {
+            switch item {
+            case .at(let i):
+                let n = shape[axis]
+                let j = i < 0 ? i + n : i
+                if j < 0 || j >= n {
+                    fatalError("[index] index \(i) is out of range for axis \(axis) of size \(n)")
+                }
+                off += j * strides[axis]
+                axis += 1
+            case .range(let start, let end, let step):
+                let (first, length) = Tensor.sliceBounds(start, end, step, size: shape[axis])
+                off += first * strides[axis]
+                newShape.append(length)
+                newStrides.append(strides[axis] * step)
+                axis += 1
+            case .every:
+                newShape.append(shape[axis])
+                newStrides.append(strides[axis])
+                axis += 1
+            case .insertAxis:
+                newShape.append(1)
+                newStrides.append(0)
+            case .rest:
+                let rest = rank - consumed
+                for _ in 0..<rest {
+                    newShape.append(shape[axis])
+                    newStrides.append(strides[axis])
+                    axis += 1
+                }
+            }
+        }
+        while axis < rank {
+            newShape.append(shape[axis])
+            newStrides.append(strides[axis])
+            axis += 1
+        }
+        return Tensor(storage: storage, shape: newShape, strides: newStrides, offset: off)
+    }
+
+    /// Python's slice semantics: clamps out-of-range bounds; returns the first index and the length.
+    static func sliceBounds(_ start: Int?, _ end: Int?, _ step: Int, size n: Int) -> (Int, Int) {
+        if step == 0 { fatalError("[index] slice step must not be 0") }
+        func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { Swift.min(Swift.max(v, lo), hi) }
+        if step > 0 {
+            let s = start.map { clamp($0 < 0 ? $0 + n : $0, 0, n) } ?? 0
+            let e = end.map { clamp($0 < 0 ? $0 + n : $0, 0, n) } ?? n
+            return (s, e > s ? (e - s + step - 1) / step : 0)
+        } else {
+            let s = start.map { clamp($0 < 0 ? $0 + n : $0, -1, n - 1) } ?? n - 1
+            let e = end.map { clamp($0 < 0 ? $0 + n : $0, -1, n - 1) } ?? -1
+            return (Swift.max(s, 0), s > e ? (s - e + (-step) - 1) / (-step) : 0)
+        }
+    }
+
+    mutating func assign(_ value: Tensor, at items: [TensorIndexItem]) {
+        makeUnique()
+        var target = view(items)
+        guard Shape.broadcast(value.shape, target.shape) == target.shape else {
+            fatalError("[index] cannot assign a tensor of shape \(value.shape) to a slice of shape \(target.shape)")
+        }
+        // A value that shares this storage could overlap the target: read it out first.
+        let source = value.storage === storage ? value.contiguousCopy() : value
+        target.copyElements(from: source)
+    }
+
+    /// Writes `value` into every element this tensor shows (through its views' storage, after copy-on-write).
+    ///
+    /// ```swift
+    /// var x = Tensor.zeros([2, 2])
+    /// x.fill(3)
+    /// ```
+    public mutating func fill(_ value: Double) {
+        makeUnique()
+        copyElements(from: Tensor(scalar: value, dtype: dtype))
+    }
+}

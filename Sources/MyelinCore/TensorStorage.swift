@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The memory behind one or more tensors: a 64-byte aligned buffer of `count` elements of `dtype`.
+///
+/// Tensors hold it by reference and copy it before writing when it is shared (copy-on-write).
+
+final class TensorStorage {
+    let dtype: DType
+    let count: Int
+    let data: UnsafeMutableRawPointer
+
+    /// Uninitialised memory for `count` elements; callers fill every element they expose.
+   
+    init(dtype: DType, count: Int) {
+        self.dtype = dtype
+        self.count = count
+        let bytes = max(count * dtype.byteSize, 64)
+        // posix_memalign keeps large buffers on malloc's fast path and aligned for SIMD loads.
+        var raw: UnsafeMutableRawPointer?
+        let status = posix_memalign(&raw, 64, bytes)
+        guard status == 0, let raw else {
+            fatalError("[storage] cannot allocate \(bytes) bytes for \(count) \(dtype) elements")
+        }
+        self.data = raw
+    }
+
+    /// Zero-filled memory (all-zero bytes are 0, 0.0 and false in every dtype).
+   
+    convenience init(zeroedDType dtype: DType, count: Int) {
+        self.init(dtype: dtype, count: count)
+        memset(data, 0, count * dtype.byteSize)
+    }
+
+    deinit { free(data) }
+
+    @inline(__always)
+    func pointer<T: TensorElement>(as: T.Type) -> UnsafeMutablePointer<T> {
+        data.assumingMemoryBound(to: T.self)
+    }
+}
