@@ -34,7 +34,7 @@ let package = Package(
             name: "MyelinCLI",
             dependencies: ["Myelin", "MyelinBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -16,7 +16,7 @@ public struct Tensor {
     /// The distance in elements between neighbours along each dimension (0 for broadcast dimensions).
     public internal(set) var strides: [Int]
     /// The position of the first element in the storage, in elements.
-    internal(set) var offset: Int
+    var offset: Int
 
     
     init(storage: TensorStorage, shape: [Int], strides: [Int], offset: Int) {
