@@ -1,2 +1,13 @@
 import Myelin
 print(Tensor([[1, 2], [3, 4]]))
+print(Tensor([[1.5, 2], [3, 4]]))
+print(Tensor([[[1.5, 2], [3, 4]],[[1.5, 2], [3, 4]]]))
+print(Tensor.arange(0, 3000, step: 1, dtype: .float32).reshape([30, 100]))
+print(Tensor([true, false]))
+print(Tensor(scalar: 3.5))
+print(Tensor.zeros([0, 3]))
+print(Tensor([1e-5, 1]))
+let x = Tensor.arange(12).reshape([3, 4])
+print(x[1..., 2], x[.all, 0..<3], x[-1, .slice(nil, nil, step: -1)])
+let a = Tensor.arange(0, 6, dtype: .float32).reshape([2, 3])
+print(a.matmul(a.T), a.T.matmul(a), a.sum(axes: [0]), a.mean(), a.variance(), a.logsumexp(axis: 1), a.argmax(axis: 1), a.cumsum(axis: 1))

@@ -43,6 +43,8 @@ enum UnaryOps {
     struct Floor: FloatUnaryOp { func callAsFunction<T: FloatElement>(_ x: T) -> T { x.rounded(.down) } }
     struct Ceil: FloatUnaryOp { func callAsFunction<T: FloatElement>(_ x: T) -> T { x.rounded(.up) } }
     /// Half to even, as NumPy and PyTorch round.
+    /// x where finite, else 0: the safe shift of logsumexp.
+    struct FiniteOrZero: FloatUnaryOp { func callAsFunction<T: FloatElement>(_ x: T) -> T { x.isFinite ? x : 0 } }
     struct Round: FloatUnaryOp { func callAsFunction<T: FloatElement>(_ x: T) -> T { x.rounded(.toNearestOrEven) } }
 
     struct Negate: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { -x } }

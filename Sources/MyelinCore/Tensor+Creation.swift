@@ -160,7 +160,7 @@ extension Tensor {
     /// ```
     public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType? = nil) -> Tensor {
         if step == 0 { fatalError("[arange] step must not be 0") }
-        let n = max(0, Int(((end - start) / step).rounded(.up)))
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let integral = start.rounded() == start && step.rounded() == step
         let d = dtype ?? (integral ? .int64 : .float32)
         return Tensor(shape: [n], doubles: (0..<n).map { start + Double($0) * step }, dtype: d)
@@ -179,7 +179,7 @@ extension Tensor {
     public static func linspace(_ start: Double, _ end: Double, count: Int, dtype: DType = .float32) -> Tensor {
         if count < 0 { fatalError("[linspace] count must be non-negative, got \(count)") }
         if count == 1 { return Tensor(shape: [1], doubles: [start], dtype: dtype) }
-        let step = (end - start) / Double(max(count - 1, 1))
+        let step = (end - start) / Double(Swift.max(count - 1, 1))
         // The last point is `end` exactly, as in NumPy.
         let values = (0..<count).map { $0 == count - 1 ? end : start + Double($0) * step }
         return Tensor(shape: [count], doubles: values, dtype: dtype)
@@ -189,7 +189,7 @@ extension Tensor {
     public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .float32) -> Tensor {
         let cols = m ?? n
         var values = [Double](repeating: 0, count: n * cols)
-        for i in 0..<min(n, cols) { values[i * cols + i] = 1 }
+        for i in 0..<Swift.min(n, cols) { values[i * cols + i] = 1 }
         return Tensor(shape: [n, cols], doubles: values, dtype: dtype)
     }
 }

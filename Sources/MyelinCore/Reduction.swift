@@ -1,0 +1,151 @@
+/// A reduction's combining step and starting value; specialised into the reduction loop like the
+/// elementwise ops.
+protocol ReduceOp {
+    func identity<T: NumericElement>(_: T.Type) -> T
+    func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T
+}
+
+enum ReduceOps {
+    struct Sum: ReduceOp {
+        func identity<T: NumericElement>(_: T.Type) -> T { 0 }
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a + b }
+    }
+    struct Prod: ReduceOp {
+        func identity<T: NumericElement>(_: T.Type) -> T { 1 }
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a * b }
+    }
+    /// NaN propagates, as in NumPy's `max`.
+    struct Max: ReduceOp {
+        func identity<T: NumericElement>(_: T.Type) -> T { T.lowest }
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a > b) ? a : b }
+    }
+    struct Min: ReduceOp {
+        func identity<T: NumericElement>(_: T.Type) -> T { T.highest }
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a < b) ? a : b }
+    }
+}
+
+extension Tensor {
+    /// Reduces `axes` (normalised, sorted) of a tensor whose element type is `T` with `op`.
+    ///
+    /// The loop runs over the input in memory order; the output has stride 0 along reduced axes, so
+    /// a reduced inner axis becomes a register accumulation and a reduced outer axis a vector
+    /// accumulation into the output row. Large reductions split across threads either by output
+    /// rows (when the reduced axes are innermost) or into per-thread partial outputs.
+    func reduce<T: NumericElement, Op: ReduceOp>(_ op: Op, _: T.Type, axes: [Int], keepDims: Bool) -> Tensor {
+        var keptShape = shape
+        for a in axes { keptShape[a] = 1 }
+        let out = Tensor(uninitializedShape: keptShape, dtype: T.dtype)
+        let outCount = out.count
+        let dst = out.basePointer(T.self)
+        dst.update(repeating: op.identity(T.self), count: outCount)
+        let n = count
+        if n > 0 {
+            var outStrides = out.strides
+            for a in axes { outStrides[a] = 0 }
+            // Visit dimensions in the input's memory order (largest stride outermost).
+            let order = (0..<rank).sorted { Swift.abs(strides[$0]) > Swift.abs(strides[$1]) }
+            let loop = StridedLoop(shape: order.map { shape[$0] },
+                                   strides: [order.map { outStrides[$0] }, order.map { strides[$0] }])
+            let src = basePointer(T.self)
+            let reducedInner: Int? = {
+                // When every reduced dim sits inside every kept dim, flat chunks of the loop that are
+                // multiples of the reduced size write disjoint outputs.
+                let reducedPositions = order.indices.filter { axes.contains(order[$0]) && shape[order[$0]] != 1 }
+                let keptPositions = order.indices.filter { !axes.contains(order[$0]) && shape[order[$0]] != 1 }
+                guard let firstReduced = reducedPositions.first else { return 1 }
+                if let lastKept = keptPositions.last, lastKept > firstReduced { return nil }
+                return n / Swift.max(outCount, 1)
+            }()
+            let grain = Threading.elementwiseGrain
+            if let inner = reducedInner, inner > 0 {
+                Threading.parallelChunks(outCount, grain: Swift.max(1, grain / inner)) { lo, hi in
+                    Tensor.reduceRuns(op, loop, src, dst, lo * inner, hi * inner)
+                }
+            } else if Threading.count > 1 && n >= 2 * grain && outCount * 16 <= n {
+                let chunks = Swift.min(Threading.count, n / grain)
+                var partials = [[T]](repeating: [], count: chunks)
+                partials.withUnsafeMutableBufferPointer { parts in
+                    DispatchQueueConcurrent.perform(chunks) { c in
+                        var buf = [T](repeating: op.identity(T.self), count: outCount)
+                        buf.withUnsafeMutableBufferPointer { b in
+                            Tensor.reduceRuns(op, loop, src, b.baseAddress!, n * c / chunks, n * (c + 1) / chunks)
+                        }
+                        parts[c] = buf
+                    }
+                }
+                for part in partials {
+                    for i in 0..<outCount { dst[i] = op(dst[i], part[i]) }
+                }
+            } else {
+                Tensor.reduceRuns(op, loop, src, dst, 0, n)
+            }
+        }
+        return keepDims ? out : out.reshape(shape.indices.filter { !axes.contains($0) }.map { shape[$0] })
+    }
+
+    /// The hot loop of `reduce` over the flat range `lo..<hi` of the loop.
+    @inline(__always)
+    static func reduceRuns<T: NumericElement, Op: ReduceOp>(
+        _ op: Op, _ loop: StridedLoop, _ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ lo: Int, _ hi: Int
+    ) {
+        let s0 = loop.innerStride(0), s1 = loop.innerStride(1)
+        loop.forEachRun(lo, hi) { o0, o1, _, _, m in
+            if s0 == 0 {
+                dst[o0] = op(dst[o0], reduceRun(op, src + o1, m, s1))
+            } else if s0 == 1 && s1 == 1 {
+                for j in 0..<m { dst[o0 &+ j] = op(dst[o0 &+ j], src[o1 &+ j]) }
+            } else {
+                for j in 0..<m { dst[o0 &+ j &* s0] = op(dst[o0 &+ j &* s0], src[o1 &+ j &* s1]) }
+            }
+        }
+    }
+
+    /// Reduces `m` elements `stride` apart; eight independent accumulators let the compiler
+    /// vectorise unit-stride runs and keep float sums accurate (a partial pairwise sum).
+    @inline(__always)
+    static func reduceRun<T: NumericElement, Op: ReduceOp>(_ op: Op, _ p: UnsafeMutablePointer<T>, _ m: Int, _ stride: Int) -> T {
+        let id = op.identity(T.self)
+        if stride == 1 && m >= 16 {
+            var a0 = id, a1 = id, a2 = id, a3 = id, a4 = id, a5 = id, a6 = id, a7 = id
+            var j = 0
+            while j &+ 8 <= m {
+                a0 = op(a0, p[j]); a1 = op(a1, p[j &+ 1]); a2 = op(a2, p[j &+ 2]); a3 = op(a3, p[j &+ 3])
+                a4 = op(a4, p[j &+ 4]); a5 = op(a5, p[j &+ 5]); a6 = op(a6, p[j &+ 6]); a7 = op(a7, p[j &+ 7])
+                j &+= 8
+            }
+            var acc = op(op(op(a0, a1), op(a2, a3)), op(op(a4, a5), op(a6, a7)))
+            while j < m { acc = op(acc, p[j]); j &+= 1 }
+            return acc
+        }
+        var acc = id
+        for j in 0..<m { acc = op(acc, p[j &* stride]) }
+        return acc
+    }
+
+    /// Runs `op` in the element type of `dtype` (promoting as `resultDType` says first).
+    func reduce<Op: ReduceOp>(_ op: Op, axes: [Int]?, keepDims: Bool, name: String, widenIntegers: Bool) -> Tensor {
+        let ax = Shape.axes(axes, rank: rank, op: name)
+        var x = self
+        if x.dtype == .bool || (widenIntegers && x.dtype == .int32) { x = x.to(.int64) }
+        switch x.dtype {
+        case .float32: return x.reduce(op, Float.self, axes: ax, keepDims: keepDims)
+        case .float64: return x.reduce(op, Double.self, axes: ax, keepDims: keepDims)
+        case .int32: return x.reduce(op, Int32.self, axes: ax, keepDims: keepDims)
+        default: return x.reduce(op, Int64.self, axes: ax, keepDims: keepDims)
+        }
+    }
+
+    /// Number of elements that `axes` (nil: all) cover.
+    func reducedCount(_ axes: [Int]?, name: String) -> Int {
+        Shape.axes(axes, rank: rank, op: name).reduce(1) { $0 * shape[$1] }
+    }
+}
+
+import Dispatch
+/// `DispatchQueue.concurrentPerform` behind a name that says what it is for.
+enum DispatchQueueConcurrent {
+    static func perform(_ iterations: Int, _ body: (Int) -> Void) {
+        DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+    }
+}

@@ -1,0 +1,152 @@
+extension Tensor {
+    /// Matrix product with NumPy/PyTorch `matmul` rules: 1-D operands are vectors, 2-D are
+    /// matrices, and higher ranks are stacks of matrices whose batch dimensions broadcast.
+    /// Float tensors go to BLAS (transposed views are passed without copying); integer tensors use a
+    /// plain loop.
+    ///
+    /// ```swift
+    /// let a = Tensor.ones([2, 3]), b = Tensor.ones([3, 4])
+    /// a.matmul(b).shape                          // [2, 4]
+    /// Tensor.ones([5, 2, 3]).matmul(b).shape     // [5, 2, 4]
+    /// ```
+    public func matmul(_ other: Tensor) -> Tensor {
+        let a = self, b = other
+        if a.rank == 0 || b.rank == 0 {
+            fatalError("[matmul] both operands need at least one dimension, got shapes \(a.shape) and \(b.shape)")
+        }
+        // Vectors become matrices, and the added axis is removed from the result again.
+        let a2 = a.rank == 1 ? a.unsqueezed(axis: 0) : a
+        let b2 = b.rank == 1 ? b.unsqueezed(axis: 1) : b
+        let m = a2.shape[a2.rank - 2], k = a2.shape[a2.rank - 1]
+        let k2 = b2.shape[b2.rank - 2], n = b2.shape[b2.rank - 1]
+        if k != k2 {
+            fatalError("[matmul] cannot multiply \(a.shape) by \(b.shape): inner dimensions \(k) and \(k2) differ")
+        }
+        let batchA = Array(a2.shape.dropLast(2)), batchB = Array(b2.shape.dropLast(2))
+        guard let batch = Shape.broadcast(batchA, batchB) else {
+            fatalError("[matmul] cannot broadcast batch dimensions \(batchA) and \(batchB) of shapes \(a.shape) and \(b.shape)")
+        }
+        let d = Tensor.arithmeticDType(a.dtype, b.dtype)
+        var result = Tensor.batchedMatmul(a2.to(d), b2.to(d), batch: batch, m: m, n: n, k: k)
+        if a.rank == 1 { result = result.squeezed(axis: -2) }
+        if b.rank == 1 { result = result.squeezed(axis: -1) }
+        return result
+    }
+
+    private static func batchedMatmul(_ a: Tensor, _ b: Tensor, batch: [Int], m: Int, n: Int, k: Int) -> Tensor {
+        let out = Tensor(uninitializedShape: batch + [m, n], dtype: a.dtype)
+        let batchCount = Shape.count(batch)
+        if out.count == 0 { return out }
+        if k == 0 { return Tensor.zeros(batch + [m, n], dtype: a.dtype) }
+        // One GEMM for a stack times a single matrix when the stack's rows are contiguous: [B*m, k] x [k, n].
+        if b.rank == 2 && a.rank > 2 && a.isContiguous {
+            let flat = a.reshape([batchCount * m, k])
+            let r = batchedMatmul(flat, b, batch: [], m: batchCount * m, n: n, k: k)
+            return r.reshape(batch + [m, n])
+        }
+        let aB = a.expandBatch(batch), bB = b.expandBatch(batch)
+        let batchStridesA = Array(aB.strides.dropLast(2)), batchStridesB = Array(bB.strides.dropLast(2))
+        var offsets: [(Int, Int)] = []
+        offsets.reserveCapacity(batchCount)
+        if batch.isEmpty {
+            offsets.append((0, 0))
+        } else {
+            let loop = StridedLoop(shape: batch, strides: [batchStridesA, batchStridesB])
+            let sA = loop.innerStride(0), sB = loop.innerStride(1)
+            loop.forEachRun(0, batchCount) { oa, ob, _, _, cnt in
+                for j in 0..<cnt { offsets.append((oa + j * sA, ob + j * sB)) }
+            }
+        }
+        let rsA = aB.strides[aB.rank - 2], csA = aB.strides[aB.rank - 1]
+        let rsB = bB.strides[bB.rank - 2], csB = bB.strides[bB.rank - 1]
+        switch a.dtype {
+        case .float32:
+            gemmBatches(Float.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB) { pa, oa, pb, ob, pc in
+                BLAS.gemm(pa, oa, pb, ob, pc, m: m, n: n, k: k)
+            }
+        case .float64:
+            gemmBatches(Double.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB) { pa, oa, pb, ob, pc in
+                BLAS.gemm(pa, oa, pb, ob, pc, m: m, n: n, k: k)
+            }
+        case .int32: naiveBatches(Int32.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB)
+        default: naiveBatches(Int64.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB)
+        }
+        return out
+    }
+
+    /// This tensor's matrices viewed with `batch` leading dimensions (broadcast, no copy).
+    private func expandBatch(_ batch: [Int]) -> Tensor {
+        expand(batch + Array(shape.suffix(2)))
+    }
+
+    private static func gemmBatches<T: FloatElement>(
+        _: T.Type, _ a: Tensor, _ b: Tensor, _ out: Tensor, _ offsets: [(Int, Int)], _ m: Int, _ n: Int, _ k: Int,
+        _ rsA: Int, _ csA: Int, _ rsB: Int, _ csB: Int,
+        _ gemm: (UnsafePointer<T>, BLASOperand, UnsafePointer<T>, BLASOperand, UnsafeMutablePointer<T>) -> Void
+    ) {
+        var a = a, b = b
+        var rsA = rsA, csA = csA, rsB = rsB, csB = csB
+        var opA = BLASOperand(rows: m, cols: k, rowStride: rsA, colStride: csA)
+        var opB = BLASOperand(rows: k, cols: n, rowStride: rsB, colStride: csB)
+        var offsets = offsets
+        // Layouts BLAS can't read (e.g. broadcast rows or steps) are copied once into a dense stack.
+        if opA == nil {
+            a = a.contiguous()
+            (rsA, csA) = (k, 1)
+            opA = BLASOperand(rows: m, cols: k, rowStride: k, colStride: 1)
+            offsets = offsets.indices.map { (($0) * m * k, offsets[$0].1) }
+        }
+        if opB == nil {
+            b = b.contiguous()
+            (rsB, csB) = (n, 1)
+            opB = BLASOperand(rows: k, cols: n, rowStride: n, colStride: 1)
+            offsets = offsets.indices.map { (offsets[$0].0, ($0) * k * n) }
+        }
+        let pa = a.basePointer(T.self), pb = b.basePointer(T.self), pc = out.basePointer(T.self)
+        for (i, (oa, ob)) in offsets.enumerated() {
+            gemm(pa + oa, opA!, pb + ob, opB!, pc + i * m * n)
+        }
+    }
+
+    private static func naiveBatches<T: NumericElement>(
+        _: T.Type, _ a: Tensor, _ b: Tensor, _ out: Tensor, _ offsets: [(Int, Int)], _ m: Int, _ n: Int, _ k: Int,
+        _ rsA: Int, _ csA: Int, _ rsB: Int, _ csB: Int
+    ) {
+        let pa = a.basePointer(T.self), pb = b.basePointer(T.self), pc = out.basePointer(T.self)
+        for (bi, (oa, ob)) in offsets.enumerated() {
+            let c = pc + bi * m * n
+            for i in 0..<m {
+                for j in 0..<n { c[i * n + j] = 0 }
+                for p in 0..<k {
+                    let av = pa[oa + i * rsA + p * csA]
+                    for j in 0..<n { c[i * n + j] += av * pb[ob + p * rsB + j * csB] }
+                }
+            }
+        }
+    }
+
+    /// Inner product of two 1-D tensors of the same length, as a 0-d tensor.
+    public func dot(_ other: Tensor) -> Tensor {
+        if rank != 1 || other.rank != 1 || shape[0] != other.shape[0] {
+            fatalError("[dot] needs two 1-D tensors of the same length, got shapes \(shape) and \(other.shape)")
+        }
+        return matmul(other)
+    }
+
+    /// Outer product of two 1-D tensors: `result[i, j] = self[i] * other[j]`.
+    public func outer(_ other: Tensor) -> Tensor {
+        if rank != 1 || other.rank != 1 {
+            fatalError("[outer] needs two 1-D tensors, got shapes \(shape) and \(other.shape)")
+        }
+        return unsqueezed(axis: 1) * other.unsqueezed(axis: 0)
+    }
+}
+
+
+
+/// Matrix product with `matmul` broadcasting rules: `matmul(a, b)`.
+public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor { a.matmul(b) }
+/// Inner product of two vectors.
+public func dot(_ a: Tensor, _ b: Tensor) -> Tensor { a.dot(b) }
+/// Outer product of two vectors.
+public func outer(_ a: Tensor, _ b: Tensor) -> Tensor { a.outer(b) }
