@@ -1,1 +1,99 @@
+import Foundation
 import Myelin
+
+/// The workloads of ../shared/bench/README.md, printed as the same JSON lines as the PyTorch and
+/// NumPy peers so `compare.py` can set them side by side.
+public enum Benchmarks {
+    public static let version = "0.1.0"
+    /// Workloads run when none are named, in the README's order.
+    public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead"]
+
+    /// One JSON line of results.
+    public struct Result {
+        public let workload, metric: String
+        public let value: Double
+        public let unit, better: String
+
+        public func jsonLine(threads: Int) -> String {
+            // Six significant digits, as the peers print.
+            let v = Double(String(format: "%.6g", value)) ?? value
+            let fields: [(String, String)] = [
+                ("workload", quote(workload)), ("metric", quote(metric)), ("value", "\(v)"), ("unit", quote(unit)),
+                ("better", quote(better)), ("impl", quote("myelin \(Benchmarks.version)")), ("threads", "\(threads)"),
+            ]
+            return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+        }
+
+        private func quote(_ s: String) -> String { "\"\(s)\"" }
+    }
+
+    public enum BenchError: Error, CustomStringConvertible {
+        case unknownWorkload(String)
+        public var description: String {
+            switch self {
+            case .unknownWorkload(let w):
+                return "[bench] unknown workload '\(w)'; known: \(Benchmarks.defaultWorkloads.joined(separator: ", ")), gemm_f32_<n>"
+            }
+        }
+    }
+
+    /// Runs one workload by name. Every workload seeds the generator with 0 first.
+    public static func run(_ name: String) throws -> [Result] {
+        Random.seed(0)
+        if name.hasPrefix("gemm_f32_"), let n = Int(name.dropFirst("gemm_f32_".count)), n > 0 {
+            return [gemm(name, n)]
+        }
+        switch name {
+        case "add_f32_1m": return [add(name, 1 << 20)]
+        case "small_op_overhead": return [smallOps(name, 10_000)]
+        default: throw BenchError.unknownWorkload(name)
+        }
+    }
+
+    /// Median seconds per call: a warm-up, then `samples` samples of about `sampleSeconds` each
+    /// (the peers' `per_call`).
+    static func perCall(samples: Int = 15, sampleSeconds: Double = 0.02, _ body: () -> Void) -> Double {
+        body()
+        var t = now()
+        body()
+        let inner = max(1, Int((sampleSeconds / (now() - t)).rounded()))
+        var times: [Double] = []
+        for _ in 0..<samples {
+            t = now()
+            for _ in 0..<inner { body() }
+            times.append((now() - t) / Double(inner))
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Keeps the optimiser from discarding a result.
+    @inline(never)
+    static func consume(_ t: Tensor) { if t.count == -1 { print(t) } }
+
+    static func gemm(_ name: String, _ n: Int) -> Result {
+        let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
+        let t = perCall { consume(a.matmul(b)) }
+        return Result(workload: name, metric: "gflops", value: 2 * pow(Double(n), 3) / t / 1e9, unit: "GFLOP/s", better: "higher")
+    }
+
+    static func add(_ name: String, _ n: Int) -> Result {
+        let a = Tensor.randn([n]), b = Tensor.randn([n])
+        let t = perCall { consume(a + b) }
+        return Result(workload: name, metric: "gbps", value: 3 * 4 * Double(n) / t / 1e9, unit: "GB/s", better: "higher")
+    }
+
+    static func smallOps(_ name: String, _ ops: Int) -> Result {
+        let a = Tensor.randn([16]), b = Tensor.randn([16])
+        let t = perCall(samples: 7) {
+            for _ in 0..<ops { consume(a + b) }
+        }
+        return Result(workload: name, metric: "us_per_op", value: t / Double(ops) * 1e6, unit: "us", better: "lower")
+    }
+}
