@@ -1,0 +1,34 @@
+# Myelin: `make demo` and `make test` do all set-up on a fresh Debian/Ubuntu machine with Swift.
+SWIFT ?= swift
+# Real data sets live beside the repository on our machines; elsewhere set MYELIN_DATA yourself.
+MYELIN_DATA ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets),)
+export MYELIN_DATA
+
+.PHONY: all deps build release demo test bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product myelin
+
+# The main job. Until training lands, a tour of tensor operations built in release.
+demo: release
+	.build/release/myelin tour
+
+# The whole test suite (Swift Testing).
+test: deps
+	$(SWIFT) test --disable-xctest
+
+# Benchmarks of ../shared/bench, with OpenBLAS free to use AVX-512 as on a user's machine.
+bench: release
+	rm -f bench-myelin.jsonl
+	env -u OPENBLAS_CORETYPE .build/release/myelin bench --threads 2 --out bench-myelin.jsonl
+
+clean:
+	rm -rf .build
