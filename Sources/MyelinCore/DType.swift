@@ -1,4 +1,11 @@
 import RealModule
+#if canImport(Glibc)
+import Glibc
+@inline(__always) func Glibc_pow(_ a: Double, _ b: Double) -> Double { Glibc.pow(a, b) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) func Glibc_pow(_ a: Double, _ b: Double) -> Double { Darwin.pow(a, b) }
+#endif
 
 /// The element type of a tensor, chosen at run time.
 ///
@@ -58,12 +65,35 @@ public protocol TensorElement: Equatable, Sendable {
 public protocol NumericElement: TensorElement, SignedNumeric, Comparable, SIMDScalar, Hashable, Codable {
     static var lowest: Self { get }
     static var highest: Self { get }
+    /// Arithmetic that wraps on integer overflow, as NumPy and PyTorch do (plain IEEE for floats).
+    static func wrappingAdd(_ a: Self, _ b: Self) -> Self
+    static func wrappingSub(_ a: Self, _ b: Self) -> Self
+    static func wrappingMul(_ a: Self, _ b: Self) -> Self
+    static func wrappingNegate(_ a: Self) -> Self
+}
+
+extension NumericElement where Self: FixedWidthInteger {
+    @inline(__always) public static func wrappingAdd(_ a: Self, _ b: Self) -> Self { a &+ b }
+    @inline(__always) public static func wrappingSub(_ a: Self, _ b: Self) -> Self { a &- b }
+    @inline(__always) public static func wrappingMul(_ a: Self, _ b: Self) -> Self { a &* b }
+    @inline(__always) public static func wrappingNegate(_ a: Self) -> Self { 0 &- a }
+}
+
+extension NumericElement where Self: BinaryFloatingPoint {
+    @inline(__always) public static func wrappingAdd(_ a: Self, _ b: Self) -> Self { a + b }
+    @inline(__always) public static func wrappingSub(_ a: Self, _ b: Self) -> Self { a - b }
+    @inline(__always) public static func wrappingMul(_ a: Self, _ b: Self) -> Self { a * b }
+    @inline(__always) public static func wrappingNegate(_ a: Self) -> Self { -a }
 }
 
 /// Floating-point element types, with the elementary functions of swift-numerics.
-public protocol FloatElement: NumericElement, BinaryFloatingPoint, Real {}
+public protocol FloatElement: NumericElement, BinaryFloatingPoint, Real {
+    /// C's `pow`: real results for negative bases with integral exponents, and 0^0 = 1.
+    static func cPow(_ a: Self, _ b: Self) -> Self
+}
 
 extension Float: FloatElement {
+    @inline(__always) public static func cPow(_ a: Float, _ b: Float) -> Float { powf(a, b) }
     public static var dtype: DType { .float32 }
     public static var one: Float { 1 }
     public static var lowest: Float { -.infinity }
@@ -75,6 +105,7 @@ extension Float: FloatElement {
 }
 
 extension Double: FloatElement {
+    @inline(__always) public static func cPow(_ a: Double, _ b: Double) -> Double { Glibc_pow(a, b) }
     public static var dtype: DType { .float64 }
     public static var one: Double { 1 }
     public static var lowest: Double { -.infinity }

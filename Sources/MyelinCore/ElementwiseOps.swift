@@ -47,9 +47,9 @@ enum UnaryOps {
     struct FiniteOrZero: FloatUnaryOp { func callAsFunction<T: FloatElement>(_ x: T) -> T { x.isFinite ? x : 0 } }
     struct Round: FloatUnaryOp { func callAsFunction<T: FloatElement>(_ x: T) -> T { x.rounded(.toNearestOrEven) } }
 
-    struct Negate: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { -x } }
-    struct Abs: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { x < 0 ? -x : x } }
-    struct Square: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { x * x } }
+    struct Negate: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { T.wrappingNegate(x) } }
+    struct Abs: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { x < 0 ? T.wrappingNegate(x) : x } }
+    struct Square: NumericUnaryOp { func callAsFunction<T: NumericElement>(_ x: T) -> T { T.wrappingMul(x, x) } }
     /// NaN stays NaN (x != x only for NaN).
     struct Sign: NumericUnaryOp {
         func callAsFunction<T: NumericElement>(_ x: T) -> T { x != x ? x : (x > 0 ? 1 : (x < 0 ? -1 : 0)) }
@@ -68,9 +68,9 @@ enum UnaryOps {
 }
 
 enum BinaryOps {
-    struct Add: NumericBinaryOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a + b } }
-    struct Sub: NumericBinaryOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a - b } }
-    struct Mul: NumericBinaryOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a * b } }
+    struct Add: NumericBinaryOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingAdd(a, b) } }
+    struct Sub: NumericBinaryOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingSub(a, b) } }
+    struct Mul: NumericBinaryOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingMul(a, b) } }
     /// NaN in either operand gives NaN, as in NumPy's `maximum`.
     struct Maximum: NumericBinaryOp {
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a > b) ? a : b }
@@ -79,7 +79,7 @@ enum BinaryOps {
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a < b) ? a : b }
     }
     struct Div: FloatBinaryOp { func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T { a / b } }
-    struct Pow: FloatBinaryOp { func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T { .pow(a, b) } }
+    struct Pow: FloatBinaryOp { func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T { T.cPow(a, b) } }
 
     struct Equal: ComparisonOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> Bool { a == b } }
     struct NotEqual: ComparisonOp { func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> Bool { a != b } }

@@ -8,11 +8,11 @@ protocol ReduceOp {
 enum ReduceOps {
     struct Sum: ReduceOp {
         func identity<T: NumericElement>(_: T.Type) -> T { 0 }
-        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a + b }
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingAdd(a, b) }
     }
     struct Prod: ReduceOp {
         func identity<T: NumericElement>(_: T.Type) -> T { 1 }
-        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { a * b }
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingMul(a, b) }
     }
     /// NaN propagates, as in NumPy's `max`.
     struct Max: ReduceOp {

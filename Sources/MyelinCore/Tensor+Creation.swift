@@ -161,7 +161,7 @@ extension Tensor {
     public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType? = nil) -> Tensor {
         if step == 0 { fatalError("[arange] step must not be 0") }
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
-        let integral = start.rounded() == start && step.rounded() == step
+        let integral = start.rounded() == start && end.rounded() == end && step.rounded() == step
         let d = dtype ?? (integral ? .int64 : .float32)
         return Tensor(shape: [n], doubles: (0..<n).map { start + Double($0) * step }, dtype: d)
     }

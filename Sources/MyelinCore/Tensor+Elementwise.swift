@@ -77,10 +77,12 @@ extension Tensor {
     public func pow(_ exponent: Tensor) -> Tensor { Tensor.apply(BinaryOps.Pow(), self, exponent, name: "pow") }
     /// Elementwise power by a scalar exponent: `x.pow(2)`.
     public func pow<S: ScalarOperand>(_ exponent: S) -> Tensor {
+        // Like pow(Tensor), the result is floating point whatever the exponent's value.
+        let x = dtype.isFloatingPoint ? self : to(.float32)
         let e = exponent.doubleValue
-        if e == 2 { return square() }
-        if e == 1 { return self }
-        return pow(Tensor(scalar: e, dtype: dtype == .float64 ? .float64 : .float32))
+        if e == 2 { return x.square() }
+        if e == 1 { return x }
+        return x.pow(Tensor(scalar: e, dtype: x.dtype))
     }
     /// The larger of two elements, with broadcasting (NaN wins).
     public func maximum(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Maximum(), self, other, name: "maximum") }

@@ -119,7 +119,7 @@ extension Tensor {
                 for j in 0..<n { c[i * n + j] = 0 }
                 for p in 0..<k {
                     let av = pa[oa + i * rsA + p * csA]
-                    for j in 0..<n { c[i * n + j] += av * pb[ob + p * rsB + j * csB] }
+                    for j in 0..<n { c[i * n + j] = T.wrappingAdd(c[i * n + j], T.wrappingMul(av, pb[ob + p * rsB + j * csB])) }
                 }
             }
         }

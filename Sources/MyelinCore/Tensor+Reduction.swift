@@ -191,7 +191,7 @@ extension Tensor {
             for r in 0..<rows {
                 let row = p + r * len
                 var acc: T = 0
-                for j in 0..<len { acc += row[j]; row[j] = acc }
+                for j in 0..<len { acc = T.wrappingAdd(acc, row[j]); row[j] = acc }
             }
         }
         switch x.dtype {

@@ -55,7 +55,9 @@ extension StrideTo: TensorIndex where Element == Int {
         let second = it.next()
         let step = second.map { $0 - first } ?? 1
         let last = Array(self).last!
-        return .range(first, last + (step > 0 ? 1 : -1), step: step)
+        // Counting down to index 0 must not end at -1, which Python slicing reads as "the last".
+        let end = last + (step > 0 ? 1 : -1)
+        return .range(first, end < 0 ? nil : end, step: step)
     }
 }
 

@@ -17,6 +17,8 @@ public struct Tensor {
     public internal(set) var strides: [Int]
     /// The position of the first element in the storage, in elements.
     var offset: Int
+    /// Autograd identity and history; nil for tensors that take no part in differentiation.
+    var gradState: GradState?
 
     
     init(storage: TensorStorage, shape: [Int], strides: [Int], offset: Int) {
@@ -66,12 +68,19 @@ public struct Tensor {
         return true
     }
 
+    /// True when a stride-0 axis of size > 1 makes several elements one memory slot.
+    var hasOverlappingElements: Bool {
+        for i in 0..<shape.count where strides[i] == 0 && shape[i] > 1 { return true }
+        return false
+    }
+
     /// True when no other tensor shares this tensor's memory.
     mutating func isUniquelyReferenced() -> Bool { isKnownUniquelyReferenced(&storage) }
 
-    /// Ensures this tensor owns its memory before a write, copying it when shared (copy-on-write).
+    /// Ensures this tensor owns its memory before a write, copying it when shared (copy-on-write)
+    /// or when several of its elements share one memory slot (an expanded, stride-0 view).
     mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) {
+        if !isKnownUniquelyReferenced(&storage) || hasOverlappingElements {
             self = contiguousCopy()
         }
     }

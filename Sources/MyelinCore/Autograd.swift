@@ -1,0 +1,150 @@
+/// Reverse-mode automatic differentiation, define-by-run as in PyTorch: ops on tensors that require
+/// gradients record a `GraphNode` with the vector-Jacobian product (vjp) of the op; `backward()`
+/// walks the recorded graph from the output back to the leaves, applying the chain rule.
+///
+/// Each op's vjp is written next to its forward (see the op files) in terms of other tensor ops,
+/// so differentiating with `createGraph: true` records the backward pass too, which gives
+/// gradients of gradients.
+
+/// Whether ops record the graph. Off inside `withoutGrad { }` and during `backward()` (unless
+/// `createGraph` is set).
+public enum GradMode {
+    nonisolated(unsafe) static var enabled = true
+
+    /// True while ops record the graph for tensors that require gradients.
+    public static var isEnabled: Bool { enabled }
+}
+
+/// Runs `body` without recording the graph: for inference and optimiser updates.
+///
+/// ```swift
+/// let prediction = withoutGrad { model(x) }
+/// ```
+public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+    let saved = GradMode.enabled
+    GradMode.enabled = false
+    defer { GradMode.enabled = saved }
+    return try body()
+}
+
+/// Runs `body` with recording forced on (inside a `withoutGrad` scope, say).
+public func withGrad<R>(_ body: () throws -> R) rethrows -> R {
+    let saved = GradMode.enabled
+    GradMode.enabled = true
+    defer { GradMode.enabled = saved }
+    return try body()
+}
+
+/// The autograd identity of a tensor: shared by copies of the same tensor value, as a PyTorch
+/// tensor object is, so `.grad` set by `backward()` is seen through every copy.
+public final class GradState {
+    /// False for outputs of non-differentiable ops, kept only to explain the error if asked.
+    let requiresGrad: Bool
+    /// The accumulated gradient of a leaf (or of a non-leaf that retains it).
+    var grad: Tensor?
+    /// How this tensor was computed; nil for leaves.
+    let node: GraphNode?
+    var retainsGrad = false
+    var hooks: [(Tensor) -> Tensor?] = []
+    /// Name of the non-differentiable op that produced a tensor from differentiable inputs.
+    let nonDifferentiableOp: String?
+    /// A display name for graph descriptions (`x.name = "w1"`).
+    var name: String?
+
+    init(node: GraphNode?, requiresGrad: Bool = true, nonDifferentiableOp: String? = nil) {
+        self.node = node
+        self.requiresGrad = requiresGrad
+        self.nonDifferentiableOp = nonDifferentiableOp
+    }
+
+    var isLeaf: Bool { node == nil }
+}
+
+/// One recorded op: its inputs' autograd states and how to send a gradient back to them.
+final class GraphNode {
+    let op: String
+    /// One entry per differentiable input; nil where the input does not require a gradient.
+    var inputs: [GradState?]
+    let inputShapes: [[Int]]
+    let outputShape: [Int]
+    /// The vjp: upstream gradient (and the op's output, when saved) to one gradient per input.
+    var vjp: ((Tensor, Tensor?) -> [Tensor?])?
+    /// The output's values, kept (without its autograd state, to avoid a cycle) for vjps that use them.
+    var savedOutput: Tensor?
+
+    init(op: String, inputs: [GradState?], inputShapes: [[Int]], outputShape: [Int],
+         vjp: @escaping (Tensor, Tensor?) -> [Tensor?]) {
+        self.op = op
+        self.inputs = inputs
+        self.inputShapes = inputShapes
+        self.outputShape = outputShape
+        self.vjp = vjp
+    }
+}
+
+extension Tensor {
+    /// True when grad mode is on and any of the tensors requires a gradient: the fast check every
+    /// op makes before recording anything.
+    @inline(__always)
+    static func needsGrad(_ a: Tensor) -> Bool {
+        GradMode.enabled && (a.gradState?.requiresGrad ?? false)
+    }
+
+    @inline(__always)
+    static func needsGrad(_ a: Tensor, _ b: Tensor) -> Bool {
+        GradMode.enabled && ((a.gradState?.requiresGrad ?? false) || (b.gradState?.requiresGrad ?? false))
+    }
+
+    static func needsGrad(_ tensors: [Tensor]) -> Bool {
+        GradMode.enabled && tensors.contains { $0.gradState?.requiresGrad ?? false }
+    }
+
+    /// This tensor with a graph node attached that sends gradients to `inputs` through `vjp`.
+    ///
+    /// `vjp(g, y)` gets the upstream gradient and (when `savesOutput`) the output; it returns one
+    /// gradient per input in the inputs' shapes, or nil for an input that gets none.
+    func recorded(_ op: String, _ inputs: [Tensor], savesOutput: Bool = false,
+                  _ vjp: @escaping (Tensor, Tensor?) -> [Tensor?]) -> Tensor {
+        if !dtype.isFloatingPoint {
+            return nonDifferentiable(op)
+        }
+        let node = GraphNode(op: op, inputs: inputs.map { ($0.gradState?.requiresGrad ?? false) ? $0.gradState : nil },
+                             inputShapes: inputs.map(\.shape), outputShape: shape, vjp: vjp)
+        if savesOutput { node.savedOutput = detached() }
+        var out = self
+        out.gradState = GradState(node: node)
+        return out
+    }
+
+    /// This tensor marked as the output of a non-differentiable op applied to inputs that required
+    /// gradients, so `backward()` can say why there is no gradient.
+    func nonDifferentiable(_ op: String) -> Tensor {
+        var out = self
+        out.gradState = GradState(node: nil, requiresGrad: false, nonDifferentiableOp: op)
+        return out
+    }
+
+    /// The same values with no autograd history (shares memory).
+    ///
+    /// ```swift
+    /// let target = prediction.detached()   // gradients stop here
+    /// ```
+    public func detached() -> Tensor {
+        if gradState == nil { return self }
+        var t = self
+        t.gradState = nil
+        return t
+    }
+
+    /// Sums a broadcast gradient back to `target` shape: over leading axes and over axes where the
+    /// target had size 1. The vjp of every broadcasting op ends with this.
+    func sumTo(_ target: [Int]) -> Tensor {
+        if shape == target { return self }
+        let lead = rank - target.count
+        var axes = Array(0..<lead)
+        for i in 0..<target.count where target[i] == 1 && shape[lead + i] != 1 { axes.append(lead + i) }
+        var s = sum(axes: axes, keepDims: true)
+        if lead > 0 || s.shape != target { s = s.reshape(target) }
+        return s
+    }
+}
