@@ -28,7 +28,7 @@ extension Tensor {
     /// `out[i] = f(a[i], b[i])` with NumPy broadcasting; `a` and `b` already have element type `T`.
     @inline(__always)
     static func zipElements<T: TensorElement, U: TensorElement>(
-        _ a: Tensor, _ b: Tensor, _: T.Type, _: U.Type, op: StaticString, _ f: (T, T) -> U
+        _ a: Tensor, _ b: Tensor, _: T.Type, _: U.Type, op: String, _ f: (T, T) -> U
     ) -> Tensor {
         let pa = a.basePointer(T.self)
         let pb = b.basePointer(T.self)

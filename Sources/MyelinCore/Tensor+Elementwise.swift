@@ -74,7 +74,7 @@ extension Tensor {
     // MARK: Binary
 
     /// Elementwise power with broadcasting, computed in floating point.
-    public func pow(_ exponent: Tensor) -> Tensor { Tensor.apply(BinaryOps.Pow(), self, exponent, name: "pow") }
+    public func pow(_ exponent: Tensor) -> Tensor { Tensor.apply(BinaryOps.Pow(), self, exponent) }
     /// Elementwise power by a scalar exponent: `x.pow(2)`.
     public func pow<S: ScalarOperand>(_ exponent: S) -> Tensor {
         // Like pow(Tensor), the result is floating point whatever the exponent's value.
@@ -85,17 +85,17 @@ extension Tensor {
         return x.pow(Tensor(scalar: e, dtype: x.dtype))
     }
     /// The larger of two elements, with broadcasting (NaN wins).
-    public func maximum(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Maximum(), self, other, name: "maximum") }
+    public func maximum(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Maximum(), self, other) }
     /// The smaller of two elements, with broadcasting (NaN wins).
-    public func minimum(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Minimum(), self, other, name: "minimum") }
+    public func minimum(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Minimum(), self, other) }
 
     // MARK: Comparisons (bool results)
 
     /// Elementwise `==` as a bool tensor (the `==` operator compares whole tensors instead).
-    public func eq(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Equal(), self, other, name: "eq") }
+    public func eq(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.Equal(), self, other) }
     public func eq<S: ScalarOperand>(_ s: S) -> Tensor { eq(scalarOperand(s)) }
     /// Elementwise `!=` as a bool tensor.
-    public func ne(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.NotEqual(), self, other, name: "ne") }
+    public func ne(_ other: Tensor) -> Tensor { Tensor.apply(BinaryOps.NotEqual(), self, other) }
     public func ne<S: ScalarOperand>(_ s: S) -> Tensor { ne(scalarOperand(s)) }
 
     // MARK: Logical
@@ -113,11 +113,11 @@ extension Tensor {
 // MARK: Operators
 
 extension Tensor {
-    public static func + (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Add(), a, b, name: "add") }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Sub(), a, b, name: "sub") }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Mul(), a, b, name: "mul") }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Add(), a, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Sub(), a, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Mul(), a, b) }
     /// True division: integer operands give float32.
-    public static func / (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Div(), a, b, name: "div") }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Div(), a, b) }
     public static prefix func - (a: Tensor) -> Tensor { a.negated() }
 
     public static func + <S: ScalarOperand>(a: Tensor, s: S) -> Tensor { a + a.scalarOperand(s) }
@@ -139,10 +139,10 @@ extension Tensor {
     public static func /= <S: ScalarOperand>(a: inout Tensor, s: S) { a = a / s }
 
     /// Elementwise comparisons give bool tensors.
-    public static func .< (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Less(), a, b, name: "lt") }
-    public static func .<= (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.LessEqual(), a, b, name: "le") }
-    public static func .> (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Greater(), a, b, name: "gt") }
-    public static func .>= (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.GreaterEqual(), a, b, name: "ge") }
+    public static func .< (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Less(), a, b) }
+    public static func .<= (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.LessEqual(), a, b) }
+    public static func .> (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.Greater(), a, b) }
+    public static func .>= (a: Tensor, b: Tensor) -> Tensor { apply(BinaryOps.GreaterEqual(), a, b) }
     public static func .== (a: Tensor, b: Tensor) -> Tensor { a.eq(b) }
     public static func .!= (a: Tensor, b: Tensor) -> Tensor { a.ne(b) }
     public static func .< <S: ScalarOperand>(a: Tensor, s: S) -> Tensor { a .< a.scalarOperand(s) }

@@ -51,7 +51,9 @@ extension Tensor {
                 let s = src.storage.data + src.offset * bytes
                 let d = out.storage.data + position * inner * bytes
                 if outer == 1 {
-                    d.copyMemory(from: s, byteCount: block)
+                    Threading.parallelChunks(len * inner) { lo, hi in
+                        (d + lo * bytes).copyMemory(from: s + lo * bytes, byteCount: (hi - lo) * bytes)
+                    }
                 } else {
                     let grain = Swift.max(1, Threading.elementwiseGrain / (len * inner))
                     Threading.parallelChunks(outer, grain: grain) { lo, hi in
