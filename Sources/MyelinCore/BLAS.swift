@@ -3,6 +3,7 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import Dispatch
 
 /// How a strided 2-D view is handed to BLAS without copying: as-is or transposed, with its leading dimension.
 struct BLASOperand: Equatable {
@@ -29,22 +30,66 @@ struct BLASOperand: Equatable {
         }
         return nil
     }
+
+    /// Element offset of logical row `i` (of a matrix read through this operand).
+    func rowOffset(_ i: Int) -> Int { transposed ? i : i * leadingDimension }
+    /// Element offset of logical column `j`.
+    func columnOffset(_ j: Int) -> Int { transposed ? j * leadingDimension : j }
 }
 
-/// C (row-major, ldc = n) = A (m x k) * B (k x n), through the platform's CBLAS.
+/// C (row-major) = A (m x k) * B (k x n), through the platform's CBLAS.
+///
+/// OpenBLAS runs single-threaded and Myelin splits big products across its own threads (rows of C,
+/// or columns when there are few rows): OpenBLAS's idle workers spin for ~0.1 s after every call,
+/// which would steal the second core from the elementwise ops that follow each matmul in training.
 enum BLAS {
-    static func gemm(_ a: UnsafePointer<Float>, _ opA: BLASOperand, _ b: UnsafePointer<Float>, _ opB: BLASOperand,
-                     _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, beta: Float = 0) {
-        cblas_sgemm(CblasRowMajor, opA.transposed ? CblasTrans : CblasNoTrans, opB.transposed ? CblasTrans : CblasNoTrans,
-                    blasInt(m), blasInt(n), blasInt(k), 1, a, blasInt(opA.leadingDimension),
-                    b, blasInt(opB.leadingDimension), beta, c, blasInt(Swift.max(n, 1)))
+    /// Products below this many multiply-adds stay on one thread.
+    static let parallelThreshold = 1 << 21
+
+    private static let configure: Void = {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(1)
+        #endif
+    }()
+
+    static func gemm<T: FloatElement>(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ b: UnsafePointer<T>, _ opB: BLASOperand,
+                                      _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int) {
+        _ = configure
+        let threads = Threading.count
+        if threads > 1 && m * n * k >= parallelThreshold {
+            if m >= 2 * threads * 8 {
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    let lo = m * t / threads, hi = m * (t + 1) / threads
+                    call(a + opA.rowOffset(lo), opA, b, opB, c + lo * n, m: hi - lo, n: n, k: k, ldc: n)
+                }
+                return
+            }
+            if n >= 2 * threads * 8 {
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    let lo = n * t / threads, hi = n * (t + 1) / threads
+                    call(a, opA, b + opB.columnOffset(lo), opB, c + lo, m: m, n: hi - lo, k: k, ldc: n)
+                }
+                return
+            }
+        }
+        call(a, opA, b, opB, c, m: m, n: n, k: k, ldc: n)
     }
 
-    static func gemm(_ a: UnsafePointer<Double>, _ opA: BLASOperand, _ b: UnsafePointer<Double>, _ opB: BLASOperand,
-                     _ c: UnsafeMutablePointer<Double>, m: Int, n: Int, k: Int, beta: Double = 0) {
-        cblas_dgemm(CblasRowMajor, opA.transposed ? CblasTrans : CblasNoTrans, opB.transposed ? CblasTrans : CblasNoTrans,
-                    blasInt(m), blasInt(n), blasInt(k), 1, a, blasInt(opA.leadingDimension),
-                    b, blasInt(opB.leadingDimension), beta, c, blasInt(Swift.max(n, 1)))
+    @inline(__always)
+    private static func call<T: FloatElement>(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ b: UnsafePointer<T>, _ opB: BLASOperand,
+                                              _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int, ldc: Int) {
+        let ta = opA.transposed ? CblasTrans : CblasNoTrans, tb = opB.transposed ? CblasTrans : CblasNoTrans
+        if T.self == Float.self {
+            cblas_sgemm(CblasRowMajor, ta, tb, blasInt(m), blasInt(n), blasInt(k), 1,
+                        UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), blasInt(opA.leadingDimension),
+                        UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), blasInt(opB.leadingDimension), 0,
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), blasInt(Swift.max(ldc, 1)))
+        } else {
+            cblas_dgemm(CblasRowMajor, ta, tb, blasInt(m), blasInt(n), blasInt(k), 1,
+                        UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), blasInt(opA.leadingDimension),
+                        UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), blasInt(opB.leadingDimension), 0,
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), blasInt(Swift.max(ldc, 1)))
+        }
     }
 
     @inline(__always)

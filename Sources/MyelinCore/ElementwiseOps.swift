@@ -232,8 +232,8 @@ extension Tensor {
     func apply<Op: FloatUnaryOp>(_ op: Op) -> Tensor {
         let y: Tensor
         switch dtype {
-        case .float32: y = mapElements(Float.self, Float.self) { op($0) }
-        case .float64: y = mapElements(Double.self, Double.self) { op($0) }
+        case .float32: y = mapElements(ElementKernels.FloatUnary<Op, Float>(op: op))
+        case .float64: y = mapElements(ElementKernels.FloatUnary<Op, Double>(op: op))
         default: return to(.float32).apply(op)
         }
         guard Tensor.needsGrad(self) else { return y }
@@ -244,10 +244,10 @@ extension Tensor {
     func apply<Op: NumericUnaryOp>(_ op: Op) -> Tensor {
         let y: Tensor
         switch dtype {
-        case .float32: y = mapElements(Float.self, Float.self) { op($0) }
-        case .float64: y = mapElements(Double.self, Double.self) { op($0) }
-        case .int32: return mapElements(Int32.self, Int32.self) { op($0) }
-        case .int64: return mapElements(Int64.self, Int64.self) { op($0) }
+        case .float32: y = mapElements(ElementKernels.NumericUnary<Op, Float>(op: op))
+        case .float64: y = mapElements(ElementKernels.NumericUnary<Op, Double>(op: op))
+        case .int32: return mapElements(ElementKernels.NumericUnary<Op, Int32>(op: op))
+        case .int64: return mapElements(ElementKernels.NumericUnary<Op, Int64>(op: op))
         case .bool: return to(.int64).apply(op)
         }
         guard Tensor.needsGrad(self) else { return y }
@@ -270,10 +270,10 @@ extension Tensor {
         let (x, y) = (a.to(d), b.to(d))
         let out: Tensor
         switch d {
-        case .float32: out = zipElements(x, y, Float.self, Float.self, op: Op.name) { op($0, $1) }
-        case .float64: out = zipElements(x, y, Double.self, Double.self, op: Op.name) { op($0, $1) }
-        case .int32: return zipElements(x, y, Int32.self, Int32.self, op: Op.name) { op($0, $1) }
-        default: return zipElements(x, y, Int64.self, Int64.self, op: Op.name) { op($0, $1) }
+        case .float32: out = zipElements(x, y, ElementKernels.NumericBinary<Op, Float>(op: op), op: Op.name)
+        case .float64: out = zipElements(x, y, ElementKernels.NumericBinary<Op, Double>(op: op), op: Op.name)
+        case .int32: return zipElements(x, y, ElementKernels.NumericBinary<Op, Int32>(op: op), op: Op.name)
+        default: return zipElements(x, y, ElementKernels.NumericBinary<Op, Int64>(op: op), op: Op.name)
         }
         guard needsGrad(x, y) else { return out }
         return out.recorded(Op.name, [x, y], savesOutput: Op.savesOutput) { g, saved in
@@ -287,8 +287,8 @@ extension Tensor {
         if !d.isFloatingPoint { d = .float32 }
         let (x, y) = (a.to(d), b.to(d))
         let out = d == .float64
-            ? zipElements(x, y, Double.self, Double.self, op: Op.name) { op($0, $1) }
-            : zipElements(x, y, Float.self, Float.self, op: Op.name) { op($0, $1) }
+            ? zipElements(x, y, ElementKernels.FloatBinary<Op, Double>(op: op), op: Op.name)
+            : zipElements(x, y, ElementKernels.FloatBinary<Op, Float>(op: op), op: Op.name)
         guard needsGrad(x, y) else { return out }
         return out.recorded(Op.name, [x, y], savesOutput: Op.savesOutput) { g, saved in
             let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput)
@@ -301,16 +301,16 @@ extension Tensor {
         let (x, y) = (a.detached().to(d), b.detached().to(d))
         let out: Tensor
         switch d {
-        case .float32: out = zipElements(x, y, Float.self, Bool.self, op: Op.name) { op($0, $1) }
-        case .float64: out = zipElements(x, y, Double.self, Bool.self, op: Op.name) { op($0, $1) }
-        case .int32: out = zipElements(x, y, Int32.self, Bool.self, op: Op.name) { op($0, $1) }
-        default: out = zipElements(x, y, Int64.self, Bool.self, op: Op.name) { op($0, $1) }
+        case .float32: out = zipElements(x, y, ElementKernels.Compare<Op, Float>(op: op), op: Op.name)
+        case .float64: out = zipElements(x, y, ElementKernels.Compare<Op, Double>(op: op), op: Op.name)
+        case .int32: out = zipElements(x, y, ElementKernels.Compare<Op, Int32>(op: op), op: Op.name)
+        default: out = zipElements(x, y, ElementKernels.Compare<Op, Int64>(op: op), op: Op.name)
         }
         return needsGrad(a, b) ? out.nonDifferentiable(Op.name) : out
     }
 
     /// A logical op on the truth values of two tensors.
-    static func logical(_ a: Tensor, _ b: Tensor, name: String, _ f: (Bool, Bool) -> Bool) -> Tensor {
-        zipElements(a.detached().to(.bool), b.detached().to(.bool), Bool.self, Bool.self, op: name, f)
+    static func logical<K: ZipKernel>(_ a: Tensor, _ b: Tensor, _ k: K, name: String) -> Tensor where K.In == Bool {
+        zipElements(a.detached().to(.bool), b.detached().to(.bool), k, op: name)
     }
 }

@@ -1,61 +1,112 @@
-/// Generic loops that every elementwise op runs through. Each op is a small type (see
-/// `ElementwiseOps.swift`) whose `apply` the compiler specialises into these loops, so the hot loop
-/// has no per-element dispatch; contiguous operands take a flat loop the compiler can vectorise.
+/// Generic loops that every elementwise op runs through, and the kernel types they run.
+///
+/// A kernel is a small struct whose `callAsFunction` works on one element (or pair); the loops are
+/// generic over the kernel type, so the compiler specialises one loop per op and dtype with the
+/// element function inlined and vectorised. (A closure would do the same on one thread, but once the
+/// loop runs on worker threads the closure can no longer be inlined into it.)
+protocol MapKernel {
+    associatedtype In: TensorElement
+    associatedtype Out: TensorElement
+    func callAsFunction(_ x: In) -> Out
+}
+
+protocol ZipKernel {
+    associatedtype In: TensorElement
+    associatedtype Out: TensorElement
+    func callAsFunction(_ a: In, _ b: In) -> Out
+}
+
+enum ElementKernels {
+    struct FloatUnary<Op: FloatUnaryOp, T: FloatElement>: MapKernel {
+        let op: Op
+        @inline(__always) func callAsFunction(_ x: T) -> T { op(x) }
+    }
+    struct NumericUnary<Op: NumericUnaryOp, T: NumericElement>: MapKernel {
+        let op: Op
+        @inline(__always) func callAsFunction(_ x: T) -> T { op(x) }
+    }
+    struct NumericBinary<Op: NumericBinaryOp, T: NumericElement>: ZipKernel {
+        let op: Op
+        @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { op(a, b) }
+    }
+    struct FloatBinary<Op: FloatBinaryOp, T: FloatElement>: ZipKernel {
+        let op: Op
+        @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { op(a, b) }
+    }
+    struct Compare<Op: ComparisonOp, T: NumericElement>: ZipKernel {
+        let op: Op
+        @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { op(a, b) }
+    }
+    struct And: ZipKernel { @inline(__always) func callAsFunction(_ a: Bool, _ b: Bool) -> Bool { a && b } }
+    struct Or: ZipKernel { @inline(__always) func callAsFunction(_ a: Bool, _ b: Bool) -> Bool { a || b } }
+    struct Xor: ZipKernel { @inline(__always) func callAsFunction(_ a: Bool, _ b: Bool) -> Bool { a != b } }
+    struct Not: MapKernel { @inline(__always) func callAsFunction(_ x: Bool) -> Bool { !x } }
+
+    /// Dtype conversions: through Double (floats), through Int64 (exact for integers), or to bool.
+    struct ViaDouble<T: TensorElement, U: TensorElement>: MapKernel {
+        @inline(__always) func callAsFunction(_ x: T) -> U { U(fromDouble: x.doubleValue) }
+    }
+    struct ViaInt64<T: TensorElement, U: TensorElement>: MapKernel {
+        @inline(__always) func callAsFunction(_ x: T) -> U { U(fromInt64: x.int64Value) }
+    }
+    struct NonZero<T: TensorElement>: MapKernel {
+        @inline(__always) func callAsFunction(_ x: T) -> Bool { x != T.zero }
+    }
+}
+
 extension Tensor {
-    /// `out[i] = f(self[i])` for a tensor of element type `T`, producing element type `U`.
-    @inline(__always)
-    func mapElements<T: TensorElement, U: TensorElement>(_: T.Type, _: U.Type, _ f: (T) -> U) -> Tensor {
-        let out = Tensor(uninitializedLike: self, dtype: U.dtype)
-        let src = basePointer(T.self)
-        let dst = out.basePointer(U.self)
+    /// `out[i] = k(self[i])`; the tensor's element type must be `K.In`.
+    func mapElements<K: MapKernel>(_ k: K) -> Tensor {
+        let out = Tensor(uninitializedLike: self, dtype: K.Out.dtype)
+        let src = basePointer(K.In.self)
+        let dst = out.basePointer(K.Out.self)
         let n = count
         if isContiguous {
-            Threading.parallelChunks(n) { lo, hi in
-                for i in lo..<hi { dst[i] = f(src[i]) }
-            }
+            Threading.parallelChunks(n) { lo, hi in Tensor.mapRange(k, src, dst, lo, hi) }
         } else {
             let loop = StridedLoop(shape: shape, strides: [out.strides, strides])
-            let s0 = loop.innerStride(0), s1 = loop.innerStride(1)
-            Threading.parallelChunks(n) { lo, hi in
-                loop.forEachRun(lo, hi) { o0, o1, _, _, m in
-                    for j in 0..<m { dst[o0 &+ j &* s0] = f(src[o1 &+ j &* s1]) }
-                }
-            }
+            Threading.parallelChunks(n) { lo, hi in Tensor.mapStrided(k, loop, src, dst, lo, hi) }
         }
         return out
     }
 
-    /// `out[i] = f(a[i], b[i])` with NumPy broadcasting; `a` and `b` already have element type `T`.
     @inline(__always)
-    static func zipElements<T: TensorElement, U: TensorElement>(
-        _ a: Tensor, _ b: Tensor, _: T.Type, _: U.Type, op: String, _ f: (T, T) -> U
-    ) -> Tensor {
-        let pa = a.basePointer(T.self)
-        let pb = b.basePointer(T.self)
-        if a.shape == b.shape && a.isContiguous && b.isContiguous {
-            let out = Tensor(uninitializedLike: a, dtype: U.dtype)
-            let dst = out.basePointer(U.self)
-            Threading.parallelChunks(a.count) { lo, hi in
-                for i in lo..<hi { dst[i] = f(pa[i], pb[i]) }
+    static func mapRange<K: MapKernel>(_ k: K, _ src: UnsafeMutablePointer<K.In>, _ dst: UnsafeMutablePointer<K.Out>, _ lo: Int, _ hi: Int) {
+        for i in lo..<hi { dst[i] = k(src[i]) }
+    }
+
+    static func mapStrided<K: MapKernel>(_ k: K, _ loop: StridedLoop, _ src: UnsafeMutablePointer<K.In>,
+                                         _ dst: UnsafeMutablePointer<K.Out>, _ lo: Int, _ hi: Int) {
+        let s0 = loop.innerStride(0), s1 = loop.innerStride(1)
+        loop.forEachRun(lo, hi) { o0, o1, _, _, m in
+            if s0 == 1 && s1 == 1 {
+                for j in 0..<m { dst[o0 &+ j] = k(src[o1 &+ j]) }
+            } else {
+                for j in 0..<m { dst[o0 &+ j &* s0] = k(src[o1 &+ j &* s1]) }
             }
+        }
+    }
+
+    /// `out[i] = k(a[i], b[i])` with NumPy broadcasting; `a` and `b` already have element type `K.In`.
+    static func zipElements<K: ZipKernel>(_ a: Tensor, _ b: Tensor, _ k: K, op: String) -> Tensor {
+        let pa = a.basePointer(K.In.self)
+        let pb = b.basePointer(K.In.self)
+        if a.shape == b.shape && a.isContiguous && b.isContiguous {
+            let out = Tensor(uninitializedLike: a, dtype: K.Out.dtype)
+            let dst = out.basePointer(K.Out.self)
+            Threading.parallelChunks(a.count) { lo, hi in zipRange(k, pa, pb, dst, lo, hi) }
             return out
         }
-        let shape = Shape.broadcastOrTrap("\(op)", a.shape, b.shape)
-        let out = Tensor(uninitializedShape: shape, dtype: U.dtype)
-        let dst = out.basePointer(U.self)
+        let shape = Shape.broadcastOrTrap(op, a.shape, b.shape)
+        let out = Tensor(uninitializedShape: shape, dtype: K.Out.dtype)
+        let dst = out.basePointer(K.Out.self)
         let n = out.count
         if b.count == 1 && a.shape == shape && a.isContiguous {
-            let v = pb[0]
-            Threading.parallelChunks(n) { lo, hi in
-                for i in lo..<hi { dst[i] = f(pa[i], v) }
-            }
+            Threading.parallelChunks(n) { lo, hi in zipScalarRight(k, pa, pb[0], dst, lo, hi) }
             return out
         }
         if a.count == 1 && b.shape == shape && b.isContiguous {
-            let v = pa[0]
-            Threading.parallelChunks(n) { lo, hi in
-                for i in lo..<hi { dst[i] = f(v, pb[i]) }
-            }
+            Threading.parallelChunks(n) { lo, hi in zipScalarLeft(k, pa[0], pb, dst, lo, hi) }
             return out
         }
         let loop = StridedLoop(shape: shape, strides: [
@@ -63,23 +114,45 @@ extension Tensor {
             Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: shape),
             Shape.broadcastStrides(shape: b.shape, strides: b.strides, to: shape),
         ])
+        Threading.parallelChunks(n) { lo, hi in zipStrided(k, loop, pa, pb, dst, lo, hi) }
+        return out
+    }
+
+    @inline(__always)
+    static func zipRange<K: ZipKernel>(_ k: K, _ pa: UnsafeMutablePointer<K.In>, _ pb: UnsafeMutablePointer<K.In>,
+                                       _ dst: UnsafeMutablePointer<K.Out>, _ lo: Int, _ hi: Int) {
+        for i in lo..<hi { dst[i] = k(pa[i], pb[i]) }
+    }
+
+    @inline(__always)
+    static func zipScalarRight<K: ZipKernel>(_ k: K, _ pa: UnsafeMutablePointer<K.In>, _ v: K.In,
+                                             _ dst: UnsafeMutablePointer<K.Out>, _ lo: Int, _ hi: Int) {
+        for i in lo..<hi { dst[i] = k(pa[i], v) }
+    }
+
+    @inline(__always)
+    static func zipScalarLeft<K: ZipKernel>(_ k: K, _ v: K.In, _ pb: UnsafeMutablePointer<K.In>,
+                                            _ dst: UnsafeMutablePointer<K.Out>, _ lo: Int, _ hi: Int) {
+        for i in lo..<hi { dst[i] = k(v, pb[i]) }
+    }
+
+    static func zipStrided<K: ZipKernel>(_ k: K, _ loop: StridedLoop, _ pa: UnsafeMutablePointer<K.In>,
+                                         _ pb: UnsafeMutablePointer<K.In>, _ dst: UnsafeMutablePointer<K.Out>,
+                                         _ lo: Int, _ hi: Int) {
         let s0 = loop.innerStride(0), s1 = loop.innerStride(1), s2 = loop.innerStride(2)
-        Threading.parallelChunks(n) { lo, hi in
-            loop.forEachRun(lo, hi) { o0, o1, o2, _, m in
-                // Unit-stride and broadcast-scalar runs get their own loops so they vectorise.
-                if s0 == 1 && s1 == 1 && s2 == 1 {
-                    for j in 0..<m { dst[o0 &+ j] = f(pa[o1 &+ j], pb[o2 &+ j]) }
-                } else if s0 == 1 && s1 == 1 && s2 == 0 {
-                    let v = pb[o2]
-                    for j in 0..<m { dst[o0 &+ j] = f(pa[o1 &+ j], v) }
-                } else if s0 == 1 && s1 == 0 && s2 == 1 {
-                    let v = pa[o1]
-                    for j in 0..<m { dst[o0 &+ j] = f(v, pb[o2 &+ j]) }
-                } else {
-                    for j in 0..<m { dst[o0 &+ j &* s0] = f(pa[o1 &+ j &* s1], pb[o2 &+ j &* s2]) }
-                }
+        loop.forEachRun(lo, hi) { o0, o1, o2, _, m in
+            // Unit-stride and broadcast-scalar runs get their own loops so they vectorise.
+            if s0 == 1 && s1 == 1 && s2 == 1 {
+                for j in 0..<m { dst[o0 &+ j] = k(pa[o1 &+ j], pb[o2 &+ j]) }
+            } else if s0 == 1 && s1 == 1 && s2 == 0 {
+                let v = pb[o2]
+                for j in 0..<m { dst[o0 &+ j] = k(pa[o1 &+ j], v) }
+            } else if s0 == 1 && s1 == 0 && s2 == 1 {
+                let v = pa[o1]
+                for j in 0..<m { dst[o0 &+ j] = k(v, pb[o2 &+ j]) }
+            } else {
+                for j in 0..<m { dst[o0 &+ j &* s0] = k(pa[o1 &+ j &* s1], pb[o2 &+ j &* s2]) }
             }
         }
-        return out
     }
 }

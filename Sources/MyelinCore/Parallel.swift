@@ -1,9 +1,4 @@
 import Dispatch
-#if canImport(Accelerate)
-import Accelerate
-#else
-import CBLAS
-#endif
 
 /// How many threads Myelin's kernels (and the BLAS library) use.
 ///
@@ -13,16 +8,11 @@ import CBLAS
 public enum Threading {
     nonisolated(unsafe) private static var _count = defaultCount()
 
-    /// The number of threads for large elementwise ops, reductions and BLAS calls.
+    /// The number of threads for large elementwise ops, reductions and matrix products.
     /// Defaults to `MYELIN_NUM_THREADS`, else the number of active cores.
     public static var count: Int {
         get { _count }
-        set {
-            _count = max(1, newValue)
-            #if !canImport(Accelerate)
-            openblas_set_num_threads(Int32(_count))
-            #endif
-        }
+        set { _count = max(1, newValue) }
     }
 
     private static func defaultCount() -> Int {

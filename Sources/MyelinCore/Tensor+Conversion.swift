@@ -7,6 +7,14 @@ extension Tensor {
     /// ```
     public func to(_ dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
+        let out = converted(to: dtype)
+        guard Tensor.needsGrad(self) else { return out }
+        if !dtype.isFloatingPoint { return out.nonDifferentiable("to(\(dtype))") }
+        let source = self.dtype
+        return out.recorded("to(\(dtype))", [self]) { g, _ in [g.to(source)] }
+    }
+
+    private func converted(to dtype: DType) -> Tensor {
         switch self.dtype {
         case .float32: return convert(from: Float.self, to: dtype)
         case .float64: return convert(from: Double.self, to: dtype)
@@ -20,15 +28,15 @@ extension Tensor {
         // Integer-to-integer goes through Int64 so large values stay exact.
         let exactInts = !self.dtype.isFloatingPoint
         switch dtype {
-        case .float32: return mapElements(T.self, Float.self) { Float(fromDouble: $0.doubleValue) }
-        case .float64: return mapElements(T.self, Double.self) { $0.doubleValue }
+        case .float32: return mapElements(ElementKernels.ViaDouble<T, Float>())
+        case .float64: return mapElements(ElementKernels.ViaDouble<T, Double>())
         case .int32:
-            if exactInts { return mapElements(T.self, Int32.self) { Int32(fromInt64: $0.int64Value) } }
-            return mapElements(T.self, Int32.self) { Int32(fromDouble: $0.doubleValue) }
+            if exactInts { return mapElements(ElementKernels.ViaInt64<T, Int32>()) }
+            return mapElements(ElementKernels.ViaDouble<T, Int32>())
         case .int64:
-            if exactInts { return mapElements(T.self, Int64.self) { $0.int64Value } }
-            return mapElements(T.self, Int64.self) { Int64(fromDouble: $0.doubleValue) }
-        case .bool: return mapElements(T.self, Bool.self) { $0 != T.zero }
+            if exactInts { return mapElements(ElementKernels.ViaInt64<T, Int64>()) }
+            return mapElements(ElementKernels.ViaDouble<T, Int64>())
+        case .bool: return mapElements(ElementKernels.NonZero<T>())
         }
     }
 

@@ -101,13 +101,13 @@ extension Tensor {
     // MARK: Logical
 
     /// Elementwise logical and of the truth values (non-zero is true).
-    public func logicalAnd(_ other: Tensor) -> Tensor { Tensor.logical(self, other, name: "logicalAnd") { $0 && $1 } }
+    public func logicalAnd(_ other: Tensor) -> Tensor { Tensor.logical(self, other, ElementKernels.And(), name: "logicalAnd") }
     /// Elementwise logical or.
-    public func logicalOr(_ other: Tensor) -> Tensor { Tensor.logical(self, other, name: "logicalOr") { $0 || $1 } }
+    public func logicalOr(_ other: Tensor) -> Tensor { Tensor.logical(self, other, ElementKernels.Or(), name: "logicalOr") }
     /// Elementwise logical exclusive or.
-    public func logicalXor(_ other: Tensor) -> Tensor { Tensor.logical(self, other, name: "logicalXor") { $0 != $1 } }
+    public func logicalXor(_ other: Tensor) -> Tensor { Tensor.logical(self, other, ElementKernels.Xor(), name: "logicalXor") }
     /// Elementwise logical not.
-    public func logicalNot() -> Tensor { to(.bool).mapElements(Bool.self, Bool.self) { !$0 } }
+    public func logicalNot() -> Tensor { detached().to(.bool).mapElements(ElementKernels.Not()) }
 }
 
 // MARK: Operators

@@ -61,13 +61,9 @@ extension Tensor {
         let rsB = bB.strides[bB.rank - 2], csB = bB.strides[bB.rank - 1]
         switch a.dtype {
         case .float32:
-            gemmBatches(Float.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB) { pa, oa, pb, ob, pc in
-                BLAS.gemm(pa, oa, pb, ob, pc, m: m, n: n, k: k)
-            }
+            gemmBatches(Float.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB)
         case .float64:
-            gemmBatches(Double.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB) { pa, oa, pb, ob, pc in
-                BLAS.gemm(pa, oa, pb, ob, pc, m: m, n: n, k: k)
-            }
+            gemmBatches(Double.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB)
         case .int32: naiveBatches(Int32.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB)
         default: naiveBatches(Int64.self, aB, bB, out, offsets, m, n, k, rsA, csA, rsB, csB)
         }
@@ -81,8 +77,7 @@ extension Tensor {
 
     private static func gemmBatches<T: FloatElement>(
         _: T.Type, _ a: Tensor, _ b: Tensor, _ out: Tensor, _ offsets: [(Int, Int)], _ m: Int, _ n: Int, _ k: Int,
-        _ rsA: Int, _ csA: Int, _ rsB: Int, _ csB: Int,
-        _ gemm: (UnsafePointer<T>, BLASOperand, UnsafePointer<T>, BLASOperand, UnsafeMutablePointer<T>) -> Void
+        _ rsA: Int, _ csA: Int, _ rsB: Int, _ csB: Int
     ) {
         var a = a, b = b
         var rsA = rsA, csA = csA, rsB = rsB, csB = csB
@@ -104,7 +99,7 @@ extension Tensor {
         }
         let pa = a.basePointer(T.self), pb = b.basePointer(T.self), pc = out.basePointer(T.self)
         for (i, (oa, ob)) in offsets.enumerated() {
-            gemm(pa + oa, opA!, pb + ob, opB!, pc + i * m * n)
+            BLAS.gemm(pa + oa, opA!, pb + ob, opB!, pc + i * m * n, m: m, n: n, k: k)
         }
     }
 
