@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Myelin",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Myelin", targets: ["Myelin"]),
         .executable(name: "myelin", targets: ["MyelinCLI"]),

@@ -3,7 +3,6 @@ import Accelerate
 #else
 import CBLAS
 #endif
-import Dispatch
 
 /// How a strided 2-D view is handed to BLAS without copying: as-is or transposed, with its leading dimension.
 struct BLASOperand: Equatable {
@@ -58,14 +57,14 @@ enum BLAS {
         let threads = Threading.count
         if threads > 1 && m * n * k >= parallelThreshold {
             if m >= 2 * threads * 8 {
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                ThreadPool.shared.run(chunks: threads, threads: threads) { t in
                     let lo = m * t / threads, hi = m * (t + 1) / threads
                     call(a + opA.rowOffset(lo), opA, b, opB, c + lo * n, m: hi - lo, n: n, k: k, ldc: n)
                 }
                 return
             }
             if n >= 2 * threads * 8 {
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                ThreadPool.shared.run(chunks: threads, threads: threads) { t in
                     let lo = n * t / threads, hi = n * (t + 1) / threads
                     call(a, opA, b + opB.columnOffset(lo), opB, c + lo, m: m, n: hi - lo, k: k, ldc: n)
                 }

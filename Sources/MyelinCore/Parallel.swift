@@ -7,6 +7,8 @@ import Dispatch
 /// ```
 public enum Threading {
     nonisolated(unsafe) private static var _count = defaultCount()
+    /// Threads the pool was built with: the default count, fixed at first use.
+    static let maxThreads = defaultCount()
 
     /// The number of threads for large elementwise ops, reductions and matrix products.
     /// Defaults to `MYELIN_NUM_THREADS`, else the number of active cores.
@@ -33,7 +35,7 @@ public enum Threading {
             body(0, total)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ThreadPool.shared.run(chunks: chunks, threads: _count) { c in
             // Chunk edges are rounded to 16 elements so threads never share a cache line of output.
             let lo = c == 0 ? 0 : min(total, (total * c / chunks) & ~15)
             let hi = c == chunks - 1 ? total : min(total, (total * (c + 1) / chunks) & ~15)

@@ -66,7 +66,7 @@ extension Tensor {
                 let chunks = Swift.min(Threading.count, n / grain)
                 var partials = [[T]](repeating: [], count: chunks)
                 partials.withUnsafeMutableBufferPointer { parts in
-                    DispatchQueueConcurrent.perform(chunks) { c in
+                    ThreadPool.shared.run(chunks: chunks, threads: Threading.count) { c in
                         var buf = [T](repeating: op.identity(T.self), count: outCount)
                         buf.withUnsafeMutableBufferPointer { b in
                             Tensor.reduceRuns(op, loop, src, b.baseAddress!, n * c / chunks, n * (c + 1) / chunks)
@@ -142,10 +142,3 @@ extension Tensor {
     }
 }
 
-import Dispatch
-/// `DispatchQueue.concurrentPerform` behind a name that says what it is for.
-enum DispatchQueueConcurrent {
-    static func perform(_ iterations: Int, _ body: (Int) -> Void) {
-        DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
-    }
-}
