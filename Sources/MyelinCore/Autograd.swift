@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reverse-mode automatic differentiation, define-by-run as in PyTorch: ops on tensors that require
 /// gradients record a `GraphNode` with the vector-Jacobian product (vjp) of the op; `backward()`
 /// walks the recorded graph from the output back to the leaves, applying the chain rule.
@@ -8,8 +14,21 @@
 
 /// Whether ops record the graph. Off inside `withoutGrad { }` and during `backward()` (unless
 /// `createGraph` is set).
+///
+/// The mode is per thread, as in PyTorch: a `withoutGrad` scope on one thread does not change what
+/// another thread records.
 public enum GradMode {
-    nonisolated(unsafe) static var enabled = true
+    /// Thread-local flag: no value (the default) means recording is on.
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    static var enabled: Bool {
+        @inline(__always) get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
 
     /// True while ops record the graph for tensors that require gradients.
     public static var isEnabled: Bool { enabled }
@@ -87,16 +106,16 @@ extension Tensor {
     /// op makes before recording anything.
     @inline(__always)
     static func needsGrad(_ a: Tensor) -> Bool {
-        GradMode.enabled && (a.gradState?.requiresGrad ?? false)
+        (a.gradState?.requiresGrad ?? false) && GradMode.enabled
     }
 
     @inline(__always)
     static func needsGrad(_ a: Tensor, _ b: Tensor) -> Bool {
-        GradMode.enabled && ((a.gradState?.requiresGrad ?? false) || (b.gradState?.requiresGrad ?? false))
+        ((a.gradState?.requiresGrad ?? false) || (b.gradState?.requiresGrad ?? false)) && GradMode.enabled
     }
 
     static func needsGrad(_ tensors: [Tensor]) -> Bool {
-        GradMode.enabled && tensors.contains { $0.gradState?.requiresGrad ?? false }
+        tensors.contains { $0.gradState?.requiresGrad ?? false } && GradMode.enabled
     }
 
     /// This tensor with a graph node attached that sends gradients to `inputs` through `vjp`.

@@ -22,6 +22,12 @@ extension Tensor {
     /// x.gather(axis: 1, index: Tensor([[0, 0], [1, 0]]))   // [[1, 1], [4, 3]]
     /// ```
     public func gather(axis: Int, index: Tensor) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let x = self
+            return detached().gather(axis: axis, index: index).recorded("gather", [x]) { g, _ in
+                [Tensor.zeros(x.shape, dtype: g.dtype).scatterAdd(axis: axis, index: index, source: g)]
+            }
+        }
         let op = "gather"
         CopyOps.checkIndexDType(index, op)
         if index.rank != rank {
@@ -46,6 +52,18 @@ extension Tensor {
     /// x.indexSelect(axis: 1, indices: Tensor([-1]))      // [[2], [4], [6]]
     /// ```
     public func indexSelect(axis: Int, indices: Tensor) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let x = self
+            let out = detached().indexSelect(axis: axis, indices: indices)
+            return out.recorded("indexSelect", [x]) { g, _ in
+                // Repeated indices add up: scatter-add along the axis with the index broadcast over the rest.
+                let ax = Shape.axis(axis, rank: Swift.max(x.rank, 1), op: "indexSelect")
+                var idxShape = [Int](repeating: 1, count: g.rank)
+                if g.rank > 0 { idxShape[ax] = indices.count }
+                let index = indices.reshape(idxShape).expand(g.shape)
+                return [Tensor.zeros(x.shape, dtype: g.dtype).scatterAdd(axis: axis, index: index, source: g)]
+            }
+        }
         let op = "indexSelect"
         CopyOps.checkIndexDType(indices, op, "indices")
         if indices.rank > 1 { fatalError("[indexSelect] indices must be 1-d, got shape \(indices.shape)") }
@@ -154,7 +172,14 @@ extension Tensor {
     /// // [[0, 0, 5], [7, 0, 0]]
     /// ```
     public func scatter(axis: Int, index: Tensor, source: Tensor) -> Tensor {
-        scatterKernel("scatter", axis: axis, index: index, source: source, add: false)
+        if Tensor.needsGrad(self, source) {
+            let out = detached().scatter(axis: axis, index: index, source: source.detached())
+            // Overwritten positions send nothing back to self; each written value came from source.
+            return out.recorded("scatter", [self, source]) { g, _ in
+                [g.scatter(axis: axis, index: index, value: 0), g.gather(axis: axis, index: index)]
+            }
+        }
+        return scatterKernel("scatter", axis: axis, index: index, source: source, add: false)
     }
 
     /// A copy with `value` written at the positions an index gives along `axis`, as
@@ -178,7 +203,11 @@ extension Tensor {
     /// // [4, 0, 2]
     /// ```
     public func scatterAdd(axis: Int, index: Tensor, source: Tensor) -> Tensor {
-        scatterKernel("scatterAdd", axis: axis, index: index, source: source, add: true)
+        if Tensor.needsGrad(self, source) {
+            let out = detached().scatterAdd(axis: axis, index: index, source: source.detached())
+            return out.recorded("scatterAdd", [self, source]) { g, _ in [g, g.gather(axis: axis, index: index)] }
+        }
+        return scatterKernel("scatterAdd", axis: axis, index: index, source: source, add: true)
     }
 
     private func scatterKernel(_ op: String, axis: Int, index: Tensor, source: Tensor, add: Bool) -> Tensor {
@@ -260,6 +289,14 @@ extension Tensor {
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let dtype = DType.promote(a.dtype, b.dtype)
         let x = a.to(dtype), y = b.to(dtype)
+        if needsGrad(x, y) {
+            let cond = condition.detached()
+            let out = Tensor.where(cond, x.detached(), y.detached())
+            return out.recorded("where", [x, y]) { g, _ in
+                let zero = Tensor.zeros([], dtype: g.dtype)
+                return [Tensor.where(cond, g, zero).sumTo(x.shape), Tensor.where(cond, zero, g).sumTo(y.shape)]
+            }
+        }
         let c = condition.dtype == .bool ? condition : condition.to(.bool)
         let shape = Shape.broadcastOrTrap("where", Shape.broadcastOrTrap("where", c.shape, x.shape), y.shape)
         let out = Tensor(uninitializedShape: shape, dtype: dtype)
@@ -325,6 +362,10 @@ extension Tensor {
     /// x.maskedFill(Tensor([true, false]), value: 0)   // [[0, 2], [0, 4]]
     /// ```
     public func maskedFill(_ mask: Tensor, value: Double) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let m = mask.detached()
+            return detached().maskedFill(m, value: value).recorded("maskedFill", [self]) { g, _ in [g.maskedFill(m, value: 0)] }
+        }
         if Shape.broadcast(mask.shape, shape) != shape {
             fatalError("[maskedFill] mask of shape \(mask.shape) cannot be broadcast to the tensor's shape \(shape)")
         }
@@ -339,6 +380,13 @@ extension Tensor {
     /// x.maskedSelect(x .> 1)   // [2, 3, 4]
     /// ```
     public func maskedSelect(_ mask: Tensor) -> Tensor {
+        if Tensor.needsGrad(self) {
+            // Composed from differentiable ops: broadcast, flatten, pick the true positions.
+            let m = mask.detached().to(.bool)
+            let shape = Shape.broadcastOrTrap("maskedSelect", self.shape, m.shape)
+            let positions = Tensor.arange(Shape.count(shape)).maskedSelect(m.expand(shape).flattened())
+            return expand(shape).reshape([-1]).indexSelect(axis: 0, indices: positions)
+        }
         let m = mask.dtype == .bool ? mask : mask.to(.bool)
         let shape = Shape.broadcastOrTrap("maskedSelect", self.shape, m.shape)
         let total = Shape.count(shape)

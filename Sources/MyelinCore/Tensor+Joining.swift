@@ -14,6 +14,13 @@ extension Tensor {
     /// ```
     public static func cat(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
         if tensors.isEmpty { fatalError("[cat] needs at least one tensor") }
+        if needsGrad(tensors) {
+            // Each input's gradient is its own slab of the upstream gradient.
+            let inputs = tensors.filter { !($0.rank == 1 && $0.shape[0] == 0) }
+            let out = cat(inputs.map { $0.detached() }, axis: axis)
+            let ax = Shape.axis(axis, rank: out.rank, op: "cat")
+            return out.recorded("cat", inputs) { g, _ in g.split(sizes: inputs.map { $0.shape[ax] }, axis: ax) }
+        }
         // PyTorch's legacy rule: 1-d empty tensors join with anything.
         var parts = tensors.filter { !($0.rank == 1 && $0.shape[0] == 0) }
         if parts.isEmpty { parts = [tensors[0]] }
@@ -101,6 +108,15 @@ extension Tensor {
         if sum != shape[ax] {
             fatalError("[split] sizes \(sizes) add up to \(sum), but axis \(ax) has size \(shape[ax])")
         }
+        if Tensor.needsGrad(self) {
+            var start = 0
+            return sizes.map { s in
+                var items = [TensorIndexItem](repeating: .every, count: rank)
+                items[ax] = .range(start, start + s, step: 1)
+                start += s
+                return view(items)
+            }
+        }
         var result: [Tensor] = []
         result.reserveCapacity(sizes.count)
         var start = 0
@@ -151,6 +167,13 @@ extension Tensor {
     /// ```
     public func unbind(axis: Int = 0) -> [Tensor] {
         let ax = Shape.axis(axis, rank: rank, op: "unbind")
+        if Tensor.needsGrad(self) {
+            return (0..<shape[ax]).map { i in
+                var items = [TensorIndexItem](repeating: .every, count: rank)
+                items[ax] = .at(i)
+                return view(items)
+            }
+        }
         var sh = shape, st = strides
         sh.remove(at: ax)
         st.remove(at: ax)

@@ -27,7 +27,13 @@ extension Tensor {
             fatalError("[matmul] cannot broadcast batch dimensions \(batchA) and \(batchB) of shapes \(a.shape) and \(b.shape)")
         }
         let d = Tensor.arithmeticDType(a.dtype, b.dtype)
-        var result = Tensor.batchedMatmul(a2.to(d), b2.to(d), batch: batch, m: m, n: n, k: k)
+        let (x, y) = (a2.to(d), b2.to(d))
+        var result = Tensor.batchedMatmul(x.detached(), y.detached(), batch: batch, m: m, n: n, k: k)
+        if Tensor.needsGrad(x, y) {
+            result = result.recorded("matmul", [x, y]) { g, _ in
+                [g.matmul(y.transposed()).sumTo(x.shape), x.transposed().matmul(g).sumTo(y.shape)]
+            }
+        }
         if a.rank == 1 { result = result.squeezed(axis: -2) }
         if b.rank == 1 { result = result.squeezed(axis: -1) }
         return result

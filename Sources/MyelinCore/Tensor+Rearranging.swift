@@ -10,6 +10,9 @@ extension Tensor {
     /// Tensor([[1, 2], [3, 4]]).flip(axes: [0, -1])   // [[4, 3], [2, 1]]
     /// ```
     public func flip(axes: [Int]) -> Tensor {
+        if Tensor.needsGrad(self) {
+            return detached().flip(axes: axes).recorded("flip", [self]) { g, _ in [g.flip(axes: axes)] }
+        }
         let ax = Shape.axes(axes, rank: rank, op: "flip")
         var st = strides, off = offset
         for a in ax where shape[a] > 1 {
@@ -55,6 +58,14 @@ extension Tensor {
     public func pad(_ widths: [(before: Int, after: Int)], mode: PaddingMode = .constant(0)) -> Tensor {
         if widths.count != rank {
             fatalError("[pad] needs one (before, after) pair per axis: got \(widths.count) pairs for a tensor of rank \(rank)")
+        }
+        if Tensor.needsGrad(self) {
+            if case .constant = mode {
+                // The border is constant: the gradient is the upstream gradient without it.
+                let inner: [TensorIndexItem] = widths.enumerated().map { .range($1.before, $1.before + shape[$0], step: 1) }
+                return detached().pad(widths, mode: mode).recorded("pad", [self]) { g, _ in [g.view(inner)] }
+            }
+            return padByConcatenation(widths, mode: mode)
         }
         for (d, w) in widths.enumerated() {
             if w.before < 0 || w.after < 0 {
@@ -145,6 +156,12 @@ extension Tensor {
         }
         let lead = repeats.count - rank
         let srcShape = [Int](repeating: 1, count: lead) + shape
+        if Tensor.needsGrad(self) {
+            // Composed from differentiable views: [1, s0, 1, s1, ...] expanded to [r0, s0, r1, s1, ...].
+            let ones = srcShape.flatMap { [1, $0] }
+            let pairs = repeats.indices.flatMap { [repeats[$0], srcShape[$0]] }
+            return reshape(ones).expand(pairs).reshape(repeats.indices.map { repeats[$0] * srcShape[$0] })
+        }
         let srcStrides = [Int](repeating: 0, count: lead) + strides
         // View the source as [r0, s0, r1, s1, ...] with stride 0 on the repeat axes, copy it, merge pairs.
         var pairShape: [Int] = [], pairStrides: [Int] = []
@@ -186,6 +203,14 @@ extension Tensor {
         if n < 0 { fatalError("[repeatInterleave] repeat count must be non-negative, got \(n)") }
         guard let axis else { return flattened().repeatInterleave(n, axis: 0) }
         let ax = CopyOps.axis(axis, rank: rank, op: "repeatInterleave")
+        if Tensor.needsGrad(self) {
+            let src = rank == 0 ? reshape([1]) : self
+            var sh = src.shape
+            sh.insert(n, at: ax + 1)
+            var merged = src.shape
+            merged[ax] *= n
+            return src.unsqueezed(axis: ax + 1).expand(sh).reshape(merged)
+        }
         let src = CopyOps.atLeast1D(self)
         var sh = src.shape, st = src.strides
         sh.insert(n, at: ax + 1)
@@ -195,5 +220,40 @@ extension Tensor {
         var merged = src.shape
         merged[ax] *= n
         return out.reshape(merged)
+    }
+
+    /// Non-constant padding built from differentiable slices and `cat`, one axis at a time, so its
+    /// gradient (edges feeding several outputs) needs no code of its own.
+    private func padByConcatenation(_ widths: [(before: Int, after: Int)], mode: PaddingMode) -> Tensor {
+        var x = self
+        for (axis, w) in widths.enumerated() where w.before > 0 || w.after > 0 {
+            let n = x.shape[axis]
+            func slice(_ start: Int?, _ end: Int?, _ step: Int) -> Tensor {
+                var items = [TensorIndexItem](repeating: .every, count: x.rank)
+                items[axis] = .range(start, end, step: step)
+                return x.view(items)
+            }
+            func edge(_ i: Int, _ count: Int) -> Tensor {
+                var target = x.shape
+                target[axis] = count
+                return slice(i, i + 1, 1).expand(target)
+            }
+            let left: Tensor, right: Tensor
+            switch mode {
+            case .reflect:
+                left = slice(w.before, 0, -1)
+                right = slice(n - 2, n - 2 - w.after < 0 ? nil : n - 2 - w.after, -1)
+            case .replicate:
+                left = edge(0, w.before)
+                right = edge(n - 1, w.after)
+            case .circular:
+                left = slice(n - w.before, n, 1)
+                right = slice(0, w.after, 1)
+            case .constant:
+                fatalError("[pad] constant padding is not built by concatenation")
+            }
+            x = Tensor.cat([left, x, right], axis: axis)
+        }
+        return x
     }
 }

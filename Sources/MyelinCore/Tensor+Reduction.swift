@@ -11,7 +11,17 @@ extension Tensor {
     /// x.sum(axes: [1], keepDims: true) // [[3], [7]]
     /// ```
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        reduce(ReduceOps.Sum(), axes: axes, keepDims: keepDims, name: "sum", widenIntegers: true)
+        let y = detached().reduce(ReduceOps.Sum(), axes: axes, keepDims: keepDims, name: "sum", widenIntegers: true)
+        guard Tensor.needsGrad(self) else { return y }
+        let x = self, kept = keptShape(axes)
+        return y.recorded("sum", [x]) { g, _ in [g.reshape(kept).expand(x.shape)] }
+    }
+
+    /// The shape a reduction over `axes` has with `keepDims: true`.
+    func keptShape(_ axes: [Int]?) -> [Int] {
+        var s = shape
+        for a in Shape.axes(axes, rank: rank, op: "reduce") { s[a] = 1 }
+        return s
     }
     /// Sum over one axis.
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor { sum(axes: [axis], keepDims: keepDims) }
@@ -26,8 +36,12 @@ extension Tensor {
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
 
     /// Product of elements over `axes`. Integer and bool inputs multiply in int64.
+    /// The gradient is product / x, so it is not defined where an element is 0.
     public func prod(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        reduce(ReduceOps.Prod(), axes: axes, keepDims: keepDims, name: "prod", widenIntegers: true)
+        let y = detached().reduce(ReduceOps.Prod(), axes: axes, keepDims: keepDims, name: "prod", widenIntegers: true)
+        guard Tensor.needsGrad(self) else { return y }
+        let x = self, kept = keptShape(axes)
+        return y.recorded("prod", [x], savesOutput: true) { g, out in [(g * out!).reshape(kept) / x] }
     }
     /// Product over one axis.
     public func prod(axis: Int, keepDims: Bool = false) -> Tensor { prod(axes: [axis], keepDims: keepDims) }
@@ -35,7 +49,8 @@ extension Tensor {
     /// Largest element over `axes` (NaN if any element is NaN). Traps on an empty reduction.
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         checkNonEmptyReduction(axes, "max")
-        return reduce(ReduceOps.Max(), axes: axes, keepDims: keepDims, name: "max", widenIntegers: false)
+        let y = detached().reduce(ReduceOps.Max(), axes: axes, keepDims: keepDims, name: "max", widenIntegers: false)
+        return Tensor.needsGrad(self) ? recordExtremum("max", y, axes) : y
     }
     /// Largest element over one axis.
     public func max(axis: Int, keepDims: Bool = false) -> Tensor { max(axes: [axis], keepDims: keepDims) }
@@ -43,10 +58,21 @@ extension Tensor {
     /// Smallest element over `axes` (NaN if any element is NaN). Traps on an empty reduction.
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         checkNonEmptyReduction(axes, "min")
-        return reduce(ReduceOps.Min(), axes: axes, keepDims: keepDims, name: "min", widenIntegers: false)
+        let y = detached().reduce(ReduceOps.Min(), axes: axes, keepDims: keepDims, name: "min", widenIntegers: false)
+        return Tensor.needsGrad(self) ? recordExtremum("min", y, axes) : y
     }
     /// Smallest element over one axis.
     public func min(axis: Int, keepDims: Bool = false) -> Tensor { min(axes: [axis], keepDims: keepDims) }
+
+    /// max/min send the gradient to the elements equal to the result, split evenly among ties
+    /// (as PyTorch's `amax`/`amin` do).
+    private func recordExtremum(_ op: String, _ y: Tensor, _ axes: [Int]?) -> Tensor {
+        let x = self, kept = keptShape(axes)
+        return y.recorded(op, [x], savesOutput: true) { g, out in
+            let mask = (x.detached() .== out!.detached().reshape(kept)).to(g.dtype)
+            return [g.reshape(kept) * mask / mask.sum(axes: axes, keepDims: true)]
+        }
+    }
 
     private func checkNonEmptyReduction(_ axes: [Int]?, _ name: String) {
         if reducedCount(axes, name: name) == 0 && count == 0 {
@@ -90,7 +116,7 @@ extension Tensor {
         let x = dtype.isFloatingPoint ? self : to(.float32)
         // An infinite maximum would give inf - inf = NaN; shifting by 0 there keeps the right limit.
         let m = x.max(axes: axes, keepDims: true)
-        let shift = m.apply(UnaryOps.FiniteOrZero())
+        let shift = m.detached().apply(UnaryOps.FiniteOrZero())
         let s = (x - shift).exp().sum(axes: axes, keepDims: true).log() + shift
         return keepDims ? s : s.reshape(x.shape.indices.filter { !Shape.axes(axes, rank: x.rank, op: "logsumexp").contains($0) }.map { x.shape[$0] })
     }
@@ -128,6 +154,9 @@ extension Tensor {
 
     private func argExtremum(axis: Int?, keepDims: Bool, largest: Bool) -> Tensor {
         let name = largest ? "argmax" : "argmin"
+        if Tensor.needsGrad(self) {
+            return detached().argExtremum(axis: axis, keepDims: keepDims, largest: largest).nonDifferentiable(name)
+        }
         guard let axis else {
             let r = flattened().argExtremum(axis: 0, keepDims: false, largest: largest)
             return keepDims ? r.reshape([Int](repeating: 1, count: rank)) : r
@@ -176,6 +205,11 @@ extension Tensor {
     /// Tensor([1, 2, 3]).cumsum(axis: 0)   // [1, 3, 6]
     /// ```
     public func cumsum(axis: Int) -> Tensor {
+        if Tensor.needsGrad(self) {
+            // Each input feeds every later output, so its gradient is the reversed running sum.
+            let y = detached().cumsum(axis: axis)
+            return y.recorded("cumsum", [self]) { g, _ in [g.sum(axis: axis, keepDims: true) - g.cumsum(axis: axis) + g] }
+        }
         if rank == 0 { return to(dtype.isFloatingPoint ? dtype : .int64) }
         let a = Shape.axis(axis, rank: rank, op: "cumsum")
         var order = Array(0..<rank)

@@ -16,6 +16,11 @@ extension Tensor {
     /// Tensor([[3, 1], [2, 5]]).sorted(axis: 0, descending: true).values   // [[3, 5], [2, 1]]
     /// ```
     public func sorted(axis: Int = -1, descending: Bool = false) -> (values: Tensor, indices: Tensor) {
+        if Tensor.needsGrad(self) {
+            // The values are a gather of the input, which carries the gradient.
+            let indices = detached().sorted(axis: axis, descending: descending).indices
+            return (rank == 0 ? self + 0 : gather(axis: axis, index: indices), indices)
+        }
         let ax = CopyOps.axis(axis, rank: rank, op: "sort")
         let n = rank == 0 ? 1 : shape[ax]
         let r = sortKernel(axis: ax, k: n, descending: descending, wantValues: true)
@@ -46,6 +51,10 @@ extension Tensor {
     /// Tensor([1.0, 5.0, 3.0]).topk(1, largest: false).values   // [1]
     /// ```
     public func topk(_ k: Int, axis: Int = -1, largest: Bool = true, sorted: Bool = true) -> (values: Tensor, indices: Tensor) {
+        if Tensor.needsGrad(self) {
+            let indices = detached().topk(k, axis: axis, largest: largest, sorted: sorted).indices
+            return (rank == 0 ? self + 0 : gather(axis: axis, index: indices), indices)
+        }
         let ax = CopyOps.axis(axis, rank: rank, op: "topk")
         let n = rank == 0 ? 1 : shape[ax]
         if k < 0 || k > n { fatalError("[topk] k \(k) is out of range for axis \(ax) of size \(n)") }

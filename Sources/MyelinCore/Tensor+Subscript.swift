@@ -138,7 +138,22 @@ extension Tensor {
             newStrides.append(strides[axis])
             axis += 1
         }
-        return Tensor(storage: storage, shape: newShape, strides: newStrides, offset: off)
+        let out = Tensor(storage: storage, shape: newShape, strides: newStrides, offset: off)
+        guard Tensor.needsGrad(self) else { return out }
+        // The gradient of a slice is the upstream gradient placed into zeros of the base's shape.
+        let baseShape = shape
+        return out.recorded("index", [self]) { g, _ in
+            var z = Tensor.zeros(baseShape, dtype: g.dtype)
+            z.assign(g.detached(), at: items)
+            return [z]
+        }
+    }
+
+    /// Writing into a tensor the graph may still read would silently corrupt gradients.
+    func checkInPlaceWrite(_ op: String) {
+        if GradMode.enabled && requiresGrad {
+            fatalError("[\(op)] cannot write in place into a tensor that requires gradients while recording; use withoutGrad { } or out-of-place ops such as Tensor.where")
+        }
     }
 
     /// Python's slice semantics: clamps out-of-range bounds; returns the first index and the length.
@@ -157,6 +172,7 @@ extension Tensor {
     }
 
     mutating func assign(_ value: Tensor, at items: [TensorIndexItem]) {
+        checkInPlaceWrite("index")
         makeUnique()
         var target = view(items)
         guard Shape.broadcast(value.shape, target.shape) == target.shape else {
@@ -174,6 +190,7 @@ extension Tensor {
     /// x.fill(3)
     /// ```
     public mutating func fill(_ value: Double) {
+        checkInPlaceWrite("fill")
         makeUnique()
         copyElements(from: Tensor(scalar: value, dtype: dtype))
     }

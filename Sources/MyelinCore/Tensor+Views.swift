@@ -8,6 +8,10 @@ extension Tensor {
     /// Tensor.arange(6).reshape([2, -1])   // shape [2, 3]
     /// ```
     public func reshape(_ newShape: [Int]) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let x = self
+            return detached().reshape(newShape).recorded("reshape", [x]) { g, _ in [g.reshape(x.shape)] }
+        }
         let target = inferShape(newShape, op: "reshape")
         if target == shape { return self }
         if isContiguous {
@@ -90,6 +94,11 @@ extension Tensor {
         }
         let axes = order.map { Shape.axis($0, rank: rank, op: "permute") }
         if Set(axes).count != rank { fatalError("[permute] order \(order) is not a permutation of 0..<\(rank)") }
+        if Tensor.needsGrad(self) {
+            var inverse = [Int](repeating: 0, count: rank)
+            for (i, a) in axes.enumerated() { inverse[a] = i }
+            return detached().permute(axes).recorded("permute", [self]) { g, _ in [g.permute(inverse)] }
+        }
         return Tensor(storage: storage, shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] }, offset: offset)
     }
 
@@ -110,6 +119,10 @@ extension Tensor {
 
     /// Size-1 axes removed (all of them, or just `axis`). A view.
     public func squeezed(axis: Int? = nil) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let x = self
+            return detached().squeezed(axis: axis).recorded("squeeze", [x]) { g, _ in [g.reshape(x.shape)] }
+        }
         var keep = Array(0..<rank)
         if let axis {
             let a = Shape.axis(axis, rank: rank, op: "squeeze")
@@ -123,6 +136,10 @@ extension Tensor {
 
     /// A size-1 axis inserted at `axis` (which may be `rank`, or negative). A view.
     public func unsqueezed(axis: Int) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let x = self
+            return detached().unsqueezed(axis: axis).recorded("unsqueeze", [x]) { g, _ in [g.reshape(x.shape)] }
+        }
         let a = Shape.axis(axis, rank: rank + 1, op: "unsqueeze")
         var s = shape, st = strides
         s.insert(1, at: a)
@@ -146,7 +163,10 @@ extension Tensor {
         for i in 0..<rank where shape[i] != 1 && shape[i] != t[lead + i] {
             fatalError("[expand] cannot expand shape \(shape) to \(target): dimension \(i) has size \(shape[i])")
         }
-        return Tensor(storage: storage, shape: t, strides: Shape.broadcastStrides(shape: shape, strides: strides, to: t), offset: offset)
+        let out = Tensor(storage: storage, shape: t, strides: Shape.broadcastStrides(shape: shape, strides: strides, to: t), offset: offset)
+        guard Tensor.needsGrad(self) else { return out }
+        let x = self
+        return out.recorded("expand", [x]) { g, _ in [g.sumTo(x.shape)] }
     }
 
     /// `expand` to the shape of another tensor.
@@ -160,8 +180,8 @@ extension Tensor {
     /// A new contiguous tensor with a copy of the values, never sharing memory with this one.
     public func contiguousCopy() -> Tensor {
         var out = Tensor(uninitializedShape: shape, dtype: dtype)
-        out.copyElements(from: self)
-        return out
+        out.copyElements(from: detached())
+        return Tensor.needsGrad(self) ? out.recorded("contiguous", [self]) { g, _ in [g] } : out
     }
 
     /// Copies `source`'s values (broadcast to this shape, same dtype) into this tensor's elements.
