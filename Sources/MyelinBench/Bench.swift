@@ -6,7 +6,7 @@ import Myelin
 public enum Benchmarks {
     public static let version = "0.1.0"
     /// Workloads run when none are named, in the README's order.
-    public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead"]
+    public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead", "autograd_small_step"]
 
     /// One JSON line of results.
     public struct Result {
@@ -46,6 +46,7 @@ public enum Benchmarks {
         switch name {
         case "add_f32_1m": return [add(name, 1 << 20)]
         case "small_op_overhead": return [smallOps(name, 10_000)]
+        case "autograd_small_step": return [autogradStep(name, 2_000)]
         default: throw BenchError.unknownWorkload(name)
         }
     }
@@ -87,6 +88,19 @@ public enum Benchmarks {
         let a = Tensor.randn([n]), b = Tensor.randn([n])
         let t = perCall { consume(a + b) }
         return Result(workload: name, metric: "gbps", value: 3 * 4 * Double(n) / t / 1e9, unit: "GB/s", better: "higher")
+    }
+
+    static func autogradStep(_ name: String, _ steps: Int) -> Result {
+        let x = Tensor.randn([16, 16]).requiringGrad(), w = Tensor.randn([16, 16]).requiringGrad()
+        let t = perCall(samples: 7) {
+            for _ in 0..<steps {
+                x.grad = nil
+                w.grad = nil
+                let y = ((x.matmul(w)).relu() * 2 + 1).sum()
+                y.backward()
+            }
+        }
+        return Result(workload: name, metric: "us_per_step", value: t / Double(steps) * 1e6, unit: "us", better: "lower")
     }
 
     static func smallOps(_ name: String, _ ops: Int) -> Result {

@@ -69,6 +69,10 @@ public final class GradState {
     let nonDifferentiableOp: String?
     /// A display name for graph descriptions (`x.name = "w1"`).
     var name: String?
+    /// Gradient gathered for this tensor during the running backward pass.
+    var pending: Tensor?
+    /// The backward pass that last visited this state (saves a hash set per pass).
+    var visitMark = 0
 
     init(node: GraphNode?, requiresGrad: Bool = true, nonDifferentiableOp: String? = nil) {
         self.node = node

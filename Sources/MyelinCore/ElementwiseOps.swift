@@ -28,17 +28,23 @@ protocol NumericUnaryOp: ElementwiseGradient {
     func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
 }
 
+/// Which operands of a binary op want a gradient: the vjp skips the others' work.
+struct GradNeed {
+    let a: Bool, b: Bool
+}
+
 /// A binary op computed in the operands' promoted numeric dtype.
 protocol NumericBinaryOp: ElementwiseGradient {
     func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T
-    /// Gradients in the broadcast shape; the caller sums them back to each operand's shape.
-    func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?)
+    /// Gradients in the broadcast shape, computed only for the operands `need` names; the caller
+    /// sums them back to each operand's shape.
+    func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?)
 }
 
 /// A binary op computed in floating point (integer operands are promoted to float32).
 protocol FloatBinaryOp: ElementwiseGradient {
     func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T
-    func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?)
+    func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?)
 }
 
 /// A comparison of two numeric elements giving a bool (not differentiable).
@@ -144,7 +150,7 @@ enum UnaryOps {
     struct Relu: NumericUnaryOp {
         static let name = "relu", savesOutput = true
         func callAsFunction<T: NumericElement>(_ x: T) -> T { x < 0 ? 0 : x }
-        func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * (y .> 0).to(g.dtype) }
+        func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { Tensor.apply(BinaryOps.PassWherePositive(), g, y) }
     }
     /// The gradient passes where the input is inside the bounds (bounds included), as in PyTorch.
     struct Clamp: NumericUnaryOp {
@@ -169,23 +175,25 @@ enum BinaryOps {
     struct Add: NumericBinaryOp {
         static let name = "add"
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingAdd(a, b) }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) { (g, g) }
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) { (g, g) }
     }
     struct Sub: NumericBinaryOp {
         static let name = "sub"
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingSub(a, b) }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) { (g, -g) }
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) { (g, need.b ? -g : nil) }
     }
     struct Mul: NumericBinaryOp {
         static let name = "mul"
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingMul(a, b) }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) { (g * b, g * a) }
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
+            (need.a ? g * b : nil, need.b ? g * a : nil)
+        }
     }
     /// NaN in either operand gives NaN, as in NumPy's `maximum`; ties split the gradient in half, as PyTorch does.
     struct Maximum: NumericBinaryOp {
         static let name = "maximum"
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a > b) ? a : b }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) {
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             let share = (a .> b).to(g.dtype) + (a .== b).to(g.dtype) * 0.5
             return (g * share, g * (1 - share))
         }
@@ -193,17 +201,26 @@ enum BinaryOps {
     struct Minimum: NumericBinaryOp {
         static let name = "minimum"
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a < b) ? a : b }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) {
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             let share = (a .< b).to(g.dtype) + (a .== b).to(g.dtype) * 0.5
             return (g * share, g * (1 - share))
+        }
+    }
+    /// `a` where `b > 0`, else 0: relu's backward in one pass. Differentiable in `a` (for
+    /// gradients of gradients); `b` only selects.
+    struct PassWherePositive: NumericBinaryOp {
+        static let name = "reluBackward"
+        func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { b > 0 ? a : 0 }
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
+            (Tensor.apply(BinaryOps.PassWherePositive(), g, b.detached()), nil)
         }
     }
     struct Div: FloatBinaryOp {
         static let name = "div"
         func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T { a / b }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) {
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             let ga = g / b
-            return (ga, -(ga * a / b))
+            return (ga, need.b ? -(ga * a / b) : nil)
         }
     }
     /// C's `pow`. The exponent's gradient is taken as 0 where the base is 0 and the exponent is
@@ -211,8 +228,9 @@ enum BinaryOps {
     struct Pow: FloatBinaryOp {
         static let name = "pow", savesOutput = true
         func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T { T.cPow(a, b) }
-        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?) {
-            let ga = g * b * a.pow(b - 1)
+        func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
+            let ga = need.a ? g * b * a.pow(b - 1) : nil
+            guard need.b else { return (ga, nil) }
             let safeLog = Tensor.where(a .== 0, Tensor.zeros(like: a), a.log())
             return (ga, g * y * safeLog)
         }
@@ -276,8 +294,9 @@ extension Tensor {
         default: return zipElements(x, y, ElementKernels.NumericBinary<Op, Int64>(op: op), op: Op.name)
         }
         guard needsGrad(x, y) else { return out }
+        let need = GradNeed(a: x.requiresGrad, b: y.requiresGrad)
         return out.recorded(Op.name, [x, y], savesOutput: Op.savesOutput) { g, saved in
-            let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput)
+            let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput, need)
             return [ga?.sumTo(x.shape), gb?.sumTo(y.shape)]
         }
     }
@@ -290,8 +309,9 @@ extension Tensor {
             ? zipElements(x, y, ElementKernels.FloatBinary<Op, Double>(op: op), op: Op.name)
             : zipElements(x, y, ElementKernels.FloatBinary<Op, Float>(op: op), op: Op.name)
         guard needsGrad(x, y) else { return out }
+        let need = GradNeed(a: x.requiresGrad, b: y.requiresGrad)
         return out.recorded(Op.name, [x, y], savesOutput: Op.savesOutput) { g, saved in
-            let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput)
+            let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput, need)
             return [ga?.sumTo(x.shape), gb?.sumTo(y.shape)]
         }
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 // The user-facing side of autograd: requiresGrad, grad, backward, hooks.
 
 extension Tensor {
@@ -126,23 +128,19 @@ enum Autograd {
         for (i, t) in (targets ?? []).enumerated() { slots[ObjectIdentifier(t)] = i }
         var results = [Tensor?](repeating: nil, count: targets?.count ?? 0)
         let order = topologicalOrder(roots)
-        var pending: [ObjectIdentifier: Tensor] = [:]
-        for (r, g) in zip(roots, gradients) {
-            let id = ObjectIdentifier(r)
-            pending[id] = pending[id].map { $0 + g } ?? g
-        }
+        for (r, g) in zip(roots, gradients) { r.pending = r.pending.map { $0 + g } ?? g }
         let saved = GradMode.enabled
         GradMode.enabled = createGraph
         defer { GradMode.enabled = saved }
         for state in order {
-            let id = ObjectIdentifier(state)
-            guard var g = pending.removeValue(forKey: id) else { continue }
+            guard var g = state.pending else { continue }
+            state.pending = nil
             if !createGraph { g = g.detached() }
             for hook in state.hooks {
                 if let replaced = hook(g) { g = replaced }
             }
             if targets != nil {
-                if let slot = slots[id] { results[slot] = g }
+                if let slot = slots[ObjectIdentifier(state)] { results[slot] = g }
             } else if state.isLeaf {
                 state.grad = state.grad.map { $0 + g } ?? g
             } else if state.retainsGrad {
@@ -157,8 +155,7 @@ enum Autograd {
             let inputGrads = vjp(g, y)
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard let input, let ig else { continue }
-                let iid = ObjectIdentifier(input)
-                pending[iid] = pending[iid].map { $0 + ig } ?? ig
+                input.pending = input.pending.map { $0 + ig } ?? ig
             }
             if !retainGraph {
                 node.vjp = nil
@@ -170,11 +167,15 @@ enum Autograd {
 
     /// States reachable from `roots`, each after every state that depends on it (iterative DFS, so
     /// deep graphs such as long recurrent unrolls don't overflow the stack).
+    /// Numbers backward passes, so each marks the states it visits without a hash set.
+    private static let passCounter = Atomic<Int>(0)
+
     static func topologicalOrder(_ roots: [GradState]) -> [GradState] {
-        var visited = Set<ObjectIdentifier>()
+        let mark = passCounter.add(1, ordering: .relaxed).newValue
         var postorder: [GradState] = []
         var stack: [(GradState, Int)] = []
-        for root in roots where visited.insert(ObjectIdentifier(root)).inserted {
+        for root in roots where root.visitMark != mark {
+            root.visitMark = mark
             stack.append((root, 0))
             while let (state, next) = stack.last {
                 let inputs = state.node?.inputs ?? []
@@ -183,7 +184,8 @@ enum Autograd {
                 while i < inputs.count {
                     let child = inputs[i]
                     i += 1
-                    if let child, visited.insert(ObjectIdentifier(child)).inserted {
+                    if let child, child.visitMark != mark {
+                        child.visitMark = mark
                         stack[stack.count - 1].1 = i
                         stack.append((child, 0))
                         descended = true
@@ -199,3 +201,4 @@ enum Autograd {
         return postorder.reversed()
     }
 }
+
