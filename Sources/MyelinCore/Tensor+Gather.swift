@@ -189,6 +189,10 @@ extension Tensor {
     /// Tensor.zeros([2, 3]).scatter(axis: 1, index: Tensor([[1], [2]]), value: 1)   // [[0, 1, 0], [0, 0, 1]]
     /// ```
     public func scatter(axis: Int, index: Tensor, value: Double) -> Tensor {
+        if Tensor.needsGrad(self) {
+            let filler = Tensor(scalar: value, dtype: dtype)
+            return scatter(axis: axis, index: index, source: index.rank == 0 ? filler : filler.expand(index.shape))
+        }
         let v = Tensor(scalar: value, dtype: dtype)
         let src = index.rank == 0 ? v : v.expand(index.shape)
         return scatterKernel("scatter", axis: axis, index: index, source: src, add: false)

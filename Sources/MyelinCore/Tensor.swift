@@ -81,7 +81,11 @@ public struct Tensor {
     /// or when several of its elements share one memory slot (an expanded, stride-0 view).
     mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) || hasOverlappingElements {
-            self = contiguousCopy()
+            // The copy keeps the autograd identity: an optimiser updating a parameter in place
+            // (under withoutGrad) must not detach it.
+            let identity = gradState
+            self = detached().contiguousCopy()
+            gradState = identity
         }
     }
 

@@ -94,6 +94,7 @@ import Testing
         Row("gather", [[2, 3]]) { $0[0].gather(axis: 1, index: idx) },
         Row("indexSelect repeated", [[4, 3]]) { $0[0].indexSelect(axis: 0, indices: Tensor([3, 0, 3])) },
         Row("scatter", [[2, 3], [2, 3]]) { $0[0].scatter(axis: 1, index: Tensor([[2, 0, 1], [1, 2, 0]]), source: $0[1]) },
+        Row("scatter value", [[2, 3]]) { $0[0].scatter(axis: 1, index: Tensor([[2], [0]]), value: 4) },
         Row("scatterAdd", [[2, 3], [2, 3]]) { $0[0].scatterAdd(axis: 1, index: idx, source: $0[1]) },
         Row("where", [[3, 4], [4]]) { Tensor.where(Tensor.arange(12).reshape([3, 4]) .> 5, $0[0], $0[1]) },
         Row("maskedFill", [[3, 4]]) { $0[0].maskedFill(Tensor.arange(4) .> 1, value: 3) },
