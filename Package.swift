@@ -26,15 +26,20 @@ let package = Package(
             ],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
         ),
+        // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
+        .target(name: "MyelinNN", dependencies: ["MyelinCore"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
-        .target(name: "Myelin", dependencies: ["MyelinCore"]),
+        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.
         .target(name: "MyelinBench", dependencies: ["Myelin"]),
         .executableTarget(
             name: "MyelinCLI",
             dependencies: ["Myelin", "MyelinBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore"], exclude: ["Fixtures"]),
+        // Fixture loading and comparisons shared by the test targets.
+        .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport"),
+        .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 /// Composite expressions against PyTorch's values and gradients (Fixtures/autograd.json from
 /// generators/gen_autograd.py), then the behaviour of the autograd API.

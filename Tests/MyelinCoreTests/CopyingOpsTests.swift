@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 /// Copying ops against NumPy/PyTorch semantics: Fixtures/copying.json, written by
 /// Fixtures/generators/gen_copying.py. Each fixture op maps to a closure from (case, inputs) to outputs.

@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 /// Elementwise ops, dtype promotion, views, subscripts, conversion and creation against NumPy.
 ///

@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 @Suite struct DescriptionTests {
     @Test func smallTensors() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 /// Every differentiable op against central finite differences in Float64: one row per op.
 /// Inputs are chosen inside each op's domain and away from kinks (relu at 0, abs at 0, ties).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 // Fixtures come from Fixtures/generators/gen_npy.py (NumPy 2.x); expected values are in npy/expected.json.
 

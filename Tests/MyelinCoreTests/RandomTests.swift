@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 @Suite struct RandomTests {
     @Test func sameSeedSameNumbers() {

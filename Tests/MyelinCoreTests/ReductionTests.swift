@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 /// Reductions and linear algebra against NumPy (Fixtures/reduce.json, from generators/gen_reduce.py).
 @Suite struct ReductionTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import MyelinTestSupport
 
 /// `Tensor` is a value: copies are independent, views read their base's data without copying, and a
 /// write to either side of a shared storage copies first (copy-on-write).

@@ -1,51 +1,51 @@
 import Foundation
 import Testing
-@testable import MyelinCore
+import MyelinCore
 
 /// One case of a NumPy-generated fixture file (see Fixtures/generators/fixturelib.py).
-struct FixtureCase: CustomTestStringConvertible, Sendable {
-    let name: String
-    let op: String
-    let inputs: [FixtureTensor]
-    let expected: [FixtureTensor]
-    let params: [String: JSONValue]
-    let rtol: Double
-    let atol: Double
-    var testDescription: String { name }
+public struct FixtureCase: CustomTestStringConvertible, Sendable {
+    public let name: String
+    public let op: String
+    public let inputs: [FixtureTensor]
+    public let expected: [FixtureTensor]
+    public let params: [String: JSONValue]
+    public let rtol: Double
+    public let atol: Double
+    public var testDescription: String { name }
 
     /// Parameter helpers with a clear failure when the fixture lacks one.
-    func int(_ key: String) -> Int {
+    public func int(_ key: String) -> Int {
         guard case .number(let v)? = params[key] else { fatalError("fixture \(name): missing int param \(key)") }
         return Int(v)
     }
-    func double(_ key: String) -> Double {
+    public func double(_ key: String) -> Double {
         guard case .number(let v)? = params[key] else { fatalError("fixture \(name): missing number param \(key)") }
         return v
     }
-    func bool(_ key: String) -> Bool {
+    public func bool(_ key: String) -> Bool {
         guard case .bool(let v)? = params[key] else { fatalError("fixture \(name): missing bool param \(key)") }
         return v
     }
-    func ints(_ key: String) -> [Int]? {
+    public func ints(_ key: String) -> [Int]? {
         guard case .array(let a)? = params[key] else { return nil }
         return a.map { if case .number(let v) = $0 { return Int(v) } else { fatalError("fixture \(name): \(key) holds a non-number") } }
     }
-    func string(_ key: String) -> String? {
+    public func string(_ key: String) -> String? {
         guard case .string(let v)? = params[key] else { return nil }
         return v
     }
-    func has(_ key: String) -> Bool { params[key] != nil && params[key] != .null }
+    public func has(_ key: String) -> Bool { params[key] != nil && params[key] != .null }
 }
 
 /// A tensor as stored in a fixture, plus the view to apply after building it.
-struct FixtureTensor: Sendable {
-    let dtype: DType
-    let shape: [Int]
-    let data: [Double]
-    let view: String?
+public struct FixtureTensor: Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let data: [Double]
+    public let view: String?
 
     /// Builds the tensor, then applies the view (so the result is non-contiguous where the fixture asks).
-    var tensor: Tensor {
+    public var tensor: Tensor {
         var t = Tensor(shape: shape, doubles: data, dtype: dtype)
         if dtype == .int64 { t = Tensor(shape: shape, scalars: data.map { Int64($0) }) }
         switch view {
@@ -59,10 +59,10 @@ struct FixtureTensor: Sendable {
 }
 
 /// Minimal JSON tree for fixture parameters.
-enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
 
-    init(_ any: Any) {
+    public init(_ any: Any) {
         switch any {
         // JSON booleans arrive as NSNumbers of ObjC type "c"; 0 and 1 must stay numbers.
         case let n as NSNumber: self = String(cString: n.objCType) == "c" ? .bool(n.boolValue) : .number(n.doubleValue)
@@ -74,12 +74,17 @@ enum JSONValue: Equatable, Sendable {
     }
 }
 
-enum Fixtures {
-    /// The folder holding the committed fixture files, found from this source file's path.
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+/// A folder of fixture files (each test target has its own `Fixtures/`).
+public struct FixtureSet: Sendable {
+    public let directory: URL
 
-    /// Loads `Fixtures/<name>.json`; an unreadable file is a test failure with the path in it.
-    static func load(_ name: String) -> [FixtureCase] {
+    /// The `Fixtures` folder beside the file whose `#filePath` is given.
+    public init(besideFile filePath: String) {
+        directory = URL(fileURLWithPath: filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    }
+
+    /// Loads `<directory>/<name>.json`; an unreadable file stops the run with the path in the message.
+    public func load(_ name: String) -> [FixtureCase] {
         let url = directory.appendingPathComponent("\(name).json")
         guard let data = try? Data(contentsOf: url),
               let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -98,7 +103,7 @@ enum Fixtures {
         }
     }
 
-    private static func parseTensor(_ o: [String: Any]) -> FixtureTensor {
+    private func parseTensor(_ o: [String: Any]) -> FixtureTensor {
         let dtype = DType(rawValue: o["dtype"] as! String)!
         let data: [Double] = (o["data"] as! [Any]).map { v in
             switch v {
@@ -112,7 +117,7 @@ enum Fixtures {
 }
 
 /// Checks dtype, shape and every value; floats within `atol + rtol * |expected|`, NaN where NaN.
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
+public func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
                  _ context: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.dtype == expected.dtype, "\(context): dtype \(actual.dtype) != \(expected.dtype)", sourceLocation: sourceLocation)
     #expect(actual.shape == expected.shape, "\(context): shape \(actual.shape) != \(expected.shape)", sourceLocation: sourceLocation)

@@ -1,0 +1,2 @@
+// Neural networks on Myelin tensors.
+@_exported import MyelinCore
