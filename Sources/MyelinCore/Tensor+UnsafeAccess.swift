@@ -31,7 +31,7 @@ extension Tensor {
     ) rethrows -> R {
         checkDType(T.self, "withUnsafeMutableBufferPointer")
         checkInPlaceWrite("withUnsafeMutableBufferPointer")
-        if !isContiguous || offset != 0 && !isUniquelyReferenced() {
+        if !isContiguous {
             let identity = gradState
             self = detached().contiguousCopy()
             gradState = identity
