@@ -1,0 +1,95 @@
+/// A fully connected layer: `y = x Wᵀ + b`, with W of shape [outputSize, inputSize] as in PyTorch
+/// (so weights load from and save to PyTorch unchanged). Works on any leading dimensions.
+///
+/// ```swift
+/// let layer = Linear(784, 10)
+/// layer(Tensor.randn([32, 784])).shape    // [32, 10]
+/// ```
+public final class Linear: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let inputSize: Int, outputSize: Int
+
+    /// PyTorch's default initialisation: weights and bias uniform in ±1/√inputSize.
+    public init(_ inputSize: Int, _ outputSize: Int, bias: Bool = true,
+                weightInit: Initializer? = nil, biasInit: Initializer? = nil,
+                generator: RandomGenerator = Random.global) {
+        if inputSize < 0 || outputSize < 0 {
+            fatalError("[Linear] sizes must be non-negative, got \(inputSize) -> \(outputSize)")
+        }
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        let bound = inputSize > 0 ? 1 / Double(inputSize).squareRoot() : 0
+        let wInit = weightInit ?? .kaimingUniform(a: 5.0.squareRoot())
+        weight = Parameter(inputSize > 0 ? wInit.make([outputSize, inputSize], generator: generator)
+                                         : Tensor.zeros([outputSize, inputSize]))
+        self.bias = bias ? Parameter((biasInit ?? .uniform(low: -bound, high: bound)).make([outputSize], generator: generator)) : nil
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        if input.shape.last != inputSize {
+            fatalError("[Linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
+        }
+        // The transposed weight is a view; BLAS reads it without a copy.
+        let y = input.matmul(weight.value.T)
+        return bias.map { y + $0.value } ?? y
+    }
+}
+
+/// Keras's `Dense`: a `Linear` layer whose input size is read from the first input, with an
+/// optional activation applied after it.
+///
+/// ```swift
+/// let model = Sequential { Dense(64, activation: .relu); Dense(10) }
+/// model(Tensor.randn([8, 20]))      // builds 20 -> 64 -> 10 on this first call
+/// ```
+/// Parameters exist after the first call (or `build(inputSize:)`): create the optimiser after it.
+public final class Dense: Module {
+    public let units: Int
+    public let activation: Activation
+    public let useBias: Bool
+    public private(set) var linear: Linear?
+    private let generator: RandomGenerator
+
+    /// Activations a `Dense` layer can apply.
+    public enum Activation: Sendable {
+        case none, relu, sigmoid, tanh
+        case custom(@Sendable (Tensor) -> Tensor)
+
+        func apply(_ x: Tensor) -> Tensor {
+            switch self {
+            case .none: return x
+            case .relu: return x.relu()
+            case .sigmoid: return x.sigmoid()
+            case .tanh: return x.tanh()
+            case .custom(let f): return f(x)
+            }
+        }
+    }
+
+    public init(_ units: Int, activation: Activation = .none, useBias: Bool = true, generator: RandomGenerator = Random.global) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.generator = generator
+        super.init()
+    }
+
+    /// Creates the weights for inputs with `inputSize` features (done by the first call otherwise).
+    public func build(inputSize: Int) {
+        if let linear {
+            if linear.inputSize != inputSize {
+                fatalError("[Dense] built for \(linear.inputSize) input features, got \(inputSize)")
+            }
+            return
+        }
+        linear = Linear(inputSize, units, bias: useBias, generator: generator)
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        guard let features = input.shape.last else { fatalError("[Dense] needs inputs with at least 1 dimension, got a scalar") }
+        build(inputSize: features)
+        return activation.apply(linear!(input))
+    }
+}

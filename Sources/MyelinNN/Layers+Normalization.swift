@@ -1,0 +1,100 @@
+/// Normalises over the last dimensions (`normalizedShape`) of each sample, then scales and shifts,
+/// as PyTorch's `LayerNorm` (biased variance, `eps` inside the square root).
+///
+/// ```swift
+/// let norm = LayerNorm([64])
+/// norm(Tensor.randn([8, 10, 64])).shape   // [8, 10, 64]
+/// ```
+public final class LayerNorm: Module {
+    public let normalizedShape: [Int]
+    public let eps: Double
+    public let weight: Parameter?
+    public let bias: Parameter?
+
+    public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true) {
+        self.normalizedShape = normalizedShape
+        self.eps = eps
+        weight = elementwiseAffine ? Parameter(Tensor.ones(normalizedShape)) : nil
+        bias = elementwiseAffine ? Parameter(Tensor.zeros(normalizedShape)) : nil
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        if Array(input.shape.suffix(normalizedShape.count)) != normalizedShape {
+            fatalError("[LayerNorm] input shape \(input.shape) does not end with the normalised shape \(normalizedShape)")
+        }
+        let axes = Array((input.rank - normalizedShape.count)..<input.rank)
+        let mean = input.mean(axes: axes, keepDims: true)
+        let centered = input - mean
+        let variance = (centered * centered).mean(axes: axes, keepDims: true)
+        var y = centered * (variance + eps).rsqrt()
+        if let weight { y = y * weight.value }
+        if let bias { y = y + bias.value }
+        return y
+    }
+}
+
+/// Batch normalisation over the batch (and length) of [N, C] or [N, C, L] inputs, as PyTorch's
+/// `BatchNorm1d`: batch statistics in training (running averages updated with `momentum`, the
+/// running variance unbiased), running statistics in evaluation.
+///
+/// ```swift
+/// let bn = BatchNorm1d(128)
+/// let y = bn(Tensor.randn([32, 128]))
+/// ```
+public final class BatchNorm1d: Module {
+    public let features: Int
+    public let eps: Double, momentum: Double
+    public let weight: Parameter?
+    public let bias: Parameter?
+    public let runningMean: Buffer?
+    public let runningVar: Buffer?
+    /// Batches seen in training, as PyTorch's `num_batches_tracked`.
+    public let batchesTracked: Buffer?
+
+    public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
+                trackRunningStats: Bool = true) {
+        self.features = features
+        self.eps = eps
+        self.momentum = momentum
+        weight = affine ? Parameter(Tensor.ones([features])) : nil
+        bias = affine ? Parameter(Tensor.zeros([features])) : nil
+        runningMean = trackRunningStats ? Buffer(Tensor.zeros([features])) : nil
+        runningVar = trackRunningStats ? Buffer(Tensor.ones([features])) : nil
+        batchesTracked = trackRunningStats ? Buffer(Tensor.zeros([], dtype: .int64)) : nil
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        guard (input.rank == 2 || input.rank == 3) && input.shape[1] == features else {
+            fatalError("[BatchNorm1d] expected [N, \(features)] or [N, \(features), L] inputs, got shape \(input.shape)")
+        }
+        // Statistics over every axis but the channel axis 1; parameters broadcast as [C] or [C, 1].
+        let axes = input.rank == 2 ? [0] : [0, 2]
+        let channelShape = input.rank == 2 ? [features] : [features, 1]
+        let mean: Tensor, variance: Tensor
+        if isTraining || runningMean == nil {
+            let n = axes.reduce(1) { $0 * input.shape[$1] }
+            if isTraining && n <= 1 {
+                fatalError("[BatchNorm1d] training needs more than 1 value per channel, got input shape \(input.shape)")
+            }
+            mean = input.mean(axes: axes)
+            variance = input.variance(axes: axes, unbiased: false)
+            if isTraining, let runningMean, let runningVar, let batchesTracked {
+                withoutGrad {
+                    let unbiased = variance.detached() * (Double(n) / Double(n - 1))
+                    runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
+                    runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
+                    batchesTracked.value = batchesTracked.value + 1
+                }
+            }
+        } else {
+            mean = runningMean!.value
+            variance = runningVar!.value
+        }
+        var y = (input - mean.reshape(channelShape)) * (variance.reshape(channelShape) + eps).rsqrt()
+        if let weight { y = y * weight.value.reshape(channelShape) }
+        if let bias { y = y + bias.value.reshape(channelShape) }
+        return y
+    }
+}

@@ -1,0 +1,76 @@
+/// Collects each layer's output shape during the dry run of `Module.summary(inputShape:)`.
+final class ModuleSummaryRecorder {
+    /// Set while a summary runs; `callAsFunction` reports to it. The summary runs on one thread.
+    nonisolated(unsafe) static var current: ModuleSummaryRecorder?
+    var rows: [(module: ObjectIdentifier, output: [Int])] = []
+
+    func record(_ module: Module, input: Tensor, output: Tensor) {
+        rows.append((ObjectIdentifier(module), output.shape))
+    }
+}
+
+extension Module {
+    /// A Keras-style table of the layers: name, type, output shape for a batch of `inputShape`
+    /// (batch dimension included), parameter count, and the totals.
+    ///
+    /// ```swift
+    /// print(model.summary(inputShape: [1, 784]))
+    /// ```
+    /// ```
+    /// Layer    Type     Output shape   Params
+    /// ───────────────────────────────────────
+    /// 0        Linear   [1, 512]       401,920
+    /// 1        ReLU     [1, 512]             0
+    /// ...
+    /// Total params: 535,818 (trainable 535,818)
+    /// ```
+    public func summary(inputShape: [Int], dtype: DType = .float32) -> String {
+        let recorder = ModuleSummaryRecorder()
+        let wasTraining = isTraining
+        eval()
+        ModuleSummaryRecorder.current = recorder
+        _ = withoutGrad { self(Tensor.zeros(inputShape, dtype: dtype)) }
+        ModuleSummaryRecorder.current = nil
+        train(wasTraining)
+        var outputShapes: [ObjectIdentifier: [Int]] = [:]
+        for row in recorder.rows { outputShapes[row.module] = row.output }
+
+        var table: [[String]] = [["Layer", "Type", "Output shape", "Params"]]
+        for (name, module) in namedModules() where !name.isEmpty {
+            let own = module.namedOwnParameters().reduce(0) { $0 + $1.1.count }
+            let depth = name.split(separator: ".").count - 1
+            let shape = outputShapes[ObjectIdentifier(module)].map { "\($0)" } ?? "-"
+            table.append([String(repeating: "  ", count: depth) + name, module.typeName, shape, grouped(own)])
+        }
+        if table.count == 1 {
+            table.append([typeName, typeName, outputShapes[ObjectIdentifier(self)].map { "\($0)" } ?? "-", grouped(parameterCount)])
+        }
+        let widths = (0..<4).map { c in table.map { $0[c].count }.max() ?? 0 }
+        func line(_ row: [String]) -> String {
+            (0..<4).map { c in c == 3 ? pad(row[c], widths[c], left: true) : pad(row[c], widths[c], left: false) }
+                .joined(separator: "   ")
+        }
+        var out = [line(table[0]), String(repeating: "─", count: widths.reduce(0, +) + 9)]
+        out += table.dropFirst().map(line)
+        out.append(String(repeating: "─", count: widths.reduce(0, +) + 9))
+        out.append("Total params: \(grouped(parameterCount)) (trainable \(grouped(trainableParameterCount)))")
+        if let final = outputShapes[ObjectIdentifier(self)] { out.append("Output shape: \(final)") }
+        return out.joined(separator: "\n")
+    }
+}
+
+private func pad(_ s: String, _ width: Int, left: Bool) -> String {
+    let fill = String(repeating: " ", count: Swift.max(0, width - s.count))
+    return left ? fill + s : s + fill
+}
+
+/// 535818 as "535,818".
+private func grouped(_ n: Int) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return out
+}
