@@ -497,7 +497,6 @@ struct PyLiteralParser {
 
 // Free functions, because inside the types below `close` and `write` name their own methods.
 private func closeFile(_ fd: Int32) -> Int32 { close(fd) }
-private func writeFile(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
 
 extension NPY {
     private static func errorText() -> String { String(cString: strerror(errno)) }
@@ -556,54 +555,9 @@ extension NPY {
         return try file.read(at: 0, count: file.size)
     }
 
-    /// Writes to a file descriptor, retrying short writes.
-    struct FileSink: ByteSink {
-        let fd: Int32
-        let path: String
-        let archive: Bool
-
-        mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-            guard let base = bytes.baseAddress else { return }
-            var done = 0
-            while done < bytes.count {
-                let n = writeFile(fd, base + done, min(bytes.count - done, 1 << 30))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw NPYError.io(file: path, reason: "write failed: \(NPY.errorText())", archive: archive)
-                }
-                done += n
-            }
-        }
-    }
-
-    /// Runs `body` on a temporary file in the same folder, then renames it to `path`, so readers never
-    /// see a half-written file; on any failure the temporary file is removed.
-    static func atomicWrite(_ path: String, archive: Bool, _ body: (inout FileSink) throws -> Void) throws {
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buf in buf.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard fd >= 0 else {
-            throw NPYError.io(file: path, reason: "cannot create a temporary file in \(dir): \(errorText())", archive: archive)
-        }
-        let tmp = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var isOpen = true
-        var done = false
-        defer {
-            if isOpen { _ = closeFile(fd) }
-            if !done { unlink(tmp) }
-        }
-        // mkstemp creates the file 0600; use the mode NumPy's files get under the usual umask.
-        fchmod(fd, 0o644)
-        var sink = FileSink(fd: fd, path: path, archive: archive)
-        try body(&sink)
-        if fsync(fd) != 0 { throw NPYError.io(file: path, reason: "fsync failed: \(errorText())", archive: archive) }
-        isOpen = false
-        if closeFile(fd) != 0 { throw NPYError.io(file: path, reason: "close failed: \(errorText())", archive: archive) }
-        if rename(tmp, path) != 0 {
-            throw NPYError.io(file: path, reason: "cannot rename the temporary file into place: \(errorText())", archive: archive)
-        }
-        done = true
+    /// Writes `path` through a temporary file renamed into place (see `AtomicFile`), reporting
+    /// failures as `NPYError.io`.
+    static func atomicWrite(_ path: String, archive: Bool, _ body: (inout AtomicFile.Sink) throws -> Void) throws {
+        try AtomicFile.write(path, error: { NPYError.io(file: path, reason: $0, archive: archive) }, body)
     }
 }

@@ -21,7 +21,7 @@ extension Array where Element == UInt8 {
 }
 
 /// A destination for bytes: a file being written, or an in-memory array.
-protocol ByteSink {
+public protocol ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws
 }
 
