@@ -50,7 +50,7 @@ public final class BatchNorm1d: Module {
     public let runningMean: Buffer?
     public let runningVar: Buffer?
     /// Batches seen in training, as PyTorch's `num_batches_tracked`.
-    public let batchesTracked: Buffer?
+    public let numBatchesTracked: Buffer?
 
     public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true) {
@@ -61,7 +61,7 @@ public final class BatchNorm1d: Module {
         bias = affine ? Parameter(Tensor.zeros([features])) : nil
         runningMean = trackRunningStats ? Buffer(Tensor.zeros([features])) : nil
         runningVar = trackRunningStats ? Buffer(Tensor.ones([features])) : nil
-        batchesTracked = trackRunningStats ? Buffer(Tensor.zeros([], dtype: .int64)) : nil
+        numBatchesTracked = trackRunningStats ? Buffer(Tensor.zeros([], dtype: .int64)) : nil
         super.init()
     }
 
@@ -80,12 +80,12 @@ public final class BatchNorm1d: Module {
             }
             mean = input.mean(axes: axes)
             variance = input.variance(axes: axes, unbiased: false)
-            if isTraining, let runningMean, let runningVar, let batchesTracked {
+            if isTraining, let runningMean, let runningVar, let numBatchesTracked {
                 withoutGrad {
                     let unbiased = variance.detached() * (Double(n) / Double(n - 1))
                     runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
                     runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
-                    batchesTracked.value = batchesTracked.value + 1
+                    numBatchesTracked.value = numBatchesTracked.value + 1
                 }
             }
         } else {

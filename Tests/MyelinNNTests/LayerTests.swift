@@ -85,7 +85,7 @@ import MyelinTestSupport
             "heads.0.weight", "heads.0.bias", "heads.1.weight", "heads.1.bias", "norm.weight", "norm.bias",
             "bn.weight", "bn.bias",
         ])
-        #expect(nested.namedBuffers().map(\.0) == ["bn.runningMean", "bn.runningVar", "bn.batchesTracked"])
+        #expect(nested.namedBuffers().map(\.0) == ["bn.runningMean", "bn.runningVar", "bn.numBatchesTracked"])
         #expect(nested.namedModules().map(\.0).contains("encoder.1"))
     }
 
