@@ -54,7 +54,9 @@ public final class Dense: Module {
 
     /// Activations a `Dense` layer can apply.
     public enum Activation: Sendable {
-        case none, relu, sigmoid, tanh
+        case none, relu, sigmoid, tanh, gelu, silu, softmax
+        case leakyRelu(slope: Double)
+        case elu(alpha: Double)
         case custom(@Sendable (Tensor) -> Tensor)
 
         func apply(_ x: Tensor) -> Tensor {
@@ -63,6 +65,11 @@ public final class Dense: Module {
             case .relu: return x.relu()
             case .sigmoid: return x.sigmoid()
             case .tanh: return x.tanh()
+            case .gelu: return x.gelu()
+            case .silu: return x.silu()
+            case .softmax: return x.softmax(axis: -1)
+            case .leakyRelu(let slope): return x.leakyRelu(slope: slope)
+            case .elu(let alpha): return x.elu(alpha: alpha)
             case .custom(let f): return f(x)
             }
         }
