@@ -1,0 +1,257 @@
+import Foundation
+
+// Learning-rate schedulers, as torch.optim.lr_scheduler: each `step()` moves the schedule one
+// tick and writes the new rates into the optimiser's groups. Call it once per epoch or once per
+// batch, after `optimizer.step()`; the schedule counts whatever you count. The chainable
+// (recursive) forms PyTorch uses are followed exactly, so the rates match its float values, and a
+// rate changed by hand between steps carries on as it does in PyTorch.
+
+/// A scheduler's state for checkpoints: counters and rates as numbers and lists of numbers.
+///
+/// ```swift
+/// let saved = scheduler.stateDict()
+/// let resumed = StepLR(optimizer: opt, stepSize: 10)
+/// resumed.load(saved)
+/// ```
+public struct SchedulerState: Codable, Equatable {
+    public var scalars: [String: Double]
+    public var lists: [String: [Double]]
+
+    public init(scalars: [String: Double] = [:], lists: [String: [Double]] = [:]) {
+        self.scalars = scalars
+        self.lists = lists
+    }
+}
+
+/// The base of the epoch-indexed schedulers (`StepLR`, `CosineAnnealingLR`, `OneCycleLR`...).
+///
+/// Creating one records each group's starting rate (`initialLR`) and applies the schedule's value
+/// for epoch 0, as PyTorch does.
+///
+/// ```swift
+/// let scheduler = CosineAnnealingLR(optimizer: opt, tMax: 100)
+/// for epoch in 0..<100 {
+///     train(epoch)
+///     scheduler.step()
+/// }
+/// ```
+public class LRScheduler {
+    /// The optimiser whose group rates this scheduler sets.
+    public let optimizer: Optimizer
+    /// The number of `step()` calls since creation (0 right after it).
+    public internal(set) var lastEpoch = -1
+    /// Each group's rate before scheduling (`initialLR`).
+    public internal(set) var baseLRs: [Double]
+    /// The rates the last step set, one per group.
+    public internal(set) var lastLR: [Double] = []
+    /// Steps taken, counting the one made at creation.
+    var stepCount = 0
+    /// True during the step made at creation.
+    var isInitial = false
+    let name: String
+
+    init(name: String, optimizer: Optimizer) {
+        self.name = name
+        self.optimizer = optimizer
+        for i in optimizer.groups.indices where optimizer.groups[i].initialLR == nil {
+            optimizer.groups[i].initialLR = optimizer.groups[i].lr
+        }
+        baseLRs = optimizer.groups.map { $0.initialLR! }
+        isInitial = true
+        step()
+        isInitial = false
+    }
+
+    /// Advances the schedule by one epoch (or batch) and sets the optimiser's rates.
+    ///
+    /// ```swift
+    /// opt.step()
+    /// scheduler.step()
+    /// ```
+    public func step() {
+        stepCount += 1
+        lastEpoch += 1
+        let values = computeLRs()
+        optimizer.learningRates = values
+        lastLR = optimizer.learningRates
+    }
+
+    /// The rates for `lastEpoch`, from the optimiser's current ones (PyTorch's `get_lr`).
+    func computeLRs() -> [Double] { fatalError("[\(name)] computeLRs is not implemented") }
+
+    /// The optimiser's current rates, which the chainable forms update.
+    var currentLRs: [Double] { optimizer.learningRates }
+
+    /// The counters and rates; with the optimiser's state, enough to resume exactly.
+    ///
+    /// ```swift
+    /// let checkpoint = (opt.stateDict(), scheduler.stateDict())
+    /// ```
+    public func stateDict() -> SchedulerState {
+        var s = SchedulerState(scalars: ["last_epoch": Double(lastEpoch), "step_count": Double(stepCount)],
+                               lists: ["base_lrs": baseLRs, "last_lr": lastLR])
+        saveExtra(into: &s)
+        return s
+    }
+
+    /// Restores exported counters and rates, and sets the optimiser's rates to the saved `lastLR`.
+    ///
+    /// ```swift
+    /// let scheduler = StepLR(optimizer: opt, stepSize: 10)
+    /// scheduler.load(saved)
+    /// ```
+    public func load(_ s: SchedulerState) {
+        guard let e = s.scalars["last_epoch"], let c = s.scalars["step_count"], let b = s.lists["base_lrs"],
+              let l = s.lists["last_lr"] else {
+            fatalError("[\(name)] saved state lacks last_epoch, step_count, base_lrs or last_lr (has \(s.scalars.keys.sorted()), \(s.lists.keys.sorted()))")
+        }
+        if b.count != optimizer.groups.count || l.count != optimizer.groups.count {
+            fatalError("[\(name)] saved state has \(l.count) group rates, the optimiser \(optimizer.groups.count) groups")
+        }
+        lastEpoch = Int(e)
+        stepCount = Int(c)
+        baseLRs = b
+        lastLR = l
+        loadExtra(from: s)
+        optimizer.learningRates = l
+    }
+
+    func saveExtra(into s: inout SchedulerState) {}
+    func loadExtra(from s: SchedulerState) {}
+}
+
+/// Multiplies the rates by `gamma` every `stepSize` epochs (`torch.optim.lr_scheduler.StepLR`).
+///
+/// ```swift
+/// let scheduler = StepLR(optimizer: opt, stepSize: 30, gamma: 0.1)   // 0.1x at 30, 0.01x at 60...
+/// ```
+public final class StepLR: LRScheduler {
+    public let stepSize: Int
+    public let gamma: Double
+
+    public init(optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) {
+        if stepSize <= 0 { fatalError("[StepLR] step size \(stepSize) must be positive") }
+        self.stepSize = stepSize
+        self.gamma = gamma
+        super.init(name: "StepLR", optimizer: optimizer)
+    }
+
+    override func computeLRs() -> [Double] {
+        if lastEpoch == 0 || lastEpoch % stepSize != 0 { return currentLRs }
+        return currentLRs.map { $0 * gamma }
+    }
+}
+
+/// Multiplies the rates by `gamma` at each milestone epoch (`torch.optim.lr_scheduler.MultiStepLR`);
+/// a milestone listed twice applies `gamma` twice.
+///
+/// ```swift
+/// let scheduler = MultiStepLR(optimizer: opt, milestones: [30, 80], gamma: 0.1)
+/// ```
+public final class MultiStepLR: LRScheduler {
+    public let milestones: [Int]
+    public let gamma: Double
+    private let counts: [Int: Int]
+
+    public init(optimizer: Optimizer, milestones: [Int], gamma: Double = 0.1) {
+        self.milestones = milestones.sorted()
+        self.gamma = gamma
+        counts = milestones.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+        super.init(name: "MultiStepLR", optimizer: optimizer)
+    }
+
+    override func computeLRs() -> [Double] {
+        guard let k = counts[lastEpoch] else { return currentLRs }
+        let factor = pow(gamma, Double(k))
+        return currentLRs.map { $0 * factor }
+    }
+}
+
+/// Multiplies the rates by `gamma` every epoch (`torch.optim.lr_scheduler.ExponentialLR`).
+///
+/// ```swift
+/// let scheduler = ExponentialLR(optimizer: opt, gamma: 0.95)
+/// ```
+public final class ExponentialLR: LRScheduler {
+    public let gamma: Double
+
+    public init(optimizer: Optimizer, gamma: Double) {
+        self.gamma = gamma
+        super.init(name: "ExponentialLR", optimizer: optimizer)
+    }
+
+    override func computeLRs() -> [Double] {
+        if isInitial { return currentLRs }
+        return currentLRs.map { $0 * gamma }
+    }
+}
+
+/// Cosine annealing from each base rate down to `etaMin` over `tMax` epochs, then back up, and so
+/// on (`torch.optim.lr_scheduler.CosineAnnealingLR`, its recursive form).
+///
+/// ```swift
+/// let scheduler = CosineAnnealingLR(optimizer: opt, tMax: 50, etaMin: 1e-5)
+/// ```
+public final class CosineAnnealingLR: LRScheduler {
+    public let tMax: Int
+    public let etaMin: Double
+
+    public init(optimizer: Optimizer, tMax: Int, etaMin: Double = 0) {
+        if tMax <= 0 { fatalError("[CosineAnnealingLR] tMax \(tMax) must be positive") }
+        self.tMax = tMax
+        self.etaMin = etaMin
+        super.init(name: "CosineAnnealingLR", optimizer: optimizer)
+    }
+
+    override func computeLRs() -> [Double] {
+        if isInitial { return currentLRs }
+        let e = Double(lastEpoch), t = Double(tMax)
+        if (lastEpoch - 1 - tMax) % (2 * tMax) == 0 {
+            // At the bottom of a cycle the ratio below would divide by zero; PyTorch steps up instead.
+            return zip(currentLRs, baseLRs).map { lr, base in lr + (base - etaMin) * (1 - cos(Double.pi / t)) / 2 }
+        }
+        return currentLRs.map { lr in
+            (1 + cos(Double.pi * e / t)) / (1 + cos(Double.pi * (e - 1) / t)) * (lr - etaMin) + etaMin
+        }
+    }
+}
+
+/// Scales the rates linearly from `startFactor` to `endFactor` of their base values over
+/// `totalIters` epochs, then holds them (`torch.optim.lr_scheduler.LinearLR`): a linear warm-up
+/// with the defaults, stepped per batch.
+///
+/// ```swift
+/// let warmup = LinearLR(optimizer: opt, startFactor: 0.01, totalIters: 500)
+/// ```
+public final class LinearLR: LRScheduler {
+    public let startFactor: Double
+    public let endFactor: Double
+    public let totalIters: Int
+
+    public init(optimizer: Optimizer, startFactor: Double = 1.0 / 3, endFactor: Double = 1.0, totalIters: Int = 5) {
+        if !(startFactor > 0 && startFactor <= 1) {
+            fatalError("[LinearLR] start factor \(startFactor) must be in (0, 1]")
+        }
+        if !(endFactor >= 0 && endFactor <= 1) { fatalError("[LinearLR] end factor \(endFactor) must be in [0, 1]") }
+        if totalIters < 0 { fatalError("[LinearLR] total iterations \(totalIters) must be >= 0") }
+        self.startFactor = startFactor
+        self.endFactor = endFactor
+        self.totalIters = totalIters
+        super.init(name: "LinearLR", optimizer: optimizer)
+    }
+
+    override func computeLRs() -> [Double] {
+        if lastEpoch == 0 { return currentLRs.map { $0 * startFactor } }
+        if isInitial || lastEpoch > totalIters { return currentLRs }
+        let ratio = 1.0 + (endFactor - startFactor)
+            / (Double(totalIters) * startFactor + Double(lastEpoch - 1) * (endFactor - startFactor))
+        return currentLRs.map { $0 * ratio }
+    }
+}
+
+/// A linear learning-rate warm-up: `LinearLR` under the name most training scripts use.
+///
+/// ```swift
+/// let warmup = LinearWarmup(optimizer: opt, startFactor: 0.1, totalIters: 100)
+/// ```
+public typealias LinearWarmup = LinearLR

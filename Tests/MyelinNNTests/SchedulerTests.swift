@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+@testable import MyelinNN
+import MyelinCore
+import MyelinTestSupport
+
+/// Learning-rate schedulers against PyTorch's rate sequences (Fixtures/lr_schedulers.json from
+/// generators/gen_optim.py), then state export/import and misuse.
+@Suite struct SchedulerTests {
+    typealias O = [String: JSONValue]
+
+    static func num(_ o: O, _ k: String) -> Double? { OptimizerTests.num(o, k) }
+    static func int(_ o: O, _ k: String) -> Int? { num(o, k).map { Int($0) } }
+    static func string(_ o: O, _ k: String) -> String? {
+        if case .string(let s)? = o[k] { return s }
+        return nil
+    }
+
+    /// The optimiser of a case: one group of one parameter per entry of `group_lrs`.
+    static func optimizer(_ c: FixtureCase) -> Optimizer {
+        guard case .array(let lrs)? = c.params["group_lrs"] else { fatalError("no group_lrs") }
+        let groups = lrs.map { v -> ParameterGroup in
+            guard case .number(let lr) = v else { fatalError() }
+            return ParameterGroup([Parameter(Tensor.zeros([2]))], lr: lr)
+        }
+        return OptimizerTests.optimizer(c.string("optimizer")!, groups, OptimizerTests.options(c.params["opt_options"]))
+    }
+
+    /// Either kind of scheduler, stepped with the case's metrics when it is a plateau one.
+    enum Scheduler {
+        case epoch(LRScheduler)
+        case plateau(ReduceLROnPlateau, metrics: [Double])
+
+        func step(_ i: Int) {
+            switch self {
+            case .epoch(let s): s.step()
+            case .plateau(let s, let metrics): s.step(metric: metrics[i])
+            }
+        }
+
+        var lastLR: [Double] {
+            switch self {
+            case .epoch(let s): s.lastLR
+            case .plateau(let s, _): s.lastLR
+            }
+        }
+
+        func stateDict() -> SchedulerState {
+            switch self {
+            case .epoch(let s): s.stateDict()
+            case .plateau(let s, _): s.stateDict()
+            }
+        }
+
+        func load(_ state: SchedulerState) {
+            switch self {
+            case .epoch(let s): s.load(state)
+            case .plateau(let s, _): s.load(state)
+            }
+        }
+    }
+
+    /// The scheduler a case describes, on `opt`.
+    static func scheduler(_ c: FixtureCase, _ opt: Optimizer) -> Scheduler {
+        let o = OptimizerTests.options(c.params["options"])
+        switch c.string("scheduler")! {
+        case "StepLR":
+            let s = StepLR(optimizer: opt, stepSize: int(o, "step_size")!, gamma: num(o, "gamma")!)
+            return .epoch(s)
+        case "MultiStepLR":
+            guard case .array(let ms)? = o["milestones"] else { fatalError() }
+            let s = MultiStepLR(optimizer: opt, milestones: ms.map { if case .number(let v) = $0 { Int(v) } else { 0 } },
+                                gamma: num(o, "gamma")!)
+            return .epoch(s)
+        case "ExponentialLR":
+            let s = ExponentialLR(optimizer: opt, gamma: num(o, "gamma")!)
+            return .epoch(s)
+        case "CosineAnnealingLR":
+            let s = CosineAnnealingLR(optimizer: opt, tMax: int(o, "T_max")!, etaMin: num(o, "eta_min") ?? 0)
+            return .epoch(s)
+        case "LinearLR":
+            let s = LinearLR(optimizer: opt, startFactor: num(o, "start_factor")!, endFactor: num(o, "end_factor")!,
+                             totalIters: int(o, "total_iters")!)
+            return .epoch(s)
+        case "OneCycleLR":
+            let s = OneCycleLR(optimizer: opt, maxLR: num(o, "max_lr")!, totalSteps: int(o, "total_steps")!,
+                               pctStart: num(o, "pct_start") ?? 0.3,
+                               annealStrategy: string(o, "anneal_strategy") == "linear" ? .linear : .cos,
+                               cycleMomentum: OptimizerTests.flag(o, "cycle_momentum") ?? true,
+                               baseMomentum: num(o, "base_momentum") ?? 0.85, maxMomentum: num(o, "max_momentum") ?? 0.95,
+                               divFactor: num(o, "div_factor") ?? 25, finalDivFactor: num(o, "final_div_factor") ?? 1e4)
+            return .epoch(s)
+        case "ReduceLROnPlateau":
+            guard case .array(let ms)? = c.params["metrics"] else { fatalError() }
+            let metrics: [Double] = ms.map { if case .number(let v) = $0 { v } else { Double.nan } }
+            let s = ReduceLROnPlateau(optimizer: opt, mode: string(o, "mode") == "max" ? .max : .min,
+                                      factor: num(o, "factor")!, patience: int(o, "patience")!,
+                                      threshold: num(o, "threshold")!,
+                                      thresholdMode: string(o, "threshold_mode") == "abs" ? .abs : .rel,
+                                      cooldown: int(o, "cooldown") ?? 0, minLR: num(o, "min_lr") ?? 0)
+            return .plateau(s, metrics: metrics)
+        case let name: fatalError("unknown scheduler \(name)")
+        }
+    }
+
+    static func momenta(_ opt: Optimizer) -> [Double] {
+        opt.groups.map { $0.betas?.0 ?? $0.momentum ?? 0 }
+    }
+
+    @Test(arguments: Fixtures.load("lr_schedulers"))
+    func ratesMatchPyTorch(_ c: FixtureCase) {
+        let opt = Self.optimizer(c)
+        let s = Self.scheduler(c, opt)
+        var lrs = s.lastLR, moms = Self.momenta(opt)
+        #expect(opt.learningRates == s.lastLR, "the scheduler sets the optimiser's rates")
+        for i in 0..<c.int("steps") {
+            opt.step()
+            s.step(i)
+            #expect(opt.learningRates == s.lastLR)
+            lrs += s.lastLR
+            moms += Self.momenta(opt)
+        }
+        let groups = opt.groups.count
+        expectClose(Tensor(shape: [lrs.count / groups, groups], scalars: lrs), c.expected[0].tensor,
+                    rtol: c.rtol, atol: c.atol, "\(c.name) rates")
+        if c.expected.count > 1 {
+            expectClose(Tensor(shape: [moms.count / groups, groups], scalars: moms), c.expected[1].tensor,
+                        rtol: c.rtol, atol: c.atol, "\(c.name) momentum")
+        }
+    }
+
+    @Test func firstSchedulerRecordsInitialRates() {
+        let opt = SGD(groups: [ParameterGroup([Parameter(Tensor.zeros([1]))], lr: 0.1),
+                               ParameterGroup([Parameter(Tensor.zeros([1]))], lr: 0.2)])
+        let s = ExponentialLR(optimizer: opt, gamma: 0.5)
+        #expect(s.baseLRs == [0.1, 0.2] && s.lastEpoch == 0)
+        s.step()
+        #expect(opt.learningRates == [0.05, 0.1])
+        // A second scheduler keeps the original rates as its base, as PyTorch's initial_lr does.
+        let t = StepLR(optimizer: opt, stepSize: 2)
+        #expect(t.baseLRs == [0.1, 0.2])
+        #expect(opt.groups.map(\.initialLR) == [0.1, 0.2])
+    }
+
+    /// Stepping 7 times, exporting (through JSON), rebuilding optimiser and scheduler, importing,
+    /// and stepping on gives exactly the rates of stepping straight through.
+    @Test(arguments: ["cosine", "onecycle_cos_sgd", "linear_warmup", "multistep", "plateau_min_rel"])
+    func exportImportResumesExactly(_ name: String) throws {
+        let c = Fixtures.load("lr_schedulers").first { $0.name == name }!
+        let steps = c.int("steps")
+        let opt = Self.optimizer(c)
+        let s = Self.scheduler(c, opt)
+        var straight: [[Double]] = []
+        for i in 0..<steps { s.step(i); straight.append(s.lastLR) }
+
+        let opt1 = Self.optimizer(c)
+        let first = Self.scheduler(c, opt1)
+        for i in 0..<7 { first.step(i) }
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let savedOpt = try encoder.encode(opt1.stateDict())
+        let savedScheduler = try encoder.encode(first.stateDict())
+
+        // As in PyTorch: build the scheduler, then load both states.
+        let opt2 = Self.optimizer(c)
+        let second = Self.scheduler(c, opt2)
+        opt2.load(try decoder.decode(OptimizerState.self, from: savedOpt))
+        second.load(try decoder.decode(SchedulerState.self, from: savedScheduler))
+        #expect(second.lastLR == straight[6] && opt2.learningRates == straight[6])
+        #expect(Self.momenta(opt2) == Self.momenta(opt1))
+        var resumed = Array(straight[0..<7])
+        for i in 7..<steps { second.step(i); resumed.append(second.lastLR) }
+        #expect(resumed == straight, "\(name): rates after resuming")
+    }
+}
