@@ -26,6 +26,17 @@ public enum Threading {
     /// a few microseconds, the time to add about 32K floats.
     public static var elementwiseGrain = 1 << 15
 
+    /// Runs `body(lo, hi)` over contiguous chunks of `0..<count` on Myelin's worker threads (the
+    /// same pool as the tensor kernels), or once on the calling thread when `count` is below
+    /// `grain`. For elementwise loops written outside the core, such as fused optimiser steps.
+    ///
+    /// ```swift
+    /// Threading.parallelFor(n) { lo, hi in for i in lo..<hi { out[i] = a[i] + b[i] } }
+    /// ```
+    public static func parallelFor(_ count: Int, grain: Int = elementwiseGrain, _ body: (Int, Int) -> Void) {
+        parallelChunks(count, grain: grain, body)
+    }
+
     /// Splits `0..<total` into at most `Threading.count` contiguous chunks of at least `grain`
     /// elements and runs `body(lo, hi)` for each, in parallel when there is more than one.
     @inline(__always)

@@ -23,7 +23,7 @@ enum Shape {
     }
 
     /// The NumPy broadcast of two shapes, or nil when a pair of dimensions is neither equal nor 1.
-   
+
     static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
         if a == b { return a }
         let rank = max(a.count, b.count)
@@ -44,7 +44,7 @@ enum Shape {
     }
 
     /// Strides that read a tensor of `shape`/`strides` as if it had `target` shape (0 on broadcast axes).
-   
+
     static func broadcastStrides(shape: [Int], strides: [Int], to target: [Int]) -> [Int] {
         if shape == target { return strides }
         var out = [Int](repeating: 0, count: target.count)

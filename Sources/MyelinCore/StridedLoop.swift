@@ -15,7 +15,7 @@ struct StridedLoop {
     /// Total number of iterations.
     let count: Int
 
-   
+
     init(shape: [Int], strides operandStrides: [[Int]]) {
         let k = operandStrides.count
         operandCount = k

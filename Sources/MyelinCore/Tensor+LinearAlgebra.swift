@@ -31,7 +31,14 @@ extension Tensor {
         var result = Tensor.batchedMatmul(x.detached(), y.detached(), batch: batch, m: m, n: n, k: k)
         if Tensor.needsGrad(x, y) {
             result = result.recorded("matmul", [x, y]) { g, _ in
-                [g.matmul(y.transposed()).sumTo(x.shape), x.transposed().matmul(g).sumTo(y.shape)]
+                // Each gradient is computed in its operand's memory layout: a transposed operand
+                // (Linear's weight.T) gets a transposed gradient, which the transpose's own vjp turns
+                // back into a contiguous one, so optimisers never copy it.
+                let gx = x.rank == 2 && x.isTransposedMatrix
+                    ? y.matmul(g.transposed()).transposed() : g.matmul(y.transposed())
+                let gy = y.rank == 2 && y.isTransposedMatrix
+                    ? g.transposed().matmul(x).transposed() : x.transposed().matmul(g)
+                return [gx.sumTo(x.shape), gy.sumTo(y.shape)]
             }
         }
         if a.rank == 1 { result = result.squeezed(axis: -2) }
@@ -124,6 +131,11 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// A 2-D view whose columns are contiguous: the transpose of a row-major matrix.
+    var isTransposedMatrix: Bool {
+        rank == 2 && strides[0] == 1 && strides[1] >= shape[0] && shape[0] > 1 && shape[1] > 1
     }
 
     /// Inner product of two 1-D tensors of the same length, as a 0-d tensor.

@@ -20,7 +20,7 @@ public struct Tensor {
     /// Autograd identity and history; nil for tensors that take no part in differentiation.
     var gradState: GradState?
 
-    
+
     init(storage: TensorStorage, shape: [Int], strides: [Int], offset: Int) {
         self.storage = storage
         self.shape = shape
@@ -29,7 +29,7 @@ public struct Tensor {
     }
 
     /// A contiguous tensor over fresh, uninitialised storage; callers write every element.
-    
+
     init(uninitializedShape shape: [Int], dtype: DType) {
         self.init(storage: TensorStorage(dtype: dtype, count: Shape.count(shape)),
                   shape: shape, strides: Shape.contiguousStrides(shape), offset: 0)

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CBLAS
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -13,9 +14,19 @@ final class TensorStorage {
     let count: Int
     let data: UnsafeMutableRawPointer
 
+    /// Keeps freed tensor buffers in malloc's heap instead of returning them to the system: by
+    /// default glibc maps every block over 128 KiB afresh, so each training step's activations and
+    /// gradients page-fault their memory in again. Done once, at the first allocation.
+    private static let tuneAllocator: Void = {
+        #if canImport(Glibc)
+        _ = mallopt(M_MMAP_THRESHOLD, 256 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        #endif
+    }()
+
     /// Uninitialised memory for `count` elements; callers fill every element they expose.
-   
     init(dtype: DType, count: Int) {
+        _ = TensorStorage.tuneAllocator
         self.dtype = dtype
         self.count = count
         let bytes = max(count * dtype.byteSize, 64)
@@ -29,7 +40,7 @@ final class TensorStorage {
     }
 
     /// Zero-filled memory (all-zero bytes are 0, 0.0 and false in every dtype).
-   
+
     convenience init(zeroedDType dtype: DType, count: Int) {
         self.init(dtype: dtype, count: count)
         memset(data, 0, count * dtype.byteSize)

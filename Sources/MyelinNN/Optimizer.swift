@@ -343,7 +343,10 @@ public class Optimizer {
                 tensors.withUnsafeMutableBufferPointer { ts in
                     func nest(_ i: Int) {
                         if i == ts.count {
-                            body(pp.baseAddress!, gp.baseAddress!, ptrs, pp.count)
+                            // Every optimiser's update is elementwise, so chunks can run on both cores.
+                            Threading.parallelFor(pp.count) { lo, hi in
+                                body(pp.baseAddress! + lo, gp.baseAddress! + lo, ptrs.map { $0 + lo }, hi - lo)
+                            }
                             return
                         }
                         if ts[i].shape != shape {
