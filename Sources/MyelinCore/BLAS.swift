@@ -55,6 +55,14 @@ enum BLAS {
                                       _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int) {
         _ = configure
         let threads = Threading.count
+        // One row (batch-1 inference) is bound by reading B: split B's columns across threads.
+        if m == 1 && threads > 1 && n * k >= 1 << 17 && n >= 2 * threads * 8 {
+            ThreadPool.shared.run(chunks: threads, threads: threads) { t in
+                let lo = n * t / threads, hi = n * (t + 1) / threads
+                rowTimesMatrix(a, opA, b + opB.columnOffset(lo), opB, c + lo, n: hi - lo, k: k)
+            }
+            return
+        }
         if threads > 1 && m * n * k >= parallelThreshold {
             if m >= 2 * threads * 8 {
                 ThreadPool.shared.run(chunks: threads, threads: threads) { t in
@@ -74,9 +82,33 @@ enum BLAS {
         call(a, opA, b, opB, c, m: m, n: n, k: k, ldc: n)
     }
 
+    /// A single row times a matrix as a matrix-vector product (sgemv is several times faster
+    /// than sgemm for one row, which is what batch-1 inference does).
+    @inline(__always)
+    private static func rowTimesMatrix<T: FloatElement>(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ b: UnsafePointer<T>,
+                                                        _ opB: BLASOperand, _ c: UnsafeMutablePointer<T>, n: Int, k: Int) {
+        let incA = blasInt(opA.transposed ? opA.leadingDimension : 1)
+        // B (k x n) stored row-major: c = Bᵀ a. Stored transposed (n x k): c = S a.
+        let trans = opB.transposed ? CblasNoTrans : CblasTrans
+        let rows = blasInt(opB.transposed ? n : k), cols = blasInt(opB.transposed ? k : n)
+        if T.self == Float.self {
+            cblas_sgemv(CblasRowMajor, trans, rows, cols, 1, UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+                        blasInt(opB.leadingDimension), UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), incA, 0,
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), 1)
+        } else {
+            cblas_dgemv(CblasRowMajor, trans, rows, cols, 1, UnsafeRawPointer(b).assumingMemoryBound(to: Double.self),
+                        blasInt(opB.leadingDimension), UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), incA, 0,
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), 1)
+        }
+    }
+
     @inline(__always)
     private static func call<T: FloatElement>(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ b: UnsafePointer<T>, _ opB: BLASOperand,
                                               _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int, ldc: Int) {
+        if m == 1 && ldc == n && k > 0 {
+            rowTimesMatrix(a, opA, b, opB, c, n: n, k: k)
+            return
+        }
         let ta = opA.transposed ? CblasTrans : CblasNoTrans, tb = opB.transposed ? CblasTrans : CblasNoTrans
         if T.self == Float.self {
             cblas_sgemm(CblasRowMajor, ta, tb, blasInt(m), blasInt(n), blasInt(k), 1,
