@@ -73,4 +73,28 @@ import MyelinCore
         #expect(Swift.abs(model.weight.value.item() - 3) < 0.05, "slope \(model.weight.value.item())")
         #expect(Swift.abs(model.bias!.value.item() + 1.5) < 0.05, "intercept \(model.bias!.value.item())")
     }
+
+    /// The README's training example, as written there, on random data.
+    @Test func readmeExampleRuns() throws {
+        let batches = (0..<3).map { _ in (Tensor.uniform([16, 784]), Tensor.randint(0, 10, shape: [16])) }
+        let model = Sequential {
+            Linear(784, 512); ReLU(); Dropout(0.2)
+            Linear(512, 10)
+        }
+        let opt = Adam(parameters: model.parameters(), lr: 1e-3)
+        let scheduler = CosineAnnealingLR(optimizer: opt, tMax: 10)
+        for (x, y) in batches {
+            let loss = crossEntropy(model(x), labels: y)
+            opt.zeroGrad()
+            loss.backward()
+            clipGradNorm(model.parameters(), maxNorm: 1)
+            opt.step()
+        }
+        scheduler.step()
+        #expect(model.summary(inputShape: [1, 784]).contains("Total params: 407,050"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID()).safetensors").path
+        try model.save(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try Safetensors.load(path).tensors.count == 4)
+    }
 }
