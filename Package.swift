@@ -37,7 +37,7 @@ let package = Package(
             dependencies: ["Myelin", "MyelinBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fixture loading and comparisons shared by the test targets.
-        .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport"),
+        .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
         .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
     ],

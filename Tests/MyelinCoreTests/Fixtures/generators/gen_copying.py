@@ -12,6 +12,11 @@ Run: python3 Tests/MyelinCoreTests/Fixtures/generators/gen_copying.py
 """
 import numpy as np
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import DTYPES, case, viewed, write
 
 try:  # optional cross-check

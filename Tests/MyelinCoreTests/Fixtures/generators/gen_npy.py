@@ -10,6 +10,11 @@ import zipfile
 
 import numpy as np
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import OUT, case, write
 
 DIR = os.path.join(OUT, "npy")

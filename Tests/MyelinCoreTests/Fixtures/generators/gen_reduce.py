@@ -6,6 +6,11 @@ logsumexp and norm of integers compute in float32; max/min keep the dtype; argma
 """
 import numpy as np
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import case, viewed, write
 
 rng = np.random.default_rng(7)

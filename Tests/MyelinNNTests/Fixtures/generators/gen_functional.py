@@ -17,6 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import case, write
 
 g = torch.Generator().manual_seed(7)

@@ -8,6 +8,11 @@ then any buffers (BatchNorm's running statistics) after the pass.
 import numpy as np
 import torch
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import case, write
 
 rng = np.random.default_rng(5)

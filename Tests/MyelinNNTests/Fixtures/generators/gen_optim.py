@@ -18,6 +18,11 @@ expected[1] the momentum (SGD) or beta1 (Adam) in the same layout.
 import numpy as np
 import torch
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import case, write
 
 torch.set_num_threads(1)

@@ -14,6 +14,11 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+import os as _os
+import sys as _sys
+
+# The shared fixture writer lives in Tests/MyelinTestSupport.
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "MyelinTestSupport"))
 from fixturelib import OUT, case, write
 
 torch.manual_seed(0)

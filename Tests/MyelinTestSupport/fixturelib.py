@@ -7,7 +7,7 @@ sides apply after building the base array, so tests exercise non-contiguous inpu
   "T"      swap the last two axes
   "step"   take every second element of axis 0 (x[::2])
   "rev"    reverse axis 0 (x[::-1])
-Run from anywhere: python3 Tests/MyelinCoreTests/Fixtures/generators/<script>.py
+Run from anywhere: python3 Tests/<Target>/Fixtures/generators/<script>.py
 """
 import json
 import math
@@ -15,8 +15,8 @@ import os
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.dirname(HERE)
+# Fixtures go to the Fixtures folder above the generator script that runs (…/Fixtures/generators/x.py).
+OUT = os.path.dirname(os.path.dirname(os.path.abspath(__import__("sys").argv[0])))
 
 DTYPES = {"float32": np.float32, "float64": np.float64, "int32": np.int32, "int64": np.int64, "bool": np.bool_}
 
