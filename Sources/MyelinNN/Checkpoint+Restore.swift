@@ -1,0 +1,191 @@
+import Foundation
+
+// Restoring a checkpoint into live objects. `Module.loadStateDict`, `Optimizer.load`,
+// `LRScheduler.load` and `RandomGenerator.restore` trap (or half-apply) on state that does not fit,
+// so every piece is checked here first, all problems are gathered into one error, and nothing is
+// changed unless every piece fits.
+
+extension Checkpoint {
+    /// Puts the checkpoint back into a model, its optimiser, optionally its scheduler, the named
+    /// generators and `Random.global`, so training continues exactly where it was captured.
+    ///
+    /// Strict: the model must have the same parameter and buffer names, shapes and dtypes; the
+    /// optimiser must be of the same class with the same groups and parameter shapes; a scheduler
+    /// must be passed exactly when one was captured, of the same class; the generator names must
+    /// be those captured. Otherwise it throws a `CheckpointError` listing every problem, and changes
+    /// nothing. Epoch and step are not applied anywhere: read them from `epoch` and `step`.
+    ///
+    /// ```swift
+    /// let ckpt = try Checkpoint.load(from: "run/last.safetensors")
+    /// try ckpt.restore(model: model, optimizer: opt, scheduler: scheduler, generators: ["loader": shuffle])
+    /// ```
+    public func restore(model: Module, optimizer: Optimizer, scheduler: (any CheckpointableScheduler)? = nil,
+                        generators: [String: RandomGenerator] = [:]) throws {
+        try restore(model: model, optimizer: optimizer, scheduler: scheduler, generators: generators, global: Random.global)
+    }
+
+    /// `restore` with `global` standing in for `Random.global` (see `capture`).
+    func restore(model: Module, optimizer: Optimizer, scheduler: (any CheckpointableScheduler)?,
+                 generators: [String: RandomGenerator], global: RandomGenerator) throws {
+        let problems = problems(model: model, optimizer: optimizer, scheduler: scheduler, generators: generators)
+        if !problems.isEmpty { throw CheckpointError(file: nil, problems: problems) }
+        try model.loadStateDict(modelState, strict: true)
+        // The scheduler first: its load sets the optimiser's rates to its last ones, and the
+        // optimiser's load then puts back every group option exactly as captured (a rate changed
+        // by hand after the scheduler's step included).
+        if let scheduler, let s = schedulerState { scheduler.load(s) }
+        optimizer.load(optimizerState)
+        for (name, g) in generators { g.restore(randomStates[name]!) }
+        global.restore(globalRandomState)
+    }
+
+    /// Every reason the checkpoint does not fit these objects; empty when it does.
+    func problems(model: Module, optimizer: Optimizer, scheduler: (any CheckpointableScheduler)?,
+                  generators: [String: RandomGenerator]) -> [String] {
+        modelProblems(model) + optimizerProblems(optimizer)
+            + schedulerProblems(scheduler, optimizer: optimizer) + generatorProblems(generators)
+    }
+
+    func modelProblems(_ model: Module) -> [String] {
+        let live = model.stateDict()
+        var missing: [String] = [], shapes: [String] = [], dtypes: [String] = []
+        for name in live.keys.sorted() {
+            let t = live[name]!
+            guard let saved = modelState[name] else { missing.append(name); continue }
+            if saved.shape != t.shape {
+                shapes.append("\(name) (checkpoint \(saved.shape), model \(t.shape))")
+            } else if saved.dtype != t.dtype {
+                dtypes.append("\(name) (checkpoint \(saved.dtype), model \(t.dtype))")
+            }
+        }
+        let unexpected = modelState.keys.filter { live[$0] == nil }.sorted()
+        var out: [String] = []
+        if !missing.isEmpty { out.append("model: missing \(missing.joined(separator: ", "))") }
+        if !unexpected.isEmpty { out.append("model: unexpected \(unexpected.joined(separator: ", "))") }
+        if !shapes.isEmpty { out.append("model: shape mismatch \(shapes.joined(separator: ", "))") }
+        if !dtypes.isEmpty { out.append("model: dtype mismatch \(dtypes.joined(separator: ", "))") }
+        return out
+    }
+
+    /// Checks everything `Optimizer.load` would trap on or silently skip: class, group count and
+    /// sizes, option names, key forms, step counts, buffer shapes and dtypes.
+    func optimizerProblems(_ optimizer: Optimizer) -> [String] {
+        var out: [String] = []
+        func add(_ s: String) { out.append("optimizer: " + s) }
+        let liveType = Self.typeName(optimizer)
+        if liveType != optimizerType {
+            add("the checkpoint holds \(optimizerType) state, the optimiser is \(liveType)")
+            return out
+        }
+        let scalars = optimizerState.scalars
+        var groupCount = 0
+        while scalars["groups.\(groupCount).count"] != nil { groupCount += 1 }
+        if groupCount != optimizer.groups.count {
+            add("\(groupCount) parameter groups in the checkpoint, \(optimizer.groups.count) in the optimiser")
+            return out
+        }
+        for (gi, group) in optimizer.groups.enumerated() {
+            let n = scalars["groups.\(gi).count"]!
+            if n != Double(group.parameters.count) {
+                add("group \(gi) has \(Self.integerText(n)) parameters in the checkpoint, \(group.parameters.count) in the optimiser")
+            }
+            let prefix = "groups.\(gi)."
+            let saved = Set(scalars.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+                .subtracting(["count"])
+            let liveOptions = Set(group.options.keys).subtracting(["initial_lr"])
+            let unknown = saved.subtracting(liveOptions).subtracting(["initial_lr"]).sorted()
+            let lacking = liveOptions.subtracting(saved).sorted()
+            if !unknown.isEmpty { add("group \(gi) has options this optimiser does not use: \(unknown.joined(separator: ", "))") }
+            if !lacking.isEmpty { add("group \(gi) lacks options \(lacking.joined(separator: ", "))") }
+        }
+        let parameters = optimizer.parameters
+        /// The parameter index of a `state.<i>.<rest>` key, if it has that form and `i` is in range.
+        func index(_ key: String) -> (Int, String)? {
+            let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]), i >= 0, i < parameters.count,
+                  !parts[2].isEmpty else { return nil }
+            return (i, String(parts[2]))
+        }
+        var unexpected: [String] = []
+        for key in scalars.keys.sorted() {
+            if key.hasPrefix("groups.") {
+                let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+                if parts.count != 3 || Int(parts[1]).map({ $0 < 0 || $0 >= groupCount }) ?? true { unexpected.append(key) }
+            } else if let (i, rest) = index(key), rest == "step" {
+                let v = scalars[key]!
+                if !(v >= 0 && v <= 9_007_199_254_740_992 && v.rounded() == v) {
+                    add("parameter \(i) has a step count of \(v), not a whole number >= 0")
+                }
+            } else {
+                unexpected.append(key)
+            }
+        }
+        for key in optimizerState.tensors.keys.sorted() {
+            guard let (i, _) = index(key) else { unexpected.append(key); continue }
+            let t = optimizerState.tensors[key]!, p = parameters[i]
+            if scalars["state.\(i).step"] == nil { add("\(key) has no step count state.\(i).step") }
+            if t.shape != p.shape {
+                add("\(key) has shape \(t.shape), parameter \(i) \(p.shape)")
+            } else if t.dtype != p.dtype {
+                add("\(key) has dtype \(t.dtype), parameter \(i) \(p.dtype)")
+            }
+        }
+        if !unexpected.isEmpty { add("unexpected entries \(unexpected.joined(separator: ", "))") }
+        return out
+    }
+
+    /// Checks the scheduler against the captured one: presence, class, optimiser, and the same
+    /// scalar and list names and list lengths as the live scheduler's own state.
+    func schedulerProblems(_ scheduler: (any CheckpointableScheduler)?, optimizer: Optimizer) -> [String] {
+        switch (schedulerState, scheduler) {
+        case (nil, nil):
+            return []
+        case (nil, let live?):
+            return ["scheduler: the checkpoint holds no scheduler state, but a \(Self.typeName(live)) was passed"]
+        case (_?, nil):
+            return ["scheduler: the checkpoint holds \(schedulerType ?? "a scheduler's") state, but no scheduler was passed"]
+        case (let saved?, let live?):
+            var out: [String] = []
+            func add(_ s: String) { out.append("scheduler: " + s) }
+            let liveType = Self.typeName(live)
+            if live.optimizer !== optimizer { add("the \(liveType) passed drives another optimiser than the one passed") }
+            if liveType != schedulerType {
+                add("the checkpoint holds \(schedulerType ?? "unnamed") state, the scheduler is \(liveType)")
+                return out
+            }
+            let reference = live.stateDict()
+            let scalarKeys = Set(reference.scalars.keys), savedScalars = Set(saved.scalars.keys)
+            let listKeys = Set(reference.lists.keys), savedLists = Set(saved.lists.keys)
+            let missing = scalarKeys.subtracting(savedScalars).union(listKeys.subtracting(savedLists)).sorted()
+            let unexpected = savedScalars.subtracting(scalarKeys).union(savedLists.subtracting(listKeys)).sorted()
+            if !missing.isEmpty { add("missing \(missing.joined(separator: ", "))") }
+            if !unexpected.isEmpty { add("unexpected \(unexpected.joined(separator: ", "))") }
+            for key in listKeys.intersection(savedLists).sorted() where saved.lists[key]!.count != reference.lists[key]!.count {
+                add("\(key) has \(saved.lists[key]!.count) values, the scheduler \(reference.lists[key]!.count)")
+            }
+            // The counters `load` turns into Int, which traps on anything but a whole number.
+            for key in ["last_epoch", "step_count", "num_bad_epochs", "cooldown_counter"].filter(savedScalars.contains) {
+                let v = saved.scalars[key]!
+                if !(v.magnitude <= 9_007_199_254_740_992 && v.rounded() == v) { add("\(key) is \(v), not a whole number") }
+            }
+            return out
+        }
+    }
+
+    func generatorProblems(_ generators: [String: RandomGenerator]) -> [String] {
+        var out: [String] = []
+        let missing = randomStates.keys.filter { generators[$0] == nil }.sorted()
+        let unexpected = generators.keys.filter { randomStates[$0] == nil }.sorted()
+        if !missing.isEmpty { out.append("random: the checkpoint holds generators \(missing.joined(separator: ", ")), which were not passed") }
+        if !unexpected.isEmpty { out.append("random: the checkpoint holds no state for generators \(unexpected.joined(separator: ", "))") }
+        if let p = Self.generatorStateProblem(globalRandomState) { out.append("random: generator global \(p)") }
+        for name in randomStates.keys.sorted() {
+            if let p = Self.generatorStateProblem(randomStates[name]!) { out.append("random: generator \(name) \(p)") }
+        }
+        return out
+    }
+
+    static func integerText(_ v: Double) -> String {
+        v.rounded() == v && v.magnitude < 1e15 ? String(Int(v)) : "\(v)"
+    }
+}
