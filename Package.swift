@@ -28,8 +28,14 @@ let package = Package(
         ),
         // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
         .target(name: "MyelinNN", dependencies: ["MyelinCore"]),
+        // Data: datasets, loaders, splits, transforms, file readers (IDX, CSV, text), the catalogue.
+        .target(name: "MyelinData", dependencies: ["MyelinCore", "CZlib"]),
+        // Training: fit/evaluate/predict, callbacks, progress, metrics, history.
+        .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
+        // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
+        .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
-        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN"]),
+        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.
         .target(name: "MyelinBench", dependencies: ["Myelin"]),
         .executableTarget(
@@ -40,6 +46,9 @@ let package = Package(
         .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
         .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinDataTests", dependencies: ["MyelinData", "MyelinCore", "MyelinTestSupport"]),
+        .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"]),
+        .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,5 @@
-// `import Myelin` gives every subsystem.
 @_exported import MyelinCore
 @_exported import MyelinNN
+@_exported import MyelinData
+@_exported import MyelinTrain
+@_exported import MyelinPlot

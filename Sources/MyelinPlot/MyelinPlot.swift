@@ -1,0 +1,2 @@
+import MyelinCore
+// SVG pictures of training: see the Plot files.

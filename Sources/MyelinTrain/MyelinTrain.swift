@@ -1,0 +1,2 @@
+// Training loop: see Trainer files.
+@_exported import MyelinData

@@ -1,0 +1,3 @@
+import Testing
+import MyelinPlot
+@Suite struct PlotSmokeTests { @Test func loads() { #expect(Bool(true)) } }

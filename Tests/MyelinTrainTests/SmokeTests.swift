@@ -1,0 +1,3 @@
+import Testing
+import MyelinTrain
+@Suite struct TrainSmokeTests { @Test func loads() { #expect(Bool(true)) } }
