@@ -34,13 +34,15 @@ let package = Package(
         .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
         .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
+        // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
+        .target(name: "MyelinRun", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
         .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.
         .target(name: "MyelinBench", dependencies: ["Myelin"]),
         .executableTarget(
             name: "MyelinCLI",
-            dependencies: ["Myelin", "MyelinBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Myelin", "MyelinBench", "MyelinRun", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fixture loading and comparisons shared by the test targets.
         .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinDataTests", dependencies: ["MyelinData", "MyelinCore", "MyelinTestSupport"]),
         .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"]),
+        .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
