@@ -1,0 +1,97 @@
+import Foundation
+import MyelinCore
+
+/// The files of one training run (`myelin train --out DIR`): what `evaluate`, `predict`,
+/// `summary` and `resume` read back.
+///
+/// ```swift
+/// let run = RunFolder("runs/mnist")
+/// let description = try run.readDescription()
+/// ```
+public struct RunFolder: Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    public var weights: String { file("model.safetensors") }
+    public var description: String { file("model.json") }
+    public var checkpoint: String { file("checkpoint.safetensors") }
+    public var bestWeights: String { file("best.safetensors") }
+    public var metricsLog: String { file("metrics.csv") }
+    public var history: String { file("history.json") }
+    public var results: String { file("results.json") }
+    public var curves: String { file("curves.svg") }
+    public var confusion: String { file("confusion.svg") }
+    public var boundary: String { file("boundary.svg") }
+    public var filters: String { file("filters.svg") }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Creates the folder (and parents); throws `RunError` naming it when that is impossible or
+    /// the folder cannot be written.
+    public func create() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw RunError("output folder \(path) is a file")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RunError("cannot create output folder \(path): \(Self.reason(error))")
+        }
+        guard FileManager.default.isWritableFile(atPath: path) else { throw RunError("output folder \(path) is not writable") }
+    }
+
+    /// Throws when `path` holds no run (no model.json).
+    public func requireExisting() throws {
+        guard FileManager.default.fileExists(atPath: description) else {
+            throw RunError("\(path) is not a run folder: \(description) does not exist (make one with `myelin train --out \(path)`)")
+        }
+    }
+
+    public func readDescription() throws -> RunDescription {
+        try requireExisting()
+        do {
+            return try JSONDecoder().decode(RunDescription.self, from: Data(contentsOf: URL(fileURLWithPath: description)))
+        } catch let error as DecodingError {
+            throw RunError("\(description) is not a valid run description: \(Self.reason(error))")
+        } catch {
+            throw RunError("cannot read \(description): \(Self.reason(error))")
+        }
+    }
+
+    /// Writes `value` as pretty, key-sorted JSON, atomically.
+    public func writeJSON<T: Encodable>(_ value: T, to file: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        do {
+            try AtomicFile.write(Array(data) + [UInt8(ascii: "\n")], to: file)
+        } catch {
+            throw RunError("cannot write \(file): \(Self.reason(error))")
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let decoding = error as? DecodingError {
+            switch decoding {
+            case .keyNotFound(let key, let context): return "missing \(path(context.codingPath + [key]))"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                return "\(path(context.codingPath)): \(context.debugDescription)"
+            @unknown default: return "\(decoding)"
+            }
+        }
+        return "\(error)".replacingOccurrences(of: "\n", with: " ")
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        keys.isEmpty ? "document" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+/// A problem with a run that the CLI prints on one line: `[run] runs/x is not a run folder: ...`.
+public struct RunError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "[run] " + message }
+}
