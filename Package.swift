@@ -33,7 +33,7 @@ let package = Package(
         // Training: fit/evaluate/predict, callbacks, progress, metrics, history.
         .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
-        .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
+        .target(name: "MyelinPlot", dependencies: ["MyelinCore", "CZlib"]),
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
         .target(name: "MyelinRun", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
@@ -48,10 +48,10 @@ let package = Package(
         .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
         .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "MyelinDataTests", dependencies: ["MyelinData", "MyelinCore", "MyelinTestSupport"]),
-        .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"]),
-        .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore"]),
-        .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport"]),
+        .testTarget(name: "MyelinDataTests", dependencies: ["MyelinData", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinTestSupport"]),
+        .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
