@@ -1,2 +1,0 @@
-import MyelinCore
-// SVG pictures of training: see the Plot files.
