@@ -43,8 +43,8 @@ struct Ticks {
         }
         var step = niceStep((hi - lo) / Double(Swift.max(1, count)))
         if integers { step = Swift.max(1, step.rounded()) }
-        let first = (lo / step - 1e-9).rounded(.down) * step
-        let last = (hi / step + 1e-9).rounded(.up) * step
+        let first = (lo / step + 1e-9).rounded(.down) * step
+        let last = (hi / step - 1e-9).rounded(.up) * step
         let n = Int(((last - first) / step).rounded())
         let values = (0...n).map { cleanZero(first + Double($0) * step) }
         return Ticks(lo: first, hi: last, step: step, values: values)
