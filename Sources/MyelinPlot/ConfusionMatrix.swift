@@ -28,7 +28,7 @@ public func plotConfusionMatrix(counts: [[Int]], classNames: [String], title: St
     let total = matrix.joined().reduce(0, +)
     let correct = (0..<n).reduce(0) { $0 + matrix[$1][$1] }
     let left = 12 + 18 + rowLabelW + 10
-    let top = 70.0
+    let top = 80.0
     let side = cell * Double(n)
     let barX = left + side + 24
     let width = max(barX + 70, rotateColumns ? left + side + rowLabelW * 0.72 : 0, 320)

@@ -79,7 +79,7 @@ public func plotDecisionBoundary(points: Tensor, labels: [Int], classNames: [Str
     svg.text(truncated(title, maxWidth: width - 20, size: 16), x: width / 2, y: 28, size: 16, anchor: .middle, bold: true)
     let shown = n > 3000 ? 3000 : n
     let correct = zip(labels, pointPredictions(xy, n: n, classifier: classifier)).filter { $0 == $1 }.count
-    var subtitle = n > 0 ? "training accuracy \(fixed(Double(correct) / Double(n) * 100, 1))% on \(n) points" : "no points"
+    var subtitle = n > 0 ? "accuracy \(fixed(Double(correct) / Double(n) * 100, 1))% on \(n) points" : "no points"
     if shown < n { subtitle += " (\(shown) drawn)" }
     svg.text(subtitle, x: width / 2, y: 48, size: 12, anchor: .middle, fill: "#555555")
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Training curves: one panel per quantity ("loss", "accuracy", ...), the training series and its
 /// `val_` counterpart in the same panel, epochs on the x axis starting at 1.
 ///
@@ -87,11 +93,21 @@ func drawCurvePanel(_ svg: inout SVGBuilder, _ panel: CurvePanel, in box: Frame)
     let frame = Frame(x: box.x + left, y: box.y + 30, width: box.width - left - 18, height: box.height - 30 - 48)
 
     // Epoch axis: 1...epochs (one epoch sits in the middle).
-    let xLo = epochs == 1 ? 0.5 : 1.0, xHi = epochs == 1 ? 1.5 : Double(epochs)
-    let xScale = Scale(lo: xLo, hi: xHi, a: frame.x, b: frame.maxX)
-    let yScale = Scale(lo: yTicks.lo, hi: yTicks.hi, a: frame.maxY, b: frame.y, log: useLog)
+    // Both axes get a little room so points do not sit on the frame.
+    let xPad = epochs == 1 ? 0.5 : 0.025 * Double(epochs - 1)
+    let xScale = Scale(lo: 1 - xPad, hi: Double(epochs) + xPad, a: frame.x, b: frame.maxX)
+    let yScale: Scale
+    if useLog {
+        let f = pow(yTicks.hi / yTicks.lo, 0.04)
+        yScale = Scale(lo: yTicks.lo / f, hi: yTicks.hi * f, a: frame.maxY, b: frame.y, log: true)
+    } else {
+        let pad = 0.04 * (yTicks.hi - yTicks.lo)
+        yScale = Scale(lo: yTicks.lo - pad, hi: yTicks.hi + pad, a: frame.maxY, b: frame.y)
+    }
     let xTicks = Ticks.nice(min: 1, max: Double(epochs), count: 6, integers: true)
-    let xTickPairs = xTicks.values.filter { $0 >= 1 - 1e-9 && $0 <= Double(epochs) + 1e-9 }.map { ($0, fmt($0, 0)) }
+    var xTickPairs = xTicks.values.filter { $0 >= 1 - 1e-9 && $0 <= Double(epochs) + 1e-9 }.map { ($0, fmt($0, 0)) }
+    // Mark the first epoch too when the ticks are far apart (5, 10, ... → 1, 5, 10, ...).
+    if xTicks.step >= 5, let first = xTickPairs.first, first.0 > 1 { xTickPairs.insert((1, "1"), at: 0) }
     drawAxes(&svg, frame: frame, x: xScale, xTicks: xTickPairs.isEmpty ? [(1, "1")] : xTickPairs,
              y: yScale, yTicks: Array(zip(yTicks.values, yLabels)), xTitle: "epoch", yTitle: panel.name)
 

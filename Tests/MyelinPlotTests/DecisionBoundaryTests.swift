@@ -33,7 +33,7 @@ import MyelinCore
         #expect(svg.count("image") == 1)
         #expect(svg.count("circle") == 60 + 2)   // points + legend
         #expect(svg.texts.contains("left") && svg.texts.contains("right"))
-        #expect(svg.texts.contains("training accuracy 100.0% on 60 points"))
+        #expect(svg.texts.contains("accuracy 100.0% on 60 points"))
 
         let pngs = try embeddedPNGs(picture)
         #expect(pngs.count == 1)

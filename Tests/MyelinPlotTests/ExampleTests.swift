@@ -27,18 +27,19 @@ import MyelinPlot
         try plotConfusionMatrix(counts: counts, classNames: names).write(to: dir + "/confusion.svg")
         try plotConfusionMatrix(counts: counts, classNames: names, normalizeRows: true).write(to: dir + "/confusion-normalized.svg")
 
-        // Two moons-like half circles, classified by a fixed curve.
+        // Two noisy moons, classified by a fixed curve between them.
+        let noise = Tensor.randn([400, 2], generator: RandomGenerator(seed: 5)).doubles
         var xy = [Float](), labels = [Int]()
         for i in 0..<400 {
-            let k = i % 2, a = Double(i / 2) / 200 * Double.pi
-            let jitter = Double((i * 7919) % 100) / 100 * 0.3 - 0.15
-            xy += k == 0 ? [Float(cos(a) + jitter), Float(sin(a) - jitter)] : [Float(1 - cos(a) + jitter), Float(0.5 - sin(a) + jitter)]
+            let k = i % 2, a = Double(i / 2) / 199 * Double.pi
+            let (x, y) = k == 0 ? (cos(a), sin(a)) : (1 - cos(a), 0.5 - sin(a))
+            xy += [Float(x + 0.12 * noise[2 * i]), Float(y + 0.12 * noise[2 * i + 1])]
             labels.append(k)
         }
         let moons = plotDecisionBoundary(points: Tensor(shape: [400, 2], scalars: xy), labels: labels,
                                          classNames: ["upper moon", "lower moon"]) { grid in
             let v = grid.floats
-            return (0..<grid.shape[0]).map { i in v[2 * i + 1] > Float(0.25 + 0.5 * sin(Double(v[2 * i]) * 2.5 - 1)) ? 0 : 1 }
+            return (0..<grid.shape[0]).map { i in Double(v[2 * i + 1]) > 0.25 - 0.5 * sin((Double(v[2 * i]) - 0.5) * 2.2) * 0.6 ? 0 : 1 }
         }
         try moons.write(to: dir + "/boundary.svg")
         #expect(moons.bytes.count < 300_000)
@@ -53,7 +54,13 @@ import MyelinPlot
             .svg(cellSize: 64).write(to: dir + "/maps.svg")
         try SVGPicture.grid([curves, moons], columns: 2).write(to: dir + "/grid.svg")
 
-        for file in ["curves", "confusion", "confusion-normalized", "boundary", "filters", "maps", "grid"] {
+        // Edge cases, to look at.
+        try plotTrainingCurves(["loss": [0.7], "val_loss": [0.9], "accuracy": [0.5, .nan, 0.5, 0.5]], title: "Edge cases")
+            .write(to: dir + "/edge-curves.svg")
+        try plotConfusionMatrix(counts: [[12]], classNames: [""]).write(to: dir + "/edge-confusion.svg")
+        try ImageGrid(images: Tensor.zeros([3, 1, 4, 4]), labels: ["a", "", "c"]).svg().write(to: dir + "/edge-grid.svg")
+
+        for file in ["edge-curves", "edge-confusion", "edge-grid", "curves", "confusion", "confusion-normalized", "boundary", "filters", "maps", "grid"] {
             let text = try String(contentsOfFile: dir + "/\(file).svg", encoding: .utf8)
             _ = try parseSVG(SVGPicture(text: text, width: 0, height: 0))
         }
