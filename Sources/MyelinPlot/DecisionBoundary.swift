@@ -2,8 +2,9 @@ import MyelinCore
 
 /// A 2-D classifier's decision regions with the data on top.
 ///
-/// The classifier is called once with a `[resolution², 2]` float32 tensor of grid points covering
-/// `points` with a margin, and returns one class index per row. Regions are drawn as one embedded
+/// The classifier is called with a `[resolution², 2]` float32 tensor of grid points covering
+/// `points` with a margin, and returns one class index per row (negative: no class, grey); it is
+/// called once more with the points themselves, for the accuracy shown under the title. Regions are drawn as one embedded
 /// PNG (a few kilobytes), points as circles coloured by `labels`; above 3000 points an evenly
 /// spaced subset is drawn, so files stay small (well under 300 KB).
 ///
@@ -90,7 +91,7 @@ public func plotDecisionBoundary(points: Tensor, labels: [Int], classNames: [Str
 
     // Points, one group per class so the colour is written once.
     let picked: [Int] = shown < n ? (0..<shown).map { $0 * n / shown } : Array(0..<n)
-    for k in (labels.min() ?? 0)...(max(labels.max() ?? -1, labels.min() ?? 0)) {
+    for k in Set(labels).sorted() {
         let members = picked.filter { labels[$0] == k && xy[2 * $0].isFinite && xy[2 * $0 + 1].isFinite }
         guard !members.isEmpty else { continue }
         let color = k >= 0 ? Palette.classColor(k).css : "#444444"

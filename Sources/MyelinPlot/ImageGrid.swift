@@ -34,9 +34,25 @@ public struct ImageGrid: Sendable {
     /// Each image's RGB pixels, `height * width * 3` bytes.
     let pixels: [[UInt8]]
 
+    /// A grid of `images`; traps with a `[plot]` message on a shape that is not [N, H, W] or
+    /// [N, C, H, W] (use `init(validating:...)` to get a `PlotError` instead).
     public init(images: Tensor, columns: Int? = nil, scaling: Scaling = .perImage, labels: [String]? = nil) {
-        plotPrecondition(images.rank == 3 || images.rank == 4,
-                         "an image grid needs images of shape [N, H, W] or [N, C, H, W], got \(images.shape)")
+        do {
+            try self.init(validating: images, columns: columns, scaling: scaling, labels: labels)
+        } catch {
+            fatalError("\(error)")
+        }
+    }
+
+    /// Like `init(images:...)`, but throws `PlotError.invalidInput` for a tensor that is not
+    /// [N, H, W] or [N, C, H, W], or holds no values.
+    public init(validating images: Tensor, columns: Int? = nil, scaling: Scaling = .perImage, labels: [String]? = nil) throws {
+        guard images.rank == 3 || images.rank == 4 else {
+            throw PlotError.invalidInput("an image grid needs images of shape [N, H, W] or [N, C, H, W], got \(images.shape)")
+        }
+        guard images.count > 0 else {
+            throw PlotError.invalidInput("an image grid needs at least one non-empty image, got shape \(images.shape)")
+        }
         let n = images.shape[0], c = images.rank == 4 ? images.shape[1] : 1
         let h = images.shape[images.rank - 2], w = images.shape[images.rank - 1]
         let rgb = c == 3

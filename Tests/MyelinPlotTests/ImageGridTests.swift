@@ -70,4 +70,19 @@ import MyelinCore
         #expect(grid.svg(cellSize: 40) == picture)
         #expect(grid.png() == grid.png())
     }
+
+    @Test func badShapesThrowOneLineErrors() {
+        #expect(throws: PlotError.invalidInput("an image grid needs images of shape [N, H, W] or [N, C, H, W], got [2, 3]")) {
+            try ImageGrid(validating: Tensor.zeros([2, 3]))
+        }
+        #expect(throws: PlotError.self) { try ImageGrid(validating: Tensor.zeros([0, 1, 3, 3])) }
+        #expect("\(PlotError.invalidInput("x"))" == "[plot] x")
+    }
+
+    @Test func misuseTrapsWithAMessage() async {
+        await #expect(processExitsWith: .failure) { _ = ImageGrid(images: Tensor.zeros([2, 3])) }
+        await #expect(processExitsWith: .failure) {
+            _ = plotDecisionBoundary(points: Tensor.zeros([4, 3]), labels: [0, 0, 0, 0], classNames: []) { _ in [] }
+        }
+    }
 }
