@@ -37,6 +37,7 @@ struct Ticks {
         var lo = min, hi = max
         if !(lo.isFinite && hi.isFinite) { lo = 0; hi = 1 }
         if lo > hi { swap(&lo, &hi) }
+        lo = Swift.max(lo, -1e300); hi = Swift.min(hi, 1e300)   // keep hi - lo finite
         if hi - lo < 1e-12 * Swift.max(1, abs(lo)) {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             lo -= pad; hi += pad
@@ -45,7 +46,8 @@ struct Ticks {
         if integers { step = Swift.max(1, step.rounded()) }
         let first = (lo / step + 1e-9).rounded(.down) * step
         let last = (hi / step - 1e-9).rounded(.up) * step
-        let n = Int(((last - first) / step).rounded())
+        let count = ((last - first) / step).rounded()
+        let n = count.isFinite ? Swift.max(0, Swift.min(Int(count), 200)) : 0
         let values = (0...n).map { cleanZero(first + Double($0) * step) }
         return Ticks(lo: first, hi: last, step: step, values: values)
     }

@@ -153,7 +153,7 @@ func fmt(_ x: Double, _ decimals: Int = 2) -> String {
     for _ in 0..<decimals { p *= 10 }
     let scaled = (abs(x) * p).rounded()
     if scaled == 0 { return "0" }
-    guard scaled < 9e15 else { return String(Int64(x.rounded())) }
+    guard scaled < 9e15 else { return abs(x) < 9e15 ? String(Int64(x.rounded())) : "\(x)" }
     let n = UInt64(scaled)
     let ip = UInt64(p)
     var s = (x < 0 ? "-" : "") + String(n / ip)

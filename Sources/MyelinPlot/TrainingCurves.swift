@@ -127,7 +127,7 @@ func drawCurvePanel(_ svg: inout SVGBuilder, _ panel: CurvePanel, in box: Frame)
         let color = curveColors[i % curveColors.count]
         let usable: (Double) -> Bool = { $0.isFinite && (!useLog || $0 > 0) }
         let points: [(Double, Double)?] = line.values.enumerated().map { e, v in
-            usable(v) ? (xScale(Double(e + 1)), yScale(v)) : nil
+            usable(v) ? (xScale(Double(e + 1)), min(max(yScale(v), frame.y), frame.maxY)) : nil
         }
         svg.polyline(points, stroke: color, width: 2)
         // Dots for short runs, and for points with no drawn neighbour (one epoch, values between gaps).

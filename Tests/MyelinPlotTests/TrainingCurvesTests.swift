@@ -71,4 +71,12 @@ import Testing
         let long = try parseSVG(plotTrainingCurves(["loss": (1...200).map { 1 / Double($0) }], columns: 1))
         #expect(long.count("circle") == 0)
     }
+
+    @Test func divergingLossStaysReadable() throws {
+        let picture = plotTrainingCurves(["loss": [2.3, 40, 9e15, 1e300, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]])
+        let svg = try parseSVG(picture)
+        #expect(svg.count("path") == 1)
+        #expect(svg.texts.contains { $0.hasSuffix("e300") || $0.hasSuffix("e299") })
+        #expect(plotTrainingCurves(["loss": [1e-9, 1.00000000001e-9]]).text.contains("<path"))
+    }
 }
