@@ -60,7 +60,31 @@ import MyelinPlot
         try plotConfusionMatrix(counts: [[12]], classNames: [""]).write(to: dir + "/edge-confusion.svg")
         try ImageGrid(images: Tensor.zeros([3, 1, 4, 4]), labels: ["a", "", "c"]).svg().write(to: dir + "/edge-grid.svg")
 
-        for file in ["edge-curves", "edge-confusion", "edge-grid", "curves", "confusion", "confusion-normalized", "boundary", "filters", "maps", "grid"] {
+        // Three spiral arms, classified by nearest arm angle; twenty classes; a long run with a log lr axis.
+        var spiral = [Float](), arms = [Int]()
+        for i in 0..<600 {
+            let k = i % 3, r = Double(i / 3) / 200
+            let a = Double(k) * 2 * Double.pi / 3 + r * 4 + 0.2 * noise[i % 800 / 2 * 2]
+            spiral += [Float(r * cos(a)), Float(r * sin(a))]
+            arms.append(k)
+        }
+        try plotDecisionBoundary(points: Tensor(shape: [600, 2], scalars: spiral), labels: arms,
+                                 classNames: ["arm A", "arm B", "arm C"], resolution: 120, title: "Spiral") { grid in
+            let v = grid.floats
+            return (0..<grid.shape[0]).map { i in
+                let x = Double(v[2 * i]), y = Double(v[2 * i + 1]), r = (x * x + y * y).squareRoot()
+                var a = atan2(y, x) - r * 4
+                while a < 0 { a += 2 * Double.pi }
+                return Int((a / (2 * Double.pi / 3)).rounded()) % 3
+            }
+        }.write(to: dir + "/spiral.svg")
+        let twenty = (0..<20).map { i in (0..<20).map { j in i == j ? 90 + i : (i * j) % 7 } }
+        try plotConfusionMatrix(counts: twenty, classNames: (0..<20).map { "class \($0)" }, normalizeRows: true)
+            .write(to: dir + "/confusion-20.svg")
+        try plotTrainingCurves(["loss": (1...200).map { 1 / Double($0) + 0.01 }, "lr": (0..<200).map { 0.1 * pow(0.97, Double($0)) }],
+                               columns: 1).write(to: dir + "/long-curves.svg")
+
+        for file in ["spiral", "confusion-20", "long-curves", "edge-curves", "edge-confusion", "edge-grid", "curves", "confusion", "confusion-normalized", "boundary", "filters", "maps", "grid"] {
             let text = try String(contentsOfFile: dir + "/\(file).svg", encoding: .utf8)
             _ = try parseSVG(SVGPicture(text: text, width: 0, height: 0))
         }
