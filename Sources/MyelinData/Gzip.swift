@@ -104,3 +104,30 @@ public enum Gzip {
         return out
     }
 }
+
+extension Gzip {
+    /// Inflates a raw deflate stream (as in zip members) of `expected` bytes.
+    static func inflateRaw(_ bytes: [UInt8], expected: Int) throws -> [UInt8] {
+        func bad(_ reason: String) -> DataError { DataError(op: "zip", reason: reason) }
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw bad("zlib inflateInit2 failed")
+        }
+        defer { inflateEnd(&stream) }
+        var out = [UInt8](repeating: 0, count: expected + 1)
+        let status: Int32 = bytes.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                stream.avail_in = uInt(input.count)
+                stream.next_out = output.baseAddress
+                stream.avail_out = uInt(output.count)
+                return inflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw bad("corrupt or truncated deflate data (zlib status \(status))") }
+        let produced = expected + 1 - Int(stream.avail_out)
+        guard produced == expected else { throw bad("inflates to \(produced) bytes, expected \(expected)") }
+        out.removeLast()
+        return out
+    }
+}
