@@ -20,8 +20,8 @@ public enum IDX {
         out.withUnsafeMutableBufferPointer(as: Float.self) { dst in
             bytes.withUnsafeBufferPointer { src in
                 let base = src.baseAddress! + 16
-                let scale: Float = 1 / 255
-                for i in 0..<dst.count { dst[i] = Float(base[i]) * scale }
+                let table = (0..<256).map { Float($0) / 255 }  // exact byte / 255, as torchvision's ToTensor
+                for i in 0..<dst.count { dst[i] = table[Int(base[i])] }
             }
         }
         return out
