@@ -105,26 +105,40 @@ func classLabels(of dataset: any Dataset, op: String) -> [Int] {
     return targets.ints
 }
 
-/// Per-class seeded shuffles, then each class is cut by `fractions`; parts keep the class proportions
-/// (to within one example per class).
-func stratifiedIndices(labels: [Int], fractions: [Double], seed: UInt64) -> [[Int]] {
+/// Per-class seeded shuffles, then each class gives each part its share: part sizes are exactly
+/// `targets` and every class is within one example of its proportional share (largest remainders).
+func stratifiedIndices(labels: [Int], targets: [Int], seed: UInt64) -> [[Int]] {
     var byClass: [Int: [Int]] = [:]
     for (i, c) in labels.enumerated() { byClass[c, default: []].append(i) }
+    let classes = byClass.keys.sorted()
     let generator = RandomGenerator(seed: seed)
-    var parts = [[Int]](repeating: [], count: fractions.count)
-    // Cumulative rounding per class keeps every part within one example of its share.
-    for c in byClass.keys.sorted() {
+    var remaining: [[Int]] = classes.map { c in
         let members = byClass[c]!
-        let order = Tensor.permutation(members.count, generator: generator).ints
-        var cumulative = 0.0
-        var start = 0
-        for (p, f) in fractions.enumerated() {
-            cumulative += f
-            let end = p == fractions.count - 1 ? members.count : Swift.min(members.count, Int((cumulative * Double(members.count)).rounded()))
-            parts[p] += order[start..<Swift.max(start, end)].map { members[$0] }
-            start = Swift.max(start, end)
+        return Tensor.permutation(members.count, generator: generator).ints.map { members[$0] }
+    }
+    let total = Double(labels.count)
+    var parts = [[Int]](repeating: [], count: targets.count)
+    // Fill the parts after the first (validation, test) by quota; the first (train) takes the rest.
+    for p in stride(from: targets.count - 1, through: 1, by: -1) {
+        let quotas = classes.indices.map { Double(byClass[classes[$0]]!.count) * Double(targets[p]) / total }
+        var take = quotas.enumerated().map { Swift.min(Int($0.element.rounded(.down)), remaining[$0.offset].count) }
+        var short = targets[p] - take.reduce(0, +)
+        let order = classes.indices.sorted { (quotas[$0] - quotas[$0].rounded(.down), -$0) > (quotas[$1] - quotas[$1].rounded(.down), -$1) }
+        while short > 0 {
+            var progressed = false
+            for k in order where short > 0 && take[k] < remaining[k].count {
+                take[k] += 1
+                short -= 1
+                progressed = true
+            }
+            if !progressed { break }
+        }
+        for k in classes.indices {
+            parts[p] += remaining[k].suffix(take[k])
+            remaining[k].removeLast(take[k])
         }
     }
+    parts[0] = remaining.flatMap { $0 }
     // Shuffle each part so classes are interleaved.
     return parts.map { part in
         let order = Tensor.permutation(part.count, generator: generator).ints
@@ -154,16 +168,15 @@ public func trainValidationTestSplit(_ dataset: any Dataset, validation: Double,
                                      stratified: Bool = false, seed: UInt64 = 0) -> DataSplits {
     precondition(validation >= 0 && test >= 0 && validation + test <= 1,
                  "[split] validation \(validation) and test \(test) must be non-negative and add up to at most 1")
-    let fractions = [1 - validation - test, validation, test]
+    let n = dataset.count
+    let nTest = Int((test * Double(n)).rounded())
+    let nValidation = Swift.min(n - nTest, Int((validation * Double(n)).rounded()))
+    let nTrain = n - nTest - nValidation
     let parts: [[Int]]
     if stratified {
-        parts = stratifiedIndices(labels: classLabels(of: dataset, op: "split"), fractions: fractions, seed: seed)
+        parts = stratifiedIndices(labels: classLabels(of: dataset, op: "split"), targets: [nTrain, nValidation, nTest], seed: seed)
     } else {
-        let n = dataset.count
-        let nTest = Int((test * Double(n)).rounded())
-        let nValidation = Swift.min(n - nTest, Int((validation * Double(n)).rounded()))
         let order = seededPermutation(n, seed: seed)
-        let nTrain = n - nTest - nValidation
         parts = [Array(order[0..<nTrain]), Array(order[nTrain..<nTrain + nValidation]), Array(order[(nTrain + nValidation)...])]
     }
     return DataSplits(train: Subset(dataset, indices: parts[0]), validation: Subset(dataset, indices: parts[1]),
