@@ -85,6 +85,19 @@ public struct TabularDataset: Dataset {
     /// False when the file had no label column (targets are then zeros).
     public let hasLabels: Bool
 
+    public init(inputs: Tensor, targets: Tensor, featureNames: [String], classNames: [String], task: Task,
+                schema: CSVSchema, hasLabels: Bool = true) {
+        precondition(inputs.rank == 2 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
+                     "[TabularDataset] inputs \(inputs.shape) must be [N, F] and targets \(targets.shape) [N, ...]")
+        self.inputs = inputs
+        self.targets = targets
+        self.featureNames = featureNames
+        self.classNames = classNames
+        self.task = task
+        self.schema = schema
+        self.hasLabels = hasLabels
+    }
+
     public var count: Int { inputs.shape[0] }
 
     public func example(at index: Int) -> (input: Tensor, target: Tensor) { (inputs[index], targets[index]) }

@@ -37,6 +37,14 @@ public struct CatalogueEntry: Sendable {
     public let task: LearningTask
     /// Class names by index (empty when the classes are only known after loading, as for text).
     public let classes: [String]
+
+    public init(name: String, description: String, files: [File], task: LearningTask, classes: [String]) {
+        self.name = name
+        self.description = description
+        self.files = files
+        self.task = task
+        self.classes = classes
+    }
 }
 
 /// A loaded catalogue data set, split into train and test parts.
@@ -54,6 +62,19 @@ public struct CatalogueDataset {
     public let vocabulary: Vocabulary?
     /// The files it was read from, by role.
     public let files: [String: String]
+
+    public init(name: String, train: TensorDataset, test: TensorDataset, classNames: [String], featureNames: [String],
+                inputShape: [Int], task: Task, vocabulary: Vocabulary? = nil, files: [String: String] = [:]) {
+        self.name = name
+        self.train = train
+        self.test = test
+        self.classNames = classNames
+        self.featureNames = featureNames
+        self.inputShape = inputShape
+        self.task = task
+        self.vocabulary = vocabulary
+        self.files = files
+    }
 }
 
 /// The data sets Myelin knows by name, found on disk or downloaded.

@@ -56,6 +56,7 @@ import MyelinCore
         let env = ["XDG_CACHE_HOME": cache, "MYELIN_DATA_MIRROR": "http://127.0.0.1:9/mirror"]
         let message = thrownMessage { try Catalogue(dataDir: a, environment: env).locate("mnist") } ?? ""
         let prefix = "[data] cannot find 'mnist': looked in \(a), \(cache)/myelin; download from http://127.0.0.1:9/mirror/mnist/train-images-idx3-ubyte.gz failed: "
+        print(message)
         #expect(message.hasPrefix(prefix), "\(message)")
         #expect(message.count > prefix.count && !message.contains("\n"))
         #expect(!FileManager.default.fileExists(atPath: cache + "/myelin/mnist/train-images-idx3-ubyte.gz"))
