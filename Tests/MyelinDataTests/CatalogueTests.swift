@@ -4,8 +4,8 @@ import MyelinCore
 @testable import MyelinData
 
 @Suite struct CatalogueTests {
-    /// Writes a tiny fake copy of `iris` (right size is needed to count as found, so the real bytes
-    /// are needed; instead the tests use a fake entry check through `status` on real sizes).
+    /// The real iris file (a copy only counts as found when its size matches the entry), or nil
+    /// when the shared data sets are not on this machine.
     func irisBytes() -> [UInt8]? {
         guard let root = sharedDatasets() else { return nil }
         return try? AtomicFile.read(root + "/iris/iris.csv")
