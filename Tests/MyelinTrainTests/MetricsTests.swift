@@ -127,7 +127,7 @@ import MyelinCore
         #expect(cm.support == [1, 1, 3])
         #expect(cm.accuracy == 0.6)
         let expected = """
-                      precision    recall  f1-score   support
+                          precision    recall  f1-score   support
 
                  class 0       0.50      1.00      0.67         1
                  class 1       0.00      0.00      0.00         1
