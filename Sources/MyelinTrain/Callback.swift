@@ -76,6 +76,35 @@ public final class TrainingContext {
     public internal(set) var lastEpochLogs: [String: Double] = [:]
 
     init(trainer: Trainer) { self.trainer = trainer }
+
+    /// Each layer's output on `inputs` (the current batch by default), for looking inside the
+    /// model mid-training: for a `Sequential`, one entry per layer named by its index and type
+    /// (`"0 Linear"`, `"1 ReLU"`...); for other models, the output alone. Runs in eval mode without
+    /// recording a graph (dropout off, no random draws, normalisation statistics untouched), so
+    /// training continues exactly as it would have; the mode is put back.
+    ///
+    /// ```swift
+    /// LambdaCallback(onEpochEnd: { _, _, ctx in
+    ///     for (name, a) in ctx.activations() { print(name, a.mean().item(), a.std().item()) }
+    /// })
+    /// ```
+    public func activations(_ inputs: Tensor? = nil) -> [(name: String, value: Tensor)] {
+        guard let x = inputs ?? self.inputs else { return [] }
+        let model = self.model
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { if wasTraining { model.train() } }
+        return withoutGrad {
+            guard let seq = model as? Sequential else { return [(model.typeName, model(x))] }
+            var out: [(name: String, value: Tensor)] = []
+            var h = x
+            for (i, layer) in seq.layers.enumerated() {
+                h = layer(h)
+                out.append(("\(i) \(layer.typeName)", h))
+            }
+            return out
+        }
+    }
 }
 
 /// A callback made of closures, for one-off hooks.

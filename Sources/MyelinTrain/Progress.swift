@@ -106,17 +106,19 @@ final class ProgressPrinter {
     }
 
     /// The epoch's summary: a plain line, or the final bar with validation values, ended by a newline.
-    func epochEnd(epoch: Int, epochs: Int, batches: Int, samples: Int, seconds: Double, logs: [String: Double], keys: [String]) {
+    /// `seconds` is the whole epoch (validation included); samples per second count training only.
+    func epochEnd(epoch: Int, epochs: Int, batches: Int, samples: Int, seconds: Double, trainSeconds: Double,
+                  logs: [String: Double], keys: [String]) {
         switch verbosity {
         case .epoch:
             var parts = ["epoch \(epoch + 1)/\(epochs)"]
             let values = Format.logs(logs, keys: keys)
             if !values.isEmpty { parts.append(values) }
             parts.append(Format.seconds(seconds))
-            parts.append(Format.rate(samples, seconds))
+            parts.append(Format.rate(samples, trainSeconds))
             output(parts.joined(separator: "  ") + "\n")
         case .bar:
-            draw(bar(batches, batches) + "  " + Format.seconds(seconds) + "  " + Format.rate(samples, seconds) + "  "
+            draw(bar(batches, batches) + "  " + Format.seconds(seconds) + "  " + Format.rate(samples, trainSeconds) + "  "
                  + Format.logs(logs, keys: keys))
             output("\n")
             lineLength = 0

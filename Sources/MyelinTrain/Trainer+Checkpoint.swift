@@ -21,12 +21,12 @@ extension Trainer {
     /// ```
     public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
         var gens = generators
-        if let loader = trainLoader {
-            gens[Self.loaderGeneratorName] = loader.generator
-        } else if let state = pendingLoaderState {
+        if let state = pendingLoaderState {
             let g = RandomGenerator(seed: 0)
             g.restore(state)
             gens[Self.loaderGeneratorName] = g
+        } else if let loader = trainLoader {
+            gens[Self.loaderGeneratorName] = loader.generator
         }
         var meta = metadata
         if let json = try? history.jsonData() { meta[Self.historyMetadataKey] = String(decoding: json, as: UTF8.self) }

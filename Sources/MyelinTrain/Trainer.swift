@@ -228,10 +228,8 @@ public final class Trainer {
         epoch = e + 1
         history.append(epoch: e, logs: logs)
         ctx.lastEpochLogs = logs
-        printer.epochEnd(epoch: e, epochs: epochs, batches: batchCount, samples: samples,
-                         seconds: printer.verbosity == .bar ? seconds : seconds,
-                         logs: logs, keys: logKeys(validation: validation != nil))
-        _ = trainSeconds
+        printer.epochEnd(epoch: e, epochs: epochs, batches: batchCount, samples: samples, seconds: seconds,
+                         trainSeconds: trainSeconds, logs: logs, keys: logKeys(validation: validation != nil))
         for c in callbacks { c.onEpochEnd(epoch: e, logs: logs, ctx: ctx) }
     }
 

@@ -182,4 +182,27 @@ import MyelinData
         let h = try trainer.fit(DataLoader(twoBlobs(8, seed: 1), batchSize: 8), epochs: 3)
         #expect(h["lr"]!.map { ($0 * 1e9).rounded() / 1e9 } == [0.1, 0.01, 0.001])
     }
+
+    /// Looking inside mid-training (weights, gradients, activations) does not change the run.
+    @Test func inspectingActivationsLeavesTrainingUnchanged() throws {
+        func run(inspect: Bool) throws -> ([[Float]], [String]) {
+            let g = RandomGenerator(seed: 5)
+            let model = Sequential { Linear(2, 6, generator: g); ReLU(); Dropout(0.3, generator: RandomGenerator(seed: 6)); Linear(6, 2, generator: g) }
+            var names: [String] = []
+            let look = LambdaCallback(onBatchEnd: { _, _, ctx in
+                let acts = ctx.activations()
+                names = acts.map(\.name)
+                #expect(acts.last!.value.floats == ctx.model.predict(ctx.inputs!).floats)
+                #expect(!acts[0].value.requiresGrad && ctx.model.isTraining)
+            })
+            let trainer = Trainer(model: model, optimizer: Adam(parameters: model.parameters(), lr: 0.01), loss: .crossEntropy,
+                                  callbacks: inspect ? [look] : [], verbosity: .silent)
+            try trainer.fit(DataLoader(twoBlobs(20, seed: 8), batchSize: 5, shuffle: true, seed: 9), epochs: 2)
+            return (weights(model), names)
+        }
+        let (plain, _) = try run(inspect: false)
+        let (inspected, names) = try run(inspect: true)
+        #expect(plain == inspected)
+        #expect(names == ["0 Linear", "1 ReLU", "2 Dropout", "3 Linear"])
+    }
 }
