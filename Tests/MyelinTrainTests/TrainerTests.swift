@@ -181,3 +181,52 @@ import MyelinData
         #expect(h.epochs == [0] && h["loss"] == [0.5])
     }
 }
+
+/// The README's "Training" examples, as written there (files under a temporary folder).
+@Suite struct ReadmeTrainingTests {
+    @Test func keraStyleAndPlainLoopRun() throws {
+        let dir = temporaryFolder()
+        let train = twoBlobs(128, seed: 31), test = twoBlobs(64, seed: 32)
+        let testInputs = test.inputs, testLabels = test.targets
+        let x = train.inputs, y = train.targets
+        let g = RandomGenerator(seed: 33)
+        let model = Sequential { Linear(2, 16, generator: g); ReLU(); Linear(16, 2, generator: g) }
+        let opt = Adam(parameters: model.parameters(), lr: 1e-2)
+        let out = Captured()
+        let trainer = Trainer(model: model, optimizer: opt, loss: .crossEntropy,
+                              metrics: [Accuracy(), F1Score(average: .macro)],
+                              callbacks: [EarlyStopping(monitor: "val_loss", patience: 3, restoreBestWeights: true),
+                                          ModelCheckpoint(path: dir + "/best.safetensors", saveBestOnly: true),
+                                          CSVLogger(path: dir + "/log.csv")],
+                              scheduler: CosineAnnealingLR(optimizer: opt, tMax: 20), gradientClipNorm: 1,
+                              verbosity: .epoch, output: out.sink)
+        let history = try trainer.fit(DataLoader(train, batchSize: 64, shuffle: true, seed: 0), epochs: 20,
+                                      validation: DataLoader(test, batchSize: 256))
+        #expect(out.text.hasPrefix("epoch 1/20  loss "))
+        let scores = trainer.evaluate(DataLoader(test, batchSize: 256))
+        #expect(Set(scores.keys) == ["loss", "accuracy", "f1"])
+        let predicted = trainer.predict(testInputs).argmax(axis: 1)
+        #expect(predicted.shape == [64])
+        try history.save(to: dir + "/history.json")
+        try model.fit(x, y, loss: .crossEntropy, metrics: [Accuracy()], batchSize: 32, epochs: 2, validationSplit: 0.2,
+                      verbosity: .silent)
+
+        let loader = DataLoader(train, batchSize: 64, shuffle: true, seed: 0)
+        let scheduler = CosineAnnealingLR(optimizer: opt, tMax: 20)
+        var acc = 0.0
+        for _ in 0..<3 {
+            model.train()
+            for batch in loader {
+                let loss = crossEntropy(model(batch.inputs), labels: batch.targets)
+                opt.zeroGrad()
+                loss.backward()
+                clipGradNorm(model.parameters(), maxNorm: 1)
+                opt.step()
+            }
+            scheduler.step()
+            model.eval()
+            acc = withoutGrad { accuracy(logits: model(testInputs), labels: testLabels) }
+        }
+        #expect(acc >= 0.9)
+    }
+}
