@@ -49,6 +49,7 @@ public final class EarlyStopping: Callback {
     /// Epochs since the last improvement.
     public private(set) var wait = 0
     private var bestWeights: [String: Tensor]?
+    private var warned = false
 
     public init(monitor: String = "val_loss", mode: MonitorMode = .auto, patience: Int = 0, minDelta: Double = 0,
                 restoreBestWeights: Bool = false, baseline: Double? = nil, startFromEpoch: Int = 0) {
@@ -73,11 +74,15 @@ public final class EarlyStopping: Callback {
         bestEpoch = nil
         stoppedEpoch = nil
         bestWeights = nil
+        warned = false
     }
 
     public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
         guard let current = logs[monitor] else {
-            ctx.trainer.log("EarlyStopping: \"\(monitor)\" is not among the logs (\(History.ordered(Array(logs.keys)).joined(separator: ", "))); not watching it")
+            if !warned {
+                ctx.trainer.log("EarlyStopping: \"\(monitor)\" is not among the logs (\(History.ordered(Array(logs.keys)).joined(separator: ", "))); not watching it")
+                warned = true
+            }
             return
         }
         if epoch < startFromEpoch { return }

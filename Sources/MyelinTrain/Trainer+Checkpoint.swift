@@ -14,7 +14,8 @@ extension Trainer {
     /// and `generators`, and the history (in the metadata).
     ///
     /// Take it between epochs (in `onEpochEnd`, as `ModelCheckpoint(full: true)` does, or after
-    /// `fit`) for an exact resume: mid-epoch, the loader has already drawn the epoch's order.
+    /// `fit`) for an exact resume: mid-epoch, the loader has already drawn the epoch's order. A
+    /// shuffling validation loader's generator is not included: add it to `generators`.
     ///
     /// ```swift
     /// try trainer.checkpoint().save(to: "run/last.safetensors")

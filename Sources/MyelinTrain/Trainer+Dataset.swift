@@ -49,7 +49,8 @@ extension Trainer {
 
 extension Module {
     /// Trains this model Keras-style in one call: a `Trainer` with `optimizer` (Adam at 1e-3 when
-    /// nil), `loss` and `metrics`, fitted on `dataset` (see `Trainer.fit(_:batchSize:epochs:...)`).
+    /// nil, created after one forward pass so that `Dense` layers have their parameters), `loss`
+    /// and `metrics`, fitted on `dataset` (see `Trainer.fit(_:batchSize:epochs:...)`).
     ///
     /// ```swift
     /// let history = try model.fit(TensorDataset(inputs: x, targets: y), loss: .crossEntropy,
@@ -60,6 +61,11 @@ extension Module {
                     callbacks: [Callback] = [], batchSize: Int = 32, epochs: Int = 1, validationSplit: Double = 0,
                     validationData: (any Dataset)? = nil, shuffle: Bool = true, seed: UInt64 = 0,
                     verbosity: Verbosity = .auto, output: @escaping (String) -> Void = writeToStandardOutput) throws -> History {
+        if optimizer == nil && dataset.count > 0 {
+            // Build lazily sized layers (`Dense`) before the default optimiser collects parameters:
+            // one example in eval mode, no graph (no dropout draws, no normalisation updates).
+            _ = predict(dataset.batch(at: [0]).inputs)
+        }
         let trainer = Trainer(model: self, optimizer: optimizer ?? Adam(parameters: parameters(), lr: 1e-3), loss: loss,
                               metrics: metrics, callbacks: callbacks, verbosity: verbosity, output: output)
         return try trainer.fit(dataset, batchSize: batchSize, epochs: epochs, validationSplit: validationSplit,

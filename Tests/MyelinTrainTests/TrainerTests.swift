@@ -38,6 +38,17 @@ import MyelinData
         #expect((predicted .== y).all().item() == 1)
     }
 
+    /// Keras's way: `Dense` layers sized by the data, the default optimiser, a held-out split.
+    @Test func moduleShortcutBuildsDenseLayers() throws {
+        let g = RandomGenerator(seed: 40)
+        let model = Sequential { Dense(16, activation: .relu, generator: g); Dense(2, generator: g) }
+        let data = twoBlobs(200, seed: 41)
+        let history = try model.fit(data, loss: .crossEntropy, metrics: [Accuracy()], batchSize: 20, epochs: 8,
+                                    validationSplit: 0.25, verbosity: .silent)
+        #expect(model.parameterCount == 2 * 16 + 16 + 16 * 2 + 2)
+        #expect(history["val_accuracy"]!.last! >= 0.9, "\(history.metrics)")
+    }
+
     /// `fit` is the hand-written loop: same data order, same ops, same weights bit for bit.
     @Test func fitMatchesAnExplicitLoop() throws {
         let data = twoBlobs(40, seed: 5)
