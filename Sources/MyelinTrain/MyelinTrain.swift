@@ -1,2 +1,4 @@
-// Training loop: see Trainer files.
+// Training: `Trainer` (fit / evaluate / predict), callbacks, progress output, metrics, history.
+@_exported import MyelinCore
+@_exported import MyelinNN
 @_exported import MyelinData

@@ -1,0 +1,272 @@
+import Foundation
+import MyelinCore
+
+/// A metric accumulated over batches: `reset()` at the start of an epoch (or evaluation),
+/// `update(outputs:targets:)` after each batch, `value()` at any point for the value so far.
+///
+/// Outputs are what the model returns (logits for classifiers) and targets what the loader gives;
+/// `Trainer` passes them detached, outside the graph. The value over several batches equals the
+/// value over their concatenation. `name` is the key in logs and `History` (`val_` is prefixed for
+/// validation).
+///
+/// ```swift
+/// struct MeanOutput: Metric {
+///     var name: String { "mean_output" }
+///     var sum = 0.0, count = 0
+///     mutating func reset() { sum = 0; count = 0 }
+///     mutating func update(outputs: Tensor, targets: Tensor) { sum += outputs.sum().item(); count += outputs.count }
+///     func value() -> Double { sum / Double(count) }
+/// }
+/// ```
+public protocol Metric {
+    var name: String { get }
+    mutating func reset()
+    mutating func update(outputs: Tensor, targets: Tensor)
+    func value() -> Double
+}
+
+/// The fraction of examples classified correctly: argmax of `[batch, classes]` outputs against
+/// integer labels (or one-hot targets); for one output per example, outputs above `threshold`
+/// (0 for logits; pass 0.5 for probabilities) against 0/1 targets.
+///
+/// ```swift
+/// Trainer(model: model, optimizer: opt, loss: .crossEntropy, metrics: [Accuracy()])
+/// ```
+public struct Accuracy: Metric {
+    public var name: String
+    public let threshold: Double
+    private var correct = 0, total = 0
+
+    public init(threshold: Double = 0, name: String = "accuracy") {
+        self.threshold = threshold
+        self.name = name
+    }
+
+    public mutating func reset() { correct = 0; total = 0 }
+
+    public mutating func update(outputs: Tensor, targets: Tensor) {
+        let p = predictedClasses(outputs, threshold: threshold), t = trueClasses(targets, outputs: outputs)
+        precondition(p.count == t.count, "[Accuracy] \(p.count) predictions for \(t.count) targets")
+        correct += zip(p, t).filter { $0 == $1 }.count
+        total += p.count
+    }
+
+    public func value() -> Double { total == 0 ? .nan : Double(correct) / Double(total) }
+}
+
+/// The fraction of examples whose label is among the `k` highest outputs. Named `top<k>_accuracy`.
+public struct TopKAccuracy: Metric {
+    public var name: String
+    public let k: Int
+    private var hits = 0, total = 0
+
+    public init(k: Int = 5, name: String? = nil) {
+        precondition(k > 0, "[TopKAccuracy] k must be positive, got \(k)")
+        self.k = k
+        self.name = name ?? "top\(k)_accuracy"
+    }
+
+    public mutating func reset() { hits = 0; total = 0 }
+
+    public mutating func update(outputs: Tensor, targets: Tensor) {
+        let (h, n) = topKHits(outputs, targets, k: k)
+        hits += h
+        total += n
+    }
+
+    public func value() -> Double { total == 0 ? .nan : Double(hits) / Double(total) }
+}
+
+/// How per-class precision, recall or F1 are combined into one number.
+public enum Averaging: String, Sendable {
+    /// The plain mean over classes (sklearn's `average="macro"`).
+    case macro
+    /// The mean weighted by each class's number of true examples (`average="weighted"`).
+    case weighted
+    /// From the pooled counts (`average="micro"`): equal to accuracy for single-label classes.
+    case micro
+}
+
+/// Precision, recall and F1 over a streamed confusion matrix. The classes are `0 ..< outputs.shape[-1]`
+/// for multi-class outputs (2 for one output per example), or `classes` when given; the matrix grows
+/// if a label beyond them appears.
+struct StreamingConfusion {
+    var classes: Int?
+    let threshold: Double
+    var matrix: ConfusionMatrix?
+
+    mutating func reset() { matrix = nil }
+
+    mutating func update(outputs: Tensor, targets: Tensor) {
+        let p = predictedClasses(outputs, threshold: threshold), t = trueClasses(targets, outputs: outputs)
+        let fromOutputs = outputs.rank >= 2 && outputs.shape[outputs.rank - 1] > 1 ? outputs.shape[outputs.rank - 1] : 2
+        let needed = max(classes ?? fromOutputs, (p.max() ?? 0) + 1, (t.max() ?? 0) + 1, matrix?.classes ?? 0)
+        if matrix == nil || matrix!.classes < needed {
+            var grown = ConfusionMatrix(classes: needed)
+            if let old = matrix {
+                for i in 0..<old.classes {
+                    for j in 0..<old.classes where old.counts[i][j] > 0 {
+                        grown.add(predictions: Array(repeating: j, count: old.counts[i][j]),
+                                  labels: Array(repeating: i, count: old.counts[i][j]))
+                    }
+                }
+            }
+            matrix = grown
+        }
+        matrix!.add(predictions: p, labels: t)
+    }
+
+    func value(_ average: Averaging, _ pick: (ClassificationScores) -> [Double], micro: (ConfusionMatrix) -> Double,
+               macro: (ClassificationScores) -> Double, weighted: (ClassificationScores) -> Double) -> Double {
+        guard let m = matrix, m.total > 0 else { return .nan }
+        switch average {
+        case .macro: return macro(m.scores)
+        case .weighted: return weighted(m.scores)
+        case .micro: return micro(m)
+        }
+    }
+}
+
+/// Precision (tp / (tp + fp)) averaged over classes; see `Averaging`.
+public struct Precision: Metric {
+    public var name: String
+    public let average: Averaging
+    private var state: StreamingConfusion
+
+    public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "precision") {
+        self.average = average
+        self.name = name
+        state = StreamingConfusion(classes: classes, threshold: threshold)
+    }
+
+    public mutating func reset() { state.reset() }
+    public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
+    public func value() -> Double {
+        state.value(average, \.precision, micro: \.accuracy, macro: \.macroPrecision, weighted: \.weightedPrecision)
+    }
+    /// The confusion matrix accumulated so far.
+    public var confusionMatrix: ConfusionMatrix? { state.matrix }
+}
+
+/// Recall (tp / (tp + fn)) averaged over classes; see `Averaging`.
+public struct Recall: Metric {
+    public var name: String
+    public let average: Averaging
+    private var state: StreamingConfusion
+
+    public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "recall") {
+        self.average = average
+        self.name = name
+        state = StreamingConfusion(classes: classes, threshold: threshold)
+    }
+
+    public mutating func reset() { state.reset() }
+    public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
+    public func value() -> Double {
+        state.value(average, \.recall, micro: \.accuracy, macro: \.macroRecall, weighted: \.weightedRecall)
+    }
+    public var confusionMatrix: ConfusionMatrix? { state.matrix }
+}
+
+/// F1 (2 tp / (2 tp + fp + fn)) averaged over classes; see `Averaging`.
+public struct F1Score: Metric {
+    public var name: String
+    public let average: Averaging
+    private var state: StreamingConfusion
+
+    public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "f1") {
+        self.average = average
+        self.name = name
+        state = StreamingConfusion(classes: classes, threshold: threshold)
+    }
+
+    public mutating func reset() { state.reset() }
+    public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
+    public func value() -> Double {
+        state.value(average, \.f1, micro: \.accuracy, macro: \.macroF1, weighted: \.weightedF1)
+    }
+    public var confusionMatrix: ConfusionMatrix? { state.matrix }
+}
+
+/// Mean squared error over every element. Named `mse`.
+public struct MSE: Metric {
+    public var name: String
+    private var sum = 0.0, count = 0
+
+    public init(name: String = "mse") { self.name = name }
+    public mutating func reset() { sum = 0; count = 0 }
+    public mutating func update(outputs: Tensor, targets: Tensor) {
+        let (p, t) = pairedValues("MSE", outputs, targets)
+        for (a, b) in zip(p, t) { sum += (a - b) * (a - b) }
+        count += p.count
+    }
+    public func value() -> Double { count == 0 ? .nan : sum / Double(count) }
+}
+
+/// Mean absolute error over every element. Named `mae`.
+public struct MAE: Metric {
+    public var name: String
+    private var sum = 0.0, count = 0
+
+    public init(name: String = "mae") { self.name = name }
+    public mutating func reset() { sum = 0; count = 0 }
+    public mutating func update(outputs: Tensor, targets: Tensor) {
+        let (p, t) = pairedValues("MAE", outputs, targets)
+        for (a, b) in zip(p, t) { sum += Swift.abs(a - b) }
+        count += p.count
+    }
+    public func value() -> Double { count == 0 ? .nan : sum / Double(count) }
+}
+
+/// The coefficient of determination, as sklearn's `r2_score` with uniform averaging over output
+/// columns (the last axis of rank-2 outputs; one column otherwise). Named `r2`.
+///
+/// Streams with Chan's pairwise update of each column's mean and sum of squared deviations, so the
+/// result over batches matches the one over all rows up to rounding.
+public struct R2Score: Metric {
+    public var name: String
+    private var n = 0
+    private var mean: [Double] = [], m2: [Double] = [], residual: [Double] = []
+
+    public init(name: String = "r2") { self.name = name }
+
+    public mutating func reset() { n = 0; mean = []; m2 = []; residual = [] }
+
+    public mutating func update(outputs: Tensor, targets: Tensor) {
+        let (p, t) = pairedValues("R2Score", outputs, targets)
+        let columns = targets.rank == 2 ? targets.shape[1] : (outputs.rank == 2 && outputs.count == targets.count ? outputs.shape[1] : 1)
+        precondition(columns > 0 && p.count % columns == 0, "[R2Score] cannot split \(p.count) values into \(columns) columns")
+        if mean.isEmpty {
+            mean = Array(repeating: 0, count: columns); m2 = mean; residual = mean
+        }
+        precondition(columns == mean.count, "[R2Score] \(columns) output columns after \(mean.count) earlier")
+        let rows = p.count / columns
+        if rows == 0 { return }
+        for j in 0..<columns {
+            var batchMean = 0.0
+            for i in 0..<rows { batchMean += t[i * columns + j] }
+            batchMean /= Double(rows)
+            var batchM2 = 0.0, res = 0.0
+            for i in 0..<rows {
+                let y = t[i * columns + j]
+                batchM2 += (y - batchMean) * (y - batchMean)
+                res += (y - p[i * columns + j]) * (y - p[i * columns + j])
+            }
+            let total = n + rows
+            let delta = batchMean - mean[j]
+            m2[j] += batchM2 + delta * delta * Double(n) * Double(rows) / Double(total)
+            mean[j] += delta * Double(rows) / Double(total)
+            residual[j] += res
+        }
+        n += rows
+    }
+
+    public func value() -> Double {
+        if n == 0 { return .nan }
+        let scores = zip(residual, m2).map { res, tot -> Double in
+            if tot == 0 { return res == 0 ? 1 : 0 }
+            return 1 - res / tot
+        }
+        return scores.reduce(0, +) / Double(scores.count)
+    }
+}
