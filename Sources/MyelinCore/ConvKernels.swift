@@ -108,7 +108,9 @@ enum ConvKernels {
                         if hi < g.ow { (d + hi).update(repeating: 0, count: g.ow - hi) }
                         let src = xc + ih * g.w + colOffset
                         if g.strideW == 1 {
-                            if hi > lo { (d + lo).update(from: src + lo, count: hi - lo) }
+                            // Rows are short (tens of elements): a plain loop beats a memmove call.
+                            var ow = lo
+                            while ow < hi { d[ow] = src[ow]; ow += 1 }
                         } else {
                             let s = g.strideW
                             var ow = lo
@@ -138,7 +140,11 @@ enum ConvKernels {
                         let d = xc + ih * g.w + colOffset
                         let sw = g.strideW
                         var ow = lo
-                        while ow < hi { d[ow * sw] += s[ow]; ow += 1 }
+                        if sw == 1 {
+                            while ow < hi { d[ow] += s[ow]; ow += 1 }
+                        } else {
+                            while ow < hi { d[ow * sw] += s[ow]; ow += 1 }
+                        }
                     }
                 }
             }
@@ -164,14 +170,12 @@ enum ConvKernels {
                         b = xg
                     }
                     let o = out + (s * g.o + gi * g.og) * ohw
-                    gemm(false, false, g.og, ohw, rows, w + gi * g.og * rows, rows, b, ohw, beta: 0, o, ohw)
-                }
-                if let bias {
-                    let o = out + s * g.o * ohw
-                    for oc in 0..<g.o {
-                        let v = bias[oc], p = o + oc * ohw
-                        for q in 0..<ohw { p[q] += v }
+                    // With a bias, the output starts as the bias and the product adds to it (one
+                    // pass over the output instead of BLAS zeroing it and a second pass adding).
+                    if let bias {
+                        for oc in 0..<g.og { (o + oc * ohw).update(repeating: bias[gi * g.og + oc], count: ohw) }
                     }
+                    gemm(false, false, g.og, ohw, rows, w + gi * g.og * rows, rows, b, ohw, beta: bias == nil ? 0 : 1, o, ohw)
                 }
             }
         }
@@ -305,22 +309,7 @@ enum PoolKernels {
             ConvKernels.parallelRange(g.planes, minPerChunk: planeGrain(hw)) { _, lo, hi in
                 for p in lo..<hi {
                     let xp = x + p * hw, op = out + p * ohw, ip = index + p * ohw
-                    if simple2x2 {
-                        for i in 0..<g.oh {
-                            let r0 = xp + 2 * i * g.w, r1 = r0 + g.w
-                            let base = 2 * i * g.w
-                            for j in 0..<g.ow {
-                                var best = r0[2 * j], at = base + 2 * j
-                                let b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1]
-                                if b > best || b.isNaN && !best.isNaN { best = b; at = base + 2 * j + 1 }
-                                if c > best || c.isNaN && !best.isNaN { best = c; at = base + g.w + 2 * j }
-                                if d > best || d.isNaN && !best.isNaN { best = d; at = base + g.w + 2 * j + 1 }
-                                op[i * g.ow + j] = best
-                                ip[i * g.ow + j] = Int32(truncatingIfNeeded: at)
-                            }
-                        }
-                        continue
-                    }
+                    if simple2x2 && maxPool2x2Plane(xp, op, ip, w: g.w, oh: g.oh, ow: g.ow) { continue }
                     for i in 0..<g.oh {
                         for j in 0..<g.ow {
                             var best = -T.infinity, at = rlo[i] * g.w + clo[j]
@@ -342,6 +331,38 @@ enum PoolKernels {
                 }
             }
         }}}}
+    }
+
+    /// One plane of a 2x2, stride-2 max pool, written with selects rather than branches (the
+    /// comparisons of random activations defeat the branch predictor). Returns false, leaving the
+    /// plane to the general loop, when the plane holds a NaN (which must win, as in PyTorch).
+    @inline(__always)
+    static func maxPool2x2Plane<T: FloatElement>(_ xp: UnsafePointer<T>, _ op: UnsafeMutablePointer<T>,
+                                                 _ ip: UnsafeMutablePointer<Int32>, w: Int, oh: Int, ow: Int) -> Bool {
+        var nan: Int32 = 0
+        for i in 0..<oh {
+            let r0 = xp + 2 * i * w, r1 = r0 + w
+            let base = Int32(truncatingIfNeeded: 2 * i * w), wi = Int32(truncatingIfNeeded: w)
+            let o = op + i * ow, idx = ip + i * ow
+            for j in 0..<ow {
+                let a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1]
+                let tb = b > a
+                var m = tb ? b : a
+                var at: Int32 = tb ? 1 : 0
+                let tc = c > m
+                m = tc ? c : m
+                at = tc ? wi : at
+                let td = d > m
+                m = td ? d : m
+                at = td ? wi + 1 : at
+                // Any NaN makes a sum NaN, and NaN != NaN.
+                let sum = (a + b) + (c + d)
+                nan |= sum != sum ? 1 : 0
+                o[j] = m
+                idx[j] = base + Int32(truncatingIfNeeded: 2 * j) + at
+            }
+        }
+        return nan == 0
     }
 
     /// dx (zeroed here) [planes, h*w] += gy at each output's argmax.
