@@ -344,7 +344,34 @@ enum PoolKernels {
             let r0 = xp + 2 * i * w, r1 = r0 + w
             let base = Int32(truncatingIfNeeded: 2 * i * w), wi = Int32(truncatingIfNeeded: w)
             let o = op + i * ow, idx = ip + i * ow
-            for j in 0..<ow {
+            var j = 0
+            if T.self == Float.self {
+                // Eight outputs at a time: even and odd lanes of 16 inputs from each of the two rows.
+                let f0 = UnsafeRawPointer(r0), f1 = UnsafeRawPointer(r1)
+                let lane = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+                while j + 8 <= ow {
+                    let top = f0.loadUnaligned(fromByteOffset: 8 * j, as: SIMD16<Float>.self)
+                    let bottom = f1.loadUnaligned(fromByteOffset: 8 * j, as: SIMD16<Float>.self)
+                    let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
+                    let sum = (a + b) + (c + d)
+                    if any(sum .!= sum) { nan = 1 }
+                    let tb = b .> a
+                    var m = a.replacing(with: b, where: tb)
+                    var at = SIMD8<Int32>(repeating: 0).replacing(with: 1, where: tb)
+                    let tc = c .> m
+                    m.replace(with: c, where: tc)
+                    at.replace(with: wi, where: tc)
+                    let td = d .> m
+                    m.replace(with: d, where: td)
+                    at.replace(with: wi + 1, where: td)
+                    UnsafeMutableRawPointer(o + j).storeBytes(of: m, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(idx + j).storeBytes(
+                        of: at &+ lane &+ SIMD8<Int32>(repeating: base &+ Int32(truncatingIfNeeded: 2 * j)), as: SIMD8<Int32>.self)
+                    j += 8
+                }
+            }
+            while j < ow {
+                defer { j += 1 }
                 let a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1]
                 let tb = b > a
                 var m = tb ? b : a

@@ -273,6 +273,28 @@ import MyelinTestSupport
         expectClose(x.conv2d(w1), viaMatmul, rtol: 1e-4, atol: 1e-5, "pointwise")
     }
 
+    @Test func maxPool2x2FastPathMatchesReshapedMax() {
+        // Wide rows take the vectorised 2x2 path (8 outputs at a time) plus a scalar tail; odd sizes drop the edge.
+        for shape in [[2, 3, 20, 22], [1, 2, 9, 35]] {
+            let x = Tensor.randn(shape).requiringGrad()
+            let u = Tensor.randn([shape[0], shape[1], shape[2] / 2, shape[3] / 2])
+            let y = x.maxPool2d(kernelSize: 2)
+            (y * u).sum().backward()
+            let x2 = x.detached().requiringGrad()
+            let crop = x2[.all, .all, 0..<(shape[2] / 2 * 2), 0..<(shape[3] / 2 * 2)]
+            let reference = crop.reshape([shape[0], shape[1], shape[2] / 2, 2, shape[3] / 2, 2]).max(axes: [3, 5])
+            (reference * u).sum().backward()
+            expectClose(y.detached(), reference.detached(), "maxPool2d \(shape) values")
+            expectClose(x.grad!, x2.grad!, "maxPool2d \(shape) gradient")
+        }
+        // NaN wins the window, as in PyTorch.
+        var x = Tensor.randn([1, 1, 4, 18])
+        x[0, 0, 1, 9] = Tensor(scalar: Float.nan)
+        let y = x.maxPool2d(kernelSize: 2)
+        #expect(y[0, 0, 0, 4].item() .isNaN)
+        #expect(y.floats.filter(\.isNaN).count == 1)
+    }
+
     @Test func misuseTrapsWithMessages() async {
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2, 3, 8, 8]).conv2d(Tensor.zeros([4, 2, 3, 3]))
