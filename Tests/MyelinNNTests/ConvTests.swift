@@ -267,6 +267,17 @@ import MyelinTestSupport
         let y64 = x.to(.float64).conv2d(w.to(.float64), padding: 1)
         #expect(y64.dtype == .float64)
         expectClose(y64.to(.float32), y, rtol: 1e-4, atol: 1e-4, "float64 agrees")
+        // Wide rows (vectorised float32 im2col/col2im) agree with float64 (scalar loops), gradients too.
+        let big = Tensor.randn([2, 3, 20, 21]), bw = Tensor.randn([4, 3, 3, 3]), bb = Tensor.randn([4])
+        func grads(_ d: DType) -> [Tensor] {
+            let (x, w, b) = (big.to(d).requiringGrad(), bw.to(d).requiringGrad(), bb.to(d).requiringGrad())
+            let out = x.conv2d(w, bias: b, padding: 1)
+            (out * out).sum().backward()
+            return [out.detached(), x.grad!, w.grad!, b.grad!].map { $0.to(.float32) }
+        }
+        for (i, (a, e)) in zip(grads(.float32), grads(.float64)).enumerated() {
+            expectClose(a, e, rtol: 1e-3, atol: 1e-3, "wide conv result \(i)")
+        }
         // A 1x1 convolution is a matmul over channels.
         let w1 = Tensor.randn([4, 3, 1, 1])
         let viaMatmul = w1.reshape([4, 3]).matmul(x.reshape([3, 36])).reshape([4, 6, 6])
