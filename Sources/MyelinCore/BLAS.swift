@@ -45,7 +45,7 @@ enum BLAS {
     /// Products below this many multiply-adds stay on one thread.
     static let parallelThreshold = 1 << 21
 
-    private static let configure: Void = {
+    static let configure: Void = {
         #if !canImport(Accelerate)
         openblas_set_num_threads(1)
         #endif

@@ -70,3 +70,34 @@ public final class Embedding: Module {
         return rows.reshape(input.shape + [dimension])
     }
 }
+
+/// Zeroes whole channels of [N, C, H, W] (or [C, H, W]) inputs with probability `p` in training
+/// and scales the kept ones by 1/(1-p), as PyTorch's `Dropout2d`; the identity in evaluation.
+///
+/// ```swift
+/// let drop = Dropout2d(0.1)
+/// drop(Tensor.randn([8, 32, 14, 14]))   // some [h, w] planes all zero
+/// ```
+public final class Dropout2d: Module {
+    public let p: Double
+    private let generator: RandomGenerator
+
+    public init(_ p: Double = 0.5, generator: RandomGenerator = Random.global) {
+        if !(0...1).contains(p) { fatalError("[Dropout2d] probability must be in [0, 1], got \(p)") }
+        self.p = p
+        self.generator = generator
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        if input.rank != 3 && input.rank != 4 {
+            fatalError("[Dropout2d] expected [N, C, H, W] or [C, H, W] inputs, got shape \(input.shape)")
+        }
+        if !isTraining || p == 0 { return input }
+        if p == 1 { return input * 0 }
+        // One draw per channel, broadcast over the plane.
+        let maskShape = Array(input.shape.dropLast(2)) + [1, 1]
+        let keep = Tensor.bernoulli(maskShape, p: 1 - p, dtype: input.dtype, generator: generator)
+        return input * (keep / (1 - p))
+    }
+}

@@ -1,0 +1,233 @@
+// Pooling on NCHW tensors with PyTorch semantics (floor mode): max, average, adaptive average and
+// global average pooling, 1-D and 2-D. Each op's forward sits next to its vjp; the gradient ops
+// (scatter to the argmax, spread over the window) are differentiable in turn. Loops are in
+// ConvKernels.swift.
+
+extension Tensor {
+    /// 2-D max pooling of [N, C, H, W] (or [C, H, W]); `stride` defaults to the kernel size,
+    /// `padding` (at most half the kernel) pads with -infinity. The gradient goes to each window's
+    /// (first) maximum.
+    ///
+    /// ```swift
+    /// Tensor.randn([8, 16, 28, 28]).maxPool2d(kernelSize: 2).shape   // [8, 16, 14, 14]
+    /// ```
+    public func maxPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> Tensor {
+        let (x, unbatched) = Tensor.poolInput("maxPool2d", self)
+        let geo = Tensor.slidingGeometry("maxPool2d", x, kernel: kernelSize, stride: stride ?? kernelSize,
+                                         padding: padding, divisor: nil)
+        let y = Tensor.maxPool(x, geo)
+        return unbatched ? y.squeezed(axis: 0) : y
+    }
+
+    /// 1-D max pooling of [N, C, L] (or [C, L]).
+    public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+        Tensor.as1d("maxPool1d", self) {
+            $0.maxPool2d(kernelSize: Size2D(1, kernelSize), stride: Size2D(1, stride ?? kernelSize), padding: Size2D(0, padding))
+        }
+    }
+
+    /// 2-D average pooling; with `countIncludePad` (PyTorch's default) padded zeros count in the
+    /// average, otherwise only the window's input elements do.
+    ///
+    /// ```swift
+    /// Tensor.randn([1, 3, 8, 8]).avgPool2d(kernelSize: 3, stride: 2, padding: 1).shape   // [1, 3, 4, 4]
+    /// ```
+    public func avgPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                          countIncludePad: Bool = true) -> Tensor {
+        let (x, unbatched) = Tensor.poolInput("avgPool2d", self)
+        let geo = Tensor.slidingGeometry("avgPool2d", x, kernel: kernelSize, stride: stride ?? kernelSize, padding: padding,
+                                         divisor: countIncludePad ? kernelSize.height * kernelSize.width : nil)
+        let y = Tensor.avgPool(x, geo)
+        return unbatched ? y.squeezed(axis: 0) : y
+    }
+
+    /// 1-D average pooling of [N, C, L] (or [C, L]).
+    public func avgPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) -> Tensor {
+        Tensor.as1d("avgPool1d", self) {
+            $0.avgPool2d(kernelSize: Size2D(1, kernelSize), stride: Size2D(1, stride ?? kernelSize),
+                         padding: Size2D(0, padding), countIncludePad: countIncludePad)
+        }
+    }
+
+    /// Average pooling to a fixed output size, with PyTorch's windows
+    /// (`floor(i * H / outH) ..< ceil((i + 1) * H / outH)`).
+    ///
+    /// ```swift
+    /// Tensor.randn([2, 64, 13, 9]).adaptiveAvgPool2d(outputSize: [3, 2]).shape   // [2, 64, 3, 2]
+    /// ```
+    public func adaptiveAvgPool2d(outputSize: Size2D) -> Tensor {
+        let (x, unbatched) = Tensor.poolInput("adaptiveAvgPool2d", self)
+        if outputSize.height < 1 || outputSize.width < 1 {
+            fatalError("[adaptiveAvgPool2d] output size must be positive, got \(outputSize)")
+        }
+        let geo = PoolGeometry(planes: x.shape[0] * x.shape[1], h: x.shape[2], w: x.shape[3],
+                               rows: .adaptive(size: x.shape[2], out: outputSize.height),
+                               cols: .adaptive(size: x.shape[3], out: outputSize.width), divisor: nil)
+        let y = Tensor.avgPool(x, geo)
+        return unbatched ? y.squeezed(axis: 0) : y
+    }
+
+    /// The mean over each channel's plane: [N, C, H, W] to [N, C].
+    public func globalAvgPool2d() -> Tensor {
+        if rank != 4 { fatalError("[globalAvgPool2d] input must be [N, C, H, W], got shape \(shape)") }
+        if !dtype.isFloatingPoint { fatalError("[globalAvgPool2d] needs a float32 or float64 tensor, got \(dtype)") }
+        return mean(axes: [2, 3])
+    }
+
+    // MARK: Helpers
+
+    static func poolInput(_ op: String, _ t: Tensor) -> (Tensor, Bool) {
+        if !t.dtype.isFloatingPoint { fatalError("[\(op)] needs a float32 or float64 tensor, got \(t.dtype)") }
+        if t.rank == 3 { return (t.unsqueezed(axis: 0), true) }
+        if t.rank != 4 { fatalError("[\(op)] input must be [N, C, H, W] or [C, H, W], got shape \(t.shape)") }
+        return (t, false)
+    }
+
+    static func as1d(_ op: String, _ t: Tensor, _ body: (Tensor) -> Tensor) -> Tensor {
+        if t.rank != 2 && t.rank != 3 { fatalError("[\(op)] input must be [N, C, L] or [C, L], got shape \(t.shape)") }
+        return body(t.unsqueezed(axis: -2)).squeezed(axis: -2)
+    }
+
+    static func slidingGeometry(_ op: String, _ x: Tensor, kernel: Size2D, stride: Size2D, padding: Size2D,
+                                divisor: Int?) -> PoolGeometry {
+        checkPositive(op, kernel, "kernel size")
+        checkPositive(op, stride, "stride")
+        if padding.height < 0 || padding.width < 0 || 2 * padding.height > kernel.height || 2 * padding.width > kernel.width {
+            fatalError("[\(op)] padding \(padding) must be between 0 and half the kernel size \(kernel)")
+        }
+        let h = x.shape[2], w = x.shape[3]
+        if h + 2 * padding.height < kernel.height || w + 2 * padding.width < kernel.width {
+            fatalError("[\(op)] input \(x.shape) padded by \(padding) is smaller than the kernel \(kernel)")
+        }
+        return PoolGeometry(planes: x.shape[0] * x.shape[1], h: h, w: w,
+                            rows: .sliding(size: h, kernel: kernel.height, stride: stride.height, padding: padding.height),
+                            cols: .sliding(size: w, kernel: kernel.width, stride: stride.width, padding: padding.width),
+                            divisor: divisor)
+    }
+
+    // MARK: Max pooling: forward, scatter to the argmax, gather from it
+
+    static func maxPool(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
+        let xc = x.detached().contiguous()
+        let outShape = [x.shape[0], x.shape[1], geo.oh, geo.ow]
+        let out = Tensor(uninitializedShape: outShape, dtype: x.dtype)
+        let index = Tensor(uninitializedShape: outShape, dtype: .int32)
+        if out.count > 0 {
+            if x.dtype == .float32 {
+                PoolKernels.maxForward(Float.self, xc.basePointer(Float.self), out.basePointer(Float.self),
+                                       index.basePointer(Int32.self), geo)
+            } else {
+                PoolKernels.maxForward(Double.self, xc.basePointer(Double.self), out.basePointer(Double.self),
+                                       index.basePointer(Int32.self), geo)
+            }
+        }
+        withExtendedLifetime(xc) {}
+        guard needsGrad(x) else { return out }
+        let inShape = x.shape
+        return out.recorded("maxPool2d", [x]) { g, _ in [maxPoolScatter(g, index, inShape)] }
+    }
+
+    /// gy [n, c, oh, ow] added at the argmax positions of a zero [n, c, h, w] tensor.
+    static func maxPoolScatter(_ gy: Tensor, _ index: Tensor, _ inShape: [Int]) -> Tensor {
+        let gc = gy.detached().contiguous()
+        let out = Tensor(uninitializedShape: inShape, dtype: gy.dtype)
+        let planes = inShape[0] * inShape[1], inPlane = inShape[2] * inShape[3], outPlane = index.shape[2] * index.shape[3]
+        if out.count > 0 {
+            if gy.dtype == .float32 {
+                PoolKernels.maxScatter(Float.self, gc.basePointer(Float.self), index.basePointer(Int32.self),
+                                       out.basePointer(Float.self), planes: planes, inPlane: inPlane, outPlane: outPlane)
+            } else {
+                PoolKernels.maxScatter(Double.self, gc.basePointer(Double.self), index.basePointer(Int32.self),
+                                       out.basePointer(Double.self), planes: planes, inPlane: inPlane, outPlane: outPlane)
+            }
+        }
+        withExtendedLifetime(gc) {}
+        guard needsGrad(gy) else { return out }
+        return out.recorded("maxPool2dBackward", [gy]) { g, _ in [maxPoolGather(g, index)] }
+    }
+
+    /// x [n, c, h, w] read at the argmax positions: [n, c, oh, ow].
+    static func maxPoolGather(_ x: Tensor, _ index: Tensor) -> Tensor {
+        let xc = x.detached().contiguous()
+        let out = Tensor(uninitializedShape: index.shape, dtype: x.dtype)
+        let planes = x.shape[0] * x.shape[1], inPlane = x.shape[2] * x.shape[3], outPlane = index.shape[2] * index.shape[3]
+        if out.count > 0 {
+            if x.dtype == .float32 {
+                PoolKernels.maxGather(Float.self, xc.basePointer(Float.self), index.basePointer(Int32.self),
+                                      out.basePointer(Float.self), planes: planes, inPlane: inPlane, outPlane: outPlane)
+            } else {
+                PoolKernels.maxGather(Double.self, xc.basePointer(Double.self), index.basePointer(Int32.self),
+                                      out.basePointer(Double.self), planes: planes, inPlane: inPlane, outPlane: outPlane)
+            }
+        }
+        withExtendedLifetime(xc) {}
+        guard needsGrad(x) else { return out }
+        let inShape = x.shape
+        return out.recorded("maxPool2dGather", [x]) { g, _ in [maxPoolScatter(g, index, inShape)] }
+    }
+
+    // MARK: Average pooling: forward and its transpose
+
+    static func avgPool(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
+        let xc = x.detached().contiguous()
+        let out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], geo.oh, geo.ow], dtype: x.dtype)
+        if out.count > 0 {
+            if x.dtype == .float32 {
+                PoolKernels.avgForward(Float.self, xc.basePointer(Float.self), out.basePointer(Float.self), geo)
+            } else {
+                PoolKernels.avgForward(Double.self, xc.basePointer(Double.self), out.basePointer(Double.self), geo)
+            }
+        }
+        withExtendedLifetime(xc) {}
+        guard needsGrad(x) else { return out }
+        let inShape = x.shape
+        return out.recorded("avgPool2d", [x]) { g, _ in [avgPoolBackward(g, geo, inShape)] }
+    }
+
+    static func avgPoolBackward(_ gy: Tensor, _ geo: PoolGeometry, _ inShape: [Int]) -> Tensor {
+        let gc = gy.detached().contiguous()
+        let out = Tensor(uninitializedShape: inShape, dtype: gy.dtype)
+        if out.count > 0 {
+            if gy.dtype == .float32 {
+                PoolKernels.avgBackward(Float.self, gc.basePointer(Float.self), out.basePointer(Float.self), geo)
+            } else {
+                PoolKernels.avgBackward(Double.self, gc.basePointer(Double.self), out.basePointer(Double.self), geo)
+            }
+        }
+        withExtendedLifetime(gc) {}
+        guard needsGrad(gy) else { return out }
+        return out.recorded("avgPool2dBackward", [gy]) { g, _ in [avgPool(g, geo)] }
+    }
+}
+
+// MARK: Free functions
+
+/// 2-D max pooling: `maxPool2d(x, kernelSize: 2)`, as `x.maxPool2d(kernelSize: 2)`.
+public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> Tensor {
+    input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
+}
+
+/// 1-D max pooling, as `x.maxPool1d(...)`.
+public func maxPool1d(_ input: Tensor, kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+    input.maxPool1d(kernelSize: kernelSize, stride: stride, padding: padding)
+}
+
+/// 2-D average pooling, as `x.avgPool2d(...)`.
+public func avgPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                      countIncludePad: Bool = true) -> Tensor {
+    input.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad)
+}
+
+/// 1-D average pooling, as `x.avgPool1d(...)`.
+public func avgPool1d(_ input: Tensor, kernelSize: Int, stride: Int? = nil, padding: Int = 0,
+                      countIncludePad: Bool = true) -> Tensor {
+    input.avgPool1d(kernelSize: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad)
+}
+
+/// Adaptive average pooling, as `x.adaptiveAvgPool2d(outputSize:)`.
+public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) -> Tensor {
+    input.adaptiveAvgPool2d(outputSize: outputSize)
+}
+
+/// Global average pooling ([N, C, H, W] to [N, C]), as `x.globalAvgPool2d()`.
+public func globalAvgPool2d(_ input: Tensor) -> Tensor { input.globalAvgPool2d() }
