@@ -4,7 +4,7 @@ SWIFT ?= swift
 MYELIN_DATA ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets),)
 export MYELIN_DATA
 
-.PHONY: all deps build release demo test bench clean
+.PHONY: all deps build release demo acceptance test bench clean
 
 all: build
 
@@ -17,9 +17,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product myelin
 
-# The main job. Until training lands, a tour of tensor operations built in release.
+# The main job: an MLP trained on real MNIST (built-in data when MNIST cannot be found), with
+# a progress bar, test accuracy, training curves and a confusion matrix in runs/demo.
 demo: release
-	.build/release/myelin tour
+	.build/release/myelin demo --out runs/demo
+
+# The acceptance figures of the issues (MNIST/Fashion MLP and CNN, iris, breast cancer, a regression CSV).
+acceptance: release
+	./scripts/acceptance.sh
 
 # The whole test suite (Swift Testing).
 test: deps

@@ -1,5 +1,6 @@
 import MyelinCore
 import MyelinNN
+import MyelinData
 
 /// What a run folder's `model.json` holds: enough to rebuild the model and prepare new inputs
 /// exactly as in training.
@@ -15,24 +16,24 @@ public struct RunDescription: Codable, Sendable {
     public var classNames: [String]?
     /// Column names of the features (CSV data).
     public var featureNames: [String]?
-    /// Per-feature shift and scale applied to inputs before the model: `(x - mean) / std`.
-    public var inputMean: [Double]?
-    public var inputStd: [Double]?
-    /// Regression targets are standardised for training; predictions are mapped back.
-    public var targetMean: Double?
-    public var targetStd: Double?
-    /// Where the data came from (`mnist`, `csv:path`), for `summary`.
-    public var data: String
+    /// How inputs (and regression targets) are scaled before the model sees them.
+    public var scaling: RunData.Scaling
+    /// Where the data came from, so `resume` and `evaluate` load it again the same way.
+    public var source: DataSource
+    /// How a CSV file's columns were encoded (nil for catalogue data sets).
+    public var schema: CSVSchema?
     /// The training settings, so `resume` continues with the same ones.
     public var settings: TrainSettings
 
-    public init(task: Task, spec: ModelSpec, classNames: [String]?, featureNames: [String]?, data: String,
-                settings: TrainSettings) {
+    public init(task: Task, spec: ModelSpec, classNames: [String]?, featureNames: [String]?, scaling: RunData.Scaling,
+                source: DataSource, schema: CSVSchema?, settings: TrainSettings) {
         self.task = task
         self.spec = spec
         self.classNames = classNames
         self.featureNames = featureNames
-        self.data = data
+        self.scaling = scaling
+        self.source = source
+        self.schema = schema
         self.settings = settings
     }
 }

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import Myelin
+import MyelinRun
+
+/// Options naming the data, shared by `train` and `evaluate`.
+struct DataOptions: ParsableArguments {
+    @Option(help: "A catalogue data set: mnist, fashion-mnist, iris, digits, wine, breast-cancer (see `myelin datasets`).")
+    var data: String?
+
+    @Option(help: "A CSV file to learn from (with --label).")
+    var csv: String?
+
+    @Option(help: "The CSV column to predict (name, or 0-based index).")
+    var label: String?
+
+    @Option(help: "classification or regression (default: inferred from the label column).")
+    var task: String?
+
+    @Option(help: "Folder with the data sets (default: $MYELIN_DATA, then ~/.cache/myelin).")
+    var dataDir: String?
+
+    /// The source these options name; nil when none is given and `required` is false.
+    func source(required: Bool) throws -> DataSource? {
+        var wanted: RunDescription.Task?
+        if let task {
+            guard let t = RunDescription.Task(rawValue: task) else {
+                throw RunError("unknown task '\(task)'; expected classification or regression")
+            }
+            wanted = t
+        }
+        switch (data, csv) {
+        case (let name?, nil):
+            return .catalogue(name: name)
+        case (nil, let file?):
+            guard let label else { throw RunError("--csv needs --label COLUMN naming the column to predict") }
+            return .csv(path: file, label: label, task: wanted)
+        case (.some, .some):
+            throw RunError("give either --data or --csv, not both")
+        case (nil, nil):
+            if required { throw RunError("no data: give --data NAME (see `myelin datasets`) or --csv FILE --label COLUMN") }
+            return nil
+        }
+    }
+}
+
+/// Options of the optimisation, shared by `train` and `demo`.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "sgd, adam, adamw, rmsprop, adagrad or adadelta.") var optimizer = "adam"
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Learning rate.") var lr = 1e-3
+    @Option(help: "Weight decay (L2; decoupled for adamw).") var weightDecay = 0.0
+    @Option(help: "Momentum (sgd).") var momentum = 0.9
+    @Option(help: "Mini-batch size.") var batchSize = 128
+    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
+    @Option(help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
+    @Option(help: "Fraction of the training data held out for validation.") var validationSplit = 0.1
+    @Option(help: "Fraction held out for testing when the data set has no test part.") var testSplit = 0.2
+    @Flag(help: "Random shifts and small rotations of training images.") var augment = false
+    @Flag(help: "Cosine decay of the learning rate over the epochs.") var cosine = false
+    @Option(help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
+    @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
+
+    var settings: TrainSettings {
+        var s = TrainSettings()
+        s.optimizer = optimizer
+        s.learningRate = lr
+        s.weightDecay = weightDecay
+        s.momentum = momentum
+        s.batchSize = batchSize
+        s.epochs = epochs
+        s.seed = seed
+        s.patience = patience
+        s.validationSplit = validationSplit
+        s.testSplit = testSplit
+        s.augment = augment
+        s.cosine = cosine
+        return s
+    }
+
+    func applyThreads() throws {
+        if let threads {
+            guard threads >= 1 else { throw RunError("--threads must be at least 1, got \(threads)") }
+            Threading.count = threads
+        }
+    }
+
+    var verbosity: Verbosity { quiet ? .epoch : .auto }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model on a catalogue data set or a CSV file and write a run folder.",
+        discussion: """
+        Examples:
+          myelin train --data mnist --hidden 512,256 --dropout 0.2 --epochs 10 --out runs/mnist
+          myelin train --data mnist --model cnn --epochs 8 --out runs/mnist-cnn
+          myelin train --csv houses.csv --label price --hidden 64,64 --out runs/houses
+          myelin train --data fashion-mnist --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
+        """)
+
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "mlp, cnn (LeNet-like) or linear.") var model = "mlp"
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables).") var hidden: String?
+    @Option(help: "Activation of the MLP: relu, tanh, sigmoid, gelu, elu, leaky_relu, silu, softplus.") var activation = "relu"
+    @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
+    @Option(help: "The network as blocks: dense:N, relu, dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "The run folder to write.") var out = "runs/latest"
+
+    func run() throws {
+        runOrFail {
+            try training.applyThreads()
+            var request = TrainRequest(source: try dataOptions.source(required: true)!, out: out)
+            request.dataDir = dataOptions.dataDir
+            request.model = model
+            if let hidden {
+                let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw RunError("--hidden must list positive sizes like 512,256, got '\(hidden)'")
+                }
+                request.hidden = sizes.map { $0! }
+            }
+            request.activation = activation
+            request.dropout = dropout
+            request.layers = layers
+            request.settings = training.settings
+            request.verbosity = training.verbosity
+            try TrainJob.train(request, output: { print($0); fflush(stdout) })
+        }
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Continue a run from its last checkpoint.")
+    @Argument(help: "The run folder.") var folder: String
+    @Option(help: "Train up to this many epochs in all (default: the run's own).") var epochs: Int?
+    @Option(help: "Folder with the data sets.") var dataDir: String?
+    @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
+
+    func run() throws {
+        runOrFail {
+            try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
+                                output: { print($0); fflush(stdout) })
+        }
+    }
+}
+
+/// Runs `body`, printing any error on one line of stderr and exiting non-zero.
+func runOrFail(_ body: () throws -> Void) {
+    do { try body() } catch { fail("\(error)".replacingOccurrences(of: "\n", with: "; ")) }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Myelin
+import MyelinRun
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a trained run: its own test data, a catalogue data set's test part, or a labelled CSV file.")
+    @Argument(help: "The run folder.") var folder: String
+    @OptionGroup var dataOptions: DataOptions
+
+    func run() throws {
+        runOrFail {
+            let source = try dataOptions.source(required: false)
+            let (evaluation, classes) = try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir)
+            print(evaluation.line)
+            if let confusion = evaluation.confusion {
+                print(confusion.report(classNames: classes))
+            }
+        }
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict with a trained run: CSV, IDX images or .npy in, CSV of predictions (and class probabilities) out.")
+    @Argument(help: "The run folder.") var folder: String
+    @Option(help: "Examples to predict: a CSV file (label column optional), an IDX image file (.gz or raw) or a .npy array.")
+    var input: String
+    @Option(help: "Write the CSV here (atomically) instead of stdout.") var output: String?
+
+    func run() throws {
+        runOrFail {
+            let text = try UseJobs.predict(folder, input: input)
+            if let output {
+                do { try AtomicFile.write(Array(text.utf8), to: output) } catch { throw RunError("cannot write \(output): \(error)") }
+                FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+}
+
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a run: data, layers, parameters, settings, results.")
+    @Argument(help: "The run folder.") var folder: String
+
+    func run() throws {
+        runOrFail { print(try UseJobs.summary(folder), terminator: "") }
+    }
+}
+
+struct Datasets: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the catalogue's data sets and where they were found.")
+    @Option(help: "Folder with the data sets (searched first).") var dataDir: String?
+
+    func run() throws {
+        print(UseJobs.datasets(dataDir: dataDir), terminator: "")
+    }
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an MLP on MNIST (or, when MNIST cannot be found, on a built-in data set) and write its plots.")
+    @Option(help: "Folder with the data sets.") var dataDir: String?
+    @Option(help: "Epochs.") var epochs = 8
+    @Option(help: "The run folder to write.") var out = "runs/demo"
+    @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
+
+    func run() throws {
+        runOrFail {
+            var request = TrainRequest(source: .catalogue(name: "mnist"), out: out)
+            request.dataDir = dataDir
+            request.settings.epochs = epochs
+            request.verbosity = quiet ? .epoch : .auto
+            if Catalogue(dataDir: dataDir, allowDownload: false).status("mnist") == nil {
+                // Try the download; without a network fall back to data made on the spot.
+                do {
+                    _ = try Catalogue(dataDir: dataDir).locate("mnist")
+                } catch {
+                    print("MNIST is not reachable (\(error)).")
+                    print("Training on the built-in two-spirals data set instead.")
+                    try trainOnSpirals()
+                    return
+                }
+            }
+            try TrainJob.train(request, output: { print($0); fflush(stdout) })
+        }
+    }
+
+    func trainOnSpirals() throws {
+        let data = Synthetic.spirals(count: 2000, classes: 3, noise: 0.2, seed: 0)
+        let file = NSTemporaryDirectory() + "myelin-spirals-\(getpid()).csv"
+        var text = "x,y,class\n"
+        let x = data.inputs.floats, y = data.targets.scalars(as: Int64.self)
+        for i in 0..<y.count { text += "\(x[2 * i]),\(x[2 * i + 1]),arm\(y[i])\n" }
+        try AtomicFile.write(Array(text.utf8), to: file)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var request = TrainRequest(source: .csv(path: file, label: "class", task: .classification), out: out)
+        request.hidden = [64, 64]
+        request.settings.epochs = max(epochs, 40)
+        request.settings.learningRate = 3e-3
+        request.verbosity = quiet ? .epoch : .auto
+        try TrainJob.train(request, output: { print($0); fflush(stdout) })
+    }
+}

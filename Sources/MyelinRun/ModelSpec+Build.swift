@@ -1,0 +1,63 @@
+import MyelinCore
+import MyelinNN
+
+extension ModelSpec {
+    /// The network this spec describes, as a `Sequential` ending in a dense layer to `outputs`.
+    ///
+    /// Weights are drawn from `generator`, so the same spec and seed give the same network.
+    ///
+    /// ```swift
+    /// let model = try ModelSpec.mlp(input: [4], outputs: 3, hidden: [16]).build(generator: RandomGenerator(seed: 0))
+    /// ```
+    public func build(generator: RandomGenerator) throws -> Sequential {
+        let shapes = try self.shapes()
+        var modules: [Module] = []
+        var shape = inputShape
+        for (i, layer) in layers.enumerated() {
+            switch layer {
+            case .dense(let units):
+                if shape.count != 1 { modules.append(Flatten()) }
+                modules.append(Linear(shape.reduce(1, *), units, generator: generator))
+            case .activation(let name):
+                modules.append(Self.activationLayer(name))
+            case .dropout(let p):
+                modules.append(shape.count == 3 ? Dropout2d(p, generator: generator) as Module : Dropout(p, generator: generator))
+            case .conv(let filters, let kernel, let stride):
+                modules.append(Conv2d(inChannels: shape[0], outChannels: filters, kernelSize: Size2D(kernel),
+                                      stride: Size2D(stride), padding: .size(Size2D(kernel / 2)), generator: generator))
+            case .maxPool(let k):
+                modules.append(MaxPool2d(kernelSize: Size2D(k)))
+            case .avgPool(let k):
+                modules.append(AvgPool2d(kernelSize: Size2D(k)))
+            case .globalAvgPool:
+                modules.append(GlobalAvgPool2d())
+            case .batchNorm:
+                modules.append(shape.count == 3 ? BatchNorm2d(shape[0]) as Module : BatchNorm1d(shape[0]))
+            case .flatten:
+                modules.append(Flatten())
+            }
+            shape = shapes[i]
+        }
+        if shape.count != 1 { modules.append(Flatten()) }
+        modules.append(Linear(shape.reduce(1, *), outputs, generator: generator))
+        return Sequential(modules)
+    }
+
+    static func activationLayer(_ name: String) -> Module {
+        switch name {
+        case "tanh": return Tanh()
+        case "sigmoid": return Sigmoid()
+        case "gelu": return GELU()
+        case "elu": return ELU()
+        case "leaky_relu": return LeakyReLU()
+        case "silu": return SiLU()
+        case "softplus": return Softplus()
+        default: return ReLU()
+        }
+    }
+
+    /// Whether the network has convolutional layers (their first layer's filters can be drawn).
+    public var isConvolutional: Bool {
+        layers.contains { if case .conv = $0 { return true } else { return false } }
+    }
+}

@@ -1,0 +1,64 @@
+import MyelinCore
+import MyelinData
+import MyelinNN
+import MyelinTrain
+
+/// A run's model with its optimiser, scheduler and trainer, built from a description: the same
+/// code builds them for `train` and for `resume`, so a resumed run continues the same training.
+public final class RunModel {
+    public let description: RunDescription
+    public let model: Sequential
+    public let optimizer: Optimizer
+    public let scheduler: LRScheduler?
+
+    /// Builds the network with its seeded initial weights and a fresh optimiser.
+    public init(_ description: RunDescription) throws {
+        self.description = description
+        let settings = description.settings
+        model = try description.spec.build(generator: RandomGenerator(seed: settings.seed))
+        optimizer = settings.makeOptimizer(model.parameters())
+        scheduler = settings.cosine ? CosineAnnealingLR(optimizer: optimizer, tMax: settings.epochs) : nil
+    }
+
+    /// Builds the network and loads `weights` (a `.safetensors` state dict), strictly.
+    public convenience init(_ description: RunDescription, weights: String) throws {
+        try self.init(description)
+        do {
+            _ = try model.load(from: weights, strict: true)
+        } catch {
+            throw RunError("cannot load weights \(weights) into the model of model.json: \(error)")
+        }
+        model.eval()
+    }
+
+    public var loss: Loss { description.task == .classification ? .crossEntropy : .mse }
+
+    public var metrics: [Metric] { description.task == .classification ? [Accuracy()] : [MAE()] }
+
+    /// The model's outputs for `inputs`, in eval mode, in batches, without a graph.
+    static func outputs(_ model: Module, _ inputs: Tensor, batchSize: Int = 1000) -> Tensor {
+        model.eval()
+        return withoutGrad {
+            let n = inputs.shape[0]
+            guard n > batchSize else { return model(inputs) }
+            var parts: [Tensor] = []
+            var start = 0
+            while start < n {
+                let end = Swift.min(start + batchSize, n)
+                parts.append(model(inputs[start..<end]))
+                start = end
+            }
+            return Tensor.cat(parts)
+        }
+    }
+
+    /// Predicted classes (classification) or values in the target's units (regression) for
+    /// inputs already scaled, with class probabilities when classifying.
+    public func predict(_ scaledInputs: Tensor) -> (values: Tensor, probabilities: Tensor?) {
+        let out = Self.outputs(model, scaledInputs)
+        switch description.task {
+        case .classification: return (out.argmax(axis: 1), out.softmax(axis: 1))
+        case .regression: return (description.scaling.targetsBack(out), nil)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import MyelinCore
+import MyelinData
+import MyelinNN
+import MyelinTrain
+
+/// `myelin evaluate`, `predict`, `summary` and `datasets`: jobs on a trained run folder.
+public enum UseJobs {
+    /// Evaluates the run's final weights on the test part of its own data, or on `source`
+    /// (a whole CSV file encoded as in training, or a catalogue data set's test part).
+    public static func evaluate(_ path: String, source: DataSource?, dataDir: String?) throws -> (Evaluation, [String]) {
+        let run = RunFolder(path)
+        let description = try run.readDescription()
+        let built = try RunModel(description, weights: run.weights)
+        let classes = description.classNames ?? []
+        let dataset: TensorDataset
+        switch source {
+        case nil, .catalogue?:
+            var settings = description.settings
+            settings.validationSplit = 0
+            let data = try RunData.load(source ?? description.source, dataDir: dataDir, settings: settings)
+            try check(data.inputShape, against: description.spec, what: "the data")
+            dataset = TensorDataset(inputs: description.scaling.inputs(data.rawTestInputs),
+                                    targets: description.task == .regression
+                                        ? data.test.targets * (data.scaling.targetStd ?? 1) + (data.scaling.targetMean ?? 0)
+                                        : data.test.targets)
+            return (evaluateScaled(built, dataset), classes)
+        case .csv(let file, _, _)?:
+            let table = try readCSV(file, description: description, requireLabel: true)
+            dataset = TensorDataset(inputs: description.scaling.inputs(table.inputs), targets: table.targets)
+            return (evaluateScaled(built, dataset), classes)
+        }
+    }
+
+    /// `dataset` has scaled inputs and targets in their own units.
+    private static func evaluateScaled(_ built: RunModel, _ dataset: TensorDataset) -> Evaluation {
+        let description = built.description
+        var targets = dataset.targets
+        if description.task == .regression {
+            let y = targets.to(.float32)
+            targets = (y.rank == 1 ? y.reshape([-1, 1]) : y) - (description.scaling.targetMean ?? 0)
+            targets = targets / (description.scaling.targetStd ?? 1)
+        }
+        return Evaluation.of(built.model, on: TensorDataset(inputs: dataset.inputs, targets: targets), task: description.task,
+                             scaling: description.scaling, classes: description.classNames?.count ?? 0)
+    }
+
+    /// Predictions for the examples in `input` (CSV, IDX images, or `.npy`) as CSV text:
+    /// `index,prediction` plus one probability column per class when classifying.
+    public static func predict(_ path: String, input: String) throws -> String {
+        let run = RunFolder(path)
+        let description = try run.readDescription()
+        let built = try RunModel(description, weights: run.weights)
+        let inputs: Tensor
+        if input.lowercased().hasSuffix(".csv") {
+            inputs = try readCSV(input, description: description, requireLabel: false).inputs
+        } else if input.lowercased().hasSuffix(".npy") {
+            do { inputs = try Tensor(npyFile: input).to(.float32) } catch { throw RunError("cannot read \(input): \(error)") }
+        } else {
+            inputs = try IDX.readImages(at: input)
+        }
+        guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw RunError("\(input) holds no examples") }
+        try check(Array(inputs.shape.dropFirst()), against: description.spec, what: input)
+        let (values, probabilities) = built.predict(description.scaling.inputs(inputs))
+        var lines: [String] = []
+        let classes = description.classNames ?? []
+        switch description.task {
+        case .classification:
+            lines.append((["index", "prediction"] + classes.map { "p_\($0)" }).joined(separator: ","))
+            let predicted = values.scalars(as: Int64.self)
+            let p = probabilities!.floats
+            for i in 0..<predicted.count {
+                let row = p[(i * classes.count)..<((i + 1) * classes.count)].map { String(format: "%.6f", $0) }
+                lines.append(([String(i), csvField(classes[Int(predicted[i])])] + row).joined(separator: ","))
+            }
+        case .regression:
+            lines.append("index,prediction")
+            for (i, v) in values.floats.enumerated() { lines.append("\(i),\(v)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    /// Reads a CSV file with the run's schema, so columns are encoded exactly as in training.
+    static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool) throws -> TabularDataset {
+        guard let schema = description.schema else {
+            throw RunError("this run was trained on \(description.source.label), not on a CSV file; give images (IDX) or .npy")
+        }
+        let table = try CSVReader(label: nil).read(path: file, schema: schema)
+        if requireLabel && !table.hasLabels {
+            throw RunError("\(file) has no label column '\(schema.labelColumn ?? "\(schema.labelPosition ?? -1)")' to evaluate against")
+        }
+        return table
+    }
+
+    static func check(_ shape: [Int], against spec: ModelSpec, what: String) throws {
+        guard shape == spec.inputShape else {
+            let count = shape.reduce(1, *), expected = spec.inputShape.reduce(1, *)
+            if shape.count == 1 && spec.inputShape.count == 1 {
+                throw RunError("\(what) has \(count) features per example but the model expects \(expected)")
+            }
+            throw RunError("\(what) has examples of shape \(shape) but the model expects \(spec.inputShape)")
+        }
+    }
+
+    /// What `myelin summary` prints: data, model table, settings, final results.
+    public static func summary(_ path: String) throws -> String {
+        let run = RunFolder(path)
+        let description = try run.readDescription()
+        let built = try RunModel(description)
+        var text = "run \(path)\n"
+        text += "data: \(description.source.label), \(description.task.rawValue)"
+        if let classes = description.classNames, !classes.isEmpty { text += ", classes: \(classes.joined(separator: ", "))" }
+        text += "\nlayers: \(description.spec.layersText.isEmpty ? "(linear)" : description.spec.layersText)\n"
+        text += built.model.summary(inputShape: [1] + description.spec.inputShape) + "\n"
+        let s = description.settings
+        text += "settings: \(s.optimizer) lr \(s.learningRate), batch \(s.batchSize), \(s.epochs) epochs, seed \(s.seed)"
+        if let p = s.patience { text += ", patience \(p)" }
+        text += "\n"
+        if FileManager.default.fileExists(atPath: run.history), let history = try? History.load(from: run.history) {
+            text += "trained epochs: \(history.epochs.count)\n"
+        }
+        if let data = FileManager.default.contents(atPath: run.results),
+           let results = try? JSONDecoder().decode([String: [String: Double]].self, from: data) {
+            for part in results.keys.sorted() {
+                let values = results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }
+                text += "\(part): \(values.joined(separator: "  "))\n"
+            }
+        }
+        return text
+    }
+
+    /// What `myelin datasets` prints: each catalogue entry and where it was found.
+    public static func datasets(dataDir: String?) -> String {
+        let catalogue = Catalogue(dataDir: dataDir, allowDownload: false)
+        var lines: [String] = []
+        for entry in Catalogue.entries {
+            let place = catalogue.status(entry.name) ?? "not found (downloaded on first use)"
+            lines.append("\(entry.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(entry.description)\n"
+                         + "                \(place)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

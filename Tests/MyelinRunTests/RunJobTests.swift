@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import MyelinCore
+import MyelinNN
+@testable import MyelinRun
+
+/// End-to-end jobs of the `myelin` command on small CSV files the tests write.
+@Suite struct RunJobTests {
+    /// A temporary folder, removed by the caller.
+    static func tempDir() -> String {
+        let dir = NSTemporaryDirectory() + "myelin-run-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Two Gaussian blobs with string labels "left"/"right" (and a header row).
+    static func blobsCSV(in dir: String, rows: Int = 200, seed: UInt64 = 1) -> String {
+        let g = RandomGenerator(seed: seed)
+        let noise = Tensor.randn([rows, 2], generator: g).floats
+        var text = "x,y,side\n"
+        for i in 0..<rows {
+            let side = i % 2 == 0 ? -2.0 : 2.0
+            text += "\(side + Double(noise[2 * i])),\(0.5 * Double(noise[2 * i + 1])),\(i % 2 == 0 ? "left" : "right")\n"
+        }
+        let path = dir + "/blobs.csv"
+        try! text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func request(_ csv: String, out: String, epochs: Int = 6) -> TrainRequest {
+        var r = TrainRequest(source: .csv(path: csv, label: "side", task: nil), out: out)
+        r.hidden = [8]
+        r.settings.epochs = epochs
+        r.settings.batchSize = 16
+        r.settings.learningRate = 0.01
+        r.verbosity = .silent
+        r.drawFilters = false
+        return r
+    }
+
+    static func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "no error" } catch { return "\(error)" }
+    }
+
+    @Test func stratifiedSplitKeepsClassSharesAndIsSeeded() {
+        let labels = Tensor(shape: [100], scalars: (0..<100).map { Int64($0 < 80 ? 0 : 1) })
+        let (keep, held) = RunData.split(labels, fraction: 0.2, stratified: true, seed: 3)
+        #expect(keep.count == 80 && held.count == 20)
+        #expect(Set(keep).isDisjoint(with: held) && Set(keep + held).count == 100)
+        #expect(held.filter { $0 >= 80 }.count == 4)
+        #expect(RunData.split(labels, fraction: 0.2, stratified: true, seed: 3).1 == held)
+        #expect(RunData.split(labels, fraction: 0.2, stratified: true, seed: 4).1 != held)
+    }
+
+    @Test func trainWritesARunFolderThatEvaluatesAndPredicts() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = Self.blobsCSV(in: dir)
+        let out = dir + "/run"
+        var lines: [String] = []
+        let metrics = try TrainJob.train(Self.request(csv, out: out), output: { lines.append($0) })
+        #expect(metrics["accuracy"]! >= 0.95)
+        let run = RunFolder(out)
+        for file in [run.weights, run.description, run.checkpoint, run.history, run.metricsLog, run.results, run.curves,
+                     run.confusion, run.boundary] {
+            #expect(FileManager.default.fileExists(atPath: file), "missing \(file)")
+        }
+        #expect(lines.last!.hasPrefix("wrote"))
+        let results = try JSONDecoder().decode([String: [String: Double]].self,
+                                               from: Data(contentsOf: URL(fileURLWithPath: run.results)))
+        #expect(results["test"]!["accuracy"] == metrics["accuracy"])
+
+        // evaluate on the run's own test part gives the figures train reported.
+        let (evaluation, classes) = try UseJobs.evaluate(out, source: nil, dataDir: nil)
+        #expect(classes == ["left", "right"])
+        #expect(abs(evaluation.metrics["accuracy"]! - metrics["accuracy"]!) < 1e-12)
+
+        // predict: one row per example, probabilities summing to one, labels by name.
+        let input = dir + "/new.csv"
+        try "x,y\n-2.5,0\n2.5,0.1\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let text = try UseJobs.predict(out, input: input)
+        let rows = text.split(separator: "\n").map(String.init)
+        #expect(rows == [rows[0], rows[1], rows[2]] && rows[0] == "index,prediction,p_left,p_right")
+        #expect(rows[1].hasPrefix("0,left,") && rows[2].hasPrefix("1,right,"))
+        let p = rows[1].split(separator: ",").dropFirst(2).map { Double($0)! }
+        #expect(abs(p.reduce(0, +) - 1) < 1e-5)
+
+        let summary = try UseJobs.summary(out)
+        #expect(summary.contains("dense:8") && summary.contains("test:"))
+    }
+
+    @Test func resumeContinuesAsIfNeverStopped() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = Self.blobsCSV(in: dir)
+        try TrainJob.train(Self.request(csv, out: dir + "/straight", epochs: 4), output: { _ in })
+        var half = Self.request(csv, out: dir + "/resumed", epochs: 2)
+        half.settings.epochs = 2
+        try TrainJob.train(half, output: { _ in })
+        try TrainJob.resume(dir + "/resumed", epochs: 4, dataDir: nil, verbosity: .silent, output: { _ in })
+        let a = try Safetensors.load(dir + "/straight/model.safetensors").tensors
+        let b = try Safetensors.load(dir + "/resumed/model.safetensors").tensors
+        #expect(a.keys.sorted() == b.keys.sorted())
+        for key in a.keys { #expect(a[key]!.floats == b[key]!.floats, "\(key) differs") }
+        #expect(Self.message { try TrainJob.resume(dir + "/resumed", dataDir: nil, verbosity: .silent, output: { _ in }) }
+            .contains("already trained 4 of 4 epochs"))
+    }
+
+    @Test func badInputGivesOneLineErrors() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = Self.blobsCSV(in: dir)
+        let missing = Self.message { try TrainJob.train(Self.request(dir + "/nope.csv", out: dir + "/r"), output: { _ in }) }
+        #expect(missing.contains("nope.csv") && !missing.contains("\n"))
+        var unknown = Self.request(csv, out: dir + "/r")
+        unknown.source = .csv(path: csv, label: "colour", task: nil)
+        #expect(Self.message { try TrainJob.train(unknown, output: { _ in }) }.contains("colour"))
+        try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
+        #expect(Self.message { try TrainJob.train(Self.request(csv, out: dir + "/file/run"), output: { _ in }) }.hasPrefix("[run]"))
+        #expect(Self.message { _ = try UseJobs.summary(dir) }.hasPrefix("[run] \(dir) is not a run folder"))
+
+        try TrainJob.train(Self.request(csv, out: dir + "/run", epochs: 1), output: { _ in })
+        try "a,b,c\n1,2,3\n".write(toFile: dir + "/wide.csv", atomically: true, encoding: .utf8)
+        let wide = Self.message { _ = try UseJobs.predict(dir + "/run", input: dir + "/wide.csv") }
+        #expect(wide != "no error" && !wide.contains("\n"))
+        try Tensor.zeros([3, 5]).writeNPY(to: dir + "/wide.npy")
+        #expect(Self.message { _ = try UseJobs.predict(dir + "/run", input: dir + "/wide.npy") }
+            == "[run] \(dir)/wide.npy has 5 features per example but the model expects 2")
+        var badSettings = Self.request(csv, out: dir + "/r2")
+        badSettings.settings.optimizer = "lbfgs"
+        #expect(Self.message { try TrainJob.train(badSettings, output: { _ in }) }.hasPrefix("[run] unknown optimizer 'lbfgs'"))
+    }
+}

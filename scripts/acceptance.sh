@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Acceptance figures of the data/training/CLI and convolution issues, through the `myelin` command.
+# Each run writes runs/acceptance/<name>/ and its results.json; the table goes to runs/acceptance/summary.txt.
+# Usage: scripts/acceptance.sh [name ...]   (default: all; names below). Needs MYELIN_DATA or --data-dir data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MYELIN=${MYELIN:-.build/release/myelin}
+OUT=runs/acceptance
+mkdir -p "$OUT"
+export MYELIN_DATA=${MYELIN_DATA:-$(cd .. && pwd)/shared/datasets}
+
+# A regression CSV from real data: iris petal width from the other measurements and the species
+# (a string column, one-hot encoded by the reader), with a header row.
+make_regression_csv() {
+    local csv="$OUT/iris-regression.csv"
+    {
+        echo "sepal_length,sepal_width,petal_length,petal_width,species"
+        tail -n +2 "$MYELIN_DATA/iris/iris.csv" | awk -F, 'BEGIN{split("setosa,versicolor,virginica",n,",")} {print $1","$2","$3","$4","n[$5+1]}'
+    } > "$csv"
+    echo "$csv"
+}
+
+# name | metric | minimum | arguments
+RUNS=(
+  "mnist-mlp|accuracy|0.980|--data mnist --hidden 512,256 --dropout 0.2 --epochs 15 --cosine"
+  "fashion-mlp|accuracy|0.885|--data fashion-mnist --hidden 512,256 --dropout 0.2 --epochs 20 --cosine"
+  "iris|accuracy|0.95|--data iris --hidden 16 --epochs 150 --batch-size 16 --lr 0.01 --validation-split 0"
+  "breast-cancer|accuracy|0.95|--data breast-cancer --hidden 32 --epochs 60 --batch-size 32 --validation-split 0"
+  "regression|r2|0.85|--csv REGRESSION_CSV --label petal_width --hidden 16 --epochs 150 --batch-size 16 --lr 0.01 --validation-split 0"
+  "mnist-cnn|accuracy|0.990|--data mnist --model cnn --epochs 8 --cosine"
+  "fashion-cnn|accuracy|0.910|--data fashion-mnist --layers conv:32:3,bn,relu,maxpool:2,conv:64:3,bn,relu,maxpool:2,flatten,dense:128,relu,dropout:0.3 --epochs 15 --cosine"
+)
+
+wanted=("$@")
+summary="$OUT/summary.txt"
+printf "%-14s %-9s %8s %8s %10s %9s  %s\n" run metric value minimum s/epoch verdict command >> "$summary"
+status=0
+for entry in "${RUNS[@]}"; do
+    IFS='|' read -r name metric minimum args <<< "$entry"
+    if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+    args=${args/REGRESSION_CSV/$(make_regression_csv)}
+    echo "== $name: myelin train $args --out $OUT/$name --quiet"
+    # shellcheck disable=SC2086
+    "$MYELIN" train $args --out "$OUT/$name" --quiet
+    line=$(python3 - "$OUT/$name/results.json" "$metric" "$minimum" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+v, m = r["test"][sys.argv[2]], float(sys.argv[3])
+print(f'{v:.4f} {m:.3f} {r["training"]["seconds_per_epoch"]:.1f} {"PASS" if v >= m else "FAIL"}')
+EOF
+)
+    read -r value min spe verdict <<< "$line"
+    printf "%-14s %-9s %8s %8s %10s %9s  %s\n" "$name" "$metric" "$value" "$min" "$spe" "$verdict" "myelin train $args" | tee -a "$summary"
+    [ "$verdict" = PASS ] || status=1
+done
+exit $status
