@@ -126,7 +126,7 @@ struct Train: ParsableCommand {
             request.layers = layers
             request.settings = training.settings
             request.verbosity = training.verbosity
-            try TrainJob.train(request, output: { print($0); fflush(stdout) })
+            try TrainJob.train(request, output: writeToStandardOutput)
         }
     }
 }
@@ -141,7 +141,7 @@ struct Resume: ParsableCommand {
     func run() throws {
         runOrFail {
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
-                                output: { print($0); fflush(stdout) })
+                                output: writeToStandardOutput)
         }
     }
 }

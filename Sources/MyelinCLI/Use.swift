@@ -79,29 +79,30 @@ struct Demo: ParsableCommand {
                 do {
                     _ = try Catalogue(dataDir: dataDir).locate("mnist")
                 } catch {
-                    print("MNIST is not reachable (\(error)).")
+                    print("MNIST is not reachable: \(error)")
                     print("Training on the built-in two-spirals data set instead.")
                     try trainOnSpirals()
                     return
                 }
             }
-            try TrainJob.train(request, output: { print($0); fflush(stdout) })
+            try TrainJob.train(request, output: writeToStandardOutput)
         }
     }
 
     func trainOnSpirals() throws {
         let data = Synthetic.spirals(count: 2000, classes: 3, noise: 0.2, seed: 0)
-        let file = NSTemporaryDirectory() + "myelin-spirals-\(getpid()).csv"
+        // The data stays in the run folder, so `evaluate` and `resume` find it again.
+        try RunFolder(out).create()
+        let file = RunFolder(out).file("spirals.csv")
         var text = "x,y,class\n"
         let x = data.inputs.floats, y = data.targets.scalars(as: Int64.self)
         for i in 0..<y.count { text += "\(x[2 * i]),\(x[2 * i + 1]),arm\(y[i])\n" }
         try AtomicFile.write(Array(text.utf8), to: file)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         var request = TrainRequest(source: .csv(path: file, label: "class", task: .classification), out: out)
         request.hidden = [64, 64]
         request.settings.epochs = max(epochs, 40)
         request.settings.learningRate = 3e-3
         request.verbosity = quiet ? .epoch : .auto
-        try TrainJob.train(request, output: { print($0); fflush(stdout) })
+        try TrainJob.train(request, output: writeToStandardOutput)
     }
 }

@@ -52,6 +52,7 @@ public struct Evaluation {
 
 func format(_ value: Double) -> String {
     guard value.isFinite else { return "\(value)" }
+    if value == value.rounded() && abs(value) < 1e15 { return String(Int(value)) }
     let magnitude = abs(value)
     if magnitude != 0 && (magnitude >= 1e5 || magnitude < 1e-3) {
         return String(format: "%.4e", value)

@@ -34,10 +34,18 @@ public struct RunFolder: Sendable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw RunError("output folder \(path) is a file")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw RunError("cannot create output folder \(path): \(Self.reason(error))")
+        // mkdir one level at a time, so the error names the level that failed and why (errno).
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: built, isDirectory: &isDir) {
+                guard isDir.boolValue else { throw RunError("cannot create output folder \(path): \(built) is a file") }
+                continue
+            }
+            if mkdir(built, 0o755) != 0 && errno != EEXIST {
+                throw RunError("cannot create output folder \(path): \(String(cString: strerror(errno)))")
+            }
         }
         guard FileManager.default.isWritableFile(atPath: path) else { throw RunError("output folder \(path) is not writable") }
     }

@@ -46,9 +46,9 @@ public enum TrainJob {
         let built = try RunModel(description)
         output("data: \(request.source.label): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
                + "\(data.test.count) test examples of shape \(data.inputShape)"
-               + (data.task == .classification ? ", \(data.classNames.count) classes" : ", regression"))
+               + (data.task == .classification ? ", \(data.classNames.count) classes" : ", regression") + "\n")
         output("model: \(spec.layersText.isEmpty ? "linear" : spec.layersText) -> \(outputs) "
-               + "(\(built.model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)")
+               + "(\(built.model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
         try run.writeJSON(description, to: run.description)
         return try fit(built, data: data, run: run, checkpoint: nil, verbosity: request.verbosity,
                        drawFilters: request.drawFilters, output: output)
@@ -73,7 +73,7 @@ public enum TrainJob {
                            + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
         }
         try run.writeJSON(description, to: run.description)
-        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)")
+        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
         return try fit(built, data: data, run: run, checkpoint: checkpoint, verbosity: verbosity,
                        drawFilters: true, output: output)
     }
@@ -139,8 +139,8 @@ public enum TrainJob {
                                "parameters": Double(built.model.parameterCount)]
         try run.writeJSON(results, to: run.results)
         try drawPictures(built, data: data, history: history, test: test, run: run, drawFilters: drawFilters, output: output)
-        output("test: " + test.line)
-        output("wrote \(run.path)/: model.safetensors, model.json, checkpoint.safetensors, history.json, metrics.csv, results.json, plots")
+        output("test: " + test.line + "\n")
+        output("wrote \(run.path)/: model.safetensors, model.json, checkpoint.safetensors, history.json, metrics.csv, results.json, plots\n")
         return test.metrics
     }
 
