@@ -46,7 +46,7 @@ for entry in "${RUNS[@]}"; do
 import json, sys
 r = json.load(open(sys.argv[1]))
 v, m = r["test"][sys.argv[2]], float(sys.argv[3])
-print(f'{v:.4f} {m:.3f} {r["training"]["seconds_per_epoch"]:.1f} {"PASS" if v >= m else "FAIL"}')
+print(f'{v:.4f} {m:.3f} {r["training"]["seconds_per_epoch"]:.3f} {"PASS" if v >= m else "FAIL"}')
 EOF
 )
     read -r value min spe verdict <<< "$line"
