@@ -106,3 +106,18 @@ struct Demo: ParsableCommand {
         try TrainJob.train(request, output: writeToStandardOutput)
     }
 }
+
+struct Filters: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw a CNN run's first-layer filters and one test image's feature maps (SVG, optionally PNG).")
+    @Argument(help: "The run folder.") var folder: String
+    @Option(help: "Which test image's feature maps to draw.") var index = 0
+    @Flag(help: "Also write PNG files.") var png = false
+    @Option(help: "Folder with the data sets.") var dataDir: String?
+
+    func run() throws {
+        runOrFail {
+            for file in try UseJobs.filters(folder, index: index, dataDir: dataDir, png: png) { print("wrote \(file)") }
+        }
+    }
+}

@@ -166,14 +166,8 @@ public enum TrainJob {
                 RunModel.outputs(model, scaling.inputs(grid)).argmax(axis: 1).scalars(as: Int64.self).map { Int($0) }
             }.write(to: run.boundary)
         }
-        if drawFilters, let conv = built.model.layers.first(where: { $0 is Conv2d }) as? Conv2d {
-            try ImageGrid(images: conv.filters, scaling: .perImage).svg().write(to: run.filters)
-            if data.test.count > 0 {
-                let sample = data.test.inputs[0..<1]
-                let maps = withoutGrad { conv(sample) }
-                try ImageGrid(images: maps.reshape([maps.shape[1], 1, maps.shape[2], maps.shape[3]]), scaling: .perImage)
-                    .svg().write(to: run.file("feature-maps.svg"))
-            }
+        if drawFilters && data.test.count > 0 {
+            _ = try FilterPictures.write(model: built.model, sample: data.test.inputs[0..<1], to: run)
         }
     }
 }

@@ -145,3 +145,22 @@ public enum UseJobs {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+extension UseJobs {
+    /// `myelin filters`: redraws a CNN run's filters and the feature maps of test image `index`.
+    public static func filters(_ path: String, index: Int, dataDir: String?, png: Bool) throws -> [String] {
+        let run = RunFolder(path)
+        let description = try run.readDescription()
+        guard description.spec.isConvolutional else {
+            throw RunError("\(path) holds a network without convolutions (\(description.spec.layersText)); nothing to draw")
+        }
+        let built = try RunModel(description, weights: run.weights)
+        var settings = description.settings
+        settings.validationSplit = 0
+        let data = try RunData.load(description.source, dataDir: dataDir, settings: settings)
+        guard index >= 0 && index < data.test.count else {
+            throw RunError("image index \(index) is out of range: the test data has \(data.test.count) images")
+        }
+        return try FilterPictures.write(model: built.model, sample: data.test.inputs[index..<(index + 1)], to: run, png: png)
+    }
+}

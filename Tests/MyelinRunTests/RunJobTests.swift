@@ -130,4 +130,20 @@ import MyelinNN
         badSettings.settings.optimizer = "lbfgs"
         #expect(Self.message { try TrainJob.train(badSettings, output: { _ in }) }.hasPrefix("[run] unknown optimizer 'lbfgs'"))
     }
+
+    @Test func filterPicturesDrawEachConvolutionsMaps() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = try ModelSpec.parse("conv:4:3,relu,maxpool:2,conv:6:3,relu,flatten,dense:8", input: [1, 8, 8], outputs: 3)
+        let model = try spec.build(generator: RandomGenerator(seed: 0))
+        let files = try FilterPictures.write(model: model, sample: Tensor.rand([1, 1, 8, 8]), to: RunFolder(dir), png: true)
+        let names = files.map { ($0 as NSString).lastPathComponent }
+        #expect(names == ["filters.svg", "filters.png", "input.svg", "input.png", "feature-maps-0.svg", "feature-maps-0.png",
+                          "feature-maps-3.svg", "feature-maps-3.png"])
+        // 4 filters, then 6 maps of the second convolution, one grey image each.
+        let maps = try String(contentsOfFile: dir + "/feature-maps-3.svg", encoding: .utf8)
+        #expect(maps.components(separatedBy: "<image").count - 1 == 6)
+        let mlp = try ModelSpec.mlp(input: [4], outputs: 2, hidden: [3]).build(generator: RandomGenerator(seed: 0))
+        #expect(try FilterPictures.write(model: mlp, sample: Tensor.rand([1, 4]), to: RunFolder(dir)).isEmpty)
+    }
 }
