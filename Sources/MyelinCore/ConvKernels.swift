@@ -99,6 +99,11 @@ enum ConvKernels {
                              as: SIMD8<Float>.self)
                 k += 8
             }
+            if k + 4 <= n {
+                d.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self), toByteOffset: 4 * k,
+                             as: SIMD4<Float>.self)
+                k += 4
+            }
         }
         while k < n { dst[k] = src[k]; k += 1 }
     }
@@ -114,6 +119,12 @@ enum ConvKernels {
                     + s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)
                 d.storeBytes(of: sum, toByteOffset: 4 * k, as: SIMD8<Float>.self)
                 k += 8
+            }
+            if k + 4 <= n {
+                let sum = d.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+                    + s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+                d.storeBytes(of: sum, toByteOffset: 4 * k, as: SIMD4<Float>.self)
+                k += 4
             }
         }
         while k < n { dst[k] += src[k]; k += 1 }
@@ -132,12 +143,16 @@ enum ConvKernels {
                     for oh in 0..<g.oh {
                         let d = dst + oh * g.ow
                         let ih = oh * g.strideH - g.padTop + i * g.dilationH
+                        // Plain loops for the few padded elements: memset calls cost more than they save here.
                         if ih < 0 || ih >= g.h {
-                            d.update(repeating: 0, count: g.ow)
+                            var k = 0
+                            while k < g.ow { d[k] = 0; k += 1 }
                             continue
                         }
-                        if lo > 0 { d.update(repeating: 0, count: lo) }
-                        if hi < g.ow { (d + hi).update(repeating: 0, count: g.ow - hi) }
+                        var k = 0
+                        while k < lo { d[k] = 0; k += 1 }
+                        k = hi
+                        while k < g.ow { d[k] = 0; k += 1 }
                         let src = xc + ih * g.w + colOffset
                         if g.strideW == 1 {
                             copyRow(d + lo, src + lo, hi - lo)
@@ -398,6 +413,27 @@ enum PoolKernels {
                     UnsafeMutableRawPointer(idx + j).storeBytes(
                         of: at &+ lane &+ SIMD8<Int32>(repeating: base &+ Int32(truncatingIfNeeded: 2 * j)), as: SIMD8<Int32>.self)
                     j += 8
+                }
+                if j + 4 <= ow {
+                    let top = f0.loadUnaligned(fromByteOffset: 8 * j, as: SIMD8<Float>.self)
+                    let bottom = f1.loadUnaligned(fromByteOffset: 8 * j, as: SIMD8<Float>.self)
+                    let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
+                    let sum = (a + b) + (c + d)
+                    if any(sum .!= sum) { nan = 1 }
+                    let tb = b .> a
+                    var m = a.replacing(with: b, where: tb)
+                    var at = SIMD4<Int32>(repeating: 0).replacing(with: 1, where: tb)
+                    let tc = c .> m
+                    m.replace(with: c, where: tc)
+                    at.replace(with: wi, where: tc)
+                    let td = d .> m
+                    m.replace(with: d, where: td)
+                    at.replace(with: wi + 1, where: td)
+                    UnsafeMutableRawPointer(o + j).storeBytes(of: m, as: SIMD4<Float>.self)
+                    UnsafeMutableRawPointer(idx + j).storeBytes(
+                        of: at &+ SIMD4<Int32>(0, 2, 4, 6) &+ SIMD4<Int32>(repeating: base &+ Int32(truncatingIfNeeded: 2 * j)),
+                        as: SIMD4<Int32>.self)
+                    j += 4
                 }
             }
             while j < ow {

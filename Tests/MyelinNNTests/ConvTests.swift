@@ -285,8 +285,8 @@ import MyelinTestSupport
     }
 
     @Test func maxPool2x2FastPathMatchesReshapedMax() {
-        // Wide rows take the vectorised 2x2 path (8 outputs at a time) plus a scalar tail; odd sizes drop the edge.
-        for shape in [[2, 3, 20, 22], [1, 2, 9, 35]] {
+        // Wide rows take the vectorised 2x2 paths (8, then 4 outputs at a time) plus a scalar tail; odd sizes drop the edge.
+        for shape in [[2, 3, 20, 22], [1, 2, 9, 35], [1, 2, 6, 28], [2, 1, 4, 14]] {
             let x = Tensor.randn(shape).requiringGrad()
             let u = Tensor.randn([shape[0], shape[1], shape[2] / 2, shape[3] / 2])
             let y = x.maxPool2d(kernelSize: 2)
