@@ -229,6 +229,19 @@ import MyelinTestSupport
         #expect((model[1] as! BatchNorm2d).numBatchesTracked!.value.ints == [1])
     }
 
+    @Test func readmeExampleRuns() {
+        let model = Sequential {
+            Conv2d(inChannels: 1, outChannels: 32, kernelSize: 3, padding: 1); BatchNorm2d(32); ReLU(); MaxPool2d(kernelSize: 2)
+            Conv2d(inChannels: 32, outChannels: 64, kernelSize: 3, padding: .same); ReLU(); MaxPool2d(kernelSize: 2)
+            Dropout2d(0.1); Flatten(); Linear(64 * 7 * 7, 10)
+        }
+        let logits = model(Tensor.rand([8, 1, 28, 28]))
+        #expect(logits.shape == [8, 10])
+        #expect((model[0] as! Conv2d).filters.shape == [32, 1, 3, 3])
+        crossEntropy(logits, labels: Tensor.randint(0, 10, shape: [8])).backward()
+        #expect(model.parameters().allSatisfy { $0.grad != nil })
+    }
+
     @Test func batchNorm2dRunningStatisticsOverSteps() {
         // Two training steps then evaluation, against the closed-form running averages.
         let bn = BatchNorm2d(2, momentum: 0.2)
