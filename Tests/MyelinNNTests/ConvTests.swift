@@ -334,6 +334,24 @@ import MyelinTestSupport
         #expect(y.floats.filter(\.isNaN).count == 1)
     }
 
+    @Test func batchOneSplitsEachProductAcrossThreadsWithTheSameResults() {
+        // Batch 1 (fewer samples than threads) splits each GEMM by columns; a batch of the same
+        // sample repeated goes sample by sample. Both must agree, gradients included.
+        let reps = Swift.max(2, Threading.count)
+        let x1 = Tensor.randn([1, 16, 40, 40]), w = Tensor.randn([32, 16, 3, 3]), b = Tensor.randn([32])
+        func run(_ x: Tensor) -> [Tensor] {
+            let (xl, wl, bl) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
+            let y = xl.conv2d(wl, bias: bl, padding: 1)
+            (y * y).sum().backward()
+            return [y.detached(), xl.grad!, wl.grad!, bl.grad!]
+        }
+        let single = run(x1), batch = run(Tensor.cat(Array(repeating: x1, count: reps), axis: 0))
+        expectClose(single[0], batch[0][0..<1], rtol: 1e-4, atol: 1e-4, "output")
+        expectClose(single[1], batch[1][0..<1], rtol: 1e-4, atol: 1e-4, "input gradient")
+        expectClose(single[2] * Double(reps), batch[2], rtol: 1e-3, atol: 1e-2, "weight gradient")
+        expectClose(single[3] * Double(reps), batch[3], rtol: 1e-3, atol: 1e-2, "bias gradient")
+    }
+
     @Test func misuseTrapsWithMessages() async {
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2, 3, 8, 8]).conv2d(Tensor.zeros([4, 2, 3, 3]))
