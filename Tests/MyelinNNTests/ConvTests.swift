@@ -173,6 +173,7 @@ import MyelinTestSupport
             ("AdaptiveAvgPool2d", AdaptiveAvgPool2d(outputSize: 2), [1, 2, 5, 3]),
             ("GlobalAvgPool2d", GlobalAvgPool2d(), [2, 2, 3, 3]),
             ("MaxPool1d", MaxPool1d(kernelSize: 2), [1, 2, 6]),
+            ("AvgPool1d", AvgPool1d(kernelSize: 3, stride: 2, padding: 1), [2, 2, 7]),
         ]
         for (name, layer, shape) in layers {
             for (i, r) in Self.layerCheck(layer, shape).enumerated() {
