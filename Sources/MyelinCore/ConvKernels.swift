@@ -65,6 +65,26 @@ enum ConvKernels {
         }
     }
 
+    /// `gemm`, split across the pool by columns of C when `threaded` (a batch smaller than the
+    /// thread count, where threading across samples leaves cores idle) and the product is large.
+    @inline(__always)
+    static func gemmMaybeThreaded<T: FloatElement>(_ threaded: Bool, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                                                   _ a: UnsafePointer<T>, _ lda: Int, _ b: UnsafePointer<T>, _ ldb: Int,
+                                                   beta: T, _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
+        let parts = Threading.count
+        if !threaded || parts <= 1 || n < 32 * parts || m * n * k < BLAS.parallelThreshold {
+            gemm(transA, transB, m, n, k, a, lda, b, ldb, beta: beta, c, ldc)
+            return
+        }
+        ThreadPool.shared.run(chunks: parts, threads: parts) { t in
+            // Column edges on multiples of 16, so no two threads write one cache line of C.
+            let lo = t == 0 ? 0 : (n * t / parts) & ~15, hi = t == parts - 1 ? n : (n * (t + 1) / parts) & ~15
+            if lo < hi {
+                gemm(transA, transB, m, hi - lo, k, a, lda, b + (transB ? lo * ldb : lo), ldb, beta: beta, c + lo, ldc)
+            }
+        }
+    }
+
     /// Runs `body(chunk, lo, hi)` over `0..<count` split into at most `Threading.count` chunks of at
     /// least `minPerChunk` items, on the shared pool.
     static func parallelRange(_ count: Int, minPerChunk: Int = 1, _ body: (Int, Int, Int) -> Void) {
@@ -99,6 +119,11 @@ enum ConvKernels {
                              as: SIMD8<Float>.self)
                 k += 8
             }
+            if k + 4 <= n {
+                d.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self), toByteOffset: 4 * k,
+                             as: SIMD4<Float>.self)
+                k += 4
+            }
         }
         while k < n { dst[k] = src[k]; k += 1 }
     }
@@ -114,6 +139,12 @@ enum ConvKernels {
                     + s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)
                 d.storeBytes(of: sum, toByteOffset: 4 * k, as: SIMD8<Float>.self)
                 k += 8
+            }
+            if k + 4 <= n {
+                let sum = d.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+                    + s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+                d.storeBytes(of: sum, toByteOffset: 4 * k, as: SIMD4<Float>.self)
+                k += 4
             }
         }
         while k < n { dst[k] += src[k]; k += 1 }
@@ -132,12 +163,16 @@ enum ConvKernels {
                     for oh in 0..<g.oh {
                         let d = dst + oh * g.ow
                         let ih = oh * g.strideH - g.padTop + i * g.dilationH
+                        // Plain loops for the few padded elements: memset calls cost more than they save here.
                         if ih < 0 || ih >= g.h {
-                            d.update(repeating: 0, count: g.ow)
+                            var k = 0
+                            while k < g.ow { d[k] = 0; k += 1 }
                             continue
                         }
-                        if lo > 0 { d.update(repeating: 0, count: lo) }
-                        if hi < g.ow { (d + hi).update(repeating: 0, count: g.ow - hi) }
+                        var k = 0
+                        while k < lo { d[k] = 0; k += 1 }
+                        k = hi
+                        while k < g.ow { d[k] = 0; k += 1 }
                         let src = xc + ih * g.w + colOffset
                         if g.strideW == 1 {
                             copyRow(d + lo, src + lo, hi - lo)
@@ -186,6 +221,8 @@ enum ConvKernels {
                                          _ out: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
         let ohw = g.colCols, rows = g.colRows, pointwise = g.isPointwise
         let work = g.o * rows * ohw
+        // Fewer samples than threads: each product is split across the threads instead.
+        let fewSamples = g.n < Threading.count
         parallelRange(g.n, minPerChunk: work >= 1 << 16 ? 1 : Swift.max(1, (1 << 16) / Swift.max(work, 1))) { _, lo, hi in
             let col = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
             defer { col?.deallocate() }
@@ -205,7 +242,8 @@ enum ConvKernels {
                     if let bias {
                         for oc in 0..<g.og { (o + oc * ohw).update(repeating: bias[gi * g.og + oc], count: ohw) }
                     }
-                    gemm(false, false, g.og, ohw, rows, w + gi * g.og * rows, rows, b, ohw, beta: bias == nil ? 0 : 1, o, ohw)
+                    gemmMaybeThreaded(fewSamples, false, false, g.og, ohw, rows, w + gi * g.og * rows, rows, b, ohw,
+                                      beta: bias == nil ? 0 : 1, o, ohw)
                 }
             }
         }
@@ -216,6 +254,8 @@ enum ConvKernels {
                                                _ dx: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
         let ohw = g.colCols, rows = g.colRows, pointwise = g.isPointwise
         let work = g.o * rows * ohw
+        // Fewer samples than threads: each product is split across the threads instead.
+        let fewSamples = g.n < Threading.count
         parallelRange(g.n, minPerChunk: work >= 1 << 16 ? 1 : Swift.max(1, (1 << 16) / Swift.max(work, 1))) { _, lo, hi in
             let col = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
             defer { col?.deallocate() }
@@ -226,7 +266,8 @@ enum ConvKernels {
                     let gys = gy + (s * g.o + gi * g.og) * ohw
                     let dxg = dxs + gi * g.cg * g.h * g.w
                     let target = col ?? dxg
-                    gemm(true, false, rows, ohw, g.og, w + gi * g.og * rows, rows, gys, ohw, beta: 0, target, ohw)
+                    gemmMaybeThreaded(fewSamples, true, false, rows, ohw, g.og, w + gi * g.og * rows, rows, gys, ohw,
+                                      beta: 0, target, ohw)
                     if let col { col2im(col, g, dxg) }
                 }
             }
@@ -238,6 +279,7 @@ enum ConvKernels {
                                                 _ dw: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
         let ohw = g.colCols, rows = g.colRows, pointwise = g.isPointwise
         let wCount = g.o * rows
+        let fewSamples = g.n < Threading.count
         let threads = Swift.max(1, Swift.min(Threading.count, g.n))
         // Chunk 0 accumulates straight into dw; the others into their own buffers, added at the end.
         let extra = threads > 1 ? UnsafeMutablePointer<T>.allocate(capacity: (threads - 1) * wCount) : nil
@@ -264,7 +306,8 @@ enum ConvKernels {
                             b = xg
                         }
                         let gys = gy + (s * g.o + gi * g.og) * ohw
-                        gemm(false, true, g.og, rows, ohw, gys, ohw, b, ohw, beta: 1, acc + gi * g.og * rows, rows)
+                        gemmMaybeThreaded(fewSamples, false, true, g.og, rows, ohw, gys, ohw, b, ohw, beta: 1,
+                                          acc + gi * g.og * rows, rows)
                     }
                 }
             }
@@ -398,6 +441,27 @@ enum PoolKernels {
                     UnsafeMutableRawPointer(idx + j).storeBytes(
                         of: at &+ lane &+ SIMD8<Int32>(repeating: base &+ Int32(truncatingIfNeeded: 2 * j)), as: SIMD8<Int32>.self)
                     j += 8
+                }
+                if j + 4 <= ow {
+                    let top = f0.loadUnaligned(fromByteOffset: 8 * j, as: SIMD8<Float>.self)
+                    let bottom = f1.loadUnaligned(fromByteOffset: 8 * j, as: SIMD8<Float>.self)
+                    let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
+                    let sum = (a + b) + (c + d)
+                    if any(sum .!= sum) { nan = 1 }
+                    let tb = b .> a
+                    var m = a.replacing(with: b, where: tb)
+                    var at = SIMD4<Int32>(repeating: 0).replacing(with: 1, where: tb)
+                    let tc = c .> m
+                    m.replace(with: c, where: tc)
+                    at.replace(with: wi, where: tc)
+                    let td = d .> m
+                    m.replace(with: d, where: td)
+                    at.replace(with: wi + 1, where: td)
+                    UnsafeMutableRawPointer(o + j).storeBytes(of: m, as: SIMD4<Float>.self)
+                    UnsafeMutableRawPointer(idx + j).storeBytes(
+                        of: at &+ SIMD4<Int32>(0, 2, 4, 6) &+ SIMD4<Int32>(repeating: base &+ Int32(truncatingIfNeeded: 2 * j)),
+                        as: SIMD4<Int32>.self)
+                    j += 4
                 }
             }
             while j < ow {

@@ -62,7 +62,7 @@ import MyelinTestSupport
         return (y, leaves)
     }
 
-    static var opCases: [FixtureCase] { Fixtures.load("conv").filter { $0.op != "batchNorm2d" } }
+    static var opCases: [FixtureCase] { Fixtures.load("conv").filter { $0.op != "batchNorm2d" && $0.op != "cnnModel" } }
 
     @Test(arguments: opCases)
     func opsMatchPyTorch(_ c: FixtureCase) {
@@ -173,6 +173,7 @@ import MyelinTestSupport
             ("AdaptiveAvgPool2d", AdaptiveAvgPool2d(outputSize: 2), [1, 2, 5, 3]),
             ("GlobalAvgPool2d", GlobalAvgPool2d(), [2, 2, 3, 3]),
             ("MaxPool1d", MaxPool1d(kernelSize: 2), [1, 2, 6]),
+            ("AvgPool1d", AvgPool1d(kernelSize: 3, stride: 2, padding: 1), [2, 2, 7]),
         ]
         for (name, layer, shape) in layers {
             for (i, r) in Self.layerCheck(layer, shape).enumerated() {
@@ -212,6 +213,34 @@ import MyelinTestSupport
         #expect(model(Tensor.rand([3, 1, 8, 8])).shape == [3, 2])
         #expect(AvgPool1d(kernelSize: 2)(Tensor.ones([1, 2, 6])).shape == [1, 2, 3])
         #expect(AdaptiveAvgPool2d(outputSize: [2, 3])(Tensor.ones([2, 3, 7, 7])).shape == [2, 3, 2, 3])
+    }
+
+    @Test func loadsAPyTorchCNNStateDict() throws {
+        // The architecture of gen_conv.py's saved model; strict loading checks every name and shape.
+        let model = Sequential {
+            Conv2d(inChannels: 1, outChannels: 4, kernelSize: 3, padding: 1); BatchNorm2d(4); ReLU(); MaxPool2d(kernelSize: 2)
+            Conv2d(inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, groups: 2); ReLU(); AdaptiveAvgPool2d(outputSize: 2)
+            Flatten(); Linear(16, 3)
+        }
+        try model.load(from: Fixtures.directory.appendingPathComponent("torch_cnn.safetensors").path)
+        model.eval()
+        let c = Fixtures.load("conv").first { $0.op == "cnnModel" }!
+        let y = withoutGrad { model(c.inputs[0].tensor) }
+        expectClose(y, c.expected[0].tensor, rtol: c.rtol, atol: c.atol, "PyTorch CNN eval output")
+        #expect((model[1] as! BatchNorm2d).numBatchesTracked!.value.ints == [1])
+    }
+
+    @Test func readmeExampleRuns() {
+        let model = Sequential {
+            Conv2d(inChannels: 1, outChannels: 32, kernelSize: 3, padding: 1); BatchNorm2d(32); ReLU(); MaxPool2d(kernelSize: 2)
+            Conv2d(inChannels: 32, outChannels: 64, kernelSize: 3, padding: .same); ReLU(); MaxPool2d(kernelSize: 2)
+            Dropout2d(0.1); Flatten(); Linear(64 * 7 * 7, 10)
+        }
+        let logits = model(Tensor.rand([8, 1, 28, 28]))
+        #expect(logits.shape == [8, 10])
+        #expect((model[0] as! Conv2d).filters.shape == [32, 1, 3, 3])
+        crossEntropy(logits, labels: Tensor.randint(0, 10, shape: [8])).backward()
+        #expect(model.parameters().allSatisfy { $0.grad != nil })
     }
 
     @Test func batchNorm2dRunningStatisticsOverSteps() {
@@ -285,8 +314,8 @@ import MyelinTestSupport
     }
 
     @Test func maxPool2x2FastPathMatchesReshapedMax() {
-        // Wide rows take the vectorised 2x2 path (8 outputs at a time) plus a scalar tail; odd sizes drop the edge.
-        for shape in [[2, 3, 20, 22], [1, 2, 9, 35]] {
+        // Wide rows take the vectorised 2x2 paths (8, then 4 outputs at a time) plus a scalar tail; odd sizes drop the edge.
+        for shape in [[2, 3, 20, 22], [1, 2, 9, 35], [1, 2, 6, 28], [2, 1, 4, 14]] {
             let x = Tensor.randn(shape).requiringGrad()
             let u = Tensor.randn([shape[0], shape[1], shape[2] / 2, shape[3] / 2])
             let y = x.maxPool2d(kernelSize: 2)
@@ -304,6 +333,24 @@ import MyelinTestSupport
         let y = x.maxPool2d(kernelSize: 2)
         #expect(y[0, 0, 0, 4].item() .isNaN)
         #expect(y.floats.filter(\.isNaN).count == 1)
+    }
+
+    @Test func batchOneSplitsEachProductAcrossThreadsWithTheSameResults() {
+        // Batch 1 (fewer samples than threads) splits each GEMM by columns; a batch of the same
+        // sample repeated goes sample by sample. Both must agree, gradients included.
+        let reps = Swift.max(2, Threading.count)
+        let x1 = Tensor.randn([1, 16, 40, 40]), w = Tensor.randn([32, 16, 3, 3]), b = Tensor.randn([32])
+        func run(_ x: Tensor) -> [Tensor] {
+            let (xl, wl, bl) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
+            let y = xl.conv2d(wl, bias: bl, padding: 1)
+            (y * y).sum().backward()
+            return [y.detached(), xl.grad!, wl.grad!, bl.grad!]
+        }
+        let single = run(x1), batch = run(Tensor.cat(Array(repeating: x1, count: reps), axis: 0))
+        expectClose(single[0], batch[0][0..<1], rtol: 1e-4, atol: 1e-4, "output")
+        expectClose(single[1], batch[1][0..<1], rtol: 1e-4, atol: 1e-4, "input gradient")
+        expectClose(single[2] * Double(reps), batch[2], rtol: 1e-3, atol: 1e-2, "weight gradient")
+        expectClose(single[3] * Double(reps), batch[3], rtol: 1e-3, atol: 1e-2, "bias gradient")
     }
 
     @Test func misuseTrapsWithMessages() async {

@@ -165,4 +165,22 @@ for train in (True, False):
     cases.append(case("batchNorm2d/" + ("train" if train else "eval"), "batchNorm2d", [x, w, b, up], expected,
                       params={"train": train}, rtol=1e-4, atol=1e-4))
 
+# A small CNN saved by PyTorch (after one training-mode pass, so BatchNorm2d's running statistics
+# move) to ../torch_cnn.safetensors; its eval output on a fixed input is recorded for the Swift test
+# that builds the same architecture and loads the file strictly.
+torch.manual_seed(0)
+cnn = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(4, 4, 3, padding=1, groups=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2),
+    torch.nn.Flatten(), torch.nn.Linear(16, 3))
+cnn.train()
+cnn(torch.from_numpy(small((8, 1, 8, 8))))
+cnn.eval()
+from safetensors.torch import save_file
+from fixturelib import OUT
+save_file(cnn.state_dict(), _os.path.join(OUT, "torch_cnn.safetensors"))
+xin = small((2, 1, 8, 8))
+with torch.no_grad():
+    cases.append(case("cnnModel/torch_eval_output", "cnnModel", [xin], cnn(torch.from_numpy(xin)).numpy(), **TOL))
+
 write("conv", cases)
