@@ -26,9 +26,11 @@ demo: release
 acceptance: release
 	./scripts/acceptance.sh
 
-# The whole test suite (Swift Testing).
+# The whole test suite (Swift Testing), then bad input through the real `myelin` command.
 test: deps
 	$(SWIFT) test --disable-xctest
+	$(SWIFT) build --product myelin
+	./scripts/cli-errors.sh
 
 # Benchmarks of ../shared/bench, with OpenBLAS free to use AVX-512 as on a user's machine.
 bench: release

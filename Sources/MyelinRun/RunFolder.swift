@@ -50,6 +50,23 @@ public struct RunFolder: Sendable {
         guard FileManager.default.isWritableFile(atPath: path) else { throw RunError("output folder \(path) is not writable") }
     }
 
+    /// Throws the error `create()` would, without creating anything: the nearest existing
+    /// ancestor must be a writable folder.
+    public func checkCreatable() throws {
+        var probe = path
+        while !FileManager.default.fileExists(atPath: probe) {
+            let parent = (probe as NSString).deletingLastPathComponent
+            if parent == probe { return }
+            probe = parent.isEmpty ? "." : parent
+        }
+        var isDir: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: probe, isDirectory: &isDir)
+        guard isDir.boolValue else { throw RunError("cannot create output folder \(path): \(probe) is a file") }
+        guard FileManager.default.isWritableFile(atPath: probe) else {
+            throw RunError("cannot create output folder \(path): \(probe) is not writable")
+        }
+    }
+
     /// Throws when `path` holds no run (no model.json).
     public func requireExisting() throws {
         guard FileManager.default.fileExists(atPath: description) else {

@@ -36,7 +36,7 @@ public enum TrainJob {
     public static func train(_ request: TrainRequest, output: @escaping (String) -> Void) throws -> [String: Double] {
         try request.settings.validate()
         let run = RunFolder(request.out)
-        try run.create()
+        try run.checkCreatable()
         let data = try RunData.load(request.source, dataDir: request.dataDir, settings: request.settings)
         let outputs = data.task == .classification ? data.classNames.count : data.train.targets.shape.last ?? 1
         let spec = try makeSpec(request, data: data, outputs: outputs)
@@ -44,6 +44,8 @@ public enum TrainJob {
                                          featureNames: data.featureNames, scaling: data.scaling, source: request.source,
                                          schema: data.schema, settings: request.settings)
         let built = try RunModel(description)
+        // Created only once the data and model are known good: a failed start leaves nothing behind.
+        try run.create()
         output("data: \(request.source.label): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
                + "\(data.test.count) test examples of shape \(data.inputShape)"
                + (data.task == .classification ? ", \(data.classNames.count) classes" : ", regression") + "\n")
