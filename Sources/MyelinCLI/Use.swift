@@ -64,7 +64,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an MLP on MNIST (or, when MNIST cannot be found, on a built-in data set) and write its plots.")
     @Option(help: "Folder with the data sets.") var dataDir: String?
-    @Option(help: "Epochs.") var epochs = 8
+    @Option(help: "Epochs.") var epochs = 10
     @Option(help: "The run folder to write.") var out = "runs/demo"
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
 
@@ -73,6 +73,7 @@ struct Demo: ParsableCommand {
             var request = TrainRequest(source: .catalogue(name: "mnist"), out: out)
             request.dataDir = dataDir
             request.settings.epochs = epochs
+            request.settings.cosine = true
             request.verbosity = quiet ? .epoch : .auto
             if Catalogue(dataDir: dataDir, allowDownload: false).status("mnist") == nil {
                 // Try the download; without a network fall back to data made on the spot.

@@ -30,15 +30,18 @@ extension Tensor {
         let (x, y) = (a2.to(d), b2.to(d))
         var result = Tensor.batchedMatmul(x.detached(), y.detached(), batch: batch, m: m, n: n, k: k)
         if Tensor.needsGrad(x, y) {
+            // Only the operands that require a gradient get one: a first layer's data input would
+            // otherwise cost a product as large as the weight's gradient (a quarter of an MLP step).
+            let needX = x.requiresGrad, needY = y.requiresGrad
             result = result.recorded("matmul", [x, y]) { g, _ in
                 // Each gradient is computed in its operand's memory layout: a transposed operand
                 // (Linear's weight.T) gets a transposed gradient, which the transpose's own vjp turns
                 // back into a contiguous one, so optimisers never copy it.
-                let gx = x.rank == 2 && x.isTransposedMatrix
+                let gx = !needX ? nil : x.rank == 2 && x.isTransposedMatrix
                     ? y.matmul(g.transposed()).transposed() : g.matmul(y.transposed())
-                let gy = y.rank == 2 && y.isTransposedMatrix
+                let gy = !needY ? nil : y.rank == 2 && y.isTransposedMatrix
                     ? g.transposed().matmul(x).transposed() : x.transposed().matmul(g)
-                return [gx.sumTo(x.shape), gy.sumTo(y.shape)]
+                return [gx?.sumTo(x.shape), gy?.sumTo(y.shape)]
             }
         }
         if a.rank == 1 { result = result.squeezed(axis: -2) }
