@@ -27,7 +27,7 @@ RUNS=(
   "iris|accuracy|0.95|--data iris --hidden 16 --epochs 150 --batch-size 16 --lr 0.01 --validation-split 0"
   "breast-cancer|accuracy|0.95|--data breast-cancer --hidden 32 --epochs 60 --batch-size 32 --validation-split 0"
   "regression|r2|0.85|--csv REGRESSION_CSV --label petal_width --hidden 16 --epochs 150 --batch-size 16 --lr 0.01 --validation-split 0"
-  "mnist-cnn|accuracy|0.990|--data mnist --model cnn --epochs 8 --cosine"
+  "mnist-cnn|accuracy|0.990|--data mnist --model cnn --epochs 12 --cosine"
   "fashion-cnn|accuracy|0.910|--data fashion-mnist --layers conv:32:3,bn,relu,maxpool:2,conv:64:3,bn,relu,maxpool:2,flatten,dense:128,relu,dropout:0.3 --epochs 15 --cosine"
 )
 
