@@ -56,9 +56,12 @@ enum BLAS {
         _ = configure
         let threads = Threading.count
         // One row (batch-1 inference) is bound by reading B: split B's columns across threads.
-        if m == 1 && threads > 1 && n * k >= 1 << 17 && n >= 2 * threads * 8 {
-            ThreadPool.shared.run(chunks: threads, threads: threads) { t in
-                let lo = n * t / threads, hi = n * (t + 1) / threads
+        if m == 1 && threads > 1 && n * k >= 1 << 17 && n >= 4 * threads * 8 {
+            // Two chunks per thread, claimed as threads come free: evens out a thread that starts
+            // late or reads slower (median of 10 alternating mlp_infer_b1 runs about 5% faster).
+            let chunks = 2 * threads
+            ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
+                let lo = n * t / chunks, hi = n * (t + 1) / chunks
                 rowTimesMatrix(a, opA, b + opB.columnOffset(lo), opB, c + lo, n: hi - lo, k: k)
             }
             return

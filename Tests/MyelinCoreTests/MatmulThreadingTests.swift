@@ -2,7 +2,7 @@ import Testing
 @testable import MyelinCore
 
 /// Products big enough for `BLAS.gemm` to split across threads, by columns (n >= m) or rows,
-/// with plain and transposed operands and widths that are not multiples of the split alignment.
+/// or a single row times a matrix split into column chunks, with plain and transposed operands and widths that are not multiples of the split alignment.
 @Suite struct MatmulThreadingTests {
     static func reference(_ a: Tensor, _ b: Tensor) -> [Double] {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
@@ -17,9 +17,11 @@ import Testing
         return out
     }
 
-    @Test(arguments: [(20, 200, 601, false), (20, 200, 601, true), (700, 160, 24, false), (48, 180, 333, true)])
+    @Test(arguments: [(20, 200, 601, false), (20, 200, 601, true), (700, 160, 24, false), (48, 180, 333, true),
+                      (1, 784, 301, true), (1, 700, 300, false)])
     func splitProductsMatchTheSerialSum(m: Int, k: Int, n: Int, transposedB: Bool) {
-        #expect(m * k * n >= BLAS.parallelThreshold)
+        // Rows split above parallelThreshold; a single row (batch-1 inference) above 2^17 weights.
+        #expect(m == 1 ? k * n >= 1 << 17 : m * k * n >= BLAS.parallelThreshold)
         let g = RandomGenerator(seed: UInt64(m + n))
         let a = Tensor.randn([m, k], generator: g)
         let b = transposedB ? Tensor.randn([n, k], generator: g).T : Tensor.randn([k, n], generator: g)
