@@ -339,7 +339,12 @@ import MyelinTestSupport
         // Batch 1 (fewer samples than threads) splits each GEMM by columns; a batch of the same
         // sample repeated goes sample by sample. Both must agree, gradients included.
         let reps = Swift.max(2, Threading.count)
-        let x1 = Tensor.randn([1, 16, 40, 40]), w = Tensor.randn([32, 16, 3, 3]), b = Tensor.randn([32])
+        // Seeded: the global generator moves under tests running in parallel. Different GEMM splits
+        // sum in different orders, so values that cancel (gradients of size ~10-100) may differ
+        // by ~1e-4 in float32; a wrong offset would differ by O(1).
+        let g = RandomGenerator(seed: 11)
+        let x1 = Tensor.randn([1, 16, 40, 40], generator: g), w = Tensor.randn([32, 16, 3, 3], generator: g)
+        let b = Tensor.randn([32], generator: g)
         func run(_ x: Tensor) -> [Tensor] {
             let (xl, wl, bl) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
             let y = xl.conv2d(wl, bias: bl, padding: 1)
@@ -348,7 +353,7 @@ import MyelinTestSupport
         }
         let single = run(x1), batch = run(Tensor.cat(Array(repeating: x1, count: reps), axis: 0))
         expectClose(single[0], batch[0][0..<1], rtol: 1e-4, atol: 1e-4, "output")
-        expectClose(single[1], batch[1][0..<1], rtol: 1e-4, atol: 1e-4, "input gradient")
+        expectClose(single[1], batch[1][0..<1], rtol: 1e-4, atol: 2e-3, "input gradient")
         expectClose(single[2] * Double(reps), batch[2], rtol: 1e-3, atol: 1e-2, "weight gradient")
         expectClose(single[3] * Double(reps), batch[3], rtol: 1e-3, atol: 1e-2, "bias gradient")
     }
