@@ -42,7 +42,7 @@ public enum Safetensors {
         let names = tensors.keys.sorted()
         var entries: [String] = []
         if !metadata.isEmpty {
-            let fields = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            let fields = metadata.keys.sorted().map { "\(JSONText.quote($0)):\(JSONText.quote(metadata[$0]!))" }
             entries.append("\"__metadata__\":{\(fields.joined(separator: ","))}")
         }
         var offset = 0
@@ -50,7 +50,7 @@ public enum Safetensors {
         for name in names {
             let t = tensors[name]!.detached().contiguous()
             let bytes = t.count * t.dtype.byteSize
-            entries.append("\(jsonString(name)):{\"dtype\":\"\(code(t.dtype))\",\"shape\":\(t.shape),\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            entries.append("\(JSONText.quote(name)):{\"dtype\":\"\(code(t.dtype))\",\"shape\":\(t.shape),\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
             blobs.append(t)
         }
@@ -159,21 +159,5 @@ public enum Safetensors {
             throw fail("tensors \(a.2) and \(b.2) overlap in the data section")
         }
         return (tensors, metadata)
-    }
-
-    private static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -266,7 +266,7 @@ public final class JSONLinesLogger: Callback {
     public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
         let fields = ["\"epoch\": \(epoch)"] + logs.keys.sorted().map { k -> String in
             let v = logs[k]!
-            return "\(Self.quote(k)): " + (v.isFinite ? "\(v)" : "null")
+            return "\(JSONText.quote(k)): " + (v.isFinite ? "\(v)" : "null")
         }
         text += "{" + fields.joined(separator: ", ") + "}\n"
         do {
@@ -274,27 +274,6 @@ public final class JSONLinesLogger: Callback {
         } catch {
             ctx.trainer.fail(error)
         }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 
