@@ -5,7 +5,7 @@ import MyelinRun
 
 /// Options naming the data, shared by `train` and `evaluate`.
 struct DataOptions: ParsableArguments {
-    @Option(help: "A catalogue data set: mnist, fashion-mnist, iris, digits, wine, breast-cancer (see `myelin datasets`).")
+    @Option(help: "A catalogue data set: mnist, fashion-mnist, iris, digits, wine, breast-cancer, sms-spam (see `myelin datasets`).")
     var data: String?
 
     @Option(help: "A CSV file to learn from (with --label).")
@@ -94,7 +94,7 @@ struct Train: ParsableCommand {
         discussion: """
         Examples:
           myelin train --data mnist --hidden 512,256 --dropout 0.2 --epochs 10 --out runs/mnist
-          myelin train --data mnist --model cnn --epochs 8 --out runs/mnist-cnn
+          myelin train --data mnist --model cnn --epochs 12 --cosine --out runs/mnist-cnn
           myelin train --csv houses.csv --label price --hidden 64,64 --out runs/houses
           myelin train --data fashion-mnist --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
         """)
