@@ -31,7 +31,6 @@ func thrownMessage<T>(_ body: () throws -> T) -> String? {
 func sharedDatasets() -> String? {
     var candidates: [String] = []
     if let env = ProcessInfo.processInfo.environment["MYELIN_DATA"], !env.isEmpty { candidates.append(env) }
-    candidates.append("/work/shared/datasets")
     let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     candidates.append(here.deletingLastPathComponent().appendingPathComponent("shared/datasets").path)
     return candidates.first { FileManager.default.fileExists(atPath: $0 + "/mnist/train-labels-idx1-ubyte.gz") }
