@@ -34,15 +34,9 @@ public final class LayerNorm: Module {
     }
 }
 
-/// Batch normalisation over the batch (and length) of [N, C] or [N, C, L] inputs, as PyTorch's
-/// `BatchNorm1d`: batch statistics in training (running averages updated with `momentum`, the
-/// running variance unbiased), running statistics in evaluation.
-///
-/// ```swift
-/// let bn = BatchNorm1d(128)
-/// let y = bn(Tensor.randn([32, 128]))
-/// ```
-public final class BatchNorm1d: Module {
+/// What BatchNorm1d and BatchNorm2d share, as PyTorch's `_BatchNorm`: the parameters and buffers
+/// over `features` channels, and the normalisation over given axes. Subclasses pick the axes.
+public class BatchNormBase: Module {
     public let features: Int
     public let eps: Double, momentum: Double
     public let weight: Parameter?
@@ -52,14 +46,60 @@ public final class BatchNorm1d: Module {
     /// Batches seen in training, as PyTorch's `num_batches_tracked`.
     public let numBatchesTracked: Buffer?
 
-    public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
-                trackRunningStats: Bool = true) {
+    init(_ features: Int, eps: Double, momentum: Double, affine: Bool, trackRunningStats: Bool) {
         self.features = features
         self.eps = eps
         self.momentum = momentum
-        (weight, bias, runningMean, runningVar, numBatchesTracked) =
-            batchNormState(features, affine: affine, trackRunningStats: trackRunningStats)
+        weight = affine ? Parameter(Tensor.ones([features])) : nil
+        bias = affine ? Parameter(Tensor.zeros([features])) : nil
+        runningMean = trackRunningStats ? Buffer(Tensor.zeros([features])) : nil
+        runningVar = trackRunningStats ? Buffer(Tensor.ones([features])) : nil
+        numBatchesTracked = trackRunningStats ? Buffer(Tensor.zeros([], dtype: .int64)) : nil
         super.init()
+    }
+
+    /// Statistics over `axes`; per-channel tensors reshaped to `channelShape` to broadcast
+    /// against the input.
+    func normalize(_ layer: String, _ input: Tensor, axes: [Int], channelShape: [Int]) -> Tensor {
+        let mean: Tensor, variance: Tensor
+        if isTraining || runningMean == nil {
+            let n = axes.reduce(1) { $0 * input.shape[$1] }
+            if isTraining && n <= 1 {
+                fatalError("[\(layer)] training needs more than 1 value per channel, got input shape \(input.shape)")
+            }
+            mean = input.mean(axes: axes)
+            variance = input.variance(axes: axes, unbiased: false)
+            if isTraining, let runningMean, let runningVar, let numBatchesTracked {
+                withoutGrad {
+                    let unbiased = variance.detached() * (Double(n) / Double(n - 1))
+                    runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
+                    runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
+                    numBatchesTracked.value = numBatchesTracked.value + 1
+                }
+            }
+        } else {
+            mean = runningMean!.value
+            variance = runningVar!.value
+        }
+        var y = (input - mean.reshape(channelShape)) * (variance.reshape(channelShape) + eps).rsqrt()
+        if let weight { y = y * weight.value.reshape(channelShape) }
+        if let bias { y = y + bias.value.reshape(channelShape) }
+        return y
+    }
+}
+
+/// Batch normalisation over the batch (and length) of [N, C] or [N, C, L] inputs, as PyTorch's
+/// `BatchNorm1d`: batch statistics in training (running averages updated with `momentum`, the
+/// running variance unbiased), running statistics in evaluation.
+///
+/// ```swift
+/// let bn = BatchNorm1d(128)
+/// let y = bn(Tensor.randn([32, 128]))
+/// ```
+public final class BatchNorm1d: BatchNormBase {
+    public override init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
+                trackRunningStats: Bool = true) {
+        super.init(features, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats)
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
@@ -67,10 +107,8 @@ public final class BatchNorm1d: Module {
             fatalError("[BatchNorm1d] expected [N, \(features)] or [N, \(features), L] inputs, got shape \(input.shape)")
         }
         // Statistics over every axis but the channel axis 1; parameters broadcast as [C] or [C, 1].
-        return batchNorm("BatchNorm1d", input, axes: input.rank == 2 ? [0] : [0, 2],
-                         channelShape: input.rank == 2 ? [features] : [features, 1], training: isTraining,
-                         eps: eps, momentum: momentum, weight: weight, bias: bias, runningMean: runningMean,
-                         runningVar: runningVar, numBatchesTracked: numBatchesTracked)
+        return normalize("BatchNorm1d", input, axes: input.rank == 2 ? [0] : [0, 2],
+                         channelShape: input.rank == 2 ? [features] : [features, 1])
     }
 }
 
@@ -82,73 +120,16 @@ public final class BatchNorm1d: Module {
 /// let bn = BatchNorm2d(32)
 /// bn(Tensor.randn([8, 32, 14, 14])).shape   // [8, 32, 14, 14]
 /// ```
-public final class BatchNorm2d: Module {
-    public let features: Int
-    public let eps: Double, momentum: Double
-    public let weight: Parameter?
-    public let bias: Parameter?
-    public let runningMean: Buffer?
-    public let runningVar: Buffer?
-    /// Batches seen in training, as PyTorch's `num_batches_tracked`.
-    public let numBatchesTracked: Buffer?
-
-    public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
+public final class BatchNorm2d: BatchNormBase {
+    public override init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true) {
-        self.features = features
-        self.eps = eps
-        self.momentum = momentum
-        (weight, bias, runningMean, runningVar, numBatchesTracked) =
-            batchNormState(features, affine: affine, trackRunningStats: trackRunningStats)
-        super.init()
+        super.init(features, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats)
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
         guard input.rank == 4 && input.shape[1] == features else {
             fatalError("[BatchNorm2d] expected [N, \(features), H, W] inputs, got shape \(input.shape)")
         }
-        return batchNorm("BatchNorm2d", input, axes: [0, 2, 3], channelShape: [features, 1, 1], training: isTraining,
-                         eps: eps, momentum: momentum, weight: weight, bias: bias, runningMean: runningMean,
-                         runningVar: runningVar, numBatchesTracked: numBatchesTracked)
+        return normalize("BatchNorm2d", input, axes: [0, 2, 3], channelShape: [features, 1, 1])
     }
-}
-
-/// The parameters and buffers of a batch-norm layer over `features` channels, as PyTorch creates them.
-private func batchNormState(_ features: Int, affine: Bool, trackRunningStats: Bool)
-    -> (Parameter?, Parameter?, Buffer?, Buffer?, Buffer?) {
-    (affine ? Parameter(Tensor.ones([features])) : nil,
-     affine ? Parameter(Tensor.zeros([features])) : nil,
-     trackRunningStats ? Buffer(Tensor.zeros([features])) : nil,
-     trackRunningStats ? Buffer(Tensor.ones([features])) : nil,
-     trackRunningStats ? Buffer(Tensor.zeros([], dtype: .int64)) : nil)
-}
-
-/// The batch-norm computation shared by BatchNorm1d and BatchNorm2d: statistics over `axes`,
-/// per-channel tensors reshaped to `channelShape` to broadcast against the input.
-private func batchNorm(_ layer: String, _ input: Tensor, axes: [Int], channelShape: [Int], training: Bool,
-                       eps: Double, momentum: Double, weight: Parameter?, bias: Parameter?, runningMean: Buffer?,
-                       runningVar: Buffer?, numBatchesTracked: Buffer?) -> Tensor {
-    let mean: Tensor, variance: Tensor
-    if training || runningMean == nil {
-        let n = axes.reduce(1) { $0 * input.shape[$1] }
-        if training && n <= 1 {
-            fatalError("[\(layer)] training needs more than 1 value per channel, got input shape \(input.shape)")
-        }
-        mean = input.mean(axes: axes)
-        variance = input.variance(axes: axes, unbiased: false)
-        if training, let runningMean, let runningVar, let numBatchesTracked {
-            withoutGrad {
-                let unbiased = variance.detached() * (Double(n) / Double(n - 1))
-                runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
-                runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
-                numBatchesTracked.value = numBatchesTracked.value + 1
-            }
-        }
-    } else {
-        mean = runningMean!.value
-        variance = runningVar!.value
-    }
-    var y = (input - mean.reshape(channelShape)) * (variance.reshape(channelShape) + eps).rsqrt()
-    if let weight { y = y * weight.value.reshape(channelShape) }
-    if let bias { y = y + bias.value.reshape(channelShape) }
-    return y
 }
