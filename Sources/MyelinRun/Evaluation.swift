@@ -15,30 +15,23 @@ public struct Evaluation {
     /// Runs `model` over `data` in eval mode, in batches, without recording a graph.
     public static func of(_ model: Module, on data: TensorDataset, task: RunDescription.Task,
                           scaling: RunData.Scaling, classes: Int) -> Evaluation {
-        let outputs = RunModel.outputs(model, data.inputs)
+        let outputs = model.predict(data.inputs, batchSize: 1000)
         switch task {
         case .classification:
             let labels = data.targets.to(.int64)
-            let loss = crossEntropy(outputs, labels: labels).item()
-            let predicted = outputs.argmax(axis: 1).scalars(as: Int64.self).map { Int($0) }
-            let truth = labels.scalars(as: Int64.self).map { Int($0) }
-            let matrix = ConfusionMatrix(predictions: predicted, labels: truth, classes: classes)
-            let correct = zip(predicted, truth).filter { $0 == $1 }.count
-            return Evaluation(metrics: ["loss": loss, "accuracy": Double(correct) / Double(max(truth.count, 1)),
+            let matrix = ConfusionMatrix(predictions: outputs.argmax(axis: 1).scalars(as: Int64.self).map { Int($0) },
+                                         labels: labels.scalars(as: Int64.self).map { Int($0) }, classes: classes)
+            return Evaluation(metrics: ["loss": crossEntropy(outputs, labels: labels).item(), "accuracy": matrix.accuracy,
                                         "macro_f1": matrix.scores.macroF1],
-                              confusion: matrix, count: truth.count)
+                              confusion: matrix, count: labels.count)
         case .regression:
-            let loss = mseLoss(outputs, data.targets.to(outputs.dtype)).item()
-            let predicted = scaling.targetsBack(outputs).doubles
-            let truth = scaling.targetsBack(data.targets.to(.float32)).doubles
-            let n = Double(max(truth.count, 1))
-            let mse = zip(predicted, truth).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / n
-            let mae = zip(predicted, truth).map { abs($0 - $1) }.reduce(0, +) / n
-            let mean = truth.reduce(0, +) / n
-            let total = truth.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
-            let r2 = total > 0 ? 1 - mse * n / total : 0
-            return Evaluation(metrics: ["loss": loss, "mse": mse, "rmse": mse.squareRoot(), "mae": mae, "r2": r2],
-                              confusion: nil, count: truth.count)
+            // Figures in the target's own units; the loss in the standardised units the model trained on.
+            let predicted = scaling.targetsBack(outputs), truth = scaling.targetsBack(data.targets)
+            let mse = meanSquaredError(predictions: predicted, targets: truth)
+            return Evaluation(metrics: ["loss": mseLoss(outputs, data.targets.to(outputs.dtype)).item(), "mse": mse,
+                                        "rmse": mse.squareRoot(), "mae": meanAbsoluteError(predictions: predicted, targets: truth),
+                                        "r2": r2Score(predictions: predicted, targets: truth)],
+                              confusion: nil, count: truth.shape[0])
         }
     }
 

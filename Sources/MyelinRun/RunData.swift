@@ -21,8 +21,9 @@ public struct RunData {
     public var train: TensorDataset
     public var validation: TensorDataset?
     public var test: TensorDataset
-    /// Test inputs before normalisation (for decision-boundary pictures in the data's own units).
-    public var rawTestInputs: Tensor
+    /// The test part before scaling: inputs and targets in the data's own units (decision
+    /// boundaries are drawn in them; `evaluate` scales them with a run's own scaling).
+    public var rawTest: TensorDataset
     public var task: RunDescription.Task
     public var classNames: [String]
     public var featureNames: [String]
@@ -35,28 +36,23 @@ public struct RunData {
 
     /// Per-feature standardisation fitted on the training part only.
     public struct Scaling: Codable, Equatable, Sendable {
-        public var inputMean: [Double]?
-        public var inputStd: [Double]?
-        public var targetMean: Double?
-        public var targetStd: Double?
+        /// Tabular inputs (nil for images, which stay in [0, 1]).
+        public var input: Standardizer?
+        /// Regression targets (nil for classification).
+        public var target: Standardizer?
 
         /// Applies the input standardisation (features on the last axis).
-        public func inputs(_ x: Tensor) -> Tensor {
-            guard let inputMean, let inputStd else { return x }
-            let mean = Tensor(shape: [inputMean.count], scalars: inputMean.map { Float($0) })
-            let std = Tensor(shape: [inputStd.count], scalars: inputStd.map { Float($0) })
-            return (x - mean) / std
-        }
+        public func inputs(_ x: Tensor) -> Tensor { input?.transform(x) ?? x }
 
         /// Maps standardised regression outputs back to the target's units.
-        public func targetsBack(_ y: Tensor) -> Tensor {
-            guard let targetMean, let targetStd else { return y }
-            return y * targetStd + targetMean
-        }
+        public func targetsBack(_ y: Tensor) -> Tensor { target?.inverse(y) ?? y }
 
-        func targets(_ y: Tensor) -> Tensor {
-            guard let targetMean, let targetStd else { return y }
-            return (y - targetMean) / targetStd
+        /// Inputs and targets in the data's own units as the model sees them: scaled inputs, and
+        /// standardised `[N, 1]` targets when regressing.
+        public func prepared(_ x: Tensor, _ y: Tensor, task: RunDescription.Task) -> TensorDataset {
+            guard task == .regression else { return TensorDataset(inputs: inputs(x), targets: y) }
+            let column = y.rank == 1 ? y.reshape([-1, 1]) : y
+            return TensorDataset(inputs: inputs(x), targets: target?.transform(column) ?? column.to(.float32))
         }
     }
 
@@ -72,16 +68,15 @@ public struct RunData {
         case .catalogue(let name):
             let data = try Catalogue(dataDir: dataDir).load(name, seed: settings.seed, testFraction: settings.testSplit)
             (trainX, trainY, testX, testY) = (data.train.inputs, data.train.targets, data.test.inputs, data.test.targets)
-            task = data.task == .classification ? .classification : .regression
+            task = data.task
             if task == .classification && data.train.targets.rank != 1 {
                 throw RunError("'\(name)' is a sequence data set; `myelin train` learns classification and regression")
             }
             (classNames, featureNames, inputShape) = (data.classNames, data.featureNames, data.inputShape)
         case .csv(let path, let label, let wanted):
             let column: CSVReader.Column = Int(label).map { .index($0) } ?? .name(label)
-            let reader = CSVReader(label: column, task: wanted.map { $0 == .classification ? .classification : .regression })
-            let table = try reader.read(path: path)
-            task = table.task == .classification ? .classification : .regression
+            let table = try CSVReader(label: column, task: wanted).read(path: path)
+            task = table.task
             (classNames, featureNames, schema) = (table.classNames, table.featureNames, table.schema)
             inputShape = [table.inputs.shape[1]]
             guard table.inputs.shape[0] >= 5 else {
@@ -105,25 +100,13 @@ public struct RunData {
         }
 
         // Tabular features are standardised; images ([C, H, W], already in [0, 1]) are left as they are.
-        var scaling = Scaling()
-        if inputShape.count == 1 {
-            let mean = trainX.mean(axis: 0), std = trainX.std(axis: 0, unbiased: false)
-            scaling.inputMean = mean.doubles
-            scaling.inputStd = std.doubles.map { $0 > 1e-12 ? $0 : 1 }
-        }
-        if task == .regression {
-            let y = trainY.doubles
-            let mean = y.reduce(0, +) / Double(max(y.count, 1))
-            let std = (y.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(y.count, 1))).squareRoot()
-            scaling.targetMean = mean
-            scaling.targetStd = std > 1e-12 ? std : 1
-        }
-        func prepared(_ x: Tensor, _ y: Tensor) -> TensorDataset {
-            TensorDataset(inputs: scaling.inputs(x), targets: task == .regression ? scaling.targets(y.to(.float32)) : y)
-        }
-        return RunData(train: prepared(trainX, trainY), validation: validation.map { prepared($0.inputs, $0.targets) },
-                       test: prepared(testX, testY), rawTestInputs: testX, task: task, classNames: classNames,
-                       featureNames: featureNames, inputShape: inputShape, scaling: scaling, schema: schema)
+        let scaling = Scaling(input: inputShape.count == 1 ? Standardizer(fitting: trainX) : nil,
+                              target: task == .regression ? Standardizer(fitting: trainY) : nil)
+        return RunData(train: scaling.prepared(trainX, trainY, task: task),
+                       validation: validation.map { scaling.prepared($0.inputs, $0.targets, task: task) },
+                       test: scaling.prepared(testX, testY, task: task), rawTest: TensorDataset(inputs: testX, targets: testY),
+                       task: task, classNames: classNames, featureNames: featureNames, inputShape: inputShape,
+                       scaling: scaling, schema: schema)
     }
 
     /// Rows of `x` at `indices`.

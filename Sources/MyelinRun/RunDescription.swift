@@ -6,7 +6,7 @@ import MyelinData
 /// exactly as in training.
 public struct RunDescription: Codable, Sendable {
     /// Classification (labels, cross-entropy) or regression (targets, MSE).
-    public enum Task: String, Codable, Sendable { case classification, regression }
+    public typealias Task = LearningTask
 
     /// Bumped when the layout changes incompatibly.
     public var format: Int = 1

@@ -35,27 +35,10 @@ public final class RunModel {
 
     public var metrics: [Metric] { description.task == .classification ? [Accuracy()] : [MAE()] }
 
-    /// The model's outputs for `inputs`, in eval mode, in batches, without a graph.
-    static func outputs(_ model: Module, _ inputs: Tensor, batchSize: Int = 1000) -> Tensor {
-        model.eval()
-        return withoutGrad {
-            let n = inputs.shape[0]
-            guard n > batchSize else { return model(inputs) }
-            var parts: [Tensor] = []
-            var start = 0
-            while start < n {
-                let end = Swift.min(start + batchSize, n)
-                parts.append(model(inputs[start..<end]))
-                start = end
-            }
-            return Tensor.cat(parts)
-        }
-    }
-
     /// Predicted classes (classification) or values in the target's units (regression) for
     /// inputs already scaled, with class probabilities when classifying.
     public func predict(_ scaledInputs: Tensor) -> (values: Tensor, probabilities: Tensor?) {
-        let out = Self.outputs(model, scaledInputs)
+        let out = model.predict(scaledInputs, batchSize: 1000)
         switch description.task {
         case .classification: return (out.argmax(axis: 1), out.softmax(axis: 1))
         case .regression: return (description.scaling.targetsBack(out), nil)

@@ -163,9 +163,9 @@ public enum TrainJob {
         if data.task == .classification && data.inputShape == [2] {
             let scaling = data.scaling, model = built.model
             let labels = data.test.targets.to(.int64).scalars(as: Int64.self).map { Int($0) }
-            try plotDecisionBoundary(points: data.rawTestInputs, labels: labels, classNames: data.classNames,
+            try plotDecisionBoundary(points: data.rawTest.inputs, labels: labels, classNames: data.classNames,
                                      title: "Decision boundary (test points)") { grid in
-                RunModel.outputs(model, scaling.inputs(grid)).argmax(axis: 1).scalars(as: Int64.self).map { Int($0) }
+                model.predict(scaling.inputs(grid), batchSize: 1000).argmax(axis: 1).scalars(as: Int64.self).map { Int($0) }
             }.write(to: run.boundary)
         }
         if drawFilters && data.test.count > 0 {

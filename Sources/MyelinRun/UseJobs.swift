@@ -12,37 +12,21 @@ public enum UseJobs {
         let run = RunFolder(path)
         let description = try run.readDescription()
         let built = try RunModel(description, weights: run.weights)
-        let classes = description.classNames ?? []
-        let dataset: TensorDataset
+        let raw: TensorDataset
         switch source {
         case nil, .catalogue?:
             var settings = description.settings
             settings.validationSplit = 0
             let data = try RunData.load(source ?? description.source, dataDir: dataDir, settings: settings)
             try check(data.inputShape, against: description.spec, what: "the data")
-            dataset = TensorDataset(inputs: description.scaling.inputs(data.rawTestInputs),
-                                    targets: description.task == .regression
-                                        ? data.test.targets * (data.scaling.targetStd ?? 1) + (data.scaling.targetMean ?? 0)
-                                        : data.test.targets)
-            return (evaluateScaled(built, dataset), classes)
+            raw = data.rawTest
         case .csv(let file, _, _)?:
-            let table = try readCSV(file, description: description, requireLabel: true)
-            dataset = TensorDataset(inputs: description.scaling.inputs(table.inputs), targets: table.targets)
-            return (evaluateScaled(built, dataset), classes)
+            raw = try readCSV(file, description: description, requireLabel: true).tensorDataset
         }
-    }
-
-    /// `dataset` has scaled inputs and targets in their own units.
-    private static func evaluateScaled(_ built: RunModel, _ dataset: TensorDataset) -> Evaluation {
-        let description = built.description
-        var targets = dataset.targets
-        if description.task == .regression {
-            let y = targets.to(.float32)
-            targets = (y.rank == 1 ? y.reshape([-1, 1]) : y) - (description.scaling.targetMean ?? 0)
-            targets = targets / (description.scaling.targetStd ?? 1)
-        }
-        return Evaluation.of(built.model, on: TensorDataset(inputs: dataset.inputs, targets: targets), task: description.task,
-                             scaling: description.scaling, classes: description.classNames?.count ?? 0)
+        let evaluation = Evaluation.of(built.model, on: description.scaling.prepared(raw.inputs, raw.targets, task: description.task),
+                                       task: description.task, scaling: description.scaling,
+                                       classes: description.classNames?.count ?? 0)
+        return (evaluation, description.classNames ?? [])
     }
 
     /// Predictions for the examples in `input` (CSV, IDX images, or `.npy`) as CSV text:
