@@ -86,6 +86,72 @@ extension Tensor {
         return out
     }
 
+    /// An affine map of the last dimension, `self.matmul(weight.T) + bias`, as one product (PyTorch's `F.linear`).
+    ///
+    /// ```swift
+    /// let y = x.linear(weight: w, bias: b)   // x [8, 20], w [64, 20], b [64] -> y [8, 64]
+    /// ```
+    /// The bias is written into the output first and the product added onto it (BLAS's beta = 1), so
+    /// there is no separate broadcast add: one op and one pass over the output fewer per layer.
+    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let x = self
+        guard weight.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == weight.shape[1] else {
+            fatalError("[linear] cannot apply a weight of shape \(weight.shape) to an input of shape \(x.shape): "
+                + "the weight must be [out, in] with in equal to the input's last dimension")
+        }
+        let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+        if let b = bias, b.shape != [outFeatures] {
+            fatalError("[linear] bias of shape \(b.shape) does not match the weight's \(outFeatures) outputs")
+        }
+        // Integer tensors and mixed dtypes take the general path, with its type promotion.
+        guard x.dtype.isFloatingPoint, weight.dtype == x.dtype, bias.map({ $0.dtype == x.dtype }) ?? true else {
+            let y = x.matmul(weight.T)
+            return bias.map { y + $0 } ?? y
+        }
+        let rows = x.shape.dropLast().reduce(1, *)
+        let flat = x.detached().contiguous().reshape([rows, inFeatures])
+        var out = Tensor(uninitializedShape: [rows, outFeatures], dtype: x.dtype)
+        if out.count > 0 {
+            switch x.dtype {
+            case .float32: Tensor.linearKernel(Float.self, flat, weight.detached(), bias?.detached(), out)
+            default: Tensor.linearKernel(Double.self, flat, weight.detached(), bias?.detached(), out)
+            }
+        }
+        out = out.reshape(Array(x.shape.dropLast()) + [outFeatures])
+        guard Tensor.needsGrad(x, weight) || bias.map({ Tensor.needsGrad($0) }) == true else { return out }
+        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+        let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+        return out.recorded("linear", inputs) { g, _ in
+            let g2 = g.reshape([rows, outFeatures])
+            let gx = needX ? g2.matmul(weight).reshape(x.shape) : nil
+            let gw = needW ? g2.T.matmul(x.reshape([rows, inFeatures])) : nil
+            let gb = needB ? g2.sum(axis: 0) : nil
+            return bias == nil ? [gx, gw] : [gx, gw, gb]
+        }
+    }
+
+    private static func linearKernel<T: FloatElement>(_: T.Type, _ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ out: Tensor) {
+        let rows = x.shape[0], inFeatures = x.shape[1], outFeatures = weight.shape[0]
+        let pc = out.basePointer(T.self)
+        if let bias {
+            let b = bias.contiguous(), pb = b.basePointer(T.self)
+            for r in 0..<rows { (pc + r * outFeatures).update(from: pb, count: outFeatures) }
+        } else if inFeatures == 0 {
+            pc.update(repeating: 0, count: rows * outFeatures)
+        }
+        if inFeatures == 0 { return }
+        // The weight read as its transpose [in, out]: a view BLAS takes without a copy.
+        var w = weight
+        var opW = BLASOperand(rows: inFeatures, cols: outFeatures, rowStride: w.strides[1], colStride: w.strides[0])
+        if opW == nil {
+            w = w.contiguous()
+            opW = BLASOperand(rows: inFeatures, cols: outFeatures, rowStride: 1, colStride: inFeatures)
+        }
+        let opX = BLASOperand(rows: rows, cols: inFeatures, rowStride: inFeatures, colStride: 1)!
+        BLAS.gemm(x.basePointer(T.self), opX, w.basePointer(T.self), opW!, pc, m: rows, n: outFeatures, k: inFeatures,
+                  accumulate: bias != nil)
+    }
+
     /// This tensor's matrices viewed with `batch` leading dimensions (broadcast, no copy).
     private func expandBatch(_ batch: [Int]) -> Tensor {
         expand(batch + Array(shape.suffix(2)))
@@ -162,6 +228,8 @@ extension Tensor {
 
 /// Matrix product with `matmul` broadcasting rules: `matmul(a, b)`.
 public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor { a.matmul(b) }
+/// An affine map of the last dimension: `linear(x, weight: w, bias: b)` is `x.matmul(w.T) + b`.
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor { x.linear(weight: weight, bias: bias) }
 /// Inner product of two vectors.
 public func dot(_ a: Tensor, _ b: Tensor) -> Tensor { a.dot(b) }
 /// Outer product of two vectors.

@@ -16,11 +16,17 @@ final class ThreadPool: @unchecked Sendable {
     private let workerCount: Int
     /// Bumped for each job; workers wait for it to change.
     private let generation = Atomic<Int>(0)
-    private let nextChunk = Atomic<Int>(0)
+    /// A job is split into at most 64 units (runs of chunks); bit u is set once unit u is claimed.
+    private let claimed = Atomic<UInt64>(~0)
+    /// Units claimed but not finished, plus unclaimed ones: the caller waits for 0.
     private let remaining = Atomic<Int>(0)
+    /// Threads meant to take part in the current job (a hint for which units each one prefers).
+    private let participants = Atomic<Int>(1)
     /// Set while a job runs; a second caller (another thread, or a kernel inside a job) runs serially.
     private let busy = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
+    /// The job's chunk count and body: written before the claim mask is published and read only
+    /// by a thread holding a claim, when the job cannot end.
     private var chunkCount = 0
     private var job: ((Int) -> Void)?
     private var mutex = pthread_mutex_t()
@@ -33,17 +39,19 @@ final class ThreadPool: @unchecked Sendable {
         workerCount = workers
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
-        for _ in 0..<workers {
-            let box = Unmanaged.passRetained(self)
+        for index in 0..<workers {
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, participant: index + 1))
             var thread = pthread_t()
             #if canImport(Glibc)
             pthread_create(&thread, nil, { arg in
-                Unmanaged<ThreadPool>.fromOpaque(arg!).takeRetainedValue().workerLoop()
+                let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
+                start.pool.workerLoop(participant: start.participant)
                 return nil
             }, box.toOpaque())
             #else
             pthread_create(&thread, nil, { arg in
-                Unmanaged<ThreadPool>.fromOpaque(arg).takeRetainedValue().workerLoop()
+                let start = Unmanaged<WorkerStart>.fromOpaque(arg).takeRetainedValue()
+                start.pool.workerLoop(participant: start.participant)
                 return nil
             }, box.toOpaque())
             #endif
@@ -55,15 +63,19 @@ final class ThreadPool: @unchecked Sendable {
     /// when every chunk is done.
     func run(chunks: Int, threads: Int, _ body: (Int) -> Void) {
         if chunks <= 1 || threads <= 1 || workerCount == 0
-            || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            || !busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
             for c in 0..<chunks { body(c) }
             return
         }
+        let units = min(chunks, 64)
         withoutActuallyEscaping(body) { escapable in
             job = escapable
             chunkCount = chunks
-            nextChunk.store(0, ordering: .releasing)
-            remaining.store(chunks, ordering: .relaxed)
+            participants.store(threads, ordering: .relaxed)
+            // `remaining` is set before the mask is published: a claim (which reads the mask)
+            // then always finds it, even by a worker still looking at the previous job.
+            remaining.store(units, ordering: .relaxed)
+            claimed.store(units == 64 ? 0 : ~0 << UInt64(units), ordering: .releasing)
             // Sequentially consistent with the sleepers count, so a worker going to sleep either
             // sees the new job or is woken.
             generation.add(1, ordering: .sequentiallyConsistent)
@@ -72,24 +84,45 @@ final class ThreadPool: @unchecked Sendable {
                 pthread_cond_broadcast(&wake)
                 pthread_mutex_unlock(&mutex)
             }
-            drain(escapable)
+            drain(participant: 0)
             while remaining.load(ordering: .acquiring) > 0 {}
             job = nil
         }
         busy.store(false, ordering: .releasing)
     }
 
-    /// Claims and runs chunks until none are left.
-    private func drain(_ body: (Int) -> Void) {
+    /// Claims and runs units until none are left.
+    ///
+    /// Participant p (the caller is 0, worker i is i) first takes units p, p + threads, ..., so a
+    /// repeated job (the halves of a layer's weights in batch-1 inference, say) runs on the core
+    /// whose cache already holds its data; then it takes what a late participant has not claimed.
+    private func drain(participant p: Int) {
+        let step = max(1, participants.load(ordering: .relaxed))
+        var u = p
+        while u < 64 {
+            let mask = claimed.load(ordering: .acquiring)
+            if mask == ~0 { return }
+            if mask & (1 << UInt64(u)) == 0 { runIfClaimed(u) }
+            u += step
+        }
         while true {
-            let c = nextChunk.add(1, ordering: .acquiringAndReleasing).oldValue
-            if c >= chunkCount { return }
-            body(c)
-            remaining.subtract(1, ordering: .releasing)
+            let mask = claimed.load(ordering: .acquiring)
+            if mask == ~0 { return }
+            runIfClaimed((~mask).trailingZeroBitCount)
         }
     }
 
-    private func workerLoop() {
+    /// Claims unit `u` and runs its chunks, unless another thread has claimed it.
+    @inline(__always)
+    private func runIfClaimed(_ u: Int) {
+        let bit = UInt64(1) << UInt64(u)
+        guard claimed.bitwiseOr(bit, ordering: .acquiringAndReleasing).oldValue & bit == 0 else { return }
+        let chunks = chunkCount, units = min(chunks, 64)
+        for c in (u * chunks / units)..<((u + 1) * chunks / units) { job!(c) }
+        remaining.subtract(1, ordering: .releasing)
+    }
+
+    private func workerLoop(participant: Int) {
         var seen = generation.load(ordering: .acquiring)
         while true {
             var spins = 0
@@ -107,13 +140,14 @@ final class ThreadPool: @unchecked Sendable {
                 }
             }
             seen = generation.load(ordering: .acquiring)
-            // A claim only succeeds while the job is live, so `job` is set whenever it is read.
-            while true {
-                let c = nextChunk.add(1, ordering: .acquiringAndReleasing).oldValue
-                if c >= chunkCount { break }
-                job!(c)
-                remaining.subtract(1, ordering: .releasing)
-            }
+            drain(participant: participant)
         }
     }
+}
+
+/// What a new worker thread starts with: its pool and its participant number.
+private final class WorkerStart {
+    let pool: ThreadPool
+    let participant: Int
+    init(pool: ThreadPool, participant: Int) { self.pool = pool; self.participant = participant }
 }

@@ -31,9 +31,7 @@ public final class Linear: Module {
         if input.shape.last != inputSize {
             fatalError("[Linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
         }
-        // The transposed weight is a view; BLAS reads it without a copy.
-        let y = input.matmul(weight.value.T)
-        return bias.map { y + $0.value } ?? y
+        return input.linear(weight: weight.value, bias: bias?.value)
     }
 }
 

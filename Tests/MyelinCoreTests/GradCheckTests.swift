@@ -87,6 +87,11 @@ import MyelinTestSupport
         Row("matmul batched broadcast", [[2, 1, 3, 4], [5, 4, 2]]) { $0[0].matmul($0[1]) },
         Row("matmul stack x matrix", [[2, 3, 4], [4, 2]]) { $0[0].matmul($0[1]) },
         Row("outer", [[3], [4]]) { $0[0].outer($0[1]) },
+        Row("linear", [[3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2]) },
+        Row("linear no bias", [[3, 4], [5, 4]]) { $0[0].linear(weight: $0[1]) },
+        Row("linear vector", [[4], [2, 4], [2]]) { $0[0].linear(weight: $0[1], bias: $0[2]) },
+        Row("linear stack", [[2, 3, 4], [2, 4], [2]]) { $0[0].linear(weight: $0[1], bias: $0[2]) },
+        Row("linear transposed operands", [[4, 3], [4, 5], [5]]) { $0[0].T.linear(weight: $0[1].T, bias: $0[2]) },
         // Copying ops
         Row("cat", [[2, 3], [1, 3]]) { Tensor.cat([$0[0], $0[1]], axis: 0) },
         Row("stack", [[2, 3], [2, 3]]) { Tensor.stack([$0[0], $0[1]], axis: 1) },
