@@ -16,12 +16,15 @@ let package = Package(
         // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Hand-written C kernels with runtime CPU dispatch (batch-1 matrix-vector products).
+        .target(name: "CMyelinKernels"),
         // The n-dimensional array: storage, views, elementwise ops, reductions, BLAS, I/O.
         .target(
             name: "MyelinCore",
             dependencies: [
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 "CZlib",
+                "CMyelinKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]

@@ -3,6 +3,7 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CMyelinKernels
 
 /// How a strided 2-D view is handed to BLAS without copying: as-is or transposed, with its leading dimension.
 struct BLASOperand: Equatable {
@@ -104,6 +105,13 @@ enum BLAS {
     private static func rowTimesMatrix<T: FloatElement>(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ b: UnsafePointer<T>,
                                                         _ opB: BLASOperand, _ c: UnsafeMutablePointer<T>, n: Int, k: Int,
                                                         accumulate: Bool) {
+        // Rows of a stored-transposed B (a Linear layer's weight) times a contiguous row: our own kernel.
+        if T.self == Float.self && opB.transposed && (!opA.transposed || k == 1),
+           myelin_sgemv_rows(UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, k, opB.leadingDimension,
+                             UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+                             UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), accumulate ? 1 : 0) != 0 {
+            return
+        }
         let incA = blasInt(opA.transposed ? opA.leadingDimension : 1)
         // B (k x n) stored row-major: c = Bᵀ a. Stored transposed (n x k): c = S a.
         let trans = opB.transposed ? CblasNoTrans : CblasTrans

@@ -31,3 +31,25 @@ import Testing
         #expect(worst < 1e-4, "worst relative error \(worst) for [\(m), \(k)] x [\(k), \(n)]")
     }
 }
+
+/// The batch-1 matrix-vector kernel (`myelin_sgemv_rows`): four rows per pass plus leftover rows,
+/// 16- and 8-wide steps plus a scalar tail, rows further apart than their length, with and
+/// without a bias to add onto.
+@Suite struct RowTimesMatrixTests {
+    @Test(arguments: [(1, 1), (7, 3), (8, 5), (15, 4), (16, 13), (33, 9), (784, 6), (257, 130)])
+    func matchesTheSerialSum(k: Int, n: Int) {
+        let g = RandomGenerator(seed: UInt64(k * 31 + n))
+        let x = Tensor.randn([1, k], generator: g)
+        // Rows of the weight are 5 elements further apart than their length: a column slice.
+        let wide = Tensor.randn([n, k + 5], generator: g)
+        let w = wide[0..., 2..<(k + 2)]
+        let b = Tensor.randn([n], generator: g)
+        let want = MatmulThreadingTests.reference(x, w.T.contiguous())
+        let plain = x.matmul(w.T).doubles
+        let biased = x.linear(weight: w, bias: b).doubles
+        let bs = b.doubles
+        let worstPlain = zip(plain, want).map { abs($0 - $1) / (1 + abs($1)) }.max()!
+        let worstBiased = zip(biased, zip(want, bs).map { $0 + $1 }).map { abs($0 - $1) / (1 + abs($1)) }.max()!
+        #expect(worstPlain < 1e-5 && worstBiased < 1e-5, "k \(k) n \(n): \(worstPlain), \(worstBiased)")
+    }
+}

@@ -1,0 +1,106 @@
+// Matrix-vector products for batch-1 inference. OpenBLAS's sgemv reads the matrix one row
+// stream at a time; four rows per pass share each load of x and keep eight sums in flight,
+// about 12% faster on the mlp_infer_b1 layers (alternating runs of both on this machine).
+#include "myelin_kernels.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+static int cpu_has_avx2_fma(void) {
+    static int cached = -1;
+    if (cached >= 0) return cached;
+    unsigned a, b, c, d;
+    int ok = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+        if (fma && osxsave && avx) {
+            unsigned lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            // The OS saves the YMM state (bits 1 and 2 of XCR0).
+            if ((lo & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d)) ok = (b >> 5) & 1;
+        }
+    }
+    cached = ok;
+    return ok;
+}
+
+__attribute__((target("avx2,fma")))
+static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma")))
+static void rows4(const float *w, long cols, long ldw, const float *x, float *out) {
+    const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+    long i = 0;
+    for (; i + 16 <= cols; i += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i), x0, s0);
+        t0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i + 8), x1, t0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i), x0, s1);
+        t1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i + 8), x1, t1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i), x0, s2);
+        t2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i + 8), x1, t2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i), x0, s3);
+        t3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i + 8), x1, t3);
+    }
+    for (; i + 8 <= cols; i += 8) {
+        __m256 x0 = _mm256_loadu_ps(x + i);
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i), x0, s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i), x0, s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i), x0, s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i), x0, s3);
+    }
+    float r0 = hsum(_mm256_add_ps(s0, t0)), r1 = hsum(_mm256_add_ps(s1, t1));
+    float r2 = hsum(_mm256_add_ps(s2, t2)), r3 = hsum(_mm256_add_ps(s3, t3));
+    for (; i < cols; i++) {
+        r0 += w0[i] * x[i];
+        r1 += w1[i] * x[i];
+        r2 += w2[i] * x[i];
+        r3 += w3[i] * x[i];
+    }
+    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
+}
+
+__attribute__((target("avx2,fma")))
+static float row1(const float *w, long cols, const float *x) {
+    __m256 s = _mm256_setzero_ps(), t = s;
+    long i = 0;
+    for (; i + 16 <= cols; i += 16) {
+        s = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), s);
+        t = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), t);
+    }
+    for (; i + 8 <= cols; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), s);
+    float r = hsum(_mm256_add_ps(s, t));
+    for (; i < cols; i++) r += w[i] * x[i];
+    return r;
+}
+
+int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
+    if (!cpu_has_avx2_fma()) return 0;
+    long r = 0;
+    float out[4];
+    for (; r + 4 <= rows; r += 4) {
+        rows4(w + r * ldw, cols, ldw, x, out);
+        for (int j = 0; j < 4; j++) y[r + j] = accumulate ? y[r + j] + out[j] : out[j];
+    }
+    for (; r < rows; r++) {
+        float v = row1(w + r * ldw, cols, x);
+        y[r] = accumulate ? y[r] + v : v;
+    }
+    return 1;
+}
+
+#else
+
+int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
+    (void)w; (void)rows; (void)cols; (void)ldw; (void)x; (void)y; (void)accumulate;
+    return 0;
+}
+
+#endif
