@@ -109,7 +109,9 @@ extension Tensor {
             return bias.map { y + $0 } ?? y
         }
         let rows = x.shape.dropLast().reduce(1, *)
-        let flat = x.detached().contiguous().reshape([rows, inFeatures])
+        // Matrices (the common case) skip the reshapes: each costs shape arrays on a path that
+        // batch-1 inference runs per layer.
+        let flat = x.rank == 2 ? x.detached().contiguous() : x.detached().contiguous().reshape([rows, inFeatures])
         var out = Tensor(uninitializedShape: [rows, outFeatures], dtype: x.dtype)
         if out.count > 0 {
             switch x.dtype {
@@ -117,7 +119,7 @@ extension Tensor {
             default: Tensor.linearKernel(Double.self, flat, weight.detached(), bias?.detached(), out)
             }
         }
-        out = out.reshape(Array(x.shape.dropLast()) + [outFeatures])
+        if x.rank != 2 { out = out.reshape(Array(x.shape.dropLast()) + [outFeatures]) }
         guard Tensor.needsGrad(x, weight) || bias.map({ Tensor.needsGrad($0) }) == true else { return out }
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
