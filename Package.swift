@@ -16,7 +16,7 @@ let package = Package(
         // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // Hand-written C kernels with runtime CPU dispatch (batch-1 matrix-vector products).
+        // Hand-written C kernels with a run-time CPU check (batch-1 matrix-vector products, Adam's step).
         .target(name: "CMyelinKernels"),
         // The n-dimensional array: storage, views, elementwise ops, reductions, BLAS, I/O.
         .target(
@@ -30,7 +30,7 @@ let package = Package(
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
         ),
         // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
-        .target(name: "MyelinNN", dependencies: ["MyelinCore"]),
+        .target(name: "MyelinNN", dependencies: ["MyelinCore", "CMyelinKernels"]),
         // Data: datasets, loaders, splits, transforms, file readers (IDX, CSV, text), the catalogue.
         .target(name: "MyelinData", dependencies: ["MyelinCore", "CZlib"]),
         // Training: fit/evaluate/predict, callbacks, progress, metrics, history.

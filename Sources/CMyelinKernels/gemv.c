@@ -4,26 +4,7 @@
 #include "myelin_kernels.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
-
-static int cpu_has_avx2_fma(void) {
-    static int cached = -1;
-    if (cached >= 0) return cached;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d)) {
-        int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
-        if (fma && osxsave && avx) {
-            unsigned lo, hi;
-            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-            // The OS saves the YMM state (bits 1 and 2 of XCR0).
-            if ((lo & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d)) ok = (b >> 5) & 1;
-        }
-    }
-    cached = ok;
-    return ok;
-}
 
 __attribute__((target("avx2,fma")))
 static inline float hsum(__m256 v) {
@@ -82,7 +63,7 @@ static float row1(const float *w, long cols, const float *x) {
 }
 
 int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
-    if (!cpu_has_avx2_fma()) return 0;
+    if (!myelin_cpu_has_avx2_fma()) return 0;
     long r = 0;
     float out[4];
     for (; r + 4 <= rows; r += 4) {

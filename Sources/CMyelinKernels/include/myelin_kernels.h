@@ -6,4 +6,13 @@
 /// (the caller then uses BLAS).
 int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate);
 
+/// 1 when this CPU and OS run AVX2 and FMA code (x86-64 only; 0 elsewhere).
+int myelin_cpu_has_avx2_fma(void);
+
+/// One Adam step over n float parameters without weight decay, AMSGrad or maximize:
+/// m += w (g - m); v = v b2 + c2 g g; p += negStepSize m / (sqrt(v) / bc2Sqrt + eps), each
+/// operation rounded on its own (bit for bit the scalar loop). Returns 0 when AVX2 is missing.
+int myelin_adam_f32(long n, float *p, const float *g, float *m, float *v, float w, float b2, float c2,
+                    float bc2Sqrt, float eps, float negStepSize);
+
 #endif

@@ -1,0 +1,29 @@
+// Which vector instructions this CPU and OS support, checked once with cpuid.
+#include "myelin_kernels.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+int myelin_cpu_has_avx2_fma(void) {
+    static int cached = -1;
+    if (cached >= 0) return cached;
+    unsigned a, b, c, d;
+    int ok = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+        if (fma && osxsave && avx) {
+            unsigned lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            // The OS saves the YMM state (bits 1 and 2 of XCR0).
+            if ((lo & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d)) ok = (b >> 5) & 1;
+        }
+    }
+    cached = ok;
+    return ok;
+}
+
+#else
+
+int myelin_cpu_has_avx2_fma(void) { return 0; }
+
+#endif
