@@ -7,7 +7,7 @@ import MyelinCore
 /// let scaler = Standardizer(fitting: train.inputs)
 /// let x = scaler.transform(test.inputs)
 /// ```
-public struct Standardizer: Codable, Equatable {
+public struct Standardizer: Codable, Equatable, Sendable {
     /// Per-feature means and standard deviations, as plain arrays (what `Codable` stores).
     public let meanValues: [Double]
     public let stdValues: [Double]
@@ -45,7 +45,7 @@ public struct Standardizer: Codable, Equatable {
 
 /// Per-feature scaling to `[low, high]` (default [0, 1]) from the training minimum and maximum
 /// (a constant feature maps to `low`).
-public struct MinMaxScaler: Codable, Equatable {
+public struct MinMaxScaler: Codable, Equatable, Sendable {
     public let minValues: [Double]
     public let maxValues: [Double]
     public let featureShape: [Int]
@@ -78,7 +78,7 @@ public struct MinMaxScaler: Codable, Equatable {
 /// let enc = LabelEncoder(fitting: ["spam", "ham", "ham"])   // classes ["ham", "spam"]
 /// let y = try enc.encode(["ham", "spam"])                  // int64 [0, 1]
 /// ```
-public struct LabelEncoder: Codable, Equatable {
+public struct LabelEncoder: Codable, Equatable, Sendable {
     public let classes: [String]
     private let index: [String: Int]
 
