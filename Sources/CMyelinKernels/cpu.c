@@ -5,8 +5,10 @@
 #include <cpuid.h>
 
 int myelin_cpu_has_avx2_fma(void) {
+    // Read and written by any thread; relaxed atomics, since every thread computes the same value.
     static int cached = -1;
-    if (cached >= 0) return cached;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known >= 0) return known;
     unsigned a, b, c, d;
     int ok = 0;
     if (__get_cpuid(1, &a, &b, &c, &d)) {
@@ -18,7 +20,7 @@ int myelin_cpu_has_avx2_fma(void) {
             if ((lo & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d)) ok = (b >> 5) & 1;
         }
     }
-    cached = ok;
+    __atomic_store_n(&cached, ok, __ATOMIC_RELAXED);
     return ok;
 }
 

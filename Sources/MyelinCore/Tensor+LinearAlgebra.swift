@@ -111,7 +111,8 @@ extension Tensor {
         let rows = x.shape.dropLast().reduce(1, *)
         // Matrices (the common case) skip the reshapes: each costs shape arrays on a path that
         // batch-1 inference runs per layer.
-        let flat = x.rank == 2 ? x.detached().contiguous() : x.detached().contiguous().reshape([rows, inFeatures])
+        let dense = x.detached().contiguous()
+        let flat = x.rank == 2 ? dense : dense.reshape([rows, inFeatures])
         var out = Tensor(uninitializedShape: [rows, outFeatures], dtype: x.dtype)
         if out.count > 0 {
             switch x.dtype {

@@ -101,7 +101,9 @@ final class ThreadPool: @unchecked Sendable {
         var u = p
         while u < 64 {
             let mask = claimed.load(ordering: .acquiring)
-            if mask == ~0 { return }
+            // No free unit from u up (units past the job's count are preset as claimed): stop
+            // here instead of loading the mask for every remaining preferred slot below 64.
+            if (~mask) >> UInt64(u) == 0 { break }
             if mask & (1 << UInt64(u)) == 0 { runIfClaimed(u) }
             u += step
         }
