@@ -38,7 +38,7 @@ let package = Package(
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
         .target(name: "MyelinPlot", dependencies: ["MyelinCore", "CZlib"]),
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
-        .target(name: "MyelinRun", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
+        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
         .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.

@@ -5,6 +5,24 @@ import MyelinBench
 
 @main
 struct MyelinCommand: ParsableCommand {
+    /// Parses and runs the command; a usage error prints one line and exits 1, like every other
+    /// error (ArgumentParser's own would print several lines and exit 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success {
+                // --help and --version.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.joined(separator: "; ")
+            fail("[myelin] \(message) (see `myelin help`)")
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "myelin",
         abstract: "Train, evaluate and benchmark neural networks with Myelin.",

@@ -20,6 +20,24 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Folder with the data sets (default: $MYELIN_DATA, then ~/.cache/myelin).")
     var dataDir: String?
 
+    @Option(help: "Missing CSV cells (empty, NA, ?, NaN): impute (median plus a was-missing column; a 'missing' category for text), drop (the rows) or error.")
+    var missing = "impute"
+
+    @Option(help: "Text feature columns of a CSV: onehot (one feature per category) or label (one feature: the category's index).")
+    var categoricalEncoding = "onehot"
+
+    /// Checks the CSV options and records them in the settings.
+    func apply(to settings: inout TrainSettings) throws {
+        guard ["impute", "drop", "error"].contains(missing) else {
+            throw RunError(op: "train", "unknown --missing '\(missing)'; expected impute, drop or error")
+        }
+        guard ["onehot", "label"].contains(categoricalEncoding) else {
+            throw RunError(op: "train", "unknown --categorical-encoding '\(categoricalEncoding)'; expected onehot or label")
+        }
+        settings.missing = missing == "impute" ? nil : missing
+        settings.categoricalEncoding = categoricalEncoding == "onehot" ? nil : categoricalEncoding
+    }
+
     /// The source these options name; nil when none is given and `required` is false.
     func source(required: Bool) throws -> DataSource? {
         var wanted: RunDescription.Task?
@@ -47,15 +65,17 @@ struct DataOptions: ParsableArguments {
 /// Options of the optimisation, shared by `train` and `demo`.
 struct TrainingOptions: ParsableArguments {
     @Option(help: "sgd, adam, adamw, rmsprop, adagrad or adadelta.") var optimizer = "adam"
-    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Learning rate.") var lr = 1e-3
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Learning rate (default 0.001).") var lr: Double?
     @Option(help: "Weight decay (L2; decoupled for adamw).") var weightDecay = 0.0
-    @Option(help: "Momentum (sgd).") var momentum = 0.9
-    @Option(help: "Mini-batch size.") var batchSize = 128
-    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Momentum (sgd), in [0, 1).") var momentum = 0.9
+    @Option(help: "Mini-batch size (default: 128; for tables under 20,000 rows about rows/16, 8 to 128).") var batchSize: Int?
+    @Option(help: "Epochs (default: 10; for tables under 20,000 rows a budget of about 3,000 steps, 20 to 500 epochs, with early stopping).") var epochs: Int?
     @Option(help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
     @Option(help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit = 0.1
     @Option(help: "Fraction held out for testing when the data set has no test part.") var testSplit = 0.2
+    @Option(help: "auto, ce (cross-entropy), bce (two classes, one sigmoid output) or mse.") var loss = "auto"
+    @Option(help: "Write the full checkpoint every N epochs (the last epoch always).") var checkpointEvery = 1
     @Flag(help: "Random shifts and small rotations of training images.") var augment = false
     @Flag(help: "Cosine decay of the learning rate over the epochs.") var cosine = false
     @Option(help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
@@ -64,23 +84,35 @@ struct TrainingOptions: ParsableArguments {
     var settings: TrainSettings {
         var s = TrainSettings()
         s.optimizer = optimizer
-        s.learningRate = lr
+        s.learningRate = lr ?? s.learningRate
         s.weightDecay = weightDecay
         s.momentum = momentum
-        s.batchSize = batchSize
-        s.epochs = epochs
+        s.batchSize = batchSize ?? s.batchSize
+        s.epochs = epochs ?? s.epochs
         s.seed = seed
         s.patience = patience
         s.validationSplit = validationSplit
         s.testSplit = testSplit
         s.augment = augment
         s.cosine = cosine
+        s.loss = loss == "auto" ? nil : loss
+        s.checkpointEvery = checkpointEvery == 1 ? nil : checkpointEvery
         return s
+    }
+
+    /// The settings given on the command line (the others may be chosen from the data's size).
+    var given: Set<TrainPlan.Setting> {
+        var g = Set<TrainPlan.Setting>()
+        if epochs != nil { g.insert(.epochs) }
+        if batchSize != nil { g.insert(.batchSize) }
+        if patience != nil { g.insert(.patience) }
+        if lr != nil { g.insert(.learningRate) }
+        return g
     }
 
     func applyThreads() throws {
         if let threads {
-            guard threads >= 1 else { throw RunError("--threads must be at least 1, got \(threads)") }
+            guard threads >= 1, threads <= 1024 else { throw RunError(op: "train", "--threads must be between 1 and 1024, got \(threads)") }
             Threading.count = threads
         }
     }
@@ -106,7 +138,9 @@ struct Train: ParsableCommand {
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, relu, dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
     @OptionGroup var training: TrainingOptions
-    @Option(help: "The run folder to write.") var out = "runs/latest"
+    @Option(help: "The run folder to write (default: a new runs/<data>-<n>).") var out: String?
+    @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
+    @Option(help: "The largest network to build, in parameters.") var maxParameters = TrainRequest.defaultMaxParameters
 
     func run() throws {
         runOrFail {
@@ -115,9 +149,10 @@ struct Train: ParsableCommand {
             request.dataDir = dataOptions.dataDir
             request.model = model
             if let hidden {
-                let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false)
+                    .map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                    throw RunError("--hidden must list positive sizes like 512,256, got '\(hidden)'")
+                    throw RunError(op: "train", "--hidden must list positive sizes like 512,256, got '\(hidden)'")
                 }
                 request.hidden = sizes.map { $0! }
             }
@@ -125,6 +160,10 @@ struct Train: ParsableCommand {
             request.dropout = dropout
             request.layers = layers
             request.settings = training.settings
+            request.given = training.given
+            request.overwrite = overwrite
+            request.maxParameters = maxParameters
+            try dataOptions.apply(to: &request.settings)
             request.verbosity = training.verbosity
             try TrainJob.train(request, output: writeToStandardOutput)
         }

@@ -66,11 +66,13 @@ struct Demo: ParsableCommand {
     @Option(help: "Folder with the data sets.") var dataDir: String?
     @Option(help: "Epochs.") var epochs = 10
     @Option(help: "The run folder to write.") var out = "runs/demo"
+    @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
 
     func run() throws {
         runOrFail {
             var request = TrainRequest(source: .catalogue(name: "mnist"), out: out)
+            request.overwrite = overwrite
             request.dataDir = dataDir
             request.settings.epochs = epochs
             request.settings.cosine = true
@@ -92,14 +94,16 @@ struct Demo: ParsableCommand {
 
     func trainOnSpirals() throws {
         let data = Synthetic.spirals(count: 2000, classes: 3, noise: 0.2, seed: 0)
-        // The data stays in the run folder, so `evaluate` and `resume` find it again.
-        try RunFolder(out).create()
-        let file = RunFolder(out).file("spirals.csv")
+        // The data stays beside the run folder, so `evaluate` and `resume` find it again.
+        let parent = RunFolder((out as NSString).deletingLastPathComponent.isEmpty ? "." : (out as NSString).deletingLastPathComponent)
+        try parent.create()
+        let file = parent.file("spirals.csv")
         var text = "x,y,class\n"
         let x = data.inputs.floats, y = data.targets.scalars(as: Int64.self)
         for i in 0..<y.count { text += "\(x[2 * i]),\(x[2 * i + 1]),arm\(y[i])\n" }
         try AtomicFile.write(Array(text.utf8), to: file)
         var request = TrainRequest(source: .csv(path: file, label: "class", task: .classification), out: out)
+        request.overwrite = overwrite
         request.hidden = [64, 64]
         request.settings.epochs = max(epochs, 40)
         request.settings.learningRate = 3e-3

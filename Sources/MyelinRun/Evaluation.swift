@@ -14,14 +14,17 @@ public struct Evaluation {
 
     /// Runs `model` over `data` in eval mode, in batches, without recording a graph.
     public static func of(_ model: Module, on data: TensorDataset, task: RunDescription.Task,
-                          scaling: RunData.Scaling, classes: Int) -> Evaluation {
+                          scaling: RunData.Scaling, classes: Int, binaryLogit: Bool = false) -> Evaluation {
         let outputs = model.predict(data.inputs, batchSize: 1000)
         switch task {
         case .classification:
-            let labels = data.targets.to(.int64)
-            let matrix = ConfusionMatrix(predictions: outputs.argmax(axis: 1).scalars(as: Int64.self).map { Int($0) },
+            let labels = data.targets.to(.int64).reshape([-1])
+            let predicted = binaryLogit ? (outputs .> 0).to(.int64).reshape([-1]) : outputs.argmax(axis: 1)
+            let matrix = ConfusionMatrix(predictions: predicted.scalars(as: Int64.self).map { Int($0) },
                                          labels: labels.scalars(as: Int64.self).map { Int($0) }, classes: classes)
-            return Evaluation(metrics: ["loss": crossEntropy(outputs, labels: labels).item(), "accuracy": matrix.accuracy,
+            let loss = binaryLogit ? binaryCrossEntropyWithLogits(outputs, labels.reshape([-1, 1]).to(outputs.dtype)).item()
+                                   : crossEntropy(outputs, labels: labels).item()
+            return Evaluation(metrics: ["loss": loss, "accuracy": matrix.accuracy,
                                         "macro_f1": matrix.scores.macroF1],
                               confusion: matrix, count: labels.count)
         case .regression:

@@ -50,6 +50,7 @@ extension ModelSpec {
         case "gelu": return GELU()
         case "elu": return ELU()
         case "leaky_relu": return LeakyReLU()
+        case let n where n.hasPrefix("leaky_relu:"): return LeakyReLU(slope: Double(n.dropFirst(11)) ?? 0.01)
         case "silu": return SiLU()
         case "softplus": return Softplus()
         default: return ReLU()

@@ -36,14 +36,25 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         self.layers = layers
     }
 
-    /// Activations a spec may name, as `--activation` or a `--layers` token.
+    /// Activations a spec may name, as `--activation` or a `--layers` token (`leaky_relu:SLOPE` too).
     public static let activations = ["relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", "silu", "softplus"]
+    /// The largest layer width (`dense:N`, conv filters) a spec accepts: beyond it sizes overflow
+    /// memory long before they mean anything.
+    public static let maxWidth = 1 << 24
+    /// The largest kernel, pool size or stride a spec accepts.
+    public static let maxKernel = 4096
 
     /// A multilayer perceptron: `hidden` dense layers each followed by the activation and dropout.
     public static func mlp(input: [Int], outputs: Int, hidden: [Int], activation: String = "relu",
                            dropout: Double = 0) throws -> ModelSpec {
         guard activations.contains(activation) else {
             throw ModelSpecError("unknown activation '\(activation)'; expected one of \(activations.joined(separator: ", "))")
+        }
+        for units in hidden where units < 1 || units > maxWidth {
+            throw ModelSpecError("hidden layer size \(units) must be between 1 and \(maxWidth)")
+        }
+        guard dropout.isFinite, dropout >= 0, dropout < 1 else {
+            throw ModelSpecError("dropout must be in [0, 1), got \(dropout)")
         }
         var layers: [Layer] = input.count > 1 ? [.flatten] : []
         for units in hidden {
@@ -72,14 +83,23 @@ public struct ModelSpec: Codable, Equatable, Sendable {
                 guard i < parts.count, let v = Int(parts[i]), v > 0 else {
                     throw ModelSpecError("layer '\(token)': \(what) must be a positive integer")
                 }
+                let limit = what == "units" || what == "filters" ? maxWidth : maxKernel
+                guard v <= limit else {
+                    throw ModelSpecError("layer '\(token)': \(what) \(v) is above the limit of \(limit)")
+                }
                 return v
             }
             switch parts.first ?? "" {
             case "dense", "linear": layers.append(.dense(units: try int(1, "units")))
             case let name where Int(name) != nil && parts.count == 1: layers.append(.dense(units: try int(0, "units")))
             case let name where activations.contains(name) && parts.count == 1: layers.append(.activation(name))
+            case "leaky_relu" where parts.count == 2:
+                guard let slope = Double(parts[1]), slope.isFinite, slope >= 0, slope < 1 else {
+                    throw ModelSpecError("layer '\(token)': leaky_relu needs a slope in [0, 1), as leaky_relu:0.1")
+                }
+                layers.append(.activation("leaky_relu:\(slope)"))
             case "dropout":
-                guard parts.count == 2, let p = Double(parts[1]), p >= 0, p < 1 else {
+                guard parts.count == 2, let p = Double(parts[1]), p.isFinite, p >= 0, p < 1 else {
                     throw ModelSpecError("layer '\(token)': dropout needs a probability in [0, 1), as dropout:0.2")
                 }
                 layers.append(.dropout(p))

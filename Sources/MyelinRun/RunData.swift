@@ -33,6 +33,11 @@ public struct RunData {
     public var scaling: Scaling
     /// How a CSV file's columns were encoded, so predict inputs are encoded the same way.
     public var schema: CSVSchema?
+    /// What loading decided that the user should know (rows dropped, values imputed, the task
+    /// inferred, a test part that is the training data).
+    public var notes: [String] = []
+    /// True when the data were too few to hold any out: `test` is the training data.
+    public var testIsTraining = false
 
     /// Per-feature standardisation fitted on the training part only.
     public struct Scaling: Codable, Equatable, Sendable {
@@ -64,6 +69,8 @@ public struct RunData {
         var task: RunDescription.Task
         var classNames: [String], featureNames: [String], inputShape: [Int]
         var schema: CSVSchema? = nil
+        var notes: [String] = []
+        var testIsTraining = false
         switch source {
         case .catalogue(let name):
             let data = try Catalogue(dataDir: dataDir).load(name, seed: settings.seed, testFraction: settings.testSplit)
@@ -75,22 +82,34 @@ public struct RunData {
             (classNames, featureNames, inputShape) = (data.classNames, data.featureNames, data.inputShape)
         case .csv(let path, let label, let wanted):
             let column: CSVReader.Column = Int(label).map { .index($0) } ?? .name(label)
-            let table = try CSVReader(label: column, task: wanted).read(path: path)
+            let table = try readTable(path, label: column, task: wanted, settings: settings)
             task = table.task
             (classNames, featureNames, schema) = (table.classNames, table.featureNames, table.schema)
+            // MERGE-CSV notes += table.notes
             inputShape = [table.inputs.shape[1]]
-            guard table.inputs.shape[0] >= 5 else {
-                throw RunError("\(path) has \(table.inputs.shape[0]) rows; training needs at least 5")
-            }
+            let rows = table.inputs.shape[0]
+            guard rows >= 1 else { throw RunError(op: "train", "\(path) has no rows to learn from") }
             let (trainIdx, testIdx) = split(table.targets, fraction: settings.testSplit, stratified: task == .classification,
                                             seed: settings.seed)
-            (trainX, trainY) = (take(table.inputs, trainIdx), take(table.targets, trainIdx))
-            (testX, testY) = (take(table.inputs, testIdx), take(table.targets, testIdx))
+            if rows < tinyRows || trainIdx.isEmpty || testIdx.isEmpty {
+                // Too few rows to hold any out (the XOR table): train and report on all of them.
+                (trainX, trainY, testX, testY) = (table.inputs, table.targets, table.inputs, table.targets)
+                testIsTraining = true
+                notes.append("warning: \(rows) rows are too few to hold out a test part; training and reporting on the training data")
+            } else {
+                (trainX, trainY) = (take(table.inputs, trainIdx), take(table.targets, trainIdx))
+                (testX, testY) = (take(table.inputs, testIdx), take(table.targets, testIdx))
+            }
         }
         if task == .regression && trainY.rank == 1 { trainY = trainY.reshape([-1, 1]); testY = testY.reshape([-1, 1]) }
+        let minimum = task == .classification ? max(2, classNames.count) : 2
+        guard trainX.shape[0] >= minimum || testIsTraining else {
+            throw RunError(op: "train", "--test-split \(settings.testSplit) leaves \(trainX.shape[0]) of "
+                           + "\(trainX.shape[0] + testX.shape[0]) rows for training; at least \(minimum) are needed")
+        }
 
         var validation: TensorDataset? = nil
-        if settings.validationSplit > 0 {
+        if settings.validationSplit > 0 && !testIsTraining {
             let (keep, held) = split(trainY, fraction: settings.validationSplit, stratified: task == .classification,
                                      seed: settings.seed &+ 1)
             if !held.isEmpty && !keep.isEmpty {
@@ -106,7 +125,15 @@ public struct RunData {
                        validation: validation.map { scaling.prepared($0.inputs, $0.targets, task: task) },
                        test: scaling.prepared(testX, testY, task: task), rawTest: TensorDataset(inputs: testX, targets: testY),
                        task: task, classNames: classNames, featureNames: featureNames, inputShape: inputShape,
-                       scaling: scaling, schema: schema)
+                       scaling: scaling, schema: schema, notes: notes, testIsTraining: testIsTraining)
+    }
+
+    /// Fewer rows than this are not split: the test part is the training data, with a warning.
+    public static let tinyRows = 10
+
+    /// The CSV file as the settings say (missing values, categorical encoding).
+    static func readTable(_ path: String, label: CSVReader.Column, task: LearningTask?, settings: TrainSettings) throws -> TabularDataset {
+        try CSVReader(label: label, task: task).read(path: path)
     }
 
     /// Rows of `x` at `indices`.

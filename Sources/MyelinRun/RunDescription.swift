@@ -57,6 +57,17 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var augment: Bool = false
     /// Cosine decay of the learning rate over the epochs.
     public var cosine: Bool = false
+    /// The loss (`TrainSettings.losses`; nil is `auto`). Optional fields decode from run folders
+    /// written before they existed.
+    public var loss: String?
+    /// Write the checkpoint every this many epochs (nil: every epoch); the last epoch always.
+    public var checkpointEvery: Int?
+    /// Missing CSV cells: nil (impute), `drop` or `error`.
+    public var missing: String?
+    /// Text feature columns of a CSV: nil (one-hot) or `label`.
+    public var categoricalEncoding: String?
+    /// What the command chose for settings the user did not give (printed, and kept for `summary`).
+    public var defaultsNote: String?
 
     public init() {}
 
@@ -64,18 +75,42 @@ public struct TrainSettings: Codable, Sendable, Equatable {
 }
 
 extension TrainSettings {
-    /// Checks the settings a user typed; throws `RunError` naming the bad one.
+    /// Checks the settings a user typed; throws `RunError` naming the option and the value.
     public func validate() throws {
-        guard Self.optimizers.contains(optimizer) else {
-            throw RunError("unknown optimizer '\(optimizer)'; expected one of \(Self.optimizers.joined(separator: ", "))")
+        func bad(_ option: String, _ rule: String, _ value: Any) -> RunError {
+            RunError(op: "train", "--\(option) must be \(rule), got \(value)")
         }
-        guard learningRate > 0, learningRate.isFinite else { throw RunError("learning rate must be positive, got \(learningRate)") }
-        guard batchSize > 0 else { throw RunError("batch size must be positive, got \(batchSize)") }
-        guard epochs > 0 else { throw RunError("epochs must be positive, got \(epochs)") }
-        guard validationSplit >= 0, validationSplit < 1 else { throw RunError("validation split must be in [0, 1), got \(validationSplit)") }
-        guard testSplit > 0, testSplit < 1 else { throw RunError("test split must be in (0, 1), got \(testSplit)") }
-        if let patience, patience < 1 { throw RunError("patience must be at least 1, got \(patience)") }
+        guard Self.optimizers.contains(optimizer) else {
+            throw RunError(op: "train", "unknown --optimizer '\(optimizer)'; expected one of \(Self.optimizers.joined(separator: ", "))")
+        }
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 100 else { throw bad("lr", "in (0, 100]", learningRate) }
+        guard weightDecay.isFinite, weightDecay >= 0, weightDecay <= 100 else { throw bad("weight-decay", "in [0, 100]", weightDecay) }
+        guard momentum.isFinite, momentum >= 0, momentum < 1 else { throw bad("momentum", "in [0, 1)", momentum) }
+        guard batchSize >= 1, batchSize <= Self.maxBatchSize else { throw bad("batch-size", "between 1 and \(Self.maxBatchSize)", batchSize) }
+        guard epochs >= 1, epochs <= Self.maxEpochs else {
+            throw RunError(op: "train", "--epochs must be positive and at most \(Self.maxEpochs), got \(epochs)")
+        }
+        guard validationSplit.isFinite, validationSplit >= 0, validationSplit < 1 else {
+            throw bad("validation-split", "in [0, 1)", validationSplit)
+        }
+        guard testSplit.isFinite, testSplit > 0, testSplit < 1 else { throw bad("test-split", "in (0, 1)", testSplit) }
+        guard validationSplit + testSplit < 1 else {
+            throw RunError(op: "train", "--test-split \(testSplit) and --validation-split \(validationSplit) leave nothing for training")
+        }
+        if let patience, patience < 1 || patience > Self.maxEpochs { throw bad("patience", "between 1 and \(Self.maxEpochs)", patience) }
+        if let every = checkpointEvery, every < 1 || every > Self.maxEpochs {
+            throw bad("checkpoint-every", "between 1 and \(Self.maxEpochs)", every)
+        }
+        if let loss, !Self.losses.contains(loss) {
+            throw RunError(op: "train", "unknown --loss '\(loss)'; expected one of \(Self.losses.joined(separator: ", "))")
+        }
     }
+
+    public static let maxBatchSize = 1 << 20
+    public static let maxEpochs = 1_000_000
+    /// `--loss` values: `auto` (cross-entropy for classes, MSE for values), `ce`, `bce` (two
+    /// classes, one sigmoid output), `mse`.
+    public static let losses = ["auto", "ce", "bce", "mse"]
 
     /// The optimiser these settings name, over `parameters`.
     public func makeOptimizer(_ parameters: [Parameter]) -> Optimizer {

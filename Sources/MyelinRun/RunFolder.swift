@@ -18,6 +18,8 @@ public struct RunFolder: Sendable {
     public var checkpoint: String { file("checkpoint.safetensors") }
     public var bestWeights: String { file("best.safetensors") }
     public var metricsLog: String { file("metrics.csv") }
+    /// One line per optimiser step: `step,epoch,batch,loss`.
+    public var batchLog: String { file("batches.csv") }
     public var history: String { file("history.json") }
     public var results: String { file("results.json") }
     public var curves: String { file("curves.svg") }
@@ -53,11 +55,12 @@ public struct RunFolder: Sendable {
     /// Throws the error `create()` would, without creating anything: the nearest existing
     /// ancestor must be a writable folder.
     public func checkCreatable() throws {
+        guard !path.isEmpty else { throw RunError(op: "train", "--out must name a folder, got an empty path") }
         var probe = path
         while !FileManager.default.fileExists(atPath: probe) {
-            let parent = (probe as NSString).deletingLastPathComponent
+            let parent = RunTransaction.split(probe).parent
             if parent == probe { return }
-            probe = parent.isEmpty ? "." : parent
+            probe = parent
         }
         var isDir: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: probe, isDirectory: &isDir)
@@ -116,7 +119,13 @@ public struct RunFolder: Sendable {
 
 /// A problem with a run that the CLI prints on one line: `[run] runs/x is not a run folder: ...`.
 public struct RunError: Error, CustomStringConvertible, Sendable {
+    /// The command or step that failed (`run`, `train`, `predict`, ...).
+    public let op: String
     public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { "[run] " + message }
+    public init(_ message: String) { self.init(op: "run", message) }
+    public init(op: String, _ message: String) {
+        self.op = op
+        self.message = message
+    }
+    public var description: String { "[\(op)] " + message }
 }

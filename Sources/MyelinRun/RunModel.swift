@@ -31,7 +31,13 @@ public final class RunModel {
         model.eval()
     }
 
-    public var loss: Loss { description.task == .classification ? .crossEntropy : .mse }
+    /// Whether the network has one output, a logit of the second class (`--loss bce`).
+    public var binaryLogit: Bool { description.settings.loss == "bce" }
+
+    public var loss: Loss {
+        if binaryLogit { return .bceWithLogits }
+        return description.task == .classification ? .crossEntropy : .mse
+    }
 
     public var metrics: [Metric] { description.task == .classification ? [Accuracy()] : [MAE()] }
 
@@ -40,7 +46,12 @@ public final class RunModel {
     public func predict(_ scaledInputs: Tensor) -> (values: Tensor, probabilities: Tensor?) {
         let out = model.predict(scaledInputs, batchSize: 1000)
         switch description.task {
-        case .classification: return (out.argmax(axis: 1), out.softmax(axis: 1))
+        case .classification:
+            if binaryLogit {
+                let p = out.sigmoid()
+                return ((out .> 0).to(.int64).reshape([-1]), Tensor.cat([1 - p, p], axis: 1))
+            }
+            return (out.argmax(axis: 1), out.softmax(axis: 1))
         case .regression: return (description.scaling.targetsBack(out), nil)
         }
     }

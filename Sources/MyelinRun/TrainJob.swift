@@ -18,66 +18,188 @@ public struct TrainRequest {
     /// A `--layers` spec (`conv:32:3,relu,maxpool:2,...`).
     public var layers: String?
     public var settings = TrainSettings()
-    public var out: String
+    /// Settings the user gave (`epochs`, `batchSize`, `patience`, `learningRate`); the others may
+    /// be chosen from the data's size (`TrainPlan`).
+    public var given: Set<TrainPlan.Setting> = Set(TrainPlan.Setting.allCases)
+    /// The run folder; nil picks a new `runs/<data>-<n>`.
+    public var out: String?
+    /// Replace a run already in `out` once the new one has finished.
+    public var overwrite = false
+    /// The largest network the command builds (parameters).
+    public var maxParameters = TrainRequest.defaultMaxParameters
     public var verbosity: Verbosity = .auto
     /// Draw the first convolution's filters and one test image's feature maps.
     public var drawFilters: Bool = true
 
-    public init(source: DataSource, out: String) {
+    /// 20 million parameters: 80 MB of float32 weights, about 320 MB with gradients and Adam's state.
+    public static let defaultMaxParameters = 20_000_000
+    /// Floats of activations one batch may need (256 MB; backward keeps about as much again).
+    public static let maxActivations = 64_000_000
+
+    public init(source: DataSource, out: String?) {
         self.source = source
         self.out = out
+    }
+
+    /// Checks every option before anything is read or written; throws `RunError` naming the option.
+    public func validate() throws {
+        try settings.validate()
+        if let dropout, !(dropout.isFinite && dropout >= 0 && dropout < 1) {
+            throw RunError(op: "train", "--dropout must be in [0, 1), got \(dropout)")
+        }
+        if let hidden {
+            for units in hidden where units < 1 || units > ModelSpec.maxWidth {
+                throw RunError(op: "train", "--hidden sizes must be between 1 and \(ModelSpec.maxWidth), got \(units)")
+            }
+        }
+        guard ModelSpec.activations.contains(activation) else {
+            throw RunError(op: "train", "unknown --activation '\(activation)'; expected one of \(ModelSpec.activations.joined(separator: ", "))")
+        }
+        guard layers != nil || ["mlp", "cnn", "linear"].contains(model) else {
+            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers)")
+        }
+        guard maxParameters >= 1 else { throw RunError(op: "train", "--max-parameters must be positive, got \(maxParameters)") }
+        if let out { try RunFolder(out).checkCreatable() }
     }
 }
 
 /// `myelin train`, `myelin resume`: trains and writes a run folder.
 public enum TrainJob {
     /// Trains a new model as `request` says and writes every file of the run folder.
+    ///
+    /// Nothing is written until the options, the data and the model are known good; the run is
+    /// then built in a staging folder that appears under its name at the first checkpoint
+    /// (`RunTransaction`).
     @discardableResult
     public static func train(_ request: TrainRequest, output: @escaping (String) -> Void) throws -> [String: Double] {
-        try request.settings.validate()
-        let run = RunFolder(request.out)
-        try run.checkCreatable()
-        let data = try RunData.load(request.source, dataDir: request.dataDir, settings: request.settings)
-        let outputs = data.task == .classification ? data.classNames.count : data.train.targets.shape.last ?? 1
+        var request = request
+        try request.validate()
+        if case .csv(let path, let label, let task) = request.source {
+            request.source = .csv(path: absolutePath(path), label: label, task: task)
+        }
+        let out = request.out ?? newRunFolder(for: request.source)
+        if let existing = try? RunFolder(out).readDescription(), !request.overwrite {
+            _ = existing
+            throw RunError(op: "train", "--out \(out) holds a run; pass --overwrite to replace it when the new run finishes, "
+                           + "or choose another folder")
+        }
+        var data = try RunData.load(request.source, dataDir: request.dataDir, settings: request.settings)
+        let plan = TrainPlan(trainCount: data.train.count, images: data.inputShape.count == 3, given: request.given)
+        request.settings = plan.apply(to: request.settings)
+        try checkLoss(request.settings, data: data)
+        var outputs = data.task == .classification ? data.classNames.count : data.train.targets.shape.last ?? 1
+        if request.settings.loss == "bce" { outputs = 1 }
         let spec = try makeSpec(request, data: data, outputs: outputs)
+        try spec.checkBudget(maxParameters: request.maxParameters, maxActivations: TrainRequest.maxActivations,
+                             batchSize: min(request.settings.batchSize, max(data.train.count, 1)))
         let description = RunDescription(task: data.task, spec: spec, classNames: data.classNames,
                                          featureNames: data.featureNames, scaling: data.scaling, source: request.source,
                                          schema: data.schema, settings: request.settings)
         let built = try RunModel(description)
-        // Created only once the data and model are known good: a failed start leaves nothing behind.
-        try run.create()
-        output("data: \(request.source.label): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
-               + "\(data.test.count) test examples of shape \(data.inputShape)"
-               + (data.task == .classification ? ", \(data.classNames.count) classes" : ", regression") + "\n")
-        output("model: \(spec.layersText.isEmpty ? "linear" : spec.layersText) -> \(outputs) "
-               + "(\(built.model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
-        try run.writeJSON(description, to: run.description)
-        return try fit(built, data: data, run: run, checkpoint: nil, verbosity: request.verbosity,
-                       drawFilters: request.drawFilters, output: output)
+        if let note = request.settings.defaultsNote { data.notes.insert(note, at: 0) }
+
+        let tx = try RunTransaction(target: out, overwrite: request.overwrite)
+        do {
+            for note in data.notes { output(note + "\n") }
+            output("data: \(request.source.label): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
+                   + "\(data.testIsTraining ? "no held-out test (the training data)" : "\(data.test.count) test") examples of shape \(data.inputShape)"
+                   + (data.task == .classification ? ", \(data.classNames.count) classes" : ", regression") + "\n")
+            output("model: \(spec.layersText.isEmpty ? "linear" : spec.layersText) -> \(outputs) "
+                   + "(\(built.model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
+            try tx.current.writeJSON(description, to: tx.current.description)
+            let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: nil, history: History(),
+                                              verbosity: request.verbosity, output: output)
+            return try session.run(drawFilters: request.drawFilters)
+        } catch {
+            tx.abandon()
+            throw error
+        }
     }
 
     /// Continues the run in `path` from its last checkpoint up to `epochs` (default: the run's own).
+    ///
+    /// Everything (description, checkpoint, data, model, optimiser state) is read and restored
+    /// in memory first; only then are the logs cut back to the checkpoint and training goes on.
+    /// A run whose last epoch was checkpointed but whose final files are missing (killed while
+    /// writing them) is completed without training.
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         let run = RunFolder(path)
+        RunTransaction.recoverStale(run)
         var description = try run.readDescription()
-        if let epochs { description.settings.epochs = epochs }
+        if let epochs {
+            guard epochs >= 1, epochs <= TrainSettings.maxEpochs else {
+                throw RunError(op: "resume", "--epochs must be positive and at most \(TrainSettings.maxEpochs), got \(epochs)")
+            }
+            description.settings.epochs = epochs
+        }
         try description.settings.validate()
         guard FileManager.default.fileExists(atPath: run.checkpoint) else {
-            throw RunError("\(path) has no checkpoint to resume from (\(run.checkpoint) does not exist)")
+            throw RunError(op: "resume", "\(path) has no checkpoint to resume from (\(run.checkpoint) does not exist)")
         }
         let checkpoint = try Checkpoint.load(from: run.checkpoint)
         let data = try RunData.load(description.source, dataDir: dataDir, settings: description.settings)
         let built = try RunModel(description)
-        guard checkpoint.epoch < description.settings.epochs else {
-            throw RunError("\(path) already trained \(checkpoint.epoch) of \(description.settings.epochs) epochs; "
+        let history = RunRecorder.readHistory(run.metricsLog, epochs: checkpoint.epoch)
+        let tx = RunTransaction(existing: run)
+        let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: checkpoint, history: history,
+                                          verbosity: verbosity, output: output)
+        let done = checkpoint.epoch >= description.settings.epochs || session.recorder.alreadyStopped
+        let finished = FileManager.default.fileExists(atPath: run.results)
+        if done && (epochs == nil || checkpoint.epoch >= description.settings.epochs) {
+            if !finished {
+                output("completing \(path): its last checkpoint (epoch \(checkpoint.epoch)) has no final files yet\n")
+                return try session.finish(drawFilters: true, seconds: 0, epochsRun: 0)
+            }
+            if session.recorder.alreadyStopped && checkpoint.epoch < description.settings.epochs {
+                throw RunError(op: "resume", "\(path) stopped early after epoch \(checkpoint.epoch); "
+                               + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
+            }
+            throw RunError(op: "resume", "\(path) already trained \(checkpoint.epoch) of \(description.settings.epochs) epochs; "
                            + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
         }
+        // A run that had stopped early trains on when asked for more epochs.
+        if session.recorder.alreadyStopped { session.recorder.resetPatience() }
+        // The restore succeeded: from here on the folder changes.
+        try RunRecorder.rollBack(run, to: history, step: checkpoint.step)
+        try? FileManager.default.removeItem(atPath: run.results)
         try run.writeJSON(description, to: run.description)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
-        return try fit(built, data: data, run: run, checkpoint: checkpoint, verbosity: verbosity,
-                       drawFilters: true, output: output)
+        return try session.run(drawFilters: true)
+    }
+
+    /// `runs/<data>-<n>` for the smallest n not taken.
+    static func newRunFolder(for source: DataSource) -> String {
+        var name: String
+        switch source {
+        case .catalogue(let n): name = n
+        case .csv(let path, _, _): name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        }
+        name = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(40))
+        if name.isEmpty { name = "run" }
+        var n = 1
+        while FileManager.default.fileExists(atPath: "runs/\(name)-\(n)") { n += 1 }
+        return "runs/\(name)-\(n)"
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+    }
+
+    static func checkLoss(_ settings: TrainSettings, data: RunData) throws {
+        switch (settings.loss ?? "auto", data.task) {
+        case ("bce", .classification):
+            guard data.classNames.count == 2 else {
+                throw RunError(op: "train", "--loss bce needs two classes; this data has \(data.classNames.count)")
+            }
+        case ("bce", .regression), ("ce", .regression):
+            throw RunError(op: "train", "--loss \(settings.loss!) is for classification; this data is a regression task (use mse)")
+        case ("mse", .classification):
+            throw RunError(op: "train", "--loss mse is for regression; this data is a classification task (use ce or bce)")
+        default:
+            break
+        }
     }
 
     static func makeSpec(_ request: TrainRequest, data: RunData, outputs: Int) throws -> ModelSpec {
@@ -98,78 +220,6 @@ public enum TrainJob {
             return ModelSpec(inputShape: data.inputShape, outputs: outputs, layers: [])
         default:
             throw RunError("unknown model '\(request.model)'; expected mlp, cnn or linear (or give --layers)")
-        }
-    }
-
-    /// The training loop of a run, shared by `train` and `resume`, then the run's files.
-    static func fit(_ built: RunModel, data: RunData, run: RunFolder, checkpoint: Checkpoint?,
-                    verbosity: Verbosity, drawFilters: Bool, output: @escaping (String) -> Void) throws -> [String: Double] {
-        let settings = built.description.settings
-        let loader = DataLoader(data.train, batchSize: settings.batchSize, shuffle: true, seed: settings.seed,
-                                transform: settings.augment && data.inputShape.count == 3 ? augmentation(seed: settings.seed) : nil)
-        let validation = data.validation.map { DataLoader($0, batchSize: 1000) }
-        let monitor = validation == nil ? "loss" : "val_loss"
-        var callbacks: [Callback] = [
-            CSVLogger(path: run.metricsLog, append: checkpoint != nil),
-            ModelCheckpoint(path: run.bestWeights, monitor: monitor, saveBestOnly: true, full: false),
-        ]
-        if let patience = settings.patience {
-            callbacks.append(EarlyStopping(monitor: monitor, patience: patience, restoreBestWeights: true))
-        }
-        let trainer = Trainer(model: built.model, optimizer: built.optimizer, loss: built.loss, metrics: built.metrics,
-                              callbacks: callbacks, scheduler: built.scheduler, verbosity: verbosity, output: output)
-        // The full checkpoint (weights, optimiser, scheduler, counters, shuffling state) after every epoch.
-        trainer.callbacks.append(ModelCheckpoint(path: run.checkpoint, saveBestOnly: false, full: true))
-        if let checkpoint { try trainer.restore(from: checkpoint, loader: loader) }
-        let start = Date()
-        let firstEpoch = checkpoint?.epoch ?? 0
-        let history = try trainer.fit(loader, epochs: settings.epochs, validation: validation)
-        let seconds = Date().timeIntervalSince(start)
-        try history.save(to: run.history)
-        try built.model.save(to: run.weights)
-
-        let test = Evaluation.of(built.model, on: data.test, task: data.task, scaling: data.scaling, classes: data.classNames.count)
-        var results: [String: [String: Double]] = ["test": test.metrics]
-        if let validation = data.validation {
-            results["validation"] = Evaluation.of(built.model, on: validation, task: data.task, scaling: data.scaling,
-                                                  classes: data.classNames.count).metrics
-        }
-        let epochsRun = history.epochs.count - firstEpoch
-        results["training"] = ["epochs": Double(history.epochs.count), "seconds": seconds,
-                               "seconds_per_epoch": epochsRun > 0 ? seconds / Double(epochsRun) : 0,
-                               "samples_per_second": seconds > 0 ? Double(data.train.count * epochsRun) / seconds : 0,
-                               "parameters": Double(built.model.parameterCount)]
-        try run.writeJSON(results, to: run.results)
-        try drawPictures(built, data: data, history: history, test: test, run: run, drawFilters: drawFilters, output: output)
-        output("test: " + test.line + "\n")
-        output("wrote \(run.path)/: model.safetensors, model.json, checkpoint.safetensors, history.json, metrics.csv, results.json, plots\n")
-        return test.metrics
-    }
-
-    /// Random shifts and small rotations of training images (digits), seeded.
-    static func augmentation(seed: UInt64) -> (Batch) -> Batch {
-        let transform = RandomAffine(maxShift: 2, maxRotationDegrees: 10)
-        let generator = RandomGenerator(seed: seed &+ 7)
-        return { batch in Batch(inputs: transform(batch.inputs, generator: generator), targets: batch.targets) }
-    }
-
-    static func drawPictures(_ built: RunModel, data: RunData, history: History, test: Evaluation, run: RunFolder,
-                             drawFilters: Bool, output: (String) -> Void) throws {
-        try plotTrainingCurves(history.metrics, title: "Training: \(built.description.source.label)").write(to: run.curves)
-        if let confusion = test.confusion {
-            try plotConfusionMatrix(counts: confusion.counts, classNames: data.classNames,
-                                    title: "Test confusion matrix").write(to: run.confusion)
-        }
-        if data.task == .classification && data.inputShape == [2] {
-            let scaling = data.scaling, model = built.model
-            let labels = data.test.targets.to(.int64).scalars(as: Int64.self).map { Int($0) }
-            try plotDecisionBoundary(points: data.rawTest.inputs, labels: labels, classNames: data.classNames,
-                                     title: "Decision boundary (test points)") { grid in
-                model.predict(scaling.inputs(grid), batchSize: 1000).argmax(axis: 1).scalars(as: Int64.self).map { Int($0) }
-            }.write(to: run.boundary)
-        }
-        if drawFilters && data.test.count > 0 {
-            _ = try FilterPictures.write(model: built.model, sample: data.test.inputs[0..<1], to: run)
         }
     }
 }

@@ -15,4 +15,8 @@ int myelin_cpu_has_avx2_fma(void);
 int myelin_adam_f32(long n, float *p, const float *g, float *m, float *v, float w, float b2, float c2,
                     float bc2Sqrt, float eps, float negStepSize);
 
+/// Swaps the names of two existing paths atomically (Linux renameat2 RENAME_EXCHANGE, macOS
+/// renamex_np RENAME_SWAP). Returns 0, or -1 with errno set (ENOSYS/EINVAL where unsupported).
+int myelin_rename_exchange(const char *a, const char *b);
+
 #endif

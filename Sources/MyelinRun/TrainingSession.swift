@@ -1,0 +1,123 @@
+import Foundation
+import MyelinCore
+import MyelinData
+import MyelinNN
+import MyelinPlot
+import MyelinTrain
+
+/// One training of a run folder, shared by `train` and `resume`: the trainer with its loaders and
+/// the `RunRecorder`, restored from a checkpoint when resuming, then the run's final files.
+///
+/// Building a session changes no file: a resume restores everything in memory before the folder
+/// is touched.
+final class TrainingSession {
+    let built: RunModel
+    let data: RunData
+    let transaction: RunTransaction
+    let trainer: Trainer
+    let recorder: RunRecorder
+    let loader: DataLoader
+    let validation: DataLoader?
+    let firstEpoch: Int
+    let output: (String) -> Void
+
+    init(_ built: RunModel, data: RunData, transaction: RunTransaction, checkpoint: Checkpoint?, history: History,
+         verbosity: Verbosity, output: @escaping (String) -> Void) throws {
+        self.built = built
+        self.data = data
+        self.transaction = transaction
+        self.output = output
+        let settings = built.description.settings
+        loader = DataLoader(data.train, batchSize: settings.batchSize, shuffle: true, seed: settings.seed,
+                            transform: settings.augment && data.inputShape.count == 3 ? Self.augmentation(seed: settings.seed) : nil)
+        validation = data.validation.map { DataLoader($0, batchSize: 1000) }
+        recorder = RunRecorder(transaction: transaction, checkpointEvery: settings.checkpointEvery ?? 1,
+                               totalEpochs: settings.epochs, monitor: validation == nil ? "loss" : "val_loss",
+                               patience: settings.patience, history: history)
+        trainer = Trainer(model: built.model, optimizer: built.optimizer, loss: built.loss, metrics: built.metrics,
+                          callbacks: [recorder], scheduler: built.scheduler, verbosity: verbosity, output: output)
+        if let checkpoint {
+            try trainer.restore(from: checkpoint, loader: loader)
+        }
+        firstEpoch = checkpoint?.epoch ?? 0
+    }
+
+    /// Trains up to the settings' epochs, then writes the final files.
+    func run(drawFilters: Bool) throws -> [String: Double] {
+        let settings = built.description.settings
+        let start = Date()
+        try trainer.fit(loader, epochs: settings.epochs, validation: validation)
+        return try finish(drawFilters: drawFilters, seconds: Date().timeIntervalSince(start),
+                          epochsRun: trainer.history.epochs.count - firstEpoch)
+    }
+
+    /// The final files: the best weights restored when early stopping is on, `model.safetensors`,
+    /// `history.json`, `results.json` and the pictures; then the run is committed (a replaced run
+    /// is exchanged for the new one).
+    func finish(drawFilters: Bool, seconds: Double, epochsRun: Int) throws -> [String: Double] {
+        let run = transaction.current
+        let settings = built.description.settings
+        var history = trainer.history
+        if history.epochs.isEmpty { history = RunRecorder.readHistory(run.metricsLog, epochs: trainer.epoch) }
+        var bestEpoch: Double?
+        if settings.patience != nil, FileManager.default.fileExists(atPath: run.bestWeights) {
+            // Early stopping keeps the best weights (best.safetensors); the checkpoint keeps the last ones.
+            _ = try built.model.load(from: run.bestWeights, strict: true)
+            let monitored = history[validation == nil ? "loss" : "val_loss"] ?? []
+            if let best = monitored.enumerated().min(by: { $0.element < $1.element })?.offset { bestEpoch = Double(best + 1) }
+        }
+        try history.save(to: run.history)
+        try built.model.save(to: run.weights)
+
+        let classes = data.classNames.count, binary = built.binaryLogit
+        let test = Evaluation.of(built.model, on: data.test, task: data.task, scaling: data.scaling, classes: classes,
+                                 binaryLogit: binary)
+        var results: [String: [String: Double]] = [data.testIsTraining ? "training_data" : "test": test.metrics]
+        if let validation = data.validation {
+            results["validation"] = Evaluation.of(built.model, on: validation, task: data.task, scaling: data.scaling,
+                                                  classes: classes, binaryLogit: binary).metrics
+        }
+        var training: [String: Double] = [
+            "epochs": Double(history.epochs.count), "seconds": seconds,
+            "seconds_per_epoch": epochsRun > 0 ? seconds / Double(epochsRun) : 0,
+            "samples_per_second": seconds > 0 ? Double(data.train.count * epochsRun) / seconds : 0,
+            "parameters": Double(built.model.parameterCount)]
+        if let bestEpoch { training["best_epoch"] = bestEpoch }
+        if let stopped = recorder.stoppedAfter { training["stopped_early_after_epoch"] = Double(stopped + 1) }
+        results["training"] = training
+        try drawPictures(history: history, test: test, run: run, drawFilters: drawFilters)
+        try run.writeJSON(results, to: run.results)
+        try transaction.commit()
+        let final = transaction.current
+        output((data.testIsTraining ? "training data (no held-out test): " : "test: ") + test.line + "\n")
+        output("wrote \(final.path)/: model.safetensors, model.json, checkpoint.safetensors, history.json, metrics.csv, results.json, plots\n")
+        return test.metrics
+    }
+
+    /// Random shifts and small rotations of training images (digits), seeded.
+    static func augmentation(seed: UInt64) -> (Batch) -> Batch {
+        let transform = RandomAffine(maxShift: 2, maxRotationDegrees: 10)
+        let generator = RandomGenerator(seed: seed &+ 7)
+        return { batch in Batch(inputs: transform(batch.inputs, generator: generator), targets: batch.targets) }
+    }
+
+    func drawPictures(history: History, test: Evaluation, run: RunFolder, drawFilters: Bool) throws {
+        try plotTrainingCurves(history.metrics, title: "Training: \(built.description.source.label)").write(to: run.curves)
+        if let confusion = test.confusion {
+            try plotConfusionMatrix(counts: confusion.counts, classNames: data.classNames,
+                                    title: data.testIsTraining ? "Confusion matrix (training data)" : "Test confusion matrix")
+                .write(to: run.confusion)
+        }
+        if data.task == .classification && data.inputShape == [2] {
+            let scaling = data.scaling, built = self.built
+            let labels = data.test.targets.to(.int64).reshape([-1]).scalars(as: Int64.self).map { Int($0) }
+            try plotDecisionBoundary(points: data.rawTest.inputs, labels: labels, classNames: data.classNames,
+                                     title: "Decision boundary (test points)") { grid in
+                built.predict(scaling.inputs(grid)).values.scalars(as: Int64.self).map { Int($0) }
+            }.write(to: run.boundary)
+        }
+        if drawFilters && data.test.count > 0 {
+            _ = try FilterPictures.write(model: built.model, sample: data.test.inputs[0..<1], to: run)
+        }
+    }
+}
