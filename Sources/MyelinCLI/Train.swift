@@ -39,7 +39,7 @@ struct DataOptions: ParsableArguments {
     }
 
     /// The source these options name; nil when none is given and `required` is false.
-    func source(required: Bool) throws -> DataSource? {
+    func source(required: Bool, labelRequired: Bool = true) throws -> DataSource? {
         var wanted: RunDescription.Task?
         if let task {
             guard let t = RunDescription.Task(rawValue: task) else {
@@ -51,7 +51,9 @@ struct DataOptions: ParsableArguments {
         case (let name?, nil):
             return .catalogue(name: name)
         case (nil, let file?):
-            guard let label else { throw RunError("--csv needs --label COLUMN naming the column to predict") }
+            guard let label = label ?? (labelRequired ? nil : "") else {
+                throw RunError("--csv needs --label COLUMN naming the column to predict")
+            }
             return .csv(path: file, label: label, task: wanted)
         case (.some, .some):
             throw RunError("give either --data or --csv, not both")

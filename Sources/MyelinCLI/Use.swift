@@ -11,7 +11,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         runOrFail {
-            let source = try dataOptions.source(required: false)
+            let source = try dataOptions.source(required: false, labelRequired: false)
             let (evaluation, classes) = try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir)
             print(evaluation.line)
             if let confusion = evaluation.confusion {

@@ -20,12 +20,14 @@ public enum UseJobs {
             let data = try RunData.load(source ?? description.source, dataDir: dataDir, settings: settings)
             try check(data.inputShape, against: description.spec, what: "the data")
             raw = data.rawTest
-        case .csv(let file, _, _)?:
-            raw = try readCSV(file, description: description, requireLabel: true).tensorDataset
+        case .csv(let file, let label, _)?:
+            raw = try readCSV(file, description: description, requireLabel: true, label: label.isEmpty ? nil : label).tensorDataset
         }
+        guard raw.count > 0 else { throw RunError(op: "evaluate", "no examples to evaluate on") }
+        try checkFinite(raw.inputs, what: "the data")
         let evaluation = Evaluation.of(built.model, on: description.scaling.prepared(raw.inputs, raw.targets, task: description.task),
                                        task: description.task, scaling: description.scaling,
-                                       classes: description.classNames?.count ?? 0)
+                                       classes: description.classNames?.count ?? 0, binaryLogit: built.binaryLogit)
         return (evaluation, description.classNames ?? [])
     }
 
@@ -43,8 +45,9 @@ public enum UseJobs {
         } else {
             inputs = try IDX.readImages(at: input)
         }
-        guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw RunError("\(input) holds no examples") }
+        guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw RunError(op: "predict", "\(input) holds no examples") }
         try check(Array(inputs.shape.dropFirst()), against: description.spec, what: input)
+        try checkFinite(inputs, what: input)
         let (values, probabilities) = built.predict(description.scaling.inputs(inputs))
         var lines: [String] = []
         let classes = description.classNames ?? []
@@ -68,16 +71,33 @@ public enum UseJobs {
         s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
-    /// Reads a CSV file with the run's schema, so columns are encoded exactly as in training.
-    static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool) throws -> TabularDataset {
-        guard let schema = description.schema else {
+    /// Reads a CSV file with the run's schema, so columns are encoded exactly as in training;
+    /// `label` names the file's label column when it differs from the training file's.
+    static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool, label: String? = nil) throws -> TabularDataset {
+        guard var schema = description.schema else {
             throw RunError("this run was trained on \(description.source.label), not on a CSV file; give images (IDX) or .npy")
+        }
+        if let label, label != schema.labelColumn {
+            guard schema.hasHeader else {
+                throw RunError(op: "evaluate", "--label \(label): the run's CSV had no header, so its label is found by position")
+            }
+            schema.labelColumn = label
         }
         let table = try CSVReader(label: nil).read(path: file, schema: schema)
         if requireLabel && !table.hasLabels {
             throw RunError("\(file) has no label column '\(schema.labelColumn ?? "\(schema.labelPosition ?? -1)")' to evaluate against")
         }
+        guard table.count > 0 else { throw RunError(op: "csv", "\(file) has no data rows") }
         return table
+    }
+
+    /// Throws when `x` holds NaN or infinite values: a model's outputs would be meaningless.
+    static func checkFinite(_ x: Tensor, what: String) throws {
+        let values = x.to(.float32).floats
+        guard let bad = values.firstIndex(where: { !$0.isFinite }) else { return }
+        let width = max(1, x.count / max(x.shape.first ?? 1, 1))
+        throw RunError(op: "predict", "\(what) holds a \(values[bad].isNaN ? "NaN" : "non-finite") value (example \(bad / width), "
+                       + "element \(bad % width)); inputs must be finite numbers")
     }
 
     static func check(_ shape: [Int], against spec: ModelSpec, what: String) throws {

@@ -128,7 +128,7 @@ import MyelinNN
             == "[run] \(dir)/wide.npy has 5 features per example but the model expects 2")
         var badSettings = Self.request(csv, out: dir + "/r2")
         badSettings.settings.optimizer = "lbfgs"
-        #expect(Self.message { try TrainJob.train(badSettings, output: { _ in }) }.hasPrefix("[run] unknown optimizer 'lbfgs'"))
+        #expect(Self.message { try TrainJob.train(badSettings, output: { _ in }) }.hasPrefix("[train] unknown --optimizer 'lbfgs'"))
     }
 
     @Test func filterPicturesDrawEachConvolutionsMaps() throws {
