@@ -102,7 +102,7 @@ public struct RunData {
             }
         }
         if task == .regression && trainY.rank == 1 { trainY = trainY.reshape([-1, 1]); testY = testY.reshape([-1, 1]) }
-        let minimum = task == .classification ? max(2, classNames.count) : 2
+        let minimum = task == .classification ? 2 * max(2, classNames.count) : 4
         guard trainX.shape[0] >= minimum || testIsTraining else {
             throw RunError(op: "train", "--test-split \(settings.testSplit) leaves \(trainX.shape[0]) of "
                            + "\(trainX.shape[0] + testX.shape[0]) rows for training; at least \(minimum) are needed")
