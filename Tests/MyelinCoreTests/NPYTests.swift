@@ -294,8 +294,10 @@ private func expectSame(_ a: Tensor, _ b: Tensor, _ context: String, sourceLocat
     }
 
     /// With MYELIN_NPY_EXPORT=<folder>, writes sample files for checking by hand with NumPy's `np.load`.
-    @Test func exportForNumPyCrossCheck() throws {
-        guard let dir = ProcessInfo.processInfo.environment["MYELIN_NPY_EXPORT"] else { return }
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MYELIN_NPY_EXPORT"] != nil, "set MYELIN_NPY_EXPORT=<folder> to export"))
+    func exportForNumPyCrossCheck() throws {
+        let dir = try #require(ProcessInfo.processInfo.environment["MYELIN_NPY_EXPORT"])
+        defer { #expect(FileManager.default.fileExists(atPath: "\(dir)/permuted.npy")) }
         for (name, t) in samples { try t.writeNPY(to: "\(dir)/\(name).npy") }
         try Tensor.saveNPZ(samples, to: "\(dir)/stored.npz")
         try Tensor.saveNPZ(samples, to: "\(dir)/compressed.npz", compressed: true)

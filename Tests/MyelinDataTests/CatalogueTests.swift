@@ -35,7 +35,14 @@ import MyelinCore
                 == "[data] cannot find 'iris': looked in \(a), \(b), \(cache)/myelin; downloading is off")
         #expect(thrownMessage { try catalogue.locate("cifar") }?.hasPrefix("[data] unknown data set 'cifar' (known: mnist, ") == true)
 
-        guard let iris = irisBytes() else { return }
+    }
+
+    @Test(.enabled(if: sharedDatasets() != nil, "needs the shared data sets (MYELIN_DATA)"))
+    func searchOrderPrefersTheEarliestValidCopy() throws {
+        let a = makeTempDir("cat-a2"), b = makeTempDir("cat-b2"), cache = makeTempDir("cat-cache2")
+        let env = ["MYELIN_DATA": b, "XDG_CACHE_HOME": cache, "HOME": "/nonexistent"]
+        let catalogue = Catalogue(dataDir: a, environment: env, allowDownload: false)
+        let iris = try #require(irisBytes())
         // Found in the cache, then in $MYELIN_DATA, then in dataDir: the earlier folder wins.
         for (dir, label) in [(cache + "/myelin", "cache"), (b, "env"), (a, "dataDir")] {
             try FileManager.default.createDirectory(atPath: dir + "/iris", withIntermediateDirectories: true)
@@ -62,8 +69,9 @@ import MyelinCore
         #expect(!FileManager.default.fileExists(atPath: cache + "/myelin/mnist/train-images-idx3-ubyte.gz"))
     }
 
-    @Test func downloadsFromAMirrorIntoTheCacheWithChecksums() throws {
-        guard let root = sharedDatasets() else { return }
+    @Test(.enabled(if: sharedDatasets() != nil, "needs the shared data sets (MYELIN_DATA)"))
+    func downloadsFromAMirrorIntoTheCacheWithChecksums() throws {
+        let root = try #require(sharedDatasets())
         let cache = makeTempDir("cat-dl")
         let catalogue = Catalogue(environment: ["XDG_CACHE_HOME": cache, "MYELIN_DATA_MIRROR": "file://" + root])
         #expect(catalogue.status("wine") == nil)
@@ -93,8 +101,9 @@ import MyelinCore
         #expect(thrownMessage { try ZipMember.extract("a.npy", from: [1, 2, 3]) } == "[zip] archive is too short")
     }
 
-    @Test func loadsSmallRealSetsWhenPresent() throws {
-        guard let root = sharedDatasets() else { return }
+    @Test(.enabled(if: sharedDatasets() != nil, "needs the shared data sets (MYELIN_DATA)"))
+    func loadsSmallRealSetsWhenPresent() throws {
+        let root = try #require(sharedDatasets())
         let catalogue = Catalogue(dataDir: root, environment: [:], allowDownload: false)
         let iris = try catalogue.load("iris", seed: 0)
         #expect(iris.train.count == 120 && iris.test.count == 30 && iris.inputShape == [4])
@@ -119,8 +128,9 @@ import MyelinCore
     }
 
     /// Real MNIST from the shared folder: checksums of the four files and the official counts.
-    @Test func loadsRealMNISTWhenPresent() throws {
-        guard let root = sharedDatasets() else { return }
+    @Test(.enabled(if: sharedDatasets() != nil, "needs the shared data sets (MYELIN_DATA)"))
+    func loadsRealMNISTWhenPresent() throws {
+        let root = try #require(sharedDatasets())
         let catalogue = Catalogue(dataDir: root, environment: [:], allowDownload: false)
         #expect(catalogue.status("mnist") == root)
         try catalogue.verify("mnist")

@@ -51,5 +51,7 @@ import MyelinData
         }
         print(String(format: "fit overhead (MLP 784-128-10, %d samples, batch %d, %d epochs): bare %.3fs, fit %.3fs (%.3fx), fit+accuracy %.3fs (%.3fx)",
                      n, batch, epochs, b, f, f / b, fm, fm / b))
+        // The loop written once must not cost much more than the loop by hand.
+        #expect(f / b < 1.25, "fit took \(f / b)x the bare loop")
     }
 }
