@@ -178,9 +178,14 @@ struct Resume: ParsableCommand {
     @Option(help: "Train up to this many epochs in all (default: the run's own).") var epochs: Int?
     @Option(help: "Folder with the data sets.") var dataDir: String?
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
+    @Option(help: "Threads for kernels and BLAS (default: all cores; results are bit for bit only with the run's own count).") var threads: Int?
 
     func run() throws {
         runOrFail {
+            if let threads {
+                guard threads >= 1, threads <= 1024 else { throw RunError(op: "resume", "--threads must be between 1 and 1024, got \(threads)") }
+                Threading.count = threads
+            }
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
                                 output: writeToStandardOutput)
         }
