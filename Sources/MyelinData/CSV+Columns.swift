@@ -76,7 +76,7 @@ extension CSVReader {
         let counts = plans.map { $0.featureCount(categoricalEncoding) }
         let total = counts.reduce(0, +)
         if total > maxFeatures {
-            let wide = plans.indices.filter { plans[$0].isCategorical && counts[$0] > 1 }.sorted { counts[$0] > counts[$1] }
+            let wide = plans.indices.filter { plans[$0].isCategorical && counts[$0] > 1 }.sorted { (counts[$0], -$0) > (counts[$1], -$1) }
             guard categoricalEncoding == .oneHot, !wide.isEmpty else {
                 throw DataError(op: "csv", file: path,
                                 reason: "the file would make \(grouped(total)) features (limit \(grouped(maxFeatures))); drop columns or raise maxFeatures")

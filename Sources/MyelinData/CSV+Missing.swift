@@ -27,7 +27,7 @@ extension CSVReader {
                 throw DataError(op: "csv", file: path, reason: "no rows left: all \(plural(rows.count, "row")) have missing values (missing policy drop; try impute)")
             }
             if dropped > 0 {
-                let worst = columns.indices.filter { gaps[$0] > 0 }.sorted { gaps[$0] > gaps[$1] }
+                let worst = columns.indices.filter { gaps[$0] > 0 }.sorted { (gaps[$0], -$0) > (gaps[$1], -$1) }
                 let shown = worst.prefix(5).map { "'\(CSVParser.shown(columns[$0].name))' \(grouped(gaps[$0]))" }
                 let more = worst.count > 5 ? ", … (\(worst.count - 5) more columns)" : ""
                 report.droppedRows += dropped
