@@ -7,9 +7,13 @@ enum CSVParser {
         let cells: [String]
     }
 
-    /// Splits `bytes` into records. Throws once the file holds more than `maxCells` cells, so that a
-    /// huge file fails before its cells fill memory.
     static func parse(_ bytes: [UInt8], delimiter: UInt8, path: String, maxCells: Int = .max) throws -> [Record] {
+        try parse(bytes[...], delimiter: delimiter, path: path, maxCells: maxCells)
+    }
+
+    /// Splits `bytes` into records. Throws once the file holds more than `maxCells` cells, so that a
+    /// huge file fails before its cells fill memory (a parsed cell costs about 25 bytes).
+    static func parse(_ bytes: ArraySlice<UInt8>, delimiter: UInt8, path: String, maxCells: Int = .max) throws -> [Record] {
         var records: [Record] = []
         var cells: [String] = []
         var cell: [UInt8] = []
@@ -19,8 +23,8 @@ enum CSVParser {
         var quoteLine = 0
         var wasQuoted = false
         var totalCells = 0
-        var i = 0
-        let n = bytes.count
+        var i = bytes.startIndex
+        let n = bytes.endIndex
         func endCell() {
             let s = String(decoding: cell, as: UTF8.self)
             cells.append(wasQuoted ? s : s.trimmingSpaces())
@@ -34,7 +38,7 @@ enum CSVParser {
             cells.removeAll(keepingCapacity: true)
             if totalCells > maxCells {
                 throw DataError(op: "csv", file: path, line: recordLine,
-                                reason: "file has more than \(grouped(maxCells)) cells (limit maxCells); split it or raise the limit")
+                                reason: "file has more than \(grouped(maxCells)) cells (limit maxCells / 4); split it or raise maxCells")
             }
         }
         while i < n {

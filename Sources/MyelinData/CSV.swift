@@ -179,7 +179,9 @@ public struct TabularDataset: Dataset {
 ///   for numbers).
 /// - budgets, checked before the feature matrix is allocated: at most `maxFeatures` encoded features
 ///   when inferring (one-hot columns are named in the error), at most `maxCells` values
-///   (rows × features, float32), and at most `maxCells` cells while parsing.
+///   (rows × features, float32), and at most `maxCells / 4` cells while parsing (a parsed cell
+///   costs about 25 bytes, a value 4), so that with the defaults a file needs well under 1 GB.
+///   The file itself is held in memory while it is parsed: multi-hundred-megabyte files need that much more.
 public struct CSVReader: Sendable {
     public typealias Task = LearningTask
 
@@ -215,7 +217,8 @@ public struct CSVReader: Sendable {
     public var missing: MissingPolicy
     /// Most encoded features a file may make when inferring a schema (one-hot expansion included).
     public var maxFeatures: Int
-    /// Most values (rows × features) a dataset may hold, and most cells a file may have.
+    /// Most values (rows × features, float32) a dataset may hold; a file may have at most a quarter
+    /// as many cells (text cells cost more memory than floats).
     public var maxCells: Int
 
     public init(label: Column? = .index(-1), hasHeader: Bool? = nil, delimiter: Character = ",", task: Task? = nil,
@@ -238,12 +241,12 @@ public struct CSVReader: Sendable {
     /// the label column may be absent, and unseen categories or classes throw.
     public func read(path: String, schema: CSVSchema? = nil) throws -> TabularDataset {
         let bytes = try readMaybeGzipped(path, op: "csv")
-        let text = Array(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...])
+        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
         let delimiterByte: UInt8
         if let d = delimiter.asciiValue { delimiterByte = d } else {
             throw DataError(op: "csv", file: path, reason: "delimiter '\(delimiter)' is not an ASCII character")
         }
-        let records = try CSVParser.parse(text, delimiter: delimiterByte, path: path, maxCells: maxCells)
+        let records = try CSVParser.parse(text, delimiter: delimiterByte, path: path, maxCells: maxCells / 4)
         guard !records.isEmpty else { throw DataError(op: "csv", file: path, reason: "file has no rows") }
         if let schema { return try readWithSchema(records, schema: schema, path: path) }
         return try readInferring(records, path: path)

@@ -98,15 +98,15 @@ import MyelinCore
     @Test func cellBudget() throws {
         let dir = makeTempDir("csv-cells")
         writeText("k,y\n" + (0..<10).map { "k\($0),\($0 % 2)" }.joined(separator: "\n") + "\n", "\(dir)/ten.csv")
-        // 22 cells parse; 10 rows x 10 one-hot features = 100 values.
-        #expect(thrownMessage { try CSVReader(maxCells: 50).read(path: "\(dir)/ten.csv") }
-                == "[csv] ten.csv: 10 rows × 10 features = 100 values (limit 50); use fewer rows or columns, or raise maxCells")
-        #expect(thrownMessage { try CSVReader(maxCells: 10).read(path: "\(dir)/ten.csv") }
-                == "[csv] ten.csv:6: file has more than 10 cells (limit maxCells); split it or raise the limit")
+        // 22 cells parse (limit 90 / 4); 10 rows x 10 one-hot features = 100 values.
+        #expect(thrownMessage { try CSVReader(maxCells: 90).read(path: "\(dir)/ten.csv") }
+                == "[csv] ten.csv: 10 rows × 10 features = 100 values (limit 90); use fewer rows or columns, or raise maxCells")
+        #expect(thrownMessage { try CSVReader(maxCells: 40).read(path: "\(dir)/ten.csv") }
+                == "[csv] ten.csv:6: file has more than 10 cells (limit maxCells / 4); split it or raise maxCells")
         // Reading with a schema checks the values too.
         let schema = try CSVReader().read(path: "\(dir)/ten.csv").schema
-        #expect(thrownMessage { try CSVReader(maxCells: 50).read(path: "\(dir)/ten.csv", schema: schema) }?
-                    .hasSuffix("10 rows × 10 features = 100 values (limit 50); use fewer rows or columns, or raise maxCells") == true)
+        #expect(thrownMessage { try CSVReader(maxCells: 90).read(path: "\(dir)/ten.csv", schema: schema) }?
+                    .hasSuffix("10 rows × 10 features = 100 values (limit 90); use fewer rows or columns, or raise maxCells") == true)
     }
 }
 
