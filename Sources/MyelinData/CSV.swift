@@ -29,15 +29,33 @@ public struct CSVSchema: Codable, Equatable, Sendable {
     public struct Column: Codable, Equatable, Sendable {
         public var name: String
         public var encoding: Encoding
-        public init(name: String, encoding: Encoding) {
+        /// Numeric columns: the value missing cells get, the median of the training file's values
+        /// (nil in schemas saved before missing values were handled; such columns cannot be imputed).
+        public var fill: Double?
+        /// Numeric columns: true when the training file had gaps here, which adds the feature
+        /// `name_missing` (1 where the cell was missing, else 0) right after the column's own.
+        public var indicator: Bool?
+
+        public init(name: String, encoding: Encoding, fill: Double? = nil, indicator: Bool? = nil) {
             self.name = name
             self.encoding = encoding
+            self.fill = fill
+            self.indicator = indicator
         }
         /// The features this column makes.
         public var featureNames: [String] {
             switch encoding {
-            case .numeric, .label: return [name]
+            case .numeric: return indicator == true ? [name, name + "_missing"] : [name]
+            case .label: return [name]
             case .oneHot(let categories): return categories.map { "\(name)=\($0)" }
+            }
+        }
+        /// Whether missing cells have a training-time treatment (median with indicator, or the
+        /// `(missing)` category); other gaps are imputed with a warning.
+        var hadGaps: Bool {
+            switch encoding {
+            case .numeric: return indicator == true
+            case .oneHot(let categories), .label(let categories): return categories.last == CSVParser.missingCategory
             }
         }
     }
@@ -84,9 +102,11 @@ public struct TabularDataset: Dataset {
     public let schema: CSVSchema
     /// False when the file had no label column (targets are then zeros).
     public let hasLabels: Bool
+    /// What the reader decided and changed: task inference, dropped rows, imputed cells, warnings.
+    public let report: CSVReadReport
 
     public init(inputs: Tensor, targets: Tensor, featureNames: [String], classNames: [String], task: Task,
-                schema: CSVSchema, hasLabels: Bool = true) {
+                schema: CSVSchema, hasLabels: Bool = true, report: CSVReadReport = CSVReadReport()) {
         precondition(inputs.rank == 2 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
                      "[TabularDataset] inputs \(inputs.shape) must be [N, F] and targets \(targets.shape) [N, ...]")
         self.inputs = inputs
@@ -96,7 +116,11 @@ public struct TabularDataset: Dataset {
         self.task = task
         self.schema = schema
         self.hasLabels = hasLabels
+        self.report = report
     }
+
+    /// `report` as printable one-liners: how the task was chosen, what was dropped or imputed, warnings.
+    public var notes: [String] { report.notes }
 
     public var count: Int { inputs.shape[0] }
 
@@ -114,6 +138,7 @@ public struct TabularDataset: Dataset {
 /// ```swift
 /// let reader = CSVReader(label: .name("species"))
 /// let train = try reader.read(path: "train.csv")
+/// print(train.notes.joined(separator: "\n"))   // task choice, dropped rows, imputed cells
 /// // later, for new data without the label column:
 /// let new = try reader.read(path: "new.csv", schema: train.schema)
 /// ```
@@ -122,11 +147,41 @@ public struct TabularDataset: Dataset {
 /// - header: `hasHeader` nil guesses: the first row is a header when some column is numeric below
 ///   it but not in it, or (all-text files) when no first-row value appears again in its column.
 /// - cells are trimmed; `"..."` quoting with `""` escapes (and line breaks inside quotes) works.
-/// - empty cells and `NA`, `N/A`, `NaN`, `null`, `?` are missing values and throw with row and column.
-/// - a feature column is numeric when at least half its cells are numbers (the others then throw
-///   "is not a number"), and categorical otherwise or when listed in `categorical`.
-/// - the task, unless given: classification for text labels or at most `maxInferredClasses`
-///   distinct integer labels, regression otherwise. Classes are sorted (numerically for numbers).
+/// - missing values are empty cells, `NA`, `N/A`, `NaN`, `nan`, `null`, `NULL`, `?` and any cell that
+///   parses to NaN. What happens to them is `missing`:
+///   - `.error` throws naming the file, line and column of the first one.
+///   - `.drop` leaves out every row with a missing cell (feature or label) and counts them.
+///   - `.impute` (the default, like scikit-learn's `SimpleImputer(strategy="median", add_indicator=True)`)
+///     leaves out rows whose label is missing; fills a numeric feature's gaps with the median of
+///     that column's values in this file and adds the feature `name_missing` (1/0) right after it,
+///     only for columns that have gaps; gives a text feature's gaps the category `(missing)`.
+///     The median is taken over the whole file, before the caller splits off validation or test
+///     rows, so those rows take part in it (a mild leak, as when imputing before splitting in pandas).
+///     A feature column whose cells are all missing throws (remove it; it carries no information).
+/// - with a schema (evaluate/predict time) the training file's treatment is applied again: numeric
+///   gaps get the stored median (and indicator, when training had gaps there); text gaps the
+///   `(missing)` category. A gap in a column that had none in training is still imputed (numeric:
+///   the stored median, no indicator; text: no category, i.e. all-zero one-hot or -1 when
+///   label-encoded) and a warning is recorded. Rows with a missing label are dropped (`.drop`,
+///   `.impute`) and counted.
+/// - a feature column is numeric when at least half its non-missing cells are numbers (the others
+///   then throw "is not a number"), and categorical otherwise or when listed in `categorical`.
+///   `inf`, `-Infinity`, `1e999` in a numeric column (feature or label) throw "is not a finite number".
+/// - the task, unless given:
+///   - text labels (fewer than 90% of the non-missing cells are numbers) mean classification;
+///   - a mostly numeric label (at least 90% numbers) must be all finite numbers, else the first
+///     other cell throws ("'abc' is not a number in label column 'price'");
+///   - integer labels are classes when they look like codes: at most `maxInferredClasses` distinct
+///     values, the smallest at least -1, and the range (max - min + 1) at most twice the number of
+///     distinct values (0..9, 1..5, {-1, 1}, {0, 1}); otherwise (prices, counts such as
+///     3, 5, 7, ..., 30) and for non-integer labels the task is regression.
+///   The decision and how to override it is `report.taskReason`. Classes are sorted (numerically
+///   for numbers).
+/// - budgets, checked before the feature matrix is allocated: at most `maxFeatures` encoded features
+///   when inferring (one-hot columns are named in the error), at most `maxCells` values
+///   (rows × features, float32), and at most `maxCells / 4` cells while parsing (a parsed cell
+///   costs about 25 bytes, a value 4), so that with the defaults a file needs well under 1 GB.
+///   The file itself is held in memory while it is parsed: multi-hundred-megabyte files need that much more.
 public struct CSVReader: Sendable {
     public typealias Task = LearningTask
 
@@ -142,6 +197,16 @@ public struct CSVReader: Sendable {
         case label
     }
 
+    /// What to do with missing values (see the type's documentation).
+    public enum MissingPolicy: String, Codable, Sendable {
+        /// Throw at the first missing cell.
+        case error
+        /// Leave out rows with any missing cell.
+        case drop
+        /// Leave out rows with a missing label; fill feature gaps (median + indicator, or `(missing)`).
+        case impute
+    }
+
     public var label: Column?
     public var hasHeader: Bool?
     public var delimiter: Character
@@ -149,9 +214,16 @@ public struct CSVReader: Sendable {
     public var categorical: [String]
     public var maxInferredClasses: Int
     public var categoricalEncoding: CategoricalEncoding
+    public var missing: MissingPolicy
+    /// Most encoded features a file may make when inferring a schema (one-hot expansion included).
+    public var maxFeatures: Int
+    /// Most values (rows × features, float32) a dataset may hold; a file may have at most a quarter
+    /// as many cells (text cells cost more memory than floats).
+    public var maxCells: Int
 
     public init(label: Column? = .index(-1), hasHeader: Bool? = nil, delimiter: Character = ",", task: Task? = nil,
-                categorical: [String] = [], maxInferredClasses: Int = 20, categoricalEncoding: CategoricalEncoding = .oneHot) {
+                categorical: [String] = [], maxInferredClasses: Int = 20, categoricalEncoding: CategoricalEncoding = .oneHot,
+                missing: MissingPolicy = .impute, maxFeatures: Int = 4096, maxCells: Int = 64 << 20) {
         self.label = label
         self.hasHeader = hasHeader
         self.delimiter = delimiter
@@ -159,6 +231,9 @@ public struct CSVReader: Sendable {
         self.categorical = categorical
         self.maxInferredClasses = maxInferredClasses
         self.categoricalEncoding = categoricalEncoding
+        self.missing = missing
+        self.maxFeatures = maxFeatures
+        self.maxCells = maxCells
     }
 
     /// Reads `path` (gzipped files are detected). With `schema`, the file is encoded exactly as the
@@ -166,12 +241,12 @@ public struct CSVReader: Sendable {
     /// the label column may be absent, and unseen categories or classes throw.
     public func read(path: String, schema: CSVSchema? = nil) throws -> TabularDataset {
         let bytes = try readMaybeGzipped(path, op: "csv")
-        let text = Array(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...])
+        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
         let delimiterByte: UInt8
         if let d = delimiter.asciiValue { delimiterByte = d } else {
             throw DataError(op: "csv", file: path, reason: "delimiter '\(delimiter)' is not an ASCII character")
         }
-        let records = try CSVParser.parse(text, delimiter: delimiterByte, path: path)
+        let records = try CSVParser.parse(text, delimiter: delimiterByte, path: path, maxCells: maxCells / 4)
         guard !records.isEmpty else { throw DataError(op: "csv", file: path, reason: "file has no rows") }
         if let schema { return try readWithSchema(records, schema: schema, path: path) }
         return try readInferring(records, path: path)
@@ -183,20 +258,20 @@ public struct CSVReader: Sendable {
         let header = hasHeader ?? CSVParser.looksLikeHeader(records)
         let width = records[0].cells.count
         let names = header ? records[0].cells : (0..<width).map { "column\($0)" }
-        let rows = header ? Array(records.dropFirst()) : records
+        var rows = header ? Array(records.dropFirst()) : records
         try checkNames(names, path: path)
         guard !rows.isEmpty else { throw DataError(op: "csv", file: path, reason: "file has a header but no data rows") }
         try checkWidths(rows, width: width, path: path)
 
         for name in categorical where !names.contains(name) {
-            throw DataError(op: "csv", file: path, reason: "no categorical column '\(name)' (columns: \(names.joined(separator: ", ")))")
+            throw DataError(op: "csv", file: path, reason: "no categorical column '\(CSVParser.shown(name))' (columns: \(CSVParser.list(names)))")
         }
         var labelIndex: Int?
         if let label {
             switch label {
             case .name(let n):
                 guard let i = names.firstIndex(of: n) else {
-                    throw DataError(op: "csv", file: path, reason: "no label column '\(n)' (columns: \(names.joined(separator: ", ")))")
+                    throw DataError(op: "csv", file: path, reason: "no label column '\(CSVParser.shown(n))' (columns: \(CSVParser.list(names)))")
                 }
                 labelIndex = i
             case .index(let i):
@@ -208,46 +283,24 @@ public struct CSVReader: Sendable {
             }
         }
 
-        var columns: [CSVSchema.Column] = []
-        var featurePositions: [Int] = []
-        for c in 0..<width where c != labelIndex {
-            try checkMissing(rows, column: c, name: names[c], path: path)
-            let cells = rows.map { $0.cells[c] }
-            let numericCount = cells.reduce(0) { $0 + (CSVParser.number($1) != nil ? 1 : 0) }
-            let encoding: CSVSchema.Encoding
-            if !categorical.contains(names[c]) && numericCount * 2 >= cells.count {
-                if numericCount < cells.count { try checkNumeric(rows, column: c, name: names[c], path: path) }
-                encoding = .numeric
-            } else {
-                let categories = CSVParser.sortedCategories(cells)
-                encoding = categoricalEncoding == .oneHot ? .oneHot(categories: categories) : .label(categories: categories)
-            }
-            columns.append(CSVSchema.Column(name: names[c], encoding: encoding))
-            featurePositions.append(c)
-        }
+        var report = CSVReadReport()
+        let featurePositions = (0..<width).filter { $0 != labelIndex }
+        rows = try applyMissingPolicy(rows, features: featurePositions.map { ($0, names[$0]) },
+                                      label: labelIndex.map { ($0, names[$0]) }, path: path, report: &report)
+
+        let plans = try featurePositions.map { try planColumn(rows, column: $0, name: names[$0], path: path) }
+        try checkFeatureBudget(plans, rows: rows.count, path: path)
+        let columns = plans.map { $0.schemaColumn(encoding: categoricalEncoding) }
 
         var resolvedTask = task ?? .classification
         var classNames: [String] = []
         if let l = labelIndex {
-            try checkMissing(rows, column: l, name: names[l], path: path)
-            let cells = rows.map { $0.cells[l] }
-            let numbers = cells.map(CSVParser.number)
-            let allNumeric = numbers.allSatisfy { $0 != nil }
-            if task == nil {
-                let allIntegers = allNumeric && numbers.allSatisfy { $0! == $0!.rounded() && abs($0!) < 1e15 }
-                resolvedTask = !allNumeric || (allIntegers && Set(numbers.map { $0! }).count <= maxInferredClasses)
-                    ? .classification : .regression
-            }
-            if resolvedTask == .regression {
-                if !allNumeric { try checkNumeric(rows, column: l, name: names[l], path: path, what: "label") }
-            } else {
-                classNames = CSVParser.sortedCategories(cells)
-            }
+            (resolvedTask, classNames, report.taskReason) = try inferTask(rows, column: l, name: names[l], path: path)
         }
         let schema = CSVSchema(columns: columns, labelColumn: labelIndex.map { names[$0] }, labelPosition: labelIndex,
                                task: resolvedTask, classNames: classNames, hasHeader: header, delimiter: String(delimiter))
         return try encode(rows, schema: schema, featurePositions: featurePositions, labelPosition: labelIndex,
-                          names: names, path: path)
+                          names: names, path: path, predicting: false, report: report)
     }
 
     // MARK: reading with a saved schema
@@ -255,7 +308,7 @@ public struct CSVReader: Sendable {
     private func readWithSchema(_ records: [CSVParser.Record], schema: CSVSchema, path: String) throws -> TabularDataset {
         let header = hasHeader ?? schema.hasHeader
         let width = records[0].cells.count
-        let rows = header ? Array(records.dropFirst()) : records
+        var rows = header ? Array(records.dropFirst()) : records
         var featurePositions: [Int] = []
         var labelPosition: Int?
         let names: [String]
@@ -267,7 +320,7 @@ public struct CSVReader: Sendable {
                 if let i = names.firstIndex(of: column.name) { featurePositions.append(i) } else { missing.append(column.name) }
             }
             guard missing.isEmpty else {
-                throw DataError(op: "csv", file: path, reason: "missing column\(missing.count == 1 ? "" : "s") \(missing.map { "'\($0)'" }.joined(separator: ", ")) of the schema (file has: \(names.joined(separator: ", ")))")
+                throw DataError(op: "csv", file: path, reason: "missing column\(missing.count == 1 ? "" : "s") \(CSVParser.list(missing.map { "'\($0)'" })) of the schema (file has: \(CSVParser.list(names)))")
             }
             labelPosition = schema.labelColumn.flatMap { names.firstIndex(of: $0) }
         } else {
@@ -284,26 +337,27 @@ public struct CSVReader: Sendable {
             }
         }
         try checkWidths(rows, width: width, path: path)
-        for (p, column) in zip(featurePositions, schema.columns) {
-            try checkMissing(rows, column: p, name: column.name, path: path)
-            if column.encoding == .numeric { try checkNumeric(rows, column: p, name: column.name, path: path) }
+        var report = CSVReadReport()
+        rows = try applyMissingPolicy(rows, features: zip(featurePositions, schema.columns).map { ($0, $1.name) },
+                                      label: labelPosition.map { ($0, names[$0]) }, path: path, report: &report)
+        for (p, column) in zip(featurePositions, schema.columns) where column.encoding == .numeric {
+            try checkNumeric(rows, column: p, name: column.name, path: path)
         }
-        if let l = labelPosition {
-            try checkMissing(rows, column: l, name: names[l], path: path)
-            if schema.task == .regression { try checkNumeric(rows, column: l, name: names[l], path: path, what: "label") }
+        if let l = labelPosition, schema.task == .regression {
+            try checkNumeric(rows, column: l, name: names[l], path: path, what: "label column")
         }
         return try encode(rows, schema: schema, featurePositions: featurePositions, labelPosition: labelPosition,
-                          names: names, path: path)
+                          names: names, path: path, predicting: true, report: report)
     }
 
-    // MARK: checks and encoding
+    // MARK: checks
 
     private func checkNames(_ names: [String], path: String) throws {
         var seen = Set<String>()
         for (i, n) in names.enumerated() {
             if n.isEmpty { throw DataError(op: "csv", file: path, line: 1, column: i + 1, reason: "empty column name in the header") }
             if !seen.insert(n).inserted {
-                throw DataError(op: "csv", file: path, line: 1, column: i + 1, reason: "duplicate column name '\(n)'")
+                throw DataError(op: "csv", file: path, line: 1, column: i + 1, reason: "duplicate column name '\(CSVParser.shown(n))'")
             }
         }
     }
@@ -314,198 +368,21 @@ public struct CSVReader: Sendable {
         }
     }
 
-    private func checkMissing(_ rows: [CSVParser.Record], column: Int, name: String, path: String) throws {
-        for r in rows where CSVParser.isMissing(r.cells[column]) {
-            let shown = r.cells[column].isEmpty ? "empty cell" : "missing value '\(r.cells[column])'"
-            throw DataError(op: "csv", file: path, line: r.line, column: column + 1, reason: "\(shown) in column '\(name)'")
-        }
-    }
-
-    private func checkNumeric(_ rows: [CSVParser.Record], column: Int, name: String, path: String,
-                              what: String = "numeric column") throws {
-        for r in rows where CSVParser.number(r.cells[column]) == nil {
-            throw DataError(op: "csv", file: path, line: r.line, column: column + 1,
-                            reason: "'\(r.cells[column])' is not a number in \(what) '\(name)'")
-        }
-    }
-
-    private func encode(_ rows: [CSVParser.Record], schema: CSVSchema, featurePositions: [Int], labelPosition: Int?,
-                        names: [String], path: String) throws -> TabularDataset {
-        let n = rows.count
-        let featureCount = schema.columns.reduce(0) { $0 + $1.featureNames.count }
-        var values = [Float](repeating: 0, count: n * featureCount)
-        var offset = 0
-        for (column, p) in zip(schema.columns, featurePositions) {
-            switch column.encoding {
-            case .numeric:
-                for (r, row) in rows.enumerated() { values[r * featureCount + offset] = Float(CSVParser.number(row.cells[p])!) }
-                offset += 1
-            case .oneHot(let categories), .label(let categories):
-                var index: [String: Int] = [:]
-                for (i, c) in categories.enumerated() { index[c] = i }
-                let isOneHot: Bool
-                if case .oneHot = column.encoding { isOneHot = true } else { isOneHot = false }
-                for (r, row) in rows.enumerated() {
-                    guard let i = index[row.cells[p]] else {
-                        throw DataError(op: "csv", file: path, line: row.line, column: p + 1,
-                                        reason: "unseen category '\(row.cells[p])' in column '\(column.name)' (known: \(categories.joined(separator: ", ")))")
-                    }
-                    if isOneHot { values[r * featureCount + offset + i] = 1 } else { values[r * featureCount + offset] = Float(i) }
-                }
-                offset += isOneHot ? categories.count : 1
+    /// Every non-missing cell must be a finite number.
+    func checkNumeric(_ rows: [CSVParser.Record], column: Int, name: String, path: String,
+                      what: String = "numeric column") throws {
+        for r in rows {
+            let s = r.cells[column]
+            if CSVParser.number(s) == nil && !CSVParser.isMissing(s) {
+                throw notANumber(r, column: column, name: name, path: path, what: what)
             }
         }
-        let inputs = Tensor(shape: [n, featureCount], scalars: values)
-        let targets: Tensor
-        if let l = labelPosition {
-            if schema.task == .regression {
-                targets = Tensor(shape: [n, 1], scalars: rows.map { Float(CSVParser.number($0.cells[l])!) })
-            } else {
-                var index: [String: Int64] = [:]
-                for (i, c) in schema.classNames.enumerated() { index[c] = Int64(i) }
-                var labels: [Int64] = []
-                labels.reserveCapacity(n)
-                for row in rows {
-                    guard let i = index[row.cells[l]] else {
-                        throw DataError(op: "csv", file: path, line: row.line, column: l + 1,
-                                        reason: "unseen class '\(row.cells[l])' in label column '\(names[l])' (known: \(schema.classNames.joined(separator: ", ")))")
-                    }
-                    labels.append(i)
-                }
-                targets = Tensor(shape: [n], scalars: labels)
-            }
-        } else {
-            targets = schema.task == .regression ? Tensor.zeros([n, 1]) : Tensor.zeros([n], dtype: .int64)
-        }
-        return TabularDataset(inputs: inputs, targets: targets, featureNames: schema.featureNames,
-                              classNames: schema.classNames, task: schema.task, schema: schema, hasLabels: labelPosition != nil)
-    }
-}
-
-/// RFC 4180-style splitting of bytes into records of trimmed cells.
-enum CSVParser {
-    struct Record {
-        /// 1-based line where the record starts.
-        let line: Int
-        let cells: [String]
     }
 
-    static func parse(_ bytes: [UInt8], delimiter: UInt8, path: String) throws -> [Record] {
-        var records: [Record] = []
-        var cells: [String] = []
-        var cell: [UInt8] = []
-        var line = 1
-        var recordLine = 1
-        var inQuotes = false
-        var quoteLine = 0
-        var wasQuoted = false
-        var i = 0
-        let n = bytes.count
-        func endCell() {
-            let s = String(decoding: cell, as: UTF8.self)
-            cells.append(wasQuoted ? s : s.trimmingSpaces())
-            cell.removeAll(keepingCapacity: true)
-            wasQuoted = false
-        }
-        func endRecord() {
-            endCell()
-            if !(cells.count == 1 && cells[0].isEmpty) { records.append(Record(line: recordLine, cells: cells)) }
-            cells.removeAll(keepingCapacity: true)
-        }
-        while i < n {
-            let b = bytes[i]
-            if inQuotes {
-                if b == UInt8(ascii: "\"") {
-                    if i + 1 < n && bytes[i + 1] == UInt8(ascii: "\"") { cell.append(b); i += 2; continue }
-                    inQuotes = false
-                } else {
-                    if b == UInt8(ascii: "\n") { line += 1 }
-                    cell.append(b)
-                }
-                i += 1
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""):
-                if cell.allSatisfy({ $0 == 32 || $0 == 9 }) {
-                    cell.removeAll()
-                    inQuotes = true
-                    wasQuoted = true
-                    quoteLine = line
-                } else {
-                    cell.append(b)
-                }
-            case delimiter:
-                endCell()
-            case UInt8(ascii: "\n"):
-                endRecord()
-                line += 1
-                recordLine = line
-            case UInt8(ascii: "\r"):
-                break
-            default:
-                if wasQuoted && b != 32 && b != 9 {
-                    throw DataError(op: "csv", file: path, line: line, column: cells.count + 1,
-                                    reason: "text after the closing quote of a quoted cell")
-                }
-                if !wasQuoted { cell.append(b) }
-            }
-            i += 1
-        }
-        if inQuotes { throw DataError(op: "csv", file: path, line: quoteLine, column: cells.count + 1, reason: "quote is never closed") }
-        if !cell.isEmpty || !cells.isEmpty || wasQuoted { endRecord() }
-        return records
-    }
-
-    static let missingMarkers: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"]
-
-    static func isMissing(_ s: String) -> Bool { missingMarkers.contains(s) }
-
-    /// The cell as a finite number (decimal or scientific notation), or nil.
-    static func number(_ s: String) -> Double? {
-        guard !s.isEmpty, let first = s.utf8.first,
-              first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".") || (48...57).contains(first),
-              let v = Double(s), v.isFinite else { return nil }
-        return v
-    }
-
-    /// Distinct values, sorted numerically when all are numbers, else as strings.
-    static func sortedCategories(_ cells: [String]) -> [String] {
-        let distinct = Array(Set(cells))
-        if distinct.allSatisfy({ number($0) != nil }) {
-            return distinct.sorted { (number($0)!, $0) < (number($1)!, $1) }
-        }
-        return distinct.sorted()
-    }
-
-    static func looksLikeHeader(_ records: [Record]) -> Bool {
-        guard records.count >= 2 else { return records.first.map { $0.cells.allSatisfy { number($0) == nil } } ?? false }
-        let first = records[0].cells
-        let rest = records.dropFirst()
-        var sawNumericColumn = false
-        for c in first.indices {
-            let below = rest.compactMap { $0.cells.count > c ? $0.cells[c] : nil }.filter { !isMissing($0) }
-            guard !below.isEmpty else { continue }
-            if below.allSatisfy({ number($0) != nil }) {
-                sawNumericColumn = true
-                if number(first[c]) == nil && !isMissing(first[c]) { return true }
-            }
-        }
-        if sawNumericColumn { return false }
-        // All-text file: a header's values do not occur again in their columns.
-        for c in first.indices {
-            if first[c].isEmpty { return false }
-            if rest.contains(where: { $0.cells.count > c && $0.cells[c] == first[c] }) { return false }
-        }
-        return true
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
+    func notANumber(_ r: CSVParser.Record, column: Int, name: String, path: String, what: String) -> DataError {
+        let s = r.cells[column]
+        let kind = CSVParser.isInfinite(s) ? "is not a finite number" : "is not a number"
+        return DataError(op: "csv", file: path, line: r.line, column: column + 1,
+                         reason: "'\(CSVParser.shown(s))' \(kind) in \(what) '\(CSVParser.shown(name))'")
     }
 }

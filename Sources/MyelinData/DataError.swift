@@ -8,6 +8,10 @@ import MyelinCore
 /// [csv] data.csv:14: row has 3 cells, expected 5
 /// [csv] data.csv:7:2: 'abc' is not a number in numeric column 'age'
 /// ```
+///
+/// The description is safe to print: control characters (such as a binary file's bytes) are shown
+/// escaped (`\x1b`, `\n`, `\u{202E}`), invalid UTF-8 was already decoded as U+FFFD, and the reason is
+/// cut at 600 characters, so a message stays one line of text.
 public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The operation: `idx`, `csv`, `gzip`, `npz`, `text`, `data`, ...
     public let op: String
@@ -29,12 +33,40 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     public var description: String {
-        guard let file else { return "[\(op)] \(reason)" }
+        let why = reason.count > 600 ? String(reason.prefix(600)) + "…" : reason
+        guard let file else { return terminalSafe("[\(op)] \(why)") }
         var place = displayName(file)
         if let line { place += ":\(line)" }
         if let column { place += ":\(column)" }
-        return "[\(op)] \(place): \(reason)"
+        return terminalSafe("[\(op)] \(place): \(why)")
     }
+}
+
+/// `s` with control characters escaped so that printing it cannot move the cursor, change colours
+/// or start a new line: `\n`, `\r`, `\t`, `\x1b` for other C0 controls and DEL, `\u{85}` for C1
+/// controls and `\u{202E}` for the bidirectional-text controls that reorder what a terminal shows.
+func terminalSafe(_ s: String) -> String {
+    func needsEscape(_ v: UInt32) -> Bool {
+        v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x061C || v == 0x200E || v == 0x200F
+            || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+    }
+    guard s.unicodeScalars.contains(where: { needsEscape($0.value) }) else { return s }
+    var out = ""
+    out.unicodeScalars.reserveCapacity(s.unicodeScalars.count)
+    for u in s.unicodeScalars {
+        let v = u.value
+        guard needsEscape(v) else { out.unicodeScalars.append(u); continue }
+        switch v {
+        case 0x0A: out += "\\n"
+        case 0x0D: out += "\\r"
+        case 0x09: out += "\\t"
+        case ..<0x80:
+            let hex = String(v, radix: 16)
+            out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+        default: out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
+        }
+    }
+    return out
 }
 
 /// The last path component, so messages stay on one short line.

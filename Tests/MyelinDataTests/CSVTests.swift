@@ -42,15 +42,17 @@ import MyelinCore
         #expect(c.task == .classification && c.classNames == ["0", "1", "2"] && c.targets.ints == [0, 1, 2, 1])
         // Integer labels sort numerically: 2 < 10.
         writeText("x,y\n1,10\n2,2\n", "\(dir)/order.csv")
-        #expect(try CSVReader().read(path: "\(dir)/order.csv").classNames == ["2", "10"])
+        #expect(try CSVReader(task: .classification).read(path: "\(dir)/order.csv").classNames == ["2", "10"])
         writeText("x,y\n1,0.5\n2,1.25\n3,2\n", "\(dir)/reals.csv")
         let r = try CSVReader().read(path: "\(dir)/reals.csv")
         #expect(r.task == .regression && r.classNames.isEmpty)
         #expect(r.targets.shape == [3, 1] && r.targets.dtype == .float32 && r.targets.floats == [0.5, 1.25, 2])
         // More distinct integers than maxInferredClasses: regression.
         writeText("x,y\n" + (0..<30).map { "\($0),\($0 * 3)" }.joined(separator: "\n"), "\(dir)/many.csv")
+        writeText("x,y\n" + (0..<30).map { "\($0),\($0)" }.joined(separator: "\n"), "\(dir)/codes.csv")
+        #expect(try CSVReader().read(path: "\(dir)/codes.csv").task == .regression)
         #expect(try CSVReader().read(path: "\(dir)/many.csv").task == .regression)
-        #expect(try CSVReader(maxInferredClasses: 40).read(path: "\(dir)/many.csv").task == .classification)
+        #expect(try CSVReader(maxInferredClasses: 40).read(path: "\(dir)/codes.csv").task == .classification)
         #expect(try CSVReader(task: .regression).read(path: "\(dir)/ints.csv").targets.shape == [4, 1])
     }
 
@@ -81,11 +83,11 @@ import MyelinCore
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/ages.csv") }
                 == "[csv] ages.csv:7:2: 'abc' is not a number in numeric column 'age'")
         writeText("a,b,y\n1,2,0\n3,,1\n", "\(dir)/empty.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/empty.csv") } == "[csv] empty.csv:3:2: empty cell in column 'b'")
+        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/empty.csv") } == "[csv] empty.csv:3:2: empty cell in column 'b'")
         writeText("a,b,y\n1,2,0\n3,NA,1\n", "\(dir)/na.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/na.csv") } == "[csv] na.csv:3:2: missing value 'NA' in column 'b'")
+        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/na.csv") } == "[csv] na.csv:3:2: missing value 'NA' in column 'b'")
         writeText("a,b,y\n1,2,0\n3,4,\n", "\(dir)/nolabel.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/nolabel.csv") } == "[csv] nolabel.csv:3:3: empty cell in column 'y'")
+        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/nolabel.csv") } == "[csv] nolabel.csv:3:3: empty cell in column 'y'")
         #expect(thrownMessage { try CSVReader(label: .name("target")).read(path: "\(dir)/empty.csv") }
                 == "[csv] empty.csv: no label column 'target' (columns: a, b, y)")
         #expect(thrownMessage { try CSVReader(label: .index(5)).read(path: "\(dir)/empty.csv") }
@@ -101,7 +103,7 @@ import MyelinCore
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/dup.csv") } == "[csv] dup.csv:1:2: duplicate column name 'a'")
         writeText("x,y\n1,0.5\n2,oops\n", "\(dir)/reg.csv")
         #expect(thrownMessage { try CSVReader(task: .regression).read(path: "\(dir)/reg.csv") }
-                == "[csv] reg.csv:3:2: 'oops' is not a number in label 'y'")
+                == "[csv] reg.csv:3:2: 'oops' is not a number in label column 'y'")
         writeBytes([0x1f, 0x8b, 8, 0, 1, 2, 3], "\(dir)/broken.csv.gz")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/broken.csv.gz") }?.hasPrefix("[csv] broken.csv.gz: ") == true)
     }
