@@ -69,11 +69,9 @@ func terminalSafe(_ s: String) -> String {
     return out
 }
 
-/// The last path component, so messages stay on one short line.
-func displayName(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/"), slash != path.index(before: path.endIndex) else { return path }
-    return String(path[path.index(after: slash)...])
-}
+/// The path as the user gave it (a base name alone is ambiguous when several folders hold a
+/// `train.csv`), with control characters escaped like the rest of the message.
+func displayName(_ path: String) -> String { path }
 
 /// Reads a whole file, turning the core's `FileError` into a `DataError` for `op`.
 func readFileBytes(_ path: String, op: String) throws -> [UInt8] {

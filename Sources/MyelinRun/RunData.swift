@@ -85,7 +85,7 @@ public struct RunData {
             let table = try readTable(path, label: column, task: wanted, settings: settings)
             task = table.task
             (classNames, featureNames, schema) = (table.classNames, table.featureNames, table.schema)
-            // MERGE-CSV notes += table.notes
+            notes += table.notes
             inputShape = [table.inputs.shape[1]]
             let rows = table.inputs.shape[0]
             guard rows >= 1 else { throw RunError(op: "train", "\(path) has no rows to learn from") }
@@ -133,7 +133,9 @@ public struct RunData {
 
     /// The CSV file as the settings say (missing values, categorical encoding).
     static func readTable(_ path: String, label: CSVReader.Column, task: LearningTask?, settings: TrainSettings) throws -> TabularDataset {
-        try CSVReader(label: label, task: task).read(path: path)
+        let missing = CSVReader.MissingPolicy(rawValue: settings.missing ?? "impute") ?? .impute
+        let encoding: CSVReader.CategoricalEncoding = settings.categoricalEncoding == "label" ? .label : .oneHot
+        return try CSVReader(label: label, task: task, categoricalEncoding: encoding, missing: missing).read(path: path)
     }
 
     /// Rows of `x` at `indices`.

@@ -6,6 +6,9 @@ import MyelinTrain
 
 /// `myelin evaluate`, `predict`, `summary` and `datasets`: jobs on a trained run folder.
 public enum UseJobs {
+    /// Where warnings of reading new data go (stderr in the command; tests may collect them).
+    nonisolated(unsafe) public static var warn: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
     /// Evaluates the run's final weights on the test part of its own data, or on `source`
     /// (a whole CSV file encoded as in training, or a catalogue data set's test part).
     public static func evaluate(_ path: String, source: DataSource?, dataDir: String?) throws -> (Evaluation, [String]) {
@@ -83,7 +86,9 @@ public enum UseJobs {
             }
             schema.labelColumn = label
         }
-        let table = try CSVReader(label: nil).read(path: file, schema: schema)
+        let missing = CSVReader.MissingPolicy(rawValue: description.settings.missing ?? "impute") ?? .impute
+        let table = try CSVReader(label: nil, missing: missing).read(path: file, schema: schema)
+        for warning in table.report.warnings { warn("warning: \(warning)") }
         if requireLabel && !table.hasLabels {
             throw RunError("\(file) has no label column '\(schema.labelColumn ?? "\(schema.labelPosition ?? -1)")' to evaluate against")
         }

@@ -69,20 +69,20 @@ import MyelinCore
         #expect(d.report.imputedColumns.isEmpty)
 
         #expect(thrownMessage { try CSVReader(label: .name("y"), missing: .error).read(path: "\(dir)/train.csv") }
-                == "[csv] train.csv:3:1: empty cell in column 'age'")
+                == "[csv] \(dir)/train.csv:3:1: empty cell in column 'age'")
         writeText("a,b\n1,?\n,2\n", "\(dir)/all.csv")
         #expect(thrownMessage { try CSVReader(label: nil, missing: .drop).read(path: "\(dir)/all.csv") }
-                == "[csv] all.csv: no rows left: all 2 rows have missing values (missing policy drop; try impute)")
+                == "[csv] \(dir)/all.csv: no rows left: all 2 rows have missing values (missing policy drop; try impute)")
     }
 
     @Test func allMissingColumnsAndLabels() throws {
         let dir = makeTempDir("csv-allmissing")
         writeText("a,b,y\n,1,0\nNA,2,1\n", "\(dir)/col.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/col.csv") }
-                == "[csv] col.csv: column 'a' (column 1) has no values: all 2 cells are missing; remove it")
+                == "[csv] \(dir)/col.csv: column 'a' (column 1) has no values: all 2 cells are missing; remove it")
         writeText("a,y\n1,\n2,?\n", "\(dir)/label.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/label.csv") }
-                == "[csv] label.csv: no rows left: all 2 rows have a missing label 'y'")
+                == "[csv] \(dir)/label.csv: no rows left: all 2 rows have a missing label 'y'")
     }
 
     @Test func schemaReappliesImputationAtPredictTime() throws {
@@ -132,14 +132,14 @@ import MyelinCore
         #expect(evaluated.notes == ["dropped 1 row whose label 'y' is missing"])
         #expect(try CSVReader(missing: .drop).read(path: "\(dir)/labelled.csv", schema: train.schema).count == 1)
         #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/labelled.csv", schema: train.schema) }
-                == "[csv] labelled.csv:2:4: empty cell in column 'y'")
+                == "[csv] \(dir)/labelled.csv:2:4: empty cell in column 'y'")
         writeText("a,b,c\n,x,1\n2,y,2\n", "\(dir)/features.csv")
         let dropped = try CSVReader(missing: .drop).read(path: "\(dir)/features.csv", schema: train.schema)
         #expect(dropped.inputs.floats == [2, 0, 1, 2] && dropped.report.droppedRows == 1)
         // Non-numbers and infinities in a numeric column still throw at predict time.
         writeText("a,b,c\n1,x,inf\n", "\(dir)/inf.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/inf.csv", schema: train.schema) }
-                == "[csv] inf.csv:2:3: 'inf' is not a finite number in numeric column 'c'")
+                == "[csv] \(dir)/inf.csv:2:3: 'inf' is not a finite number in numeric column 'c'")
     }
 
     @Test func schemasWrittenBeforeMissingValuesStillDecode() throws {
@@ -162,6 +162,6 @@ import MyelinCore
         #expect(try CSVReader().read(path: "\(dir)/gap.csv", schema: schema).inputs.floats == [50, 0, 0])
         writeText("age,colour\n,red\n", "\(dir)/numgap.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/numgap.csv", schema: schema) }
-                == "[csv] numgap.csv:2:1: empty cell in column 'age' (the schema has no fill value for it: it was saved by an older version; retrain to impute)")
+                == "[csv] \(dir)/numgap.csv:2:1: empty cell in column 'age' (the schema has no fill value for it: it was saved by an older version; retrain to impute)")
     }
 }

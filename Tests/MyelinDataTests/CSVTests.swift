@@ -78,34 +78,34 @@ import MyelinCore
     @Test func badFilesThrowWithRowAndColumn() throws {
         let dir = makeTempDir("csv-bad")
         writeText((["a,b,c,d,e"] + (2...13).map { _ in "1,2,3,4,5" } + ["1,2,3"]).joined(separator: "\n"), "\(dir)/data.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/data.csv") } == "[csv] data.csv:14: row has 3 cells, expected 5")
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/data.csv") } == "[csv] \(dir)/data.csv:14: row has 3 cells, expected 5")
         writeText("name,age,y\nx,1,0\ny,2,1\nz,3,0\nw,4,1\nv,5,0\nu,abc,1\n", "\(dir)/ages.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/ages.csv") }
-                == "[csv] ages.csv:7:2: 'abc' is not a number in numeric column 'age'")
+                == "[csv] \(dir)/ages.csv:7:2: 'abc' is not a number in numeric column 'age'")
         writeText("a,b,y\n1,2,0\n3,,1\n", "\(dir)/empty.csv")
-        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/empty.csv") } == "[csv] empty.csv:3:2: empty cell in column 'b'")
+        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/empty.csv") } == "[csv] \(dir)/empty.csv:3:2: empty cell in column 'b'")
         writeText("a,b,y\n1,2,0\n3,NA,1\n", "\(dir)/na.csv")
-        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/na.csv") } == "[csv] na.csv:3:2: missing value 'NA' in column 'b'")
+        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/na.csv") } == "[csv] \(dir)/na.csv:3:2: missing value 'NA' in column 'b'")
         writeText("a,b,y\n1,2,0\n3,4,\n", "\(dir)/nolabel.csv")
-        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/nolabel.csv") } == "[csv] nolabel.csv:3:3: empty cell in column 'y'")
+        #expect(thrownMessage { try CSVReader(missing: .error).read(path: "\(dir)/nolabel.csv") } == "[csv] \(dir)/nolabel.csv:3:3: empty cell in column 'y'")
         #expect(thrownMessage { try CSVReader(label: .name("target")).read(path: "\(dir)/empty.csv") }
-                == "[csv] empty.csv: no label column 'target' (columns: a, b, y)")
+                == "[csv] \(dir)/empty.csv: no label column 'target' (columns: a, b, y)")
         #expect(thrownMessage { try CSVReader(label: .index(5)).read(path: "\(dir)/empty.csv") }
-                == "[csv] empty.csv: label column index 5 is out of range for 3 columns")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/missing.csv") }?.hasPrefix("[csv] missing.csv: cannot open for reading") == true)
+                == "[csv] \(dir)/empty.csv: label column index 5 is out of range for 3 columns")
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/missing.csv") }?.hasPrefix("[csv] \(dir)/missing.csv: cannot open for reading") == true)
         writeText("", "\(dir)/blank.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/blank.csv") } == "[csv] blank.csv: file has no rows")
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/blank.csv") } == "[csv] \(dir)/blank.csv: file has no rows")
         writeText("a,b\n", "\(dir)/headeronly.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/headeronly.csv") } == "[csv] headeronly.csv: file has a header but no data rows")
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/headeronly.csv") } == "[csv] \(dir)/headeronly.csv: file has a header but no data rows")
         writeText("a,b\n\"1,2\n", "\(dir)/quote.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/quote.csv") } == "[csv] quote.csv:2:1: quote is never closed")
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/quote.csv") } == "[csv] \(dir)/quote.csv:2:1: quote is never closed")
         writeText("a,a\n1,2\n", "\(dir)/dup.csv")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/dup.csv") } == "[csv] dup.csv:1:2: duplicate column name 'a'")
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/dup.csv") } == "[csv] \(dir)/dup.csv:1:2: duplicate column name 'a'")
         writeText("x,y\n1,0.5\n2,oops\n", "\(dir)/reg.csv")
         #expect(thrownMessage { try CSVReader(task: .regression).read(path: "\(dir)/reg.csv") }
-                == "[csv] reg.csv:3:2: 'oops' is not a number in label column 'y'")
+                == "[csv] \(dir)/reg.csv:3:2: 'oops' is not a number in label column 'y'")
         writeBytes([0x1f, 0x8b, 8, 0, 1, 2, 3], "\(dir)/broken.csv.gz")
-        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/broken.csv.gz") }?.hasPrefix("[csv] broken.csv.gz: ") == true)
+        #expect(thrownMessage { try CSVReader().read(path: "\(dir)/broken.csv.gz") }?.hasPrefix("[csv] \(dir)/broken.csv.gz: ") == true)
     }
 
     @Test func schemaEncodesNewFilesTheSameWay() throws {
@@ -134,19 +134,19 @@ import MyelinCore
 
         writeText("age,y\n1,yes\n", "\(dir)/lacks.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/lacks.csv", schema: schema) }
-                == "[csv] lacks.csv: missing column 'colour' of the schema (file has: age, y)")
+                == "[csv] \(dir)/lacks.csv: missing column 'colour' of the schema (file has: age, y)")
         writeText("age,colour\n1,purple\n", "\(dir)/unseen.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/unseen.csv", schema: schema) }
-                == "[csv] unseen.csv:2:2: unseen category 'purple' in column 'colour' (known: blue, red)")
+                == "[csv] \(dir)/unseen.csv:2:2: unseen category 'purple' in column 'colour' (known: blue, red)")
         writeText("age,colour,y\n1,red,maybe\n", "\(dir)/unseenclass.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/unseenclass.csv", schema: schema) }
-                == "[csv] unseenclass.csv:2:3: unseen class 'maybe' in label column 'y' (known: no, yes)")
+                == "[csv] \(dir)/unseenclass.csv:2:3: unseen class 'maybe' in label column 'y' (known: no, yes)")
         writeText("age,colour\nold,red\n", "\(dir)/nonnum.csv")
         #expect(thrownMessage { try CSVReader().read(path: "\(dir)/nonnum.csv", schema: schema) }
-                == "[csv] nonnum.csv:2:1: 'old' is not a number in numeric column 'age'")
+                == "[csv] \(dir)/nonnum.csv:2:1: 'old' is not a number in numeric column 'age'")
         writeText("1,2,3,4\n", "\(dir)/wide.csv")
         #expect(thrownMessage { try CSVReader(hasHeader: false).read(path: "\(dir)/wide.csv", schema: schema) }
-                == "[csv] wide.csv:1: row has 4 cells, the schema needs 2 features (or 3 with the label)")
+                == "[csv] \(dir)/wide.csv:1: row has 4 cells, the schema needs 2 features (or 3 with the label)")
     }
 
     @Test func noLabelColumn() throws {
@@ -169,13 +169,13 @@ import MyelinCore
         #expect(g.inputs.shape == [2, 3] && g.targets.ints == [3, 9] && g.classNames.count == 10)
 
         writeText("4,2,a,b\n1,2,0\n", "\(dir)/count.csv")
-        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/count.csv") } == "[csv] count.csv: header says 4 samples, file has 1 rows")
+        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/count.csv") } == "[csv] \(dir)/count.csv: header says 4 samples, file has 1 rows")
         writeText("2,2,a,b\n1,2,0\n1,2,5\n", "\(dir)/range.csv")
-        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/range.csv") } == "[csv] range.csv:3:3: label 5 is out of range for 2 classes")
+        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/range.csv") } == "[csv] \(dir)/range.csv:3:3: label 5 is out of range for 2 classes")
         writeText("2,2,a,b\n1,2,0\n1,x,1\n", "\(dir)/nan.csv")
-        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/nan.csv") } == "[csv] nan.csv:3:2: 'x' is not a number")
+        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/nan.csv") } == "[csv] \(dir)/nan.csv:3:2: 'x' is not a number")
         writeText("2,2,a,b\n1,2,0\n1,1\n", "\(dir)/ragged.csv")
-        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/ragged.csv") } == "[csv] ragged.csv:3: row has 2 cells, expected 3")
+        #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/ragged.csv") } == "[csv] \(dir)/ragged.csv:3: row has 2 cells, expected 3")
     }
 
     @Test func realFilesWhenPresent() throws {
@@ -221,7 +221,7 @@ import MyelinCore
         #expect(try SMSSpam.encodeLabels(labels).ints == [0, 1, 0])
         #expect(thrownMessage { try SMSSpam.encodeLabels(["ham", "eggs"]) } == "[sms] unseen label 'eggs' (classes: ham, spam)")
         writeText("ham\tfine\nno tab here\n", "\(dir)/bad")
-        #expect(thrownMessage { try SMSSpam.read(path: "\(dir)/bad") } == "[sms] bad:2: line has no tab between label and message")
+        #expect(thrownMessage { try SMSSpam.read(path: "\(dir)/bad") } == "[sms] \(dir)/bad:2: line has no tab between label and message")
     }
 
     @Test func languageModelWindows() throws {

@@ -55,7 +55,7 @@ import MyelinCore
         #expect(catalogue.status("iris") == b)
         try catalogue.verify("iris")
         writeBytes(Array(iris.dropLast()) + [UInt8(ascii: "9")], b + "/iris/iris.csv")
-        #expect(thrownMessage { try catalogue.verify("iris") }?.hasPrefix("[data] iris.csv: SHA-256 is ") == true)
+        #expect(thrownMessage { try catalogue.verify("iris") }?.hasPrefix("[data] \(b)/iris/iris.csv: SHA-256 is ") == true)
     }
 
     @Test func offlineDownloadFailureMessage() {

@@ -91,37 +91,37 @@ import MyelinCore
 
     @Test func badFilesThrowOneLineErrors() throws {
         let dir = makeTempDir("idx-bad")
-        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/nope.gz") }?.hasPrefix("[idx] nope.gz: cannot open for reading") == true)
+        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/nope.gz") }?.hasPrefix("[idx] \(dir)/nope.gz: cannot open for reading") == true)
         writeBytes(Gzip.compress([UInt8](repeating: 0, count: 40)), "\(dir)/train-images.gz")
         #expect(thrownMessage { try IDX.readImages(at: "\(dir)/train-images.gz") }
-                == "[idx] train-images.gz: bad magic 0x00000000, expected 0x00000803")
+                == "[idx] \(dir)/train-images.gz: bad magic 0x00000000, expected 0x00000803")
         try IDX.writeLabels(labels, to: "\(dir)/labels")
         #expect(thrownMessage { try IDX.readImages(at: "\(dir)/labels") }
-                == "[idx] labels: bad magic 0x00000801, expected 0x00000803")
+                == "[idx] \(dir)/labels: bad magic 0x00000801, expected 0x00000803")
         // Wrong count: header says 3 images of 2x2, data has 2.
         try IDX.writeImages(images, to: "\(dir)/img")
         let full = try AtomicFile.read("\(dir)/img")
         writeBytes(Array(full.dropLast(4)), "\(dir)/short")
         #expect(thrownMessage { try IDX.readImages(at: "\(dir)/short") }
-                == "[idx] short: size is 24 bytes, expected 28 for dimensions 3x2x2")
+                == "[idx] \(dir)/short: size is 24 bytes, expected 28 for dimensions 3x2x2")
         writeBytes(full + [1], "\(dir)/long")
         #expect(thrownMessage { try IDX.readImages(at: "\(dir)/long") }?.contains("size is 29 bytes, expected 28") == true)
         writeBytes(Array(full.prefix(10)), "\(dir)/header")
         #expect(thrownMessage { try IDX.readImages(at: "\(dir)/header") }
-                == "[idx] header: file has 10 bytes, too short for the 16-byte header")
+                == "[idx] \(dir)/header: file has 10 bytes, too short for the 16-byte header")
         writeBytes([0, 0], "\(dir)/tiny")
-        #expect(thrownMessage { try IDX.readLabels(at: "\(dir)/tiny") } == "[idx] tiny: file has 2 bytes, too short for an IDX header")
+        #expect(thrownMessage { try IDX.readLabels(at: "\(dir)/tiny") } == "[idx] \(dir)/tiny: file has 2 bytes, too short for an IDX header")
         // Corrupt and truncated gzip.
         let gz = Gzip.compress(full)
         writeBytes(Array(gz.prefix(gz.count - 10)), "\(dir)/trunc.gz")
-        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/trunc.gz") }?.hasPrefix("[idx] trunc.gz: data is truncated") == true)
+        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/trunc.gz") }?.hasPrefix("[idx] \(dir)/trunc.gz: data is truncated") == true)
         var bad = gz
         for i in 10..<bad.count - 8 { bad[i] = 0xff }
         writeBytes(bad, "\(dir)/corrupt.gz")
-        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/corrupt.gz") }?.hasPrefix("[idx] corrupt.gz: corrupt data") == true)
+        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/corrupt.gz") }?.hasPrefix("[idx] \(dir)/corrupt.gz: corrupt data") == true)
         // Huge dimensions do not allocate or crash.
         writeBytes([0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255], "\(dir)/huge")
-        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/huge") }?.hasPrefix("[idx] huge: ") == true)
+        #expect(thrownMessage { try IDX.readImages(at: "\(dir)/huge") }?.hasPrefix("[idx] \(dir)/huge: ") == true)
     }
 }
 
@@ -131,11 +131,11 @@ import MyelinCore
         try Tensor.saveNPZ(["x": Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), "y": Tensor([0, 1, 0])], to: "\(dir)/d.npz")
         let d = try NPZDataset(path: "\(dir)/d.npz")
         #expect(d.count == 3 && d.batch(at: [2, 0]).targets.ints == [0, 0] && d.batch(at: [2]).inputs.floats == [5, 6])
-        #expect(thrownMessage { try NPZDataset(path: "\(dir)/d.npz", inputs: "images") } == "[npz] d.npz: no array 'images' (arrays: x, y)")
+        #expect(thrownMessage { try NPZDataset(path: "\(dir)/d.npz", inputs: "images") } == "[npz] \(dir)/d.npz: no array 'images' (arrays: x, y)")
         try Tensor.saveNPZ(["x": Tensor([[1.0], [2.0]]), "y": Tensor([0, 1, 0])], to: "\(dir)/bad.npz")
         #expect(thrownMessage { try NPZDataset(path: "\(dir)/bad.npz") }?.contains("differ in their first dimension") == true)
         writeText("not a zip", "\(dir)/junk.npz")
-        #expect(thrownMessage { try NPZDataset(path: "\(dir)/junk.npz") }?.hasPrefix("[npz] junk.npz: ") == true)
-        #expect(thrownMessage { try NPZDataset(path: "\(dir)/missing.npz") }?.hasPrefix("[npz] missing.npz: ") == true)
+        #expect(thrownMessage { try NPZDataset(path: "\(dir)/junk.npz") }?.hasPrefix("[npz] \(dir)/junk.npz: ") == true)
+        #expect(thrownMessage { try NPZDataset(path: "\(dir)/missing.npz") }?.hasPrefix("[npz] \(dir)/missing.npz: ") == true)
     }
 }

@@ -35,3 +35,9 @@ func sharedDatasets() -> String? {
     candidates.append(here.deletingLastPathComponent().appendingPathComponent("shared/datasets").path)
     return candidates.first { FileManager.default.fileExists(atPath: $0 + "/mnist/train-labels-idx1-ubyte.gz") }
 }
+
+/// `message` with the folder of the file it names removed (`[csv] /tmp/x/data.csv:3` is
+/// `[csv] data.csv:3`), for files a helper writes into a folder of its own.
+func baseNamed(_ message: String?) -> String? {
+    message?.replacingOccurrences(of: #"^(\[[\w-]+\] )\S*/"#, with: "$1", options: .regularExpression)
+}

@@ -172,7 +172,7 @@ import MyelinNN
         try TrainJob.train(T.request(csv, out: dir + "/run", epochs: 1), output: { _ in })
         try "x,y,side\n".write(toFile: dir + "/empty.csv", atomically: true, encoding: .utf8)
         let empty = T.message { _ = try UseJobs.evaluate(dir + "/run", source: .csv(path: dir + "/empty.csv", label: "", task: nil), dataDir: nil) }
-        #expect(empty.contains("no data rows"))
+        #expect(empty.contains("no rows left"))
         try Tensor(shape: [2, 2], scalars: [Float(1), .nan, 2, 3]).writeNPY(to: dir + "/nan.npy")
         #expect(T.message { _ = try UseJobs.predict(dir + "/run", input: dir + "/nan.npy") }
             == "[predict] \(dir)/nan.npy holds a NaN value (example 0, element 1); inputs must be finite numbers")
