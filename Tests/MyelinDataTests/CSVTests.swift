@@ -178,8 +178,9 @@ import MyelinCore
         #expect(thrownMessage { try SklearnCSV.read(path: "\(dir)/ragged.csv") } == "[csv] \(dir)/ragged.csv:3: row has 2 cells, expected 3")
     }
 
-    @Test func realFilesWhenPresent() throws {
-        guard let root = sharedDatasets() else { return }
+    @Test(.enabled(if: sharedDatasets() != nil, "needs the shared data sets (MYELIN_DATA)"))
+    func realFilesWhenPresent() throws {
+        let root = try #require(sharedDatasets())
         let iris = try SklearnCSV.read(path: root + "/iris/iris.csv")
         #expect(iris.inputs.shape == [150, 4] && iris.classNames == ["setosa", "versicolor", "virginica"])
         #expect(iris.inputs[34].floats == [4.9, 3.1, 1.5, 0.2])
