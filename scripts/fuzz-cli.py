@@ -62,12 +62,17 @@ def rss_kb(pid):
     return 0
 
 
+# At most max(4 GB, 4x the RSS limit) of address space (prlimit execs the command: same pid, same
+# rusage), so that a huge allocation fails at once instead of outrunning the RSS polling below.
+LIMIT_PREFIX = []
+
+
 def run_child(argv, cwd, logdir, time_limit, memory_kb, tag="cmd"):
     """Runs argv in cwd; kills it (its whole process group) past the time or memory limit."""
     out_path, err_path = os.path.join(logdir, tag + ".out"), os.path.join(logdir, tag + ".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        proc = subprocess.Popen(LIMIT_PREFIX + argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True)
     killed, pause = None, 0.002
     while True:
@@ -786,6 +791,8 @@ def main():
     p.add_argument("--myelin", default=os.environ.get("MYELIN", ".build/debug/myelin"))
     args = p.parse_args()
     args.memory_kb = args.memory_limit_mb * 1024
+    if shutil.which("prlimit"):
+        LIMIT_PREFIX[:] = ["prlimit", f"--as={max(4 << 30, 4 * args.memory_limit_mb << 20)}", "--"]
     myelin = os.path.abspath(args.myelin)
     if not os.access(myelin, os.X_OK):
         sys.exit(f"fuzz: no executable at {myelin} (set MYELIN)")
