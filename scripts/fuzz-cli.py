@@ -757,6 +757,7 @@ def run_case(case, args, bases, myelin):
         status = o.code if o.code is not None else f"signal {o.signal}"
         detail = f"exit {status}, {o.seconds:.2f} s, {o.maxrss_kb // 1024} MB: {short(o.stderr, 120)}"
         cause = crash_line(o.stderr) if o.signal else o.stderr.decode("utf-8", "backslashreplace").split("\n")[0]
+        cause = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in cause)
         return problems, detail, argv, root, cause
     finally:
         if not args.keep:

@@ -248,6 +248,7 @@ def loop(args, myelin, root):
                 problems.append(f"train exited {p.returncode} by itself: {first}")
             else:
                 check_clean("a train that ended by itself")
+                compare(ref, "a train that ended by itself vs the reference")
         else:
             notes.append(f"killed at {at:.2f} s")
 
