@@ -219,10 +219,11 @@ def good_csv(rng, task=None, rows=None):
     return to_csv(header, table), task
 
 
-def bad_csv(rng):
-    """A malformed or odd CSV (bytes) and a short name of what is odd about it."""
-    task = rng.choice(["classification", "regression"])
-    header, table = good_rows(rng, rng.randint(8, 80), rng.randint(1, 5), task)
+def bad_csv(rng, features=None, task=None):
+    """A malformed or odd CSV (bytes) and a short name of what is odd about it; `features` and
+    `task` as the base runs have them for evaluate and predict (so the oddity is what is tested)."""
+    task = task or rng.choice(["classification", "regression"])
+    header, table = good_rows(rng, rng.randint(8, 80), features or rng.randint(1, 5), task)
     r = lambda: rng.randrange(len(table))
     c = lambda: rng.randrange(len(header) - 1)
     kind = rng.choice(["empty", "header-only", "ragged-short", "ragged-long", "missing-cell", "na-token",
@@ -624,9 +625,10 @@ def make_case(number, seed):
             case.argv.append("--overwrite")
         case.what = what
     elif kind == "evaluate-csv":
-        data, odd = bad_csv(rng)
+        base = rng.choice(["classification", "regression"])
+        data, odd = bad_csv(rng, features=3, task=base)
         case.files["eval.csv"] = data
-        case.base_runs["run"] = rng.choice(["classification", "regression"])
+        case.base_runs["run"] = base
         case.argv = ["evaluate", "run", "--csv", "eval.csv", "--label", rng.choice(["label", "label", "nope", "0"])]
         case.what = f"evaluate csv:{odd}"
     elif kind == "predict":
@@ -641,7 +643,7 @@ def make_case(number, seed):
             data, odd, ext = bad_idx(rng)
             name = "in" + ext
         elif p < 0.9:
-            data, odd = bad_csv(rng)
+            data, odd = bad_csv(rng, features=features, task=base)
             name = "in.csv"
         else:
             data, odd, name = b"", "missing-file", rng.choice(["nothere.csv", "nothere.npy", "."])
