@@ -145,7 +145,7 @@ def crash_line(data):
 
 
 def short(data, limit=160):
-    text = data.decode("utf-8", "backslashreplace").strip().replace("\n", "\\n")
+    text = data.decode("utf-8", "backslashreplace").strip()
     return repr(text[:limit] + ("..." if len(text) > limit else ""))
 
 
