@@ -23,14 +23,26 @@ demo: release
 	.build/release/myelin demo --out runs/demo
 
 # The acceptance figures of the issues (MNIST/Fashion MLP and CNN, iris, breast cancer, a regression CSV).
+# Then the long robustness runs on the release binary: 10,000 random CLI cases, 100 kill -9 trials.
 acceptance: release
-	./scripts/acceptance.sh
+	@status=0; \
+	./scripts/acceptance.sh || status=1; \
+	MYELIN=.build/release/myelin python3 scripts/fuzz-cli.py --cases 10000 --seed 1 --time-limit 10 --memory-limit-mb 1024 --jobs 2 || status=1; \
+	MYELIN=.build/release/myelin python3 scripts/kill-loop.py --trials 100 || status=1; \
+	exit $$status
 
-# The whole test suite (Swift Testing), then bad input through the real `myelin` command.
+# The whole test suite (Swift Testing), then bad input through the real `myelin` command: fixed
+# cases, 150 random ones, kill -9 during training, a full disk (when root). Every script runs; the
+# recipe fails at the end when any of them failed.
 test: deps
 	$(SWIFT) test --disable-xctest
 	$(SWIFT) build --product myelin
-	./scripts/cli-errors.sh
+	@status=0; \
+	./scripts/cli-errors.sh || status=1; \
+	MYELIN=.build/debug/myelin python3 scripts/fuzz-cli.py --cases 150 --seed 1 --time-limit 30 --memory-limit-mb 1024 || status=1; \
+	MYELIN=.build/debug/myelin python3 scripts/kill-loop.py --trials 6 || status=1; \
+	MYELIN=.build/debug/myelin ./scripts/full-disk.sh || status=1; \
+	exit $$status
 
 # Benchmarks of ../shared/bench, with OpenBLAS free to use AVX-512 as on a user's machine.
 bench: release

@@ -4,17 +4,24 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MYELIN=${MYELIN:-.build/debug/myelin}
+case $MYELIN in /*) ;; *) MYELIN=$PWD/$MYELIN ;; esac  # some cases run from inside the temporary folder
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 failures=0
 
-# expect "description" "message fragment" command...
+# Each command runs with at most 4 GB of address space and 60 s, so that an unchecked huge size fails
+# fast instead of swapping the machine (exit 137 = killed at the time limit).
+limited() { ( ulimit -v 4194304; exec timeout -s KILL 60 "$@" ); }
+
+# expect "description" "message fragment" command...   (fragment: alternatives separated by |)
 expect() {
     local what=$1 fragment=$2; shift 2
-    "$@" > "$T/stdout" 2> "$T/stderr"
-    local rc=$? lines
+    limited "$@" > "$T/stdout" 2> "$T/stderr"
+    local rc=$? lines found=0 alternative alternatives
     lines=$(wc -l < "$T/stderr")
-    if [ $rc -ne 1 ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$fragment" "$T/stderr"; then
+    IFS='|' read -ra alternatives <<< "$fragment"
+    for alternative in "${alternatives[@]}"; do grep -qF -- "$alternative" "$T/stderr" && found=1; done
+    if [ $rc -ne 1 ] || [ "$lines" -ne 1 ] || [ $found -eq 0 ]; then
         echo "FAIL $what: exit $rc, $lines stderr lines:"; sed 's/^/    /' "$T/stderr" | head -5
         failures=$((failures + 1))
     else
@@ -41,9 +48,55 @@ expect "zero epochs"          "epochs must be positive"     "$MYELIN" train --cs
 expect "bad layer spec"       "[model] unknown layer"       "$MYELIN" train --csv "$T/good.csv" --label label --layers dense:8,swish --out "$T/r9"
 expect "conv on a table"      "needs image data" "$MYELIN" train --csv "$T/good.csv" --label label --model cnn --out "$T/r10"
 expect "output under a file"  "is a file"                   "$MYELIN" train --csv "$T/good.csv" --label label --out "$T/good.csv/run"
-for r in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10; do
+
+# Bad option values: one line, exit 1, nothing written. Negative values as --option=-1, so that they
+# reach the command's own checks (`--option -1` is a missing value to the argument parser).
+G=(--csv "$T/good.csv" --label label --epochs 1 --validation-split 0 --quiet)
+expect "dropout above 1"      "dropout"       "$MYELIN" train "${G[@]}" --dropout 1.5 --out "$T/n1"
+expect "negative dropout"     "dropout"       "$MYELIN" train "${G[@]}" --dropout=-0.5 --out "$T/n2"
+expect "dropout nan"          "dropout"       "$MYELIN" train "${G[@]}" --dropout nan --out "$T/n3"
+expect "negative weight decay (adam)"  "weight" "$MYELIN" train "${G[@]}" --optimizer adam --weight-decay=-5 --out "$T/n4"
+expect "negative weight decay (sgd)"   "weight" "$MYELIN" train "${G[@]}" --optimizer sgd --weight-decay=-5 --out "$T/n5"
+expect "negative weight decay (adamw)" "weight" "$MYELIN" train "${G[@]}" --optimizer adamw --weight-decay=-5 --out "$T/n6"
+expect "weight decay nan"     "weight"        "$MYELIN" train "${G[@]}" --weight-decay nan --out "$T/n7"
+expect "negative momentum"    "momentum"      "$MYELIN" train "${G[@]}" --optimizer sgd --momentum=-1 --out "$T/n8"
+expect "momentum above 1"     "momentum"      "$MYELIN" train "${G[@]}" --optimizer sgd --momentum 5 --out "$T/n9"
+expect "test split too big"   "--test-split"  "$MYELIN" train "${G[@]}" --test-split 0.99 --out "$T/n10"
+expect "3e9 hidden units"     "parameter"     "$MYELIN" train "${G[@]}" --hidden 3000000000 --out "$T/n11"
+expect "3e9 dense units"      "parameter"     "$MYELIN" train "${G[@]}" --layers dense:3000000000 --out "$T/n12"
+expect "2^62 hidden units"    "parameter"     "$MYELIN" train "${G[@]}" --hidden 4611686018427387904 --out "$T/n13"
+expect "empty hidden size"    "--hidden"      "$MYELIN" train "${G[@]}" --hidden 16,,8 --out "$T/n14"
+expect "unknown option"       "frobnicate"    "$MYELIN" train "${G[@]}" --frobnicate --out "$T/n15"
+
+# 200 text columns of 2,000 distinct values each: one-hot would be 400,000 inputs.
+awk 'BEGIN { for (c = 0; c < 200; c++) printf "t%d,", c; print "label";
+             for (r = 0; r < 2000; r++) { for (c = 0; c < 200; c++) printf "v%d_%d,", r, c; print (r % 2 ? "a" : "b") } }' > "$T/wide-text.csv"
+expect "high-cardinality text columns" "categorical-encoding" "$MYELIN" train --csv "$T/wide-text.csv" --label label --epochs 1 --quiet --out "$T/n16"
+# A regression label with one infinite cell, and one with a word.
+awk 'BEGIN { print "x,y"; for (r = 0; r < 40; r++) print r / 40 "," (r == 17 ? "inf" : r * 0.5) }' > "$T/label-inf.csv"
+awk 'BEGIN { print "x,y"; for (r = 0; r < 40; r++) print r / 40 "," (r == 17 ? "abc" : r * 0.5) }' > "$T/label-abc.csv"
+expect "infinite regression label" "label" "$MYELIN" train --csv "$T/label-inf.csv" --label y --task regression --epochs 1 --quiet --out "$T/n17"
+expect "text regression label"     "label" "$MYELIN" train --csv "$T/label-abc.csv" --label y --task regression --epochs 1 --quiet --out "$T/n18"
+# Bytes that are not text (NUL, control bytes, invalid UTF-8): the message must not echo them raw.
+python3 -c 'import sys; sys.stdout.buffer.write(b"x,\x00y\x1b[31m,label\n" + bytes(range(256)) * 4 + b"\xff\xfe\n1,2,\x07\n")' > "$T/garbage.csv"
+expect "binary file as CSV"   "garbage.csv"   "$MYELIN" train --csv "$T/garbage.csv" --label label --epochs 1 --quiet --out "$T/n19"
+if grep -qaP '[\x00-\x08\x0b-\x1f\x7f]' "$T/stderr"; then
+    echo "FAIL binary file as CSV: control bytes on stderr"; failures=$((failures + 1))
+else
+    echo "ok   binary file as CSV: no control bytes on stderr"
+fi
+
+for r in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 n1 n2 n3 n4 n5 n6 n7 n8 n9 n10 n11 n12 n13 n14 n15 n16 n17 n18 n19; do
     if [ -e "$T/$r" ]; then echo "FAIL a failed train left $T/$r behind"; failures=$((failures + 1)); fi
 done
+left=$(ls -A "$T" | grep -E '^\.(r|n)[0-9]+' | tr '\n' ' ')
+if [ -n "$left" ]; then echo "FAIL failed trains left temporaries: $left"; failures=$((failures + 1)); fi
+
+# A one-character relative --out, run from inside the folder: must train (exit 0), not crash.
+(cd "$T" && limited "$MYELIN" train --csv good.csv --label label --hidden 4 --epochs 1 --validation-split 0 --quiet --out S) > /dev/null 2> "$T/stderr"
+rc=$?
+if [ $rc -eq 0 ] && [ -d "$T/S" ]; then echo "ok   one-character relative --out S: trained"
+else echo "FAIL one-character relative --out S: exit $rc: $(head -c 300 "$T/stderr" | tr '\n' ' ')"; failures=$((failures + 1)); fi
 
 "$MYELIN" train --csv "$T/good.csv" --label label --hidden 4 --epochs 1 --validation-split 0 --quiet --out "$T/run" > /dev/null 2>&1 \
     || { echo "FAIL training the small model"; failures=$((failures + 1)); }
@@ -54,6 +107,21 @@ expect "IDX count mismatch"   "short.idx"                   "$MYELIN" predict "$
 expect "wrong feature count"  "wide.csv"                    "$MYELIN" predict "$T/run" --input "$T/wide.csv"
 expect "unwritable output"    "cannot write"                "$MYELIN" predict "$T/run" --input "$T/good.csv" --output "$T/good.csv/p.csv"
 expect "resume past the end"  "already trained 1 of 1"      "$MYELIN" resume "$T/run"
+printf 'x,y,label\n' > "$T/header-only.csv"
+expect "evaluate on a header-only CSV" "no data rows|no rows" "$MYELIN" evaluate "$T/run" --csv "$T/header-only.csv" --label label
+# A .npy of float32, shape (2, 2), holding a NaN.
+python3 -c '
+import struct, sys
+h = b"{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (2, 2), }"
+h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
+sys.stdout.buffer.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + struct.pack("<4f", 0.5, float("nan"), 0.1, 0.2))' > "$T/nan.npy"
+expect "predict on a NaN"     "NaN|not finite"              "$MYELIN" predict "$T/run" --input "$T/nan.npy"
+# An existing run without --overwrite: refused, the old run untouched.
+before=$(cd "$T/run" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+expect "existing run folder"  "--overwrite"                 "$MYELIN" train --csv "$T/good.csv" --label label --hidden 4 --epochs 1 --quiet --out "$T/run"
+if [ "$(cd "$T/run" && find . -type f | LC_ALL=C sort | xargs sha256sum)" != "$before" ]; then
+    echo "FAIL existing run folder: the old run was changed"; failures=$((failures + 1))
+fi
 
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"
