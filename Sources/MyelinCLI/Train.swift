@@ -70,8 +70,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Learning rate (default 0.001).") var lr: Double?
     @Option(help: "Weight decay (L2; decoupled for adamw).") var weightDecay = 0.0
     @Option(help: "Momentum (sgd), in [0, 1).") var momentum = 0.9
-    @Option(help: "Mini-batch size (default: 128; for tables under 20,000 rows about rows/16, 8 to 128).") var batchSize: Int?
-    @Option(help: "Epochs (default: 10; for tables under 20,000 rows a budget of about 3,000 steps, 20 to 500 epochs, with early stopping).") var epochs: Int?
+    @Option(help: "Mini-batch size (default: training rows / 16 rounded up to a power of two, 16 to 128).") var batchSize: Int?
+    @Option(help: "Epochs (default: about 3,000 optimiser steps, 10 to 500 epochs, with early stopping).") var epochs: Int?
     @Option(help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
     @Option(help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
     @Option(help: "Fraction of the training data held out for validation.") var validationSplit = 0.1
@@ -79,7 +79,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "auto, ce (cross-entropy), bce (two classes, one sigmoid output) or mse.") var loss = "auto"
     @Option(help: "Write the full checkpoint every N epochs (the last epoch always).") var checkpointEvery = 1
     @Flag(help: "Random shifts and small rotations of training images.") var augment = false
-    @Flag(help: "Cosine decay of the learning rate over the epochs.") var cosine = false
+    @Flag(inversion: .prefixedNo, help: "Cosine decay of the learning rate over the epochs (default: on).") var cosine: Bool?
     @Option(help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
 
@@ -96,7 +96,7 @@ struct TrainingOptions: ParsableArguments {
         s.validationSplit = validationSplit
         s.testSplit = testSplit
         s.augment = augment
-        s.cosine = cosine
+        s.cosine = cosine ?? true
         s.loss = loss == "auto" ? nil : loss
         s.checkpointEvery = checkpointEvery == 1 ? nil : checkpointEvery
         return s
@@ -109,6 +109,7 @@ struct TrainingOptions: ParsableArguments {
         if batchSize != nil { g.insert(.batchSize) }
         if patience != nil { g.insert(.patience) }
         if lr != nil { g.insert(.learningRate) }
+        if cosine != nil { g.insert(.cosine) }
         return g
     }
 

@@ -183,14 +183,20 @@ import MyelinNN
         #expect(evaluation.count == 200)
     }
 
-    @Test func planGivesSmallTablesAStepBudgetAndLeavesLargeDataAlone() {
+    @Test func planGivesAStepBudgetWithEarlyStopping() {
         let iris = TrainPlan(trainCount: 108, images: false, given: []).apply(to: TrainSettings())
-        #expect(iris.batchSize == 8 && iris.epochs == 215 && iris.patience == 21)
-        #expect(iris.defaultsNote!.hasPrefix("defaults for 108 training rows: batch 8, up to 215 epochs"))
-        let given = TrainPlan(trainCount: 108, images: false, given: [.epochs]).apply(to: TrainSettings())
-        #expect(given.epochs == 10 && given.batchSize == 8 && given.patience == nil)
+        #expect(iris.batchSize == 16 && iris.epochs == 429 && iris.patience == 42 && iris.cosine)
+        #expect(iris.defaultsNote == "defaults for 108 training rows: batch 16, up to 429 epochs (3,003 steps), early stopping "
+                + "after 42 epochs without a better validation loss, best weights restored, cosine learning-rate decay "
+                + "(--batch-size, --epochs, --patience, --no-cosine override)")
+        let given = TrainPlan(trainCount: 108, images: false, given: [.epochs, .cosine]).apply(to: TrainSettings())
+        #expect(given.epochs == 10 && given.batchSize == 16 && given.patience == nil && !given.cosine)
+        let digits = TrainPlan(trainCount: 1293, images: false, given: []).apply(to: TrainSettings())
+        #expect(digits.batchSize == 128 && digits.epochs == 273 && digits.patience == 27)
         let mnist = TrainPlan(trainCount: 54_000, images: true, given: []).apply(to: TrainSettings())
-        #expect(mnist == TrainSettings())
+        #expect(mnist.batchSize == 128 && mnist.epochs == 10 && mnist.patience == 10 && mnist.cosine)
+        let all = TrainPlan(trainCount: 54_000, images: true, given: Set(TrainPlan.Setting.allCases)).apply(to: TrainSettings())
+        #expect(all == TrainSettings())
     }
 
     @Test func leakyReluTakesASlope() throws {
