@@ -51,7 +51,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             throw ModelSpecError("unknown activation '\(activation)'; expected one of \(activations.joined(separator: ", "))")
         }
         for units in hidden where units < 1 || units > maxWidth {
-            throw ModelSpecError("hidden layer size \(units) must be between 1 and \(maxWidth)")
+            throw ModelSpecError("hidden layer size \(units) must be between 1 and \(maxWidth) (no network that wide fits the parameter budget)")
         }
         guard dropout.isFinite, dropout >= 0, dropout < 1 else {
             throw ModelSpecError("dropout must be in [0, 1), got \(dropout)")
@@ -85,7 +85,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
                 }
                 let limit = what == "units" || what == "filters" ? maxWidth : maxKernel
                 guard v <= limit else {
-                    throw ModelSpecError("layer '\(token)': \(what) \(v) is above the limit of \(limit)")
+                    throw ModelSpecError("layer '\(token)': \(what) \(v) is above the limit of \(limit)"
+                                         + (limit == maxWidth ? " (no network that wide fits the parameter budget)" : ""))
                 }
                 return v
             }

@@ -91,12 +91,15 @@ public struct RunData {
             guard rows >= 1 else { throw RunError(op: "train", "\(path) has no rows to learn from") }
             let (trainIdx, testIdx) = split(table.targets, fraction: settings.testSplit, stratified: task == .classification,
                                             seed: settings.seed)
-            if rows < tinyRows || trainIdx.isEmpty || testIdx.isEmpty {
+            if rows < tinyRows {
                 // Too few rows to hold any out (the XOR table): train and report on all of them.
                 (trainX, trainY, testX, testY) = (table.inputs, table.targets, table.inputs, table.targets)
                 testIsTraining = true
                 notes.append("warning: \(rows) rows are too few to hold out a test part; training and reporting on the training data")
             } else {
+                guard !testIdx.isEmpty else {
+                    throw RunError(op: "train", "--test-split \(settings.testSplit) holds out none of the \(rows) rows; raise it")
+                }
                 (trainX, trainY) = (take(table.inputs, trainIdx), take(table.targets, trainIdx))
                 (testX, testY) = (take(table.inputs, testIdx), take(table.targets, testIdx))
             }

@@ -49,7 +49,8 @@ public struct TrainRequest {
         }
         if let hidden {
             for units in hidden where units < 1 || units > ModelSpec.maxWidth {
-                throw RunError(op: "train", "--hidden sizes must be between 1 and \(ModelSpec.maxWidth), got \(units)")
+                throw RunError(op: "train", "--hidden sizes must be between 1 and \(ModelSpec.maxWidth) (no network that wide fits "
+                               + "the parameter budget), got \(units)")
             }
         }
         guard ModelSpec.activations.contains(activation) else {

@@ -57,7 +57,7 @@ import MyelinNN
         try FileManager.default.createDirectory(atPath: dir + "/.run.tmp-4194305", withIntermediateDirectories: false)
         var r = T.request(csv, out: dir + "/run", epochs: 1)
         r.hidden = [3_000_000_000]
-        #expect(T.message { try TrainJob.train(r, output: { _ in }) } == "[train] --hidden sizes must be between 1 and 16777216, got 3000000000")
+        #expect(T.message { try TrainJob.train(r, output: { _ in }) } == "[train] --hidden sizes must be between 1 and 16777216 (no network that wide fits the parameter budget), got 3000000000")
         r.hidden = [1 << 24]
         r.maxParameters = 1000
         #expect(T.message { try TrainJob.train(r, output: { _ in }) }.contains("parameters, above the limit of 1,000 (--max-parameters)"))
@@ -84,7 +84,7 @@ import MyelinNN
         #expect(message { $0.settings.momentum = 5 } == "[train] --momentum must be in [0, 1), got 5.0")
         #expect(message { $0.settings.learningRate = .infinity } == "[train] --lr must be in (0, 100], got inf")
         #expect(message { $0.settings.testSplit = 0.99; $0.settings.validationSplit = 0 }.hasPrefix("[train] --test-split 0.99 leaves 2 of 200 rows for training"))
-        #expect(message { $0.layers = "dense:3000000000" } == "[model] layer 'dense:3000000000': units 3000000000 is above the limit of 16777216")
+        #expect(message { $0.layers = "dense:3000000000" } == "[model] layer 'dense:3000000000': units 3000000000 is above the limit of 16777216 (no network that wide fits the parameter budget)")
         #expect(message { $0.settings.loss = "mse" } == "[train] --loss mse is for regression; this data is a classification task (use ce or bce)")
         #expect(Self.entries(dir) == ["blobs.csv"])
     }
