@@ -12,7 +12,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         runOrFail {
             let source = try dataOptions.source(required: false, labelRequired: false)
-            let (evaluation, classes) = try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir)
+            let (evaluation, classes) = try withWarnings { try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir) }
             print(evaluation.line)
             if let confusion = evaluation.confusion {
                 print(confusion.report(classNames: classes))
@@ -31,7 +31,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         runOrFail {
-            let text = try UseJobs.predict(folder, input: input)
+            let text = try withWarnings { try UseJobs.predict(folder, input: input) }
             if let output {
                 do { try AtomicFile.write(Array(text.utf8), to: output) } catch { throw RunError("cannot write \(output): \(error)") }
                 FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
@@ -125,4 +125,14 @@ struct Filters: ParsableCommand {
             for file in try UseJobs.filters(folder, index: index, dataDir: dataDir, png: png) { print("wrote \(file)") }
         }
     }
+}
+
+/// Runs `body` holding back the warnings of reading new data, and prints them on stderr only when
+/// it succeeds (a failure is one line).
+func withWarnings<T>(_ body: () throws -> T) throws -> T {
+    var warnings: [String] = []
+    UseJobs.warn = { warnings.append($0) }
+    let value = try body()
+    for w in warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
+    return value
 }

@@ -88,6 +88,7 @@ public struct RunData {
             notes += table.notes
             inputShape = [table.inputs.shape[1]]
             let rows = table.inputs.shape[0]
+            try checkFloat32(table, path: path)
             guard rows >= 1 else { throw RunError(op: "train", "\(path) has no rows to learn from") }
             let (trainIdx, testIdx) = split(table.targets, fraction: settings.testSplit, stratified: task == .classification,
                                             seed: settings.seed)
@@ -129,6 +130,27 @@ public struct RunData {
                        test: scaling.prepared(testX, testY, task: task), rawTest: TensorDataset(inputs: testX, targets: testY),
                        task: task, classNames: classNames, featureNames: featureNames, inputShape: inputShape,
                        scaling: scaling, schema: schema, notes: notes, testIsTraining: testIsTraining)
+    }
+
+    /// Throws when a value that was a finite number in the file overflowed float32 (|x| > 3.4e38),
+    /// or when a regression target's values are too large to standardise.
+    static func checkFloat32(_ table: TabularDataset, path: String) throws {
+        let width = max(table.inputs.shape[1], 1)
+        if let bad = table.inputs.floats.firstIndex(where: { !$0.isFinite }) {
+            throw RunError(op: "csv", "\(path): feature '\(table.featureNames[bad % width])' of data row \(bad / width + 1) "
+                           + "is too large for float32 (|x| > 3.4e38)")
+        }
+        if table.task == .regression {
+            let y = table.targets.to(.float64).doubles
+            if let bad = y.firstIndex(where: { !Float($0).isFinite }) {
+                throw RunError(op: "csv", "\(path): the label of data row \(bad + 1) is too large for float32 (|x| > 3.4e38)")
+            }
+            let mean = y.reduce(0, +) / Double(max(y.count, 1))
+            let spread = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            guard mean.isFinite, spread.isFinite, Float(spread / Double(max(y.count, 1))).isFinite else {
+                throw RunError(op: "csv", "\(path): the label values are too large to standardise in float32")
+            }
+        }
     }
 
     /// Fewer rows than this are not split: the test part is the training data, with a warning.

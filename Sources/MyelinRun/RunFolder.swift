@@ -80,7 +80,7 @@ public struct RunFolder: Sendable {
     public func readDescription() throws -> RunDescription {
         try requireExisting()
         do {
-            return try JSONDecoder().decode(RunDescription.self, from: Data(contentsOf: URL(fileURLWithPath: description)))
+            return try Self.decoder.decode(RunDescription.self, from: Data(contentsOf: URL(fileURLWithPath: description)))
         } catch let error as DecodingError {
             throw RunError("\(description) is not a valid run description: \(Self.reason(error))")
         } catch {
@@ -88,11 +88,21 @@ public struct RunFolder: Sendable {
         }
     }
 
+    /// Reads what `writeJSON` wrote (non-finite numbers as strings).
+    public static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+
     /// Writes `value` as pretty, key-sorted JSON, atomically.
     public func writeJSON<T: Encodable>(_ value: T, to file: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        // A loss that diverged is a result too: non-finite numbers as "nan"/"inf" strings.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let data: Data
+        do { data = try encoder.encode(value) } catch { throw RunError("cannot encode \(file): \(Self.reason(error))") }
         do {
             try AtomicFile.write(Array(data) + [UInt8(ascii: "\n")], to: file)
         } catch {

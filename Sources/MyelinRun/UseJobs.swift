@@ -133,7 +133,7 @@ public enum UseJobs {
             text += "trained epochs: \(history.epochs.count)\n"
         }
         if let data = FileManager.default.contents(atPath: run.results),
-           let results = try? JSONDecoder().decode([String: [String: Double]].self, from: data) {
+           let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) {
             for part in results.keys.sorted() {
                 let values = results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }
                 text += "\(part): \(values.joined(separator: "  "))\n"
