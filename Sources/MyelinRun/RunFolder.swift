@@ -105,6 +105,8 @@ public struct RunFolder: Sendable {
         do { data = try encoder.encode(value) } catch { throw RunError("cannot encode \(file): \(Self.reason(error))") }
         do {
             try AtomicFile.write(Array(data) + [UInt8(ascii: "\n")], to: file)
+        } catch let error as FileError {
+            throw RunError("cannot write \(file): \(error.reason)")
         } catch {
             throw RunError("cannot write \(file): \(Self.reason(error))")
         }
