@@ -20,7 +20,7 @@ release: deps
 # The main job: an MLP trained on real MNIST (built-in data when MNIST cannot be found), with
 # a progress bar, test accuracy, training curves and a confusion matrix in runs/demo.
 demo: release
-	.build/release/myelin demo --out runs/demo
+	.build/release/myelin demo --out runs/demo --overwrite
 
 # The acceptance figures of the issues (MNIST/Fashion MLP and CNN, iris, breast cancer, a regression CSV).
 # Then the long robustness runs on the release binary: 10,000 random CLI cases, 100 kill -9 trials.
@@ -36,6 +36,7 @@ acceptance: release
 # recipe fails at the end when any of them failed.
 test: deps
 	$(SWIFT) test --disable-xctest
+	python3 scripts/check-test-assertions.py
 	$(SWIFT) build --product myelin
 	@status=0; \
 	./scripts/cli-errors.sh || status=1; \

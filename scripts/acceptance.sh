@@ -39,9 +39,9 @@ for entry in "${RUNS[@]}"; do
     IFS='|' read -r name metric minimum args <<< "$entry"
     if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
     args=${args/REGRESSION_CSV/$(make_regression_csv)}
-    echo "== $name: myelin train $args --out $OUT/$name --quiet"
+    echo "== $name: myelin train $args --out $OUT/$name --overwrite --quiet"
     # shellcheck disable=SC2086
-    "$MYELIN" train $args --out "$OUT/$name" --quiet
+    "$MYELIN" train $args --out "$OUT/$name" --overwrite --quiet
     line=$(python3 - "$OUT/$name/results.json" "$metric" "$minimum" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -53,4 +53,6 @@ EOF
     printf "%-14s %-9s %8s %8s %10s %9s  %s\n" "$name" "$metric" "$value" "$min" "$spe" "$verdict" "myelin train $args" | tee -a "$summary"
     [ "$verdict" = PASS ] || status=1
 done
+# The plain command with no flags (issue 12's defaults): run only when no names were given.
+if [ ${#wanted[@]} -eq 0 ]; then ./scripts/defaults-acceptance.sh || status=1; fi
 exit $status
