@@ -28,7 +28,7 @@ public struct Size2D: Equatable, Hashable, Sendable, ExpressibleByIntegerLiteral
         switch elements.count {
         case 1: self.init(elements[0])
         case 2: self.init(elements[0], elements[1])
-        default: fatalError("[Size2D] needs 1 or 2 numbers, got \(elements)")
+        default: fatalError("[size2D] needs 1 or 2 numbers, got \(elements)")
         }
     }
 
@@ -49,7 +49,7 @@ public enum ConvPadding: Equatable, Hashable, Sendable, ExpressibleByIntegerLite
         switch elements.count {
         case 1: self = .size(Size2D(elements[0]))
         case 2: self = .size(Size2D(elements[0], elements[1]))
-        default: fatalError("[ConvPadding] needs 1 or 2 numbers, got \(elements)")
+        default: fatalError("[convPadding] needs 1 or 2 numbers, got \(elements)")
         }
     }
 

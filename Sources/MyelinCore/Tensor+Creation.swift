@@ -30,7 +30,7 @@ extension Array: TensorLiteral where Element: TensorLiteral {
         if shape.count == depth {
             shape.append(count)
         } else if shape[depth] != count {
-            fatalError("[Tensor] ragged nested array: \(count) elements where \(shape[depth]) were expected at depth \(depth)")
+            fatalError("[tensor] ragged nested array: \(count) elements where \(shape[depth]) were expected at depth \(depth)")
         }
         for e in self { e.collect(shape: &shape, depth: depth + 1, into: &scalars) }
     }
@@ -58,11 +58,11 @@ extension Tensor {
     /// ```
     public init<T: TensorElement>(shape: [Int], scalars: [T]) {
         if let bad = shape.first(where: { $0 < 0 }) {
-            fatalError("[Tensor] negative dimension \(bad) in shape \(shape)")
+            fatalError("[tensor] negative dimension \(bad) in shape \(shape)")
         }
         let n = Shape.count(shape)
         if n != scalars.count {
-            fatalError("[Tensor] shape \(shape) needs \(n) scalars, got \(scalars.count)")
+            fatalError("[tensor] shape \(shape) needs \(n) scalars, got \(scalars.count)")
         }
         self.init(uninitializedShape: shape, dtype: T.dtype)
         let p = basePointer(T.self)

@@ -5,7 +5,7 @@ import MyelinCore
 /// (Named `LearningTask` so that `import Myelin` does not hide Swift's concurrency `Task`; inside
 /// `CSVReader`, `TabularDataset` and `CatalogueDataset` it is spelled `Task`.)
 public enum LearningTask: String, Codable, Sendable, CustomStringConvertible {
-    /// Targets are int64 class indices `[N]`.
+    /// Targets are int64 class indices `[n]`.
     case classification
     /// Targets are float32 values `[N, 1]`.
     case regression
@@ -93,7 +93,7 @@ public struct TabularDataset: Dataset {
 
     /// float32 `[N, F]`.
     public let inputs: Tensor
-    /// int64 `[N]` for classification, float32 `[N, 1]` for regression (zeros when the file had no label).
+    /// int64 `[n]` for classification, float32 `[N, 1]` for regression (zeros when the file had no label).
     public let targets: Tensor
     public let featureNames: [String]
     /// Class names by class index (empty for regression).
@@ -108,7 +108,7 @@ public struct TabularDataset: Dataset {
     public init(inputs: Tensor, targets: Tensor, featureNames: [String], classNames: [String], task: Task,
                 schema: CSVSchema, hasLabels: Bool = true, report: CSVReadReport = CSVReadReport()) {
         precondition(inputs.rank == 2 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
-                     "[TabularDataset] inputs \(inputs.shape) must be [N, F] and targets \(targets.shape) [N, ...]")
+                     "[tabularDataset] inputs \(inputs.shape) must be [N, F] and targets \(targets.shape) [N, ...]")
         self.inputs = inputs
         self.targets = targets
         self.featureNames = featureNames

@@ -55,7 +55,7 @@ public struct CatalogueDataset {
     public let test: TensorDataset
     public let classNames: [String]
     public let featureNames: [String]
-    /// Shape of one input: `[1, 28, 28]` for images, `[F]` for tables, `[T]` for token windows.
+    /// Shape of one input: `[1, 28, 28]` for images, `[f]` for tables, `[t]` for token windows.
     public let inputShape: [Int]
     public let task: Task
     /// Token vocabulary for text sets (`sms-spam` bag of words, `tinyshakespeare` characters).

@@ -53,7 +53,7 @@ public struct TensorDataset: Dataset {
 
     public init(inputs: Tensor, targets: Tensor) {
         precondition(inputs.rank >= 1 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
-                     "[TensorDataset] inputs \(inputs.shape) and targets \(targets.shape) must have the same first dimension")
+                     "[tensorDataset] inputs \(inputs.shape) and targets \(targets.shape) must have the same first dimension")
         self.inputs = inputs
         self.targets = targets
     }

@@ -27,7 +27,7 @@ public enum IDX {
         return out
     }
 
-    /// Labels as int64 `[N]`.
+    /// Labels as int64 `[n]`.
     public static func readLabels(at path: String) throws -> Tensor {
         let bytes = try readMaybeGzipped(path, op: "idx")
         let (n, _) = try header(bytes, path: path, magic: labelMagic, rank: 1)
@@ -87,7 +87,7 @@ public enum IDX {
         try write(bytes, to: path)
     }
 
-    /// Writes int labels (`[N]`, 0-255) as an IDX file; gzipped when `path` ends in `.gz`.
+    /// Writes int labels (`[n]`, 0-255) as an IDX file; gzipped when `path` ends in `.gz`.
     public static func writeLabels(_ labels: Tensor, to path: String) throws {
         precondition(labels.rank == 1, "[idx] labels must be [N], got \(labels.shape)")
         var bytes = bigEndian([labelMagic, UInt32(labels.shape[0])])

@@ -16,7 +16,7 @@ public struct Standardizer: Codable, Equatable, Sendable {
 
     /// Fits on `data` `[N, ...]` (any float or int dtype).
     public init(fitting data: Tensor) {
-        precondition(data.rank >= 1 && data.shape[0] > 0, "[Standardizer] needs a non-empty [N, ...] tensor, got \(data.shape)")
+        precondition(data.rank >= 1 && data.shape[0] > 0, "[standardizer] needs a non-empty [N, ...] tensor, got \(data.shape)")
         let x = data.to(.float64)
         let mean = x.mean(axis: 0)
         let std = x.std(axis: 0, unbiased: false)
@@ -26,7 +26,7 @@ public struct Standardizer: Codable, Equatable, Sendable {
     }
 
     public init(mean: [Double], std: [Double], featureShape: [Int]? = nil) {
-        precondition(mean.count == std.count, "[Standardizer] \(mean.count) means but \(std.count) stds")
+        precondition(mean.count == std.count, "[standardizer] \(mean.count) means but \(std.count) stds")
         self.meanValues = mean
         self.stdValues = std.map { $0 == 0 ? 1 : $0 }
         self.featureShape = featureShape ?? [mean.count]
@@ -53,7 +53,7 @@ public struct MinMaxScaler: Codable, Equatable, Sendable {
     public let high: Double
 
     public init(fitting data: Tensor, low: Double = 0, high: Double = 1) {
-        precondition(data.rank >= 1 && data.shape[0] > 0, "[MinMaxScaler] needs a non-empty [N, ...] tensor, got \(data.shape)")
+        precondition(data.rank >= 1 && data.shape[0] > 0, "[minMaxScaler] needs a non-empty [N, ...] tensor, got \(data.shape)")
         let x = data.to(.float64)
         minValues = x.min(axis: 0).doubles
         maxValues = x.max(axis: 0).doubles
@@ -106,7 +106,7 @@ public struct LabelEncoder: Codable, Equatable, Sendable {
     /// The index of one label, or nil when it was not seen in fitting.
     public func index(of label: String) -> Int? { index[label] }
 
-    /// Labels as int64 `[N]`; an unseen label throws `[label] unseen label 'x' (classes: a, b)`.
+    /// Labels as int64 `[n]`; an unseen label throws `[label] unseen label 'x' (classes: a, b)`.
     public func encode(_ labels: [String]) throws -> Tensor {
         var out: [Int64] = []
         out.reserveCapacity(labels.count)
@@ -128,7 +128,7 @@ public struct LabelEncoder: Codable, Equatable, Sendable {
     }
 }
 
-/// Integer labels `[N]` as float32 one-hot rows `[N, classes]`.
+/// Integer labels `[n]` as float32 one-hot rows `[N, classes]`.
 public func oneHot(_ labels: Tensor, classes: Int) -> Tensor {
     labels.to(.int64).oneHot(classes: classes)
 }

@@ -11,7 +11,7 @@ public struct Subset: Dataset {
 
     public init(_ dataset: any Dataset, indices: [Int]) {
         for i in indices {
-            precondition(i >= 0 && i < dataset.count, "[Subset] index \(i) is out of range for \(dataset.count) examples")
+            precondition(i >= 0 && i < dataset.count, "[subset] index \(i) is out of range for \(dataset.count) examples")
         }
         self.dataset = dataset
         self.indices = indices
@@ -94,7 +94,7 @@ func countsForFractions(_ fractions: [Double], total: Int, op: String) -> [Int] 
     return counts
 }
 
-/// Integer class labels of a dataset for stratification: int targets `[N]` (or `[N, 1]`).
+/// Integer class labels of a dataset for stratification: int targets `[n]` (or `[N, 1]`).
 func classLabels(of dataset: any Dataset, op: String) -> [Int] {
     let targets: Tensor
     if let t = dataset as? TensorDataset { targets = t.targets }

@@ -82,7 +82,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     /// Index of one token (unknown tokens: `unknownIndex`, or nil).
     public func index(of token: String) -> Int? { index[token] ?? unknownIndex }
 
-    /// `text` as int64 token indices `[T]`; an unknown token throws when there is no `<unk>`.
+    /// `text` as int64 token indices `[t]`; an unknown token throws when there is no `<unk>`.
     public func encode(_ text: String) throws -> Tensor {
         let parts = split(text)
         var ids: [Int64] = []
@@ -195,7 +195,7 @@ public struct LanguageModelDataset: Dataset {
     }
 
     public init(tokens: Tensor, vocabulary: Vocabulary, sequenceLength: Int, stride: Int = 1) throws {
-        precondition(sequenceLength > 0 && stride > 0, "[LanguageModelDataset] sequenceLength and stride must be positive")
+        precondition(sequenceLength > 0 && stride > 0, "[languageModelDataset] sequenceLength and stride must be positive")
         guard tokens.count > sequenceLength else {
             throw DataError(op: "text", reason: "text has \(tokens.count) tokens, needs more than sequenceLength \(sequenceLength)")
         }

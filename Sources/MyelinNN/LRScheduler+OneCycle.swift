@@ -43,11 +43,11 @@ public final class OneCycleLR: LRScheduler {
                 annealStrategy: AnnealStrategy = .cos, cycleMomentum: Bool = true,
                 baseMomentums: [Double], maxMomentums: [Double], divFactor: Double = 25, finalDivFactor: Double = 1e4) {
         let n = optimizer.groups.count
-        if totalSteps <= 0 { fatalError("[OneCycleLR] total steps \(totalSteps) must be positive") }
-        if !(pctStart >= 0 && pctStart <= 1) { fatalError("[OneCycleLR] pctStart \(pctStart) must be in [0, 1]") }
+        if totalSteps <= 0 { fatalError("[oneCycleLR] total steps \(totalSteps) must be positive") }
+        if !(pctStart >= 0 && pctStart <= 1) { fatalError("[oneCycleLR] pctStart \(pctStart) must be in [0, 1]") }
         for (what, list) in [("max rates", maxLRs), ("base momentums", baseMomentums), ("max momentums", maxMomentums)]
         where list.count != n {
-            fatalError("[OneCycleLR] got \(list.count) \(what) for \(n) parameter groups")
+            fatalError("[oneCycleLR] got \(list.count) \(what) for \(n) parameter groups")
         }
         self.totalSteps = totalSteps
         self.pctStart = pctStart
@@ -60,7 +60,7 @@ public final class OneCycleLR: LRScheduler {
         self.maxMomentums = maxMomentums
         momentumOption = optimizer.momentumOption
         if cycleMomentum && momentumOption == .none {
-            fatalError("[OneCycleLR] the \(optimizer.name) optimiser has no momentum or beta1 to cycle; pass cycleMomentum: false")
+            fatalError("[oneCycleLR] the \(optimizer.name) optimiser has no momentum or beta1 to cycle; pass cycleMomentum: false")
         }
         // PyTorch overwrites initial_lr (the base rates) with maxLR / divFactor, and starts the
         // momentum at its maximum.
@@ -89,7 +89,7 @@ public final class OneCycleLR: LRScheduler {
     override func computeLRs() -> [Double] {
         let stepNum = lastEpoch
         if stepNum > totalSteps {
-            fatalError("[OneCycleLR] stepped \(stepNum) times, but the schedule has \(totalSteps) total steps")
+            fatalError("[oneCycleLR] stepped \(stepNum) times, but the schedule has \(totalSteps) total steps")
         }
         let s = Double(stepNum)
         let warmEnd = pctStart * Double(totalSteps) - 1, end = Double(totalSteps - 1)

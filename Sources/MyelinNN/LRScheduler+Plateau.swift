@@ -36,7 +36,7 @@ public final class ReduceLROnPlateau {
     public init(optimizer: Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
                 threshold: Double = 1e-4, thresholdMode: ThresholdMode = .rel, cooldown: Int = 0,
                 minLR: Double = 0, eps: Double = 1e-8) {
-        if factor >= 1 { fatalError("[ReduceLROnPlateau] factor \(factor) must be < 1") }
+        if factor >= 1 { fatalError("[reduceLROnPlateau] factor \(factor) must be < 1") }
         self.optimizer = optimizer
         self.mode = mode
         self.factor = factor
@@ -86,7 +86,7 @@ public final class ReduceLROnPlateau {
 
     private func reduce() {
         if minLRs.count != optimizer.groups.count {
-            fatalError("[ReduceLROnPlateau] \(minLRs.count) minimum rates for \(optimizer.groups.count) parameter groups")
+            fatalError("[reduceLROnPlateau] \(minLRs.count) minimum rates for \(optimizer.groups.count) parameter groups")
         }
         for i in optimizer.groups.indices {
             let old = optimizer.groups[i].lr!
@@ -107,10 +107,10 @@ public final class ReduceLROnPlateau {
     public func load(_ s: SchedulerState) {
         guard let b = s.scalars["best"], let n = s.scalars["num_bad_epochs"], let c = s.scalars["cooldown_counter"],
               let e = s.scalars["last_epoch"], let l = s.lists["last_lr"], let m = s.lists["min_lrs"] else {
-            fatalError("[ReduceLROnPlateau] saved state lacks a field (has \(s.scalars.keys.sorted()), \(s.lists.keys.sorted()))")
+            fatalError("[reduceLROnPlateau] saved state lacks a field (has \(s.scalars.keys.sorted()), \(s.lists.keys.sorted()))")
         }
         if l.count != optimizer.groups.count {
-            fatalError("[ReduceLROnPlateau] saved state has \(l.count) group rates, the optimiser \(optimizer.groups.count) groups")
+            fatalError("[reduceLROnPlateau] saved state has \(l.count) group rates, the optimiser \(optimizer.groups.count) groups")
         }
         best = b
         numBadEpochs = Int(n)

@@ -130,7 +130,7 @@ public final class StepLR: LRScheduler {
     public let gamma: Double
 
     public init(optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) {
-        if stepSize <= 0 { fatalError("[StepLR] step size \(stepSize) must be positive") }
+        if stepSize <= 0 { fatalError("[stepLR] step size \(stepSize) must be positive") }
         self.stepSize = stepSize
         self.gamma = gamma
         super.init(name: "StepLR", optimizer: optimizer)
@@ -197,7 +197,7 @@ public final class CosineAnnealingLR: LRScheduler {
     public let etaMin: Double
 
     public init(optimizer: Optimizer, tMax: Int, etaMin: Double = 0) {
-        if tMax <= 0 { fatalError("[CosineAnnealingLR] tMax \(tMax) must be positive") }
+        if tMax <= 0 { fatalError("[cosineAnnealingLR] tMax \(tMax) must be positive") }
         self.tMax = tMax
         self.etaMin = etaMin
         super.init(name: "CosineAnnealingLR", optimizer: optimizer)
@@ -230,10 +230,10 @@ public final class LinearLR: LRScheduler {
 
     public init(optimizer: Optimizer, startFactor: Double = 1.0 / 3, endFactor: Double = 1.0, totalIters: Int = 5) {
         if !(startFactor > 0 && startFactor <= 1) {
-            fatalError("[LinearLR] start factor \(startFactor) must be in (0, 1]")
+            fatalError("[linearLR] start factor \(startFactor) must be in (0, 1]")
         }
-        if !(endFactor >= 0 && endFactor <= 1) { fatalError("[LinearLR] end factor \(endFactor) must be in [0, 1]") }
-        if totalIters < 0 { fatalError("[LinearLR] total iterations \(totalIters) must be >= 0") }
+        if !(endFactor >= 0 && endFactor <= 1) { fatalError("[linearLR] end factor \(endFactor) must be in [0, 1]") }
+        if totalIters < 0 { fatalError("[linearLR] total iterations \(totalIters) must be >= 0") }
         self.startFactor = startFactor
         self.endFactor = endFactor
         self.totalIters = totalIters

@@ -11,7 +11,7 @@ public final class Dropout: Module {
     private let generator: RandomGenerator
 
     public init(_ p: Double = 0.5, generator: RandomGenerator = Random.global) {
-        if !(0...1).contains(p) { fatalError("[Dropout] probability must be in [0, 1], got \(p)") }
+        if !(0...1).contains(p) { fatalError("[dropout] probability must be in [0, 1], got \(p)") }
         self.p = p
         self.generator = generator
         super.init()
@@ -64,7 +64,7 @@ public final class Embedding: Module {
 
     public override func forward(_ input: Tensor) -> Tensor {
         if !input.dtype.isInteger {
-            fatalError("[Embedding] indices must be int32 or int64, got \(input.dtype)")
+            fatalError("[embedding] indices must be int32 or int64, got \(input.dtype)")
         }
         let rows = weight.value.indexSelect(axis: 0, indices: input.flattened())
         return rows.reshape(input.shape + [dimension])
@@ -83,7 +83,7 @@ public final class Dropout2d: Module {
     private let generator: RandomGenerator
 
     public init(_ p: Double = 0.5, generator: RandomGenerator = Random.global) {
-        if !(0...1).contains(p) { fatalError("[Dropout2d] probability must be in [0, 1], got \(p)") }
+        if !(0...1).contains(p) { fatalError("[dropout2d] probability must be in [0, 1], got \(p)") }
         self.p = p
         self.generator = generator
         super.init()
@@ -91,7 +91,7 @@ public final class Dropout2d: Module {
 
     public override func forward(_ input: Tensor) -> Tensor {
         if input.rank != 3 && input.rank != 4 {
-            fatalError("[Dropout2d] expected [N, C, H, W] or [C, H, W] inputs, got shape \(input.shape)")
+            fatalError("[dropout2d] expected [N, C, H, W] or [C, H, W] inputs, got shape \(input.shape)")
         }
         if !isTraining || p == 0 { return input }
         if p == 1 { return input * 0 }

@@ -15,7 +15,7 @@ public final class Linear: Module {
                 weightInit: Initializer? = nil, biasInit: Initializer? = nil,
                 generator: RandomGenerator = Random.global) {
         if inputSize < 0 || outputSize < 0 {
-            fatalError("[Linear] sizes must be non-negative, got \(inputSize) -> \(outputSize)")
+            fatalError("[linear] sizes must be non-negative, got \(inputSize) -> \(outputSize)")
         }
         self.inputSize = inputSize
         self.outputSize = outputSize
@@ -29,7 +29,7 @@ public final class Linear: Module {
 
     public override func forward(_ input: Tensor) -> Tensor {
         if input.shape.last != inputSize {
-            fatalError("[Linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
+            fatalError("[linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
         }
         return input.linear(weight: weight.value, bias: bias?.value)
     }
@@ -85,7 +85,7 @@ public final class Dense: Module {
     public func build(inputSize: Int) {
         if let linear {
             if linear.inputSize != inputSize {
-                fatalError("[Dense] built for \(linear.inputSize) input features, got \(inputSize)")
+                fatalError("[dense] built for \(linear.inputSize) input features, got \(inputSize)")
             }
             return
         }
@@ -93,7 +93,7 @@ public final class Dense: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        guard let features = input.shape.last else { fatalError("[Dense] needs inputs with at least 1 dimension, got a scalar") }
+        guard let features = input.shape.last else { fatalError("[dense] needs inputs with at least 1 dimension, got a scalar") }
         build(inputSize: features)
         return activation.apply(linear!(input))
     }

@@ -22,7 +22,7 @@ open class Module {
 
     /// Computes the module's output; every subclass overrides it.
     open func forward(_ input: Tensor) -> Tensor {
-        fatalError("[Module] \(type(of: self)) must override forward(_:)")
+        fatalError("[module] \(type(of: self)) must override forward(_:)")
     }
 
     /// Runs `forward`, recording the output shape when a `summary` is being built.

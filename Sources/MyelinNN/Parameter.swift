@@ -42,7 +42,7 @@ public final class Parameter {
     /// The new values must have the parameter's shape.
     public func assign(_ newValue: Tensor) {
         if newValue.shape != value.shape {
-            fatalError("[Parameter] cannot assign a tensor of shape \(newValue.shape) to a parameter of shape \(value.shape)")
+            fatalError("[parameter] cannot assign a tensor of shape \(newValue.shape) to a parameter of shape \(value.shape)")
         }
         withoutGrad { value[.ellipsis] = newValue.detached() }
     }

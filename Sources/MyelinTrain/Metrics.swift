@@ -146,7 +146,7 @@ public struct ConfusionMatrix: Equatable, Sendable {
     public var classes: Int { counts.count }
 
     public init(classes: Int) {
-        precondition(classes > 0, "[ConfusionMatrix] the number of classes must be positive, got \(classes)")
+        precondition(classes > 0, "[confusionMatrix] the number of classes must be positive, got \(classes)")
         counts = Array(repeating: Array(repeating: 0, count: classes), count: classes)
     }
 
@@ -158,10 +158,10 @@ public struct ConfusionMatrix: Equatable, Sendable {
     /// Counts more pairs.
     public mutating func add(predictions: [Int], labels: [Int]) {
         precondition(predictions.count == labels.count,
-                     "[ConfusionMatrix] \(predictions.count) predictions for \(labels.count) labels")
+                     "[confusionMatrix] \(predictions.count) predictions for \(labels.count) labels")
         for (p, t) in zip(predictions, labels) {
             precondition(p >= 0 && p < classes && t >= 0 && t < classes,
-                         "[ConfusionMatrix] class \(p >= 0 && p < classes ? t : p) is outside 0..<\(classes)")
+                         "[confusionMatrix] class \(p >= 0 && p < classes ? t : p) is outside 0..<\(classes)")
             counts[t][p] += 1
         }
     }
@@ -205,7 +205,7 @@ public struct ConfusionMatrix: Equatable, Sendable {
     /// ```
     public func report(classNames: [String]? = nil, digits: Int = 2) -> String {
         let names = classNames ?? (0..<classes).map(String.init)
-        precondition(names.count == classes, "[ConfusionMatrix] \(names.count) class names for \(classes) classes")
+        precondition(names.count == classes, "[confusionMatrix] \(names.count) class names for \(classes) classes")
         let width = max(names.map(\.count).max() ?? 0, "weighted avg".count, digits)
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
         func number(_ v: Double) -> String { String(format: "%.\(digits)f", v) }

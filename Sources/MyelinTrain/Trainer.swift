@@ -93,7 +93,7 @@ public final class Trainer {
                 scheduler: (any CheckpointableScheduler)? = nil, gradientClipNorm: Double? = nil,
                 verbosity: Verbosity = .auto, output: @escaping (String) -> Void = writeToStandardOutput) {
         if let s = scheduler, s.optimizer !== optimizer {
-            preconditionFailure("[Trainer] the scheduler drives another optimiser than the one passed")
+            preconditionFailure("[trainer] the scheduler drives another optimiser than the one passed")
         }
         self.model = model
         self.optimizer = optimizer
@@ -319,7 +319,7 @@ public final class Trainer {
     public func predict(_ loader: DataLoader) -> Tensor {
         var parts: [Tensor] = []
         inEvalMode { withoutGrad { for batch in loader { parts.append(model(batch.inputs)) } } }
-        precondition(!parts.isEmpty, "[Trainer] predict: the loader has no batches")
+        precondition(!parts.isEmpty, "[trainer] predict: the loader has no batches")
         return parts.count == 1 ? parts[0] : Tensor.cat(parts, axis: 0)
     }
 
