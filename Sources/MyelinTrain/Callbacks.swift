@@ -282,12 +282,18 @@ public final class CSVLogger: Callback {
 }
 
 /// Writes each epoch's logs as one JSON object per line (`{"epoch": 0, "loss": 0.69, ...}`, keys
-/// sorted after `epoch`; NaN and infinities as `null`). Rewritten atomically after every epoch;
-/// with `append`, lines follow an existing file's.
+/// sorted after `epoch`; NaN and infinities as `null`), appended with one `write` per epoch (not
+/// synced). Without `append` the file starts afresh with the first epoch; with `append`, lines
+/// follow an existing file's, after it is cut to the epochs before the one `fit` starts at (and a
+/// torn last line is dropped). For a history read back exactly, NaN included, see `HistoryLog`.
+///
+/// ```swift
+/// JSONLinesLogger(path: "run/log.jsonl")
+/// ```
 public final class JSONLinesLogger: Callback {
     public let path: String
     public let append: Bool
-    private var text = ""
+    private var file: AppendFile?
 
     public init(path: String, append: Bool = false) {
         self.path = path
@@ -295,10 +301,19 @@ public final class JSONLinesLogger: Callback {
     }
 
     public func onTrainBegin(_ ctx: TrainingContext) {
-        text = ""
-        if append, let bytes = try? AtomicFile.read(path), !bytes.isEmpty {
-            text = String(decoding: bytes, as: UTF8.self)
-            if !text.hasSuffix("\n") { text += "\n" }
+        file = nil
+        guard append, FileManager.default.fileExists(atPath: path) else { return }
+        do {
+            let start = ctx.trainer.epoch
+            try HistoryLog.rewrite(path) { line in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let epoch = (object["epoch"] as? NSNumber)?.intValue else { return false }
+                return epoch < start
+            }
+            file = try AppendFile(path: path)
+        } catch {
+            ctx.trainer.log("JSONLinesLogger: cannot open \(path): \(error)")
+            ctx.trainer.fail(error)
         }
     }
 
@@ -307,12 +322,17 @@ public final class JSONLinesLogger: Callback {
             let v = logs[k]!
             return "\(JSONText.quote(k)): " + (v.isFinite ? "\(v)" : "null")
         }
-        text += "{" + fields.joined(separator: ", ") + "}\n"
         do {
-            try AtomicFile.write(Array(text.utf8), to: path)
+            if file == nil { file = try AppendFile(path: path, truncate: !append) }
+            try file!.append(Array(("{" + fields.joined(separator: ", ") + "}\n").utf8))
         } catch {
             ctx.trainer.fail(error)
         }
+    }
+
+    public func onTrainEnd(_ ctx: TrainingContext) {
+        file?.close()
+        file = nil
     }
 }
 

@@ -180,6 +180,24 @@ import MyelinData
         #expect(Self.text(path) == rows[0] + "\n" + rows[1] + "\n")
     }
 
+    /// JSONLinesLogger too appends a line per epoch and cuts back on resume.
+    @Test func jsonLinesLoggerCutsBackOnResume() throws {
+        let path = temporaryFolder() + "/log.jsonl"
+        let (trainer, loader) = CallbackTests.trainer(script: [0.25, 0.5, 0.125, 1], callbacks: [JSONLinesLogger(path: path)])
+        try trainer.fit(loader, epochs: 3)
+        let lines = Self.text(path).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3 && lines[2].hasPrefix("{\"epoch\": 2, "))
+        try Self.appendRaw("{\"epoch\": 3, \"lo", to: path)
+        trainer.callbacks = [JSONLinesLogger(path: path, append: true)]
+        try trainer.fit(loader, epochs: 4, initialEpoch: 1)
+        let after = Self.text(path).split(separator: "\n").map(String.init)
+        #expect(after.count == 4 && after[0] == lines[0] && after[1] != lines[1])
+        #expect(after.enumerated().allSatisfy { $0.element.hasPrefix("{\"epoch\": \($0.offset), ") })
+        trainer.callbacks = [JSONLinesLogger(path: path)]
+        try trainer.fit(loader, epochs: 1)
+        #expect(Self.text(path).split(separator: "\n").count == 1, "without append the file starts afresh")
+    }
+
     /// The cost of a full checkpoint every epoch, with the history inside and without it (history
     /// in a `HistoryLog`). Off by default; `MYELIN_CHECKPOINT_COST=1 swift test -c release --filter
     /// checkpointCostPerEpoch` prints it.
