@@ -9,6 +9,12 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
     public let path: String
     public let reason: String
     public var description: String { "[file] \(path): \(reason)" }
+
+    /// A failure on `path` for `reason` (one line, with the numbers).
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// Writes files so that readers never see a half-written one: the bytes go to a temporary file in

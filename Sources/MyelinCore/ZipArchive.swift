@@ -205,10 +205,7 @@ enum ZipArchive {
         }
     }
 
-    private static func hex(_ v: UInt32) -> String {
-        let digits = String(v, radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
-    }
+    private static func hex(_ v: UInt32) -> String { "0x" + CRC32.hex(v) }
 
     /// Inflates a raw deflate stream into exactly `expected` bytes of `out`.
     private static func inflateRaw(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
@@ -245,19 +242,11 @@ enum ZipArchive {
         if outPos != expected { throw bad("inflates to \(outPos) bytes, the directory says \(expected)") }
     }
 
-    /// CRC-32 (the zip polynomial) of the concatenated pieces.
+    /// CRC-32 (the zip polynomial, `CRC32`) of the concatenated pieces.
     static func crc32(of pieces: [UnsafeRawBufferPointer]) -> UInt32 {
-        var crc = CZlib.crc32(0, nil, 0)
-        for piece in pieces {
-            guard let base = piece.baseAddress?.assumingMemoryBound(to: UInt8.self) else { continue }
-            var done = 0
-            while done < piece.count {
-                let n = min(piece.count - done, zlibChunk)
-                crc = CZlib.crc32(crc, base + done, UInt32(n))
-                done += n
-            }
-        }
-        return UInt32(truncatingIfNeeded: crc)
+        var crc = CRC32()
+        for piece in pieces { crc.update(piece) }
+        return crc.value
     }
 
     /// Raw-deflates the concatenated pieces (zlib level 6, as Python's zipfile).

@@ -18,12 +18,25 @@ public final class Tanh: Module {
     public override func forward(_ input: Tensor) -> Tensor { input.tanh() }
 }
 
-/// x for x > 0, `slope` * x otherwise.
+/// x for x > 0, `slope` * x otherwise, as PyTorch's `LeakyReLU(negative_slope=0.01)`.
+///
+/// ```swift
+/// LeakyReLU(negativeSlope: 0.2)(Tensor([-2.0, 3.0]))   // [-0.4, 3]
+/// ```
 public final class LeakyReLU: Module {
+    /// The factor applied to negative inputs (PyTorch's `negative_slope`).
     public let slope: Double
+    /// The factor applied to negative inputs, under PyTorch's name (the same as `slope`).
+    public var negativeSlope: Double { slope }
+
     public init(slope: Double = 0.01) {
         self.slope = slope
         super.init()
+    }
+
+    /// A leaky ReLU with PyTorch's argument name: `LeakyReLU(negativeSlope: 0.2)`.
+    public convenience init(negativeSlope: Double) {
+        self.init(slope: negativeSlope)
     }
     public override func forward(_ input: Tensor) -> Tensor { input.leakyRelu(slope: slope) }
 }

@@ -23,14 +23,7 @@ public final class LayerNorm: Module {
         if Array(input.shape.suffix(normalizedShape.count)) != normalizedShape {
             fatalError("[LayerNorm] input shape \(input.shape) does not end with the normalised shape \(normalizedShape)")
         }
-        let axes = Array((input.rank - normalizedShape.count)..<input.rank)
-        let mean = input.mean(axes: axes, keepDims: true)
-        let centered = input - mean
-        let variance = (centered * centered).mean(axes: axes, keepDims: true)
-        var y = centered * (variance + eps).rsqrt()
-        if let weight { y = y * weight.value }
-        if let bias { y = y + bias.value }
-        return y
+        return input.layerNorm(normalizedShape: normalizedShape, weight: weight?.value, bias: bias?.value, eps: eps)
     }
 }
 

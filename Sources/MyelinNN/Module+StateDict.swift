@@ -64,7 +64,9 @@ extension Module {
         return StateDictLoadReport(missing: missing, unexpected: unexpected, shapeMismatches: mismatched.map(\.0))
     }
 
-    /// Saves the weights and buffers as `.safetensors` (atomically).
+    /// Saves the weights and buffers as `.safetensors` (atomically), with a CRC-32 of the tensors
+    /// and metadata under `myelin.crc32` in the metadata (see `Safetensors`), which `load(from:)`
+    /// checks; PyTorch's safetensors loads the file as any other.
     ///
     /// ```swift
     /// try model.save(to: "mnist.safetensors")
@@ -73,7 +75,14 @@ extension Module {
         try Safetensors.save(stateDict(), to: path, metadata: metadata)
     }
 
-    /// Loads weights and buffers from a `.safetensors` file (Myelin's or PyTorch's), strictly by default.
+    /// Loads weights and buffers from a `.safetensors` file (Myelin's or PyTorch's), strictly by
+    /// default. A file with Myelin's checksum whose contents do not match it throws
+    /// `SafetensorsError` (`... checksum mismatch: stored ..., computed ...; the file is corrupt`)
+    /// and changes nothing.
+    ///
+    /// ```swift
+    /// try model.load(from: "mnist.safetensors")
+    /// ```
     @discardableResult
     public func load(from path: String, strict: Bool = true) throws -> StateDictLoadReport {
         try loadStateDict(Safetensors.load(path).tensors, strict: strict)

@@ -329,7 +329,11 @@ public class Optimizer {
         _ type: T.Type, _ p: Parameter, grad: Tensor, state: ParamState, names: [String], fill: Double = 0,
         _ body: (_ param: UnsafeMutablePointer<T>, _ grad: UnsafePointer<T>, _ buffers: [UnsafeMutablePointer<T>], _ count: Int) -> Void
     ) {
-        var tensors = names.map { state.buffers.removeValue(forKey: $0) ?? Tensor.full(p.shape, value: fill, dtype: p.dtype) }
+        // A buffer of another type (the module was converted with `to(_:)` after some steps) follows its parameter.
+        var tensors = names.map { name -> Tensor in
+            guard let t = state.buffers.removeValue(forKey: name) else { return Tensor.full(p.shape, value: fill, dtype: p.dtype) }
+            return t.dtype == p.dtype ? t : t.to(p.dtype).contiguous()
+        }
         defer { for (n, t) in zip(names, tensors) { state.buffers[n] = t } }
         let g = grad.dtype == p.dtype ? grad.detached() : grad.detached().to(p.dtype)
         // Read before the exclusive access to p.value below begins.

@@ -122,12 +122,16 @@ public final class EarlyStopping: Callback {
 /// Saves the model after each epoch (or each `every` epochs), or only when `monitor` improves,
 /// as Keras's `ModelCheckpoint`. `full: false` writes the weights (`model.save`, `.safetensors`
 /// with PyTorch names); `full: true` writes `trainer.checkpoint()`, from which `fit` resumes bit for
-/// bit. Writes are atomic and create missing folders. `{epoch}` in the path becomes the 1-based
-/// epoch number, `{key}` a log value (`"run/ckpt-{epoch}-{val_loss}.safetensors"`).
+/// bit; with `includeHistory: false` that checkpoint leaves the history out, so its cost does not
+/// grow with the run (keep the history with a `HistoryLog` placed before this callback, and pass
+/// it to `restore(from:loader:history:)`). Writes are atomic and create missing folders. `{epoch}`
+/// in the path becomes the 1-based epoch number, `{key}` a log value
+/// (`"run/ckpt-{epoch}-{val_loss}.safetensors"`).
 ///
 /// ```swift
 /// ModelCheckpoint(path: "run/best.safetensors", monitor: "val_accuracy", saveBestOnly: true)
 /// ModelCheckpoint(path: "run/last.safetensors", full: true)
+/// ModelCheckpoint(path: "run/last.safetensors", full: true, includeHistory: false)
 /// ```
 public final class ModelCheckpoint: Callback {
     public let path: String
@@ -135,6 +139,8 @@ public final class ModelCheckpoint: Callback {
     public let mode: MonitorMode
     public let saveBestOnly: Bool
     public let full: Bool
+    /// Whether full checkpoints carry the history (see `Trainer.checkpoint(metadata:includeHistory:)`).
+    public let includeHistory: Bool
     public let every: Int
     /// The best monitored value so far (with `saveBestOnly`).
     public private(set) var best: Double?
@@ -144,7 +150,7 @@ public final class ModelCheckpoint: Callback {
     private var warned = false
 
     public init(path: String, monitor: String = "val_loss", mode: MonitorMode = .auto, saveBestOnly: Bool = false,
-                full: Bool = false, every: Int = 1) {
+                full: Bool = false, every: Int = 1, includeHistory: Bool = true) {
         precondition(every > 0, "[ModelCheckpoint] every must be positive, got \(every)")
         self.path = path
         self.monitor = monitor
@@ -152,6 +158,7 @@ public final class ModelCheckpoint: Callback {
         self.saveBestOnly = saveBestOnly
         self.full = full
         self.every = every
+        self.includeHistory = includeHistory
     }
 
     public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
@@ -175,7 +182,7 @@ public final class ModelCheckpoint: Callback {
             var metadata = ["epoch": String(epoch)]
             for (k, v) in logs { metadata[k] = "\(v)" }
             if full {
-                try ctx.trainer.saveCheckpoint(to: file, metadata: metadata)
+                try ctx.trainer.saveCheckpoint(to: file, metadata: metadata, includeHistory: includeHistory)
             } else {
                 try ctx.model.save(to: file, metadata: metadata)
             }
@@ -196,8 +203,11 @@ public final class ModelCheckpoint: Callback {
 }
 
 /// Writes each epoch's logs as a CSV row (`epoch` 0-based, then the keys in sorted order, as
-/// Keras's `CSVLogger`); the file is rewritten atomically after every epoch, so it is always whole.
-/// With `append`, rows follow an existing file's (for resumed runs).
+/// Keras's `CSVLogger`). Each row is appended with one `write` (not synced), so an epoch costs the
+/// same however long the run. Without `append` the file starts afresh with the first epoch; with
+/// `append` (resumed runs) rows follow an existing file's, under its header, after the file is
+/// cut to the epochs before the one `fit` starts at (a resumed run drops the rows of epochs it is
+/// about to re-run, and a torn last row a kill left).
 ///
 /// ```swift
 /// CSVLogger(path: "run/log.csv")
@@ -206,7 +216,7 @@ public final class CSVLogger: Callback {
     public let path: String
     public let separator: String
     public let append: Bool
-    private var text = ""
+    private var file: AppendFile?
     private var keys: [String]?
 
     public init(path: String, separator: String = ",", append: Bool = false) {
@@ -216,39 +226,74 @@ public final class CSVLogger: Callback {
     }
 
     public func onTrainBegin(_ ctx: TrainingContext) {
-        text = ""
+        file = nil
         keys = nil
-        if append, let bytes = try? AtomicFile.read(path), !bytes.isEmpty {
-            text = String(decoding: bytes, as: UTF8.self)
-            if !text.hasSuffix("\n") { text += "\n" }
-            if let header = text.split(separator: "\n").first {
+        guard append, FileManager.default.fileExists(atPath: path) else { return }
+        do {
+            try Self.truncate(path: path, toEpochs: ctx.trainer.epoch, separator: separator)
+            if let header = try AppendFile.completeLines(path)?.first {
                 let columns = header.components(separatedBy: separator)
                 if columns.first == "epoch" { keys = Array(columns.dropFirst()) }
             }
+            file = try AppendFile(path: path)
+        } catch {
+            ctx.trainer.log("CSVLogger: cannot open \(path): \(error)")
+            ctx.trainer.fail(error)
         }
     }
 
     public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
-        if keys == nil {
-            keys = logs.keys.sorted()
-            text += (["epoch"] + keys!).joined(separator: separator) + "\n"
-        }
-        text += ([String(epoch)] + keys!.map { logs[$0].map { "\($0)" } ?? "" }).joined(separator: separator) + "\n"
         do {
-            try AtomicFile.write(Array(text.utf8), to: path)
+            if file == nil { file = try AppendFile(path: path, truncate: !append) }
+            var text = ""
+            if keys == nil {
+                keys = logs.keys.sorted()
+                text += (["epoch"] + keys!).joined(separator: separator) + "\n"
+            }
+            text += ([String(epoch)] + keys!.map { logs[$0].map { "\($0)" } ?? "" }).joined(separator: separator) + "\n"
+            try file!.append(Array(text.utf8))
         } catch {
             ctx.trainer.fail(error)
+        }
+    }
+
+    public func onTrainEnd(_ ctx: TrainingContext) {
+        file?.close()
+        file = nil
+    }
+
+    /// Rewrites a CSV log (atomically) keeping the header and the rows of epochs numbered below
+    /// `count` (the first `count` epochs), and no torn last row; does nothing if there is no file
+    /// or nothing to drop.
+    ///
+    /// ```swift
+    /// try CSVLogger.truncate(path: "run/log.csv", toEpochs: ckpt.epoch)
+    /// ```
+    public static func truncate(path: String, toEpochs count: Int, separator: String = ",") throws {
+        var first = true
+        try HistoryLog.rewrite(path) { line in
+            defer { first = false }
+            let cell = line.components(separatedBy: separator).first ?? ""
+            if first && cell == "epoch" { return true }
+            guard let epoch = Int(cell) else { return false }
+            return epoch < count
         }
     }
 }
 
 /// Writes each epoch's logs as one JSON object per line (`{"epoch": 0, "loss": 0.69, ...}`, keys
-/// sorted after `epoch`; NaN and infinities as `null`). Rewritten atomically after every epoch;
-/// with `append`, lines follow an existing file's.
+/// sorted after `epoch`; NaN and infinities as `null`), appended with one `write` per epoch (not
+/// synced). Without `append` the file starts afresh with the first epoch; with `append`, lines
+/// follow an existing file's, after it is cut to the epochs before the one `fit` starts at (and a
+/// torn last line is dropped). For a history read back exactly, NaN included, see `HistoryLog`.
+///
+/// ```swift
+/// JSONLinesLogger(path: "run/log.jsonl")
+/// ```
 public final class JSONLinesLogger: Callback {
     public let path: String
     public let append: Bool
-    private var text = ""
+    private var file: AppendFile?
 
     public init(path: String, append: Bool = false) {
         self.path = path
@@ -256,10 +301,19 @@ public final class JSONLinesLogger: Callback {
     }
 
     public func onTrainBegin(_ ctx: TrainingContext) {
-        text = ""
-        if append, let bytes = try? AtomicFile.read(path), !bytes.isEmpty {
-            text = String(decoding: bytes, as: UTF8.self)
-            if !text.hasSuffix("\n") { text += "\n" }
+        file = nil
+        guard append, FileManager.default.fileExists(atPath: path) else { return }
+        do {
+            let start = ctx.trainer.epoch
+            try HistoryLog.rewrite(path) { line in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let epoch = (object["epoch"] as? NSNumber)?.intValue else { return false }
+                return epoch < start
+            }
+            file = try AppendFile(path: path)
+        } catch {
+            ctx.trainer.log("JSONLinesLogger: cannot open \(path): \(error)")
+            ctx.trainer.fail(error)
         }
     }
 
@@ -268,12 +322,17 @@ public final class JSONLinesLogger: Callback {
             let v = logs[k]!
             return "\(JSONText.quote(k)): " + (v.isFinite ? "\(v)" : "null")
         }
-        text += "{" + fields.joined(separator: ", ") + "}\n"
         do {
-            try AtomicFile.write(Array(text.utf8), to: path)
+            if file == nil { file = try AppendFile(path: path, truncate: !append) }
+            try file!.append(Array(("{" + fields.joined(separator: ", ") + "}\n").utf8))
         } catch {
             ctx.trainer.fail(error)
         }
+    }
+
+    public func onTrainEnd(_ ctx: TrainingContext) {
+        file?.close()
+        file = nil
     }
 }
 

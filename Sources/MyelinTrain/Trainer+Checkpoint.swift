@@ -11,7 +11,12 @@ extension Trainer {
 
     /// A snapshot of the run for `restore(from:)`: weights and buffers, optimiser and scheduler
     /// state, `epoch` and `step`, `Random.global`, the training loader's generator (as "loader")
-    /// and `generators`, and the history (in the metadata).
+    /// and `generators`, and, with `includeHistory` (the default), the history (in the metadata).
+    ///
+    /// The history grows with the run, so a checkpoint written every epoch with it costs time and
+    /// space in proportion to the epochs done; for cheap per-epoch saving pass `includeHistory:
+    /// false`, keep the history in an appended file (`HistoryLog`) and give it back to
+    /// `restore(from:loader:history:)`.
     ///
     /// Take it between epochs (in `onEpochEnd`, as `ModelCheckpoint(full: true)` does, or after
     /// `fit`) for an exact resume: mid-epoch, the loader has already drawn the epoch's order. A
@@ -19,8 +24,9 @@ extension Trainer {
     ///
     /// ```swift
     /// try trainer.checkpoint().save(to: "run/last.safetensors")
+    /// try trainer.checkpoint(includeHistory: false).save(to: "run/last.safetensors")
     /// ```
-    public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
+    public func checkpoint(metadata: [String: String] = [:], includeHistory: Bool = true) -> Checkpoint {
         var gens = generators
         if let state = pendingLoaderState {
             let g = RandomGenerator(seed: 0)
@@ -30,20 +36,31 @@ extension Trainer {
             gens[Self.loaderGeneratorName] = loader.generator
         }
         var meta = metadata
-        if let json = try? history.jsonData() { meta[Self.historyMetadataKey] = String(decoding: json, as: UTF8.self) }
+        meta.removeValue(forKey: Self.historyMetadataKey)
+        if includeHistory, let json = try? history.jsonData() {
+            meta[Self.historyMetadataKey] = String(decoding: json, as: UTF8.self)
+        }
         return Checkpoint.capture(model: model, optimizer: optimizer, scheduler: scheduler, epoch: epoch, step: step,
                                   generators: gens, metadata: meta)
     }
 
-    /// Saves `checkpoint()` to `path` (atomically).
-    public func saveCheckpoint(to path: String, metadata: [String: String] = [:]) throws {
-        try checkpoint(metadata: metadata).save(to: path)
+    /// Saves `checkpoint(metadata:includeHistory:)` to `path` (atomically).
+    ///
+    /// ```swift
+    /// try trainer.saveCheckpoint(to: "run/last.safetensors", includeHistory: false)
+    /// ```
+    public func saveCheckpoint(to path: String, metadata: [String: String] = [:], includeHistory: Bool = true) throws {
+        try checkpoint(metadata: metadata, includeHistory: includeHistory).save(to: path)
     }
 
     /// Puts a `checkpoint()` back into this trainer's model, optimiser, scheduler and generators,
     /// and restores `epoch`, `step` and `history`. The training loader's generator state goes to
     /// `loader` if given, else to the loader of the next `fit`, whose `initialEpoch` of 0 then
     /// means "the checkpoint's epoch": `fit(loader, epochs: total)` continues the run.
+    ///
+    /// The history comes from `history` when given (say `HistoryLog.read`, for checkpoints saved
+    /// with `includeHistory: false`), less any epochs from the checkpoint's on; else from the
+    /// checkpoint; else it starts empty.
     ///
     /// Checks everything before changing anything (see `Checkpoint.restore`), and throws if the
     /// checkpoint does not fit.
@@ -53,11 +70,14 @@ extension Trainer {
     /// try trainer.restore(from: Checkpoint.load(from: "run/last.safetensors"))
     /// try trainer.fit(loader, epochs: 20)          // epochs k..<20
     /// ```
-    public func restore(from checkpoint: Checkpoint, loader: DataLoader? = nil) throws {
+    public func restore(from checkpoint: Checkpoint, loader: DataLoader? = nil, history: History? = nil) throws {
         precondition(generators[Self.loaderGeneratorName] == nil,
                      "[Trainer] the generator name \"\(Self.loaderGeneratorName)\" is reserved for the training loader")
         var restored = History()
-        if let json = checkpoint.metadata[Self.historyMetadataKey] {
+        if var given = history {
+            given.removeEpochs(from: checkpoint.epoch)
+            restored = given
+        } else if let json = checkpoint.metadata[Self.historyMetadataKey] {
             do {
                 restored = try History.decode(Data(json.utf8))
             } catch {
@@ -69,7 +89,7 @@ extension Trainer {
         let hasLoader = checkpoint.randomStates[Self.loaderGeneratorName] != nil
         if hasLoader { gens[Self.loaderGeneratorName] = loaderState }
         try checkpoint.restore(model: model, optimizer: optimizer, scheduler: scheduler, generators: gens)
-        history = restored
+        self.history = restored
         epoch = checkpoint.epoch
         step = checkpoint.step
         resumeEpoch = checkpoint.epoch
@@ -83,8 +103,12 @@ extension Trainer {
         }
     }
 
-    /// `restore(from:)` with a checkpoint file.
-    public func restore(from path: String, loader: DataLoader? = nil) throws {
-        try restore(from: Checkpoint.load(from: path), loader: loader)
+    /// `restore(from:loader:history:)` with a checkpoint file.
+    ///
+    /// ```swift
+    /// try trainer.restore(from: "run/last.safetensors", history: HistoryLog.read(path: "run/history.jsonl"))
+    /// ```
+    public func restore(from path: String, loader: DataLoader? = nil, history: History? = nil) throws {
+        try restore(from: Checkpoint.load(from: path), loader: loader, history: history)
     }
 }
