@@ -21,7 +21,7 @@ public final class LayerNorm: Module {
 
     public override func forward(_ input: Tensor) -> Tensor {
         if Array(input.shape.suffix(normalizedShape.count)) != normalizedShape {
-            fatalError("[LayerNorm] input shape \(input.shape) does not end with the normalised shape \(normalizedShape)")
+            fatalError("[layerNorm] input shape \(input.shape) does not end with the normalised shape \(normalizedShape)")
         }
         return input.layerNorm(normalizedShape: normalizedShape, weight: weight?.value, bias: bias?.value, eps: eps)
     }
@@ -97,7 +97,7 @@ public final class BatchNorm1d: BatchNormBase {
 
     public override func forward(_ input: Tensor) -> Tensor {
         guard (input.rank == 2 || input.rank == 3) && input.shape[1] == features else {
-            fatalError("[BatchNorm1d] expected [N, \(features)] or [N, \(features), L] inputs, got shape \(input.shape)")
+            fatalError("[batchNorm1d] expected [N, \(features)] or [N, \(features), L] inputs, got shape \(input.shape)")
         }
         // Statistics over every axis but the channel axis 1; parameters broadcast as [C] or [C, 1].
         return normalize("BatchNorm1d", input, axes: input.rank == 2 ? [0] : [0, 2],
@@ -121,7 +121,7 @@ public final class BatchNorm2d: BatchNormBase {
 
     public override func forward(_ input: Tensor) -> Tensor {
         guard input.rank == 4 && input.shape[1] == features else {
-            fatalError("[BatchNorm2d] expected [N, \(features), H, W] inputs, got shape \(input.shape)")
+            fatalError("[batchNorm2d] expected [N, \(features), H, W] inputs, got shape \(input.shape)")
         }
         return normalize("BatchNorm2d", input, axes: [0, 2, 3], channelShape: [features, 1, 1])
     }

@@ -105,7 +105,7 @@ public struct ParameterGroup {
         case "centered": centered = v != 0
         case "maximize": maximize = v != 0
         case "initial_lr": initialLR = v
-        default: fatalError("[ParameterGroup] unknown option \(key)")
+        default: fatalError("[parameterGroup] unknown option \(key)")
         }
     }
 }
@@ -160,7 +160,7 @@ struct CodableTensor: Codable {
     }
 
     var tensor: Tensor {
-        guard let d = DType(rawValue: dtype) else { fatalError("[OptimizerState] unknown dtype \(dtype)") }
+        guard let d = DType(rawValue: dtype) else { fatalError("[optimizerState] unknown dtype \(dtype)") }
         return Tensor(shape: shape, doubles: data, dtype: d)
     }
 }

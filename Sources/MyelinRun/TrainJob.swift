@@ -142,7 +142,7 @@ public enum TrainJob {
         let checkpoint = try Checkpoint.load(from: run.checkpoint)
         let data = try RunData.load(description.source, dataDir: dataDir, settings: description.settings)
         let built = try RunModel(description)
-        let history = RunRecorder.readHistory(run.metricsLog, epochs: checkpoint.epoch)
+        let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
         let tx = RunTransaction(existing: run)
         let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: checkpoint, history: history,
                                           verbosity: verbosity, output: output)
@@ -162,8 +162,8 @@ public enum TrainJob {
         }
         // A run that had stopped early trains on when asked for more epochs.
         if session.recorder.alreadyStopped { session.recorder.resetPatience() }
-        // The restore succeeded: from here on the folder changes.
-        try RunRecorder.rollBack(run, to: history, step: checkpoint.step)
+        // The restore succeeded: from here on the folder changes (the logs are cut back to the
+        // checkpoint when training starts).
         try? FileManager.default.removeItem(atPath: run.results)
         try run.writeJSON(description, to: run.description)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")

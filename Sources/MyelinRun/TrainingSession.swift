@@ -34,10 +34,13 @@ final class TrainingSession {
         recorder = RunRecorder(transaction: transaction, checkpointEvery: settings.checkpointEvery ?? 1,
                                totalEpochs: settings.epochs, monitor: validation == nil ? "loss" : "val_loss",
                                patience: settings.patience, history: history)
+        // The logs first: an epoch's line is written before the checkpoint that follows it.
+        let run = transaction.current
         trainer = Trainer(model: built.model, optimizer: built.optimizer, loss: built.loss, metrics: built.metrics,
-                          callbacks: [recorder], scheduler: built.scheduler, verbosity: verbosity, output: output)
+                          callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder],
+                          scheduler: built.scheduler, verbosity: verbosity, output: output)
         if let checkpoint {
-            try trainer.restore(from: checkpoint, loader: loader)
+            try trainer.restore(from: checkpoint, loader: loader, history: history)
         }
         firstEpoch = checkpoint?.epoch ?? 0
     }
@@ -58,7 +61,7 @@ final class TrainingSession {
         let run = transaction.current
         let settings = built.description.settings
         var history = trainer.history
-        if history.epochs.isEmpty { history = RunRecorder.readHistory(run.metricsLog, epochs: trainer.epoch) }
+        if history.epochs.isEmpty { history = CSVLogger.read(path: run.metricsLog, upToEpoch: trainer.epoch) }
         var bestEpoch: Double?
         if settings.patience != nil, FileManager.default.fileExists(atPath: run.bestWeights) {
             // Early stopping keeps the best weights (best.safetensors); the checkpoint keeps the last ones.

@@ -72,7 +72,7 @@ extension Trainer {
     /// ```
     public func restore(from checkpoint: Checkpoint, loader: DataLoader? = nil, history: History? = nil) throws {
         precondition(generators[Self.loaderGeneratorName] == nil,
-                     "[Trainer] the generator name \"\(Self.loaderGeneratorName)\" is reserved for the training loader")
+                     "[trainer] the generator name \"\(Self.loaderGeneratorName)\" is reserved for the training loader")
         var restored = History()
         if var given = history {
             given.removeEpochs(from: checkpoint.epoch)
