@@ -79,7 +79,7 @@ extension CSVReader {
             let wide = plans.indices.filter { plans[$0].isCategorical && counts[$0] > 1 }.sorted { (counts[$0], -$0) > (counts[$1], -$1) }
             guard categoricalEncoding == .oneHot, !wide.isEmpty else {
                 throw DataError(op: "csv", file: path,
-                                reason: "the file would make \(grouped(total)) features (limit \(grouped(maxFeatures))); drop columns or raise maxFeatures")
+                                reason: "the file would make \(total.grouped) features (limit \(maxFeatures.grouped)); drop columns or raise maxFeatures")
             }
             // The widest columns whose removal would bring the count within the limit.
             var blamed: [Int] = []
@@ -88,13 +88,13 @@ extension CSVReader {
                 blamed.append(i)
                 remaining -= counts[i] - 1
             }
-            let head = "one-hot encoding would make \(grouped(total)) features (limit \(grouped(maxFeatures)))"
+            let head = "one-hot encoding would make \(total.grouped) features (limit \(maxFeatures.grouped))"
             if blamed.count == 1 {
                 let i = blamed[0]
                 throw DataError(op: "csv", file: path,
-                                reason: "\(head): column '\(CSVParser.shown(plans[i].name))' has \(grouped(counts[i])) categories; use --categorical-encoding label or drop the column")
+                                reason: "\(head): column '\(CSVParser.shown(plans[i].name))' has \(counts[i].grouped) categories; use --categorical-encoding label or drop the column")
             }
-            let named = blamed.prefix(3).map { "'\(CSVParser.shown(plans[$0].name))' (\(grouped(counts[$0])) categories)" }
+            let named = blamed.prefix(3).map { "'\(CSVParser.shown(plans[$0].name))' (\(counts[$0].grouped) categories)" }
             let more = blamed.count > 3 ? " and \(blamed.count - 3) more" : ""
             throw DataError(op: "csv", file: path,
                             reason: "\(head): columns \(named.joined(separator: ", "))\(more); use --categorical-encoding label or drop them")
@@ -107,7 +107,7 @@ extension CSVReader {
         let (cells, overflow) = rows.multipliedReportingOverflow(by: features)
         if overflow || cells > maxCells {
             throw DataError(op: "csv", file: path,
-                            reason: "\(plural(rows, "row")) × \(plural(features, "feature")) = \(overflow ? "too many" : grouped(cells)) values (limit \(grouped(maxCells))); use fewer rows or columns, or raise maxCells")
+                            reason: "\(plural(rows, "row")) × \(plural(features, "feature")) = \(overflow ? "too many" : cells.grouped) values (limit \(maxCells.grouped)); use fewer rows or columns, or raise maxCells")
         }
     }
 }

@@ -28,7 +28,7 @@ extension CSVReader {
             }
             if dropped > 0 {
                 let worst = columns.indices.filter { gaps[$0] > 0 }.sorted { (gaps[$0], -$0) > (gaps[$1], -$1) }
-                let shown = worst.prefix(5).map { "'\(CSVParser.shown(columns[$0].name))' \(grouped(gaps[$0]))" }
+                let shown = worst.prefix(5).map { "'\(CSVParser.shown(columns[$0].name))' \(gaps[$0].grouped)" }
                 let more = worst.count > 5 ? ", … (\(worst.count - 5) more columns)" : ""
                 report.droppedRows += dropped
                 report.actions.append("dropped \(plural(dropped, "row")) with missing values (missing cells: \(shown.joined(separator: ", "))\(more))")

@@ -38,7 +38,7 @@ enum CSVParser {
             cells.removeAll(keepingCapacity: true)
             if totalCells > maxCells {
                 throw DataError(op: "csv", file: path, line: recordLine,
-                                reason: "file has more than \(grouped(maxCells)) cells (limit maxCells / 4); split it or raise maxCells")
+                                reason: "file has more than \(maxCells.grouped) cells (limit maxCells / 4); split it or raise maxCells")
             }
         }
         while i < n {
@@ -162,16 +162,6 @@ enum CSVParser {
     }
 }
 
-/// `1234567` as `1,234,567`.
-func grouped(_ n: Int) -> String {
-    let digits = String(n.magnitude)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return n < 0 ? "-" + out : out
-}
 
 /// A value for a message: integers without `.0`.
 func formatted(_ v: Double) -> String {
@@ -179,7 +169,7 @@ func formatted(_ v: Double) -> String {
     return "\(v)"
 }
 
-func plural(_ n: Int, _ word: String) -> String { "\(grouped(n)) \(word)\(n == 1 ? "" : "s")" }
+func plural(_ n: Int, _ word: String) -> String { "\(n.grouped) \(word)\(n == 1 ? "" : "s")" }
 
 extension String {
     func trimmingSpaces() -> String {

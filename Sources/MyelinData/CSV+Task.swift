@@ -35,14 +35,14 @@ extension CSVReader {
         let lo = distinct.min()!, hi = distinct.max()!
         let k = distinct.count
         if k > maxInferredClasses {
-            return (.regression, [], "regression: label \(quoted) has \(grouped(k)) distinct integer values, more than maxInferredClasses \(maxInferredClasses) (override with --task classification)")
+            return (.regression, [], "regression: label \(quoted) has \(k.grouped) distinct integer values, more than maxInferredClasses \(maxInferredClasses) (override with --task classification)")
         }
         if lo >= -1 && hi - lo + 1 <= Double(2 * k) {
             return (.classification, CSVParser.sortedCategories(cells),
                     "classification: label \(quoted) has \(k) integer \(k == 1 ? "class" : "classes") \(formatted(lo))..\(formatted(hi)) (override with --task regression)")
         }
-        return (.regression, [], "regression: label \(quoted) has \(grouped(k)) distinct integer values from \(formatted(lo)) to \(formatted(hi)), which look like quantities, not class codes (override with --task classification)")
+        return (.regression, [], "regression: label \(quoted) has \(k.grouped) distinct integer values from \(formatted(lo)) to \(formatted(hi)), which look like quantities, not class codes (override with --task classification)")
     }
 
-    private func classCount(_ n: Int) -> String { "\(grouped(n)) \(n == 1 ? "class" : "classes")" }
+    private func classCount(_ n: Int) -> String { "\(n.grouped) \(n == 1 ? "class" : "classes")" }
 }

@@ -40,10 +40,10 @@ extension Module {
             let own = module.namedOwnParameters().reduce(0) { $0 + $1.1.count }
             let depth = name.split(separator: ".").count - 1
             let shape = outputShapes[ObjectIdentifier(module)].map { "\($0)" } ?? "-"
-            table.append([String(repeating: "  ", count: depth) + name, module.typeName, shape, grouped(own)])
+            table.append([String(repeating: "  ", count: depth) + name, module.typeName, shape, own.grouped])
         }
         if table.count == 1 {
-            table.append([typeName, typeName, outputShapes[ObjectIdentifier(self)].map { "\($0)" } ?? "-", grouped(parameterCount)])
+            table.append([typeName, typeName, outputShapes[ObjectIdentifier(self)].map { "\($0)" } ?? "-", parameterCount.grouped])
         }
         let widths = (0..<4).map { c in table.map { $0[c].count }.max() ?? 0 }
         func line(_ row: [String]) -> String {
@@ -53,7 +53,7 @@ extension Module {
         var out = [line(table[0]), String(repeating: "─", count: widths.reduce(0, +) + 9)]
         out += table.dropFirst().map(line)
         out.append(String(repeating: "─", count: widths.reduce(0, +) + 9))
-        out.append("Total params: \(grouped(parameterCount)) (trainable \(grouped(trainableParameterCount)))")
+        out.append("Total params: \(parameterCount.grouped) (trainable \(trainableParameterCount.grouped))")
         if let final = outputShapes[ObjectIdentifier(self)] { out.append("Output shape: \(final)") }
         return out.joined(separator: "\n")
     }
@@ -64,13 +64,3 @@ private func pad(_ s: String, _ width: Int, left: Bool) -> String {
     return left ? fill + s : s + fill
 }
 
-/// 535818 as "535,818".
-private func grouped(_ n: Int) -> String {
-    let digits = String(n)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return out
-}

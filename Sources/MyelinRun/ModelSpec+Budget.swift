@@ -72,27 +72,17 @@ extension ModelSpec {
     /// or more than `maxActivations` floats of activations in one batch of `batchSize`.
     public func checkBudget(maxParameters: Int, maxActivations: Int, batchSize: Int) throws {
         guard let parameters = try parameterCount(), parameters <= maxParameters else {
-            let count = (try? parameterCount()).flatMap { $0 }.map { grouped($0) } ?? "more than 9.2e18"
-            throw ModelSpecError("the network would have \(count) parameters, above the limit of \(grouped(maxParameters)) "
+            let count = (try? parameterCount()).flatMap { $0 }.map { $0.grouped } ?? "more than 9.2e18"
+            throw ModelSpecError("the network would have \(count) parameters, above the limit of \(maxParameters.grouped) "
                                  + "(--max-parameters); use smaller layers")
         }
         let perExample = try activationCount() ?? Int.max
         let (perBatch, overflow) = perExample.multipliedReportingOverflow(by: max(batchSize, 1))
         guard !overflow, perBatch <= maxActivations else {
-            throw ModelSpecError("one batch of \(batchSize) would need \(overflow ? "more than 9.2e18" : grouped(perBatch)) "
-                                 + "floats of activations, above the limit of \(grouped(maxActivations)); "
+            throw ModelSpecError("one batch of \(batchSize) would need \(overflow ? "more than 9.2e18" : perBatch.grouped) "
+                                 + "floats of activations, above the limit of \(maxActivations.grouped); "
                                  + "use a smaller --batch-size or smaller layers")
         }
     }
 }
 
-/// `1234567` as `1,234,567`.
-func grouped(_ n: Int) -> String {
-    let digits = String(n.magnitude)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return (n < 0 ? "-" : "") + out
-}

@@ -61,7 +61,7 @@ public struct TrainPlan: Sendable {
         if !given.contains(.epochs) {
             s.epochs = epochs(batch: s.batchSize)
             let steps = s.epochs * max(1, (trainCount + s.batchSize - 1) / s.batchSize)
-            parts.append("up to \(s.epochs) epochs (\(grouped(steps)) steps)")
+            parts.append("up to \(s.epochs) epochs (\(steps.grouped) steps)")
             if !given.contains(.patience) {
                 s.patience = max(10, s.epochs / 10)
                 parts.append("early stopping after \(s.patience!) epochs without a better \(s.validationSplit > 0 ? "validation " : "")loss, best weights restored")
@@ -72,7 +72,7 @@ public struct TrainPlan: Sendable {
             parts.append("cosine learning-rate decay")
         }
         if !parts.isEmpty {
-            s.defaultsNote = "defaults for \(grouped(trainCount)) training rows: " + parts.joined(separator: ", ")
+            s.defaultsNote = "defaults for \(trainCount.grouped) training rows: " + parts.joined(separator: ", ")
                 + " (--batch-size, --epochs, --patience, --no-cosine override)"
         }
         return s

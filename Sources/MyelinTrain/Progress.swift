@@ -42,16 +42,6 @@ enum Format {
         return String(format: "%.4f", v)
     }
 
-    /// `4,871`.
-    static func grouped(_ n: Int) -> String {
-        let digits = String(Swift.abs(n))
-        var out = ""
-        for (i, ch) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return (n < 0 ? "-" : "") + out
-    }
 
     /// `0:07`, `12:05`, `1:02:03`.
     static func clock(_ seconds: Double) -> String {
@@ -66,7 +56,7 @@ enum Format {
     static func seconds(_ s: Double) -> String { String(format: "%.1fs", s) }
 
     static func rate(_ samples: Int, _ seconds: Double) -> String {
-        seconds > 0 ? "\(grouped(Int((Double(samples) / seconds).rounded()))) samples/s" : "- samples/s"
+        seconds > 0 ? "\((Int((Double(samples) / seconds).rounded())).grouped) samples/s" : "- samples/s"
     }
 
     /// `loss 0.1234  accuracy 0.9650` in the order of `keys`, skipping keys absent from `logs`.

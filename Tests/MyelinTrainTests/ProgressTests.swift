@@ -45,7 +45,7 @@ import MyelinData
     }
 
     @Test func formats() {
-        #expect(Format.grouped(4871) == "4,871" && Format.grouped(1_234_567) == "1,234,567" && Format.grouped(12) == "12")
+        #expect(4871.grouped == "4,871" && 1_234_567.grouped == "1,234,567" && 12.grouped == "12" && (-1234).grouped == "-1,234")
         #expect(Format.clock(7) == "0:07" && Format.clock(725) == "12:05" && Format.clock(3723) == "1:02:03")
         #expect(Format.value(0.12344) == "0.1234" && Format.value(.nan) == "nan" && Format.value(2e-6) == "2.0000e-06")
         #expect(Format.rate(4871, 1) == "4,871 samples/s")
