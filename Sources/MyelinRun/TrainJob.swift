@@ -91,6 +91,13 @@ public enum TrainJob {
         var outputs = data.task == .classification ? data.classNames.count : data.train.targets.shape.last ?? 1
         if request.settings.loss == "bce" { outputs = 1 }
         let spec = try makeSpec(request, data: data, outputs: outputs)
+        if spec.layers.contains(.batchNorm) {
+            // Batch statistics need two examples (PyTorch refuses one too); a last batch of one is dropped.
+            guard request.settings.batchSize >= 2, data.train.count >= 2 else {
+                throw RunError(op: "train", "bn layers need batches of at least 2 examples; got --batch-size "
+                               + "\(request.settings.batchSize) and \(data.train.count) training rows")
+            }
+        }
         try spec.checkBudget(maxParameters: request.maxParameters, maxActivations: TrainRequest.maxActivations,
                              batchSize: min(request.settings.batchSize, max(data.train.count, 1)))
         let description = RunDescription(task: data.task, spec: spec, classNames: data.classNames,

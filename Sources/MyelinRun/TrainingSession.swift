@@ -28,7 +28,9 @@ final class TrainingSession {
         self.transaction = transaction
         self.output = output
         let settings = built.description.settings
-        loader = DataLoader(data.train, batchSize: settings.batchSize, shuffle: true, seed: settings.seed,
+        let batchNorm = built.description.spec.layers.contains(.batchNorm)
+        loader = DataLoader(data.train, batchSize: settings.batchSize, shuffle: true,
+                            dropLast: batchNorm && data.train.count % settings.batchSize == 1, seed: settings.seed,
                             transform: settings.augment && data.inputShape.count == 3 ? Self.augmentation(seed: settings.seed) : nil)
         validation = data.validation.map { DataLoader($0, batchSize: 1000) }
         recorder = RunRecorder(transaction: transaction, checkpointEvery: settings.checkpointEvery ?? 1,

@@ -86,7 +86,14 @@ import MyelinNN
         #expect(message { $0.settings.testSplit = 0.99; $0.settings.validationSplit = 0 }.hasPrefix("[train] --test-split 0.99 leaves 2 of 200 rows for training"))
         #expect(message { $0.layers = "dense:3000000000" } == "[model] layer 'dense:3000000000': units 3000000000 is above the limit of 16777216 (no network that wide fits the parameter budget)")
         #expect(message { $0.settings.loss = "mse" } == "[train] --loss mse is for regression; this data is a classification task (use ce or bce)")
+        #expect(message { $0.layers = "dense:4,bn"; $0.settings.batchSize = 1 }
+                == "[train] bn layers need batches of at least 2 examples; got --batch-size 1 and 144 training rows")
         #expect(Self.entries(dir) == ["blobs.csv"])
+        // 144 training rows in batches of 13 end with a batch of one, which batch norm cannot train on: it is dropped.
+        var r = T.request(csv, out: dir + "/bn", epochs: 1)
+        r.layers = "dense:4,bn,relu"
+        r.settings.batchSize = 13
+        try TrainJob.train(r, output: { _ in })
     }
 
     @Test func resumeAfterAKillRollsLogsBackAndMatchesAStraightRun() throws {
