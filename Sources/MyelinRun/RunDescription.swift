@@ -38,6 +38,34 @@ public struct RunDescription: Codable, Sendable {
     }
 }
 
+extension RunDescription {
+    /// Throws when the parts of a `model.json` (an untrusted file) disagree: scaling of another
+    /// width than the model's input, class names of another count than its outputs, a spec that
+    /// does not build.
+    func checkConsistent(file: String) throws {
+        func bad(_ what: String) -> RunError { RunError("\(file) is not a valid run description: \(what)") }
+        do { _ = try spec.shapes() } catch { throw bad("\(error)") }
+        let features = spec.inputShape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+        for (name, s) in [("input", scaling.input), ("target", scaling.target)] {
+            guard let s else { continue }
+            let width = name == "input" ? features : spec.outputs
+            guard s.meanValues.count == s.stdValues.count, s.meanValues.count == width,
+                  s.featureShape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) == width else {
+                throw bad("scaling.\(name) has \(s.meanValues.count) means and \(s.stdValues.count) stds for \(width) values")
+            }
+        }
+        if task == .classification {
+            let classes = classNames?.count ?? 0
+            guard classes == spec.outputs || (settings.loss == "bce" && classes == 2 && spec.outputs == 1) else {
+                throw bad("\(classes) class names for \(spec.outputs) outputs")
+            }
+        }
+        if let schema, schema.featureNames.count != features {
+            throw bad("the CSV schema makes \(schema.featureNames.count) features for a model of \(features) inputs")
+        }
+    }
+}
+
 /// The optimisation settings of a run.
 public struct TrainSettings: Codable, Sendable, Equatable {
     public var optimizer: String = "adam"

@@ -80,7 +80,11 @@ public struct RunFolder: Sendable {
     public func readDescription() throws -> RunDescription {
         try requireExisting()
         do {
-            return try Self.decoder.decode(RunDescription.self, from: Data(contentsOf: URL(fileURLWithPath: description)))
+            let value = try Self.decoder.decode(RunDescription.self, from: Data(contentsOf: URL(fileURLWithPath: description)))
+            try value.checkConsistent(file: description)
+            return value
+        } catch let error as RunError {
+            throw error
         } catch let error as DecodingError {
             throw RunError("\(description) is not a valid run description: \(Self.reason(error))")
         } catch {
