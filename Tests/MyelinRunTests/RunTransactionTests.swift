@@ -188,6 +188,13 @@ import MyelinNN
             .write(toFile: dir + "/renamed.csv", atomically: true, encoding: .utf8)
         let (evaluation, _) = try UseJobs.evaluate(dir + "/run", source: .csv(path: dir + "/renamed.csv", label: "truth", task: nil), dataDir: nil)
         #expect(evaluation.count == 200)
+        // A hand-edited model.json whose parts disagree is an error, not a trap.
+        let json = try String(contentsOfFile: dir + "/run/model.json", encoding: .utf8)
+        let edited = json.replacingOccurrences(of: #""meanValues" : \[[^\]]*\]"#, with: #""meanValues" : []"#, options: .regularExpression)
+        #expect(edited != json)
+        try edited.write(toFile: dir + "/run/model.json", atomically: true, encoding: .utf8)
+        #expect(T.message { _ = try UseJobs.predict(dir + "/run", input: csv) }
+            == "[run] \(dir)/run/model.json is not a valid run description: scaling.input has 0 means and 2 stds for 2 values")
     }
 
     @Test func planGivesAStepBudgetWithEarlyStopping() {
