@@ -10,69 +10,58 @@ extension ModelSpec {
     public func parameterCount() throws -> Int? {
         let shapes = try self.shapes()
         var shape = inputShape
-        var total = 0
-        func add(_ factors: [Int], plus extra: Int) -> Bool {
-            var product = 1
-            for f in factors {
-                let (p, overflow) = product.multipliedReportingOverflow(by: f)
-                if overflow { return false }
-                product = p
-            }
-            let (sum, o1) = total.addingReportingOverflow(product)
-            let (sum2, o2) = sum.addingReportingOverflow(extra)
-            if o1 || o2 { return false }
-            total = sum2
-            return true
-        }
-        func elements(_ s: [Int]) -> Int? {
-            var product = 1
-            for f in s {
-                let (p, overflow) = product.multipliedReportingOverflow(by: f)
-                if overflow { return nil }
-                product = p
-            }
-            return product
+        var total: Int? = 0
+        func add(_ factors: [Int], plus extra: Int) {
+            total = total.flatMap { t in Self.product(factors).flatMap { Self.sum([t, $0, extra]) } }
         }
         for (i, layer) in layers.enumerated() {
             switch layer {
-            case .dense(let units):
-                guard let inputs = elements(shape), add([inputs, units], plus: units) else { return nil }
-            case .conv(let filters, let kernel, _):
-                guard add([filters, shape[0], kernel, kernel], plus: filters) else { return nil }
-            case .batchNorm:
-                guard add([2, shape[0]], plus: 0) else { return nil }
-            default:
-                break
+            case .dense(let units): add(shape + [units], plus: units)
+            case .conv(let filters, let kernel, _): add([filters, shape[0], kernel, kernel], plus: filters)
+            case .batchNorm: add([2, shape[0]], plus: 0)
+            default: break
             }
             shape = shapes[i]
         }
-        guard let inputs = elements(shape), add([inputs, outputs], plus: outputs) else { return nil }
+        add(shape + [outputs], plus: outputs)
         return total
     }
 
     /// Floats one example's activations take through the network (every layer's output, which
     /// backward keeps), or nil on overflow.
     public func activationCount() throws -> Int? {
-        var total = 0
-        for shape in try shapes() {
-            var product = 1
-            for f in shape {
-                let (p, overflow) = product.multipliedReportingOverflow(by: f)
-                if overflow { return nil }
-                product = p
-            }
-            let (sum, overflow) = total.addingReportingOverflow(product)
+        let sizes = try shapes().map(Self.product)
+        return sizes.contains(where: { $0 == nil }) ? nil : Self.sum(sizes.map { $0! })
+    }
+
+    /// The product of `factors`, or nil when it overflows an `Int`.
+    static func product(_ factors: [Int]) -> Int? {
+        var result = 1
+        for f in factors {
+            let (p, overflow) = result.multipliedReportingOverflow(by: f)
             if overflow { return nil }
-            total = sum
+            result = p
         }
-        return total
+        return result
+    }
+
+    /// The sum of `terms`, or nil when it overflows an `Int`.
+    static func sum(_ terms: [Int]) -> Int? {
+        var result = 0
+        for t in terms {
+            let (s, overflow) = result.addingReportingOverflow(t)
+            if overflow { return nil }
+            result = s
+        }
+        return result
     }
 
     /// Throws when the network would not fit the budgets: more than `maxParameters` parameters,
     /// or more than `maxActivations` floats of activations in one batch of `batchSize`.
     public func checkBudget(maxParameters: Int, maxActivations: Int, batchSize: Int) throws {
-        guard let parameters = try parameterCount(), parameters <= maxParameters else {
-            let count = (try? parameterCount()).flatMap { $0 }.map { $0.grouped } ?? "more than 9.2e18"
+        let parameters = try parameterCount()
+        guard let parameters, parameters <= maxParameters else {
+            let count = parameters?.grouped ?? "more than 9.2e18"
             throw ModelSpecError("the network would have \(count) parameters, above the limit of \(maxParameters.grouped) "
                                  + "(--max-parameters); use smaller layers")
         }

@@ -37,22 +37,27 @@ public final class RunTransaction {
         let target = RunFolder(path)
         self.target = target
         self.overwrite = overwrite
-        try target.checkCreatable()
+        try Self.checkTarget(target, overwrite: overwrite)
         Self.recoverStale(target)
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: target.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw RunError(op: "train", "--out \(target.path) is a file") }
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: target.path)) ?? []
-            if !entries.isEmpty && !overwrite {
-                let what = FileManager.default.fileExists(atPath: target.description) ? "holds a run" : "is not empty"
-                throw RunError(op: "train", "--out \(target.path) \(what); pass --overwrite to replace it when the new run "
-                               + "finishes, or choose another folder")
-            }
-        }
         let staging = RunFolder(Self.stagingPath(for: target.path, tag: "tmp", pid: getpid()))
         try? FileManager.default.removeItem(atPath: staging.path)
         try staging.create()
         current = staging
+    }
+
+    /// Throws what `init` would about the target, without writing anything: it is a file, cannot
+    /// be created, or (without `overwrite`) is a folder that is not empty.
+    public static func checkTarget(_ target: RunFolder, overwrite: Bool) throws {
+        try target.checkCreatable()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: target.path, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw RunError(op: "train", "--out \(target.path) is a file") }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: target.path)) ?? []
+        if !entries.isEmpty && !overwrite {
+            let what = FileManager.default.fileExists(atPath: target.description) ? "holds a run" : "is not empty"
+            throw RunError(op: "train", "--out \(target.path) \(what); pass --overwrite to replace it when the new run "
+                           + "finishes, or choose another folder")
+        }
     }
 
     /// A transaction on a run that is already in place (`resume` writes into it directly).

@@ -79,11 +79,8 @@ public enum TrainJob {
             request.source = .csv(path: absolutePath(path), label: label, task: task)
         }
         let out = request.out ?? newRunFolder(for: request.source)
-        if let existing = try? RunFolder(out).readDescription(), !request.overwrite {
-            _ = existing
-            throw RunError(op: "train", "--out \(out) holds a run; pass --overwrite to replace it when the new run finishes, "
-                           + "or choose another folder")
-        }
+        // Before the data are read: a run in the way is the cheapest thing to report.
+        try RunTransaction.checkTarget(RunFolder(out), overwrite: request.overwrite)
         var data = try RunData.load(request.source, dataDir: request.dataDir, settings: request.settings)
         let plan = TrainPlan(trainCount: data.train.count, images: data.inputShape.count == 3, given: request.given)
         request.settings = plan.apply(to: request.settings)
