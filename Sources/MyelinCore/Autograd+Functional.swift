@@ -1,3 +1,4 @@
+import Synchronization
 // Differentiating closures, higher-order gradients and user-defined differentiable functions.
 
 /// The value of `f` at `inputs` and its gradient with respect to each input; `f` must return a
@@ -57,24 +58,67 @@ extension Tensor {
     /// (without recording), `backward` maps the upstream gradient (with the inputs and the output) to
     /// one gradient per input, or nil for inputs that get none.
     ///
+    /// The op is a primitive named `name` (registered, so a graph that uses it can be replayed and
+    /// loaded while this process has run it or `CustomOp.register` was called with the name).
+    ///
     /// ```swift
     /// // y = x³ with a hand-written derivative
     /// let y = Tensor.custom("cube", [x], forward: { $0[0] * $0[0] * $0[0] },
     ///                       backward: { g, xs, _ in [g * xs[0] * xs[0] * 3] })
     /// ```
-    public static func custom(_ name: String, _ inputs: [Tensor], forward: ([Tensor]) -> Tensor,
-                              backward: @escaping (_ gradient: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]) -> Tensor {
-        let out = withoutGrad { forward(inputs.map { $0.detached() }) }
-        guard needsGrad(inputs) else { return out }
-        return out.recorded(name, inputs, savesOutput: true) { g, y in
-            let grads = backward(g, inputs, y!)
-            if grads.count != inputs.count {
-                fatalError("[\(name)] backward returned \(grads.count) gradients for \(inputs.count) inputs")
-            }
-            for (gi, x) in zip(grads, inputs) where gi != nil && gi!.shape != x.shape {
-                fatalError("[\(name)] backward returned a gradient of shape \(gi!.shape) for an input of shape \(x.shape)")
-            }
-            return grads
+    public static func custom(_ name: String, _ inputs: [Tensor], forward: @escaping @Sendable ([Tensor]) -> Tensor,
+                              backward: @escaping @Sendable (_ gradient: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]) -> Tensor {
+        let op = CustomOp.register(name, forward: forward, backward: backward)
+        return Tensor.apply(op, inputs)
+    }
+}
+
+/// A primitive made of closures (`Tensor.custom`): in a graph it is its registered name.
+public struct CustomOp: Primitive {
+    public static let name = "custom"
+    /// The user's name for the op (`gradFunctionName`, printed graphs, graph files).
+    public let opName: String
+    let forwardBody: @Sendable ([Tensor]) -> Tensor
+    let backwardBody: @Sendable (Tensor, [Tensor], Tensor) -> [Tensor?]
+
+    public var name: String { opName }
+    public var savesOutput: Bool { true }
+    public func forward(_ inputs: [Tensor]) -> Tensor { forwardBody(inputs) }
+    public func vjp(_ gradient: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?] {
+        backwardBody(gradient, inputs, output)
+    }
+
+    private static let registered = Mutex<[String: CustomOp]>([:])
+
+    init(opName: String, forwardBody: @escaping @Sendable ([Tensor]) -> Tensor,
+         backwardBody: @escaping @Sendable (Tensor, [Tensor], Tensor) -> [Tensor?]) {
+        self.opName = opName
+        self.forwardBody = forwardBody
+        self.backwardBody = backwardBody
+    }
+
+    /// Registers (or replaces) the closures behind `name`, for graphs that name it.
+    @discardableResult
+    public static func register(_ name: String, forward: @escaping @Sendable ([Tensor]) -> Tensor,
+                                backward: @escaping @Sendable (Tensor, [Tensor], Tensor) -> [Tensor?]) -> CustomOp {
+        let op = CustomOp(opName: name, forwardBody: forward, backwardBody: backward)
+        registered.withLock { $0[name] = op }
+        return op
+    }
+
+    enum CodingKeys: String, CodingKey { case opName = "name" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try c.decode(String.self, forKey: .opName)
+        guard let op = CustomOp.registered.withLock({ $0[name] }) else {
+            throw GraphError(reason: "the graph uses the custom op '\(name)', which this program has not registered (CustomOp.register or Tensor.custom)")
         }
+        self = op
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(opName, forKey: .opName)
     }
 }

@@ -83,25 +83,42 @@ public final class GradState {
     var isLeaf: Bool { node == nil }
 }
 
-/// One recorded op: its inputs' autograd states and how to send a gradient back to them.
+/// One recorded op: the primitive, its inputs as they were given (with their autograd states, so a
+/// backward pass with `createGraph` differentiates through them) and, when the vjp reads it, its output.
 final class GraphNode {
-    let op: String
-    /// One entry per differentiable input; nil where the input does not require a gradient.
-    var inputs: [GradState?]
+    let primitive: any Primitive
+    /// One entry per input; nil where the input does not require a gradient.
+    let inputs: [GradState?]
     let inputShapes: [[Int]]
     let outputShape: [Int]
-    /// The vjp: upstream gradient (and the op's output, when saved) to one gradient per input.
-    var vjp: ((Tensor, Tensor?) -> [Tensor?])?
+    /// The inputs the vjp reads; emptied when the graph is freed.
+    var saved: [Tensor]?
     /// The output's values, kept (without its autograd state, to avoid a cycle) for vjps that use them.
     var savedOutput: Tensor?
 
-    init(op: String, inputs: [GradState?], inputShapes: [[Int]], outputShape: [Int],
-         vjp: @escaping (Tensor, Tensor?) -> [Tensor?]) {
-        self.op = op
-        self.inputs = inputs
-        self.inputShapes = inputShapes
+    var op: String { primitive.name }
+
+    init(primitive: any Primitive, inputs: [Tensor], outputShape: [Int]) {
+        self.primitive = primitive
+        self.inputs = inputs.map { ($0.gradState?.requiresGrad ?? false) ? $0.gradState : nil }
+        self.inputShapes = inputs.map(\.shape)
         self.outputShape = outputShape
-        self.vjp = vjp
+        self.saved = inputs
+    }
+
+    /// The primitive's gradients for the upstream gradient `g`, checked against the inputs' shapes.
+    func vjp(_ g: Tensor, output: Tensor?) -> [Tensor?] {
+        guard let saved else {
+            fatalError("[backward] the graph through \(op) was already freed by an earlier backward(); pass retainGraph: true to keep it")
+        }
+        let grads = primitive.vjp(g, saved, output ?? Tensor.unsavedOutput)
+        if grads.count != saved.count {
+            fatalError("[\(op)] vjp returned \(grads.count) gradients for \(saved.count) inputs")
+        }
+        for (gi, x) in zip(grads, saved) where gi != nil && gi!.shape != x.shape {
+            fatalError("[\(op)] vjp returned a gradient of shape \(gi!.shape) for an input of shape \(x.shape)")
+        }
+        return grads
     }
 }
 
@@ -122,19 +139,19 @@ extension Tensor {
         tensors.contains { $0.gradState?.requiresGrad ?? false } && GradMode.enabled
     }
 
-    /// This tensor with a graph node attached that sends gradients to `inputs` through `vjp`.
+    /// This tensor, the output of `primitive` applied to `inputs`, recorded: in the active trace when
+    /// one runs, and with a graph node attached when an input requires a gradient (and grad mode is on).
     ///
-    /// `vjp(g, y)` gets the upstream gradient and (when `savesOutput`) the output; it returns one
-    /// gradient per input in the inputs' shapes, or nil for an input that gets none.
-    func recorded(_ op: String, _ inputs: [Tensor], savesOutput: Bool = false,
-                  _ vjp: @escaping (Tensor, Tensor?) -> [Tensor?]) -> Tensor {
-        if !dtype.isFloatingPoint {
-            return nonDifferentiable(op)
-        }
-        let node = GraphNode(op: op, inputs: inputs.map { ($0.gradState?.requiresGrad ?? false) ? $0.gradState : nil },
-                             inputShapes: inputs.map(\.shape), outputShape: shape, vjp: vjp)
-        if savesOutput { node.savedOutput = detached() }
+    /// Ops compute their output first (with recording off), then call this.
+    func recorded<P: Primitive>(_ primitive: P, _ inputs: [Tensor]) -> Tensor {
         var out = self
+        if Recording.tracing { out = Recording.trace(primitive, inputs, out) }
+        guard Tensor.needsGrad(inputs) else { return out }
+        if !dtype.isFloatingPoint {
+            return out.nonDifferentiable(primitive.name)
+        }
+        let node = GraphNode(primitive: primitive, inputs: inputs, outputShape: shape)
+        if primitive.savesOutput { node.savedOutput = detached() }
         out.gradState = GradState(node: node)
         return out
     }

@@ -12,7 +12,7 @@ import CBLAS
 /// The sizes of one 2-D convolution: input [n, c, h, w], weight [o, c/groups, kh, kw],
 /// output [n, o, oh, ow]. `padTop`/`padLeft` may differ from the bottom/right padding (`.same`
 /// with an even kernel); the output size already accounts for both.
-struct ConvGeometry: Equatable {
+struct ConvGeometry: Equatable, Codable, Sendable {
     var n, c, h, w: Int
     var o, kh, kw: Int
     var strideH, strideW: Int
@@ -30,6 +30,12 @@ struct ConvGeometry: Equatable {
     var inputShape: [Int] { [n, c, h, w] }
     var weightShape: [Int] { [o, cg, kh, kw] }
     var outputShape: [Int] { [n, o, oh, ow] }
+    /// The same geometry for a batch of `n` (a replayed graph may run another batch size).
+    func batch(_ n: Int) -> ConvGeometry {
+        var g = self
+        g.n = n
+        return g
+    }
     /// A 1x1 kernel that reads every input position once, in order: the input is its own column buffer.
     var isPointwise: Bool {
         kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == w

@@ -13,7 +13,7 @@ import Darwin
 /// let x = Tensor.zeros([2, 3], dtype: .float64)
 /// x.dtype        // .float64
 /// ```
-public enum DType: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum DType: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case float32, float64, int32, int64, bool
 
     /// Bytes per element.

@@ -6,7 +6,7 @@ import RealModule
 // method in Tensor+Elementwise.swift, a row in the tests' op table.
 
 /// An elementwise op's gradient rule: `vjp(g, inputs..., output)` gives the input gradients.
-protocol ElementwiseGradient {
+protocol ElementwiseGradient: Codable, Sendable {
     /// The name shown in the graph and in error messages.
     static var name: String { get }
     /// Whether the vjp reads the op's output (kept with the graph node).
@@ -48,12 +48,18 @@ protocol FloatBinaryOp: ElementwiseGradient {
 }
 
 /// A comparison of two numeric elements giving a bool (not differentiable).
-protocol ComparisonOp {
+protocol ComparisonOp: Codable, Sendable {
     static var name: String { get }
     func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> Bool
 }
 
 enum UnaryOps {
+    /// The Gauss error function, with derivative 2/√π · e^(-x²).
+    struct Erf: FloatUnaryOp {
+        static let name = "erf"
+        func callAsFunction<T: FloatElement>(_ x: T) -> T { .erf(x) }
+        func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * (-x.square()).exp() * (2 / Double.pi.squareRoot()) }
+    }
     struct Exp: FloatUnaryOp {
         static let name = "exp", savesOutput = true
         func callAsFunction<T: FloatElement>(_ x: T) -> T { .exp(x) }
@@ -244,33 +250,31 @@ enum BinaryOps {
     struct GreaterEqual: ComparisonOp { static let name = "ge"; func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> Bool { a >= b } }
 }
 
-// Dtype dispatch: one switch per op call, then a specialised loop; then the graph node, if any
-// input requires a gradient.
+// Dtype dispatch: one switch per op call, then a specialised loop; then the record (graph node,
+// trace), if any input requires a gradient or a trace runs.
 extension Tensor {
     func apply<Op: FloatUnaryOp>(_ op: Op) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.FloatUnary(op), [self]) }
         let y: Tensor
         switch dtype {
         case .float32: y = mapElements(ElementKernels.FloatUnary<Op, Float>(op: op))
         case .float64: y = mapElements(ElementKernels.FloatUnary<Op, Double>(op: op))
         default: return to(.float32).apply(op)
         }
-        guard Tensor.needsGrad(self) else { return y }
-        let x = self
-        return y.recorded(Op.name, [x], savesOutput: Op.savesOutput) { g, out in [op.vjp(g, x, out ?? Tensor.unsavedOutput)] }
+        return Tensor.needsGrad(self) ? y.recorded(Elementwise.FloatUnary(op), [self]) : y
     }
 
     func apply<Op: NumericUnaryOp>(_ op: Op) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.NumericUnary(op), [self]) }
         let y: Tensor
         switch dtype {
         case .float32: y = mapElements(ElementKernels.NumericUnary<Op, Float>(op: op))
         case .float64: y = mapElements(ElementKernels.NumericUnary<Op, Double>(op: op))
-        case .int32: return mapElements(ElementKernels.NumericUnary<Op, Int32>(op: op))
-        case .int64: return mapElements(ElementKernels.NumericUnary<Op, Int64>(op: op))
+        case .int32: y = mapElements(ElementKernels.NumericUnary<Op, Int32>(op: op))
+        case .int64: y = mapElements(ElementKernels.NumericUnary<Op, Int64>(op: op))
         case .bool: return to(.int64).apply(op)
         }
-        guard Tensor.needsGrad(self) else { return y }
-        let x = self
-        return y.recorded(Op.name, [x], savesOutput: Op.savesOutput) { g, out in [op.vjp(g, x, out ?? Tensor.unsavedOutput)] }
+        return Tensor.needsGrad(self) ? y.recorded(Elementwise.NumericUnary(op), [self]) : y
     }
 
     /// Stands in for the output in vjps of ops that don't save it: NaN, so an op that reads its
@@ -284,39 +288,32 @@ extension Tensor {
     }
 
     static func apply<Op: NumericBinaryOp>(_ op: Op, _ a: Tensor, _ b: Tensor) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.NumericBinary(op), [a, b]) }
         let d = arithmeticDType(a.dtype, b.dtype)
         let (x, y) = (a.to(d), b.to(d))
         let out: Tensor
         switch d {
         case .float32: out = zipElements(x, y, ElementKernels.NumericBinary<Op, Float>(op: op), op: Op.name)
         case .float64: out = zipElements(x, y, ElementKernels.NumericBinary<Op, Double>(op: op), op: Op.name)
-        case .int32: return zipElements(x, y, ElementKernels.NumericBinary<Op, Int32>(op: op), op: Op.name)
-        default: return zipElements(x, y, ElementKernels.NumericBinary<Op, Int64>(op: op), op: Op.name)
+        case .int32: out = zipElements(x, y, ElementKernels.NumericBinary<Op, Int32>(op: op), op: Op.name)
+        default: out = zipElements(x, y, ElementKernels.NumericBinary<Op, Int64>(op: op), op: Op.name)
         }
-        guard needsGrad(x, y) else { return out }
-        let need = GradNeed(a: x.requiresGrad, b: y.requiresGrad)
-        return out.recorded(Op.name, [x, y], savesOutput: Op.savesOutput) { g, saved in
-            let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput, need)
-            return [ga?.sumTo(x.shape), gb?.sumTo(y.shape)]
-        }
+        return needsGrad(x, y) ? out.recorded(Elementwise.NumericBinary(op), [x, y]) : out
     }
 
     static func apply<Op: FloatBinaryOp>(_ op: Op, _ a: Tensor, _ b: Tensor) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.FloatBinary(op), [a, b]) }
         var d = DType.promote(a.dtype, b.dtype)
         if !d.isFloatingPoint { d = .float32 }
         let (x, y) = (a.to(d), b.to(d))
         let out = d == .float64
             ? zipElements(x, y, ElementKernels.FloatBinary<Op, Double>(op: op), op: Op.name)
             : zipElements(x, y, ElementKernels.FloatBinary<Op, Float>(op: op), op: Op.name)
-        guard needsGrad(x, y) else { return out }
-        let need = GradNeed(a: x.requiresGrad, b: y.requiresGrad)
-        return out.recorded(Op.name, [x, y], savesOutput: Op.savesOutput) { g, saved in
-            let (ga, gb) = op.vjp(g, x, y, saved ?? Tensor.unsavedOutput, need)
-            return [ga?.sumTo(x.shape), gb?.sumTo(y.shape)]
-        }
+        return needsGrad(x, y) ? out.recorded(Elementwise.FloatBinary(op), [x, y]) : out
     }
 
     static func apply<Op: ComparisonOp>(_ op: Op, _ a: Tensor, _ b: Tensor) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.Compare(op), [a, b]) }
         let d = arithmeticDType(a.dtype, b.dtype)
         let (x, y) = (a.detached().to(d), b.detached().to(d))
         let out: Tensor
@@ -330,7 +327,109 @@ extension Tensor {
     }
 
     /// A logical op on the truth values of two tensors.
-    static func logical<K: ZipKernel>(_ a: Tensor, _ b: Tensor, _ k: K, name: String) -> Tensor where K.In == Bool {
-        zipElements(a.detached().to(.bool), b.detached().to(.bool), k, op: name)
+    static func logical(_ a: Tensor, _ b: Tensor, _ op: Elementwise.LogicalOp) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.Logical(op: op), [a, b]) }
+        let (x, y) = (a.detached().to(.bool), b.detached().to(.bool))
+        let out: Tensor
+        switch op {
+        case .and: out = zipElements(x, y, ElementKernels.And(), op: op.rawValue)
+        case .or: out = zipElements(x, y, ElementKernels.Or(), op: op.rawValue)
+        case .xor: out = zipElements(x, y, ElementKernels.Xor(), op: op.rawValue)
+        }
+        return out
+    }
+
+    /// Logical not of the truth values.
+    func logicalNotElements() -> Tensor {
+        if Recording.tracing { return Tensor.apply(Elementwise.LogicalNot(), [self]) }
+        let x = detached().to(.bool)
+        let out = x.mapElements(ElementKernels.Not())
+        return out
+    }
+}
+
+/// The elementwise ops as primitives: one generic wrapper per kind of op, whose attributes are the
+/// op's own (a clamp's bounds).
+enum Elementwise {
+    struct FloatUnary<Op: FloatUnaryOp>: Primitive {
+        let op: Op
+        init(_ op: Op) { self.op = op }
+        static var name: String { Op.name }
+        var savesOutput: Bool { Op.savesOutput }
+        var elementwise: ElementwiseKind? { .unary }
+        func forward(_ x: [Tensor]) -> Tensor { x[0].apply(op) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
+        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
+        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
+    }
+
+    struct NumericUnary<Op: NumericUnaryOp>: Primitive {
+        let op: Op
+        init(_ op: Op) { self.op = op }
+        static var name: String { Op.name }
+        var savesOutput: Bool { Op.savesOutput }
+        var elementwise: ElementwiseKind? { .unary }
+        func forward(_ x: [Tensor]) -> Tensor { x[0].apply(op) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
+        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
+        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
+    }
+
+    struct NumericBinary<Op: NumericBinaryOp>: Primitive {
+        let op: Op
+        init(_ op: Op) { self.op = op }
+        static var name: String { Op.name }
+        var savesOutput: Bool { Op.savesOutput }
+        var elementwise: ElementwiseKind? { .binary }
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.apply(op, x[0], x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
+            return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]
+        }
+        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
+        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
+    }
+
+    struct FloatBinary<Op: FloatBinaryOp>: Primitive {
+        let op: Op
+        init(_ op: Op) { self.op = op }
+        static var name: String { Op.name }
+        var savesOutput: Bool { Op.savesOutput }
+        var elementwise: ElementwiseKind? { .binary }
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.apply(op, x[0], x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
+            return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]
+        }
+        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
+        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
+    }
+
+    /// Comparisons give bool tensors: no gradient.
+    struct Compare<Op: ComparisonOp>: Primitive {
+        let op: Op
+        init(_ op: Op) { self.op = op }
+        static var name: String { Op.name }
+        var elementwise: ElementwiseKind? { .binary }
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.apply(op, x[0], x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil, nil] }
+        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
+        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
+    }
+
+    enum LogicalOp: String, Codable, Sendable { case and = "logicalAnd", or = "logicalOr", xor = "logicalXor" }
+
+    /// And, or, xor of truth values (bool result, no gradient).
+    struct Logical: Primitive {
+        static let name = "logical"
+        let op: LogicalOp
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.logical(x[0], x[1], op) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil, nil] }
+    }
+
+    struct LogicalNot: Primitive {
+        static let name = "logicalNot"
+        func forward(_ x: [Tensor]) -> Tensor { x[0].logicalNotElements() }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
     }
 }

@@ -147,18 +147,15 @@ enum Autograd {
                 state.grad = g
             }
             guard let node = state.node else { continue }
-            guard let vjp = node.vjp else {
-                fatalError("[backward] the graph through \(node.op) was already freed by an earlier backward(); pass retainGraph: true to keep it")
-            }
             var y = node.savedOutput
             if createGraph { y?.gradState = state }
-            let inputGrads = vjp(g, y)
+            let inputGrads = node.vjp(g, output: y)
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard let input, let ig else { continue }
                 input.pending = input.pending.map { $0 + ig } ?? ig
             }
             if !retainGraph {
-                node.vjp = nil
+                node.saved = nil
                 node.savedOutput = nil
             }
         }

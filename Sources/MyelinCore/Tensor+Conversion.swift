@@ -7,11 +7,9 @@ extension Tensor {
     /// ```
     public func to(_ dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
+        if Recording.tracing { return Tensor.apply(Convert(dtype: dtype), [self]) }
         let out = converted(to: dtype)
-        guard Tensor.needsGrad(self) else { return out }
-        if !dtype.isFloatingPoint { return out.nonDifferentiable("to(\(dtype))") }
-        let source = self.dtype
-        return out.recorded("to(\(dtype))", [self]) { g, _ in [g.to(source)] }
+        return Tensor.needsGrad(self) ? out.recorded(Convert(dtype: dtype), [self]) : out
     }
 
     private func converted(to dtype: DType) -> Tensor {
@@ -92,4 +90,13 @@ extension Tensor {
         default: return Int64(fromDouble: elementAsDouble(at: storageIndex))
         }
     }
+}
+
+/// A dtype conversion; differentiable between floating-point dtypes (the gradient converts back).
+struct Convert: Primitive {
+    static let name = "to"
+    let dtype: DType
+    var name: String { "to(\(dtype))" }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].to(dtype) }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.to(x[0].dtype)] }
 }

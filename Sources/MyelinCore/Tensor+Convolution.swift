@@ -10,7 +10,7 @@
 
 /// A height and width (kernel sizes, strides, dilations, pool sizes). `3` means 3x3; `[3, 5]`
 /// means 3 high and 5 wide.
-public struct Size2D: Equatable, Hashable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral,
+public struct Size2D: Equatable, Hashable, Sendable, Codable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral,
     CustomStringConvertible {
     public var height: Int, width: Int
 
@@ -224,6 +224,7 @@ extension Tensor {
 
     /// y = conv(x, w) + bias.
     static func conv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Convolution.Forward(geometry: geo), [x, w] + (bias.map { [$0] } ?? [])) }
         let xc = x.detached().contiguous(), wc = w.detached().contiguous(), bc = bias?.detached().contiguous()
         let out = Tensor(uninitializedShape: geo.outputShape, dtype: x.dtype)
         if out.count > 0 {
@@ -240,20 +241,12 @@ extension Tensor {
         }
         withExtendedLifetime((xc, wc, bc)) {}
         let inputs = [x, w] + (bias.map { [$0] } ?? [])
-        guard needsGrad(inputs) else { return out }
-        let needX = x.requiresGrad, needW = w.requiresGrad, needB = bias?.requiresGrad ?? false
-        return out.recorded("conv2d", inputs) { g, _ in
-            var grads: [Tensor?] = [
-                needX ? convInputGrad(g, w, geo) : nil,
-                needW ? convWeightGrad(x, g, geo) : nil,
-            ]
-            if bias != nil { grads.append(needB ? g.sum(axes: [0, 2, 3]) : nil) }
-            return grads
-        }
+        return needsGrad(inputs) ? out.recorded(Convolution.Forward(geometry: geo), inputs) : out
     }
 
     /// dx = the transpose of conv(·, w) applied to gy [n, o, oh, ow]; gives [n, c, h, w].
     static func convInputGrad(_ gy: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Convolution.InputGrad(geometry: geo), [gy, w]) }
         let gc = gy.detached().contiguous(), wc = w.detached().contiguous()
         let out = Tensor(uninitializedShape: geo.inputShape, dtype: gy.dtype)
         if out.count > 0 {
@@ -268,15 +261,12 @@ extension Tensor {
             }
         }
         withExtendedLifetime((gc, wc)) {}
-        guard needsGrad(gy, w) else { return out }
-        let needG = gy.requiresGrad, needW = w.requiresGrad
-        return out.recorded("conv2dInputGrad", [gy, w]) { g, _ in
-            [needG ? conv(g, w, nil, geo) : nil, needW ? convWeightGrad(g, gy, geo) : nil]
-        }
+        return needsGrad(gy, w) ? out.recorded(Convolution.InputGrad(geometry: geo), [gy, w]) : out
     }
 
     /// dw = the transpose of conv(x, ·) applied to gy; gives [o, c / groups, kh, kw].
     static func convWeightGrad(_ x: Tensor, _ gy: Tensor, _ geo: ConvGeometry) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Convolution.WeightGrad(geometry: geo), [x, gy]) }
         let xc = x.detached().contiguous(), gc = gy.detached().contiguous()
         let out = Tensor(uninitializedShape: geo.weightShape, dtype: x.dtype)
         if out.count > 0 {
@@ -291,16 +281,57 @@ extension Tensor {
             }
         }
         withExtendedLifetime((xc, gc)) {}
-        guard needsGrad(x, gy) else { return out }
-        let needX = x.requiresGrad, needG = gy.requiresGrad
-        return out.recorded("conv2dWeightGrad", [x, gy]) { g, _ in
-            [needX ? convInputGrad(gy, g, geo) : nil, needG ? conv(x, g, nil, geo) : nil]
-        }
+        return needsGrad(x, gy) ? out.recorded(Convolution.WeightGrad(geometry: geo), [x, gy]) : out
     }
 
     /// The untyped start of the elements (for zero-filling).
     var basePointerRaw: UnsafeMutableRawPointer {
         storage.data + offset * dtype.byteSize
+    }
+}
+
+/// The three convolution products as primitives; each is the others' transpose, so gradients of
+/// gradients stay convolutions. The geometry is an attribute; its batch size follows the input.
+enum Convolution {
+    struct Forward: Primitive {
+        static let name = "conv2d"
+        let geometry: ConvGeometry
+        func forward(_ x: [Tensor]) -> Tensor {
+            Tensor.conv(x[0], x[1], x.count > 2 ? x[2] : nil, geometry.batch(x[0].shape[0]))
+        }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let geo = geometry.batch(x[0].shape[0])
+            var grads: [Tensor?] = [
+                x[0].requiresGrad ? Tensor.convInputGrad(g, x[1], geo) : nil,
+                x[1].requiresGrad ? Tensor.convWeightGrad(x[0], g, geo) : nil,
+            ]
+            if x.count > 2 { grads.append(x[2].requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }
+            return grads
+        }
+    }
+
+    /// dx = the transpose of conv(·, w) applied to gy.
+    struct InputGrad: Primitive {
+        static let name = "conv2dInputGrad"
+        let geometry: ConvGeometry
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.convInputGrad(x[0], x[1], geometry.batch(x[0].shape[0])) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let geo = geometry.batch(x[0].shape[0])
+            return [x[0].requiresGrad ? Tensor.conv(g, x[1], nil, geo) : nil,
+                    x[1].requiresGrad ? Tensor.convWeightGrad(g, x[0], geo) : nil]
+        }
+    }
+
+    /// dw = the transpose of conv(x, ·) applied to gy.
+    struct WeightGrad: Primitive {
+        static let name = "conv2dWeightGrad"
+        let geometry: ConvGeometry
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.convWeightGrad(x[0], x[1], geometry.batch(x[0].shape[0])) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let geo = geometry.batch(x[0].shape[0])
+            return [x[0].requiresGrad ? Tensor.convInputGrad(x[1], g, geo) : nil,
+                    x[1].requiresGrad ? Tensor.conv(x[0], g, nil, geo) : nil]
+        }
     }
 }
 

@@ -27,6 +27,12 @@ extension Tensor {
 
     /// e^x elementwise. `Tensor([0.0, 1.0]).exp()  // [1, 2.7182817]`
     public func exp() -> Tensor { apply(UnaryOps.Exp()) }
+    /// The Gauss error function elementwise.
+    ///
+    /// ```swift
+    /// Tensor([0.0, 1.0]).erf()   // [0, 0.8427]
+    /// ```
+    public func erf() -> Tensor { apply(UnaryOps.Erf()) }
     /// Natural logarithm elementwise (-inf at 0, NaN below).
     public func log() -> Tensor { apply(UnaryOps.Log()) }
     /// log(1 + x), accurate for small x.
@@ -101,13 +107,13 @@ extension Tensor {
     // MARK: Logical
 
     /// Elementwise logical and of the truth values (non-zero is true).
-    public func logicalAnd(_ other: Tensor) -> Tensor { Tensor.logical(self, other, ElementKernels.And(), name: "logicalAnd") }
+    public func logicalAnd(_ other: Tensor) -> Tensor { Tensor.logical(self, other, .and) }
     /// Elementwise logical or.
-    public func logicalOr(_ other: Tensor) -> Tensor { Tensor.logical(self, other, ElementKernels.Or(), name: "logicalOr") }
+    public func logicalOr(_ other: Tensor) -> Tensor { Tensor.logical(self, other, .or) }
     /// Elementwise logical exclusive or.
-    public func logicalXor(_ other: Tensor) -> Tensor { Tensor.logical(self, other, ElementKernels.Xor(), name: "logicalXor") }
+    public func logicalXor(_ other: Tensor) -> Tensor { Tensor.logical(self, other, .xor) }
     /// Elementwise logical not.
-    public func logicalNot() -> Tensor { detached().to(.bool).mapElements(ElementKernels.Not()) }
+    public func logicalNot() -> Tensor { logicalNotElements() }
 }
 
 // MARK: Operators
@@ -164,6 +170,8 @@ extension Tensor {
 public func exp(_ x: Tensor) -> Tensor { x.exp() }
 /// Natural logarithm elementwise.
 public func log(_ x: Tensor) -> Tensor { x.log() }
+/// The Gauss error function elementwise: `erf(x)`.
+public func erf(_ x: Tensor) -> Tensor { x.erf() }
 /// log(1 + x) elementwise.
 public func log1p(_ x: Tensor) -> Tensor { x.log1p() }
 /// Square root elementwise.

@@ -22,12 +22,7 @@ extension Tensor {
     /// x.gather(axis: 1, index: Tensor([[0, 0], [1, 0]]))   // [[1, 1], [4, 3]]
     /// ```
     public func gather(axis: Int, index: Tensor) -> Tensor {
-        if Tensor.needsGrad(self) {
-            let x = self
-            return detached().gather(axis: axis, index: index).recorded("gather", [x]) { g, _ in
-                [Tensor.zeros(x.shape, dtype: g.dtype).scatterAdd(axis: axis, index: index, source: g)]
-            }
-        }
+        if Tensor.records(self, index) { return Tensor.apply(Gathering.Gather(axis: axis), [self, index]) }
         let op = "gather"
         CopyOps.checkIndexDType(index, op)
         if index.rank != rank {
@@ -52,18 +47,7 @@ extension Tensor {
     /// x.indexSelect(axis: 1, indices: Tensor([-1]))      // [[2], [4], [6]]
     /// ```
     public func indexSelect(axis: Int, indices: Tensor) -> Tensor {
-        if Tensor.needsGrad(self) {
-            let x = self
-            let out = detached().indexSelect(axis: axis, indices: indices)
-            return out.recorded("indexSelect", [x]) { g, _ in
-                // Repeated indices add up: scatter-add along the axis with the index broadcast over the rest.
-                let ax = Shape.axis(axis, rank: Swift.max(x.rank, 1), op: "indexSelect")
-                var idxShape = [Int](repeating: 1, count: g.rank)
-                if g.rank > 0 { idxShape[ax] = indices.count }
-                let index = indices.reshape(idxShape).expand(g.shape)
-                return [Tensor.zeros(x.shape, dtype: g.dtype).scatterAdd(axis: axis, index: index, source: g)]
-            }
-        }
+        if Tensor.records(self, indices) { return Tensor.apply(Gathering.IndexSelect(axis: axis), [self, indices]) }
         let op = "indexSelect"
         CopyOps.checkIndexDType(indices, op, "indices")
         if indices.rank > 1 { fatalError("[indexSelect] indices must be 1-d, got shape \(indices.shape)") }
@@ -172,13 +156,7 @@ extension Tensor {
     /// // [[0, 0, 5], [7, 0, 0]]
     /// ```
     public func scatter(axis: Int, index: Tensor, source: Tensor) -> Tensor {
-        if Tensor.needsGrad(self, source) {
-            let out = detached().scatter(axis: axis, index: index, source: source.detached())
-            // Overwritten positions send nothing back to self; each written value came from source.
-            return out.recorded("scatter", [self, source]) { g, _ in
-                [g.scatter(axis: axis, index: index, value: 0), g.gather(axis: axis, index: index)]
-            }
-        }
+        if Tensor.records([self, index, source]) { return Tensor.apply(Gathering.Scatter(axis: axis, add: false), [self, index, source]) }
         return scatterKernel("scatter", axis: axis, index: index, source: source, add: false)
     }
 
@@ -189,7 +167,7 @@ extension Tensor {
     /// Tensor.zeros([2, 3]).scatter(axis: 1, index: Tensor([[1], [2]]), value: 1)   // [[0, 1, 0], [0, 0, 1]]
     /// ```
     public func scatter(axis: Int, index: Tensor, value: Double) -> Tensor {
-        if Tensor.needsGrad(self) {
+        if Tensor.records(self, index) {
             let filler = Tensor(scalar: value, dtype: dtype)
             return scatter(axis: axis, index: index, source: index.rank == 0 ? filler : filler.expand(index.shape))
         }
@@ -207,10 +185,7 @@ extension Tensor {
     /// // [4, 0, 2]
     /// ```
     public func scatterAdd(axis: Int, index: Tensor, source: Tensor) -> Tensor {
-        if Tensor.needsGrad(self, source) {
-            let out = detached().scatterAdd(axis: axis, index: index, source: source.detached())
-            return out.recorded("scatterAdd", [self, source]) { g, _ in [g, g.gather(axis: axis, index: index)] }
-        }
+        if Tensor.records([self, index, source]) { return Tensor.apply(Gathering.Scatter(axis: axis, add: true), [self, index, source]) }
         return scatterKernel("scatterAdd", axis: axis, index: index, source: source, add: true)
     }
 
@@ -292,15 +267,9 @@ extension Tensor {
     /// ```
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let dtype = DType.promote(a.dtype, b.dtype)
+        if Recording.tracing { return Tensor.apply(Gathering.Where(), [condition, a, b]) }
         let x = a.to(dtype), y = b.to(dtype)
-        if needsGrad(x, y) {
-            let cond = condition.detached()
-            let out = Tensor.where(cond, x.detached(), y.detached())
-            return out.recorded("where", [x, y]) { g, _ in
-                let zero = Tensor.zeros([], dtype: g.dtype)
-                return [Tensor.where(cond, g, zero).sumTo(x.shape), Tensor.where(cond, zero, g).sumTo(y.shape)]
-            }
-        }
+        if needsGrad(x, y) { return Tensor.apply(Gathering.Where(), [condition.detached(), x, y]) }
         let c = condition.dtype == .bool ? condition : condition.to(.bool)
         let shape = Shape.broadcastOrTrap("where", Shape.broadcastOrTrap("where", c.shape, x.shape), y.shape)
         let out = Tensor(uninitializedShape: shape, dtype: dtype)
@@ -366,10 +335,7 @@ extension Tensor {
     /// x.maskedFill(Tensor([true, false]), value: 0)   // [[0, 2], [0, 4]]
     /// ```
     public func maskedFill(_ mask: Tensor, value: Double) -> Tensor {
-        if Tensor.needsGrad(self) {
-            let m = mask.detached()
-            return detached().maskedFill(m, value: value).recorded("maskedFill", [self]) { g, _ in [g.maskedFill(m, value: 0)] }
-        }
+        if Tensor.records(self, mask) { return Tensor.apply(Gathering.MaskedFill(value: value), [self, mask]) }
         if Shape.broadcast(mask.shape, shape) != shape {
             fatalError("[maskedFill] mask of shape \(mask.shape) cannot be broadcast to the tensor's shape \(shape)")
         }
@@ -384,6 +350,7 @@ extension Tensor {
     /// x.maskedSelect(x .> 1)   // [2, 3, 4]
     /// ```
     public func maskedSelect(_ mask: Tensor) -> Tensor {
+        if Recording.tracing { fatalError("[maskedSelect] cannot be traced: its result's size depends on the mask's values") }
         if Tensor.needsGrad(self) {
             // Composed from differentiable ops: broadcast, flatten, pick the true positions.
             let m = mask.detached().to(.bool)
@@ -438,6 +405,7 @@ extension Tensor {
     public func oneHot(classes: Int, dtype outDType: DType = .float32) -> Tensor {
         if !dtype.isInteger { fatalError("[oneHot] tensor must have dtype int32 or int64, got \(dtype)") }
         if classes < 0 { fatalError("[oneHot] classes must be non-negative, got \(classes)") }
+        if Recording.tracing { return Tensor.apply(Gathering.OneHot(classes: classes, dtype: outDType), [self]) }
         let out = Tensor.zeros(shape + [classes], dtype: outDType)
         let total = count
         if total == 0 { return out }
@@ -474,3 +442,70 @@ extension Tensor {
 /// `where`(x .> 0, x, Tensor.zeros([2]))   // [0, 2]
 /// ```
 public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor { Tensor.where(condition, a, b) }
+
+/// The indexing primitives; index, mask and condition inputs get no gradient.
+enum Gathering {
+    struct Gather: Primitive {
+        static let name = "gather"
+        let axis: Int
+        func forward(_ x: [Tensor]) -> Tensor { x[0].gather(axis: axis, index: x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [Tensor.zeros(x[0].shape, dtype: g.dtype).scatterAdd(axis: axis, index: x[1], source: g), nil]
+        }
+    }
+
+    /// Repeated indices add up: the gradient scatter-adds along the axis with the index broadcast over the rest.
+    struct IndexSelect: Primitive {
+        static let name = "indexSelect"
+        let axis: Int
+        func forward(_ x: [Tensor]) -> Tensor { x[0].indexSelect(axis: axis, indices: x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let indices = x[1]
+            let ax = Shape.axis(axis, rank: Swift.max(x[0].rank, 1), op: "indexSelect")
+            var idxShape = [Int](repeating: 1, count: g.rank)
+            if g.rank > 0 { idxShape[ax] = indices.count }
+            let index = indices.reshape(idxShape).expand(g.shape)
+            return [Tensor.zeros(x[0].shape, dtype: g.dtype).scatterAdd(axis: axis, index: index, source: g), nil]
+        }
+    }
+
+    /// scatter (overwritten positions send nothing back to the base; each written value came from
+    /// source) and scatterAdd.
+    struct Scatter: Primitive {
+        static let name = "scatter"
+        let axis: Int
+        let add: Bool
+        var name: String { add ? "scatterAdd" : "scatter" }
+        func forward(_ x: [Tensor]) -> Tensor {
+            add ? x[0].scatterAdd(axis: axis, index: x[1], source: x[2]) : x[0].scatter(axis: axis, index: x[1], source: x[2])
+        }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [add ? g : g.scatter(axis: axis, index: x[1], value: 0), nil, g.gather(axis: axis, index: x[1])]
+        }
+    }
+
+    struct Where: Primitive {
+        static let name = "where"
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.where(x[0], x[1], x[2]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let zero = Tensor.zeros([], dtype: g.dtype), cond = x[0]
+            return [nil, Tensor.where(cond, g, zero).sumTo(x[1].shape).to(x[1].dtype),
+                    Tensor.where(cond, zero, g).sumTo(x[2].shape).to(x[2].dtype)]
+        }
+    }
+
+    struct MaskedFill: Primitive {
+        static let name = "maskedFill"
+        let value: Double
+        func forward(_ x: [Tensor]) -> Tensor { x[0].maskedFill(x[1], value: value) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.maskedFill(x[1], value: 0), nil] }
+    }
+
+    struct OneHot: Primitive {
+        static let name = "oneHot"
+        let classes: Int
+        let dtype: DType
+        func forward(_ x: [Tensor]) -> Tensor { x[0].oneHot(classes: classes, dtype: dtype) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
+    }
+}

@@ -14,12 +14,9 @@ extension Tensor {
     /// ```
     public static func cat(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
         if tensors.isEmpty { fatalError("[cat] needs at least one tensor") }
-        if needsGrad(tensors) {
-            // Each input's gradient is its own slab of the upstream gradient.
+        if records(tensors) {
             let inputs = tensors.filter { !($0.rank == 1 && $0.shape[0] == 0) }
-            let out = cat(inputs.map { $0.detached() }, axis: axis)
-            let ax = Shape.axis(axis, rank: out.rank, op: "cat")
-            return out.recorded("cat", inputs) { g, _ in g.split(sizes: inputs.map { $0.shape[ax] }, axis: ax) }
+            return Tensor.apply(Join(axis: axis), inputs.isEmpty ? [tensors[0]] : inputs)
         }
         // PyTorch's legacy rule: 1-d empty tensors join with anything.
         var parts = tensors.filter { !($0.rank == 1 && $0.shape[0] == 0) }
@@ -108,7 +105,7 @@ extension Tensor {
         if sum != shape[ax] {
             fatalError("[split] sizes \(sizes) add up to \(sum), but axis \(ax) has size \(shape[ax])")
         }
-        if Tensor.needsGrad(self) {
+        if Tensor.records(self) {
             var start = 0
             return sizes.map { s in
                 var items = [TensorIndexItem](repeating: .every, count: rank)
@@ -167,7 +164,7 @@ extension Tensor {
     /// ```
     public func unbind(axis: Int = 0) -> [Tensor] {
         let ax = Shape.axis(axis, rank: rank, op: "unbind")
-        if Tensor.needsGrad(self) {
+        if Tensor.records(self) {
             return (0..<shape[ax]).map { i in
                 var items = [TensorIndexItem](repeating: .every, count: rank)
                 items[ax] = .at(i)
@@ -230,5 +227,16 @@ enum CopyOps {
     @inline(__always)
     static func view(of base: Tensor, shape: [Int], strides: [Int], offset: Int) -> Tensor {
         Tensor(storage: base.storage, shape: shape, strides: strides, offset: offset)
+    }
+}
+
+/// Concatenation along an axis; each input's gradient is its own slab of the upstream gradient.
+struct Join: Primitive {
+    static let name = "cat"
+    let axis: Int
+    func forward(_ x: [Tensor]) -> Tensor { Tensor.cat(x, axis: axis) }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+        let ax = Shape.axis(axis, rank: g.rank, op: "cat")
+        return g.split(sizes: x.map { $0.shape[ax] }, axis: ax)
     }
 }

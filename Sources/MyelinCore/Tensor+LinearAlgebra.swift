@@ -10,6 +10,7 @@ extension Tensor {
     /// Tensor.ones([5, 2, 3]).matmul(b).shape     // [5, 2, 4]
     /// ```
     public func matmul(_ other: Tensor) -> Tensor {
+        if Recording.tracing { return Tensor.apply(LinearAlgebra.Matmul(), [self, other]) }
         let a = self, b = other
         if a.rank == 0 || b.rank == 0 {
             fatalError("[matmul] both operands need at least one dimension, got shapes \(a.shape) and \(b.shape)")
@@ -29,21 +30,7 @@ extension Tensor {
         let d = Tensor.arithmeticDType(a.dtype, b.dtype)
         let (x, y) = (a2.to(d), b2.to(d))
         var result = Tensor.batchedMatmul(x.detached(), y.detached(), batch: batch, m: m, n: n, k: k)
-        if Tensor.needsGrad(x, y) {
-            // Only the operands that require a gradient get one: a first layer's data input would
-            // otherwise cost a product as large as the weight's gradient (a quarter of an MLP step).
-            let needX = x.requiresGrad, needY = y.requiresGrad
-            result = result.recorded("matmul", [x, y]) { g, _ in
-                // Each gradient is computed in its operand's memory layout: a transposed operand
-                // (Linear's weight.T) gets a transposed gradient, which the transpose's own vjp turns
-                // back into a contiguous one, so optimisers never copy it.
-                let gx = !needX ? nil : x.rank == 2 && x.isTransposedMatrix
-                    ? y.matmul(g.transposed()).transposed() : g.matmul(y.transposed())
-                let gy = !needY ? nil : y.rank == 2 && y.isTransposedMatrix
-                    ? g.transposed().matmul(x).transposed() : x.transposed().matmul(g)
-                return [gx?.sumTo(x.shape), gy?.sumTo(y.shape)]
-            }
-        }
+        if Tensor.needsGrad(x, y) { result = result.recorded(LinearAlgebra.Matmul(), [x, y]) }
         if a.rank == 1 { result = result.squeezed(axis: -2) }
         if b.rank == 1 { result = result.squeezed(axis: -1) }
         return result
@@ -94,6 +81,7 @@ extension Tensor {
     /// The bias is written into the output first and the product added onto it (BLAS's beta = 1), so
     /// there is no separate broadcast add: one op and one pass over the output fewer per layer.
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        if Recording.tracing { return Tensor.apply(LinearAlgebra.Linear(), [self, weight] + (bias.map { [$0] } ?? [])) }
         let x = self
         guard weight.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == weight.shape[1] else {
             fatalError("[linear] cannot apply a weight of shape \(weight.shape) to an input of shape \(x.shape): "
@@ -122,15 +110,7 @@ extension Tensor {
         }
         if x.rank != 2 { out = out.reshape(Array(x.shape.dropLast()) + [outFeatures]) }
         guard Tensor.needsGrad(x, weight) || bias.map({ Tensor.needsGrad($0) }) == true else { return out }
-        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
-        return out.recorded("linear", inputs) { g, _ in
-            let g2 = g.reshape([rows, outFeatures])
-            let gx = needX ? g2.matmul(weight).reshape(x.shape) : nil
-            let gw = needW ? g2.T.matmul(x.reshape([rows, inFeatures])) : nil
-            let gb = needB ? g2.sum(axis: 0) : nil
-            return bias == nil ? [gx, gw] : [gx, gw, gb]
-        }
+        return out.recorded(LinearAlgebra.Linear(), [x, weight] + (bias.map { [$0] } ?? []))
     }
 
     private static func linearKernel<T: FloatElement>(_: T.Type, _ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ out: Tensor) {
@@ -237,3 +217,49 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
 public func dot(_ a: Tensor, _ b: Tensor) -> Tensor { a.dot(b) }
 /// Outer product of two vectors.
 public func outer(_ a: Tensor, _ b: Tensor) -> Tensor { a.outer(b) }
+
+/// The product primitives.
+enum LinearAlgebra {
+    /// NumPy's matmul; only the operands that require a gradient get one (a first layer's data
+    /// input would otherwise cost a product as large as the weight's gradient).
+    struct Matmul: Primitive {
+        static let name = "matmul"
+        func forward(_ x: [Tensor]) -> Tensor { x[0].matmul(x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let (a, b) = (x[0], x[1])
+            if a.rank < 2 || b.rank < 2 {
+                // Vectors: differentiate the matrix form, whose result has the removed axes back.
+                let a2 = a.rank == 1 ? a.unsqueezed(axis: 0) : a, b2 = b.rank == 1 ? b.unsqueezed(axis: 1) : b
+                var g2 = g
+                if a.rank == 1 { g2 = g2.unsqueezed(axis: -2) }
+                if b.rank == 1 { g2 = g2.unsqueezed(axis: -1) }
+                let grads = vjp(g2, [a2, b2], y)
+                return [grads[0]?.reshape(a.shape), grads[1]?.reshape(b.shape)]
+            }
+            // Each gradient is computed in its operand's memory layout: a transposed operand
+            // (Linear's weight.T) gets a transposed gradient, which the transpose's own vjp turns
+            // back into a contiguous one, so optimisers never copy it.
+            let ga = !a.requiresGrad ? nil : a.rank == 2 && a.isTransposedMatrix
+                ? b.matmul(g.transposed()).transposed() : g.matmul(b.transposed())
+            let gb = !b.requiresGrad ? nil : b.rank == 2 && b.isTransposedMatrix
+                ? g.transposed().matmul(a).transposed() : a.transposed().matmul(g)
+            return [ga?.sumTo(a.shape), gb?.sumTo(b.shape)]
+        }
+    }
+
+    /// x · weightᵀ + bias over the last axis (PyTorch's `F.linear`).
+    struct Linear: Primitive {
+        static let name = "linear"
+        func forward(_ x: [Tensor]) -> Tensor { x[0].linear(weight: x[1], bias: x.count > 2 ? x[2] : nil) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let (input, weight) = (x[0], x[1])
+            let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+            let rows = input.shape.dropLast().reduce(1, *)
+            let g2 = g.reshape([rows, outFeatures])
+            let gx = input.requiresGrad ? g2.matmul(weight).reshape(input.shape) : nil
+            let gw = weight.requiresGrad ? g2.T.matmul(input.reshape([rows, inFeatures])) : nil
+            guard x.count > 2 else { return [gx, gw] }
+            return [gx, gw, x[2].requiresGrad ? g2.sum(axis: 0) : nil]
+        }
+    }
+}

@@ -13,9 +13,8 @@ extension Tensor {
     /// ```
     public func maxPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> Tensor {
         let (x, unbatched) = Tensor.poolInput("maxPool2d", self)
-        let geo = Tensor.slidingGeometry("maxPool2d", x, kernel: kernelSize, stride: stride ?? kernelSize,
-                                         padding: padding, divisor: nil)
-        let y = Tensor.maxPool(x, geo)
+        let spec = PoolSpec.sliding(kernel: kernelSize, stride: stride ?? kernelSize, padding: padding, countIncludePad: false)
+        let y = Tensor.maxPool(x, spec)
         return unbatched ? y.squeezed(axis: 0) : y
     }
 
@@ -35,9 +34,9 @@ extension Tensor {
     public func avgPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
                           countIncludePad: Bool = true) -> Tensor {
         let (x, unbatched) = Tensor.poolInput("avgPool2d", self)
-        let geo = Tensor.slidingGeometry("avgPool2d", x, kernel: kernelSize, stride: stride ?? kernelSize, padding: padding,
-                                         divisor: countIncludePad ? kernelSize.height * kernelSize.width : nil)
-        let y = Tensor.avgPool(x, geo)
+        let spec = PoolSpec.sliding(kernel: kernelSize, stride: stride ?? kernelSize, padding: padding,
+                                    countIncludePad: countIncludePad)
+        let y = Tensor.avgPool(x, spec)
         return unbatched ? y.squeezed(axis: 0) : y
     }
 
@@ -60,10 +59,7 @@ extension Tensor {
         if outputSize.height < 1 || outputSize.width < 1 {
             fatalError("[adaptiveAvgPool2d] output size must be positive, got \(outputSize)")
         }
-        let geo = PoolGeometry(planes: x.shape[0] * x.shape[1], h: x.shape[2], w: x.shape[3],
-                               rows: .adaptive(size: x.shape[2], out: outputSize.height),
-                               cols: .adaptive(size: x.shape[3], out: outputSize.width), divisor: nil)
-        let y = Tensor.avgPool(x, geo)
+        let y = Tensor.avgPool(x, .adaptive(outputSize: outputSize))
         return unbatched ? y.squeezed(axis: 0) : y
     }
 
@@ -90,16 +86,21 @@ extension Tensor {
 
     static func slidingGeometry(_ op: String, _ x: Tensor, kernel: Size2D, stride: Size2D, padding: Size2D,
                                 divisor: Int?) -> PoolGeometry {
+        slidingGeometry(op, x.shape, kernel: kernel, stride: stride, padding: padding, divisor: divisor)
+    }
+
+    static func slidingGeometry(_ op: String, _ shape: [Int], kernel: Size2D, stride: Size2D, padding: Size2D,
+                                divisor: Int?) -> PoolGeometry {
         checkPositive(op, kernel, "kernel size")
         checkPositive(op, stride, "stride")
         if padding.height < 0 || padding.width < 0 || 2 * padding.height > kernel.height || 2 * padding.width > kernel.width {
             fatalError("[\(op)] padding \(padding) must be between 0 and half the kernel size \(kernel)")
         }
-        let h = x.shape[2], w = x.shape[3]
+        let h = shape[2], w = shape[3]
         if h + 2 * padding.height < kernel.height || w + 2 * padding.width < kernel.width {
-            fatalError("[\(op)] input \(x.shape) padded by \(padding) is smaller than the kernel \(kernel)")
+            fatalError("[\(op)] input \(shape) padded by \(padding) is smaller than the kernel \(kernel)")
         }
-        return PoolGeometry(planes: x.shape[0] * x.shape[1], h: h, w: w,
+        return PoolGeometry(planes: shape[0] * shape[1], h: h, w: w,
                             rows: .sliding(size: h, kernel: kernel.height, stride: stride.height, padding: padding.height),
                             cols: .sliding(size: w, kernel: kernel.width, stride: stride.width, padding: padding.width),
                             divisor: divisor)
@@ -107,7 +108,12 @@ extension Tensor {
 
     // MARK: Max pooling: forward, scatter to the argmax, gather from it
 
-    static func maxPool(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
+    static func maxPool(_ x: Tensor, _ spec: PoolSpec) -> Tensor {
+        if Recording.tracing {
+            let where_ = Tensor.apply(Pooling.MaxIndex(spec: spec), [x])
+            return Tensor.apply(Pooling.MaxGather(), [x, where_])
+        }
+        let geo = spec.geometry("maxPool2d", x)
         let xc = x.detached().contiguous()
         let outShape = [x.shape[0], x.shape[1], geo.oh, geo.ow]
         let out = Tensor(uninitializedShape: outShape, dtype: x.dtype)
@@ -123,12 +129,15 @@ extension Tensor {
         }
         withExtendedLifetime(xc) {}
         guard needsGrad(x) else { return out }
-        let inShape = x.shape
-        return out.recorded("maxPool2d", [x]) { g, _ in [maxPoolScatter(g, index, inShape)] }
+        // One pass computes the maxima and where they are; recorded as two primitives (where, then
+        // read there) so the backward and a replay have the positions as a value.
+        let where_ = index.recorded(Pooling.MaxIndex(spec: spec), [x])
+        return out.recorded(Pooling.MaxGather(), [x, where_])
     }
 
     /// gy [n, c, oh, ow] added at the argmax positions of a zero [n, c, h, w] tensor.
     static func maxPoolScatter(_ gy: Tensor, _ index: Tensor, _ inShape: [Int]) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Pooling.MaxScatter(inputShape: inShape), [gy, index]) }
         let gc = gy.detached().contiguous()
         let out = Tensor(uninitializedShape: inShape, dtype: gy.dtype)
         let planes = inShape[0] * inShape[1], inPlane = inShape[2] * inShape[3], outPlane = index.shape[2] * index.shape[3]
@@ -142,12 +151,12 @@ extension Tensor {
             }
         }
         withExtendedLifetime(gc) {}
-        guard needsGrad(gy) else { return out }
-        return out.recorded("maxPool2dBackward", [gy]) { g, _ in [maxPoolGather(g, index)] }
+        return needsGrad(gy) ? out.recorded(Pooling.MaxScatter(inputShape: inShape), [gy, index]) : out
     }
 
     /// x [n, c, h, w] read at the argmax positions: [n, c, oh, ow].
     static func maxPoolGather(_ x: Tensor, _ index: Tensor) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Pooling.MaxGather(), [x, index]) }
         let xc = x.detached().contiguous()
         let out = Tensor(uninitializedShape: index.shape, dtype: x.dtype)
         let planes = x.shape[0] * x.shape[1], inPlane = x.shape[2] * x.shape[3], outPlane = index.shape[2] * index.shape[3]
@@ -161,14 +170,14 @@ extension Tensor {
             }
         }
         withExtendedLifetime(xc) {}
-        guard needsGrad(x) else { return out }
-        let inShape = x.shape
-        return out.recorded("maxPool2dGather", [x]) { g, _ in [maxPoolScatter(g, index, inShape)] }
+        return needsGrad(x) ? out.recorded(Pooling.MaxGather(), [x, index]) : out
     }
 
     // MARK: Average pooling: forward and its transpose
 
-    static func avgPool(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
+    static func avgPool(_ x: Tensor, _ spec: PoolSpec) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Pooling.Average(spec: spec), [x]) }
+        let geo = spec.geometry("avgPool2d", x)
         let xc = x.detached().contiguous()
         let out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], geo.oh, geo.ow], dtype: x.dtype)
         if out.count > 0 {
@@ -179,12 +188,12 @@ extension Tensor {
             }
         }
         withExtendedLifetime(xc) {}
-        guard needsGrad(x) else { return out }
-        let inShape = x.shape
-        return out.recorded("avgPool2d", [x]) { g, _ in [avgPoolBackward(g, geo, inShape)] }
+        return needsGrad(x) ? out.recorded(Pooling.Average(spec: spec), [x]) : out
     }
 
-    static func avgPoolBackward(_ gy: Tensor, _ geo: PoolGeometry, _ inShape: [Int]) -> Tensor {
+    static func avgPoolBackward(_ gy: Tensor, _ spec: PoolSpec, _ inShape: [Int]) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Pooling.AverageBackward(spec: spec, inputShape: inShape), [gy]) }
+        let geo = spec.geometry("avgPool2d", inShape)
         let gc = gy.detached().contiguous()
         let out = Tensor(uninitializedShape: inShape, dtype: gy.dtype)
         if out.count > 0 {
@@ -195,8 +204,88 @@ extension Tensor {
             }
         }
         withExtendedLifetime(gc) {}
-        guard needsGrad(gy) else { return out }
-        return out.recorded("avgPool2dBackward", [gy]) { g, _ in [avgPool(g, geo)] }
+        return needsGrad(gy) ? out.recorded(Pooling.AverageBackward(spec: spec, inputShape: inShape), [gy]) : out
+    }
+}
+
+/// How pooling windows are laid: sliding (kernel, stride, padding) or adaptive (an output size);
+/// the geometry follows from the input's shape at each call.
+enum PoolSpec: Codable, Sendable, Equatable {
+    case sliding(kernel: Size2D, stride: Size2D, padding: Size2D, countIncludePad: Bool)
+    case adaptive(outputSize: Size2D)
+
+    func geometry(_ op: String, _ x: Tensor) -> PoolGeometry { geometry(op, x.shape) }
+
+    func geometry(_ op: String, _ shape: [Int]) -> PoolGeometry {
+        switch self {
+        case let .sliding(kernel, stride, padding, countIncludePad):
+            return Tensor.slidingGeometry(op, shape, kernel: kernel, stride: stride, padding: padding,
+                                          divisor: countIncludePad ? kernel.height * kernel.width : nil)
+        case let .adaptive(out):
+            return PoolGeometry(planes: shape[0] * shape[1], h: shape[2], w: shape[3],
+                                rows: .adaptive(size: shape[2], out: out.height),
+                                cols: .adaptive(size: shape[3], out: out.width), divisor: nil)
+        }
+    }
+}
+
+/// The pooling primitives on [N, C, H, W]. Max pooling is where-the-maxima-are (an int32 tensor of
+/// in-plane positions) and a read there; the read's transpose is a scatter, itself differentiable.
+enum Pooling {
+    struct MaxIndex: Primitive {
+        static let name = "maxPool2dIndex"
+        let spec: PoolSpec
+        func forward(_ x: [Tensor]) -> Tensor {
+            let geo = spec.geometry("maxPool2d", x[0])
+            let xc = x[0].contiguous()
+            let outShape = [x[0].shape[0], x[0].shape[1], geo.oh, geo.ow]
+            let values = Tensor(uninitializedShape: outShape, dtype: x[0].dtype)
+            let index = Tensor(uninitializedShape: outShape, dtype: .int32)
+            if index.count > 0 {
+                if xc.dtype == .float32 {
+                    PoolKernels.maxForward(Float.self, xc.basePointer(Float.self), values.basePointer(Float.self),
+                                           index.basePointer(Int32.self), geo)
+                } else {
+                    PoolKernels.maxForward(Double.self, xc.basePointer(Double.self), values.basePointer(Double.self),
+                                           index.basePointer(Int32.self), geo)
+                }
+            }
+            withExtendedLifetime(xc) {}
+            return index
+        }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
+    }
+
+    /// x [n, c, h, w] read at in-plane positions [n, c, oh, ow].
+    struct MaxGather: Primitive {
+        static let name = "maxPool2d"
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.maxPoolGather(x[0], x[1]) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [Tensor.maxPoolScatter(g, x[1], x[0].shape), nil]
+        }
+    }
+
+    /// gy [n, c, oh, ow] added at in-plane positions of zeros [n, c, h, w].
+    struct MaxScatter: Primitive {
+        static let name = "maxPool2dBackward"
+        let inputShape: [Int]
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.maxPoolScatter(x[0], x[1], inputShape) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [Tensor.maxPoolGather(g, x[1]), nil] }
+    }
+
+    struct Average: Primitive {
+        static let name = "avgPool2d"
+        let spec: PoolSpec
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.avgPool(x[0], spec) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [Tensor.avgPoolBackward(g, spec, x[0].shape)] }
+    }
+
+    struct AverageBackward: Primitive {
+        static let name = "avgPool2dBackward"
+        let spec: PoolSpec
+        let inputShape: [Int]
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.avgPoolBackward(x[0], spec, inputShape) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [Tensor.avgPool(g, spec)] }
     }
 }
 

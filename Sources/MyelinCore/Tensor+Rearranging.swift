@@ -10,9 +10,7 @@ extension Tensor {
     /// Tensor([[1, 2], [3, 4]]).flip(axes: [0, -1])   // [[4, 3], [2, 1]]
     /// ```
     public func flip(axes: [Int]) -> Tensor {
-        if Tensor.needsGrad(self) {
-            return detached().flip(axes: axes).recorded("flip", [self]) { g, _ in [g.flip(axes: axes)] }
-        }
+        if Tensor.records(self) { return Tensor.apply(Flip(axes: axes), [self]) }
         let ax = Shape.axes(axes, rank: rank, op: "flip")
         var st = strides, off = offset
         for a in ax where shape[a] > 1 {
@@ -59,11 +57,9 @@ extension Tensor {
         if widths.count != rank {
             fatalError("[pad] needs one (before, after) pair per axis: got \(widths.count) pairs for a tensor of rank \(rank)")
         }
-        if Tensor.needsGrad(self) {
-            if case .constant = mode {
-                // The border is constant: the gradient is the upstream gradient without it.
-                let inner: [TensorIndexItem] = widths.enumerated().map { .range($1.before, $1.before + shape[$0], step: 1) }
-                return detached().pad(widths, mode: mode).recorded("pad", [self]) { g, _ in [g.view(inner)] }
+        if Tensor.records(self) {
+            if case .constant(let value) = mode {
+                return Tensor.apply(ConstantPad(before: widths.map(\.before), after: widths.map(\.after), value: value), [self])
             }
             return padByConcatenation(widths, mode: mode)
         }
@@ -156,7 +152,7 @@ extension Tensor {
         }
         let lead = repeats.count - rank
         let srcShape = [Int](repeating: 1, count: lead) + shape
-        if Tensor.needsGrad(self) {
+        if Tensor.records(self) {
             // Composed from differentiable views: [1, s0, 1, s1, ...] expanded to [r0, s0, r1, s1, ...].
             let ones = srcShape.flatMap { [1, $0] }
             let pairs = repeats.indices.flatMap { [repeats[$0], srcShape[$0]] }
@@ -203,7 +199,7 @@ extension Tensor {
         if n < 0 { fatalError("[repeatInterleave] repeat count must be non-negative, got \(n)") }
         guard let axis else { return flattened().repeatInterleave(n, axis: 0) }
         let ax = CopyOps.axis(axis, rank: rank, op: "repeatInterleave")
-        if Tensor.needsGrad(self) {
+        if Tensor.records(self) {
             let src = rank == 0 ? reshape([1]) : self
             var sh = src.shape
             sh.insert(n, at: ax + 1)
@@ -255,5 +251,24 @@ extension Tensor {
             x = Tensor.cat([left, x, right], axis: axis)
         }
         return x
+    }
+}
+
+/// The elements reversed along axes; the gradient is reversed back.
+struct Flip: Primitive {
+    static let name = "flip"
+    let axes: [Int]
+    func forward(_ x: [Tensor]) -> Tensor { x[0].flip(axes: axes) }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.flip(axes: axes)] }
+}
+
+/// Padding with a constant border; the gradient is the upstream gradient without the border.
+struct ConstantPad: Primitive {
+    static let name = "pad"
+    let before: [Int], after: [Int]
+    let value: Double
+    func forward(_ x: [Tensor]) -> Tensor { x[0].pad(Array(zip(before, after)).map { (before: $0.0, after: $0.1) }, mode: .constant(value)) }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+        [g.view(before.enumerated().map { .range($1, $1 + x[0].shape[$0], step: 1) })]
     }
 }

@@ -11,10 +11,9 @@ extension Tensor {
     /// x.sum(axes: [1], keepDims: true) // [[3], [7]]
     /// ```
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Reductions.Sum(axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Sum(), axes: axes, keepDims: keepDims, name: "sum", widenIntegers: true)
-        guard Tensor.needsGrad(self) else { return y }
-        let x = self, kept = keptShape(axes)
-        return y.recorded("sum", [x]) { g, _ in [g.reshape(kept).expand(x.shape)] }
+        return Tensor.needsGrad(self) ? y.recorded(Reductions.Sum(axes: axes, keepDims: keepDims), [self]) : y
     }
 
     /// The shape a reduction over `axes` has with `keepDims: true`.
@@ -38,10 +37,9 @@ extension Tensor {
     /// Product of elements over `axes`. Integer and bool inputs multiply in int64.
     /// The gradient is product / x, so it is not defined where an element is 0.
     public func prod(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Reductions.Prod(axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Prod(), axes: axes, keepDims: keepDims, name: "prod", widenIntegers: true)
-        guard Tensor.needsGrad(self) else { return y }
-        let x = self, kept = keptShape(axes)
-        return y.recorded("prod", [x], savesOutput: true) { g, out in [(g * out!).reshape(kept) / x] }
+        return Tensor.needsGrad(self) ? y.recorded(Reductions.Prod(axes: axes, keepDims: keepDims), [self]) : y
     }
     /// Product over one axis.
     public func prod(axis: Int, keepDims: Bool = false) -> Tensor { prod(axes: [axis], keepDims: keepDims) }
@@ -49,8 +47,9 @@ extension Tensor {
     /// Largest element over `axes` (NaN if any element is NaN). Traps on an empty reduction.
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         checkNonEmptyReduction(axes, "max")
+        if Recording.tracing { return Tensor.apply(Reductions.Extremum(largest: true, axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Max(), axes: axes, keepDims: keepDims, name: "max", widenIntegers: false)
-        return Tensor.needsGrad(self) ? recordExtremum("max", y, axes) : y
+        return Tensor.needsGrad(self) ? y.recorded(Reductions.Extremum(largest: true, axes: axes, keepDims: keepDims), [self]) : y
     }
     /// Largest element over one axis.
     public func max(axis: Int, keepDims: Bool = false) -> Tensor { max(axes: [axis], keepDims: keepDims) }
@@ -58,21 +57,13 @@ extension Tensor {
     /// Smallest element over `axes` (NaN if any element is NaN). Traps on an empty reduction.
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         checkNonEmptyReduction(axes, "min")
+        if Recording.tracing { return Tensor.apply(Reductions.Extremum(largest: false, axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Min(), axes: axes, keepDims: keepDims, name: "min", widenIntegers: false)
-        return Tensor.needsGrad(self) ? recordExtremum("min", y, axes) : y
+        return Tensor.needsGrad(self) ? y.recorded(Reductions.Extremum(largest: false, axes: axes, keepDims: keepDims), [self]) : y
     }
     /// Smallest element over one axis.
     public func min(axis: Int, keepDims: Bool = false) -> Tensor { min(axes: [axis], keepDims: keepDims) }
 
-    /// max/min send the gradient to the elements equal to the result, split evenly among ties
-    /// (as PyTorch's `amax`/`amin` do).
-    private func recordExtremum(_ op: String, _ y: Tensor, _ axes: [Int]?) -> Tensor {
-        let x = self, kept = keptShape(axes)
-        return y.recorded(op, [x], savesOutput: true) { g, out in
-            let mask = (x.detached() .== out!.detached().reshape(kept)).to(g.dtype)
-            return [g.reshape(kept) * mask / mask.sum(axes: axes, keepDims: true)]
-        }
-    }
 
     private func checkNonEmptyReduction(_ axes: [Int]?, _ name: String) {
         if reducedCount(axes, name: name) == 0 && count == 0 {
@@ -152,11 +143,9 @@ extension Tensor {
     /// Index (int64) of the smallest element along `axis` (first occurrence; NaN counts as the smallest).
     public func argmin(axis: Int? = nil, keepDims: Bool = false) -> Tensor { argExtremum(axis: axis, keepDims: keepDims, largest: false) }
 
-    private func argExtremum(axis: Int?, keepDims: Bool, largest: Bool) -> Tensor {
+    fileprivate func argExtremum(axis: Int?, keepDims: Bool, largest: Bool) -> Tensor {
         let name = largest ? "argmax" : "argmin"
-        if Tensor.needsGrad(self) {
-            return detached().argExtremum(axis: axis, keepDims: keepDims, largest: largest).nonDifferentiable(name)
-        }
+        if Tensor.records(self) { return Tensor.apply(Reductions.ArgExtremum(largest: largest, axis: axis, keepDims: keepDims), [self]) }
         guard let axis else {
             let r = flattened().argExtremum(axis: 0, keepDims: false, largest: largest)
             return keepDims ? r.reshape([Int](repeating: 1, count: rank)) : r
@@ -205,11 +194,7 @@ extension Tensor {
     /// Tensor([1, 2, 3]).cumsum(axis: 0)   // [1, 3, 6]
     /// ```
     public func cumsum(axis: Int) -> Tensor {
-        if Tensor.needsGrad(self) {
-            // Each input feeds every later output, so its gradient is the reversed running sum.
-            let y = detached().cumsum(axis: axis)
-            return y.recorded("cumsum", [self]) { g, _ in [g.sum(axis: axis, keepDims: true) - g.cumsum(axis: axis) + g] }
-        }
+        if Tensor.records(self) { return Tensor.apply(Reductions.Cumsum(axis: axis), [self]) }
         if rank == 0 { return to(dtype.isFloatingPoint ? dtype : .int64) }
         let a = Shape.axis(axis, rank: rank, op: "cumsum")
         var order = Array(0..<rank)
@@ -234,5 +219,66 @@ extension Tensor {
         default: scan(Int64.self)
         }
         return x.permute(inverse).contiguous()
+    }
+}
+
+/// The reduction primitives.
+enum Reductions {
+    struct Sum: Primitive {
+        static let name = "sum"
+        let axes: [Int]?, keepDims: Bool
+        func forward(_ x: [Tensor]) -> Tensor { x[0].sum(axes: axes, keepDims: keepDims) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [g.reshape(x[0].keptShape(axes)).expand(x[0].shape)]
+        }
+    }
+
+    /// The gradient is product / x, so it is not defined where an element is 0.
+    struct Prod: Primitive {
+        static let name = "prod"
+        let axes: [Int]?, keepDims: Bool
+        var savesOutput: Bool { true }
+        func forward(_ x: [Tensor]) -> Tensor { x[0].prod(axes: axes, keepDims: keepDims) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [(g * y).reshape(x[0].keptShape(axes)) / x[0]]
+        }
+    }
+
+    /// max/min send the gradient to the elements equal to the result, split evenly among ties
+    /// (as PyTorch's `amax`/`amin` do).
+    struct Extremum: Primitive {
+        static let name = "extremum"
+        let largest: Bool
+        var name: String { largest ? "max" : "min" }
+        let axes: [Int]?, keepDims: Bool
+        var savesOutput: Bool { true }
+        func forward(_ x: [Tensor]) -> Tensor {
+            largest ? x[0].max(axes: axes, keepDims: keepDims) : x[0].min(axes: axes, keepDims: keepDims)
+        }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let kept = x[0].keptShape(axes)
+            let mask = (x[0].detached() .== y.detached().reshape(kept)).to(g.dtype)
+            return [g.reshape(kept) * mask / mask.sum(axes: axes, keepDims: true)]
+        }
+    }
+
+    /// Each input feeds every later output, so its gradient is the reversed running sum.
+    struct Cumsum: Primitive {
+        static let name = "cumsum"
+        let axis: Int
+        func forward(_ x: [Tensor]) -> Tensor { x[0].cumsum(axis: axis) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [g.sum(axis: axis, keepDims: true) - g.cumsum(axis: axis) + g]
+        }
+    }
+
+    /// Indices of the largest or smallest elements (int64: no gradient).
+    struct ArgExtremum: Primitive {
+        static let name = "argExtremum"
+        let largest: Bool
+        var name: String { largest ? "argmax" : "argmin" }
+        let axis: Int?, keepDims: Bool
+        func forward(_ x: [Tensor]) -> Tensor { x[0].argExtremum(axis: axis, keepDims: keepDims, largest: largest) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
     }
 }

@@ -16,9 +16,9 @@ extension Tensor {
     /// Tensor([[3, 1], [2, 5]]).sorted(axis: 0, descending: true).values   // [[3, 5], [2, 1]]
     /// ```
     public func sorted(axis: Int = -1, descending: Bool = false) -> (values: Tensor, indices: Tensor) {
-        if Tensor.needsGrad(self) {
+        if Tensor.records(self) {
             // The values are a gather of the input, which carries the gradient.
-            let indices = detached().sorted(axis: axis, descending: descending).indices
+            let indices = Tensor.apply(SortIndices(axis: axis, k: nil, descending: descending), [self])
             return (rank == 0 ? self + 0 : gather(axis: axis, index: indices), indices)
         }
         let ax = CopyOps.axis(axis, rank: rank, op: "sort")
@@ -35,6 +35,7 @@ extension Tensor {
     /// Tensor([3.0, 1.0, 2.0]).argsort(descending: true)    // [0, 2, 1]
     /// ```
     public func argsort(axis: Int = -1, descending: Bool = false) -> Tensor {
+        if Recording.tracing { return Tensor.apply(SortIndices(axis: axis, k: nil, descending: descending), [self]) }
         let ax = CopyOps.axis(axis, rank: rank, op: "argsort")
         let n = rank == 0 ? 1 : shape[ax]
         return sortKernel(axis: ax, k: n, descending: descending, wantValues: false).indices
@@ -51,8 +52,8 @@ extension Tensor {
     /// Tensor([1.0, 5.0, 3.0]).topk(1, largest: false).values   // [1]
     /// ```
     public func topk(_ k: Int, axis: Int = -1, largest: Bool = true, sorted: Bool = true) -> (values: Tensor, indices: Tensor) {
-        if Tensor.needsGrad(self) {
-            let indices = detached().topk(k, axis: axis, largest: largest, sorted: sorted).indices
+        if Tensor.records(self) {
+            let indices = Tensor.apply(SortIndices(axis: axis, k: k, descending: largest), [self])
             return (rank == 0 ? self + 0 : gather(axis: axis, index: indices), indices)
         }
         let ax = CopyOps.axis(axis, rank: rank, op: "topk")
@@ -171,4 +172,18 @@ extension Tensor {
         var best = UnsafeMutableBufferPointer(start: p, count: k)
         best.sort(by: before)
     }
+}
+
+/// The int64 positions that sort each line (all of them, or the best `k`); no gradient.
+struct SortIndices: Primitive {
+    static let name = "argsort"
+    let axis: Int
+    let k: Int?
+    let descending: Bool
+    var name: String { k == nil ? "argsort" : "topkIndices" }
+    func forward(_ x: [Tensor]) -> Tensor {
+        if let k { return x[0].topk(k, axis: axis, largest: descending).indices }
+        return x[0].argsort(axis: axis, descending: descending)
+    }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
 }

@@ -1,5 +1,5 @@
 /// One entry of a tensor subscript: an index, a slice, every element, a new axis, or "the rest".
-public enum TensorIndexItem: Sendable {
+public enum TensorIndexItem: Sendable, Codable, Equatable {
     /// One position (negative counts from the end); the axis disappears.
     case at(Int)
     /// `start..<end` by `step`, each part optional; negatives count from the end, as in Python.
@@ -86,6 +86,7 @@ extension Tensor {
     }
 
     func view(_ items: [TensorIndexItem]) -> Tensor {
+        if Recording.tracing { return Tensor.apply(Indexing.View(items: items), [self]) }
         let consumed = items.reduce(0) { n, item in
             switch item {
             case .at, .range, .every: return n + 1
@@ -139,14 +140,7 @@ extension Tensor {
             axis += 1
         }
         let out = Tensor(storage: storage, shape: newShape, strides: newStrides, offset: off)
-        guard Tensor.needsGrad(self) else { return out }
-        // The gradient of a slice is the upstream gradient placed into zeros of the base's shape.
-        let baseShape = shape
-        return out.recorded("index", [self]) { g, _ in
-            var z = Tensor.zeros(baseShape, dtype: g.dtype)
-            z.assign(g.detached(), at: items)
-            return [z]
-        }
+        return Tensor.needsGrad(self) ? out.recorded(Indexing.View(items: items), [self]) : out
     }
 
     /// Writing into a tensor the graph may still read would silently corrupt gradients.
@@ -173,6 +167,11 @@ extension Tensor {
 
     mutating func assign(_ value: Tensor, at items: [TensorIndexItem]) {
         checkInPlaceWrite("index")
+        if Recording.tracing {
+            // A write into a traced value becomes a new value (a copy with the slice replaced).
+            self = Tensor.apply(Indexing.Put(items: items), [self, value])
+            return
+        }
         makeUnique()
         var target = view(items)
         guard Shape.broadcast(value.shape, target.shape) == target.shape else {
@@ -191,7 +190,40 @@ extension Tensor {
     /// ```
     public mutating func fill(_ value: Double) {
         checkInPlaceWrite("fill")
+        if Recording.tracing {
+            self = Tensor.apply(Indexing.Put(items: [.rest]), [self, Tensor(scalar: value, dtype: dtype)])
+            return
+        }
         makeUnique()
         copyElements(from: Tensor(scalar: value, dtype: dtype))
+    }
+}
+
+/// Subscript primitives: a slice (a view) and its transpose, a slice written into a copy.
+enum Indexing {
+    struct View: Primitive {
+        static let name = "index"
+        let items: [TensorIndexItem]
+        func forward(_ x: [Tensor]) -> Tensor { x[0].view(items) }
+        /// The upstream gradient placed into zeros of the base's shape.
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            [Tensor.apply(Put(items: items), [Tensor.zeros(x[0].shape, dtype: g.dtype), g])]
+        }
+    }
+
+    /// A copy of the base with `value` (broadcast) written at the slice.
+    struct Put: Primitive {
+        static let name = "indexPut"
+        let items: [TensorIndexItem]
+        func forward(_ x: [Tensor]) -> Tensor {
+            var out = x[0].contiguousCopy()
+            out.assign(x[1].to(x[0].dtype), at: items)
+            return out
+        }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            let gBase = x[0].requiresGrad ? Tensor.apply(Put(items: items), [g, Tensor.zeros([], dtype: g.dtype)]) : nil
+            let gValue = x[1].requiresGrad ? g.view(items).sumTo(x[1].shape) : nil
+            return [gBase, gValue]
+        }
     }
 }

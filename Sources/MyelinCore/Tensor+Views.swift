@@ -8,10 +8,7 @@ extension Tensor {
     /// Tensor.arange(6).reshape([2, -1])   // shape [2, 3]
     /// ```
     public func reshape(_ newShape: [Int]) -> Tensor {
-        if Tensor.needsGrad(self) {
-            let x = self
-            return detached().reshape(newShape).recorded("reshape", [x]) { g, _ in [g.reshape(x.shape)] }
-        }
+        if Tensor.records(self) { return Tensor.apply(ViewOps.Reshape(shape: newShape), [self]) }
         let target = inferShape(newShape, op: "reshape")
         if target == shape { return self }
         if isContiguous {
@@ -94,11 +91,7 @@ extension Tensor {
         }
         let axes = order.map { Shape.axis($0, rank: rank, op: "permute") }
         if Set(axes).count != rank { fatalError("[permute] order \(order) is not a permutation of 0..<\(rank)") }
-        if Tensor.needsGrad(self) {
-            var inverse = [Int](repeating: 0, count: rank)
-            for (i, a) in axes.enumerated() { inverse[a] = i }
-            return detached().permute(axes).recorded("permute", [self]) { g, _ in [g.permute(inverse)] }
-        }
+        if Tensor.records(self) { return Tensor.apply(ViewOps.Permute(axes: axes), [self]) }
         return Tensor(storage: storage, shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] }, offset: offset)
     }
 
@@ -119,10 +112,7 @@ extension Tensor {
 
     /// Size-1 axes removed (all of them, or just `axis`). A view.
     public func squeezed(axis: Int? = nil) -> Tensor {
-        if Tensor.needsGrad(self) {
-            let x = self
-            return detached().squeezed(axis: axis).recorded("squeeze", [x]) { g, _ in [g.reshape(x.shape)] }
-        }
+        if Tensor.records(self) { return Tensor.apply(ViewOps.Squeeze(axis: axis), [self]) }
         var keep = Array(0..<rank)
         if let axis {
             let a = Shape.axis(axis, rank: rank, op: "squeeze")
@@ -136,10 +126,7 @@ extension Tensor {
 
     /// A size-1 axis inserted at `axis` (which may be `rank`, or negative). A view.
     public func unsqueezed(axis: Int) -> Tensor {
-        if Tensor.needsGrad(self) {
-            let x = self
-            return detached().unsqueezed(axis: axis).recorded("unsqueeze", [x]) { g, _ in [g.reshape(x.shape)] }
-        }
+        if Tensor.records(self) { return Tensor.apply(ViewOps.Unsqueeze(axis: axis), [self]) }
         let a = Shape.axis(axis, rank: rank + 1, op: "unsqueeze")
         var s = shape, st = strides
         s.insert(1, at: a)
@@ -164,9 +151,8 @@ extension Tensor {
             fatalError("[expand] cannot expand shape \(shape) to \(target): dimension \(i) has size \(shape[i])")
         }
         let out = Tensor(storage: storage, shape: t, strides: Shape.broadcastStrides(shape: shape, strides: strides, to: t), offset: offset)
-        guard Tensor.needsGrad(self) else { return out }
-        let x = self
-        return out.recorded("expand", [x]) { g, _ in [g.sumTo(x.shape)] }
+        if Recording.tracing { return Tensor.apply(ViewOps.Expand(shape: t), [self]) }
+        return Tensor.needsGrad(self) ? out.recorded(ViewOps.Expand(shape: t), [self]) : out
     }
 
     /// `expand` to the shape of another tensor.
@@ -179,9 +165,10 @@ extension Tensor {
 
     /// A new contiguous tensor with a copy of the values, never sharing memory with this one.
     public func contiguousCopy() -> Tensor {
+        if Recording.tracing { return Tensor.apply(ViewOps.Copy(), [self]) }
         var out = Tensor(uninitializedShape: shape, dtype: dtype)
         out.copyElements(from: detached())
-        return Tensor.needsGrad(self) ? out.recorded("contiguous", [self]) { g, _ in [g] } : out
+        return Tensor.needsGrad(self) ? out.recorded(ViewOps.Copy(), [self]) : out
     }
 
     /// Copies `source`'s values (broadcast to this shape, same dtype) into this tensor's elements.
@@ -220,5 +207,55 @@ extension Tensor {
                 }
             }
         }
+    }
+}
+
+/// The view and copy primitives. A view's gradient is the upstream gradient viewed back.
+enum ViewOps {
+    struct Reshape: Primitive {
+        static let name = "reshape"
+        /// As requested (a -1 is inferred at each call, so a traced reshape follows the batch size).
+        let shape: [Int]
+        func forward(_ x: [Tensor]) -> Tensor { x[0].reshape(shape) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.reshape(x[0].shape)] }
+    }
+
+    struct Permute: Primitive {
+        static let name = "permute"
+        let axes: [Int]
+        func forward(_ x: [Tensor]) -> Tensor { x[0].permute(axes) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            var inverse = [Int](repeating: 0, count: axes.count)
+            for (i, a) in axes.enumerated() { inverse[a] = i }
+            return [g.permute(inverse)]
+        }
+    }
+
+    struct Squeeze: Primitive {
+        static let name = "squeeze"
+        let axis: Int?
+        func forward(_ x: [Tensor]) -> Tensor { x[0].squeezed(axis: axis) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.reshape(x[0].shape)] }
+    }
+
+    struct Unsqueeze: Primitive {
+        static let name = "unsqueeze"
+        let axis: Int
+        func forward(_ x: [Tensor]) -> Tensor { x[0].unsqueezed(axis: axis) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.reshape(x[0].shape)] }
+    }
+
+    struct Expand: Primitive {
+        static let name = "expand"
+        let shape: [Int]
+        func forward(_ x: [Tensor]) -> Tensor { x[0].expand(shape) }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.sumTo(x[0].shape)] }
+    }
+
+    /// A contiguous copy (identity in value).
+    struct Copy: Primitive {
+        static let name = "contiguous"
+        func forward(_ x: [Tensor]) -> Tensor { x[0].contiguousCopy() }
+        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g] }
     }
 }

@@ -19,6 +19,8 @@ public struct Tensor {
     var offset: Int
     /// Autograd identity and history; nil for tensors that take no part in differentiation.
     var gradState: GradState?
+    /// The value number of this tensor in the running trace (0: not produced by a traced op).
+    var traceID = 0
 
 
     init(storage: TensorStorage, shape: [Int], strides: [Int], offset: Int) {

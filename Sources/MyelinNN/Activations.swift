@@ -7,7 +7,7 @@ import MyelinCore
 
 // Activation functions, as `Tensor` methods and as free functions, with PyTorch's values and
 // gradients (including the gradient PyTorch picks at each kink). Everything is composed from
-// differentiable core ops, so there is no gradient code here except erf's derivative.
+// differentiable core ops, so there is no gradient code here (erf is a core op).
 //
 // `Tensor.where` sends a zero gradient into the branch it did not pick, and zero times an
 // infinite local derivative is NaN; so branches that could overflow where they are not picked
@@ -24,18 +24,6 @@ public enum GELUApproximation: Sendable {
 extension Tensor {
     /// Floating-point inputs as they are, integers and bools as float32 (as the core's float ops do).
     fileprivate var floatingPoint: Tensor { dtype.isFloatingPoint ? self : to(.float32) }
-
-    /// The Gauss error function elementwise, with derivative 2/√π · e^(-x²).
-    ///
-    /// ```swift
-    /// Tensor([0.0, 1.0]).erf()   // [0, 0.8427]
-    /// ```
-    public func erf() -> Tensor {
-        Tensor.custom("erf", [floatingPoint], forward: { erfValues($0[0]) }, backward: { g, xs, _ in
-            // Written with tensor ops, so it is differentiable again (gradients of gradients).
-            [g * (-xs[0].square()).exp() * (2 / Double.pi.squareRoot())]
-        })
-    }
 
     /// x where x > 0, else slope · x (the gradient at 0 is `slope`, as in PyTorch).
     ///
@@ -211,27 +199,8 @@ private func expm1OfNonPositive(_ x: Tensor) -> Tensor {
     return t * 2 / (1 - t)
 }
 
-/// erf of every element, by the C library (erff for float32, erf for float64).
-private func erfValues(_ x: Tensor) -> Tensor {
-    if x.dtype == .float64 {
-        return Tensor(shape: x.shape, scalars: x.withUnsafeBufferPointer(as: Double.self) { $0.map { cErf($0) } })
-    }
-    return Tensor(shape: x.shape, scalars: x.withUnsafeBufferPointer(as: Float.self) { $0.map { cErf($0) } })
-}
-
-// Qualified, because inside `extension Tensor` the name `erf` means the method.
-#if canImport(Glibc)
-private func cErf(_ v: Double) -> Double { Glibc.erf(v) }
-private func cErf(_ v: Float) -> Float { Glibc.erff(v) }
-#elseif canImport(Darwin)
-private func cErf(_ v: Double) -> Double { Darwin.erf(v) }
-private func cErf(_ v: Float) -> Float { Darwin.erff(v) }
-#endif
-
 // MARK: Free functions, for code that reads like math
 
-/// The Gauss error function elementwise: `erf(x)`.
-public func erf(_ x: Tensor) -> Tensor { x.erf() }
 /// Leaky ReLU: `leakyRelu(x, slope: 0.2)`.
 public func leakyRelu(_ x: Tensor, slope: Double = 0.01) -> Tensor { x.leakyRelu(slope: slope) }
 /// ELU: `elu(x, alpha: 1)`.

@@ -120,16 +120,7 @@ public func binaryCrossEntropy(_ probabilities: Tensor, _ target: Tensor, weight
     var dtype = DType.promote(probabilities.dtype, target.dtype)
     if !dtype.isFloatingPoint { dtype = .float32 }
     let p = probabilities.to(dtype), t = target.to(dtype)
-    var loss = Tensor.custom(op, [p, t], forward: { xs in
-        let p = xs[0], t = xs[1]
-        let logP = p.log().clamp(min: -100), log1mP = (-p).log1p().clamp(min: -100)
-        return (t - 1) * log1mP - t * logP
-    }, backward: { g, xs, _ in
-        let p = xs[0], t = xs[1]
-        let dp = g * (p - t) / (p * (1 - p)).clamp(min: 1e-12)
-        let dt = -g * (p / (1 - p)).log()   // -logit(p), unclamped as in PyTorch
-        return [dp, dt]
-    })
+    var loss = Tensor.apply(BinaryCrossEntropy(), [p, t])
     if let weight { loss = loss * weight }
     return reduction.reduce(loss)
 }
@@ -329,5 +320,22 @@ public func klDivergence(_ input: Tensor, _ target: Tensor, logTarget: Bool = fa
     case .mean: return terms.mean()
     case .sum: return terms.sum()
     case .batchMean: return input.rank == 0 ? terms.sum() : terms.sum() / Double(input.shape[0])
+    }
+}
+
+/// Elementwise binary cross-entropy as one primitive, for PyTorch's gradient at the clamped logs:
+/// (p - t) / max(p (1 - p), 1e-12) stays finite at p = 0 and 1, where the composed ops' would be 0.
+struct BinaryCrossEntropy: Primitive {
+    static let name = "nn.binaryCrossEntropy"
+    func forward(_ x: [Tensor]) -> Tensor {
+        let p = x[0], t = x[1]
+        let logP = p.log().clamp(min: -100), log1mP = (-p).log1p().clamp(min: -100)
+        return (t - 1) * log1mP - t * logP
+    }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+        let p = x[0], t = x[1]
+        let dp = g * (p - t) / (p * (1 - p)).clamp(min: 1e-12)
+        let dt = -g * (p / (1 - p)).log()   // -logit(p), unclamped as in PyTorch
+        return [dp, dt]
     }
 }

@@ -1,0 +1,208 @@
+/// A captured computation: primitives applied in order to inputs, constants and earlier results.
+///
+/// `trace` records one; calling it replays the primitives without the Swift code that made it, and
+/// gives bit for bit the eager result. It prints, saves and loads (`save(to:)`, `Graph.load`), and
+/// an optimisation pass (`fused()`) merges chains of elementwise ops into single loops.
+///
+/// Values are numbered: the inputs first, then the constants, then one value per node.
+///
+/// ```swift
+/// let graph = Graph.trace(inputs: [x]) { xs in [(xs[0] * 2 + 1).relu()] }
+/// print(graph)                       // one line per node
+/// let y = graph([x2])[0]             // replay on new data
+/// try graph.save(to: "f.graph")
+/// ```
+public struct Graph: @unchecked Sendable {
+    // @unchecked: constants are tensors, immutable once captured; primitives are Sendable values.
+
+    /// A value's shape and dtype.
+    public struct ValueType: Codable, Equatable, Sendable, CustomStringConvertible {
+        public var shape: [Int]
+        public var dtype: DType
+        public init(shape: [Int], dtype: DType) { self.shape = shape; self.dtype = dtype }
+        public var description: String { "\(dtype)\(shape)" }
+    }
+
+    /// One primitive applied to earlier values.
+    public struct Node: @unchecked Sendable {
+        public var primitive: any Primitive
+        /// Value numbers of the inputs (each below this node's own value number).
+        public var inputs: [Int]
+        /// The output's shape and dtype when traced.
+        public var type: ValueType
+    }
+
+    /// A tensor the traced function read that is not an input (a weight, a constant of a loss).
+    public struct Constant: @unchecked Sendable {
+        public var name: String
+        public var value: Tensor
+    }
+
+    public internal(set) var inputs: [ValueType]
+    public internal(set) var constants: [Constant]
+    public internal(set) var nodes: [Node]
+    /// Value numbers of the results.
+    public internal(set) var outputs: [Int]
+
+    /// The value number of node `i`'s output.
+    public func valueNumber(ofNode i: Int) -> Int { inputs.count + constants.count + i }
+
+    /// The type of value `v`.
+    public func valueType(_ v: Int) -> ValueType {
+        if v < inputs.count { return inputs[v] }
+        if v < inputs.count + constants.count {
+            let c = constants[v - inputs.count].value
+            return ValueType(shape: c.shape, dtype: c.dtype)
+        }
+        return nodes[v - inputs.count - constants.count].type
+    }
+
+    /// Replays the graph on `inputs` (of the traced shapes and dtypes); `constants` replaces
+    /// constants by name (a model's current weights, say). Ops record gradients as usual, so a
+    /// replayed forward can be differentiated.
+    ///
+    /// ```swift
+    /// let logits = graph([batch])[0]
+    /// ```
+    public func callAsFunction(_ inputs: [Tensor], constants replacing: [String: Tensor] = [:]) -> [Tensor] {
+        if inputs.count != self.inputs.count {
+            fatalError("[Graph] the graph takes \(self.inputs.count) inputs, got \(inputs.count)")
+        }
+        for (i, (x, t)) in zip(inputs, self.inputs).enumerated() where x.shape != t.shape || x.dtype != t.dtype {
+            fatalError("[Graph] input \(i) must be \(t), got \(x.dtype)\(x.shape)")
+        }
+        var values: [Tensor] = inputs
+        values.reserveCapacity(inputs.count + constants.count + nodes.count)
+        for c in constants {
+            if let v = replacing[c.name] {
+                if v.shape != c.value.shape || v.dtype != c.value.dtype {
+                    fatalError("[Graph] constant \(c.name) is \(c.value.dtype)\(c.value.shape), the replacement \(v.dtype)\(v.shape)")
+                }
+                values.append(v)
+            } else {
+                values.append(c.value)
+            }
+        }
+        for node in nodes {
+            values.append(Tensor.applyOpened(node.primitive, node.inputs.map { values[$0] }))
+        }
+        return outputs.map { values[$0] }
+    }
+
+    /// How often each value is read by later nodes or as an output.
+    func useCounts() -> [Int] {
+        var uses = [Int](repeating: 0, count: inputs.count + constants.count + nodes.count)
+        for n in nodes { for i in n.inputs { uses[i] += 1 } }
+        for o in outputs { uses[o] += 1 }
+        return uses
+    }
+}
+
+extension Tensor {
+    /// `apply` for a primitive known only as an existential (a graph node).
+    static func applyOpened(_ primitive: any Primitive, _ inputs: [Tensor]) -> Tensor {
+        func open<P: Primitive>(_ p: P) -> Tensor { Tensor.apply(p, inputs) }
+        return open(primitive)
+    }
+}
+
+extension Graph: CustomStringConvertible {
+    /// One line per value: `%3 = matmul(%0, %1) float32[2, 4]`.
+    public var description: String {
+        var lines: [String] = []
+        for (i, t) in inputs.enumerated() { lines.append("%\(i) = input \(t)") }
+        for (i, c) in constants.enumerated() {
+            lines.append("%\(inputs.count + i) = constant \(c.name) \(c.value.dtype)\(c.value.shape)")
+        }
+        for (i, n) in nodes.enumerated() {
+            let attrs = n.primitive.attributeDescription
+            lines.append("%\(valueNumber(ofNode: i)) = \(type(of: n.primitive).name)(\(n.inputs.map { "%\($0)" }.joined(separator: ", ")))"
+                         + (attrs.isEmpty ? "" : " \(attrs)") + " \(n.type)")
+        }
+        lines.append("return " + outputs.map { "%\($0)" }.joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+// MARK: Tracing
+
+extension Graph {
+    /// Records the primitives `body` applies to `inputs` (and to the tensors it reads: those become
+    /// constants) as a graph. Ops run eagerly while tracing, so `body` sees real values.
+    ///
+    /// `names` names constants by the storage they read (a model's parameters), so a replay can
+    /// replace them; others are named `c0`, `c1`, ...
+    ///
+    /// ```swift
+    /// let g = Graph.trace(inputs: [x]) { xs in [xs[0].tanh().sum()] }
+    /// ```
+    public static func trace(inputs: [Tensor], names: [(String, Tensor)] = [], _ body: ([Tensor]) -> [Tensor]) -> Graph {
+        let tracer = Tracer(names: names)
+        let tagged = inputs.map { tracer.addInput($0) }
+        let outs = Recording.with(tracer: tracer) { body(tagged) }
+        return tracer.finish(outs)
+    }
+}
+
+/// Builds a graph while a trace runs: maps traced values to value numbers.
+final class Tracer {
+    private var inputs: [Graph.ValueType] = []
+    private var constants: [Graph.Constant] = []
+    private var nodes: [Graph.Node] = []
+    /// Traced value id (`Tensor.traceID`) to its number in the graph under construction.
+    private var numbers: [Int: Int] = [:]
+    /// Constants already captured, by where their elements are (a weight read twice is one constant).
+    private var constantNumbers: [ViewKey: Int] = [:]
+    private var names: [ViewKey: String] = [:]
+    private var constantValueIDs: [Int] = []
+
+    struct ViewKey: Hashable {
+        let storage: ObjectIdentifier, offset: Int, shape: [Int], strides: [Int]
+        init(_ t: Tensor) { storage = ObjectIdentifier(t.storage); offset = t.offset; shape = t.shape; strides = t.strides }
+    }
+
+    init(names: [(String, Tensor)]) {
+        for (n, t) in names { self.names[ViewKey(t)] = n }
+    }
+
+    func addInput(_ x: Tensor) -> Tensor {
+        var t = x
+        t.traceID = Recording.newValueID()
+        numbers[t.traceID] = inputs.count
+        inputs.append(Graph.ValueType(shape: x.shape, dtype: x.dtype))
+        return t
+    }
+
+    /// Value numbers are assigned in the final order at `finish` (inputs, constants, nodes); until then
+    /// constants and nodes are numbered in their own ranges, told apart by sign.
+    private func number(of t: Tensor) -> Int {
+        if t.traceID != 0, let n = numbers[t.traceID] { return n }
+        let key = ViewKey(t)
+        if let c = constantNumbers[key] { return c }
+        let c = -(constants.count + 1)
+        constants.append(Graph.Constant(name: names[key] ?? "c\(constants.count)", value: t.detached()))
+        constantNumbers[key] = c
+        return c
+    }
+
+    func append<P: Primitive>(_ primitive: P, _ inputs: [Tensor], _ output: Tensor) -> Tensor {
+        let ins = inputs.map { number(of: $0) }
+        var out = output
+        out.traceID = Recording.newValueID()
+        numbers[out.traceID] = 1_000_000_000 + nodes.count
+        nodes.append(Graph.Node(primitive: primitive, inputs: ins, type: Graph.ValueType(shape: output.shape, dtype: output.dtype)))
+        return out
+    }
+
+    func finish(_ outputs: [Tensor]) -> Graph {
+        let outs = outputs.map { number(of: $0) }
+        let nIn = inputs.count, nConst = constants.count
+        func final(_ n: Int) -> Int {
+            if n < 0 { return nIn + (-n - 1) }
+            if n >= 1_000_000_000 { return nIn + nConst + (n - 1_000_000_000) }
+            return n
+        }
+        let renumbered = nodes.map { Graph.Node(primitive: $0.primitive, inputs: $0.inputs.map(final), type: $0.type) }
+        return Graph(inputs: inputs, constants: constants, nodes: renumbered, outputs: outs.map(final))
+    }
+}
