@@ -12,7 +12,8 @@ import MyelinCore
 ///
 /// A carried state is reset by `resetState()` / `model.resetStates()` (the `Trainer` resets at
 /// each epoch's start and around evaluation); a batch of another size than the carried state's
-/// is an error (use a loader with `dropLast: true`). `summary` does not change it.
+/// is an error (use a loader with `dropLast: true`). Inside `withoutCarriedStates` (and so in
+/// `summary`) it is neither used nor changed.
 ///
 /// ```swift
 /// let model = Sequential {
@@ -55,9 +56,9 @@ public final class RecurrentOutput<Wrapped: RecurrentLayer>: Module, SequenceLay
 
     /// The outputs for sequences with lengths or a mask (and the carried state, if any).
     public func forward(_ input: SequenceBatch) -> Tensor {
-        let recording = ModuleSummaryRecorder.current != nil
+        let carrying = carryState && !CarriedStates.paused
         var start: Wrapped.State?
-        if carryState, !recording, let carried = state {
+        if carrying, let carried = state {
             let fresh = layer.initialState(batchSize: input.batchSize, dtype: input.values.dtype.isFloatingPoint ? input.values.dtype : .float32)
             if fresh.shapes != carried.shapes {
                 fatalError("[RecurrentOutput] the carried state has shapes \(carried.shapes) but a batch of \(input.batchSize) needs \(fresh.shapes): keep the batch size fixed (a loader with dropLast: true) or call resetState()")
@@ -65,7 +66,7 @@ public final class RecurrentOutput<Wrapped: RecurrentLayer>: Module, SequenceLay
             start = carried
         }
         let (output, final) = layer(input, state: start)
-        if carryState && !recording { state = final.detached() }
+        if carrying { state = final.detached() }
         switch returning {
         case .sequence: return output
         case .lastStep: return input.lastValidStep(of: output)

@@ -203,12 +203,30 @@ extension SequenceLayer {
 }
 
 /// A module that keeps a state between calls (Keras's `stateful=True`), such as
-/// `RecurrentOutput(rnn, carryState: true)`: `resetState()` forgets it. `Module.resetStates()`
+/// `RecurrentOutput(rnn, carryState: true)`: `resetState()` forgets it. Conformers neither use
+/// nor update it inside `withoutCarriedStates`. `Module.resetStates()`
 /// resets every one in a model; the `Trainer` does so at each epoch's start and around
 /// evaluation, and `Module.to(_:)` after converting.
 public protocol StateCarrying: Module {
     /// Forgets the carried state: the next call starts from the initial state.
     func resetState()
+}
+
+/// Whether `withoutCarriedStates` is running on this thread (or task).
+enum CarriedStates {
+    @TaskLocal static var paused = false
+}
+
+/// Runs `body` as if no module carried a state: `StateCarrying` modules start each call from the
+/// initial state and leave their carried state as it was (what `summary` and
+/// `TrainingContext.activations()` do, so that looking at a model does not change its run).
+/// Applies to this thread only.
+///
+/// ```swift
+/// let probe = withoutCarriedStates { model(sample) }    // the stream's state is untouched
+/// ```
+public func withoutCarriedStates<R>(_ body: () throws -> R) rethrows -> R {
+    try CarriedStates.$paused.withValue(true, operation: body)
 }
 
 extension Module {

@@ -1,7 +1,8 @@
 /// Collects each layer's output shape during the dry run of `Module.summary(inputShape:)`.
-final class ModuleSummaryRecorder {
-    /// Set while a summary runs; `callAsFunction` reports to it. The summary runs on one thread.
-    nonisolated(unsafe) static var current: ModuleSummaryRecorder?
+final class ModuleSummaryRecorder: @unchecked Sendable {
+    /// Set while a summary runs, for its thread (or task) only, so that modules running elsewhere
+    /// at the same time do not report to it; `callAsFunction` reports to it.
+    @TaskLocal static var current: ModuleSummaryRecorder?
     /// Each recorded call: the module and its output shape (with a note, such as a state's shapes).
     var rows: [(module: ObjectIdentifier, output: String)] = []
 
@@ -50,9 +51,9 @@ extension Module {
         let recorder = ModuleSummaryRecorder()
         let wasTraining = isTraining
         eval()
-        ModuleSummaryRecorder.current = recorder
-        withoutGrad { forwardPass() }
-        ModuleSummaryRecorder.current = nil
+        ModuleSummaryRecorder.$current.withValue(recorder) {
+            withoutCarriedStates { withoutGrad { forwardPass() } }
+        }
         train(wasTraining)
         var outputShapes: [ObjectIdentifier: String] = [:]
         for row in recorder.rows { outputShapes[row.module] = row.output }

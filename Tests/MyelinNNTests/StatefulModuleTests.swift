@@ -53,6 +53,23 @@ final class TinyLanguageModel: Module {
     }
 }
 
+/// The mean over each sequence's valid steps: a `SequenceLayer` with no one-tensor forward of its own.
+final class MaskedMean: Module, SequenceLayer {
+    func forward(_ input: SequenceBatch) -> Tensor {
+        guard let valid = input.validMask else { return input.values.mean(axis: 1) }
+        let w = valid.to(input.values.dtype).unsqueezed(axis: -1)
+        return (input.values * w).sum(axis: 1) / w.sum(axis: 1).maximum(Tensor(scalar: 1))
+    }
+}
+
+/// A layer with its own call signature (two inputs), reporting its output to summaries.
+final class Bilinear: Module {
+    let weight = Parameter(Tensor.ones([2, 2]))
+    func callAsFunction(_ a: Tensor, _ b: Tensor) -> Tensor {
+        reportOutput((a.matmul(weight.value) * b).sum(axis: -1), note: "two inputs")
+    }
+}
+
 /// The interface for modules with state and extra inputs (`RecurrentLayer`, `RecurrentCell`,
 /// `SequenceBatch`, `RecurrentOutput`, `SequenceLayer`) through a test-only Elman RNN.
 @Suite struct StatefulModuleTests {
@@ -256,6 +273,34 @@ final class TinyLanguageModel: Module {
         #expect(stateful(x[.all, 0..<3]).floats == a.floats)
         stateful.to(.float64)
         #expect(stateful.state == nil)
+    }
+
+    @Test func aSequenceLayerGetsTheMaskThroughSequential() {
+        let x = Self.inputs([2, 4, 3])
+        let model = Sequential { Linear(3, 3, bias: false, weightInit: .constant(0.5)); MaskedMean() }
+        let masked = model(SequenceBatch(x, lengths: [4, 1]))
+        let projected = x.linear(weight: Tensor.full([3, 3], value: 0.5), bias: nil)
+        #expect(Self.close(masked[0], projected[0].mean(axis: 0)))
+        #expect(Self.close(masked[1], projected[1, 0]))
+        // One tensor: every step valid, through Module.forward's default for sequence layers.
+        #expect(Self.close(model(x), projected.mean(axis: 1)))
+        let text = model.summary(input: SequenceBatch(x, lengths: [4, 1]))
+        #expect(text.contains("MaskedMean") && text.hasSuffix("Output shape: [2, 3]"))
+
+        let bilinear = Bilinear()
+        let two = bilinear.summary(running: { _ = bilinear(Tensor.ones([5, 2]), Tensor.ones([5, 2])) })
+        #expect(two.contains("[5] (two inputs)"))
+    }
+
+    @Test func lookingAtAModelLeavesItsCarriedStateAlone() {
+        let rnn = Self.rnn()
+        let stateful = RecurrentOutput(rnn, carryState: true)
+        let x = Self.inputs([2, 3, 3])
+        _ = stateful(x)
+        let carried = stateful.state!.floats
+        let fresh = withoutCarriedStates { stateful(Self.inputs([4, 3, 3], seed: 3)) }
+        #expect(fresh.floats == rnn(Self.inputs([4, 3, 3], seed: 3)).output.floats)
+        #expect(stateful.state!.floats == carried)
     }
 
     @Test func aCarriedStateRejectsAnotherBatchSize() async {
