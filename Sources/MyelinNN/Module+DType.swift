@@ -7,6 +7,7 @@ extension Module {
     ///
     /// Inputs must then be of the same type: a float64 model computes, and trains, in float64.
     /// Convert before training: an optimiser's existing state is converted at its next step.
+    /// States carried between calls (`StateCarrying` modules) are reset.
     ///
     /// ```swift
     /// let model = Sequential { Linear(2, 16); ReLU(); Linear(16, 1) }.to(.float64)
@@ -23,6 +24,7 @@ extension Module {
         for (_, b) in namedBuffers() where b.value.dtype.isFloatingPoint && b.value.dtype != dtype {
             b.value = b.value.to(dtype).contiguous()
         }
+        resetStates()
         return self
     }
 }

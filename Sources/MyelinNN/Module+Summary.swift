@@ -1,11 +1,13 @@
 /// Collects each layer's output shape during the dry run of `Module.summary(inputShape:)`.
-final class ModuleSummaryRecorder {
-    /// Set while a summary runs; `callAsFunction` reports to it. The summary runs on one thread.
-    nonisolated(unsafe) static var current: ModuleSummaryRecorder?
-    var rows: [(module: ObjectIdentifier, output: [Int])] = []
+final class ModuleSummaryRecorder: @unchecked Sendable {
+    /// Set while a summary runs, for its thread (or task) only, so that modules running elsewhere
+    /// at the same time do not report to it; `callAsFunction` reports to it.
+    @TaskLocal static var current: ModuleSummaryRecorder?
+    /// Each recorded call: the module and its output shape (with a note, such as a state's shapes).
+    var rows: [(module: ObjectIdentifier, output: String)] = []
 
-    func record(_ module: Module, input: Tensor, output: Tensor) {
-        rows.append((ObjectIdentifier(module), output.shape))
+    func record(_ module: Module, output: Tensor, note: String? = nil) {
+        rows.append((ObjectIdentifier(module), note.map { "\(output.shape) (\($0))" } ?? "\(output.shape)"))
     }
 }
 
@@ -25,25 +27,46 @@ extension Module {
     /// Total params: 535,818 (trainable 535,818)
     /// ```
     public func summary(inputShape: [Int], dtype: DType = .float32) -> String {
+        summary(running: { _ = self(Tensor.zeros(inputShape, dtype: dtype)) })
+    }
+
+    /// The summary for sequences with lengths or a mask: the model is run on `input` (through
+    /// its `SequenceLayer` or `RecurrentLayer` call if it has one, else on the values alone).
+    ///
+    /// ```swift
+    /// print(model.summary(input: SequenceBatch(Tensor.zeros([2, 7, 4]), lengths: [7, 3])))
+    /// ```
+    public func summary(input: SequenceBatch) -> String {
+        summary(running: { _ = self.forwardMasked(input) })
+    }
+
+    /// The summary of whatever `forwardPass` runs, for models called with more than one tensor
+    /// (a state, a mask, several inputs): each layer's row shows the output of its last call.
+    /// The pass runs in eval mode without recording a graph; carried states are left as they were.
+    ///
+    /// ```swift
+    /// print(model.summary(running: { _ = model(x, state: h0) }))
+    /// ```
+    public func summary(running forwardPass: () -> Void) -> String {
         let recorder = ModuleSummaryRecorder()
         let wasTraining = isTraining
         eval()
-        ModuleSummaryRecorder.current = recorder
-        _ = withoutGrad { self(Tensor.zeros(inputShape, dtype: dtype)) }
-        ModuleSummaryRecorder.current = nil
+        ModuleSummaryRecorder.$current.withValue(recorder) {
+            withoutCarriedStates { withoutGrad { forwardPass() } }
+        }
         train(wasTraining)
-        var outputShapes: [ObjectIdentifier: [Int]] = [:]
+        var outputShapes: [ObjectIdentifier: String] = [:]
         for row in recorder.rows { outputShapes[row.module] = row.output }
 
         var table: [[String]] = [["Layer", "Type", "Output shape", "Params"]]
         for (name, module) in namedModules() where !name.isEmpty {
             let own = module.namedOwnParameters().reduce(0) { $0 + $1.1.count }
             let depth = name.split(separator: ".").count - 1
-            let shape = outputShapes[ObjectIdentifier(module)].map { "\($0)" } ?? "-"
+            let shape = outputShapes[ObjectIdentifier(module)] ?? "-"
             table.append([String(repeating: "  ", count: depth) + name, module.typeName, shape, own.grouped])
         }
         if table.count == 1 {
-            table.append([typeName, typeName, outputShapes[ObjectIdentifier(self)].map { "\($0)" } ?? "-", parameterCount.grouped])
+            table.append([typeName, typeName, outputShapes[ObjectIdentifier(self)] ?? "-", parameterCount.grouped])
         }
         let widths = (0..<4).map { c in table.map { $0[c].count }.max() ?? 0 }
         func line(_ row: [String]) -> String {

@@ -20,15 +20,23 @@ open class Module {
 
     public init() {}
 
-    /// Computes the module's output; every subclass overrides it.
+    /// Computes the module's output; every one-tensor subclass overrides it. A `SequenceLayer`
+    /// or `RecurrentLayer` that does not gets a default: its masked forward with every step valid,
+    /// or its output sequence from the initial state.
     open func forward(_ input: Tensor) -> Tensor {
+        if let output = defaultForward(input) { return output }
         fatalError("[module] \(type(of: self)) must override forward(_:)")
     }
 
     /// Runs `forward`, recording the output shape when a `summary` is being built.
     public func callAsFunction(_ input: Tensor) -> Tensor {
+        guard let recorder = ModuleSummaryRecorder.current else { return forward(input) }
+        let mark = recorder.rows.count
         let output = forward(input)
-        ModuleSummaryRecorder.current?.record(self, input: input, output: output)
+        // A recurrent layer's own call has already recorded it, with its state's shapes.
+        if !recorder.rows[mark...].contains(where: { $0.module == ObjectIdentifier(self) }) {
+            recorder.record(self, output: output)
+        }
         return output
     }
 

@@ -9,7 +9,17 @@
 /// }
 /// let same = Sequential([Linear(784, 512), ReLU(), Linear(512, 10)])
 /// ```
-public final class Sequential: Module {
+///
+/// Recurrent layers sit in it directly (their output sequence is passed on) or through
+/// `RecurrentOutput` (last step, carried state). Called with a `SequenceBatch`, it passes the
+/// lengths or mask to each `SequenceLayer` and `RecurrentLayer` while the values keep the batch's
+/// `[batch, time]` leading sizes; other layers get the values alone.
+///
+/// ```swift
+/// let classifier = Sequential { Embedding(100, 16); RecurrentOutput(rnn, returning: .lastStep); Linear(32, 2) }
+/// let logits = classifier(SequenceBatch(tokens, paddingIndex: 0))     // [batch, 2]
+/// ```
+public final class Sequential: Module, SequenceLayer {
     public let layers: [Module]
 
     public init(_ layers: [Module]) {
@@ -23,6 +33,13 @@ public final class Sequential: Module {
 
     public override func forward(_ input: Tensor) -> Tensor {
         layers.reduce(input) { x, layer in layer(x) }
+    }
+
+    /// The layers in turn, the lengths or mask going to those that take them.
+    public func forward(_ input: SequenceBatch) -> Tensor {
+        layers.reduce(input.values) { x, layer in
+            input.isMasked && input.matches(x.shape) ? layer.forwardMasked(input.with(values: x)) : layer(x)
+        }
     }
 
     public override func namedChildren() -> [(String, Module)] {

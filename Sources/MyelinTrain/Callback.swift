@@ -80,8 +80,9 @@ public final class TrainingContext {
     /// Each layer's output on `inputs` (the current batch by default), for looking inside the
     /// model mid-training: for a `Sequential`, one entry per layer named by its index and type
     /// (`"0 Linear"`, `"1 ReLU"`...); for other models, the output alone. Runs in eval mode without
-    /// recording a graph (dropout off, no random draws, normalisation statistics untouched), so
-    /// training continues exactly as it would have; the mode is put back.
+    /// recording a graph (dropout off, no random draws, normalisation statistics untouched,
+    /// carried states neither used nor changed: `withoutCarriedStates`), so training continues
+    /// exactly as it would have; the mode is put back.
     ///
     /// ```swift
     /// LambdaCallback(onEpochEnd: { _, _, ctx in
@@ -94,7 +95,7 @@ public final class TrainingContext {
         let wasTraining = model.isTraining
         model.eval()
         defer { if wasTraining { model.train() } }
-        return withoutGrad {
+        return withoutCarriedStates { withoutGrad {
             guard let seq = model as? Sequential else { return [(model.typeName, model(x))] }
             var out: [(name: String, value: Tensor)] = []
             var h = x
@@ -103,7 +104,7 @@ public final class TrainingContext {
                 out.append(("\(i) \(layer.typeName)", h))
             }
             return out
-        }
+        } }
     }
 }
 

@@ -38,6 +38,22 @@ public enum SchedulerInterval: Sendable {
 /// let classes = trainer.predict(images).argmax(axis: 1)
 /// ```
 ///
+/// A model called with more than one tensor (a state, lengths, a mask) is trained through
+/// `forward`, the batch-to-outputs function the loop uses in place of `model(batch.inputs)`. A
+/// model holding `StateCarrying` modules (`RecurrentOutput(rnn, carryState: true)`, truncated
+/// backpropagation through time) has its states reset at each epoch's start and around
+/// evaluation, so each epoch and each evaluation reads its stream from the start.
+///
+/// ```swift
+/// // Truncated BPTT written out: the state carried, detached, from batch to batch.
+/// var carried: Tensor?
+/// let trainer = Trainer(model: model, optimizer: opt, loss: .mse, forward: { batch in
+///     let (outputs, state) = model.rnn(batch.inputs, state: carried)
+///     carried = state.detached()
+///     return model.head(outputs)
+/// }, callbacks: [LambdaCallback(onEpochBegin: { _, _, _ in carried = nil })])
+/// ```
+///
 /// The trainer owns the `epoch` and `step` counters and a cumulative `history`; `checkpoint()` and
 /// `restore(from:)` carry them with weights, optimiser, scheduler and random states, so a run
 /// resumed from a checkpoint taken between epochs continues bit for bit.
@@ -45,6 +61,11 @@ public final class Trainer {
     public let model: Module
     public let optimizer: Optimizer
     public var loss: Loss
+    /// The model's outputs for a batch, when they are not `model(batch.inputs)`: a state carried
+    /// between batches, lengths or a mask (`model(SequenceBatch(batch.inputs, paddingIndex: 0))`),
+    /// several inputs. Used by `fit`, `evaluate` and `predict(_: DataLoader)`; `model.isTraining`
+    /// tells training from evaluation. `predict(_: Tensor)` still calls the model on the tensor.
+    public var forward: ((Batch) -> Tensor)?
     /// Streamed over each epoch's training batches and over validation (`val_` keys).
     public var metrics: [any Metric]
     public var callbacks: [Callback]
@@ -89,7 +110,8 @@ public final class Trainer {
     /// Set by `restore` without a loader: applied to the next `fit`'s loader generator.
     var pendingLoaderState: [UInt64]?
 
-    public init(model: Module, optimizer: Optimizer, loss: Loss, metrics: [any Metric] = [], callbacks: [Callback] = [],
+    public init(model: Module, optimizer: Optimizer, loss: Loss, forward: ((Batch) -> Tensor)? = nil,
+                metrics: [any Metric] = [], callbacks: [Callback] = [],
                 scheduler: (any CheckpointableScheduler)? = nil, gradientClipNorm: Double? = nil,
                 verbosity: Verbosity = .auto, output: @escaping (String) -> Void = writeToStandardOutput) {
         if let s = scheduler, s.optimizer !== optimizer {
@@ -98,6 +120,7 @@ public final class Trainer {
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
+        self.forward = forward
         self.metrics = metrics
         self.callbacks = callbacks
         self.scheduler = scheduler
@@ -161,6 +184,7 @@ public final class Trainer {
         epoch = e
         ctx.epoch = e
         model.train()
+        model.resetStates()
         for i in metrics.indices { metrics[i].reset() }
         for c in callbacks { c.onEpochBegin(epoch: e, logs: [:], ctx: ctx) }
         printer.epochBegin(epoch: e, epochs: epochs)
@@ -176,7 +200,7 @@ public final class Trainer {
             ctx.outputs = nil
             ctx.loss = nil
             for c in callbacks { c.onBatchBegin(batch: b, logs: [:], ctx: ctx) }
-            let outputs = model(batch.inputs)
+            let outputs = modelOutputs(for: batch)
             let value = loss(outputs, batch.targets)
             ctx.outputs = outputs
             ctx.loss = value
@@ -233,6 +257,12 @@ public final class Trainer {
         for c in callbacks { c.onEpochEnd(epoch: e, logs: logs, ctx: ctx) }
     }
 
+    /// The model's outputs for `batch`: `forward` if set, else `model(batch.inputs)`.
+    func modelOutputs(for batch: Batch) -> Tensor {
+        if let forward { return forward(batch) }
+        return model(batch.inputs)
+    }
+
     /// The log keys in display order: loss, metrics (in the order given), then validation ones.
     func logKeys(validation: Bool) -> [String] {
         let train = ["loss"] + metrics.map(\.name)
@@ -275,7 +305,8 @@ public final class Trainer {
 
     /// The loss and metrics over a loader, in eval mode, without recording a graph; the model's
     /// mode is put back afterwards. Keys: "loss" and each metric's name. The loss is the mean over
-    /// examples (batch losses weighted by batch size).
+    /// examples (batch losses weighted by batch size). Carried states (`StateCarrying` modules)
+    /// are reset before and after.
     ///
     /// ```swift
     /// let scores = trainer.evaluate(testLoader)    // ["loss": 0.31, "accuracy": 0.91]
@@ -287,7 +318,7 @@ public final class Trainer {
         inEvalMode {
             withoutGrad {
                 for batch in loader {
-                    let outputs = model(batch.inputs)
+                    let outputs = modelOutputs(for: batch)
                     let n = batch.inputs.rank > 0 ? batch.inputs.shape[0] : 1
                     lossSum += loss(outputs, batch.targets).item() * Double(n)
                     samples += n
@@ -315,18 +346,22 @@ public final class Trainer {
         model.predict(inputs, batchSize: batchSize)
     }
 
-    /// The model's outputs for every batch of a loader, concatenated (targets ignored).
+    /// The model's outputs for every batch of a loader (through `forward` if set), concatenated.
     public func predict(_ loader: DataLoader) -> Tensor {
         var parts: [Tensor] = []
-        inEvalMode { withoutGrad { for batch in loader { parts.append(model(batch.inputs)) } } }
+        inEvalMode { withoutGrad { for batch in loader { parts.append(modelOutputs(for: batch)) } } }
         precondition(!parts.isEmpty, "[trainer] predict: the loader has no batches")
         return parts.count == 1 ? parts[0] : Tensor.cat(parts, axis: 0)
     }
 
+    /// Runs `body` in eval mode from fresh carried states, putting the mode back and resetting
+    /// the states again afterwards.
     private func inEvalMode(_ body: () -> Void) {
         let wasTraining = model.isTraining
         model.eval()
+        model.resetStates()
         body()
+        model.resetStates()
         if wasTraining { model.train() }
     }
 }
