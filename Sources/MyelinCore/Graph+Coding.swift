@@ -57,6 +57,7 @@ public enum PrimitiveRegistry {
         add(Convert.self); add(Indexing.View.self); add(Indexing.Put.self); add(Join.self); add(Flip.self); add(ConstantPad.self)
         add(Gathering.Gather.self); add(Gathering.IndexSelect.self); add(Gathering.Scatter.self); add(Gathering.Where.self)
         add(Gathering.MaskedFill.self); add(Gathering.OneHot.self); add(SortIndices.self); add(CustomOp.self)
+        add(FusedElementwise.self)
         return t
     }
 }

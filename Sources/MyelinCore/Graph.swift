@@ -57,7 +57,8 @@ public struct Graph: @unchecked Sendable {
         return nodes[v - inputs.count - constants.count].type
     }
 
-    /// Replays the graph on `inputs` (of the traced shapes and dtypes); `constants` replaces
+    /// Replays the graph on `inputs` (of the traced dtypes and ranks; sizes may differ where the ops
+    /// allow it, as a batch dimension does); `constants` replaces
     /// constants by name (a model's current weights, say). Ops record gradients as usual, so a
     /// replayed forward can be differentiated.
     ///
@@ -68,8 +69,9 @@ public struct Graph: @unchecked Sendable {
         if inputs.count != self.inputs.count {
             fatalError("[Graph] the graph takes \(self.inputs.count) inputs, got \(inputs.count)")
         }
-        for (i, (x, t)) in zip(inputs, self.inputs).enumerated() where x.shape != t.shape || x.dtype != t.dtype {
-            fatalError("[Graph] input \(i) must be \(t), got \(x.dtype)\(x.shape)")
+        // Sizes may differ from the traced ones (another batch size, say) where every op allows it.
+        for (i, (x, t)) in zip(inputs, self.inputs).enumerated() where x.rank != t.shape.count || x.dtype != t.dtype {
+            fatalError("[Graph] input \(i) must be \(t.dtype) of rank \(t.shape.count) (traced as \(t)), got \(x.dtype)\(x.shape)")
         }
         var values: [Tensor] = inputs
         values.reserveCapacity(inputs.count + constants.count + nodes.count)
@@ -116,7 +118,7 @@ extension Graph: CustomStringConvertible {
         }
         for (i, n) in nodes.enumerated() {
             let attrs = n.primitive.attributeDescription
-            lines.append("%\(valueNumber(ofNode: i)) = \(type(of: n.primitive).name)(\(n.inputs.map { "%\($0)" }.joined(separator: ", ")))"
+            lines.append("%\(valueNumber(ofNode: i)) = \(n.primitive.name)(\(n.inputs.map { "%\($0)" }.joined(separator: ", ")))"
                          + (attrs.isEmpty ? "" : " \(attrs)") + " \(n.type)")
         }
         lines.append("return " + outputs.map { "%\($0)" }.joined(separator: ", "))
@@ -139,7 +141,12 @@ extension Graph {
     public static func trace(inputs: [Tensor], names: [(String, Tensor)] = [], _ body: ([Tensor]) -> [Tensor]) -> Graph {
         let tracer = Tracer(names: names)
         let tagged = inputs.map { tracer.addInput($0) }
+        let randomState = Random.global.state
         let outs = Recording.with(tracer: tracer) { body(tagged) }
+        if Random.global.state != randomState {
+            // A replay would reuse the numbers drawn now (a dropout mask, say), silently.
+            fatalError("[trace] the traced function drew random numbers (dropout in training mode?); they would be frozen into the graph: trace it in eval mode or without randomness")
+        }
         return tracer.finish(outs)
     }
 }

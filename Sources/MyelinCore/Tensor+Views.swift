@@ -77,7 +77,10 @@ extension Tensor {
         let s = Shape.axis(start, rank: rank, op: "flatten"), e = Shape.axis(end, rank: rank, op: "flatten")
         if s > e { fatalError("[flatten] start axis \(start) comes after end axis \(end)") }
         let merged = shape[s...e].reduce(1, *)
-        return reshape(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
+        var target = Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...])
+        // The leading (batch) size as -1, so a traced flatten follows the batch size of a replay.
+        if s > 0 && target.count > 1 && target[1...].allSatisfy({ $0 > 0 }) { target[0] = -1 }
+        return reshape(target)
     }
 
     /// The axes reordered: result axis i is this tensor's axis `order[i]`. A view.
@@ -157,6 +160,9 @@ extension Tensor {
 
     /// `expand` to the shape of another tensor.
     public func expand(as other: Tensor) -> Tensor { expand(other.shape) }
+
+    /// True when both tensors are views of the same memory.
+    public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
 
     /// The same values in a contiguous row-major layout: the tensor itself when it already is.
     public func contiguous() -> Tensor {

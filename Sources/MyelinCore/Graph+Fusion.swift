@@ -1,0 +1,329 @@
+import Foundation
+import Synchronization
+
+// Fusion: chains of elementwise ops over float32 or float64 values of one shape (inputs may
+// broadcast), and a final sum over everything, become one primitive that reads each input once and
+// writes one output: blocks of 512 elements flow through every op while they are in cache, instead
+// of each op making a pass over memory. Eager mode stays unfused.
+
+extension Graph {
+    /// This graph with chains of elementwise ops merged into single loops (see `FusedElementwise`).
+    /// Values are the same within floating-point rounding: only a fused sum adds in another order.
+    ///
+    /// ```swift
+    /// let fast = Graph.trace(inputs: [x]) { xs in [(xs[0] * 2 + 1).tanh()] }.fused()
+    /// ```
+    public func fused() -> Graph {
+        let base = inputs.count + constants.count
+        let uses = useCounts()
+        let isOutput = Set(outputs)
+        func valueType(_ v: Int) -> ValueType { self.valueType(v) }
+        func fusable(_ i: Int) -> Bool {
+            let n = nodes[i]
+            guard n.primitive.elementwise != nil, FusionKernels.kernel(for: n.primitive) != nil,
+                  n.type.dtype == .float32 || n.type.dtype == .float64 else { return false }
+            return n.inputs.allSatisfy { valueType($0).dtype == n.type.dtype }
+        }
+        // Each node's group root (nil: not fused); walk from the last node back, so a root is decided
+        // before its producers are offered to it.
+        var root = [Int?](repeating: nil, count: nodes.count)
+        for i in stride(from: nodes.count - 1, through: 0, by: -1) where fusable(i) {
+            if root[i] == nil { root[i] = i }
+            let r = root[i]!
+            for v in nodes[i].inputs where v >= base {
+                let p = v - base
+                if root[p] == nil, fusable(p), uses[v] == 1, !isOutput.contains(v), nodes[p].type == nodes[r].type {
+                    root[p] = r
+                }
+            }
+        }
+        // A root's sole consumer that sums everything joins the group.
+        var sumOf: [Int: Int] = [:]   // sum node -> root
+        for (i, n) in nodes.enumerated() {
+            guard let s = n.primitive as? Reductions.Sum, s.axes == nil, !s.keepDims, n.inputs.count == 1 else { continue }
+            let v = n.inputs[0]
+            if v >= base, let r = root[v - base], r == v - base, uses[v] == 1, !isOutput.contains(v) { sumOf[i] = r }
+        }
+        var members: [Int: [Int]] = [:]
+        for i in nodes.indices { if let r = root[i] { members[r, default: []].append(i) } }
+
+        var newNodes: [Node] = []
+        var renumber = [Int](0..<base)   // old value number -> new
+        renumber.reserveCapacity(base + nodes.count)
+        for _ in nodes { renumber.append(-1) }
+        let summedRoots = Set(sumOf.values)
+        for (i, n) in nodes.enumerated() {
+            if let r = root[i], i != r { continue }              // emitted with its root
+            if let r = root[i], members[r]!.count >= 2 || summedRoots.contains(r) {
+                if summedRoots.contains(r) { continue }           // emitted at its sum
+                let (prim, ins) = FusedElementwise.make(members[r]!, self, reduce: false)
+                newNodes.append(Node(primitive: prim, inputs: ins.map { renumber[$0] }, type: n.type))
+                renumber[base + i] = base + newNodes.count - 1
+                continue
+            }
+            if let r = sumOf[i] {
+                let (prim, ins) = FusedElementwise.make(members[r]!, self, reduce: true)
+                newNodes.append(Node(primitive: prim, inputs: ins.map { renumber[$0] }, type: n.type))
+                renumber[base + i] = base + newNodes.count - 1
+                continue
+            }
+            newNodes.append(Node(primitive: n.primitive, inputs: n.inputs.map { renumber[$0] }, type: n.type))
+            renumber[base + i] = base + newNodes.count - 1
+        }
+        return Graph(inputs: inputs, constants: constants, nodes: newNodes, outputs: outputs.map { renumber[$0] })
+    }
+}
+
+/// Elementwise primitives run over one block as a specialised loop (no per-element dispatch).
+struct FusionKernel: Sendable {
+    let float: @Sendable (_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ n: Int) -> Void
+    let double: @Sendable (_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>, _ n: Int) -> Void
+}
+
+/// The block loops of every fusable primitive, by name, built where each op's type is known so the
+/// compiler specialises each loop with the element function inlined.
+enum FusionKernels {
+    private static let table: [String: @Sendable (any Primitive) -> FusionKernel?] = {
+        var t: [String: @Sendable (any Primitive) -> FusionKernel?] = [:]
+        func floatUnary<Op: FloatUnaryOp>(_: Op.Type) {
+            t[Op.name] = { p in
+                guard let op = (p as? Elementwise.FloatUnary<Op>)?.op else { return nil }
+                return FusionKernel(float: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
+                                    double: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } })
+            }
+        }
+        func numericUnary<Op: NumericUnaryOp>(_: Op.Type) {
+            t[Op.name] = { p in
+                guard let op = (p as? Elementwise.NumericUnary<Op>)?.op else { return nil }
+                return FusionKernel(float: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
+                                    double: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } })
+            }
+        }
+        func numericBinary<Op: NumericBinaryOp>(_: Op.Type) {
+            t[Op.name] = { p in
+                guard let op = (p as? Elementwise.NumericBinary<Op>)?.op else { return nil }
+                return FusionKernel(float: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
+                                    double: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } })
+            }
+        }
+        func floatBinary<Op: FloatBinaryOp>(_: Op.Type) {
+            t[Op.name] = { p in
+                guard let op = (p as? Elementwise.FloatBinary<Op>)?.op else { return nil }
+                return FusionKernel(float: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
+                                    double: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } })
+            }
+        }
+        floatUnary(UnaryOps.Erf.self); floatUnary(UnaryOps.Exp.self); floatUnary(UnaryOps.Log.self)
+        floatUnary(UnaryOps.Log1p.self); floatUnary(UnaryOps.Sqrt.self); floatUnary(UnaryOps.Rsqrt.self)
+        floatUnary(UnaryOps.Sin.self); floatUnary(UnaryOps.Cos.self); floatUnary(UnaryOps.Tanh.self)
+        floatUnary(UnaryOps.Sigmoid.self); floatUnary(UnaryOps.Floor.self); floatUnary(UnaryOps.Ceil.self)
+        floatUnary(UnaryOps.Round.self); floatUnary(UnaryOps.FiniteOrZero.self)
+        numericUnary(UnaryOps.Negate.self); numericUnary(UnaryOps.Abs.self); numericUnary(UnaryOps.Square.self)
+        numericUnary(UnaryOps.Sign.self); numericUnary(UnaryOps.Relu.self); numericUnary(UnaryOps.Clamp.self)
+        numericBinary(BinaryOps.Add.self); numericBinary(BinaryOps.Sub.self); numericBinary(BinaryOps.Mul.self)
+        numericBinary(BinaryOps.Maximum.self); numericBinary(BinaryOps.Minimum.self)
+        numericBinary(BinaryOps.PassWherePositive.self)
+        floatBinary(BinaryOps.Div.self); floatBinary(BinaryOps.Pow.self)
+        return t
+    }()
+
+    static func has(_ name: String) -> Bool { table[name] != nil }
+
+    static func kernel(for p: any Primitive) -> FusionKernel? { table[p.name].flatMap { $0(p) } }
+}
+
+/// How a fused loop reads an input: in place (contiguous, full shape), as one value, or gathered.
+enum FusedSource<T: FloatElement> {
+    case direct(UnsafeMutablePointer<T>), scalar(T), strided(StridedLoop, UnsafeMutablePointer<T>)
+}
+
+/// A chain of elementwise primitives (and optionally a final sum of everything) as one loop.
+///
+/// Registers 0..<inputs are the inputs; step k writes register inputs + k; the last step's register
+/// is the result. Made by `Graph.fused()`; in a graph file it lists its steps by name and attributes.
+public struct FusedElementwise: Primitive, @unchecked Sendable {
+    // @unchecked: the kernels are built from the steps and never change.
+    public static let name = "fused"
+
+    struct Step {
+        let primitive: any Primitive
+        let operands: [Int]
+        let kernel: FusionKernel
+    }
+
+    let inputCount: Int
+    let steps: [Step]
+    /// A final sum over every element (the output is 0-d).
+    let reduce: Bool
+
+    public var name: String { "fused[" + steps.map(\.primitive.name).joined(separator: ",") + (reduce ? ",sum]" : "]") }
+
+    /// The primitive for nodes `group` (in graph order) of `graph` and the value numbers it reads.
+    static func make(_ group: [Int], _ graph: Graph, reduce: Bool) -> (FusedElementwise, [Int]) {
+        let base = graph.inputs.count + graph.constants.count
+        var external: [Int] = []            // value numbers read from outside the group
+        var register: [Int: Int] = [:]      // value number -> register
+        var steps: [Step] = []
+        for i in group {
+            let n = graph.nodes[i]
+            for v in n.inputs where register[v] == nil && !group.contains(v - base) {
+                register[v] = external.count
+                external.append(v)
+            }
+        }
+        for i in group {
+            let n = graph.nodes[i]
+            steps.append(Step(primitive: n.primitive, operands: n.inputs.map { register[$0]! }, kernel: FusionKernels.kernel(for: n.primitive)!))
+            register[base + i] = external.count + steps.count - 1
+        }
+        return (FusedElementwise(inputCount: external.count, steps: steps, reduce: reduce), external)
+    }
+
+    init(inputCount: Int, steps: [Step], reduce: Bool) {
+        self.inputCount = inputCount
+        self.steps = steps
+        self.reduce = reduce
+    }
+
+    public func forward(_ x: [Tensor]) -> Tensor {
+        switch x[0].dtype {
+        case .float64: return run(Double.self, x) { $0.double }
+        default: return run(Float.self, x) { $0.float }
+        }
+    }
+
+    static let block = 512
+
+    private func run<T: FloatElement>(_: T.Type, _ x: [Tensor],
+                                      _ pick: (FusionKernel) -> (UnsafePointer<T>, UnsafePointer<T>?, UnsafeMutablePointer<T>, Int) -> Void) -> Tensor {
+        var shape: [Int] = []
+        for t in x { shape = Shape.broadcastOrTrap("fused", shape, t.shape) }
+        let total = Shape.count(shape)
+        let kernels = steps.map { pick($0.kernel) }
+        let operands = steps.map(\.operands)
+        let out = Tensor(uninitializedShape: reduce ? [] : shape, dtype: T.dtype)
+        // How each input is read: in place (contiguous, full shape), as one value, or gathered.
+        let contiguous = x.map { $0.contiguous() }
+        let sources: [FusedSource<T>] = zip(x, contiguous).map { t, c in
+            if t.count == 1 { return .scalar(c.basePointer(T.self)[0]) }
+            if t.shape == shape { return .direct(c.basePointer(T.self)) }
+            let loop = StridedLoop(shape: shape, strides: [Shape.broadcastStrides(shape: c.shape, strides: c.strides, to: shape)])
+            return .strided(loop, c.basePointer(T.self))
+        }
+        let dst = out.basePointer(T.self)
+        let registers = x.count + steps.count
+        let partials = Mutex<[(Int, Double)]>([])
+        Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
+            let scratch = UnsafeMutablePointer<T>.allocate(capacity: registers * Self.block)
+            defer { scratch.deallocate() }
+            var regs = [UnsafeMutablePointer<T>](repeating: scratch, count: registers)
+            for r in 0..<registers { regs[r] = scratch + r * Self.block }
+            for (k, s) in sources.enumerated() { if case .scalar(let v) = s { regs[k].update(repeating: v, count: Self.block) } }
+            var sum = 0.0
+            var start = lo
+            while start < hi {
+                let m = Swift.min(Self.block, hi - start)
+                var p = regs
+                for (k, s) in sources.enumerated() {
+                    switch s {
+                    case .direct(let base): p[k] = base + start
+                    case .scalar: break
+                    case .strided(let loop, let base):
+                        let dstK = regs[k], s0 = loop.innerStride(0)
+                        var j = 0
+                        loop.forEachRun(start, start + m) { o, _, _, _, len in
+                            for t in 0..<len { dstK[j + t] = base[o &+ t &* s0] }
+                            j += len
+                        }
+                    }
+                }
+                if !reduce { p[registers - 1] = dst + start }
+                for (s, kernel) in kernels.enumerated() {
+                    let ops = operands[s]
+                    kernel(p[ops[0]], ops.count > 1 ? UnsafePointer(p[ops[1]]) : nil, p[x.count + s], m)
+                }
+                if reduce {
+                    let r = p[registers - 1]
+                    var acc = T.zero
+                    for t in 0..<m { acc += r[t] }
+                    sum += Double(acc)
+                }
+                start += m
+            }
+            if reduce { partials.withLock { $0.append((lo, sum)) } }
+        }
+        withExtendedLifetime(contiguous) {}
+        // Partial sums added in the order of their chunks, so the result does not depend on timing.
+        if reduce { dst[0] = T(partials.withLock { $0.sorted { $0.0 < $1.0 }.reduce(0) { $0 + $1.1 } }) }
+        return out
+    }
+
+    /// The gradient of the unfused steps, replayed on detached copies of the inputs (so a fused graph
+    /// gives first derivatives; differentiate the unfused graph for higher ones).
+    public func vjp(_ gradient: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?] {
+        let needed = inputs.indices.filter { inputs[$0].requiresGrad }
+        let leaves = inputs.map { $0.detached().requiringGrad() }
+        let result: Tensor = withGrad {
+            var values = leaves
+            for s in steps { values.append(Tensor.applyOpened(s.primitive, s.operands.map { values[$0] })) }
+            return reduce ? values[values.count - 1].sum() : values[values.count - 1]
+        }
+        let grads = gradients(of: result, with: needed.map { leaves[$0] }, gradient: gradient.detached())
+        var out = [Tensor?](repeating: nil, count: inputs.count)
+        for (k, i) in needed.enumerated() { out[i] = grads[k] }
+        return out
+    }
+
+    public func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        if x.count != inputCount { throw ShapeRuleError("takes \(inputCount) inputs, got \(x.count)") }
+        var types = x
+        for (k, s) in steps.enumerated() {
+            if s.operands.contains(where: { $0 < 0 || $0 >= x.count + k }) { throw ShapeRuleError("step \(k) reads a register not yet written") }
+            guard let t = try s.primitive.outputType(s.operands.map { types[$0] }) else { throw ShapeRuleError("step \(k) has no shape rule") }
+            types.append(t)
+        }
+        guard let last = types.last, steps.count > 0, last.dtype == .float32 || last.dtype == .float64 else {
+            throw ShapeRuleError("needs at least one float step")
+        }
+        if x.contains(where: { $0.dtype != last.dtype }) { throw ShapeRuleError("inputs must all be \(last.dtype)") }
+        var shape: [Int] = []
+        for t in types { shape = try ShapeRules.broadcast(shape, t.shape) }
+        if shape != last.shape { throw ShapeRuleError("the result \(last) does not cover the inputs' shape \(shape)") }
+        return reduce ? .init(shape: [], dtype: last.dtype) : last
+    }
+
+    // MARK: Coding: each step as its primitive's name, attributes and registers.
+
+    struct CodedStep: Codable {
+        var op: String
+        var attributes: String
+        var operands: [Int]
+    }
+    enum CodingKeys: String, CodingKey { case inputs, steps, reduce }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputCount = try c.decode(Int.self, forKey: .inputs)
+        reduce = try c.decode(Bool.self, forKey: .reduce)
+        var steps: [Step] = []
+        for s in try c.decode([CodedStep].self, forKey: .steps) {
+            guard let type = PrimitiveRegistry.type(named: s.op) else {
+                throw GraphError(reason: "a fused step uses '\(s.op)', which is not a fusable op")
+            }
+            func decode<P: Primitive>(_ t: P.Type) throws -> any Primitive { try JSONDecoder().decode(t, from: Data(s.attributes.utf8)) }
+            let p = try decode(type)
+            guard let kernel = FusionKernels.kernel(for: p) else { throw GraphError(reason: "a fused step uses '\(s.op)', which is not a fusable op") }
+            steps.append(Step(primitive: p, operands: s.operands, kernel: kernel))
+        }
+        self.steps = steps
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputCount, forKey: .inputs)
+        try c.encode(reduce, forKey: .reduce)
+        func attrs<P: Primitive>(_ p: P) throws -> String { try GraphCoding.attributesJSON(p) }
+        try c.encode(try steps.map { CodedStep(op: type(of: $0.primitive).name, attributes: try attrs($0.primitive), operands: $0.operands) },
+                     forKey: .steps)
+    }
+}
