@@ -53,10 +53,11 @@ public class LRScheduler {
     init(name: String, optimizer: Optimizer) {
         self.name = name
         self.optimizer = optimizer
-        for i in optimizer.groups.indices where optimizer.groups[i].initialLR == nil {
-            optimizer.groups[i].initialLR = optimizer.groups[i].lr
-        }
-        baseLRs = optimizer.groups.map { $0.initialLR! }
+        // The first scheduler records each group's starting rate; later ones keep it.
+        let rates = optimizer.learningRates
+        let initial = zip(optimizer.initialLearningRates, rates).map { $0 ?? $1 }
+        optimizer.initialLearningRates = initial
+        baseLRs = initial
         isInitial = true
         step()
         isInitial = false
@@ -105,8 +106,9 @@ public class LRScheduler {
               let l = s.lists["last_lr"] else {
             fatalError("[\(name)] saved state lacks last_epoch, step_count, base_lrs or last_lr (has \(s.scalars.keys.sorted()), \(s.lists.keys.sorted()))")
         }
-        if b.count != optimizer.groups.count || l.count != optimizer.groups.count {
-            fatalError("[\(name)] saved state has \(l.count) group rates, the optimiser \(optimizer.groups.count) groups")
+        let groupCount = optimizer.learningRates.count
+        if b.count != groupCount || l.count != groupCount {
+            fatalError("[\(name)] saved state has \(l.count) group rates, the optimiser \(groupCount) groups")
         }
         lastEpoch = Int(e)
         stepCount = Int(c)
