@@ -74,7 +74,7 @@ public final class OneCycleLR: LRScheduler {
         }
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         let stepNum = lastEpoch
         if stepNum > totalSteps {
             fatalError("[oneCycleLR] stepped \(stepNum) times, but the schedule has \(totalSteps) total steps")
