@@ -55,6 +55,8 @@ let package = Package(
         .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
+        // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
+        .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,9 +1,9 @@
 import Foundation
 
-// Restoring a checkpoint into live objects. `Module.loadStateDict`, `Optimizer.load`,
-// `LRScheduler.load` and `RandomGenerator.restore` trap (or half-apply) on state that does not fit,
-// so every piece is checked here first, all problems are gathered into one error, and nothing is
-// changed unless every piece fits.
+// Restoring a checkpoint into live objects. `Module.loadStateDict`, `LRScheduler.load` and
+// `RandomGenerator.restore` trap (or half-apply) on state that does not fit, so those pieces are
+// checked here first; `Optimizer.load` checks its own state, throws, and changes nothing when it
+// throws. All problems are gathered into one error, and nothing is changed unless every piece fits.
 
 extension Checkpoint {
     /// Puts the checkpoint back into a model, its optimiser, optionally its scheduler, the named
@@ -27,23 +27,38 @@ extension Checkpoint {
     /// `restore` with `global` standing in for `Random.global` (see `capture`).
     func restore(model: Module, optimizer: Optimizer, scheduler: (any CheckpointableScheduler)?,
                  generators: [String: RandomGenerator], global: RandomGenerator) throws {
-        let problems = problems(model: model, optimizer: optimizer, scheduler: scheduler, generators: generators)
-        if !problems.isEmpty { throw CheckpointError(file: nil, problems: problems) }
+        // The optimiser checks its own state as it loads it (all or nothing); when another piece
+        // does not fit, the state it had is put back.
+        var optimizerProblems: [String] = []
+        var previous: OptimizerState?
+        let liveType = Self.typeName(optimizer)
+        if liveType != optimizerType {
+            optimizerProblems = ["optimizer: the checkpoint holds \(optimizerType) state, the optimiser is \(liveType)"]
+        } else {
+            let before = optimizer.stateDict()
+            do {
+                try optimizer.load(optimizerState)
+                previous = before
+            } catch let e as OptimizerStateError {
+                optimizerProblems = e.problems.map { "optimizer: " + $0 }
+            }
+        }
+        let problems = modelProblems(model) + optimizerProblems + schedulerProblems(scheduler, optimizer: optimizer)
+            + generatorProblems(generators)
+        if !problems.isEmpty {
+            if let previous { try optimizer.load(previous) }
+            throw CheckpointError(file: nil, problems: problems)
+        }
         try model.loadStateDict(modelState, strict: true)
-        // The scheduler first: its load sets the optimiser's rates to its last ones, and the
-        // optimiser's load then puts back every group option exactly as captured (a rate changed
+        // The scheduler's load sets the optimiser's rates to its last ones; the optimiser's state
+        // is loaded again after it, so every group option is exactly as captured (a rate changed
         // by hand after the scheduler's step included).
-        if let scheduler, let s = schedulerState { scheduler.load(s) }
-        optimizer.load(optimizerState)
+        if let scheduler, let s = schedulerState {
+            scheduler.load(s)
+            try optimizer.load(optimizerState)
+        }
         for (name, g) in generators { g.restore(randomStates[name]!) }
         global.restore(globalRandomState)
-    }
-
-    /// Every reason the checkpoint does not fit these objects; empty when it does.
-    func problems(model: Module, optimizer: Optimizer, scheduler: (any CheckpointableScheduler)?,
-                  generators: [String: RandomGenerator]) -> [String] {
-        modelProblems(model) + optimizerProblems(optimizer)
-            + schedulerProblems(scheduler, optimizer: optimizer) + generatorProblems(generators)
     }
 
     func modelProblems(_ model: Module) -> [String] {
@@ -64,73 +79,6 @@ extension Checkpoint {
         if !unexpected.isEmpty { out.append("model: unexpected \(unexpected.joined(separator: ", "))") }
         if !shapes.isEmpty { out.append("model: shape mismatch \(shapes.joined(separator: ", "))") }
         if !dtypes.isEmpty { out.append("model: dtype mismatch \(dtypes.joined(separator: ", "))") }
-        return out
-    }
-
-    /// Checks everything `Optimizer.load` would trap on or silently skip: class, group count and
-    /// sizes, option names, key forms, step counts, buffer shapes and dtypes.
-    func optimizerProblems(_ optimizer: Optimizer) -> [String] {
-        var out: [String] = []
-        func add(_ s: String) { out.append("optimizer: " + s) }
-        let liveType = Self.typeName(optimizer)
-        if liveType != optimizerType {
-            add("the checkpoint holds \(optimizerType) state, the optimiser is \(liveType)")
-            return out
-        }
-        let scalars = optimizerState.scalars
-        var groupCount = 0
-        while scalars["groups.\(groupCount).count"] != nil { groupCount += 1 }
-        if groupCount != optimizer.groups.count {
-            add("\(groupCount) parameter groups in the checkpoint, \(optimizer.groups.count) in the optimiser")
-            return out
-        }
-        for (gi, group) in optimizer.groups.enumerated() {
-            let n = scalars["groups.\(gi).count"]!
-            if n != Double(group.parameters.count) {
-                add("group \(gi) has \(Self.integerText(n)) parameters in the checkpoint, \(group.parameters.count) in the optimiser")
-            }
-            let prefix = "groups.\(gi)."
-            let saved = Set(scalars.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
-                .subtracting(["count"])
-            let liveOptions = Set(group.options.keys).subtracting(["initial_lr"])
-            let unknown = saved.subtracting(liveOptions).subtracting(["initial_lr"]).sorted()
-            let lacking = liveOptions.subtracting(saved).sorted()
-            if !unknown.isEmpty { add("group \(gi) has options this optimiser does not use: \(unknown.joined(separator: ", "))") }
-            if !lacking.isEmpty { add("group \(gi) lacks options \(lacking.joined(separator: ", "))") }
-        }
-        let parameters = optimizer.parameters
-        /// The parameter index of a `state.<i>.<rest>` key, if it has that form and `i` is in range.
-        func index(_ key: String) -> (Int, String)? {
-            let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]), i >= 0, i < parameters.count,
-                  !parts[2].isEmpty else { return nil }
-            return (i, String(parts[2]))
-        }
-        var unexpected: [String] = []
-        for key in scalars.keys.sorted() {
-            if key.hasPrefix("groups.") {
-                let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-                if parts.count != 3 || Int(parts[1]).map({ $0 < 0 || $0 >= groupCount }) ?? true { unexpected.append(key) }
-            } else if let (i, rest) = index(key), rest == "step" {
-                let v = scalars[key]!
-                if !(v >= 0 && v <= 9_007_199_254_740_992 && v.rounded() == v) {
-                    add("parameter \(i) has a step count of \(v), not a whole number >= 0")
-                }
-            } else {
-                unexpected.append(key)
-            }
-        }
-        for key in optimizerState.tensors.keys.sorted() {
-            guard let (i, _) = index(key) else { unexpected.append(key); continue }
-            let t = optimizerState.tensors[key]!, p = parameters[i]
-            if scalars["state.\(i).step"] == nil { add("\(key) has no step count state.\(i).step") }
-            if t.shape != p.shape {
-                add("\(key) has shape \(t.shape), parameter \(i) \(p.shape)")
-            } else if t.dtype != p.dtype {
-                add("\(key) has dtype \(t.dtype), parameter \(i) \(p.dtype)")
-            }
-        }
-        if !unexpected.isEmpty { add("unexpected entries \(unexpected.joined(separator: ", "))") }
         return out
     }
 
@@ -183,9 +131,5 @@ extension Checkpoint {
             if let p = Self.generatorStateProblem(randomStates[name]!) { out.append("random: generator \(name) \(p)") }
         }
         return out
-    }
-
-    static func integerText(_ v: Double) -> String {
-        v.rounded() == v && v.magnitude < 1e15 ? String(Int(v)) : "\(v)"
     }
 }

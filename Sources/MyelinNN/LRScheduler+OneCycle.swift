@@ -19,14 +19,13 @@ public final class OneCycleLR: LRScheduler {
     /// Per group: the peak rate, the starting rate (`maxLR / divFactor`) and the final one.
     public let maxLRs: [Double], initialLRs: [Double], minLRs: [Double]
     public let baseMomentums: [Double], maxMomentums: [Double]
-    private let momentumOption: MomentumOption
 
     /// One cycle with the same peak rate for every group.
     public convenience init(optimizer: Optimizer, maxLR: Double, totalSteps: Int, pctStart: Double = 0.3,
                             annealStrategy: AnnealStrategy = .cos, cycleMomentum: Bool = true,
                             baseMomentum: Double = 0.85, maxMomentum: Double = 0.95,
                             divFactor: Double = 25, finalDivFactor: Double = 1e4) {
-        let n = optimizer.groups.count
+        let n = optimizer.learningRates.count
         self.init(optimizer: optimizer, maxLRs: Array(repeating: maxLR, count: n), totalSteps: totalSteps,
                   pctStart: pctStart, annealStrategy: annealStrategy, cycleMomentum: cycleMomentum,
                   baseMomentums: Array(repeating: baseMomentum, count: n), maxMomentums: Array(repeating: maxMomentum, count: n),
@@ -42,7 +41,7 @@ public final class OneCycleLR: LRScheduler {
     public init(optimizer: Optimizer, maxLRs: [Double], totalSteps: Int, pctStart: Double = 0.3,
                 annealStrategy: AnnealStrategy = .cos, cycleMomentum: Bool = true,
                 baseMomentums: [Double], maxMomentums: [Double], divFactor: Double = 25, finalDivFactor: Double = 1e4) {
-        let n = optimizer.groups.count
+        let n = optimizer.learningRates.count
         if totalSteps <= 0 { fatalError("[oneCycleLR] total steps \(totalSteps) must be positive") }
         if !(pctStart >= 0 && pctStart <= 1) { fatalError("[oneCycleLR] pctStart \(pctStart) must be in [0, 1]") }
         for (what, list) in [("max rates", maxLRs), ("base momentums", baseMomentums), ("max momentums", maxMomentums)]
@@ -58,25 +57,14 @@ public final class OneCycleLR: LRScheduler {
         minLRs = initialLRs.map { $0 / finalDivFactor }
         self.baseMomentums = baseMomentums
         self.maxMomentums = maxMomentums
-        momentumOption = optimizer.momentumOption
-        if cycleMomentum && momentumOption == .none {
-            fatalError("[oneCycleLR] the \(optimizer.name) optimiser has no momentum or beta1 to cycle; pass cycleMomentum: false")
+        if cycleMomentum && optimizer.momentums.contains(where: { $0 == nil }) {
+            fatalError("[oneCycleLR] the \(String(describing: type(of: optimizer)).lowercased()) optimiser has no momentum or beta1 to cycle; pass cycleMomentum: false")
         }
         // PyTorch overwrites initial_lr (the base rates) with maxLR / divFactor, and starts the
         // momentum at its maximum.
-        for i in 0..<n {
-            optimizer.groups[i].initialLR = initialLRs[i]
-            if cycleMomentum { Self.setMomentum(optimizer, i, maxMomentums[i], momentumOption) }
-        }
+        optimizer.initialLearningRates = initialLRs
+        if cycleMomentum { optimizer.momentums = maxMomentums }
         super.init(name: "OneCycleLR", optimizer: optimizer)
-    }
-
-    private static func setMomentum(_ opt: Optimizer, _ i: Int, _ m: Double, _ option: MomentumOption) {
-        switch option {
-        case .momentum: opt.groups[i].momentum = m
-        case .beta1: opt.groups[i].betas = (m, opt.groups[i].betas!.1)
-        case .none: break
-        }
     }
 
     private func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
@@ -86,15 +74,15 @@ public final class OneCycleLR: LRScheduler {
         }
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         let stepNum = lastEpoch
         if stepNum > totalSteps {
             fatalError("[oneCycleLR] stepped \(stepNum) times, but the schedule has \(totalSteps) total steps")
         }
         let s = Double(stepNum)
         let warmEnd = pctStart * Double(totalSteps) - 1, end = Double(totalSteps - 1)
-        var lrs: [Double] = []
-        for i in optimizer.groups.indices {
+        var lrs: [Double] = [], momentums: [Double?] = []
+        for i in maxLRs.indices {
             let lr: Double, momentum: Double
             if s <= warmEnd {
                 let pct = (s - 0.0) / (warmEnd - 0.0)
@@ -106,8 +94,9 @@ public final class OneCycleLR: LRScheduler {
                 momentum = anneal(baseMomentums[i], maxMomentums[i], pct)
             }
             lrs.append(lr)
-            if cycleMomentum { Self.setMomentum(optimizer, i, momentum, momentumOption) }
+            momentums.append(momentum)
         }
+        if cycleMomentum { optimizer.momentums = momentums }
         return lrs
     }
 }

@@ -45,7 +45,7 @@ public final class ReduceLROnPlateau {
         self.thresholdMode = thresholdMode
         self.cooldown = cooldown
         self.eps = eps
-        minLRs = Array(repeating: minLR, count: optimizer.groups.count)
+        minLRs = Array(repeating: minLR, count: optimizer.learningRates.count)
         best = mode == .min ? .infinity : -.infinity
         lastLR = optimizer.learningRates
     }
@@ -85,14 +85,16 @@ public final class ReduceLROnPlateau {
     }
 
     private func reduce() {
-        if minLRs.count != optimizer.groups.count {
-            fatalError("[reduceLROnPlateau] \(minLRs.count) minimum rates for \(optimizer.groups.count) parameter groups")
+        var rates = optimizer.learningRates
+        if minLRs.count != rates.count {
+            fatalError("[reduceLROnPlateau] \(minLRs.count) minimum rates for \(rates.count) parameter groups")
         }
-        for i in optimizer.groups.indices {
-            let old = optimizer.groups[i].lr!
+        for i in rates.indices {
+            let old = rates[i]
             let new = Swift.max(old * factor, minLRs[i])
-            if old - new > eps { optimizer.groups[i].lr = new }
+            if old - new > eps { rates[i] = new }
         }
+        optimizer.learningRates = rates
     }
 
     /// The counters, best metric and rates. `best` starts infinite: encode with a JSONEncoder
@@ -109,8 +111,8 @@ public final class ReduceLROnPlateau {
               let e = s.scalars["last_epoch"], let l = s.lists["last_lr"], let m = s.lists["min_lrs"] else {
             fatalError("[reduceLROnPlateau] saved state lacks a field (has \(s.scalars.keys.sorted()), \(s.lists.keys.sorted()))")
         }
-        if l.count != optimizer.groups.count {
-            fatalError("[reduceLROnPlateau] saved state has \(l.count) group rates, the optimiser \(optimizer.groups.count) groups")
+        if l.count != optimizer.learningRates.count {
+            fatalError("[reduceLROnPlateau] saved state has \(l.count) group rates, the optimiser \(optimizer.learningRates.count) groups")
         }
         best = b
         numBadEpochs = Int(n)

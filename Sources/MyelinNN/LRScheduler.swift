@@ -23,7 +23,9 @@ public struct SchedulerState: Codable, Equatable {
     }
 }
 
-/// The base of the epoch-indexed schedulers (`StepLR`, `CosineAnnealingLR`, `OneCycleLR`...).
+/// The base of the epoch-indexed schedulers (`StepLR`, `CosineAnnealingLR`, `OneCycleLR`...), and
+/// of your own: a subclass overrides `computeLRs()` (PyTorch's `get_lr`), and `saveExtra` /
+/// `loadExtra` if it keeps state of its own.
 ///
 /// Creating one records each group's starting rate (`initialLR`) and applies the schedule's value
 /// for epoch 0, as PyTorch does.
@@ -34,8 +36,13 @@ public struct SchedulerState: Codable, Equatable {
 ///     train(epoch)
 ///     scheduler.step()
 /// }
+///
+/// final class InverseSqrtLR: LRScheduler {
+///     init(optimizer: Optimizer) { super.init(name: "InverseSqrtLR", optimizer: optimizer) }
+///     override func computeLRs() -> [Double] { baseLRs.map { $0 / Double(max(1, lastEpoch)).squareRoot() } }
+/// }
 /// ```
-public class LRScheduler {
+open class LRScheduler {
     /// The optimiser whose group rates this scheduler sets.
     public let optimizer: Optimizer
     /// The number of `step()` calls since creation (0 right after it).
@@ -47,16 +54,21 @@ public class LRScheduler {
     /// Steps taken, counting the one made at creation.
     var stepCount = 0
     /// True during the step made at creation.
-    var isInitial = false
-    let name: String
+    public internal(set) var isInitial = false
+    /// The name used in error messages and state (`"StepLR"`).
+    public let name: String
 
-    init(name: String, optimizer: Optimizer) {
+    /// A scheduler of `optimizer`'s rates: records each group's starting rate (the first scheduler
+    /// attached does) and makes the step for epoch 0 (`computeLRs()` with `isInitial` true), so a
+    /// subclass sets its own stored properties before calling it.
+    public init(name: String, optimizer: Optimizer) {
         self.name = name
         self.optimizer = optimizer
-        for i in optimizer.groups.indices where optimizer.groups[i].initialLR == nil {
-            optimizer.groups[i].initialLR = optimizer.groups[i].lr
-        }
-        baseLRs = optimizer.groups.map { $0.initialLR! }
+        // The first scheduler records each group's starting rate; later ones keep it.
+        let rates = optimizer.learningRates
+        let initial = zip(optimizer.initialLearningRates, rates).map { $0 ?? $1 }
+        optimizer.initialLearningRates = initial
+        baseLRs = initial
         isInitial = true
         step()
         isInitial = false
@@ -68,7 +80,7 @@ public class LRScheduler {
     /// opt.step()
     /// scheduler.step()
     /// ```
-    public func step() {
+    open func step() {
         stepCount += 1
         lastEpoch += 1
         let values = computeLRs()
@@ -76,11 +88,13 @@ public class LRScheduler {
         lastLR = optimizer.learningRates
     }
 
-    /// The rates for `lastEpoch`, from the optimiser's current ones (PyTorch's `get_lr`).
-    func computeLRs() -> [Double] { fatalError("[\(name)] computeLRs is not implemented") }
+    /// The rates for `lastEpoch`, one per group, from `baseLRs` (closed form) or from the
+    /// optimiser's current ones (`currentLRs`, the chainable form): PyTorch's `get_lr`. Every
+    /// scheduler overrides it.
+    open func computeLRs() -> [Double] { fatalError("[\(name)] computeLRs is not implemented") }
 
     /// The optimiser's current rates, which the chainable forms update.
-    var currentLRs: [Double] { optimizer.learningRates }
+    public var currentLRs: [Double] { optimizer.learningRates }
 
     /// The counters and rates; with the optimiser's state, enough to resume exactly.
     ///
@@ -105,8 +119,9 @@ public class LRScheduler {
               let l = s.lists["last_lr"] else {
             fatalError("[\(name)] saved state lacks last_epoch, step_count, base_lrs or last_lr (has \(s.scalars.keys.sorted()), \(s.lists.keys.sorted()))")
         }
-        if b.count != optimizer.groups.count || l.count != optimizer.groups.count {
-            fatalError("[\(name)] saved state has \(l.count) group rates, the optimiser \(optimizer.groups.count) groups")
+        let groupCount = optimizer.learningRates.count
+        if b.count != groupCount || l.count != groupCount {
+            fatalError("[\(name)] saved state has \(l.count) group rates, the optimiser \(groupCount) groups")
         }
         lastEpoch = Int(e)
         stepCount = Int(c)
@@ -116,8 +131,10 @@ public class LRScheduler {
         optimizer.learningRates = l
     }
 
-    func saveExtra(into s: inout SchedulerState) {}
-    func loadExtra(from s: SchedulerState) {}
+    /// Adds a subclass's own counters to the exported state (the base has none).
+    open func saveExtra(into s: inout SchedulerState) {}
+    /// Reads back what `saveExtra` added.
+    open func loadExtra(from s: SchedulerState) {}
 }
 
 /// Multiplies the rates by `gamma` every `stepSize` epochs (`torch.optim.lr_scheduler.StepLR`).
@@ -136,7 +153,7 @@ public final class StepLR: LRScheduler {
         super.init(name: "StepLR", optimizer: optimizer)
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         if lastEpoch == 0 || lastEpoch % stepSize != 0 { return currentLRs }
         return currentLRs.map { $0 * gamma }
     }
@@ -160,7 +177,7 @@ public final class MultiStepLR: LRScheduler {
         super.init(name: "MultiStepLR", optimizer: optimizer)
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         guard let k = counts[lastEpoch] else { return currentLRs }
         let factor = pow(gamma, Double(k))
         return currentLRs.map { $0 * factor }
@@ -180,7 +197,7 @@ public final class ExponentialLR: LRScheduler {
         super.init(name: "ExponentialLR", optimizer: optimizer)
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         if isInitial { return currentLRs }
         return currentLRs.map { $0 * gamma }
     }
@@ -203,7 +220,7 @@ public final class CosineAnnealingLR: LRScheduler {
         super.init(name: "CosineAnnealingLR", optimizer: optimizer)
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         if isInitial { return currentLRs }
         let e = Double(lastEpoch), t = Double(tMax)
         if (lastEpoch - 1 - tMax) % (2 * tMax) == 0 {
@@ -240,7 +257,7 @@ public final class LinearLR: LRScheduler {
         super.init(name: "LinearLR", optimizer: optimizer)
     }
 
-    override func computeLRs() -> [Double] {
+    public override func computeLRs() -> [Double] {
         if lastEpoch == 0 { return currentLRs.map { $0 * startFactor } }
         if isInitial || lastEpoch > totalIters { return currentLRs }
         let ratio = 1.0 + (endFactor - startFactor)

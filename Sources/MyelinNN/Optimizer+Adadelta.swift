@@ -8,17 +8,40 @@ import Foundation
 /// loss.backward()
 /// opt.step()
 /// ```
-public final class Adadelta: Optimizer {
-    /// Adadelta over parameter groups; options a group leaves nil take these values.
+public final class Adadelta: GroupedOptimizer<Adadelta.Options> {
+    /// Adadelta's options for one parameter group (PyTorch's defaults).
     ///
     /// ```swift
-    /// let opt = Adadelta(groups: [ParameterGroup(a), ParameterGroup(b, rho: 0.95)])
+    /// let opt = Adadelta(parameters: model.parameters(), options: Adadelta.Options(rho: 0.95))
     /// ```
-    public init(groups: [ParameterGroup], lr: Double = 1.0, rho: Double = 0.9, eps: Double = 1e-6,
-                weightDecay: Double = 0, maximize: Bool = false) {
-        super.init(name: "adadelta", groups: groups, defaults: [
-            "lr": lr, "rho": rho, "eps": eps, "weight_decay": weightDecay, "maximize": maximize ? 1 : 0,
-        ])
+    public struct Options: OptimizerOptions {
+        public var lr: Double
+        /// Running-average coefficient of squared gradients and updates.
+        public var rho: Double
+        /// Term added inside the square roots for numerical stability.
+        public var eps: Double
+        /// L2 penalty added to the gradient.
+        public var weightDecay: Double
+        /// Ascend instead of descend.
+        public var maximize: Bool
+
+        public init(lr: Double = 1.0, rho: Double = 0.9, eps: Double = 1e-6, weightDecay: Double = 0, maximize: Bool = false) {
+            self.lr = lr
+            self.rho = rho
+            self.eps = eps
+            self.weightDecay = weightDecay
+            self.maximize = maximize
+        }
+
+        public static var fields: [OptimizerOption<Options>] {
+            [.number("lr", \.lr), .number("rho", \.rho), .number("eps", \.eps), .number("weight_decay", \.weightDecay),
+             .flag("maximize", \.maximize)]
+        }
+
+        public func problem() -> String? {
+            negativeProblem(weightDecay, "weight decay") ?? negativeProblem(eps, "eps")
+                ?? rangeProblem(rho, "rho", in: 0, 1, closed: true)
+        }
     }
 
     /// Adadelta over one group of parameters.
@@ -28,40 +51,16 @@ public final class Adadelta: Optimizer {
     /// ```
     public convenience init(parameters: [Parameter], lr: Double = 1.0, rho: Double = 0.9, eps: Double = 1e-6,
                             weightDecay: Double = 0, maximize: Bool = false) {
-        self.init(groups: [ParameterGroup(parameters)], lr: lr, rho: rho, eps: eps, weightDecay: weightDecay, maximize: maximize)
-    }
-
-    override func validate(_ g: ParameterGroup, index: Int) {
-        check(g.rho!, "rho", in: 0, 1, closed: true, group: index)
-    }
-
-    override func update(_ p: Parameter, grad: Tensor, state: ParamState, group: ParameterGroup) {
-        if p.dtype == .float32 { run(Float.self, p, grad: grad, state: state, group: group) }
-        else { run(Double.self, p, grad: grad, state: state, group: group) }
+        self.init(parameters: parameters, options: Options(lr: lr, rho: rho, eps: eps, weightDecay: weightDecay, maximize: maximize))
     }
 
     /// State `square_avg` and `acc_delta`.
-    private func run<T: FloatElement>(_ type: T.Type, _ p: Parameter, grad: Tensor, state: ParamState, group: ParameterGroup) {
+    public override func update(_ parameter: Parameter, gradient: Tensor, state: ParameterState, options o: Options) {
         state.step += 1
-        withBuffers(T.self, p, grad: grad, state: state, names: ["square_avg", "acc_delta"]) { pp, gp, b, n in
-            let sq = b[0], acc = b[1]
-            let rho = T(group.rho!), c = T(1 - group.rho!), e = T(group.eps!), negLR = T(-group.lr!)
-            let wd = T(group.weightDecay!), decay = group.weightDecay! != 0, maximize = group.maximize!
-            // square_avg.mul_(rho).addcmul_(g, g, value=1-rho); std = (square_avg + eps).sqrt();
-            // delta = (acc_delta + eps).sqrt() / std * g; acc_delta.mul_(rho).addcmul_(delta, delta, value=1-rho);
-            // p.add_(delta, alpha=-lr)
-            // Loads first, so the option branches become selects and the loop vectorises.
-            for i in 0..<n {
-                let g0 = gp[i], p0 = pp[i], a0 = acc[i]
-                var gi = maximize ? -g0 : g0
-                if decay { gi = gi + wd * p0 }
-                let si = sq[i] * rho + c * gi * gi
-                sq[i] = si
-                let std = vsqrt(si + e)
-                let delta = vsqrt(a0 + e) / std * gi
-                acc[i] = a0 * rho + c * delta * delta
-                pp[i] = p0 + negLR * delta
-            }
-        }
+        var squareAvg = state.takeBuffer("square_avg"), accDelta = state.takeBuffer("acc_delta")
+        parameter.value.adadeltaUpdate(gradient: gradient, squareAvg: &squareAvg, accDelta: &accDelta, lr: o.lr, rho: o.rho,
+                                       eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize)
+        state.buffers["square_avg"] = squareAvg
+        state.buffers["acc_delta"] = accDelta
     }
 }

@@ -1,112 +1,114 @@
 import Foundation
 
-// The optimiser machinery shared by SGD, Adam, AdamW, Adagrad, Adadelta and RMSProp: parameter
-// groups with their own hyperparameters, per-parameter state keyed by the Parameter object, and
-// export/import of that state. Each optimiser's update is one fused loop over raw buffers (see the
-// Optimizer+*.swift files), following PyTorch's single-tensor (CPU) implementation op for op.
+// The optimiser machinery shared by SGD, Adam, AdamW, Adagrad, Adadelta and RMSProp, and open to
+// optimisers written outside the library: the `Optimizer` protocol (what the trainer, schedulers and
+// checkpoints use), `GroupedOptimizer` (parameter groups carrying the optimiser's own options type,
+// per-parameter state keyed by the Parameter object, state export and import), and the options
+// protocol. As in torch.optim, each group holds its own options; unlike PyTorch's dictionaries, the
+// options are a struct per optimiser (`SGD.Options`, `Adam.Options`, ...). The updates themselves
+// are the in-place tensor operations of MyelinCore's Tensor+Update.swift (backend calls).
 
-/// Parameters that share hyperparameters inside one optimiser, like a PyTorch param group.
-///
-/// Options left nil take the optimiser's defaults (its init arguments); an option the optimiser
-/// does not use (say `rho` for Adam) traps.
+/// The options of one optimiser's parameter groups (`SGD.Options`, `Adam.Options`, ... or your
+/// own): a learning rate schedulers can change, the names a checkpoint stores them under, and a
+/// check of the values.
 ///
 /// ```swift
-/// let opt = SGD(groups: [
-///     ParameterGroup(body.parameters()),
-///     ParameterGroup(head.parameters(), lr: 0.1, weightDecay: 1e-4),
-/// ], lr: 0.01, momentum: 0.9)
+/// struct SignSGDOptions: OptimizerOptions {
+///     var lr = 0.01
+///     static var fields: [OptimizerOption<Self>] { [.number("lr", \.lr)] }
+/// }
 /// ```
-public struct ParameterGroup {
-    public var parameters: [Parameter]
+public protocol OptimizerOptions {
     /// The learning rate (schedulers change it).
-    public var lr: Double?
-    /// L2 penalty added to the gradient (SGD, Adam, Adagrad, Adadelta, RMSProp), or the decoupled
-    /// decay rate (AdamW).
-    public var weightDecay: Double?
-    /// Momentum factor (SGD, RMSProp).
-    public var momentum: Double?
-    /// Dampening of the momentum (SGD).
-    public var dampening: Double?
-    /// Nesterov momentum (SGD).
-    public var nesterov: Bool?
-    /// Running-average coefficients of the gradient and its square (Adam, AdamW).
-    public var betas: (Double, Double)?
-    /// Term added to denominators for numerical stability.
-    public var eps: Double?
-    /// Keep the maximum of the second-moment averages (Adam, AdamW).
-    public var amsgrad: Bool?
-    /// Learning-rate decay per step (Adagrad).
-    public var lrDecay: Double?
-    /// Starting value of the sum of squared gradients (Adagrad).
-    public var initialAccumulatorValue: Double?
-    /// Running-average coefficient of squared gradients and updates (Adadelta).
-    public var rho: Double?
-    /// Smoothing constant of the squared-gradient average (RMSProp).
-    public var alpha: Double?
-    /// Normalise by the centred variance estimate (RMSProp).
-    public var centered: Bool?
-    /// Ascend instead of descend.
-    public var maximize: Bool?
-    /// The learning rate before any scheduler changed it: set by the first scheduler attached.
+    var lr: Double { get set }
+    /// Every option as a named number, the form `stateDict()` and checkpoints store (PyTorch's
+    /// names; booleans as 0 and 1). Include `lr`. The default holds `lr` only.
+    static var fields: [OptimizerOption<Self>] { get }
+    /// The momentum a one-cycle schedule varies (SGD's and RMSProp's momentum, Adam's beta1), or
+    /// nil when these options have none (the default). Setting nil changes nothing.
+    var cycledMomentum: Double? { get set }
+    /// Why these values are invalid, naming the option and the value (`invalid beta1 1.0 (must be
+    /// in 0.0..<1.0)`), or nil. The default accepts everything (the learning rate is checked by
+    /// the optimiser).
+    func problem() -> String?
+}
+
+extension OptimizerOptions {
+    public static var fields: [OptimizerOption<Self>] { [.number("lr", \.lr)] }
+    public var cycledMomentum: Double? {
+        get { nil }
+        set {}
+    }
+    public func problem() -> String? { nil }
+
+    /// A copy with `edit` applied: options for one group that differ from the others in a few values.
+    ///
+    /// ```swift
+    /// let base = SGD.Options(lr: 0.01, momentum: 0.9)
+    /// let opt = SGD(groups: [ParameterGroup(body, options: base), ParameterGroup(head, options: base.with { $0.lr = 0.1 })])
+    /// ```
+    public func with(_ edit: (inout Self) -> Void) -> Self {
+        var copy = self
+        edit(&copy)
+        return copy
+    }
+}
+
+/// One option as a named number: how `stateDict()` exports it and `load(_:)` puts it back.
+///
+/// ```swift
+/// static var fields: [OptimizerOption<Self>] {
+///     [.number("lr", \.lr), .number("beta1", \.betas.0), .flag("nesterov", \.nesterov)]
+/// }
+/// ```
+public struct OptimizerOption<Options> {
+    /// The name in the exported state (`groups.<g>.<name>`).
+    public let name: String
+    let get: (Options) -> Double
+    let set: (inout Options, Double) -> Void
+
+    /// A number stored as itself.
+    public static func number(_ name: String, _ key: WritableKeyPath<Options, Double>) -> Self {
+        Self(name: name, get: { $0[keyPath: key] }, set: { $0[keyPath: key] = $1 })
+    }
+
+    /// A flag stored as 0 or 1 (any non-zero value reads back as true).
+    public static func flag(_ name: String, _ key: WritableKeyPath<Options, Bool>) -> Self {
+        Self(name: name, get: { $0[keyPath: key] ? 1 : 0 }, set: { $0[keyPath: key] = $1 != 0 })
+    }
+}
+
+/// Parameters that share options inside one optimiser, like a PyTorch param group; the options
+/// are the optimiser's own type, and read and written through the group as well
+/// (`group.momentum` is `group.options.momentum`).
+///
+/// ```swift
+/// let base = SGD.Options(lr: 0.01, momentum: 0.9)
+/// let opt = SGD(groups: [
+///     ParameterGroup(body.parameters(), options: base),
+///     ParameterGroup(head.parameters(), options: base.with { $0.lr = 0.1; $0.weightDecay = 1e-4 }),
+/// ])
+/// opt.groups[1].lr = 0.05
+/// ```
+@dynamicMemberLookup
+public struct ParameterGroup<Options: OptimizerOptions> {
+    public var parameters: [Parameter]
+    /// The options every parameter of the group is updated with.
+    public var options: Options
+    /// The learning rate before any scheduler changed it: set by the first scheduler attached
+    /// (PyTorch's `initial_lr`).
     public var initialLR: Double?
 
-    /// A group of `parameters`; options left nil take the optimiser's defaults.
-    public init(_ parameters: [Parameter], lr: Double? = nil, weightDecay: Double? = nil, momentum: Double? = nil,
-                dampening: Double? = nil, nesterov: Bool? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
-                amsgrad: Bool? = nil, lrDecay: Double? = nil, initialAccumulatorValue: Double? = nil,
-                rho: Double? = nil, alpha: Double? = nil, centered: Bool? = nil, maximize: Bool? = nil) {
+    /// A group of `parameters` updated with `options`.
+    public init(_ parameters: [Parameter], options: Options) {
         self.parameters = parameters
-        self.lr = lr
-        self.weightDecay = weightDecay
-        self.momentum = momentum
-        self.dampening = dampening
-        self.nesterov = nesterov
-        self.betas = betas
-        self.eps = eps
-        self.amsgrad = amsgrad
-        self.lrDecay = lrDecay
-        self.initialAccumulatorValue = initialAccumulatorValue
-        self.rho = rho
-        self.alpha = alpha
-        self.centered = centered
-        self.maximize = maximize
+        self.options = options
     }
 
-    /// The options that are set, under PyTorch's names (booleans as 0 and 1, betas as beta1 and
-    /// beta2): the form state export uses.
-    public var options: [String: Double] {
-        var o: [String: Double] = [:]
-        func put(_ k: String, _ v: Double?) { if let v { o[k] = v } }
-        func put(_ k: String, _ v: Bool?) { if let v { o[k] = v ? 1 : 0 } }
-        put("lr", lr); put("weight_decay", weightDecay); put("momentum", momentum); put("dampening", dampening)
-        put("nesterov", nesterov); put("beta1", betas?.0); put("beta2", betas?.1); put("eps", eps)
-        put("amsgrad", amsgrad); put("lr_decay", lrDecay); put("initial_accumulator_value", initialAccumulatorValue)
-        put("rho", rho); put("alpha", alpha); put("centered", centered); put("maximize", maximize)
-        put("initial_lr", initialLR)
-        return o
-    }
-
-    /// Sets one option by its `options` name.
-    mutating func setOption(_ key: String, _ v: Double) {
-        switch key {
-        case "lr": lr = v
-        case "weight_decay": weightDecay = v
-        case "momentum": momentum = v
-        case "dampening": dampening = v
-        case "nesterov": nesterov = v != 0
-        case "beta1": betas = (v, betas?.1 ?? 0)
-        case "beta2": betas = (betas?.0 ?? 0, v)
-        case "eps": eps = v
-        case "amsgrad": amsgrad = v != 0
-        case "lr_decay": lrDecay = v
-        case "initial_accumulator_value": initialAccumulatorValue = v
-        case "rho": rho = v
-        case "alpha": alpha = v
-        case "centered": centered = v != 0
-        case "maximize": maximize = v != 0
-        case "initial_lr": initialLR = v
-        default: fatalError("[parameterGroup] unknown option \(key)")
-        }
+    /// An option of the group, by its name in `Options`.
+    public subscript<T>(dynamicMember key: WritableKeyPath<Options, T>) -> T {
+        get { options[keyPath: key] }
+        set { options[keyPath: key] = newValue }
     }
 }
 
@@ -120,7 +122,7 @@ public struct ParameterGroup {
 /// ```swift
 /// let saved = opt.stateDict()
 /// let resumed = Adam(parameters: model.parameters())
-/// resumed.load(saved)
+/// try resumed.load(saved)
 /// ```
 public struct OptimizerState: Codable {
     public var tensors: [String: Tensor]
@@ -159,37 +161,44 @@ struct CodableTensor: Codable {
         data = t.doubles
     }
 
-    var tensor: Tensor {
-        guard let d = DType(rawValue: dtype) else { fatalError("[optimizerState] unknown dtype \(dtype)") }
-        return Tensor(shape: shape, doubles: data, dtype: d)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dtype = try c.decode(String.self, forKey: .dtype)
+        shape = try c.decode([Int].self, forKey: .shape)
+        data = try c.decode([Double].self, forKey: .data)
+        if DType(rawValue: dtype) == nil {
+            throw DecodingError.dataCorruptedError(forKey: .dtype, in: c, debugDescription: "[optimizerState] unknown dtype \(dtype)")
+        }
+        if shape.contains(where: { $0 < 0 }) || shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) != data.count {
+            throw DecodingError.dataCorruptedError(forKey: .data, in: c,
+                                                   debugDescription: "[optimizerState] \(data.count) values for shape \(shape)")
+        }
     }
+
+    var tensor: Tensor { Tensor(shape: shape, doubles: data, dtype: DType(rawValue: dtype)!) }
 }
 
-/// What an optimiser keeps for one parameter: its step count and named buffers (momentum,
-/// running averages), created on the parameter's first update.
-final class ParamState {
-    /// Holding the parameter keeps its ObjectIdentifier from being reused by a new object.
-    let parameter: Parameter
-    var step = 0
-    var buffers: [String: Tensor] = [:]
+/// Why an exported state cannot be loaded into an optimiser, on one line with every problem found:
+/// `[Adam.load] state.3.exp_avg has shape [4], parameter 3 [4, 2]; group 0 lacks options eps`.
+public struct OptimizerStateError: Error, CustomStringConvertible, Sendable {
+    /// The operation: `<optimiser class>.load`.
+    public let op: String
+    /// Every problem, each naming the entry and the numbers.
+    public let problems: [String]
 
-    init(_ parameter: Parameter) { self.parameter = parameter }
+    public init(op: String, problems: [String]) {
+        self.op = op
+        self.problems = problems
+    }
+
+    public var description: String { "[\(op)] " + problems.joined(separator: "; ") }
 }
 
-/// IEEE square root (NaN below zero) in a form LLVM vectorises: `squareRoot()` keeps a libm call
-/// for negative inputs (to set errno), and that call stops the loop from vectorising. Only -0
-/// differs (it gives +0), which the optimisers' `+ eps` or products make irrelevant.
-@inline(__always)
-func vsqrt<T: FloatElement>(_ x: T) -> T { x < 0 ? .nan : x.magnitude.squareRoot() }
-
-/// Where an optimiser keeps the momentum a one-cycle schedule varies.
-enum MomentumOption { case none, momentum, beta1 }
-
-/// The base of Myelin's optimisers: parameter groups, `zeroGrad()`, `step()` and state export.
-/// Use a concrete optimiser such as `Adam` or `SGD`.
+/// An optimiser as the trainer, the learning-rate schedulers and checkpoints use it. The built-in
+/// optimisers and your own (usually a subclass of `GroupedOptimizer`) conform.
 ///
 /// ```swift
-/// let opt = Adam(parameters: model.parameters(), lr: 1e-3)
+/// let opt: Optimizer = Adam(parameters: model.parameters(), lr: 1e-3)
 /// for (x, y) in batches {
 ///     opt.zeroGrad()
 ///     let loss = lossFn(model(x), y)
@@ -197,35 +206,28 @@ enum MomentumOption { case none, momentum, beta1 }
 ///     opt.step()
 /// }
 /// ```
-public class Optimizer {
-    /// Short lower-case name used in error messages (`[adam] ...`).
-    let name: String
-    /// Default value of every option this optimiser uses, under `ParameterGroup.options` names.
-    let defaults: [String: Double]
-    var state: [ObjectIdentifier: ParamState] = [:]
+public protocol Optimizer: AnyObject {
+    /// Every parameter of every group, in order.
+    var parameters: [Parameter] { get }
+    /// Every group's learning rate, in group order (schedulers set these).
+    var learningRates: [Double] { get set }
+    /// Every group's rate before any scheduler changed it (PyTorch's `initial_lr`): nil until the
+    /// first scheduler attached records it.
+    var initialLearningRates: [Double?] { get set }
+    /// Every group's momentum a one-cycle schedule varies (`OptimizerOptions.cycledMomentum`), nil
+    /// for a group without one. The default has none and ignores writes.
+    var momentums: [Double?] { get set }
+    /// Clears every parameter's gradient (the default sets each to nil).
+    func zeroGrad()
+    /// Updates every parameter that has a gradient, in place.
+    func step()
+    /// The whole state (buffers, step counts and group options) as named tensors and numbers.
+    func stateDict() -> OptimizerState
+    /// Replaces the state with an exported one, or throws `OptimizerStateError` and changes nothing.
+    func load(_ state: OptimizerState) throws
+}
 
-    /// The parameter groups, options filled in from the optimiser's defaults. Changing a group's
-    /// options (or appending a group) takes effect at the next `step()`. Values are checked when
-    /// the optimiser is made and by `addParameterGroup`; later changes are taken as given (a
-    /// schedule may, as in PyTorch, overshoot to a slightly negative rate on its last step).
-    public var groups: [ParameterGroup] {
-        didSet { groups = groups.enumerated().map { resolve($0.element, index: $0.offset, validating: false) } }
-    }
-
-    init(name: String, groups: [ParameterGroup], defaults: [String: Double]) {
-        self.name = name
-        self.defaults = defaults
-        self.groups = []
-        if groups.isEmpty { fatalError("[\(name)] needs at least one parameter group") }
-        var seen = Set<ObjectIdentifier>()
-        for (gi, g) in groups.enumerated() {
-            for p in g.parameters where !seen.insert(ObjectIdentifier(p)).inserted {
-                fatalError("[\(name)] a parameter of shape \(p.shape) appears twice (again in group \(gi)); each parameter may be in one group once")
-            }
-        }
-        self.groups = groups.enumerated().map { resolve($0.element, index: $0.offset, validating: true) }
-    }
-
+extension Optimizer {
     /// The learning rate of the first group; setting it changes the first group only (see
     /// `learningRates` for all groups).
     ///
@@ -233,43 +235,167 @@ public class Optimizer {
     /// opt.lr = 1e-4
     /// ```
     public var lr: Double {
-        get { groups[0].lr! }
-        set { groups[0].lr = newValue }
+        get { learningRates[0] }
+        set {
+            var rates = learningRates
+            rates[0] = newValue
+            learningRates = rates
+        }
     }
 
-    /// Every group's learning rate, in group order.
+    public var momentums: [Double?] {
+        get { Array(repeating: nil, count: learningRates.count) }
+        set {}
+    }
+
+    public func zeroGrad() {
+        for p in parameters { p.grad = nil }
+    }
+}
+
+/// What an optimiser keeps for one parameter: its step count and named buffers (momentum,
+/// running averages), created on the parameter's first update.
+///
+/// ```swift
+/// state.step += 1
+/// var m = state.takeBuffer("exp_avg")
+/// // ... update m and the parameter in place ...
+/// state.buffers["exp_avg"] = m
+/// ```
+public final class ParameterState {
+    /// The parameter; holding it keeps its ObjectIdentifier from being reused by a new object.
+    public let parameter: Parameter
+    /// Updates made so far (the optimiser counts them).
+    public var step = 0
+    /// The named buffers, each of the parameter's shape and dtype.
+    public var buffers: [String: Tensor] = [:]
+
+    public init(_ parameter: Parameter) { self.parameter = parameter }
+
+    /// Removes and returns buffer `name`, so the caller holds its only reference and updates it in
+    /// place without a copy (put it back with `buffers[name] = buffer`); a missing buffer comes back
+    /// as a new one filled with `fill`. A buffer of another dtype than the parameter (the module
+    /// was converted with `to(_:)` after some steps) is converted to follow it.
+    public func takeBuffer(_ name: String, fill: Double = 0) -> Tensor {
+        takeBufferIfPresent(name) ?? Tensor.full(parameter.shape, value: fill, dtype: parameter.dtype)
+    }
+
+    /// `takeBuffer` without creating a missing buffer: nil on the parameter's first update.
+    public func takeBufferIfPresent(_ name: String) -> Tensor? {
+        guard let t = buffers.removeValue(forKey: name) else { return nil }
+        return t.dtype == parameter.dtype ? t : t.to(parameter.dtype).contiguous()
+    }
+}
+
+/// An optimiser over parameter groups, each carrying its `Options`: the base of the built-in
+/// optimisers and of your own. It does the bookkeeping (groups, per-parameter state, gradient
+/// checks, state export and import); a subclass writes `update`, one parameter's step.
+///
+/// ```swift
+/// final class SignSGD: GroupedOptimizer<SignSGD.Options> {
+///     struct Options: OptimizerOptions { var lr = 0.01 }
+///     override func update(_ parameter: Parameter, gradient: Tensor, state: ParameterState, options: Options) {
+///         parameter.assign(parameter.value - gradient.sign() * options.lr)
+///     }
+/// }
+/// let opt = SignSGD(parameters: model.parameters(), options: .init(lr: 0.01))
+/// ```
+open class GroupedOptimizer<Options: OptimizerOptions>: Optimizer {
+    /// The parameter groups. Changing a group's options (or appending a group) takes effect at
+    /// the next `step()`. Values are checked when the optimiser is made and by
+    /// `addParameterGroup`; later changes are taken as given (a schedule may, as in PyTorch,
+    /// overshoot to a slightly negative rate on its last step).
+    public var groups: [ParameterGroup<Options>]
+    var state: [ObjectIdentifier: ParameterState] = [:]
+
+    /// An optimiser over `groups`; traps on an empty list, a parameter listed twice, or invalid
+    /// options (with the group's index and the numbers).
+    public init(groups: [ParameterGroup<Options>]) {
+        self.groups = []
+        if groups.isEmpty { fatalError("[\(name)] needs at least one parameter group") }
+        var seen = Set<ObjectIdentifier>()
+        for (gi, g) in groups.enumerated() {
+            for p in g.parameters where !seen.insert(ObjectIdentifier(p)).inserted {
+                fatalError("[\(name)] a parameter of shape \(p.shape) appears twice (again in group \(gi)); each parameter may be in one group once")
+            }
+            validate(g.options, index: gi)
+        }
+        self.groups = groups
+    }
+
+    /// An optimiser over one group of parameters.
+    ///
+    /// ```swift
+    /// let opt = SGD(parameters: model.parameters(), options: SGD.Options(lr: 0.1, momentum: 0.9))
+    /// ```
+    public convenience init(parameters: [Parameter], options: Options) {
+        self.init(groups: [ParameterGroup(parameters, options: options)])
+    }
+
+    /// Short lower-case name used in error messages (`[adam] ...`).
+    var name: String { String(describing: type(of: self)).lowercased() }
+
+    /// The class name used in load errors (`[Adam.load] ...`).
+    var typeName: String { String(describing: type(of: self)) }
+
+    public var parameters: [Parameter] { groups.flatMap(\.parameters) }
+
     public var learningRates: [Double] {
-        get { groups.map { $0.lr! } }
+        get { groups.map(\.options.lr) }
         set {
             if newValue.count != groups.count {
                 fatalError("[\(name)] got \(newValue.count) learning rates for \(groups.count) parameter groups")
             }
-            // One assignment, so the groups are re-resolved once rather than once per group.
-            var updated = groups
-            for i in updated.indices { updated[i].lr = newValue[i] }
-            groups = updated
+            for i in groups.indices { groups[i].options.lr = newValue[i] }
         }
     }
 
-    /// Every parameter of every group, in order.
-    public var parameters: [Parameter] { groups.flatMap(\.parameters) }
+    public var initialLearningRates: [Double?] {
+        get { groups.map(\.initialLR) }
+        set {
+            if newValue.count != groups.count {
+                fatalError("[\(name)] got \(newValue.count) initial learning rates for \(groups.count) parameter groups")
+            }
+            for i in groups.indices { groups[i].initialLR = newValue[i] }
+        }
+    }
 
-    /// Appends a group (options left nil take this optimiser's defaults).
-    public func addParameterGroup(_ group: ParameterGroup) {
+    public var momentums: [Double?] {
+        get { groups.map(\.options.cycledMomentum) }
+        set {
+            if newValue.count != groups.count {
+                fatalError("[\(name)] got \(newValue.count) momentums for \(groups.count) parameter groups")
+            }
+            for i in groups.indices where newValue[i] != nil { groups[i].options.cycledMomentum = newValue[i] }
+        }
+    }
+
+    /// Appends a group; traps on invalid options or a parameter already in another group.
+    ///
+    /// ```swift
+    /// opt.addParameterGroup(ParameterGroup(newHead.parameters(), options: opt.groups[0].options))
+    /// ```
+    public func addParameterGroup(_ group: ParameterGroup<Options>) {
         let existing = Set(parameters.map(ObjectIdentifier.init))
         for p in group.parameters where existing.contains(ObjectIdentifier(p)) {
             fatalError("[\(name)] a parameter of shape \(p.shape) is already in another group")
         }
-        groups.append(resolve(group, index: groups.count, validating: true))
+        validate(group.options, index: groups.count)
+        groups.append(group)
     }
 
-    /// Clears every parameter's gradient (sets it to nil), before the next backward pass.
-    public func zeroGrad() {
-        for g in groups { for p in g.parameters { p.grad = nil } }
+    /// The state kept for `parameter`, or nil before its first update.
+    public func state(for parameter: Parameter) -> ParameterState? { state[ObjectIdentifier(parameter)] }
+
+    /// Traps unless the options are valid, naming the optimiser, the group and the numbers.
+    private func validate(_ o: Options, index: Int) {
+        if !(o.lr >= 0) { fatalError("[\(name)] group \(index): invalid learning rate \(o.lr) (must be >= 0)") }
+        if let p = o.problem() { fatalError("[\(name)] group \(index): \(p)") }
     }
 
-    /// Updates every parameter that has a gradient, in place; parameters without one are skipped.
-    public func step() {
+    /// Updates every parameter that has a gradient (float32 or float64, of the parameter's shape),
+    /// in place, through `update`; parameters without one, or without elements, are skipped.
+    open func step() {
         withoutGrad {
             for (gi, group) in groups.enumerated() {
                 for p in group.parameters {
@@ -278,93 +404,22 @@ public class Optimizer {
                         fatalError("[\(name)] group \(gi): gradient of shape \(grad.shape) for a parameter of shape \(p.shape)")
                     }
                     if p.count == 0 { continue }
-                    let key = ObjectIdentifier(p)
-                    let st: ParamState
-                    if let s = state[key] { st = s } else { st = ParamState(p); state[key] = st }
                     if p.dtype != .float32 && p.dtype != .float64 {
                         fatalError("[\(name)] cannot update a parameter of dtype \(p.dtype); only float32 and float64")
                     }
-                    update(p, grad: grad, state: st, group: group)
+                    let key = ObjectIdentifier(p)
+                    let st: ParameterState
+                    if let s = state[key] { st = s } else { st = ParameterState(p); state[key] = st }
+                    update(p, gradient: grad, state: st, options: group.options)
                 }
             }
         }
     }
 
-    /// The update of one float32 or float64 parameter, written by each optimiser as a fused loop.
-    /// Not generic: each optimiser calls its own generic kernel with a concrete element type, so the
-    /// loop is specialised rather than dispatched through this method's vtable entry.
-    func update(_ p: Parameter, grad: Tensor, state: ParamState, group: ParameterGroup) {
-        fatalError("[\(name)] update is not implemented")
-    }
-
-    /// Checks one resolved group's options; traps with the optimiser's name and the numbers.
-    func validate(_ g: ParameterGroup, index: Int) {}
-
-    /// Where a one-cycle schedule puts the momentum it varies.
-    var momentumOption: MomentumOption { .none }
-
-    /// The group with every unset option taken from the defaults; traps on options this
-    /// optimiser does not use, and (when `validating`) on values out of range.
-    private func resolve(_ g: ParameterGroup, index: Int, validating: Bool) -> ParameterGroup {
-        var r = g
-        let given = g.options
-        for key in given.keys.sorted() where defaults[key] == nil && key != "initial_lr" {
-            fatalError("[\(name)] group \(index) sets \(key), which this optimiser does not use (it uses \(defaults.keys.sorted().joined(separator: ", ")))")
-        }
-        for (k, v) in defaults where given[k] == nil { r.setOption(k, v) }
-        if !validating { return r }
-        if r.lr! < 0 { fatalError("[\(name)] group \(index): invalid learning rate \(r.lr!) (must be >= 0)") }
-        if let wd = r.weightDecay, wd < 0 { fatalError("[\(name)] group \(index): invalid weight decay \(wd) (must be >= 0)") }
-        if let e = r.eps, e < 0 { fatalError("[\(name)] group \(index): invalid eps \(e) (must be >= 0)") }
-        validate(r, index: index)
-        return r
-    }
-
-    /// Runs `body` on the parameter's elements, its gradient's and the named state buffers' (made
-    /// and filled with `fill` on first use), all contiguous, typed `T` and `count` long.
-    ///
-    /// The buffers leave the state dictionary during the call so each is uniquely referenced and
-    /// written in place, without a copy.
-    final func withBuffers<T: FloatElement>(
-        _ type: T.Type, _ p: Parameter, grad: Tensor, state: ParamState, names: [String], fill: Double = 0,
-        _ body: (_ param: UnsafeMutablePointer<T>, _ grad: UnsafePointer<T>, _ buffers: [UnsafeMutablePointer<T>], _ count: Int) -> Void
-    ) {
-        // A buffer of another type (the module was converted with `to(_:)` after some steps) follows its parameter.
-        var tensors = names.map { name -> Tensor in
-            guard let t = state.buffers.removeValue(forKey: name) else { return Tensor.full(p.shape, value: fill, dtype: p.dtype) }
-            return t.dtype == p.dtype ? t : t.to(p.dtype).contiguous()
-        }
-        defer { for (n, t) in zip(names, tensors) { state.buffers[n] = t } }
-        let g = grad.dtype == p.dtype ? grad.detached() : grad.detached().to(p.dtype)
-        // Read before the exclusive access to p.value below begins.
-        let shape = p.shape
-        g.withUnsafeBufferPointer(as: T.self) { gp in
-            p.value.withUnsafeMutableBufferPointer(as: T.self) { pp in
-                var ptrs: [UnsafeMutablePointer<T>] = []
-                ptrs.reserveCapacity(names.count)
-                // Elements are reached through the array's buffer, so nested mutable accesses to
-                // different tensors do not overlap an access to the array itself.
-                tensors.withUnsafeMutableBufferPointer { ts in
-                    func nest(_ i: Int) {
-                        if i == ts.count {
-                            // Every optimiser's update is elementwise, so chunks can run on both cores.
-                            Threading.parallelFor(pp.count) { lo, hi in
-                                body(pp.baseAddress! + lo, gp.baseAddress! + lo, ptrs.map { $0 + lo }, hi - lo)
-                            }
-                            return
-                        }
-                        if ts[i].shape != shape {
-                            fatalError("[\(name)] state buffer \(names[i]) has shape \(ts[i].shape), its parameter \(shape)")
-                        }
-                        ts[i].withUnsafeMutableBufferPointer(as: T.self) { b in
-                            ptrs.append(b.baseAddress!)
-                            nest(i + 1)
-                        }
-                    }
-                    nest(0)
-                }
-            }
-        }
+    /// One parameter's update, in place (gradients are off): write it with the operations of
+    /// Tensor+Update.swift or with `parameter.assign(_:)`. `state` persists between steps.
+    open func update(_ parameter: Parameter, gradient: Tensor, state: ParameterState, options: Options) {
+        fatalError("[\(name)] update(_:gradient:state:options:) is not implemented")
     }
 
     // MARK: state export
@@ -375,11 +430,12 @@ public class Optimizer {
     /// ```swift
     /// let checkpoint = try JSONEncoder().encode(opt.stateDict())
     /// ```
-    public func stateDict() -> OptimizerState {
+    open func stateDict() -> OptimizerState {
         var out = OptimizerState()
         var i = 0
         for (gi, g) in groups.enumerated() {
-            for (k, v) in g.options { out.scalars["groups.\(gi).\(k)"] = v }
+            for f in Options.fields { out.scalars["groups.\(gi).\(f.name)"] = f.get(g.options) }
+            if let v = g.initialLR { out.scalars["groups.\(gi).initial_lr"] = v }
             out.scalars["groups.\(gi).count"] = Double(g.parameters.count)
             for p in g.parameters {
                 if let st = state[ObjectIdentifier(p)] {
@@ -393,61 +449,103 @@ public class Optimizer {
     }
 
     /// Replaces the state with an exported one: parameters are matched by position (groups in
-    /// order), so the optimiser must hold parameters of the same shapes in the same groups.
-    /// Tensors are copied on the next write, so `saved` stays unchanged.
+    /// order), so the optimiser must hold parameters of the same shapes in the same groups, and
+    /// every option of `Options.fields` must be there. Anything that does not fit (group or
+    /// parameter counts, option names, key forms, step counts, buffer shapes and dtypes) throws an
+    /// `OptimizerStateError` listing every problem, and changes nothing. Tensors are copied on the
+    /// next write, so `saved` stays unchanged.
     ///
     /// ```swift
     /// let opt = Adam(parameters: model.parameters())
-    /// opt.load(saved)
+    /// try opt.load(saved)
     /// ```
-    public func load(_ saved: OptimizerState) {
+    open func load(_ saved: OptimizerState) throws {
+        let op = "\(typeName).load"
+        let scalars = saved.scalars
         var groupCount = 0
-        while saved.scalars["groups.\(groupCount).count"] != nil { groupCount += 1 }
+        while scalars["groups.\(groupCount).count"] != nil { groupCount += 1 }
         if groupCount != groups.count {
-            fatalError("[\(name)] saved state has \(groupCount) parameter groups, this optimiser \(groups.count)")
+            throw OptimizerStateError(op: op, problems: ["\(groupCount) parameter groups in the saved state, \(groups.count) in the optimiser"])
         }
+        var problems: [String] = []
+        let fields = Options.fields, fieldNames = Set(fields.map(\.name))
         var newGroups = groups
-        var newState: [ObjectIdentifier: ParamState] = [:]
-        var i = 0
         for gi in groups.indices {
-            let n = Int(saved.scalars["groups.\(gi).count"]!)
-            if n != groups[gi].parameters.count {
-                fatalError("[\(name)] saved group \(gi) has \(n) parameters, this optimiser's \(groups[gi].parameters.count)")
+            let n = scalars["groups.\(gi).count"]!
+            if n != Double(groups[gi].parameters.count) {
+                problems.append("group \(gi) has \(integerText(n)) parameters in the saved state, \(groups[gi].parameters.count) in the optimiser")
             }
             let prefix = "groups.\(gi)."
-            for (k, v) in saved.scalars where k.hasPrefix(prefix) && k != "groups.\(gi).count" {
-                newGroups[gi].setOption(String(k.dropFirst(prefix.count)), v)
-            }
-            for p in groups[gi].parameters {
-                let sp = "state.\(i)."
-                let names = saved.tensors.keys.filter { $0.hasPrefix(sp) }
-                if let step = saved.scalars["state.\(i).step"] {
-                    let st = ParamState(p)
-                    st.step = Int(step)
-                    for key in names {
-                        let t = saved.tensors[key]!
-                        if t.shape != p.shape {
-                            fatalError("[\(name)] saved \(key) has shape \(t.shape), the parameter \(p.shape)")
-                        }
-                        st.buffers[String(key.dropFirst(sp.count))] = t.dtype == p.dtype ? t : t.to(p.dtype)
-                    }
-                    newState[ObjectIdentifier(p)] = st
-                } else if !names.isEmpty {
-                    fatalError("[\(name)] saved state for parameter \(i) has buffers but no step count")
+            let saved = Set(scalars.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+                .subtracting(["count", "initial_lr"])
+            let unknown = saved.subtracting(fieldNames).sorted(), lacking = fieldNames.subtracting(saved).sorted()
+            if !unknown.isEmpty { problems.append("group \(gi) has options this optimiser does not use: \(unknown.joined(separator: ", "))") }
+            if !lacking.isEmpty { problems.append("group \(gi) lacks options \(lacking.joined(separator: ", "))") }
+            for f in fields { if let v = scalars[prefix + f.name] { f.set(&newGroups[gi].options, v) } }
+            newGroups[gi].initialLR = scalars[prefix + "initial_lr"]
+        }
+        let parameters = self.parameters
+        /// The parameter index of a `state.<i>.<rest>` key, if it has that form and `i` is in range.
+        func index(_ key: String) -> (Int, String)? {
+            let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]), i >= 0, i < parameters.count,
+                  !parts[2].isEmpty else { return nil }
+            return (i, String(parts[2]))
+        }
+        var unexpected: [String] = []
+        for key in scalars.keys.sorted() {
+            if key.hasPrefix("groups.") {
+                let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+                if parts.count != 3 || Int(parts[1]).map({ $0 < 0 || $0 >= groupCount }) ?? true { unexpected.append(key) }
+            } else if let (i, rest) = index(key), rest == "step" {
+                let v = scalars[key]!
+                if !(v >= 0 && v <= 9_007_199_254_740_992 && v.rounded() == v) {
+                    problems.append("parameter \(i) has a step count of \(v), not a whole number >= 0")
                 }
-                i += 1
+            } else {
+                unexpected.append(key)
             }
         }
+        var buffers: [(Int, String, Tensor)] = []
+        for key in saved.tensors.keys.sorted() {
+            guard let (i, buffer) = index(key) else { unexpected.append(key); continue }
+            let t = saved.tensors[key]!, p = parameters[i]
+            if scalars["state.\(i).step"] == nil { problems.append("\(key) has no step count state.\(i).step") }
+            if t.shape != p.shape {
+                problems.append("\(key) has shape \(t.shape), parameter \(i) \(p.shape)")
+            } else if t.dtype != p.dtype {
+                problems.append("\(key) has dtype \(t.dtype), parameter \(i) \(p.dtype)")
+            }
+            buffers.append((i, buffer, t))
+        }
+        if !unexpected.isEmpty { problems.append("unexpected entries \(unexpected.sorted().joined(separator: ", "))") }
+        if !problems.isEmpty { throw OptimizerStateError(op: op, problems: problems) }
+        var byIndex: [Int: ParameterState] = [:]
+        for (i, p) in parameters.enumerated() {
+            guard let step = scalars["state.\(i).step"] else { continue }
+            let st = ParameterState(p)
+            st.step = Int(step)
+            byIndex[i] = st
+        }
+        for (i, name, t) in buffers { byIndex[i]!.buffers[name] = t }
+        var newState: [ObjectIdentifier: ParameterState] = [:]
+        for (i, st) in byIndex { newState[ObjectIdentifier(parameters[i])] = st }
         groups = newGroups
         state = newState
     }
 }
 
-extension Optimizer {
-    /// Traps unless `v` lies in `lo..<hi` (or `lo...hi` when `closed`), naming the option.
-    final func check(_ v: Double, _ option: String, in lo: Double, _ hi: Double, closed: Bool = false, group: Int) {
-        if !(v >= lo && (closed ? v <= hi : v < hi)) {
-            fatalError("[\(name)] group \(group): invalid \(option) \(v) (must be in \(lo)\(closed ? "..." : "..<")\(hi))")
-        }
-    }
+/// A count as an integer when it is one (`6`), else as the number it is (`nan`, `2.5`).
+func integerText(_ v: Double) -> String {
+    v.rounded() == v && v.magnitude < 1e15 ? String(Int(v)) : "\(v)"
+}
+
+/// Why `v` is not in `lo..<hi` (or `lo...hi` when `closed`), naming the option; nil when it is.
+func rangeProblem(_ v: Double, _ option: String, in lo: Double, _ hi: Double, closed: Bool = false) -> String? {
+    v >= lo && (closed ? v <= hi : v < hi) ? nil : "invalid \(option) \(v) (must be in \(lo)\(closed ? "..." : "..<")\(hi))"
+}
+
+/// Why `v` is below 0, naming the option; nil when it is not.
+func negativeProblem(_ v: Double, _ option: String) -> String? {
+    v >= 0 ? nil : "invalid \(option) \(v) (must be >= 0)"
 }

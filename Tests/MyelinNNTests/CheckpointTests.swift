@@ -318,7 +318,7 @@ import MyelinCore
             #expect(e.problems.contains("model: missing fc3.bias, fc3.weight"))
             #expect(e.problems.contains("model: unexpected fc2.bias, fc2.weight, norm.bias, norm.num_batches_tracked, norm.running_mean, norm.running_var, norm.weight"))
             #expect(e.problems.contains("model: shape mismatch fc1.bias (checkpoint [16], model [12]), fc1.weight (checkpoint [16, 5], model [12, 5])"))
-            #expect(e.problems.contains("optimizer: group 0 has 6 parameters in the checkpoint, 4 in the optimiser"))
+            #expect(e.problems.contains("optimizer: group 0 has 6 parameters in the saved state, 4 in the optimiser"))
             #expect(e.problems.contains { $0.hasPrefix("optimizer: state.0.exp_avg has shape [16, 5], parameter 0 [12, 5]") })
             #expect(e.problems.contains { $0.hasPrefix("optimizer: unexpected entries state.4.") })
             #expect(e.description.hasPrefix("[checkpoint] cannot restore: model: missing fc3.bias, fc3.weight; "))
@@ -400,8 +400,8 @@ import MyelinCore
                 return (error as! CheckpointError).problems
             }
         }
-        #expect(problems { $0.optimizerState.scalars["groups.0.count"] = .nan } == ["optimizer: group 0 has nan parameters in the checkpoint, 6 in the optimiser"])
-        #expect(problems { $0.optimizerState.scalars["groups.1.count"] = 2 } == ["optimizer: 2 parameter groups in the checkpoint, 1 in the optimiser"])
+        #expect(problems { $0.optimizerState.scalars["groups.0.count"] = .nan } == ["optimizer: group 0 has nan parameters in the saved state, 6 in the optimiser"])
+        #expect(problems { $0.optimizerState.scalars["groups.1.count"] = 2 } == ["optimizer: 2 parameter groups in the saved state, 1 in the optimiser"])
         #expect(problems { $0.optimizerState.scalars["groups.0.beta1"] = 0.9 } == ["optimizer: group 0 has options this optimiser does not use: beta1"])
         #expect(problems { $0.optimizerState.scalars["groups.0.momentum"] = nil } == ["optimizer: group 0 lacks options momentum"])
         #expect(problems { $0.optimizerState.scalars["state.2.step"] = -1 } == ["optimizer: parameter 2 has a step count of -1.0, not a whole number >= 0"])

@@ -147,3 +147,41 @@ import MyelinNN
         #expect(try FilterPictures.write(model: mlp, sample: Tensor.rand([1, 4]), to: RunFolder(dir)).isEmpty)
     }
 }
+
+/// Run folders written by `myelin train` before optimiser options became one type per optimiser
+/// still resume. The folders are the MyelinNN tests' fixtures (Tests/MyelinNNTests/Fixtures/old-format,
+/// see its README), copied with the CSV they were trained on.
+@Suite struct OldRunFolderTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../MyelinNNTests/Fixtures/old-format").standardized.path
+
+    @Test(arguments: ["sgd", "adam"])
+    func anOldRunFolderResumes(_ name: String) throws {
+        let dir = RunJobTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fm = FileManager.default
+        try fm.copyItem(atPath: "\(Self.fixtures)/\(name)", toPath: "\(dir)/\(name)")
+        try fm.copyItem(atPath: "\(Self.fixtures)/blobs.csv", toPath: "\(dir)/blobs.csv")
+        let descriptionPath = "\(dir)/\(name)/model.json"
+        let description = try String(contentsOfFile: descriptionPath, encoding: .utf8)
+        #expect(description.contains("\"/tmp/oldrun/blobs.csv\""))
+        try description.replacingOccurrences(of: "/tmp/oldrun/blobs.csv", with: "\(dir)/blobs.csv")
+            .write(toFile: descriptionPath, atomically: true, encoding: .utf8)
+        /// history.json: {"epochs": [...], "metrics": {"loss": [...], "lr": [...], ...}}.
+        func history() throws -> (epochs: [Int], loss: [Double], lr: [Double]) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name)/history.json"))
+            let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            let metrics = json["metrics"] as! [String: [Double]]
+            return (json["epochs"] as! [Int], metrics["loss"]!, metrics["lr"]!)
+        }
+        let old = try history()
+
+        try TrainJob.resume("\(dir)/\(name)", epochs: 3, dataDir: nil, verbosity: .silent, output: { _ in })
+        let new = try history()
+        #expect(old.epochs == [0, 1] && new.epochs == [0, 1, 2])
+        #expect(Array(new.loss.prefix(2)) == old.loss, "the first two epochs are the old run's")
+        #expect(new.lr == [0.05, 0.025, 0], "the cosine schedule resumed where it ended")
+        let ckpt = try Checkpoint.load(from: "\(dir)/\(name)/checkpoint.safetensors")
+        #expect(ckpt.epoch == 3 && ckpt.step == 15)
+    }
+}
