@@ -106,6 +106,34 @@ import Testing
     /// y = 3x - 1 on [-1, 1], learnt by a small network ending in the user's layer, with the
     /// user's optimiser, scheduler and loss through `Trainer.fit`; then a checkpoint of the run
     /// restores into fresh objects and both continue identically.
+    // MARK: primitive
+
+    @Test func userPrimitiveComputesDifferentiatesTracesAndLoads() throws {
+        let x = Tensor([-2.0, 0.5, 3.0], dtype: .float64)
+        let y = Tensor.apply(ScaledSoftsign(scale: 2), [x])
+        let expected: [Double] = [-4.0 / 3, 1.0 / 1.5, 6.0 / 4]
+        #expect(y.doubles == expected)
+        let check = gradCheck([x]) { Tensor.apply(ScaledSoftsign(scale: 2), [$0[0]]).sum() }
+        #expect(check.allSatisfy { $0.worstRelativeError < 1e-6 })
+        let w = x.requiringGrad()
+        Tensor.apply(ScaledSoftsign(scale: 2), [w]).sum().backward()
+        let slopes: [Double] = [2.0 / 9, 2.0 / 2.25, 2.0 / 16]
+        #expect(w.grad!.doubles == slopes)
+
+        let graph = Graph.trace(inputs: [x]) { xs in [Tensor.apply(ScaledSoftsign(scale: 2), [xs[0]]).exp()] }
+        #expect(graph.description.contains("user.scaledSoftsign(%0) {\"scale\":2}"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("myelin-user-primitive-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try graph.save(to: path)
+        PrimitiveRegistry.register(ScaledSoftsign.self)
+        let loaded = try Graph.load(path)
+        #expect(loaded([x])[0].doubles == graph([x])[0].doubles)
+
+        let unknown = Graph.trace(inputs: [x]) { xs in [Tensor.apply(NeverRegistered(), [xs[0]])] }
+        try unknown.save(to: path)
+        #expect(throws: GraphError.self) { _ = try Graph.load(path) }
+    }
+
     @Test func trainsATinyModelThroughTheTrainer() throws {
         func make() -> (Module, Lion, WarmupInverseSqrtLR, Trainer) {
             let g = RandomGenerator(seed: 7)

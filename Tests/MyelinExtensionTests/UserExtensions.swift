@@ -79,6 +79,25 @@ final class ScaleShift: Module {
     override func forward(_ x: Tensor) -> Tensor { x * gain.value + shift.value }
 }
 
-// A user-written primitive (a differentiable operation with its own forward and backward kernels,
-// registered through the public primitive API) belongs here. PLACEHOLDER for the lead: the
-// primitive API is being built on another branch; add the primitive and its test once it lands.
+/// A user-written primitive: softsign with a scale, x · s / (1 + |x|), its forward and its vjp
+/// side by side, the scale an attribute (Codable), and a shape rule so loaded graphs are checked.
+struct ScaledSoftsign: Primitive {
+    static let name = "user.scaledSoftsign"
+    let scale: Double
+    func forward(_ x: [Tensor]) -> Tensor { x[0] * scale / (x[0].abs() + 1) }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+        let d = x[0].abs() + 1
+        return [g * scale / (d * d)]
+    }
+    func outputType(_ inputs: [Graph.ValueType]) throws -> Graph.ValueType? {
+        guard inputs.count == 1, inputs[0].dtype.isFloatingPoint else { throw GraphError(reason: "scaledSoftsign takes one float input") }
+        return inputs[0]
+    }
+}
+
+/// The same op under a name no one registers, to see a graph that needs it refused.
+struct NeverRegistered: Primitive {
+    static let name = "user.neverRegistered"
+    func forward(_ x: [Tensor]) -> Tensor { x[0] + 0 }
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g] }
+}
