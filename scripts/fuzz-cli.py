@@ -99,10 +99,12 @@ def run_child(argv, cwd, logdir, time_limit, memory_kb, tag="cmd"):
         os.killpg(proc.pid, signal.SIGKILL)  # anything the child left running in its group
     except (ProcessLookupError, PermissionError):
         pass
+    # Read exactly what is there (at most 1 MB): a 1 MB buffer shrunk to a few bytes fragmented
+    # glibc's heap until a long run had grown to gigabytes.
     with open(out_path, "rb") as f:
-        stdout = f.read(1 << 20)
+        stdout = f.read(min(os.path.getsize(out_path), 1 << 20))
     with open(err_path, "rb") as f:
-        stderr = f.read(1 << 20)
+        stderr = f.read(min(os.path.getsize(err_path), 1 << 20))
     return Outcome(status, seconds, usage.ru_maxrss, stdout, stderr, killed)
 
 
@@ -787,6 +789,7 @@ def main():
         # glibc's per-thread arenas kept the freed buffers of finished cases: without this the
         # process grew by about 3 MB a second over a long run.
         os.environ["MALLOC_ARENA_MAX"] = "1"
+        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 << 10))
         os.execv(sys.executable, [sys.executable] + sys.argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=200)
