@@ -66,6 +66,8 @@ def rss_kb(pid):
 # At most max(4 GB, 4x the RSS limit) of address space (prlimit execs the command: same pid, same
 # rusage), so that a huge allocation fails at once instead of outrunning the RSS polling below.
 LIMIT_PREFIX = []
+# The command runs with the environment this script was started with (the malloc settings below are the script's own).
+CHILD_ENV = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")}
 
 
 def run_child(argv, cwd, logdir, time_limit, memory_kb, tag="cmd"):
@@ -74,7 +76,7 @@ def run_child(argv, cwd, logdir, time_limit, memory_kb, tag="cmd"):
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.monotonic()
         proc = subprocess.Popen(LIMIT_PREFIX + argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                start_new_session=True)
+                                start_new_session=True, env=CHILD_ENV)
     killed, pause = None, 0.002
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -785,11 +787,12 @@ def train_base(myelin, folder, task, args):
 
 
 def main():
-    if "MALLOC_ARENA_MAX" not in os.environ:
+    if "MYELIN_FUZZ_MALLOC" not in os.environ:
         # glibc's per-thread arenas kept the freed buffers of finished cases: without this the
         # process grew by about 3 MB a second over a long run.
+        os.environ["MYELIN_FUZZ_MALLOC"] = "set"
         os.environ["MALLOC_ARENA_MAX"] = "1"
-        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 << 10))
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = str(128 << 10)
         os.execv(sys.executable, [sys.executable] + sys.argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=200)
