@@ -274,25 +274,32 @@ struct ZipWriter<Sink: ByteSink> {
         let method: UInt16 = compress ? 8 : 0
         let version: UInt16 = zip64 ? 45 : 20
 
+        // The fields from "version needed" to the extra field, the same in both headers; the zip64
+        // extra field holds the sizes and, in the central header, the local header's offset.
+        func shared(_ header: inout [UInt8], zip64Values: [Int]) {
+            header.appendLittleEndian(version)
+            header.appendLittleEndian(flags)
+            header.appendLittleEndian(method)
+            header.appendLittleEndian(UInt16(0))        // time 00:00:00
+            header.appendLittleEndian(UInt16(0x21))     // date 1980-01-01
+            header.appendLittleEndian(crc)
+            header.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(compressedSize))
+            header.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(size))
+            header.appendLittleEndian(UInt16(nameBytes.count))
+            header.appendLittleEndian(UInt16(zip64 ? 4 + 8 * zip64Values.count : 0))
+        }
+        func zip64Extra(_ header: inout [UInt8], _ values: [Int]) {
+            guard zip64 else { return }
+            header.appendLittleEndian(UInt16(1))
+            header.appendLittleEndian(UInt16(8 * values.count))
+            for v in values { header.appendLittleEndian(UInt64(v)) }
+        }
+
         var local: [UInt8] = []
         local.appendLittleEndian(ZipArchive.localSignature)
-        local.appendLittleEndian(version)
-        local.appendLittleEndian(flags)
-        local.appendLittleEndian(method)
-        local.appendLittleEndian(UInt16(0))        // time 00:00:00
-        local.appendLittleEndian(UInt16(0x21))     // date 1980-01-01
-        local.appendLittleEndian(crc)
-        local.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(compressedSize))
-        local.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(size))
-        local.appendLittleEndian(UInt16(nameBytes.count))
-        local.appendLittleEndian(UInt16(zip64 ? 20 : 0))
+        shared(&local, zip64Values: [size, compressedSize])
         local += nameBytes
-        if zip64 {
-            local.appendLittleEndian(UInt16(1))
-            local.appendLittleEndian(UInt16(16))
-            local.appendLittleEndian(UInt64(size))
-            local.appendLittleEndian(UInt64(compressedSize))
-        }
+        zip64Extra(&local, [size, compressedSize])
         let localOffset = offset
         try emit(local)
         if let deflated {
@@ -304,29 +311,14 @@ struct ZipWriter<Sink: ByteSink> {
 
         central.appendLittleEndian(ZipArchive.centralSignature)
         central.appendLittleEndian(UInt16(3 << 8) | version)   // made by Unix, so unzip applies the mode bits
-        central.appendLittleEndian(version)
-        central.appendLittleEndian(flags)
-        central.appendLittleEndian(method)
-        central.appendLittleEndian(UInt16(0))
-        central.appendLittleEndian(UInt16(0x21))
-        central.appendLittleEndian(crc)
-        central.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(compressedSize))
-        central.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(size))
-        central.appendLittleEndian(UInt16(nameBytes.count))
-        central.appendLittleEndian(UInt16(zip64 ? 28 : 0))
+        shared(&central, zip64Values: [size, compressedSize, localOffset])
         central.appendLittleEndian(UInt16(0))      // comment length
         central.appendLittleEndian(UInt16(0))      // disk number
         central.appendLittleEndian(UInt16(0))      // internal attributes
         central.appendLittleEndian(UInt32(0o100644) << 16)
         central.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(localOffset))
         central += nameBytes
-        if zip64 {
-            central.appendLittleEndian(UInt16(1))
-            central.appendLittleEndian(UInt16(24))
-            central.appendLittleEndian(UInt64(size))
-            central.appendLittleEndian(UInt64(compressedSize))
-            central.appendLittleEndian(UInt64(localOffset))
-        }
+        zip64Extra(&central, [size, compressedSize, localOffset])
         entryCount += 1
     }
 
