@@ -32,11 +32,11 @@ let package = Package(
         // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
         .target(name: "MyelinNN", dependencies: ["MyelinCore", "CMyelinKernels"]),
         // Data: datasets, loaders, splits, transforms, file readers (IDX, CSV, text), the catalogue.
-        .target(name: "MyelinData", dependencies: ["MyelinCore", "CZlib"]),
+        .target(name: "MyelinData", dependencies: ["MyelinCore"]),
         // Training: fit/evaluate/predict, callbacks, progress, metrics, history.
         .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
-        .target(name: "MyelinPlot", dependencies: ["MyelinCore", "CZlib"]),
+        .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
         .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
         // Umbrella module: `import Myelin` brings in every subsystem.

@@ -24,10 +24,10 @@ extension Benchmarks {
         for (x, y) in batches().prefix(3) { _ = trainStep(model, opt, x, y) }
         model = makeModel()
         opt = makeOpt(model)
-        let t = now()
+        let t = monotonicSeconds()
         var loss = Tensor(scalar: 0.0)
         for (x, y) in batches() { loss = trainStep(model, opt, x, y) }
-        return (now() - t, loss.item())
+        return (monotonicSeconds() - t, loss.item())
     }
 
     static func mlpTrain(_ name: String, n: Int = 60_000, batchSize: Int = 128) -> [Result] {

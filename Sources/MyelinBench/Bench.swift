@@ -18,13 +18,11 @@ public enum Benchmarks {
             // Six significant digits, as the peers print.
             let v = Double(String(format: "%.6g", value)) ?? value
             let fields: [(String, String)] = [
-                ("workload", quote(workload)), ("metric", quote(metric)), ("value", "\(v)"), ("unit", quote(unit)),
-                ("better", quote(better)), ("impl", quote("myelin \(Benchmarks.version)")), ("threads", "\(threads)"),
+                ("workload", JSONText.quote(workload)), ("metric", JSONText.quote(metric)), ("value", "\(v)"), ("unit", JSONText.quote(unit)),
+                ("better", JSONText.quote(better)), ("impl", JSONText.quote("myelin \(Benchmarks.version)")), ("threads", "\(threads)"),
             ]
-            return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+            return "{" + fields.map { "\(JSONText.quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
         }
-
-        private func quote(_ s: String) -> String { "\"\(s)\"" }
     }
 
     public enum BenchError: Error, CustomStringConvertible {
@@ -58,23 +56,17 @@ public enum Benchmarks {
     /// (the peers' `per_call`).
     static func perCall(samples: Int = 15, sampleSeconds: Double = 0.02, _ body: () -> Void) -> Double {
         body()
-        var t = now()
+        var t = monotonicSeconds()
         body()
-        let inner = max(1, Int((sampleSeconds / (now() - t)).rounded()))
+        let inner = max(1, Int((sampleSeconds / (monotonicSeconds() - t)).rounded()))
         var times: [Double] = []
         for _ in 0..<samples {
-            t = now()
+            t = monotonicSeconds()
             for _ in 0..<inner { body() }
-            times.append((now() - t) / Double(inner))
+            times.append((monotonicSeconds() - t) / Double(inner))
         }
         times.sort()
         return times[times.count / 2]
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     /// Keeps the optimiser from discarding a result.

@@ -132,14 +132,16 @@ struct Train: ParsableCommand {
           myelin train --data mnist --model cnn --epochs 12 --cosine --out runs/mnist-cnn
           myelin train --csv houses.csv --label price --hidden 64,64 --out runs/houses
           myelin train --data fashion-mnist --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
-        """)
+
+        Activations (--activation, or a block of --layers):
+        """ + "\n" + ActivationTable.helpTable.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "mlp, cnn (LeNet-like) or linear.") var model = "mlp"
     @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables).") var hidden: String?
-    @Option(help: "Activation of the MLP: relu, tanh, sigmoid, gelu, elu, leaky_relu, silu, softplus.") var activation = "relu"
+    @Option(help: ArgumentHelp("Activation of the MLP: \(ActivationTable.usageList).")) var activation = "relu"
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
-    @Option(help: "The network as blocks: dense:N, relu, dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
+    @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
     @OptionGroup var training: TrainingOptions
     @Option(help: "The run folder to write (default: a new runs/<data>-<n>).") var out: String?
     @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false

@@ -12,23 +12,22 @@ struct BLASOperand: Equatable {
 
     /// Row-major with unit column stride, or column-major (a transposed view); nil when BLAS can't read it.
     init?(rows: Int, cols: Int, rowStride: Int, colStride: Int) {
-        if colStride == 1 || cols <= 1 {
-            let ld = rows <= 1 ? Swift.max(cols, 1) : rowStride
-            if ld >= Swift.max(cols, 1) {
-                transposed = false
-                leadingDimension = ld
-                return
-            }
+        if let ld = Self.leadingDimension(lines: rows, length: cols, lineStride: rowStride, elementStride: colStride) {
+            (transposed, leadingDimension) = (false, ld)
+        } else if let ld = Self.leadingDimension(lines: cols, length: rows, lineStride: colStride, elementStride: rowStride) {
+            (transposed, leadingDimension) = (true, ld)
+        } else {
+            return nil
         }
-        if rowStride == 1 || rows <= 1 {
-            let ld = cols <= 1 ? Swift.max(rows, 1) : colStride
-            if ld >= Swift.max(rows, 1) {
-                transposed = true
-                leadingDimension = ld
-                return
-            }
-        }
-        return nil
+    }
+
+    /// The leading dimension when `lines` lines of `length` elements lie one after another at
+    /// `lineStride` with unit-stride elements (a single line or element may have any stride); nil
+    /// otherwise. Rows of a row-major matrix, or the columns of a column-major one.
+    private static func leadingDimension(lines: Int, length: Int, lineStride: Int, elementStride: Int) -> Int? {
+        guard elementStride == 1 || length <= 1 else { return nil }
+        let ld = lines <= 1 ? Swift.max(length, 1) : lineStride
+        return ld >= Swift.max(length, 1) ? ld : nil
     }
 
     /// Element offset of logical row `i` (of a matrix read through this operand).

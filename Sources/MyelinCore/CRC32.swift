@@ -1,8 +1,8 @@
 import CZlib
 
 /// CRC-32 with the zip/zlib/PNG polynomial (reflected 0xEDB88320, initial and final XOR
-/// 0xFFFFFFFF), computed by zlib: Myelin's one CRC-32, used by zip archives (`.npz`), checkpoints
-/// and the checksum of the safetensors files Myelin writes.
+/// 0xFFFFFFFF), computed by zlib: Myelin's one CRC-32, used by zip archives (`.npz`), checkpoints,
+/// the checksum of the safetensors files Myelin writes and PNG chunks.
 ///
 /// Feed bytes in pieces with `update`, or hash a whole buffer with `checksum`; the CRC of
 /// "123456789" is 0xCBF43926.

@@ -25,4 +25,27 @@ public enum JSONText {
         }
         return out + "\""
     }
+
+    /// How `number` writes NaN and the infinities, which JSON has no numbers for.
+    public enum NonFinite: Sendable {
+        /// `null`, as JSON-lines logs read by other tools expect.
+        case null
+        /// The strings `"nan"`, `"inf"` and `"-inf"`, which read back as the same values.
+        case string
+    }
+
+    /// `v` as a JSON number in Swift's shortest round-trip form; NaN and the infinities as `nonFinite` says.
+    ///
+    /// ```swift
+    /// JSONText.number(0.25)                        // 0.25
+    /// JSONText.number(.nan)                        // null
+    /// JSONText.number(-.infinity, nonFinite: .string)   // "-inf"
+    /// ```
+    public static func number(_ v: Double, nonFinite: NonFinite = .null) -> String {
+        if v.isFinite { return "\(v)" }
+        switch nonFinite {
+        case .null: return "null"
+        case .string: return v.isNaN ? "\"nan\"" : (v > 0 ? "\"inf\"" : "\"-inf\"")
+        }
+    }
 }

@@ -1,8 +1,7 @@
-import CZlib
-
-// Minimal zip support for `.npz` archives: stored and deflated entries, zip64 sizes and offsets.
-// Reading trusts only the central directory and checks every offset, size and CRC-32 against the
-// buffer, so a malformed archive throws `NPYError.badZip` instead of reading out of bounds.
+// Myelin's one zip reader and writer, for `.npz` archives and zipped downloads: stored and deflated
+// entries, zip64 sizes and offsets. Reading trusts only the central directory and checks every
+// offset, size and CRC-32 against the buffer, so a malformed archive throws `NPYError.badZip`
+// instead of reading out of bounds. Deflate goes through `Zlib`, the CRC through `CRC32`.
 
 extension UnsafeRawBufferPointer {
     /// The little-endian integer at `offset`, or nil when it would read past the end.
@@ -31,7 +30,12 @@ struct ByteArraySink: ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws { self.bytes.append(contentsOf: bytes) }
 }
 
-enum ZipArchive {
+/// Reads zip archives held in memory (`ZipWriter` writes them).
+///
+/// ```swift
+/// let csv = try ZipArchive.member(in: bytes, file: "iris.zip") { $0.hasSuffix("iris.csv") }
+/// ```
+public enum ZipArchive {
     static let localSignature: UInt32 = 0x0403_4b50
     static let centralSignature: UInt32 = 0x0201_4b50
     static let endSignature: UInt32 = 0x0605_4b50
@@ -40,8 +44,6 @@ enum ZipArchive {
     /// Field values meaning "the real value is in the zip64 extra field or record".
     static let mark32: UInt32 = 0xFFFF_FFFF
     static let mark16: UInt16 = 0xFFFF
-    /// zlib takes lengths as 32-bit `uInt`, so large buffers go through in pieces of this size.
-    static let zlibChunk = 1 << 30
 
     /// One file of the archive, as described by the central directory.
     struct Entry {
@@ -190,7 +192,11 @@ enum ZipArchive {
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(entry.uncompressedSize, 1), alignment: 64)
             defer { out.deallocate() }
             let contents = UnsafeRawBufferPointer(rebasing: out[0..<entry.uncompressedSize])
-            try inflateRaw(raw, into: out, expected: entry.uncompressedSize, entry: entry, file: file)
+            do {
+                try Zlib.inflate(raw, format: .raw, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<entry.uncompressedSize]))
+            } catch let error as ZlibError {
+                throw bad("deflate data: \(error.reason)")
+            }
             try checkCRC(contents, entry: entry, file: file)
             return try body(contents)
         default:
@@ -207,39 +213,13 @@ enum ZipArchive {
 
     private static func hex(_ v: UInt32) -> String { "0x" + CRC32.hex(v) }
 
-    /// Inflates a raw deflate stream into exactly `expected` bytes of `out`.
-    private static func inflateRaw(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-                                   expected: Int, entry: Entry, file: String) throws {
-        func bad(_ reason: String) -> NPYError { .badZip(file: file, reason: "entry \(entry.name): \(reason)") }
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw bad("zlib inflateInit2 failed")
+    /// The uncompressed contents of the first entry whose name `matches`, or nil when none does;
+    /// a malformed archive or entry throws `NPYError.badZip` naming `file`.
+    public static func member(in bytes: [UInt8], file: String, where matches: (String) -> Bool) throws -> [UInt8]? {
+        try bytes.withUnsafeBytes { raw in
+            guard let entry = try entries(in: raw, file: file).first(where: { matches($0.name) }) else { return nil }
+            return try withContents(of: entry, in: raw, file: file) { Array($0) }
         }
-        defer { inflateEnd(&stream) }
-        guard let outBase = out.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw bad("no output buffer") }
-        let inBase = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        var inPos = 0, outPos = 0
-        while true {
-            let inChunk = min(input.count - inPos, zlibChunk), outChunk = min(expected - outPos, zlibChunk)
-            stream.next_in = inBase.map { UnsafeMutablePointer(mutating: $0 + inPos) }
-            stream.avail_in = UInt32(inChunk)
-            stream.next_out = outBase + outPos
-            stream.avail_out = UInt32(outChunk)
-            let status = inflate(&stream, Z_NO_FLUSH)
-            let consumed = inChunk - Int(stream.avail_in), produced = outChunk - Int(stream.avail_out)
-            inPos += consumed
-            outPos += produced
-            if status == Z_STREAM_END { break }
-            if status != Z_OK && status != Z_BUF_ERROR {
-                let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
-                throw bad("corrupt deflate data after \(inPos) of \(input.count) bytes: \(message)")
-            }
-            if consumed == 0 && produced == 0 {
-                if outPos == expected { throw bad("inflates to more than the declared \(expected) bytes") }
-                throw bad("deflate stream ends after \(outPos) of the declared \(expected) bytes")
-            }
-        }
-        if outPos != expected { throw bad("inflates to \(outPos) bytes, the directory says \(expected)") }
     }
 
     /// CRC-32 (the zip polynomial, `CRC32`) of the concatenated pieces.
@@ -251,44 +231,11 @@ enum ZipArchive {
 
     /// Raw-deflates the concatenated pieces (zlib level 6, as Python's zipfile).
     static func deflateRaw(_ pieces: [UnsafeRawBufferPointer], file: String) throws -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
-                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw NPYError.io(file: file, reason: "zlib deflateInit2 failed", archive: true)
+        do {
+            return try Zlib.deflate(pieces, format: .raw, level: 6)
+        } catch let error as ZlibError {
+            throw NPYError.io(file: file, reason: "zlib: " + error.reason, archive: true)
         }
-        defer { deflateEnd(&stream) }
-        var output: [UInt8] = []
-        var scratch = [UInt8](repeating: 0, count: 1 << 16)
-        // Runs deflate until it has taken all of the current input (or, with Z_FINISH, ended the stream).
-        func drain(_ flush: Int32) throws {
-            let status: Int32 = scratch.withUnsafeMutableBufferPointer { buf in
-                while true {
-                    stream.next_out = buf.baseAddress
-                    stream.avail_out = UInt32(buf.count)
-                    let status = deflate(&stream, flush)
-                    output.append(contentsOf: buf[0..<(buf.count - Int(stream.avail_out))])
-                    if status == Z_STREAM_END || status != Z_OK { return status }
-                    if flush != Z_FINISH && stream.avail_in == 0 && stream.avail_out != 0 { return status }
-                }
-            }
-            let done = flush == Z_FINISH ? status == Z_STREAM_END : status == Z_OK || status == Z_BUF_ERROR
-            if !done { throw NPYError.io(file: file, reason: "zlib deflate failed with status \(status)", archive: true) }
-        }
-        for piece in pieces {
-            guard let base = piece.baseAddress?.assumingMemoryBound(to: UInt8.self) else { continue }
-            var done = 0
-            while done < piece.count {
-                let n = min(piece.count - done, zlibChunk)
-                stream.next_in = UnsafeMutablePointer(mutating: base + done)
-                stream.avail_in = UInt32(n)
-                try drain(Z_NO_FLUSH)
-                done += n
-            }
-        }
-        stream.next_in = nil
-        stream.avail_in = 0
-        try drain(Z_FINISH)
-        return output
     }
 }
 
@@ -327,25 +274,32 @@ struct ZipWriter<Sink: ByteSink> {
         let method: UInt16 = compress ? 8 : 0
         let version: UInt16 = zip64 ? 45 : 20
 
+        // The fields from "version needed" to the extra field, the same in both headers; the zip64
+        // extra field holds the sizes and, in the central header, the local header's offset.
+        func shared(_ header: inout [UInt8], zip64Values: [Int]) {
+            header.appendLittleEndian(version)
+            header.appendLittleEndian(flags)
+            header.appendLittleEndian(method)
+            header.appendLittleEndian(UInt16(0))        // time 00:00:00
+            header.appendLittleEndian(UInt16(0x21))     // date 1980-01-01
+            header.appendLittleEndian(crc)
+            header.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(compressedSize))
+            header.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(size))
+            header.appendLittleEndian(UInt16(nameBytes.count))
+            header.appendLittleEndian(UInt16(zip64 ? 4 + 8 * zip64Values.count : 0))
+        }
+        func zip64Extra(_ header: inout [UInt8], _ values: [Int]) {
+            guard zip64 else { return }
+            header.appendLittleEndian(UInt16(1))
+            header.appendLittleEndian(UInt16(8 * values.count))
+            for v in values { header.appendLittleEndian(UInt64(v)) }
+        }
+
         var local: [UInt8] = []
         local.appendLittleEndian(ZipArchive.localSignature)
-        local.appendLittleEndian(version)
-        local.appendLittleEndian(flags)
-        local.appendLittleEndian(method)
-        local.appendLittleEndian(UInt16(0))        // time 00:00:00
-        local.appendLittleEndian(UInt16(0x21))     // date 1980-01-01
-        local.appendLittleEndian(crc)
-        local.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(compressedSize))
-        local.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(size))
-        local.appendLittleEndian(UInt16(nameBytes.count))
-        local.appendLittleEndian(UInt16(zip64 ? 20 : 0))
+        shared(&local, zip64Values: [size, compressedSize])
         local += nameBytes
-        if zip64 {
-            local.appendLittleEndian(UInt16(1))
-            local.appendLittleEndian(UInt16(16))
-            local.appendLittleEndian(UInt64(size))
-            local.appendLittleEndian(UInt64(compressedSize))
-        }
+        zip64Extra(&local, [size, compressedSize])
         let localOffset = offset
         try emit(local)
         if let deflated {
@@ -357,29 +311,14 @@ struct ZipWriter<Sink: ByteSink> {
 
         central.appendLittleEndian(ZipArchive.centralSignature)
         central.appendLittleEndian(UInt16(3 << 8) | version)   // made by Unix, so unzip applies the mode bits
-        central.appendLittleEndian(version)
-        central.appendLittleEndian(flags)
-        central.appendLittleEndian(method)
-        central.appendLittleEndian(UInt16(0))
-        central.appendLittleEndian(UInt16(0x21))
-        central.appendLittleEndian(crc)
-        central.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(compressedSize))
-        central.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(size))
-        central.appendLittleEndian(UInt16(nameBytes.count))
-        central.appendLittleEndian(UInt16(zip64 ? 28 : 0))
+        shared(&central, zip64Values: [size, compressedSize, localOffset])
         central.appendLittleEndian(UInt16(0))      // comment length
         central.appendLittleEndian(UInt16(0))      // disk number
         central.appendLittleEndian(UInt16(0))      // internal attributes
         central.appendLittleEndian(UInt32(0o100644) << 16)
         central.appendLittleEndian(zip64 ? ZipArchive.mark32 : UInt32(localOffset))
         central += nameBytes
-        if zip64 {
-            central.appendLittleEndian(UInt16(1))
-            central.appendLittleEndian(UInt16(24))
-            central.appendLittleEndian(UInt64(size))
-            central.appendLittleEndian(UInt64(compressedSize))
-            central.appendLittleEndian(UInt64(localOffset))
-        }
+        zip64Extra(&central, [size, compressedSize, localOffset])
         entryCount += 1
     }
 

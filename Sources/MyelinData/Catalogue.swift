@@ -306,36 +306,17 @@ public struct Catalogue {
     }
 }
 
-/// Extracts one member of a zip archive (stored or deflated), for downloads that come zipped.
+/// Extracts one member of a zip archive, for downloads that come zipped (the core's `ZipArchive` reads it).
 enum ZipMember {
+    /// The member called `name` (at the top or in a folder); errors are `[zip] ...` `DataError`s.
     static func extract(_ name: String, from bytes: [UInt8]) throws -> [UInt8] {
-        func bad(_ reason: String) -> DataError { DataError(op: "zip", reason: reason) }
-        func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }
-        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
-        guard bytes.count >= 22 else { throw bad("archive is too short") }
-        var end = bytes.count - 22
-        while end >= 0 && u32(end) != 0x0605_4b50 { end -= 1 }
-        guard end >= 0 else { throw bad("no end of central directory") }
-        var p = u32(end + 16)
-        for _ in 0..<u16(end + 10) {
-            guard p + 46 <= bytes.count, u32(p) == 0x0201_4b50 else { throw bad("bad central directory") }
-            let method = u16(p + 10), compressed = u32(p + 20), size = u32(p + 24)
-            let nameLength = u16(p + 28), extra = u16(p + 30), comment = u16(p + 32), local = u32(p + 42)
-            guard p + 46 + nameLength <= bytes.count else { throw bad("bad central directory") }
-            let entryName = String(decoding: bytes[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
-            if entryName == name || entryName.hasSuffix("/" + name) {
-                guard local + 30 <= bytes.count, u32(local) == 0x0403_4b50 else { throw bad("bad local header for \(name)") }
-                let start = local + 30 + u16(local + 26) + u16(local + 28)
-                guard start + compressed <= bytes.count else { throw bad("\(name) runs past the end of the archive") }
-                let data = Array(bytes[start..<(start + compressed)])
-                switch method {
-                case 0: return data
-                case 8: return try Gzip.inflateRaw(data, expected: size)
-                default: throw bad("\(name) uses compression method \(method)")
-                }
-            }
-            p += 46 + nameLength + extra + comment
+        let found: [UInt8]?
+        do {
+            found = try ZipArchive.member(in: bytes, file: "download") { $0 == name || $0.hasSuffix("/" + name) }
+        } catch let NPYError.badZip(_, reason) {
+            throw DataError(op: "zip", reason: reason)
         }
-        throw bad("no member '\(name)'")
+        guard let found else { throw DataError(op: "zip", reason: "no member '\(name)'") }
+        return found
     }
 }

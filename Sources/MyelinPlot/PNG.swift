@@ -1,4 +1,4 @@
-import CZlib
+import MyelinCore
 
 /// An 8-bit RGB picture that encodes to PNG (signature, IHDR, one zlib IDAT, IEND, with CRCs).
 ///
@@ -100,21 +100,15 @@ private func appendChunk(_ type: String, _ data: [UInt8], to out: inout [UInt8])
     out += bigEndian(UInt32(data.count))
     let body = typeBytes + data
     out += body
-    let crc = body.withUnsafeBufferPointer { buf in
-        CZlib.crc32(CZlib.crc32(0, nil, 0), buf.baseAddress, uInt(buf.count))
-    }
-    out += bigEndian(UInt32(crc))
+    out += bigEndian(CRC32.checksum(body))
 }
 
 /// A zlib stream (RFC 1950) of `data` at the best compression.
 func zlibCompress(_ data: [UInt8]) -> [UInt8] {
-    var size = compressBound(uLong(data.count))
-    var out = [UInt8](repeating: 0, count: Int(size))
-    let status = out.withUnsafeMutableBufferPointer { dst in
-        data.withUnsafeBufferPointer { src in
-            compress2(dst.baseAddress, &size, src.baseAddress, uLong(src.count), 9)
-        }
+    do {
+        return try Zlib.deflate(data, format: .zlib, level: 9)
+    } catch {
+        // Only no memory for zlib's state gets here.
+        fatalError("[plot] \(error)")
     }
-    plotPrecondition(status == Z_OK, "zlib compress2 failed with status \(status)")
-    return Array(out.prefix(Int(size)))
 }

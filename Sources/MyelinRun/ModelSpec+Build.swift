@@ -19,7 +19,11 @@ extension ModelSpec {
                 if shape.count != 1 { modules.append(Flatten()) }
                 modules.append(Linear(shape.reduce(1, *), units, generator: generator))
             case .activation(let name):
-                modules.append(Self.activationLayer(name))
+                do {
+                    modules.append(try ActivationTable.layer(name))
+                } catch let error as ActivationError {
+                    throw ModelSpecError("layer \(i + 1): \(error.reason)")
+                }
             case .dropout(let p):
                 modules.append(shape.count == 3 ? Dropout2d(p, generator: generator) as Module : Dropout(p, generator: generator))
             case .conv(let filters, let kernel, let stride):
@@ -41,20 +45,6 @@ extension ModelSpec {
         if shape.count != 1 { modules.append(Flatten()) }
         modules.append(Linear(shape.reduce(1, *), outputs, generator: generator))
         return Sequential(modules)
-    }
-
-    static func activationLayer(_ name: String) -> Module {
-        switch name {
-        case "tanh": return Tanh()
-        case "sigmoid": return Sigmoid()
-        case "gelu": return GELU()
-        case "elu": return ELU()
-        case "leaky_relu": return LeakyReLU()
-        case let n where n.hasPrefix("leaky_relu:"): return LeakyReLU(slope: Double(n.dropFirst(11)) ?? 0.01)
-        case "silu": return SiLU()
-        case "softplus": return Softplus()
-        default: return ReLU()
-        }
     }
 
     /// Whether the network has convolutional layers (their first layer's filters can be drawn).

@@ -36,8 +36,6 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         self.layers = layers
     }
 
-    /// Activations a spec may name, as `--activation` or a `--layers` token (`leaky_relu:SLOPE` too).
-    public static let activations = ["relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", "silu", "softplus"]
     /// The largest layer width (`dense:N`, conv filters) a spec accepts: beyond it sizes overflow
     /// memory long before they mean anything.
     public static let maxWidth = 1 << 24
@@ -45,11 +43,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public static let maxKernel = 4096
 
     /// A multilayer perceptron: `hidden` dense layers each followed by the activation and dropout.
+    ///
+    /// The activation is a token of `ActivationTable` (`relu`, `leaky_relu:0.1`).
     public static func mlp(input: [Int], outputs: Int, hidden: [Int], activation: String = "relu",
                            dropout: Double = 0) throws -> ModelSpec {
-        guard activations.contains(activation) else {
-            throw ModelSpecError("unknown activation '\(activation)'; expected one of \(activations.joined(separator: ", "))")
-        }
+        let activation = try canonicalActivation(activation)
         for units in hidden where units < 1 || units > maxWidth {
             throw ModelSpecError("hidden layer size \(units) must be between 1 and \(maxWidth) (no network that wide fits the parameter budget)")
         }
@@ -93,12 +91,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             switch parts.first ?? "" {
             case "dense", "linear": layers.append(.dense(units: try int(1, "units")))
             case let name where Int(name) != nil && parts.count == 1: layers.append(.dense(units: try int(0, "units")))
-            case let name where activations.contains(name) && parts.count == 1: layers.append(.activation(name))
-            case "leaky_relu" where parts.count == 2:
-                guard let slope = Double(parts[1]), slope.isFinite, slope >= 0, slope < 1 else {
-                    throw ModelSpecError("layer '\(token)': leaky_relu needs a slope in [0, 1), as leaky_relu:0.1")
+            case let name where ActivationTable.kind(named: name) != nil:
+                do {
+                    layers.append(.activation(try ActivationTable.parse(token)!))
+                } catch let error as ActivationError {
+                    throw ModelSpecError("layer '\(token)': \(error.reason)")
                 }
-                layers.append(.activation("leaky_relu:\(slope)"))
             case "dropout":
                 guard parts.count == 2, let p = Double(parts[1]), p.isFinite, p >= 0, p < 1 else {
                     throw ModelSpecError("layer '\(token)': dropout needs a probability in [0, 1), as dropout:0.2")
@@ -116,7 +114,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             case "bn" where parts.count == 1, "batchnorm" where parts.count == 1: layers.append(.batchNorm)
             case "flatten" where parts.count == 1: layers.append(.flatten)
             default:
-                throw ModelSpecError("unknown layer '\(token)'; expected dense:N, N, \(activations.joined(separator: ", ")), "
+                throw ModelSpecError("unknown layer '\(token)'; expected dense:N, N, \(ActivationTable.usageList), "
                                      + "dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn or flatten")
             }
         }
@@ -139,7 +137,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             switch layer {
             case .dense(let units):
                 shape = [units]
-            case .activation, .dropout:
+            case .activation(let name):
+                // Also checks a hand-edited model.json, whose activations never went through `parse`.
+                guard (try? ActivationTable.parse(name)) != nil else {
+                    throw ModelSpecError("\(at) names no activation; expected one of \(ActivationTable.usageList)")
+                }
+            case .dropout:
                 break
             case .conv(let filters, let kernel, let stride):
                 guard shape.count == 3 else { throw ModelSpecError("\(at) needs [channels, height, width] input, got \(shape)") }
@@ -164,6 +167,18 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if shape.count != 1 { shape = [shape.reduce(1, *)] }
         result.append([outputs])
         return result
+    }
+
+    /// The canonical token of an activation as `--activation` gives it (`leaky_relu:0.1` too).
+    static func canonicalActivation(_ token: String) throws -> String {
+        do {
+            guard let canonical = try ActivationTable.parse(token) else {
+                throw ModelSpecError("unknown activation '\(token)'; expected one of \(ActivationTable.usageList)")
+            }
+            return canonical
+        } catch let error as ActivationError {
+            throw ModelSpecError("activation '\(token)': \(error.reason)")
+        }
     }
 
     /// The spec as `--layers` text (round-trips through `parse`).

@@ -53,8 +53,12 @@ public struct TrainRequest {
                                + "the parameter budget), got \(units)")
             }
         }
-        guard ModelSpec.activations.contains(activation) else {
-            throw RunError(op: "train", "unknown --activation '\(activation)'; expected one of \(ModelSpec.activations.joined(separator: ", "))")
+        do {
+            guard try ActivationTable.parse(activation) != nil else {
+                throw RunError(op: "train", "unknown --activation '\(activation)'; expected one of \(ActivationTable.usageList)")
+            }
+        } catch let error as ActivationError {
+            throw RunError(op: "train", "--activation: \(error.reason)")
         }
         guard layers != nil || ["mlp", "cnn", "linear"].contains(model) else {
             throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers)")

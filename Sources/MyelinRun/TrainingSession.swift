@@ -50,9 +50,9 @@ final class TrainingSession {
     /// Trains up to the settings' epochs, then writes the final files.
     func run(drawFilters: Bool) throws -> [String: Double] {
         let settings = built.description.settings
-        let start = Date()
+        let start = monotonicSeconds()
         try trainer.fit(loader, epochs: settings.epochs, validation: validation)
-        return try finish(drawFilters: drawFilters, seconds: Date().timeIntervalSince(start),
+        return try finish(drawFilters: drawFilters, seconds: monotonicSeconds() - start,
                           epochsRun: trainer.history.epochs.count - firstEpoch)
     }
 

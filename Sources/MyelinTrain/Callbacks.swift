@@ -320,7 +320,7 @@ public final class JSONLinesLogger: Callback {
     public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
         let fields = ["\"epoch\": \(epoch)"] + logs.keys.sorted().map { k -> String in
             let v = logs[k]!
-            return "\(JSONText.quote(k)): " + (v.isFinite ? "\(v)" : "null")
+            return "\(JSONText.quote(k)): " + JSONText.number(v)
         }
         do {
             if file == nil { file = try AppendFile(path: path, truncate: !append) }

@@ -66,16 +66,9 @@ public final class HistoryLog: Callback {
     public static func line(epoch: Int, logs: [String: Double]) -> String {
         var out = "{\"epoch\":\(epoch)"
         for key in logs.keys.sorted() {
-            out += "," + JSONText.quote(key) + ":" + number(logs[key]!)
+            out += "," + JSONText.quote(key) + ":" + JSONText.number(logs[key]!, nonFinite: .string)
         }
         return out + "}"
-    }
-
-    /// A JSON number in Swift's shortest round-trip form, or `"nan"`, `"inf"`, `"-inf"`.
-    static func number(_ v: Double) -> String {
-        if v.isNaN { return "\"nan\"" }
-        if v.isInfinite { return v > 0 ? "\"inf\"" : "\"-inf\"" }
-        return "\(v)"
     }
 
     /// A value of a line: a number, or one of the strings standing for non-finite numbers.

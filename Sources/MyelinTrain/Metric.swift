@@ -116,76 +116,76 @@ struct StreamingConfusion {
         matrix!.add(predictions: p, labels: t)
     }
 
-    func value(_ average: Averaging, _ pick: (ClassificationScores) -> [Double], micro: (ConfusionMatrix) -> Double,
-               macro: (ClassificationScores) -> Double, weighted: (ClassificationScores) -> Double) -> Double {
+    /// The score's average over the matrix so far (NaN before any example); micro-averages are accuracy.
+    func value(_ average: Averaging, macro: KeyPath<ClassificationScores, Double>,
+               weighted: KeyPath<ClassificationScores, Double>) -> Double {
         guard let m = matrix, m.total > 0 else { return .nan }
         switch average {
-        case .macro: return macro(m.scores)
-        case .weighted: return weighted(m.scores)
-        case .micro: return micro(m)
+        case .macro: return m.scores[keyPath: macro]
+        case .weighted: return m.scores[keyPath: weighted]
+        case .micro: return m.accuracy
         }
     }
 }
 
-/// Precision (tp / (tp + fp)) averaged over classes; see `Averaging`.
-public struct Precision: Metric {
-    public var name: String
-    public let average: Averaging
-    private var state: StreamingConfusion
+/// Precision, recall and F1: one streamed confusion matrix each, averaged by `average`. The three
+/// metrics differ only in their name and in which of `ClassificationScores`' averages they read.
+public protocol ConfusionScoreMetric: Metric {
+    /// How the per-class scores are combined.
+    var average: Averaging { get }
+    /// The confusion matrix accumulated so far.
+    var confusionMatrix: ConfusionMatrix? { get }
+}
 
-    public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "precision") {
-        self.average = average
-        self.name = name
-        state = StreamingConfusion(classes: classes, threshold: threshold)
-    }
+/// The shared body of `Precision`, `Recall` and `F1Score`.
+protocol StreamingConfusionMetric: ConfusionScoreMetric {
+    var state: StreamingConfusion { get set }
+    /// The macro and weighted averages of this score in `ClassificationScores`.
+    static var macro: KeyPath<ClassificationScores, Double> { get }
+    static var weighted: KeyPath<ClassificationScores, Double> { get }
+}
 
+extension StreamingConfusionMetric {
     public mutating func reset() { state.reset() }
     public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
-    public func value() -> Double {
-        state.value(average, \.precision, micro: \.accuracy, macro: \.macroPrecision, weighted: \.weightedPrecision)
-    }
-    /// The confusion matrix accumulated so far.
+    public func value() -> Double { state.value(average, macro: Self.macro, weighted: Self.weighted) }
     public var confusionMatrix: ConfusionMatrix? { state.matrix }
+}
+
+/// Precision (tp / (tp + fp)) averaged over classes; see `Averaging`.
+public struct Precision: StreamingConfusionMetric {
+    public var name: String
+    public let average: Averaging
+    var state: StreamingConfusion
+    static let macro = \ClassificationScores.macroPrecision, weighted = \ClassificationScores.weightedPrecision
+
+    public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "precision") {
+        (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
+    }
 }
 
 /// Recall (tp / (tp + fn)) averaged over classes; see `Averaging`.
-public struct Recall: Metric {
+public struct Recall: StreamingConfusionMetric {
     public var name: String
     public let average: Averaging
-    private var state: StreamingConfusion
+    var state: StreamingConfusion
+    static let macro = \ClassificationScores.macroRecall, weighted = \ClassificationScores.weightedRecall
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "recall") {
-        self.average = average
-        self.name = name
-        state = StreamingConfusion(classes: classes, threshold: threshold)
+        (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
     }
-
-    public mutating func reset() { state.reset() }
-    public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
-    public func value() -> Double {
-        state.value(average, \.recall, micro: \.accuracy, macro: \.macroRecall, weighted: \.weightedRecall)
-    }
-    public var confusionMatrix: ConfusionMatrix? { state.matrix }
 }
 
 /// F1 (2 tp / (2 tp + fp + fn)) averaged over classes; see `Averaging`.
-public struct F1Score: Metric {
+public struct F1Score: StreamingConfusionMetric {
     public var name: String
     public let average: Averaging
-    private var state: StreamingConfusion
+    var state: StreamingConfusion
+    static let macro = \ClassificationScores.macroF1, weighted = \ClassificationScores.weightedF1
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "f1") {
-        self.average = average
-        self.name = name
-        state = StreamingConfusion(classes: classes, threshold: threshold)
+        (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
     }
-
-    public mutating func reset() { state.reset() }
-    public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
-    public func value() -> Double {
-        state.value(average, \.f1, micro: \.accuracy, macro: \.macroF1, weighted: \.weightedF1)
-    }
-    public var confusionMatrix: ConfusionMatrix? { state.matrix }
 }
 
 /// Mean squared error over every element. Named `mse`.

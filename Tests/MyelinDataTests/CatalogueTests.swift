@@ -98,7 +98,7 @@ import MyelinCore
         let member = try ZipMember.extract("a.npy", from: zip)
         #expect(try Tensor(npyData: member).ints == [1, 2, 3])
         #expect(thrownMessage { try ZipMember.extract("b.npy", from: zip) } == "[zip] no member 'b.npy'")
-        #expect(thrownMessage { try ZipMember.extract("a.npy", from: [1, 2, 3]) } == "[zip] archive is too short")
+        #expect(thrownMessage { try ZipMember.extract("a.npy", from: [1, 2, 3]) } == "[zip] file has 3 bytes, fewer than the 22 of an empty zip")
     }
 
     @Test(.enabled(if: sharedDatasets() != nil, "needs the shared data sets (MYELIN_DATA)"))
