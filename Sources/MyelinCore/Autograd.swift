@@ -151,7 +151,7 @@ extension Tensor {
             return out.nonDifferentiable(primitive.name)
         }
         let node = GraphNode(primitive: primitive, inputs: inputs, outputShape: shape)
-        if primitive.savesOutput { node.savedOutput = detached() }
+        if primitive.savesOutput { node.savedOutput = out.detached() }
         out.gradState = GradState(node: node)
         return out
     }

@@ -75,6 +75,8 @@ public struct Graph: @unchecked Sendable {
         }
         var values: [Tensor] = inputs
         values.reserveCapacity(inputs.count + constants.count + nodes.count)
+        let recording = Recording.tracing
+            || (GradMode.enabled && (inputs.contains(where: \.requiresGrad) || replacing.values.contains(where: \.requiresGrad)))
         for c in constants {
             if let v = replacing[c.name] {
                 if v.shape != c.value.shape || v.dtype != c.value.dtype {
@@ -85,10 +87,28 @@ public struct Graph: @unchecked Sendable {
                 values.append(c.value)
             }
         }
-        for node in nodes {
-            values.append(Tensor.applyOpened(node.primitive, node.inputs.map { values[$0] }))
+        if recording {
+            for node in nodes {
+                values.append(Tensor.applyOpened(node.primitive, node.inputs.map { values[$0] }))
+            }
+            return outputs.map { values[$0] }
         }
-        return outputs.map { values[$0] }
+        return Recording.suspended { replayWithoutRecording(values) }
+    }
+
+    /// The replay when nothing is recorded: each primitive's forward straight away, and each value
+    /// released after its last reader so its memory is reused by the next ops.
+    private func replayWithoutRecording(_ start: [Tensor]) -> [Tensor] {
+        var values: [Tensor?] = start.map { $0.detached() }
+        values.reserveCapacity(start.count + nodes.count)
+        var lastUse = [Int](repeating: Int.max, count: start.count + nodes.count)
+        for (i, n) in nodes.enumerated() { for v in n.inputs { lastUse[v] = i } }
+        for o in outputs { lastUse[o] = Int.max }
+        for (i, node) in nodes.enumerated() {
+            values.append(node.primitive.forward(node.inputs.map { values[$0]! }))
+            for v in node.inputs where lastUse[v] == i { values[v] = nil }
+        }
+        return outputs.map { values[$0]! }
     }
 
     /// How often each value is read by later nodes or as an output.

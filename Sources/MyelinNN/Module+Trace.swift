@@ -69,3 +69,72 @@ public final class CompiledModule {
         return g([x], constants: current)[0]
     }
 }
+
+extension Module {
+    /// A training step compiled: the forward pass, the loss and the backward pass traced once per
+    /// input shape as one graph (fused), replayed at each call without building an autograd graph.
+    /// The call returns the loss and adds the gradients to the parameters' `.grad`, as
+    /// `loss.backward()` does; the optimiser's step stays the caller's.
+    ///
+    /// ```swift
+    /// let step = model.compiledStep { out, y in crossEntropy(out, labels: y) }
+    /// optimizer.zeroGrad()
+    /// let loss = step(x, labels)
+    /// optimizer.step()
+    /// ```
+    public func compiledStep(fused: Bool = true, loss: @escaping (Tensor, Tensor) -> Tensor) -> CompiledStep {
+        CompiledStep(self, fused: fused, loss: loss)
+    }
+}
+
+/// Forward, loss and backward of a module as cached graphs (see `Module.compiledStep`).
+public final class CompiledStep {
+    public let module: Module
+    let fused: Bool
+    let loss: (Tensor, Tensor) -> Tensor
+    private var graphs: [Key: Graph] = [:]
+
+    struct Key: Hashable {
+        let input: [Int], target: [Int], inputType: DType, targetType: DType, training: Bool
+    }
+
+    init(_ module: Module, fused: Bool, loss: @escaping (Tensor, Tensor) -> Tensor) {
+        self.module = module
+        self.fused = fused
+        self.loss = loss
+    }
+
+    /// The graph for inputs and targets like these: outputs are the loss, then one gradient per parameter.
+    public func graph(input x: Tensor, target y: Tensor) -> Graph {
+        let key = Key(input: x.shape, target: y.shape, inputType: x.dtype, targetType: y.dtype, training: module.isTraining)
+        if let g = graphs[key] { return g }
+        let params = module.namedParameters().filter { $0.1.requiresGrad }
+        var names: [(String, Tensor)] = module.namedParameters().map { (Module.stateName($0.0), $0.1.value) }
+        names += module.namedBuffers().map { (Module.stateName($0.0), $0.1.value) }
+        let buffers = module.namedBuffers().map { $0.1.value }
+        var g = Graph.trace(inputs: [x, y], names: names) { xs in
+            let l = loss(module(xs[0]), xs[1])
+            return [l] + gradients(of: l, with: params.map { $0.1.value })
+        }
+        for ((_, b), old) in zip(module.namedBuffers(), buffers) where !b.value.sharesStorage(with: old) {
+            fatalError("[compiledStep] the forward pass changed a buffer (batch norm's running statistics in training mode?), which a graph would not repeat")
+        }
+        if fused { g = g.fused() }
+        graphs[key] = g
+        return g
+    }
+
+    /// The loss for `x` and `target`; the parameters' gradients are added to their `.grad`.
+    @discardableResult
+    public func callAsFunction(_ x: Tensor, _ target: Tensor) -> Tensor {
+        let g = graph(input: x, target: target)
+        var current: [String: Tensor] = [:]
+        for (name, p) in module.namedParameters() { current[Module.stateName(name)] = p.value.detached() }
+        for (name, b) in module.namedBuffers() { current[Module.stateName(name)] = b.value }
+        let results = g([x.detached(), target.detached()], constants: current)
+        for ((_, p), grad) in zip(module.namedParameters().filter { $0.1.requiresGrad }, results.dropFirst()) {
+            p.grad = p.grad.map { $0 + grad } ?? grad
+        }
+        return results[0]
+    }
+}

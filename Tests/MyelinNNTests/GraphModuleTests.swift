@@ -65,6 +65,32 @@ private func same(_ a: Tensor, _ b: Tensor) -> Bool {
         #expect(same(withoutGrad { compiled(x) }, withoutGrad { compiledModel(x) }))
     }
 
+    @Test(arguments: [false, true])
+    func compiledStepsGiveTheEagerLossAndGradients(_ fused: Bool) {
+        let eager = Self.mlp(7), compiled = Self.mlp(7)
+        let step = compiled.compiledStep(fused: fused) { out, y in crossEntropy(out, labels: y) }
+        let optA = Adam(parameters: eager.parameters(), lr: 0.01), optB = Adam(parameters: compiled.parameters(), lr: 0.01)
+        for k in 0..<4 {
+            let x = Tensor.randn([32, 20], generator: RandomGenerator(seed: UInt64(10 + k)))
+            let y = Tensor.randint(0, 3, shape: [32], generator: RandomGenerator(seed: UInt64(20 + k)))
+            optA.zeroGrad()
+            let la = crossEntropy(eager(x), labels: y)
+            la.backward()
+            optB.zeroGrad()
+            let lb = step(x, y)
+            for ((_, a), (_, b)) in zip(eager.namedParameters(), compiled.namedParameters()) {
+                if fused {
+                    #expect((a.grad! - b.grad!).abs().max().item() <= 1e-6 * Swift.max(1, a.grad!.abs().max().item()))
+                } else {
+                    #expect(same(a.grad!, b.grad!))
+                }
+            }
+            #expect(fused ? Swift.abs(la.item() - lb.item()) <= 1e-6 : same(la.detached(), lb))
+            optA.step()
+            optB.step()
+        }
+    }
+
     @Test func aTrainingModeTraceThatWouldFreezeStateTraps() async {
         await #expect(processExitsWith: .failure) {
             let model = Sequential { Linear(4, 4); Dropout(0.5) }
