@@ -449,7 +449,8 @@ def mutate_safetensors(rng, data):
     if kind == "header-len-past-end":
         return struct.pack("<Q", len(data)) + data[8:], kind
     if kind == "header-garbage":
-        n = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else 0
+        # The header's length as the file states it, within the file (a mutated length could be 2^63).
+        n = min(struct.unpack("<Q", data[:8])[0], max(0, len(data) - 8)) if len(data) >= 8 else 0
         return data[:8] + bytes(rng.randrange(256) for _ in range(n)) + data[8 + n:], kind
     if kind == "empty":
         return b"", kind

@@ -30,7 +30,7 @@ public enum Benchmarks {
         public var description: String {
             switch self {
             case .unknownWorkload(let w):
-                return "[bench] unknown workload '\(w)'; known: \(Benchmarks.defaultWorkloads.joined(separator: ", ")), gemm_f32_<n>"
+                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads).joined(separator: ", ")), gemm_f32_<n>"
             }
         }
     }
@@ -48,6 +48,10 @@ public enum Benchmarks {
         case "mlp_train": return mlpTrain(name)
         case "cnn_train": return cnnTrain(name)
         case "mlp_infer_b1": return mlpInferB1(name)
+        case "fusion_chain_cheap_1m": return fusionChain(name, cheapChain)
+        case "fusion_chain_exp_tanh_1m": return fusionChain(name, expTanhChain)
+        case "fusion_gelu_1m": return fusionGELU(name)
+        case "compiled_mlp_step": return compiledMLPStep(name)
         default: throw BenchError.unknownWorkload(name)
         }
     }

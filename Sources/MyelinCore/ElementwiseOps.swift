@@ -357,7 +357,7 @@ enum Elementwise {
         static var name: String { Op.name }
         var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .unary }
-        func forward(_ x: [Tensor]) -> Tensor { x[0].apply(op) }
+        func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? x[0].apply(op) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
         init(from decoder: Decoder) throws { op = try Op(from: decoder) }
         func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
@@ -369,7 +369,7 @@ enum Elementwise {
         static var name: String { Op.name }
         var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .unary }
-        func forward(_ x: [Tensor]) -> Tensor { x[0].apply(op) }
+        func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? x[0].apply(op) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
         init(from decoder: Decoder) throws { op = try Op(from: decoder) }
         func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
@@ -381,7 +381,7 @@ enum Elementwise {
         static var name: String { Op.name }
         var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .binary }
-        func forward(_ x: [Tensor]) -> Tensor { Tensor.apply(op, x[0], x[1]) }
+        func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? Tensor.apply(op, x[0], x[1]) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
             let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
             return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]
@@ -396,7 +396,7 @@ enum Elementwise {
         static var name: String { Op.name }
         var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .binary }
-        func forward(_ x: [Tensor]) -> Tensor { Tensor.apply(op, x[0], x[1]) }
+        func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? Tensor.apply(op, x[0], x[1]) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
             let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
             return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]

@@ -3,7 +3,7 @@ import Synchronization
 
 // Fusion: chains of elementwise ops over float32 or float64 values of one shape (inputs may
 // broadcast), and a final sum over everything, become one primitive that reads each input once and
-// writes one output: blocks of 512 elements flow through every op while they are in cache, instead
+// writes one output: blocks of 1024 elements flow through every op while they are in cache, instead
 // of each op making a pass over memory. Eager mode stays unfused.
 
 extension Graph {
@@ -129,6 +129,27 @@ enum FusionKernels {
 
     static func has(_ name: String) -> Bool { table[name] != nil }
 
+    /// `p` applied to `x` through its block loop when every input has the output's float dtype:
+    /// contiguous operands of one shape in one pass, others through a one-step fused loop. Nil for
+    /// other dtypes (the op's generic path serves them). A graph replay runs elementwise ops here,
+    /// where the op's type is not known statically.
+    static func apply(_ p: any Primitive, _ x: [Tensor]) -> Tensor? {
+        guard let first = x.first, first.dtype == .float32 || first.dtype == .float64,
+              x.allSatisfy({ $0.dtype == first.dtype }), let k = kernel(for: p) else { return nil }
+        if x.allSatisfy({ $0.shape == first.shape && $0.isContiguous }) {
+            let out = Tensor(uninitializedLike: first, dtype: first.dtype)
+            func run<T: FloatElement>(_: T.Type, _ f: (UnsafePointer<T>, UnsafePointer<T>?, UnsafeMutablePointer<T>, Int) -> Void) {
+                let a = UnsafePointer(x[0].basePointer(T.self)), b = x.count > 1 ? UnsafePointer(x[1].basePointer(T.self)) : nil
+                let o = out.basePointer(T.self)
+                Threading.parallelChunks(first.count) { lo, hi in f(a + lo, b.map { $0 + lo }, o + lo, hi - lo) }
+            }
+            if first.dtype == .float32 { run(Float.self, k.float) } else { run(Double.self, k.double) }
+            return out
+        }
+        let step = FusedElementwise.Step(primitive: p, operands: Array(0..<x.count), kernel: k)
+        return FusedElementwise(inputCount: x.count, steps: [step], reduce: false).forward(x)
+    }
+
     static func kernel(for p: any Primitive) -> FusionKernel? { table[p.name].flatMap { $0(p) } }
 }
 
@@ -192,7 +213,7 @@ public struct FusedElementwise: Primitive, @unchecked Sendable {
         }
     }
 
-    static let block = 512
+    static let block = 1024
 
     private func run<T: FloatElement>(_: T.Type, _ x: [Tensor],
                                       _ pick: (FusionKernel) -> (UnsafePointer<T>, UnsafePointer<T>?, UnsafeMutablePointer<T>, Int) -> Void) -> Tensor {
@@ -212,43 +233,51 @@ public struct FusedElementwise: Primitive, @unchecked Sendable {
         }
         let dst = out.basePointer(T.self)
         let registers = x.count + steps.count
+        // Operands as flat arrays (first, second or -1), read without retaining per block.
+        let first = operands.map { $0[0] }, second = operands.map { $0.count > 1 ? $0[1] : -1 }
         let partials = Mutex<[(Int, Double)]>([])
         Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
             let scratch = UnsafeMutablePointer<T>.allocate(capacity: registers * Self.block)
-            defer { scratch.deallocate() }
-            var regs = [UnsafeMutablePointer<T>](repeating: scratch, count: registers)
-            for r in 0..<registers { regs[r] = scratch + r * Self.block }
-            for (k, s) in sources.enumerated() { if case .scalar(let v) = s { regs[k].update(repeating: v, count: Self.block) } }
+            let p = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: registers)
+            defer { scratch.deallocate(); p.deallocate() }
+            for r in 0..<registers { p[r] = scratch + r * Self.block }
+            for (k, s) in sources.enumerated() { if case .scalar(let v) = s { p[k].update(repeating: v, count: Self.block) } }
             var sum = 0.0
             var start = lo
-            while start < hi {
-                let m = Swift.min(Self.block, hi - start)
-                var p = regs
-                for (k, s) in sources.enumerated() {
-                    switch s {
-                    case .direct(let base): p[k] = base + start
-                    case .scalar: break
-                    case .strided(let loop, let base):
-                        let dstK = regs[k], s0 = loop.innerStride(0)
-                        var j = 0
-                        loop.forEachRun(start, start + m) { o, _, _, _, len in
-                            for t in 0..<len { dstK[j + t] = base[o &+ t &* s0] }
-                            j += len
+            kernels.withUnsafeBufferPointer { kernels in
+                first.withUnsafeBufferPointer { first in
+                    second.withUnsafeBufferPointer { second in
+                        while start < hi {
+                            let m = Swift.min(Self.block, hi - start)
+                            for (k, s) in sources.enumerated() {
+                                switch s {
+                                case .direct(let base): p[k] = base + start
+                                case .scalar: break
+                                case .strided(let loop, let base):
+                                    let dstK = scratch + k * Self.block, s0 = loop.innerStride(0)
+                                    var j = 0
+                                    loop.forEachRun(start, start + m) { o, _, _, _, len in
+                                        for t in 0..<len { dstK[j + t] = base[o &+ t &* s0] }
+                                        j += len
+                                    }
+                                }
+                            }
+                            if !reduce { p[registers - 1] = dst + start }
+                            for s in 0..<kernels.count {
+                                let b = second[s]
+                                kernels[s](p[first[s]], b >= 0 ? UnsafePointer(p[b]) : nil, p[x.count + s], m)
+                            }
+                            if reduce {
+                                let r = p[registers - 1]
+                                var acc = T.zero
+                                for t in 0..<m { acc += r[t] }
+                                sum += Double(acc)
+                                p[registers - 1] = scratch + (registers - 1) * Self.block
+                            }
+                            start += m
                         }
                     }
                 }
-                if !reduce { p[registers - 1] = dst + start }
-                for (s, kernel) in kernels.enumerated() {
-                    let ops = operands[s]
-                    kernel(p[ops[0]], ops.count > 1 ? UnsafePointer(p[ops[1]]) : nil, p[x.count + s], m)
-                }
-                if reduce {
-                    let r = p[registers - 1]
-                    var acc = T.zero
-                    for t in 0..<m { acc += r[t] }
-                    sum += Double(acc)
-                }
-                start += m
             }
             if reduce { partials.withLock { $0.append((lo, sum)) } }
         }

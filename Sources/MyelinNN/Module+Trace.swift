@@ -98,10 +98,17 @@ public final class CompiledStep {
         let input: [Int], target: [Int], inputType: DType, targetType: DType, training: Bool
     }
 
+    /// The module's parameters and buffers by state-dict name (found by reflection once: it is slow
+    /// next to a small model's step).
+    private let parameters: [(String, Parameter)]
+    private let buffers: [(String, Buffer)]
+
     init(_ module: Module, fused: Bool, loss: @escaping (Tensor, Tensor) -> Tensor) {
         self.module = module
         self.fused = fused
         self.loss = loss
+        parameters = module.namedParameters().map { (Module.stateName($0.0), $0.1) }
+        buffers = module.namedBuffers().map { (Module.stateName($0.0), $0.1) }
     }
 
     /// The graph for inputs and targets like these: outputs are the loss, then one gradient per parameter.
@@ -129,10 +136,10 @@ public final class CompiledStep {
     public func callAsFunction(_ x: Tensor, _ target: Tensor) -> Tensor {
         let g = graph(input: x, target: target)
         var current: [String: Tensor] = [:]
-        for (name, p) in module.namedParameters() { current[Module.stateName(name)] = p.value.detached() }
-        for (name, b) in module.namedBuffers() { current[Module.stateName(name)] = b.value }
+        for (name, p) in parameters { current[name] = p.value.detached() }
+        for (name, b) in buffers { current[name] = b.value }
         let results = g([x.detached(), target.detached()], constants: current)
-        for ((_, p), grad) in zip(module.namedParameters().filter { $0.1.requiresGrad }, results.dropFirst()) {
+        for ((_, p), grad) in zip(parameters.filter { $0.1.requiresGrad }, results.dropFirst()) {
             p.grad = p.grad.map { $0 + grad } ?? grad
         }
         return results[0]
