@@ -45,9 +45,11 @@ struct Predict: ParsableCommand {
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Describe a run: data, layers, parameters, settings, results.")
     @Argument(help: "The run folder.") var folder: String
+    @Flag(help: "Print the model's forward pass as a captured graph (eval mode, a batch of one).") var graph = false
+    @Option(help: "Save the captured graph to this file (load it with Graph.load).") var graphFile: String?
 
     func run() throws {
-        runOrFail { print(try UseJobs.summary(folder), terminator: "") }
+        runOrFail { print(try UseJobs.summary(folder, graph: graph, graphFile: graphFile), terminator: "") }
     }
 }
 

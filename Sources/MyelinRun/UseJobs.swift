@@ -116,9 +116,24 @@ public enum UseJobs {
     }
 
     /// What `myelin summary` prints: data, model table, settings, final results.
-    public static func summary(_ path: String) throws -> String {
+    public static func summary(_ path: String, graph: Bool = false, graphFile: String? = nil) throws -> String {
         let run = RunFolder(path)
         let description = try run.readDescription()
+        if graph || graphFile != nil {
+            // The forward pass in eval mode on one example, as `Module.traced` records it; weights are
+            // constants named as in model.safetensors.
+            let built = FileManager.default.fileExists(atPath: run.weights)
+                ? try RunModel(description, weights: run.weights) : try RunModel(description)
+            built.model.eval()
+            let traced = built.model.traced(example: Tensor.zeros([1] + description.spec.inputShape))
+            if let graphFile {
+                do { try traced.save(to: graphFile) } catch {
+                    throw RunError(op: "summary", "cannot write the graph to \(graphFile): \(error)")
+                }
+            }
+            if graph { return "graph of \(path) (eval mode, a batch of 1):\n\(traced)\n" }
+            return "graph of \(path) written to \(graphFile!) (\(traced.nodes.count) nodes, \(traced.constants.count) constants)\n"
+        }
         let built = try RunModel(description)
         var text = "run \(path)\n"
         text += "data: \(description.source.label), \(description.task.rawValue)"

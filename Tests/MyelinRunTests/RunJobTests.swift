@@ -87,6 +87,17 @@ import MyelinNN
 
         let summary = try UseJobs.summary(out)
         #expect(summary.contains("dense:8") && summary.contains("test:"))
+
+        // The run's forward pass as a graph: printed, saved, and the saved graph computes what the model does.
+        let graphText = try UseJobs.summary(out, graph: true)
+        #expect(graphText.contains("= linear(%0, %1, %2)") && graphText.contains("constant 0.weight"))
+        let graphFile = out + "/model.graph"
+        _ = try UseJobs.summary(out, graphFile: graphFile)
+        let graph = try Graph.load(graphFile)
+        let built = try RunModel(try RunFolder(out).readDescription(), weights: RunFolder(out).weights)
+        built.model.eval()
+        let x = Tensor([[Float(-2.5), 0], [2.5, 0.1]])
+        #expect(graph([x])[0].doubles == withoutGrad { built.model(x) }.doubles)
     }
 
     @Test func resumeContinuesAsIfNeverStopped() throws {
