@@ -106,6 +106,8 @@ expect "wrong IDX magic"      "bad magic"                   "$MYELIN" predict "$
 expect "IDX count mismatch"   "short.idx"                   "$MYELIN" predict "$T/run" --input "$T/short.idx"
 expect "wrong feature count"  "wide.csv"                    "$MYELIN" predict "$T/run" --input "$T/wide.csv"
 expect "unwritable output"    "cannot write"                "$MYELIN" predict "$T/run" --input "$T/good.csv" --output "$T/good.csv/p.csv"
+printf 'x,y\n,0.5\n0.2,\n' > "$T/missing-cells.csv"
+expect "warnings, then a failed write" "cannot write"       "$MYELIN" predict "$T/run" --input "$T/missing-cells.csv" --output "$T/good.csv/p.csv"
 expect "resume past the end"  "already trained 1 of 1"      "$MYELIN" resume "$T/run"
 printf 'x,y,label\n' > "$T/header-only.csv"
 expect "evaluate on a header-only CSV" "no data rows|no rows" "$MYELIN" evaluate "$T/run" --csv "$T/header-only.csv" --label label

@@ -31,12 +31,15 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         runOrFail {
-            let text = try withWarnings { try UseJobs.predict(folder, input: input) }
-            if let output {
-                do { try AtomicFile.write(Array(text.utf8), to: output) } catch { throw RunError("cannot write \(output): \(error)") }
-                FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
-            } else {
-                print(text, terminator: "")
+            // The file is written inside, so a failed write prints its one error line and no warnings.
+            try withWarnings {
+                let text = try UseJobs.predict(folder, input: input)
+                if let output {
+                    do { try AtomicFile.write(Array(text.utf8), to: output) } catch { throw RunError("cannot write \(output): \(error)") }
+                    FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+                } else {
+                    print(text, terminator: "")
+                }
             }
         }
     }
