@@ -3,7 +3,8 @@ import RealModule
 // Elementwise ops, one small type each, holding the forward (`callAsFunction`, specialised into the
 // loops of Kernels.swift so there is no per-element dispatch) next to its vector-Jacobian product
 // (`vjp`, written with tensor ops so it is differentiable again). Adding an op: a type here, a
-// method in Tensor+Elementwise.swift, a row in the tests' op table.
+// method in Tensor+Elementwise.swift, a line in FusionKernels.catalogue (Graph+Fusion.swift:
+// graph files and fusion), and a row in the tests' op table.
 
 /// An elementwise op's gradient rule: `vjp(g, inputs..., output)` gives the input gradients.
 protocol ElementwiseGradient: Codable, Sendable {

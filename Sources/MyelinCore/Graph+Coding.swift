@@ -29,20 +29,8 @@ public enum PrimitiveRegistry {
     private static func builtins() -> [String: any Primitive.Type] {
         var t: [String: any Primitive.Type] = [:]
         func add<P: Primitive>(_ p: P.Type) { t[P.name] = p }
-        typealias FU = Elementwise.FloatUnary
-        typealias NU = Elementwise.NumericUnary
-        typealias NB = Elementwise.NumericBinary
-        typealias FB = Elementwise.FloatBinary
         typealias C = Elementwise.Compare
-        add(FU<UnaryOps.Erf>.self); add(FU<UnaryOps.Exp>.self); add(FU<UnaryOps.Log>.self); add(FU<UnaryOps.Log1p>.self)
-        add(FU<UnaryOps.Sqrt>.self); add(FU<UnaryOps.Rsqrt>.self); add(FU<UnaryOps.Sin>.self); add(FU<UnaryOps.Cos>.self)
-        add(FU<UnaryOps.Tanh>.self); add(FU<UnaryOps.Sigmoid>.self); add(FU<UnaryOps.Floor>.self); add(FU<UnaryOps.Ceil>.self)
-        add(FU<UnaryOps.Round>.self); add(FU<UnaryOps.FiniteOrZero>.self)
-        add(NU<UnaryOps.Negate>.self); add(NU<UnaryOps.Abs>.self); add(NU<UnaryOps.Square>.self); add(NU<UnaryOps.Sign>.self)
-        add(NU<UnaryOps.Relu>.self); add(NU<UnaryOps.Clamp>.self)
-        add(NB<BinaryOps.Add>.self); add(NB<BinaryOps.Sub>.self); add(NB<BinaryOps.Mul>.self); add(NB<BinaryOps.Maximum>.self)
-        add(NB<BinaryOps.Minimum>.self); add(NB<BinaryOps.PassWherePositive>.self)
-        add(FB<BinaryOps.Div>.self); add(FB<BinaryOps.Pow>.self)
+        for (name, type) in FusionKernels.catalogue.types { t[name] = type }
         add(C<BinaryOps.Equal>.self); add(C<BinaryOps.NotEqual>.self); add(C<BinaryOps.Less>.self)
         add(C<BinaryOps.LessEqual>.self); add(C<BinaryOps.Greater>.self); add(C<BinaryOps.GreaterEqual>.self)
         add(Elementwise.Logical.self); add(Elementwise.LogicalNot.self)
@@ -179,9 +167,9 @@ extension Graph {
         return graph
     }
 
-    /// Replays the graph on zero-filled inputs with recording off and compares every value's shape and
-    /// dtype with the file's: a file whose ops do not fit its types is rejected before it is used.
-    /// Ops trap on misuse, so each is first checked against the shapes it will see.
+    /// Runs every node's shape rule on the types the file gives its inputs and compares the result with
+    /// the node's declared type: a file whose ops do not fit its types is rejected before it is used
+    /// (ops trap on misuse, so each is checked against the shapes it will see).
     func checkTypes() throws {
         var values: [ValueType] = inputs + constants.map { ValueType(shape: $0.value.shape, dtype: $0.value.dtype) }
         for (i, n) in nodes.enumerated() {

@@ -83,9 +83,14 @@ struct FusionKernel: Sendable {
 /// The block loops of every fusable primitive, by name, built where each op's type is known so the
 /// compiler specialises each loop with the element function inlined.
 enum FusionKernels {
-    private static let table: [String: @Sendable (any Primitive) -> FusionKernel?] = {
+    /// The elementwise ops: each line registers the primitive type (for graph files) and its block loop.
+    /// Adding an elementwise op: its type in ElementwiseOps.swift, its method in Tensor+Elementwise.swift,
+    /// its line here.
+    static let catalogue: (kernels: [String: @Sendable (any Primitive) -> FusionKernel?], types: [String: any Primitive.Type]) = {
         var t: [String: @Sendable (any Primitive) -> FusionKernel?] = [:]
+        var types: [String: any Primitive.Type] = [:]
         func floatUnary<Op: FloatUnaryOp>(_: Op.Type) {
+            types[Op.name] = Elementwise.FloatUnary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.FloatUnary<Op>)?.op else { return nil }
                 return FusionKernel(float: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
@@ -93,6 +98,7 @@ enum FusionKernels {
             }
         }
         func numericUnary<Op: NumericUnaryOp>(_: Op.Type) {
+            types[Op.name] = Elementwise.NumericUnary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.NumericUnary<Op>)?.op else { return nil }
                 return FusionKernel(float: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
@@ -100,6 +106,7 @@ enum FusionKernels {
             }
         }
         func numericBinary<Op: NumericBinaryOp>(_: Op.Type) {
+            types[Op.name] = Elementwise.NumericBinary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.NumericBinary<Op>)?.op else { return nil }
                 return FusionKernel(float: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
@@ -107,6 +114,7 @@ enum FusionKernels {
             }
         }
         func floatBinary<Op: FloatBinaryOp>(_: Op.Type) {
+            types[Op.name] = Elementwise.FloatBinary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.FloatBinary<Op>)?.op else { return nil }
                 return FusionKernel(float: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
@@ -124,8 +132,10 @@ enum FusionKernels {
         numericBinary(BinaryOps.Maximum.self); numericBinary(BinaryOps.Minimum.self)
         numericBinary(BinaryOps.PassWherePositive.self)
         floatBinary(BinaryOps.Div.self); floatBinary(BinaryOps.Pow.self)
-        return t
+        return (t, types)
     }()
+
+    private static var table: [String: @Sendable (any Primitive) -> FusionKernel?] { catalogue.kernels }
 
     static func has(_ name: String) -> Bool { table[name] != nil }
 

@@ -111,6 +111,30 @@ public struct Graph: @unchecked Sendable {
         return outputs.map { values[$0]! }
     }
 
+    /// This graph without the nodes no output depends on (checks a function made on its values, the
+    /// other branch of a computation) and without the constants only they read.
+    func withoutDeadNodes() -> Graph {
+        let base = inputs.count + constants.count
+        var live = [Bool](repeating: false, count: base + nodes.count)
+        for o in outputs { live[o] = true }
+        for i in stride(from: nodes.count - 1, through: 0, by: -1) where live[base + i] {
+            for v in nodes[i].inputs { live[v] = true }
+        }
+        var renumber = [Int](repeating: -1, count: base + nodes.count)
+        for i in 0..<inputs.count { renumber[i] = i }
+        var keptConstants: [Constant] = []
+        for (k, c) in constants.enumerated() where live[inputs.count + k] {
+            renumber[inputs.count + k] = inputs.count + keptConstants.count
+            keptConstants.append(c)
+        }
+        var keptNodes: [Node] = []
+        for (i, n) in nodes.enumerated() where live[base + i] {
+            renumber[base + i] = inputs.count + keptConstants.count + keptNodes.count
+            keptNodes.append(Node(primitive: n.primitive, inputs: n.inputs.map { renumber[$0] }, type: n.type))
+        }
+        return Graph(inputs: inputs, constants: keptConstants, nodes: keptNodes, outputs: outputs.map { renumber[$0] })
+    }
+
     /// How often each value is read by later nodes or as an output.
     func useCounts() -> [Int] {
         var uses = [Int](repeating: 0, count: inputs.count + constants.count + nodes.count)
@@ -230,6 +254,6 @@ final class Tracer {
             return n
         }
         let renumbered = nodes.map { Graph.Node(primitive: $0.primitive, inputs: $0.inputs.map(final), type: $0.type) }
-        return Graph(inputs: inputs, constants: constants, nodes: renumbered, outputs: outs.map(final))
+        return Graph(inputs: inputs, constants: constants, nodes: renumbered, outputs: outs.map(final)).withoutDeadNodes()
     }
 }

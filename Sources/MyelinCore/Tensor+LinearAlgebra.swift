@@ -227,21 +227,23 @@ enum LinearAlgebra {
         func forward(_ x: [Tensor]) -> Tensor { x[0].matmul(x[1]) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
             let (a, b) = (x[0], x[1])
-            if a.rank < 2 || b.rank < 2 {
-                // Vectors: differentiate the matrix form, whose result has the removed axes back.
-                let a2 = a.rank == 1 ? a.unsqueezed(axis: 0) : a, b2 = b.rank == 1 ? b.unsqueezed(axis: 1) : b
-                var g2 = g
-                if a.rank == 1 { g2 = g2.unsqueezed(axis: -2) }
-                if b.rank == 1 { g2 = g2.unsqueezed(axis: -1) }
-                let grads = vjp(g2, [a2, b2], y)
-                return [grads[0]?.reshape(a.shape), grads[1]?.reshape(b.shape)]
-            }
-            // Each gradient is computed in its operand's memory layout: a transposed operand
-            // (Linear's weight.T) gets a transposed gradient, which the transpose's own vjp turns
-            // back into a contiguous one, so optimisers never copy it.
-            let ga = !a.requiresGrad ? nil : a.rank == 2 && a.isTransposedMatrix
+            let needA = a.requiresGrad, needB = b.requiresGrad
+            guard a.rank < 2 || b.rank < 2 else { return Self.matrixGradients(g, a, b, needA, needB) }
+            // Vectors: differentiate the matrix form, whose result has the removed axes back.
+            let a2 = a.rank == 1 ? a.reshape([1] + a.shape) : a, b2 = b.rank == 1 ? b.reshape(b.shape + [1]) : b
+            let batch = Shape.broadcast(Array(a2.shape.dropLast(2)), Array(b2.shape.dropLast(2))) ?? []
+            let g2 = g.reshape(batch + [a2.shape[a2.rank - 2], b2.shape[b2.rank - 1]])
+            let grads = Self.matrixGradients(g2, a2, b2, needA, needB)
+            return [grads[0]?.reshape(a.shape), grads[1]?.reshape(b.shape)]
+        }
+
+        /// Each gradient is computed in its operand's memory layout: a transposed operand (Linear's
+        /// weight.T) gets a transposed gradient, which the transpose's own vjp turns back into a
+        /// contiguous one, so optimisers never copy it.
+        static func matrixGradients(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ needA: Bool, _ needB: Bool) -> [Tensor?] {
+            let ga = !needA ? nil : a.rank == 2 && a.isTransposedMatrix
                 ? b.matmul(g.transposed()).transposed() : g.matmul(b.transposed())
-            let gb = !b.requiresGrad ? nil : b.rank == 2 && b.isTransposedMatrix
+            let gb = !needB ? nil : b.rank == 2 && b.isTransposedMatrix
                 ? g.transposed().matmul(a).transposed() : a.transposed().matmul(g)
             return [ga?.sumTo(a.shape), gb?.sumTo(b.shape)]
         }

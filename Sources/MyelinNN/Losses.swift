@@ -120,6 +120,7 @@ public func binaryCrossEntropy(_ probabilities: Tensor, _ target: Tensor, weight
     var dtype = DType.promote(probabilities.dtype, target.dtype)
     if !dtype.isFloatingPoint { dtype = .float32 }
     let p = probabilities.to(dtype), t = target.to(dtype)
+    _ = BinaryCrossEntropy.registered
     var loss = Tensor.apply(BinaryCrossEntropy(), [p, t])
     if let weight { loss = loss * weight }
     return reduction.reduce(loss)
@@ -327,6 +328,14 @@ public func klDivergence(_ input: Tensor, _ target: Tensor, logTarget: Bool = fa
 /// (p - t) / max(p (1 - p), 1e-12) stays finite at p = 0 and 1, where the composed ops' would be 0.
 struct BinaryCrossEntropy: Primitive {
     static let name = "nn.binaryCrossEntropy"
+    /// Registered the first time the loss runs, so graphs that use it load in this process.
+    static let registered: Void = PrimitiveRegistry.register(BinaryCrossEntropy.self)
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        guard x.count == 2, x[0] == x[1], x[0].dtype.isFloatingPoint else {
+            throw GraphError(reason: "nn.binaryCrossEntropy takes probabilities and targets of one float type, got \(x)")
+        }
+        return x[0]
+    }
     func forward(_ x: [Tensor]) -> Tensor {
         let p = x[0], t = x[1]
         let logP = p.log().clamp(min: -100), log1mP = (-p).log1p().clamp(min: -100)
