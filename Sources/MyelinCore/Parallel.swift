@@ -39,6 +39,9 @@ public enum Threading {
     /// ```swift
     /// Threading.parallelFor(n) { lo, hi in for i in lo..<hi { out[i] = a[i] + b[i] } }
     /// ```
+    ///
+    /// `body` runs on several threads at once but is not `@Sendable`, so that it can capture raw
+    /// pointers; it must write only inside `lo..<hi` (see `ThreadPool`).
     public static func parallelFor(_ count: Int, grain: Int = elementwiseGrain, _ body: (Int, Int) -> Void) {
         parallelChunks(count, grain: grain, body)
     }
