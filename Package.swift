@@ -58,5 +58,5 @@ let package = Package(
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

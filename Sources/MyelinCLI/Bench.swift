@@ -36,7 +36,7 @@ struct Bench: ParsableCommand {
             for r in results {
                 let line = r.jsonLine(threads: threads)
                 print(line)
-                fflush(stdout)
+                fflush(nil)  // every stream: Swift 6 rejects naming C's mutable global `stdout`
                 sink?.write(Data((line + "\n").utf8))
             }
         }

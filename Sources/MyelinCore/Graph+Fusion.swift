@@ -172,8 +172,7 @@ enum FusedSource<T: FloatElement> {
 ///
 /// Registers 0..<inputs are the inputs; step k writes register inputs + k; the last step's register
 /// is the result. Made by `Graph.fused()`; in a graph file it lists its steps by name and attributes.
-public struct FusedElementwise: Primitive, @unchecked Sendable {
-    // @unchecked: the kernels are built from the steps and never change.
+public struct FusedElementwise: Primitive, Sendable {
     public static let name = "fused"
 
     struct Step {

@@ -12,8 +12,7 @@
 /// let y = graph([x2])[0]             // replay on new data
 /// try graph.save(to: "f.graph")
 /// ```
-public struct Graph: @unchecked Sendable {
-    // @unchecked: constants are tensors, immutable once captured; primitives are Sendable values.
+public struct Graph: Sendable {
 
     /// A value's shape and dtype.
     public struct ValueType: Codable, Equatable, Sendable, CustomStringConvertible {
@@ -24,7 +23,7 @@ public struct Graph: @unchecked Sendable {
     }
 
     /// One primitive applied to earlier values.
-    public struct Node: @unchecked Sendable {
+    public struct Node: Sendable {
         public var primitive: any Primitive
         /// Value numbers of the inputs (each below this node's own value number).
         public var inputs: [Int]
@@ -33,7 +32,7 @@ public struct Graph: @unchecked Sendable {
     }
 
     /// A tensor the traced function read that is not an input (a weight, a constant of a loss).
-    public struct Constant: @unchecked Sendable {
+    public struct Constant: Sendable {
         public var name: String
         public var value: Tensor
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// How many threads Myelin's kernels (and the BLAS library) use.
 ///
@@ -6,15 +7,16 @@ import Dispatch
 /// Threading.count = 1   // everything on the calling thread
 /// ```
 public enum Threading {
-    nonisolated(unsafe) private static var _count = defaultCount()
+    /// Relaxed atomics: a plain load on x86 and ARM, and a thread changing the count mid-run never races a kernel reading it.
+    private static let _count = Atomic<Int>(defaultCount())
     /// Threads the pool was built with: the default count, fixed at first use.
     static let maxThreads = defaultCount()
 
     /// The number of threads for large elementwise ops, reductions and matrix products.
     /// Defaults to `MYELIN_NUM_THREADS`, else the number of active cores.
     public static var count: Int {
-        get { _count }
-        set { _count = max(1, newValue) }
+        get { _count.load(ordering: .relaxed) }
+        set { _count.store(max(1, newValue), ordering: .relaxed) }
     }
 
     private static func defaultCount() -> Int {
@@ -24,7 +26,11 @@ public enum Threading {
 
     /// Elements below which an elementwise op stays on the calling thread: a thread hop costs
     /// a few microseconds, the time to add about 32K floats.
-    public static var elementwiseGrain = 1 << 15
+    public static var elementwiseGrain: Int {
+        get { _elementwiseGrain.load(ordering: .relaxed) }
+        set { _elementwiseGrain.store(newValue, ordering: .relaxed) }
+    }
+    private static let _elementwiseGrain = Atomic<Int>(1 << 15)
 
     /// Runs `body(lo, hi)` over contiguous chunks of `0..<count` on Myelin's worker threads (the
     /// same pool as the tensor kernels), or once on the calling thread when `count` is below
@@ -33,6 +39,9 @@ public enum Threading {
     /// ```swift
     /// Threading.parallelFor(n) { lo, hi in for i in lo..<hi { out[i] = a[i] + b[i] } }
     /// ```
+    ///
+    /// `body` runs on several threads at once but is not `@Sendable`, so that it can capture raw
+    /// pointers; it must write only inside `lo..<hi` (see `ThreadPool`).
     public static func parallelFor(_ count: Int, grain: Int = elementwiseGrain, _ body: (Int, Int) -> Void) {
         parallelChunks(count, grain: grain, body)
     }
@@ -41,12 +50,13 @@ public enum Threading {
     /// elements and runs `body(lo, hi)` for each, in parallel when there is more than one.
     @inline(__always)
     static func parallelChunks(_ total: Int, grain: Int = elementwiseGrain, _ body: (Int, Int) -> Void) {
-        let chunks = min(_count, total / max(grain, 1))
+        let threads = _count.load(ordering: .relaxed)
+        let chunks = min(threads, total / max(grain, 1))
         if chunks <= 1 {
             body(0, total)
             return
         }
-        ThreadPool.shared.run(chunks: chunks, threads: _count) { c in
+        ThreadPool.shared.run(chunks: chunks, threads: threads) { c in
             // Chunk edges are rounded to 16 elements so threads never share a cache line of output.
             let lo = c == 0 ? 0 : min(total, (total * c / chunks) & ~15)
             let hi = c == chunks - 1 ? total : min(total, (total * (c + 1) / chunks) & ~15)

@@ -14,6 +14,7 @@ import Darwin
 /// let g = RandomGenerator(seed: 42)
 /// let a = Tensor.normal([2, 3], generator: g)
 /// ```
+// @unchecked: the stream state (`s`, `spareNormal`) is read and written only inside `locked`, under `mutex`.
 public final class RandomGenerator: @unchecked Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     /// Box-Muller makes normals in pairs; the second waits here.

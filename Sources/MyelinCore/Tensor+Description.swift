@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How tensors print; change `Tensor.printOptions` to see more or fewer elements.
 public struct TensorPrintOptions: Sendable {
@@ -12,7 +13,11 @@ public struct TensorPrintOptions: Sendable {
 }
 
 extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
-    nonisolated(unsafe) public static var printOptions = TensorPrintOptions()
+    public static var printOptions: TensorPrintOptions {
+        get { _printOptions.withLock { $0 } }
+        set { _printOptions.withLock { $0 = newValue } }
+    }
+    private static let _printOptions = Mutex(TensorPrintOptions())
 
     /// NumPy/PyTorch-like text: nested brackets with aligned columns, then shape and dtype.
     ///

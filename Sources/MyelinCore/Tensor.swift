@@ -9,7 +9,8 @@
 /// let y = (x * 2 + 1).sum(axis: 0)          // [8, 14]
 /// print(y)
 /// ```
-public struct Tensor {
+// @unchecked for `gradState` alone (storage is Sendable): autograd state is shared by copies of a tensor, as a PyTorch tensor object is, and a graph is built and differentiated by one thread at a time.
+public struct Tensor: @unchecked Sendable {
     var storage: TensorStorage
     /// The size of each dimension.
     public internal(set) var shape: [Int]

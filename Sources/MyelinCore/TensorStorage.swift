@@ -8,8 +8,8 @@ import Darwin
 /// The memory behind one or more tensors: a 64-byte aligned buffer of `count` elements of `dtype`.
 ///
 /// Tensors hold it by reference and copy it before writing when it is shared (copy-on-write).
-
-final class TensorStorage {
+// @unchecked: its fields are constant and the buffer is written only by the holder of the sole reference (copy-on-write, atomic refcount, as Array) or before the storage is shared.
+final class TensorStorage: @unchecked Sendable {
     let dtype: DType
     let count: Int
     let data: UnsafeMutableRawPointer

@@ -10,6 +10,12 @@ import Darwin
 /// Every parallel kernel (elementwise, reductions, split matrix products) runs here, so a
 /// training step's back-to-back ops find the workers awake (a fresh wake-up costs tens of
 /// microseconds, as long as a 256x256 matmul half) and never compete with another pool.
+///
+/// A job's body is a plain (non-`@Sendable`) closure: kernels hand it raw pointers into tensor
+/// buffers, and each chunk writes a disjoint range, which the type system cannot express. Marking
+/// it `@Sendable` would cost nothing at run time but would only move the unchecked part into every
+/// one of the ~30 callers (boxes or `nonisolated(unsafe)` copies of each pointer).
+// @unchecked: `job` and `chunkCount` are written only by the caller holding `busy`, before the claim mask publishes them; the pthread mutex and condition exist before any worker starts.
 final class ThreadPool: @unchecked Sendable {
     static let shared = ThreadPool(workers: max(0, Threading.maxThreads - 1))
 

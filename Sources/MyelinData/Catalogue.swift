@@ -285,6 +285,7 @@ public struct Catalogue {
     /// Downloads `url` synchronously (60 s timeout); HTTP errors throw.
     static func fetch(_ url: String) throws -> [UInt8] {
         guard let u = URL(string: url) else { throw DataError(op: "data", reason: "bad URL \(url)") }
+        // @unchecked: `result` is written by the completion handler before `done` is signalled and read after waiting on it.
         final class Box: @unchecked Sendable { var result: Result<[UInt8], DataError> = .failure(DataError(op: "data", reason: "no response")) }
         let box = Box()
         let done = DispatchSemaphore(value: 0)

@@ -101,7 +101,9 @@ public final class DataLoader: Sequence {
 }
 
 /// Computes batch `i + 1` on a serial background queue while batch `i` is consumed.
+// @unchecked: `nextIndex` and `pending` are touched only by the thread iterating the loader; `make` runs only on the serial queue.
 final class Prefetcher: @unchecked Sendable {
+    // @unchecked: `batch` is written on the queue before `done` is signalled and read only after waiting on `done`.
     private final class Slot: @unchecked Sendable {
         var batch: Batch?
         let done = DispatchSemaphore(value: 0)
@@ -120,7 +122,9 @@ final class Prefetcher: @unchecked Sendable {
 
     private func start(_ i: Int) -> Slot {
         let slot = Slot()
-        let make = make
+        // The dataset, collate and transforms it captures need not be Sendable: the serial queue runs
+        // one call at a time, and the iterating thread does not call it while prefetching.
+        nonisolated(unsafe) let make = make
         queue.async {
             slot.batch = make(i)
             slot.done.signal()

@@ -1,7 +1,7 @@
 import MyelinCore
 
 /// A batch of examples: inputs stacked along a new first axis, and their targets.
-public struct Batch {
+public struct Batch: Sendable {
     /// Inputs, `[batch, ...]`.
     public var inputs: Tensor
     /// Targets, `[batch, ...]` (class labels as int64 `[batch]`, regression targets as float).
@@ -47,7 +47,7 @@ extension Dataset {
 /// ```swift
 /// let data = TensorDataset(inputs: Tensor.uniform([100, 4]), targets: Tensor.randint(0, 3, shape: [100]))
 /// ```
-public struct TensorDataset: Dataset {
+public struct TensorDataset: Dataset, Sendable {
     public let inputs: Tensor
     public let targets: Tensor
 

@@ -1,4 +1,5 @@
 /// Collects each layer's output shape during the dry run of `Module.summary(inputShape:)`.
+// @unchecked (a task-local value must be Sendable): `rows` is appended only on the thread running the summary, which bound it.
 final class ModuleSummaryRecorder: @unchecked Sendable {
     /// Set while a summary runs, for its thread (or task) only, so that modules running elsewhere
     /// at the same time do not report to it; `callAsFunction` reports to it.

@@ -7,6 +7,7 @@ import MyelinTrain
 /// `myelin evaluate`, `predict`, `summary` and `datasets`: jobs on a trained run folder.
 public enum UseJobs {
     /// Where warnings of reading new data go (stderr in the command; tests may collect them).
+    // nonisolated(unsafe): set by the `myelin` command on its main thread before it runs a job, and called by that job on the same thread.
     nonisolated(unsafe) public static var warn: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
     /// Evaluates the run's final weights on the test part of its own data, or on `source`

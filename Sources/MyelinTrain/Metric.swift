@@ -157,7 +157,8 @@ public struct Precision: StreamingConfusionMetric {
     public var name: String
     public let average: Averaging
     var state: StreamingConfusion
-    static let macro = \ClassificationScores.macroPrecision, weighted = \ClassificationScores.weightedPrecision
+    static var macro: KeyPath<ClassificationScores, Double> { \.macroPrecision }
+    static var weighted: KeyPath<ClassificationScores, Double> { \.weightedPrecision }
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "precision") {
         (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
@@ -169,7 +170,8 @@ public struct Recall: StreamingConfusionMetric {
     public var name: String
     public let average: Averaging
     var state: StreamingConfusion
-    static let macro = \ClassificationScores.macroRecall, weighted = \ClassificationScores.weightedRecall
+    static var macro: KeyPath<ClassificationScores, Double> { \.macroRecall }
+    static var weighted: KeyPath<ClassificationScores, Double> { \.weightedRecall }
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "recall") {
         (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
@@ -181,7 +183,8 @@ public struct F1Score: StreamingConfusionMetric {
     public var name: String
     public let average: Averaging
     var state: StreamingConfusion
-    static let macro = \ClassificationScores.macroF1, weighted = \ClassificationScores.weightedF1
+    static var macro: KeyPath<ClassificationScores, Double> { \.macroF1 }
+    static var weighted: KeyPath<ClassificationScores, Double> { \.weightedF1 }
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "f1") {
         (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))

@@ -27,8 +27,10 @@ public enum Verbosity: Sendable, Equatable {
 
 /// Writes text to standard output as given (newlines and carriage returns included) and flushes.
 public func writeToStandardOutput(_ text: String) {
-    fputs(text, stdout)
-    fflush(stdout)
+    // `print` writes through C's `stdout` as `fputs` did; Swift 6 rejects naming the C global `stdout`
+    // (a mutable variable), so the flush covers every stream.
+    print(text, terminator: "")
+    fflush(nil)
 }
 
 /// Number and duration formats of the progress output.

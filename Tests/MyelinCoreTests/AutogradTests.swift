@@ -6,7 +6,7 @@ import MyelinTestSupport
 /// Composite expressions against PyTorch's values and gradients (Fixtures/autograd.json from
 /// generators/gen_autograd.py), then the behaviour of the autograd API.
 @Suite struct AutogradTests {
-    typealias Expr = ([Tensor]) -> Tensor
+    typealias Expr = @Sendable ([Tensor]) -> Tensor
 
     static func softmax(_ x: Tensor, axis: Int) -> Tensor { (x - x.logsumexp(axis: axis, keepDims: true)).exp() }
     static func ar(_ n: Int, _ shape: [Int]) -> Tensor { Tensor.arange(0, Double(n), dtype: .float32).reshape(shape) }

@@ -6,7 +6,7 @@ import MyelinTestSupport
 /// Copying ops against NumPy/PyTorch semantics: Fixtures/copying.json, written by
 /// Fixtures/generators/gen_copying.py. Each fixture op maps to a closure from (case, inputs) to outputs.
 @Suite struct CopyingOpsTests {
-    typealias Run = (FixtureCase, [Tensor]) -> [Tensor]
+    typealias Run = @Sendable (FixtureCase, [Tensor]) -> [Tensor]
 
     static func paddingMode(_ c: FixtureCase) -> Tensor.PaddingMode {
         switch c.string("mode") {

@@ -7,7 +7,7 @@ import MyelinTestSupport
 /// The cases live in `Fixtures/core.json`, written by `Fixtures/generators/gen_core.py`; each names an
 /// op, and `table` says how to run it. Adding an op: one generator block and one row here.
 @Suite struct CoreOpsTests {
-    typealias Op = ([Tensor], FixtureCase) -> Tensor
+    typealias Op = @Sendable ([Tensor], FixtureCase) -> Tensor
 
     static let cases = Fixtures.load("core")
 
@@ -134,8 +134,8 @@ import MyelinTestSupport
 
     /// A row for an op with a scalar operand, which is generic in Swift: the fixture's `integral` picks
     /// `Int` or `Double` (that choice decides the result dtype), `left` puts the scalar first.
-    static func scalar(_ int: @escaping (Tensor, Int, Bool) -> Tensor,
-                       _ double: @escaping (Tensor, Double, Bool) -> Tensor) -> Op {
+    static func scalar(_ int: @escaping @Sendable (Tensor, Int, Bool) -> Tensor,
+                       _ double: @escaping @Sendable (Tensor, Double, Bool) -> Tensor) -> Op {
         { i, c in
             let left = c.has("left") && c.bool("left")
             return c.bool("integral") ? int(i[0], c.int("value"), left) : double(i[0], c.double("value"), left)

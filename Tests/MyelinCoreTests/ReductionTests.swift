@@ -4,7 +4,7 @@ import MyelinTestSupport
 
 /// Reductions and linear algebra against NumPy (Fixtures/reduce.json, from generators/gen_reduce.py).
 @Suite struct ReductionTests {
-    typealias Op = ([Tensor], FixtureCase) -> Tensor
+    typealias Op = @Sendable ([Tensor], FixtureCase) -> Tensor
 
     /// The op table: one row per fixture op name.
     static let ops: [String: Op] = [

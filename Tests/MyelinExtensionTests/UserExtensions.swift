@@ -60,9 +60,12 @@ final class WarmupInverseSqrtLR: LRScheduler {
 
 /// A user-written loss: log-cosh, mean over elements (`log((e^d + e^-d) / 2)` for `d = output - target`);
 /// targets of shape `[batch]` are matched to outputs of shape `[batch, 1]`.
-let logCosh = Loss(name: "log_cosh") { outputs, targets in
-    let d = outputs - targets.reshape(outputs.shape)
-    return ((d.exp() + (-d).exp()) * 0.5).log().mean()
+/// (Computed: `Loss` holds a plain closure and is not `Sendable`, so Swift 6 refuses it as a global `let`.)
+var logCosh: Loss {
+    Loss(name: "log_cosh") { outputs, targets in
+        let d = outputs - targets.reshape(outputs.shape)
+        return ((d.exp() + (-d).exp()) * 0.5).log().mean()
+    }
 }
 
 /// A user-written layer: a learnable gain and shift per feature. Its parameters are found by
