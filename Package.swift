@@ -30,7 +30,7 @@ let package = Package(
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
         ),
         // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
-        .target(name: "MyelinNN", dependencies: ["MyelinCore", "CMyelinKernels"]),
+        .target(name: "MyelinNN", dependencies: ["MyelinCore"]),
         // Data: datasets, loaders, splits, transforms, file readers (IDX, CSV, text), the catalogue.
         .target(name: "MyelinData", dependencies: ["MyelinCore"]),
         // Training: fit/evaluate/predict, callbacks, progress, metrics, history.
