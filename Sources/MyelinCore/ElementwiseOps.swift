@@ -434,3 +434,55 @@ enum Elementwise {
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Elementwise.FloatUnary {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return .init(shape: x[0].shape, dtype: x[0].dtype.isFloatingPoint ? x[0].dtype : .float32)
+    }
+}
+
+extension Elementwise.NumericUnary {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return .init(shape: x[0].shape, dtype: x[0].dtype == .bool ? .int64 : x[0].dtype)
+    }
+}
+
+extension Elementwise.NumericBinary {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        return .init(shape: try ShapeRules.broadcast(x[0].shape, x[1].shape), dtype: Tensor.arithmeticDType(x[0].dtype, x[1].dtype))
+    }
+}
+
+extension Elementwise.FloatBinary {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        let d = DType.promote(x[0].dtype, x[1].dtype)
+        return .init(shape: try ShapeRules.broadcast(x[0].shape, x[1].shape), dtype: d.isFloatingPoint ? d : .float32)
+    }
+}
+
+extension Elementwise.Compare {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        return .init(shape: try ShapeRules.broadcast(x[0].shape, x[1].shape), dtype: .bool)
+    }
+}
+
+extension Elementwise.Logical {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        return .init(shape: try ShapeRules.broadcast(x[0].shape, x[1].shape), dtype: .bool)
+    }
+}
+
+extension Elementwise.LogicalNot {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return .init(shape: x[0].shape, dtype: .bool)
+    }
+}

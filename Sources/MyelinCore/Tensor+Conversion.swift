@@ -100,3 +100,12 @@ struct Convert: Primitive {
     func forward(_ x: [Tensor]) -> Tensor { x[0].to(dtype) }
     func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g.to(x[0].dtype)] }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Convert {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return .init(shape: x[0].shape, dtype: dtype)
+    }
+}

@@ -356,3 +356,57 @@ public func convTranspose2d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = n
     input.convTranspose2d(weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
                           groups: groups, dilation: dilation)
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension ConvGeometry {
+    /// The geometry is usable: positive sizes, channels divisible by the groups (the kernels check
+    /// every read against the input's bounds, so paddings and output sizes cannot read outside).
+    func validate() throws {
+        if [c, h, w, o, kh, kw, strideH, strideW, dilationH, dilationW, groups, oh, ow].contains(where: { $0 < 1 }) || n < 0 {
+            throw ShapeRuleError("invalid convolution geometry \(self)")
+        }
+        if c % groups != 0 || o % groups != 0 { throw ShapeRuleError("channels \(c) and \(o) are not divisible by groups \(groups)") }
+        if Swift.abs(padTop) > 1 << 20 || Swift.abs(padLeft) > 1 << 20 { throw ShapeRuleError("padding out of range") }
+    }
+}
+
+extension Convolution.Forward {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...3)
+        try geometry.validate()
+        try ShapeRules.float(x[0])
+        let g = geometry.batch(x[0].shape.first ?? 0)
+        if x[0].shape != g.inputShape || x[1].shape != g.weightShape || x.contains(where: { $0.dtype != x[0].dtype }) {
+            throw ShapeRuleError("inputs \(x) do not fit the geometry (input \(g.inputShape), weight \(g.weightShape))")
+        }
+        if x.count == 3 && x[2].shape != [g.o] { throw ShapeRuleError("bias must be [\(g.o)], got \(x[2].shape)") }
+        return .init(shape: g.outputShape, dtype: x[0].dtype)
+    }
+}
+
+extension Convolution.InputGrad {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        try geometry.validate()
+        try ShapeRules.float(x[0])
+        let g = geometry.batch(x[0].shape.first ?? 0)
+        if x[0].shape != g.outputShape || x[1].shape != g.weightShape || x[1].dtype != x[0].dtype {
+            throw ShapeRuleError("inputs \(x) do not fit the geometry (gradient \(g.outputShape), weight \(g.weightShape))")
+        }
+        return .init(shape: g.inputShape, dtype: x[0].dtype)
+    }
+}
+
+extension Convolution.WeightGrad {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        try geometry.validate()
+        try ShapeRules.float(x[0])
+        let g = geometry.batch(x[0].shape.first ?? 0)
+        if x[0].shape != g.inputShape || x[1].shape != g.outputShape || x[1].dtype != x[0].dtype {
+            throw ShapeRuleError("inputs \(x) do not fit the geometry (input \(g.inputShape), gradient \(g.outputShape))")
+        }
+        return .init(shape: g.weightShape, dtype: x[0].dtype)
+    }
+}

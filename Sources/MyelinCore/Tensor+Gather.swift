@@ -509,3 +509,73 @@ enum Gathering {
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Gathering.Gather {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        try ShapeRules.integer(x[1], "index")
+        let s = x[0].shape, i = x[1].shape
+        if i.count != s.count { throw ShapeRuleError("index \(i) must have the rank of \(s)") }
+        let a = try ShapeRules.axis(axis, rank: s.count)
+        for d in 0..<s.count where d != a && i[d] > s[d] { throw ShapeRuleError("index \(i) is larger than \(s) off the axis") }
+        return .init(shape: i, dtype: x[0].dtype)
+    }
+}
+
+extension Gathering.IndexSelect {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        try ShapeRules.integer(x[1], "indices")
+        if x[1].shape.count > 1 { throw ShapeRuleError("indices must be 1-d, got \(x[1].shape)") }
+        var s = x[0].shape
+        let a = try ShapeRules.axis(axis, rank: s.count)
+        if s.isEmpty { return .init(shape: x[1].shape.isEmpty ? [] : [Shape.count(x[1].shape)], dtype: x[0].dtype) }
+        s[a] = Shape.count(x[1].shape)
+        return .init(shape: s, dtype: x[0].dtype)
+    }
+}
+
+extension Gathering.Scatter {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 3...3)
+        try ShapeRules.integer(x[1], "index")
+        let s = x[0].shape, i = x[1].shape, src = x[2].shape
+        if i.count != s.count || src.count != s.count || x[2].dtype != x[0].dtype {
+            throw ShapeRuleError("index \(x[1]) and source \(x[2]) must have the rank and dtype of \(x[0])")
+        }
+        let a = try ShapeRules.axis(axis, rank: s.count)
+        for d in 0..<s.count where i[d] > src[d] || (d != a && i[d] > s[d]) {
+            throw ShapeRuleError("index \(i) is larger than the source \(src) or the value \(s)")
+        }
+        return x[0]
+    }
+}
+
+extension Gathering.Where {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 3...3)
+        let s = try ShapeRules.broadcast(try ShapeRules.broadcast(x[0].shape, x[1].shape), x[2].shape)
+        return .init(shape: s, dtype: DType.promote(x[1].dtype, x[2].dtype))
+    }
+}
+
+extension Gathering.MaskedFill {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        if Shape.broadcast(x[1].shape, x[0].shape) != x[0].shape {
+            throw ShapeRuleError("mask \(x[1].shape) cannot be broadcast to \(x[0].shape)")
+        }
+        return x[0]
+    }
+}
+
+extension Gathering.OneHot {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        try ShapeRules.integer(x[0], "classes")
+        if classes < 0 { throw ShapeRuleError("classes must be non-negative, got \(classes)") }
+        return .init(shape: x[0].shape + [classes], dtype: dtype)
+    }
+}

@@ -240,3 +240,27 @@ struct Join: Primitive {
         return g.split(sizes: x.map { $0.shape[ax] }, axis: ax)
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Join {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        if x.isEmpty { throw ShapeRuleError("needs at least one input") }
+        let parts = x.filter { !($0.shape.count == 1 && $0.shape[0] == 0) }
+        let first = parts.first ?? x[0]
+        if first.shape.isEmpty { throw ShapeRuleError("cannot join 0-d values") }
+        let ax = try ShapeRules.axis(axis, rank: first.shape.count)
+        var dtype = first.dtype, total = 0
+        for t in parts.isEmpty ? [x[0]] : parts {
+            if t.shape.count != first.shape.count { throw ShapeRuleError("inputs have ranks \(first.shape) and \(t.shape)") }
+            for d in 0..<t.shape.count where d != ax && t.shape[d] != first.shape[d] {
+                throw ShapeRuleError("inputs \(first.shape) and \(t.shape) differ off axis \(ax)")
+            }
+            dtype = DType.promote(dtype, t.dtype)
+            total += t.shape[ax]
+        }
+        var s = first.shape
+        s[ax] = total
+        return .init(shape: s, dtype: dtype)
+    }
+}

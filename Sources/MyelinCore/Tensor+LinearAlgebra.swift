@@ -265,3 +265,33 @@ enum LinearAlgebra {
         }
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension LinearAlgebra.Matmul {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        let a = x[0].shape, b = x[1].shape
+        if a.isEmpty || b.isEmpty { throw ShapeRuleError("both operands need a dimension, got \(a) and \(b)") }
+        let a2 = a.count == 1 ? [1] + a : a, b2 = b.count == 1 ? b + [1] : b
+        if a2[a2.count - 1] != b2[b2.count - 2] { throw ShapeRuleError("cannot multiply \(a) by \(b)") }
+        var out = try ShapeRules.broadcast(Array(a2.dropLast(2)), Array(b2.dropLast(2))) + [a2[a2.count - 2], b2[b2.count - 1]]
+        if a.count == 1 { out.remove(at: out.count - 2) }
+        if b.count == 1 { out.removeLast() }
+        return .init(shape: out, dtype: Tensor.arithmeticDType(x[0].dtype, x[1].dtype))
+    }
+}
+
+extension LinearAlgebra.Linear {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...3)
+        let input = x[0].shape, w = x[1].shape
+        guard w.count == 2, !input.isEmpty, input[input.count - 1] == w[1] else {
+            throw ShapeRuleError("cannot apply a weight of shape \(w) to an input of shape \(input)")
+        }
+        if x.count == 3 && x[2].shape != [w[0]] { throw ShapeRuleError("bias \(x[2].shape) does not match \(w[0]) outputs") }
+        var d = Tensor.arithmeticDType(x[0].dtype, x[1].dtype)
+        if x.count == 3 { d = Tensor.arithmeticDType(d, x[2].dtype) }
+        return .init(shape: Array(input.dropLast()) + [w[0]], dtype: d)
+    }
+}

@@ -320,3 +320,77 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) -> Tensor {
 
 /// Global average pooling ([N, C, H, W] to [N, C]), as `x.globalAvgPool2d()`.
 public func globalAvgPool2d(_ input: Tensor) -> Tensor { input.globalAvgPool2d() }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension PoolSpec {
+    /// The pooled size of a [N, C, H, W] input, throwing where the pooling ops trap.
+    func checkedOutputShape(_ s: [Int]) throws -> [Int] {
+        if s.count != 4 { throw ShapeRuleError("input must be [N, C, H, W], got \(s)") }
+        switch self {
+        case let .sliding(kernel, stride, padding, _):
+            if kernel.height < 1 || kernel.width < 1 || stride.height < 1 || stride.width < 1 || padding.height < 0
+                || padding.width < 0 || 2 * padding.height > kernel.height || 2 * padding.width > kernel.width
+                || s[2] + 2 * padding.height < kernel.height || s[3] + 2 * padding.width < kernel.width {
+                throw ShapeRuleError("pooling \(self) does not fit an input of shape \(s)")
+            }
+        case let .adaptive(out):
+            if out.height < 1 || out.width < 1 { throw ShapeRuleError("output size must be positive, got \(out)") }
+        }
+        let g = geometry("pool", s)
+        return [s[0], s[1], g.oh, g.ow]
+    }
+}
+
+extension Pooling.MaxIndex {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        try ShapeRules.float(x[0])
+        return .init(shape: try spec.checkedOutputShape(x[0].shape), dtype: .int32)
+    }
+}
+
+extension Pooling.MaxGather {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        try ShapeRules.float(x[0])
+        try ShapeRules.rank(x[0], 4, "input")
+        if x[1].dtype != .int32 || x[1].shape.count != 4 || Array(x[1].shape.prefix(2)) != Array(x[0].shape.prefix(2)) {
+            throw ShapeRuleError("positions \(x[1]) do not fit input \(x[0])")
+        }
+        return .init(shape: x[1].shape, dtype: x[0].dtype)
+    }
+}
+
+extension Pooling.MaxScatter {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        try ShapeRules.float(x[0])
+        if inputShape.count != 4 || inputShape.contains(where: { $0 < 0 }) || x[1].shape != x[0].shape || x[1].dtype != .int32
+            || Array(x[0].shape.prefix(2)) != Array(inputShape.prefix(2)) {
+            throw ShapeRuleError("gradient \(x[0]) and positions \(x[1]) do not fit input shape \(inputShape)")
+        }
+        return .init(shape: inputShape, dtype: x[0].dtype)
+    }
+}
+
+extension Pooling.Average {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        try ShapeRules.float(x[0])
+        return .init(shape: try spec.checkedOutputShape(x[0].shape), dtype: x[0].dtype)
+    }
+}
+
+extension Pooling.AverageBackward {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        try ShapeRules.float(x[0])
+        if inputShape.contains(where: { $0 < 0 }) { throw ShapeRuleError("invalid input shape \(inputShape)") }
+        let pooled = try spec.checkedOutputShape(inputShape)
+        if x[0].shape != pooled {
+            throw ShapeRuleError("gradient \(x[0]) does not fit input shape \(inputShape)")
+        }
+        return .init(shape: inputShape, dtype: x[0].dtype)
+    }
+}

@@ -272,3 +272,24 @@ struct ConstantPad: Primitive {
         [g.view(before.enumerated().map { .range($1, $1 + x[0].shape[$0], step: 1) })]
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Flip {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        _ = try ShapeRules.axes(axes, rank: x[0].shape.count)
+        return x[0]
+    }
+}
+
+extension ConstantPad {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        let s = x[0].shape
+        if before.count != s.count || after.count != s.count || (before + after).contains(where: { $0 < 0 }) {
+            throw ShapeRuleError("needs one non-negative (before, after) pair per axis of \(s), got \(before) and \(after)")
+        }
+        return .init(shape: s.indices.map { s[$0] + before[$0] + after[$0] }, dtype: x[0].dtype)
+    }
+}

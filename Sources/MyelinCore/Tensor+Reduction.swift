@@ -282,3 +282,55 @@ enum Reductions {
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Reductions.Sum {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return .init(shape: try ShapeRules.reduced(x[0].shape, axes, keepDims: keepDims),
+                     dtype: x[0].dtype.isFloatingPoint ? x[0].dtype : .int64)
+    }
+}
+
+extension Reductions.Prod {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return .init(shape: try ShapeRules.reduced(x[0].shape, axes, keepDims: keepDims),
+                     dtype: x[0].dtype.isFloatingPoint ? x[0].dtype : .int64)
+    }
+}
+
+extension Reductions.Extremum {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        let ax = try ShapeRules.axes(axes, rank: x[0].shape.count)
+        if Shape.count(x[0].shape) == 0 && (ax.contains { x[0].shape[$0] == 0 } || x[0].shape.isEmpty) {
+            throw ShapeRuleError("cannot reduce an empty value of shape \(x[0].shape)")
+        }
+        return .init(shape: try ShapeRules.reduced(x[0].shape, axes, keepDims: keepDims), dtype: x[0].dtype)
+    }
+}
+
+extension Reductions.Cumsum {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        _ = try ShapeRules.axis(axis, rank: x[0].shape.count)
+        return .init(shape: x[0].shape, dtype: x[0].dtype.isFloatingPoint ? x[0].dtype : .int64)
+    }
+}
+
+extension Reductions.ArgExtremum {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        let s = x[0].shape
+        guard let axis else {
+            if Shape.count(s) == 0 { throw ShapeRuleError("cannot take \(name) of an empty value") }
+            return .init(shape: keepDims ? [Int](repeating: 1, count: s.count) : [], dtype: .int64)
+        }
+        let a = try ShapeRules.axis(axis, rank: s.count)
+        if s.isEmpty { return .init(shape: [], dtype: .int64) }
+        if s[a] == 0 { throw ShapeRuleError("cannot take \(name) of an empty axis") }
+        return .init(shape: try ShapeRules.reduced(s, [a], keepDims: keepDims), dtype: .int64)
+    }
+}

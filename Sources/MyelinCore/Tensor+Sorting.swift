@@ -187,3 +187,22 @@ struct SortIndices: Primitive {
     }
     func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension SortIndices {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        var s = x[0].shape
+        if s.isEmpty {
+            if let k, k != 1 { throw ShapeRuleError("k \(k) is out of range for a 0-d value") }
+            return .init(shape: [], dtype: .int64)
+        }
+        let a = try ShapeRules.axis(axis, rank: s.count)
+        if let k {
+            if k < 0 || k > s[a] { throw ShapeRuleError("k \(k) is out of range for an axis of size \(s[a])") }
+            s[a] = k
+        }
+        return .init(shape: s, dtype: .int64)
+    }
+}

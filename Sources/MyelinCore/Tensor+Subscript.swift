@@ -227,3 +227,49 @@ enum Indexing {
         }
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension Indexing.View {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        let s = x[0].shape
+        let consumed = items.reduce(0) { n, item in
+            switch item { case .at, .range, .every: return n + 1; default: return n }
+        }
+        if consumed > s.count { throw ShapeRuleError("\(consumed) indices for rank \(s.count)") }
+        if items.filter({ $0 == .rest }).count > 1 { throw ShapeRuleError("at most one ellipsis is allowed") }
+        var out: [Int] = [], axis = 0
+        for item in items {
+            switch item {
+            case .at(let i):
+                if i < -s[axis] || i >= s[axis] { throw ShapeRuleError("index \(i) is out of range for axis \(axis) of size \(s[axis])") }
+                axis += 1
+            case let .range(start, end, step):
+                if step == 0 { throw ShapeRuleError("slice step must not be 0") }
+                out.append(Tensor.sliceBounds(start, end, step, size: s[axis]).1)
+                axis += 1
+            case .every:
+                out.append(s[axis])
+                axis += 1
+            case .insertAxis:
+                out.append(1)
+            case .rest:
+                for _ in 0..<(s.count - consumed) { out.append(s[axis]); axis += 1 }
+            }
+        }
+        out += s[axis...]
+        return .init(shape: out, dtype: x[0].dtype)
+    }
+}
+
+extension Indexing.Put {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 2...2)
+        guard let view = try Indexing.View(items: items).outputType([x[0]]) else { return nil }
+        if Shape.broadcast(x[1].shape, view.shape) != view.shape {
+            throw ShapeRuleError("cannot write a value of shape \(x[1].shape) into a slice of shape \(view.shape)")
+        }
+        return x[0]
+    }
+}

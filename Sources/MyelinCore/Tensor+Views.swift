@@ -265,3 +265,78 @@ enum ViewOps {
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [g] }
     }
 }
+
+// MARK: Shape rules (see Primitive.outputType)
+
+extension ViewOps.Reshape {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        var target = shape
+        let n = Shape.count(x[0].shape)
+        let unknown = target.indices.filter { target[$0] == -1 }
+        if unknown.count > 1 || target.contains(where: { $0 < -1 }) { throw ShapeRuleError("invalid target shape \(shape)") }
+        if let u = unknown.first {
+            let known = target.enumerated().filter { $0.offset != u }.reduce(1) { $0 * $1.element }
+            if known == 0 || n % known != 0 { throw ShapeRuleError("cannot reshape \(n) elements into \(shape)") }
+            target[u] = n / known
+        }
+        if Shape.count(target) != n { throw ShapeRuleError("cannot reshape \(n) elements into \(shape)") }
+        return .init(shape: target, dtype: x[0].dtype)
+    }
+}
+
+extension ViewOps.Permute {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        let r = x[0].shape.count
+        if axes.count != r || Set(axes) != Set(0..<r) { throw ShapeRuleError("\(axes) is not a permutation of 0..<\(r)") }
+        return .init(shape: axes.map { x[0].shape[$0] }, dtype: x[0].dtype)
+    }
+}
+
+extension ViewOps.Squeeze {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        var s = x[0].shape
+        if let axis {
+            if s.isEmpty { throw ShapeRuleError("cannot squeeze axis \(axis) of a 0-d value") }
+            let a = try ShapeRules.axis(axis, rank: s.count)
+            if s[a] == 1 { s.remove(at: a) }
+        } else {
+            s.removeAll { $0 == 1 }
+        }
+        return .init(shape: s, dtype: x[0].dtype)
+    }
+}
+
+extension ViewOps.Unsqueeze {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        var s = x[0].shape
+        s.insert(1, at: try ShapeRules.axis(axis, rank: s.count + 1))
+        return .init(shape: s, dtype: x[0].dtype)
+    }
+}
+
+extension ViewOps.Expand {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        let s = x[0].shape
+        if shape.count < s.count || shape.contains(where: { $0 < -1 }) { throw ShapeRuleError("cannot expand \(s) to \(shape)") }
+        let lead = shape.count - s.count
+        var t = shape
+        for i in 0..<lead where t[i] < 0 { throw ShapeRuleError("cannot expand \(s) to \(shape)") }
+        for i in 0..<s.count {
+            if t[lead + i] == -1 { t[lead + i] = s[i] }
+            if s[i] != 1 && s[i] != t[lead + i] { throw ShapeRuleError("cannot expand \(s) to \(shape)") }
+        }
+        return .init(shape: t, dtype: x[0].dtype)
+    }
+}
+
+extension ViewOps.Copy {
+    func outputType(_ x: [Graph.ValueType]) throws -> Graph.ValueType? {
+        try ShapeRules.arity(x, 1...1)
+        return x[0]
+    }
+}
