@@ -27,6 +27,7 @@ let package = Package(
                 "CMyelinKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
+            exclude: ["Backend/README.md"],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
         ),
         // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
