@@ -113,26 +113,32 @@ extension Tensor {
             let where_ = Tensor.apply(Pooling.MaxIndex(spec: spec), [x])
             return Tensor.apply(Pooling.MaxGather(), [x, where_])
         }
-        let geo = spec.geometry("maxPool2d", x)
-        let xc = x.detached().contiguous()
-        let outShape = [x.shape[0], x.shape[1], geo.oh, geo.ow]
-        let out = Tensor(uninitializedShape: outShape, dtype: x.dtype)
-        let index = Tensor(uninitializedShape: outShape, dtype: .int32)
-        if out.count > 0 {
-            if x.dtype == .float32 {
-                PoolKernels.maxForward(Float.self, xc.basePointer(Float.self), out.basePointer(Float.self),
-                                       index.basePointer(Int32.self), geo)
-            } else {
-                PoolKernels.maxForward(Double.self, xc.basePointer(Double.self), out.basePointer(Double.self),
-                                       index.basePointer(Int32.self), geo)
-            }
-        }
-        withExtendedLifetime(xc) {}
+        let (out, index) = maxPoolKernel(x, spec)
         guard needsGrad(x) else { return out }
         // One pass computes the maxima and where they are; recorded as two primitives (where, then
         // read there) so the backward and a replay have the positions as a value.
         let where_ = index.recorded(Pooling.MaxIndex(spec: spec), [x])
         return out.recorded(Pooling.MaxGather(), [x, where_])
+    }
+
+    /// The maxima of each window and their in-plane positions (int32), in one pass.
+    static func maxPoolKernel(_ x: Tensor, _ spec: PoolSpec) -> (values: Tensor, index: Tensor) {
+        let geo = spec.geometry("maxPool2d", x)
+        let xc = x.detached().contiguous()
+        let outShape = [x.shape[0], x.shape[1], geo.oh, geo.ow]
+        let values = Tensor(uninitializedShape: outShape, dtype: x.dtype)
+        let index = Tensor(uninitializedShape: outShape, dtype: .int32)
+        if values.count > 0 {
+            if x.dtype == .float32 {
+                PoolKernels.maxForward(Float.self, xc.basePointer(Float.self), values.basePointer(Float.self),
+                                       index.basePointer(Int32.self), geo)
+            } else {
+                PoolKernels.maxForward(Double.self, xc.basePointer(Double.self), values.basePointer(Double.self),
+                                       index.basePointer(Int32.self), geo)
+            }
+        }
+        withExtendedLifetime(xc) {}
+        return (values, index)
     }
 
     /// gy [n, c, oh, ow] added at the argmax positions of a zero [n, c, h, w] tensor.
@@ -235,24 +241,7 @@ enum Pooling {
     struct MaxIndex: Primitive {
         static let name = "maxPool2dIndex"
         let spec: PoolSpec
-        func forward(_ x: [Tensor]) -> Tensor {
-            let geo = spec.geometry("maxPool2d", x[0])
-            let xc = x[0].contiguous()
-            let outShape = [x[0].shape[0], x[0].shape[1], geo.oh, geo.ow]
-            let values = Tensor(uninitializedShape: outShape, dtype: x[0].dtype)
-            let index = Tensor(uninitializedShape: outShape, dtype: .int32)
-            if index.count > 0 {
-                if xc.dtype == .float32 {
-                    PoolKernels.maxForward(Float.self, xc.basePointer(Float.self), values.basePointer(Float.self),
-                                           index.basePointer(Int32.self), geo)
-                } else {
-                    PoolKernels.maxForward(Double.self, xc.basePointer(Double.self), values.basePointer(Double.self),
-                                           index.basePointer(Int32.self), geo)
-                }
-            }
-            withExtendedLifetime(xc) {}
-            return index
-        }
+        func forward(_ x: [Tensor]) -> Tensor { Tensor.maxPoolKernel(x[0], spec).index }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
     }
 
