@@ -15,14 +15,7 @@ extension Module {
     /// try graph.save(to: "mlp.graph")
     /// ```
     public func traced(example: Tensor) -> Graph {
-        var names: [(String, Tensor)] = namedParameters().map { (Module.stateName($0.0), $0.1.value) }
-        names += namedBuffers().map { (Module.stateName($0.0), $0.1.value) }
-        let storages = namedBuffers().map { $0.1.value }
-        let graph = Graph.trace(inputs: [example], names: names) { [self($0[0])] }
-        for ((_, b), old) in zip(namedBuffers(), storages) where !b.value.sharesStorage(with: old) {
-            fatalError("[trace] the forward pass changed a buffer (batch norm's running statistics in training mode?); trace the model in eval mode")
-        }
-        return graph
+        ModuleState(self).trace(op: "trace", inputs: [example]) { [self($0[0])] }
     }
 
     /// This module's forward pass compiled: traced once per input shape and mode, fused, and replayed
@@ -39,6 +32,7 @@ extension Module {
 public final class CompiledModule {
     public let module: Module
     let fused: Bool
+    private let state: ModuleState
     private var graphs: [Key: Graph] = [:]
 
     struct Key: Hashable {
@@ -48,6 +42,7 @@ public final class CompiledModule {
     init(_ module: Module, fused: Bool) {
         self.module = module
         self.fused = fused
+        state = ModuleState(module)
     }
 
     /// The graph used for inputs like `x` (traced on first use).
@@ -62,11 +57,8 @@ public final class CompiledModule {
 
     /// The module's output for `x`, by replaying the graph with the module's current weights.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let g = graph(for: x)
-        var current: [String: Tensor] = [:]
-        for (name, p) in module.namedParameters() { current[Module.stateName(name)] = p.value }
-        for (name, b) in module.namedBuffers() { current[Module.stateName(name)] = b.value }
-        return g([x], constants: current)[0]
+        // The parameters keep their autograd identity: a replay trains the module.
+        graph(for: x)([x], constants: state.current(detachingParameters: false))[0]
     }
 }
 
@@ -98,33 +90,23 @@ public final class CompiledStep {
         let input: [Int], target: [Int], inputType: DType, targetType: DType, training: Bool
     }
 
-    /// The module's parameters and buffers by state-dict name (found by reflection once: it is slow
-    /// next to a small model's step).
-    private let parameters: [(String, Parameter)]
-    private let buffers: [(String, Buffer)]
+    private let state: ModuleState
 
     init(_ module: Module, fused: Bool, loss: @escaping (Tensor, Tensor) -> Tensor) {
         self.module = module
         self.fused = fused
         self.loss = loss
-        parameters = module.namedParameters().map { (Module.stateName($0.0), $0.1) }
-        buffers = module.namedBuffers().map { (Module.stateName($0.0), $0.1) }
+        state = ModuleState(module)
     }
 
     /// The graph for inputs and targets like these: outputs are the loss, then one gradient per parameter.
     public func graph(input x: Tensor, target y: Tensor) -> Graph {
         let key = Key(input: x.shape, target: y.shape, inputType: x.dtype, targetType: y.dtype, training: module.isTraining)
         if let g = graphs[key] { return g }
-        let params = module.namedParameters().filter { $0.1.requiresGrad }
-        var names: [(String, Tensor)] = module.namedParameters().map { (Module.stateName($0.0), $0.1.value) }
-        names += module.namedBuffers().map { (Module.stateName($0.0), $0.1.value) }
-        let buffers = module.namedBuffers().map { $0.1.value }
-        var g = Graph.trace(inputs: [x, y], names: names) { xs in
+        let trained = state.trained
+        var g = state.trace(op: "compiledStep", inputs: [x, y]) { xs in
             let l = loss(module(xs[0]), xs[1])
-            return [l] + gradients(of: l, with: params.map { $0.1.value })
-        }
-        for ((_, b), old) in zip(module.namedBuffers(), buffers) where !b.value.sharesStorage(with: old) {
-            fatalError("[compiledStep] the forward pass changed a buffer (batch norm's running statistics in training mode?), which a graph would not repeat")
+            return [l] + gradients(of: l, with: trained.map(\.value))
         }
         if fused { g = g.fused() }
         graphs[key] = g
@@ -135,13 +117,45 @@ public final class CompiledStep {
     @discardableResult
     public func callAsFunction(_ x: Tensor, _ target: Tensor) -> Tensor {
         let g = graph(input: x, target: target)
-        var current: [String: Tensor] = [:]
-        for (name, p) in parameters { current[name] = p.value.detached() }
-        for (name, b) in buffers { current[name] = b.value }
-        let results = g([x.detached(), target.detached()], constants: current)
-        for ((_, p), grad) in zip(parameters.filter { $0.1.requiresGrad }, results.dropFirst()) {
+        let results = g([x.detached(), target.detached()], constants: state.current(detachingParameters: true))
+        for (p, grad) in zip(state.trained, results.dropFirst()) {
             p.grad = p.grad.map { $0 + grad } ?? grad
         }
         return results[0]
+    }
+}
+
+/// A module's parameters and buffers under their state-dict names, found by reflection once (it is
+/// slow next to a small model's step): the constants of its graphs and their current values.
+struct ModuleState {
+    let parameters: [(String, Parameter)]
+    let buffers: [(String, Buffer)]
+
+    init(_ module: Module) {
+        parameters = module.namedParameters().map { (Module.stateName($0.0), $0.1) }
+        buffers = module.namedBuffers().map { (Module.stateName($0.0), $0.1) }
+    }
+
+    /// The parameters that require gradients, in order.
+    var trained: [Parameter] { parameters.map(\.1).filter(\.requiresGrad) }
+
+    /// The current values by name, to replace a graph's constants.
+    func current(detachingParameters: Bool) -> [String: Tensor] {
+        var values: [String: Tensor] = [:]
+        for (name, p) in parameters { values[name] = detachingParameters ? p.value.detached() : p.value }
+        for (name, b) in buffers { values[name] = b.value }
+        return values
+    }
+
+    /// `body` traced with the parameters and buffers as named constants; traps when it changed a
+    /// buffer (batch norm's running statistics in training mode), which a replay would not repeat.
+    func trace(op: String, inputs: [Tensor], _ body: ([Tensor]) -> [Tensor]) -> Graph {
+        let names = parameters.map { ($0.0, $0.1.value) } + buffers.map { ($0.0, $0.1.value) }
+        let before = buffers.map(\.1.value)
+        let graph = Graph.trace(inputs: inputs, names: names, body)
+        for ((_, b), old) in zip(buffers, before) where !b.value.sharesStorage(with: old) {
+            fatalError("[\(op)] the forward pass changed a buffer (batch norm's running statistics in training mode?), which a graph would not repeat; trace the model in eval mode")
+        }
+        return graph
     }
 }
