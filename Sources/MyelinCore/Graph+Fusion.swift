@@ -17,7 +17,6 @@ extension Graph {
         let base = inputs.count + constants.count
         let uses = useCounts()
         let isOutput = Set(outputs)
-        func valueType(_ v: Int) -> ValueType { self.valueType(v) }
         func fusable(_ i: Int) -> Bool {
             let n = nodes[i]
             guard n.primitive.elementwise != nil, FusionKernels.kernel(for: n.primitive) != nil,

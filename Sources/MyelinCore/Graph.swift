@@ -204,7 +204,6 @@ final class Tracer {
     /// Constants already captured, by where their elements are (a weight read twice is one constant).
     private var constantNumbers: [ViewKey: Int] = [:]
     private var names: [ViewKey: String] = [:]
-    private var constantValueIDs: [Int] = []
 
     struct ViewKey: Hashable {
         let storage: ObjectIdentifier, offset: Int, shape: [Int], strides: [Int]
