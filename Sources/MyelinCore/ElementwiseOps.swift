@@ -63,6 +63,7 @@ enum UnaryOps {
     }
     struct Exp: FloatUnaryOp {
         static let name = "exp", savesOutput = true
+        static var vectorF32: VectorUnaryF32? { VectorKernels.exp }
         func callAsFunction<T: FloatElement>(_ x: T) -> T { .exp(x) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * y }
     }
@@ -98,12 +99,14 @@ enum UnaryOps {
     }
     struct Tanh: FloatUnaryOp {
         static let name = "tanh", savesOutput = true
+        static var vectorF32: VectorUnaryF32? { VectorKernels.tanh }
         func callAsFunction<T: FloatElement>(_ x: T) -> T { .tanh(x) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * (1 - y * y) }
     }
     /// 1 / (1 + e^-x): exp(-x) overflows to +inf for very negative x, giving exactly 0, never NaN.
     struct Sigmoid: FloatUnaryOp {
         static let name = "sigmoid", savesOutput = true
+        static var vectorF32: VectorUnaryF32? { VectorKernels.sigmoid }
         func callAsFunction<T: FloatElement>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * y * (1 - y) }
     }
@@ -133,17 +136,20 @@ enum UnaryOps {
 
     struct Negate: NumericUnaryOp {
         static let name = "neg"
+        static var vectorF32: VectorUnaryF32? { VectorKernels.negate }
         func callAsFunction<T: NumericElement>(_ x: T) -> T { T.wrappingNegate(x) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { -g }
     }
     /// The gradient at 0 is 0 (sign(0)), as in PyTorch.
     struct Abs: NumericUnaryOp {
         static let name = "abs"
+        static var vectorF32: VectorUnaryF32? { VectorKernels.abs }
         func callAsFunction<T: NumericElement>(_ x: T) -> T { x < 0 ? T.wrappingNegate(x) : x }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * x.sign() }
     }
     struct Square: NumericUnaryOp {
         static let name = "square"
+        static var vectorF32: VectorUnaryF32? { VectorKernels.square }
         func callAsFunction<T: NumericElement>(_ x: T) -> T { T.wrappingMul(x, x) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * x * 2 }
     }
@@ -156,6 +162,7 @@ enum UnaryOps {
     /// max(x, 0), with NaN passed through; the gradient at 0 is 0, as in PyTorch.
     struct Relu: NumericUnaryOp {
         static let name = "relu", savesOutput = true
+        static var vectorF32: VectorUnaryF32? { VectorKernels.relu }
         func callAsFunction<T: NumericElement>(_ x: T) -> T { x < 0 ? 0 : x }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { Tensor.apply(BinaryOps.PassWherePositive(), g, y) }
     }
@@ -181,16 +188,19 @@ enum UnaryOps {
 enum BinaryOps {
     struct Add: NumericBinaryOp {
         static let name = "add"
+        static var vectorF32: VectorBinaryF32? { VectorKernels.add }
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingAdd(a, b) }
         func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) { (g, g) }
     }
     struct Sub: NumericBinaryOp {
         static let name = "sub"
+        static var vectorF32: VectorBinaryF32? { VectorKernels.sub }
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingSub(a, b) }
         func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) { (g, need.b ? -g : nil) }
     }
     struct Mul: NumericBinaryOp {
         static let name = "mul"
+        static var vectorF32: VectorBinaryF32? { VectorKernels.mul }
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { T.wrappingMul(a, b) }
         func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             (need.a ? g * b : nil, need.b ? g * a : nil)
@@ -199,6 +209,7 @@ enum BinaryOps {
     /// NaN in either operand gives NaN, as in NumPy's `maximum`; ties split the gradient in half, as PyTorch does.
     struct Maximum: NumericBinaryOp {
         static let name = "maximum"
+        static var vectorF32: VectorBinaryF32? { VectorKernels.maximum }
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a > b) ? a : b }
         func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             let share = (a .> b).to(g.dtype) + (a .== b).to(g.dtype) * 0.5
@@ -207,6 +218,7 @@ enum BinaryOps {
     }
     struct Minimum: NumericBinaryOp {
         static let name = "minimum"
+        static var vectorF32: VectorBinaryF32? { VectorKernels.minimum }
         func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T { (a != a || a < b) ? a : b }
         func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             let share = (a .< b).to(g.dtype) + (a .== b).to(g.dtype) * 0.5
@@ -224,6 +236,7 @@ enum BinaryOps {
     }
     struct Div: FloatBinaryOp {
         static let name = "div"
+        static var vectorF32: VectorBinaryF32? { VectorKernels.div }
         func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T { a / b }
         func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?) {
             let ga = g / b
@@ -258,7 +271,7 @@ extension Tensor {
         if Recording.tracing { return Tensor.apply(Elementwise.FloatUnary(op), [self]) }
         let y: Tensor
         switch dtype {
-        case .float32: y = mapElements(ElementKernels.FloatUnary<Op, Float>(op: op))
+        case .float32: y = Op.vectorF32.map { VectorKernels.map($0, self) } ?? mapElements(ElementKernels.FloatUnary<Op, Float>(op: op))
         case .float64: y = mapElements(ElementKernels.FloatUnary<Op, Double>(op: op))
         default: return to(.float32).apply(op)
         }

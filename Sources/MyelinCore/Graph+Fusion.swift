@@ -75,8 +75,20 @@ extension Graph {
 
 /// Elementwise primitives run over one block as a specialised loop (no per-element dispatch).
 struct FusionKernel: Sendable {
-    let float: @Sendable (_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ n: Int) -> Void
-    let double: @Sendable (_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>, _ n: Int) -> Void
+    typealias Block<T> = @Sendable (_ a: UnsafePointer<T>, _ b: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>, _ n: Int) -> Void
+    let float: Block<Float>
+    let double: Block<Double>
+
+    /// An op's C loop (VectorKernels) as a float32 block loop, when it has one.
+    static func float32(_ v: VectorUnaryF32?) -> Block<Float>? {
+        guard let v else { return nil }
+        return { a, _, o, n in v(a, o, n) }
+    }
+
+    static func float32(_ v: VectorBinaryF32?) -> Block<Float>? {
+        guard let v else { return nil }
+        return { a, b, o, n in v(a, b, o, n) }
+    }
 }
 
 /// The block loops of every fusable primitive, by name, built where each op's type is known so the
@@ -92,7 +104,7 @@ enum FusionKernels {
             types[Op.name] = Elementwise.FloatUnary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.FloatUnary<Op>)?.op else { return nil }
-                return FusionKernel(float: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
+                return FusionKernel(float: FusionKernel.float32(Op.vectorF32) ?? { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
                                     double: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } })
             }
         }
@@ -100,7 +112,7 @@ enum FusionKernels {
             types[Op.name] = Elementwise.NumericUnary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.NumericUnary<Op>)?.op else { return nil }
-                return FusionKernel(float: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
+                return FusionKernel(float: FusionKernel.float32(Op.vectorF32) ?? { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } },
                                     double: { a, _, o, n in for i in 0..<n { o[i] = op(a[i]) } })
             }
         }
@@ -108,7 +120,7 @@ enum FusionKernels {
             types[Op.name] = Elementwise.NumericBinary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.NumericBinary<Op>)?.op else { return nil }
-                return FusionKernel(float: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
+                return FusionKernel(float: FusionKernel.float32(Op.vectorF32) ?? { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
                                     double: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } })
             }
         }
@@ -116,7 +128,7 @@ enum FusionKernels {
             types[Op.name] = Elementwise.FloatBinary<Op>.self
             t[Op.name] = { p in
                 guard let op = (p as? Elementwise.FloatBinary<Op>)?.op else { return nil }
-                return FusionKernel(float: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
+                return FusionKernel(float: FusionKernel.float32(Op.vectorF32) ?? { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } },
                                     double: { a, b, o, n in let b = b!; for i in 0..<n { o[i] = op(a[i], b[i]) } })
             }
         }
@@ -240,15 +252,27 @@ public struct FusedElementwise: Primitive, Sendable {
             return .strided(loop, c.basePointer(T.self))
         }
         let dst = out.basePointer(T.self)
+        // Step outputs share scratch blocks once no later step reads them, so the blocks in use
+        // stay few enough for the first-level cache. A step never writes a block it reads (the
+        // C loops would fall back to scalar code for overlapping arrays).
+        var lastRead = [Int](repeating: -1, count: steps.count)
+        for (s, ops) in operands.enumerated() { for r in ops where r >= x.count { lastRead[r - x.count] = s } }
+        var blockOf = [Int](repeating: 0, count: steps.count), free: [Int] = [], blocks = 0
+        for s in steps.indices {
+            if let b = free.popLast() { blockOf[s] = b } else { blockOf[s] = blocks; blocks += 1 }
+            for r in Set(operands[s]) where r >= x.count && lastRead[r - x.count] == s { free.append(blockOf[r - x.count]) }
+        }
         let registers = x.count + steps.count
+        let scratchBlocks = x.count + blocks
         // Operands as flat arrays (first, second or -1), read without retaining per block.
         let first = operands.map { $0[0] }, second = operands.map { $0.count > 1 ? $0[1] : -1 }
         let partials = Mutex<[(Int, Double)]>([])
         Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
-            let scratch = UnsafeMutablePointer<T>.allocate(capacity: registers * Self.block)
+            let scratch = UnsafeMutablePointer<T>.allocate(capacity: scratchBlocks * Self.block)
             let p = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: registers)
             defer { scratch.deallocate(); p.deallocate() }
-            for r in 0..<registers { p[r] = scratch + r * Self.block }
+            for r in 0..<x.count { p[r] = scratch + r * Self.block }
+            for s in steps.indices { p[x.count + s] = scratch + (x.count + blockOf[s]) * Self.block }
             for (k, s) in sources.enumerated() { if case .scalar(let v) = s { p[k].update(repeating: v, count: Self.block) } }
             var sum = 0.0
             var start = lo
@@ -280,7 +304,7 @@ public struct FusedElementwise: Primitive, Sendable {
                                 var acc = T.zero
                                 for t in 0..<m { acc += r[t] }
                                 sum += Double(acc)
-                                p[registers - 1] = scratch + (registers - 1) * Self.block
+                                p[registers - 1] = scratch + (x.count + blockOf[steps.count - 1]) * Self.block
                             }
                             start += m
                         }

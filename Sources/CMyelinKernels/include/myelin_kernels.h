@@ -19,4 +19,21 @@ int myelin_adam_f32(long n, float *p, const float *g, float *m, float *v, float 
 /// renamex_np RENAME_SWAP). Returns 0, or -1 with errno set (ENOSYS/EINVAL where unsupported).
 int myelin_rename_exchange(const char *a, const char *b);
 
+/// Elementwise loops over n contiguous floats (vecmath.c): y = f(x) or y = f(a, b), with AVX2
+/// when the CPU has it. exp, tanh and sigmoid use Myelin's own polynomials (within a few ulp of
+/// libm, the same bits on every machine); the others round as the Swift loops do.
+void myelin_vexp_f32(const float *x, float *y, long n);
+void myelin_vtanh_f32(const float *x, float *y, long n);
+void myelin_vsigmoid_f32(const float *x, float *y, long n);
+void myelin_vneg_f32(const float *x, float *y, long n);
+void myelin_vabs_f32(const float *x, float *y, long n);
+void myelin_vrelu_f32(const float *x, float *y, long n);
+void myelin_vsquare_f32(const float *x, float *y, long n);
+void myelin_vadd_f32(const float *a, const float *b, float *y, long n);
+void myelin_vsub_f32(const float *a, const float *b, float *y, long n);
+void myelin_vmul_f32(const float *a, const float *b, float *y, long n);
+void myelin_vdiv_f32(const float *a, const float *b, float *y, long n);
+void myelin_vmaximum_f32(const float *a, const float *b, float *y, long n);
+void myelin_vminimum_f32(const float *a, const float *b, float *y, long n);
+
 #endif

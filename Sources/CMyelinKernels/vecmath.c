@@ -1,0 +1,134 @@
+// Elementwise float32 loops over contiguous arrays: exp, tanh and sigmoid from one polynomial
+// (no libm call, so the loops vectorise), and the cheap ops a fused graph chains block by block.
+//
+// Each loop is written once as plain C and compiled twice: for AVX2 (8 floats an instruction) and
+// for the baseline x86-64 (SSE2, 4 floats); the exported function picks one with a cached cpuid
+// check. Neither copy contracts a*b+c into an FMA, so both give the same bits on every machine.
+#include "myelin_kernels.h"
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+static inline float bits_to_float(int i) { float f; memcpy(&f, &i, sizeof f); return f; }
+
+// e^x to about 1 ulp: x = k ln2 + r with |r| <= ln2/2 (ln2 split in two so k ln2 is exact), e^r by
+// its Taylor polynomial to r^7 (error below 0.1 ulp there), times 2^k built in two halves so
+// that k down to -159 (results below the smallest subnormal) needs no special case. NaN passes
+// through; x beyond the clamps overflows to +inf or underflows to 0 as libm's expf does.
+static inline float exp_one(float x) {
+    float c = x < -110.0f ? -110.0f : x;
+    c = c > 89.0f ? 89.0f : c;
+    // Round to nearest by the 1.5 * 2^23 trick (valid for |c log2 e| < 2^22), no rounding instruction needed.
+    float kf = (c * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = c - kf * 0.693359375f;
+    r = r - kf * -2.12194440e-4f;
+    float p = 1.98412698e-4f;
+    p = p * r + 1.38888889e-3f;
+    p = p * r + 8.33333333e-3f;
+    p = p * r + 4.16666667e-2f;
+    p = p * r + 1.66666667e-1f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int k = (int)kf;
+    int k1 = k >> 1, k2 = k - k1;
+    float s1 = bits_to_float((k1 + 127) << 23), s2 = bits_to_float((k2 + 127) << 23);
+    float y = (p * s1) * s2;
+    return x != x ? x : y;
+}
+
+// tanh to a few ulp: on |x|, an odd polynomial below 0.625 (Cephes' tanhf coefficients), else
+// 1 - 2 / (e^{2|x|} + 1); both are computed and one is chosen, so the loop vectorises; x's sign
+// is copied on last (tanh(-0) = -0).
+static inline float tanh_one(float x) {
+    float a = __builtin_fabsf(x);
+    float z = a * a;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float small = (p * z) * a + a;
+    float e = exp_one(a + a);
+    float big = 1.0f - 2.0f / (e + 1.0f);
+    float y = __builtin_copysignf(a < 0.625f ? small : big, x);
+    return x != x ? x : y;
+}
+
+// 1 / (1 + e^-x): e^-x overflows to +inf for very negative x, giving exactly 0, never NaN.
+static inline float sigmoid_one(float x) { return 1.0f / (1.0f + exp_one(-x)); }
+
+// The loops, once per instruction set.
+#define UNARY_LOOPS(SUFFIX, ATTR)                                                                  \
+    ATTR static void exp_##SUFFIX(const float *x, float *y, long n) {                              \
+        _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = exp_one(x[i]);                                         \
+    }                                                                                              \
+    ATTR static void tanh_##SUFFIX(const float *x, float *y, long n) {                             \
+        _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = tanh_one(x[i]);                                        \
+    }                                                                                              \
+    ATTR static void sigmoid_##SUFFIX(const float *x, float *y, long n) {                          \
+        _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = sigmoid_one(x[i]);                                     \
+    }                                                                                              \
+    ATTR static void neg_##SUFFIX(const float *x, float *y, long n) {                              \
+        for (long i = 0; i < n; i++) y[i] = -x[i];                                                 \
+    }                                                                                              \
+    ATTR static void abs_##SUFFIX(const float *x, float *y, long n) {                              \
+        for (long i = 0; i < n; i++) y[i] = x[i] < 0 ? -x[i] : x[i];                               \
+    }                                                                                              \
+    ATTR static void relu_##SUFFIX(const float *x, float *y, long n) {                             \
+        for (long i = 0; i < n; i++) y[i] = x[i] < 0 ? 0.0f : x[i];                                       \
+    }                                                                                              \
+    ATTR static void square_##SUFFIX(const float *x, float *y, long n) {                           \
+        for (long i = 0; i < n; i++) y[i] = x[i] * x[i];                                           \
+    }
+
+#define BINARY_LOOPS(SUFFIX, ATTR)                                                                 \
+    ATTR static void add_##SUFFIX(const float *a, const float *b, float *y, long n) {              \
+        for (long i = 0; i < n; i++) y[i] = a[i] + b[i];                                           \
+    }                                                                                              \
+    ATTR static void sub_##SUFFIX(const float *a, const float *b, float *y, long n) {              \
+        for (long i = 0; i < n; i++) y[i] = a[i] - b[i];                                           \
+    }                                                                                              \
+    ATTR static void mul_##SUFFIX(const float *a, const float *b, float *y, long n) {              \
+        for (long i = 0; i < n; i++) y[i] = a[i] * b[i];                                           \
+    }                                                                                              \
+    ATTR static void div_##SUFFIX(const float *a, const float *b, float *y, long n) {              \
+        for (long i = 0; i < n; i++) y[i] = a[i] / b[i];                                           \
+    }                                                                                              \
+    ATTR static void maximum_##SUFFIX(const float *a, const float *b, float *y, long n) {          \
+        for (long i = 0; i < n; i++) y[i] = (a[i] != a[i] || a[i] > b[i]) ? a[i] : b[i];           \
+    }                                                                                              \
+    ATTR static void minimum_##SUFFIX(const float *a, const float *b, float *y, long n) {          \
+        for (long i = 0; i < n; i++) y[i] = (a[i] != a[i] || a[i] < b[i]) ? a[i] : b[i];           \
+    }
+
+UNARY_LOOPS(base, )
+BINARY_LOOPS(base, )
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2")))
+UNARY_LOOPS(avx2, AVX2)
+BINARY_LOOPS(avx2, AVX2)
+#define PICK(NAME) (myelin_cpu_has_avx2_fma() ? NAME##_avx2 : NAME##_base)
+#else
+#define PICK(NAME) NAME##_base
+#endif
+
+#define EXPORT_UNARY(NAME) \
+    void myelin_v##NAME##_f32(const float *x, float *y, long n) { PICK(NAME)(x, y, n); }
+#define EXPORT_BINARY(NAME) \
+    void myelin_v##NAME##_f32(const float *a, const float *b, float *y, long n) { PICK(NAME)(a, b, y, n); }
+
+EXPORT_UNARY(exp)
+EXPORT_UNARY(tanh)
+EXPORT_UNARY(sigmoid)
+EXPORT_UNARY(neg)
+EXPORT_UNARY(abs)
+EXPORT_UNARY(relu)
+EXPORT_UNARY(square)
+EXPORT_BINARY(add)
+EXPORT_BINARY(sub)
+EXPORT_BINARY(mul)
+EXPORT_BINARY(div)
+EXPORT_BINARY(maximum)
+EXPORT_BINARY(minimum)
