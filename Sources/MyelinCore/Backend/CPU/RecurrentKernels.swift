@@ -47,11 +47,20 @@ struct RecurrencePointers<T: FloatElement> {
 /// The loops of `Tensor.recurrence`: forward (state, cell and gates of every step), output
 /// extraction, and backward through time.
 ///
-/// Sequences of a batch are independent, so the batch is split into one block of rows per thread
-/// and each thread runs the whole sequence for its rows: no synchronisation per step. Scratch
-/// buffers are allocated once per call, never per step.
+/// Each step is one matrix product over the whole batch (`BLAS.gemm` splits it over the threads
+/// by columns, so each thread packs only its part of Wₕₕ) and one pass over the gates, split over
+/// the threads by batch rows. Scratch buffers are allocated once per call, never per step.
 enum RecurrentKernels {
     @inline(__always) static func sigmoid<T: FloatElement>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
+
+    /// tanh through one exp (glibc's tanhf goes through expm1f, several times slower): for
+    /// e = exp(-2|x|), tanh|x| = (1 - e) / (1 + e); exp never overflows and the absolute error
+    /// stays within a few ulps of 1.
+    @inline(__always) static func tanh<T: FloatElement>(_ x: T) -> T {
+        let e = T.exp(-2 * Swift.abs(x))
+        let t = (1 - e) / (1 + e)
+        return x < 0 ? -t : t
+    }
 
     /// Row-major [rows, cols] with leading dimension `ld`.
     @inline(__always) static func rowMajor(_ rows: Int, _ cols: Int, _ ld: Int) -> BLASOperand {
@@ -63,11 +72,11 @@ enum RecurrentKernels {
         BLASOperand(rows: rows, cols: cols, rowStride: 1, colStride: rows)!
     }
 
-    /// Runs `body(b0, b1)` over blocks of batch rows, one per thread when the work is large enough.
+    /// Runs `body(b0, b1)` over blocks of one step's batch rows, one per thread when the step's
+    /// gate work is large enough to pay for a hand-off.
     static func overBatch(_ geo: RecurrenceGeometry, _ body: (Int, Int) -> Void) {
-        let work = geo.rows * geo.gateWidth * geo.stateSize
-        let chunks = Swift.min(Threading.count, geo.batch / 4)
-        if chunks <= 1 || work < 1 << 18 {
+        let chunks = Swift.min(Threading.count, geo.batch / 2)
+        if chunks <= 1 || geo.batch * geo.gateWidth < 1 << 13 {
             body(0, geo.batch)
             return
         }
@@ -79,71 +88,74 @@ enum RecurrentKernels {
     // MARK: Forward
 
     static func forward<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>) {
-        overBatch(geo) { b0, b1 in forwardRows(geo, p, b0, b1) }
-    }
-
-    private static func forwardRows<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>, _ b0: Int, _ b1: Int) {
-        let nb = b1 - b0
-        if nb == 0 { return }
-        let (B, H, P, GH, S) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth, geo.gateStride)
-        let hh = UnsafeMutablePointer<T>.allocate(capacity: nb * GH)
-        let proj = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? nb * P : 0)
+        let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
+        let hh = UnsafeMutablePointer<T>.allocate(capacity: B * GH)
+        let proj = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? B * P : 0)
         defer { hh.deallocate(); proj.deallocate() }
-        let hs = p.workspace + geo.hsOffset, cs = p.workspace + geo.csOffset
-        let gs = p.workspace + geo.gatesOffset, hf = p.workspace + geo.hfOffset
+        let hs = p.workspace + geo.hsOffset, hf = p.workspace + geo.hfOffset
         let wT = transposedOf(P, GH)
-        let zero = T.zero
         for s in 0..<geo.steps {
             let t = geo.reverse ? geo.steps - 1 - s : s
             let tp = geo.reverse ? t + 1 : t - 1
-            let hPrev = s == 0 ? p.h0 + b0 * P : hs + (tp * B + b0) * P
-            let cPrev: UnsafePointer<T>? = geo.kind != .lstm ? nil : (s == 0 ? p.c0! + b0 * H : UnsafePointer(cs + (tp * B + b0) * H))
-            BLAS.gemm(UnsafePointer(hPrev), rowMajor(nb, P, P), UnsafePointer(p.wHh), wT, hh, m: nb, n: GH, k: P)
-            for r in 0..<nb {
-                let row = t * B + b0 + r
-                let hOut = hs + row * P, hp = hPrev + r * P
-                if let mask = p.mask, mask[row] == 0 {
-                    hOut.update(from: hp, count: P)
-                    if let cPrev { (cs + row * H).update(from: cPrev + r * H, count: H) }
-                    if geo.projected { (hf + row * H).update(repeating: zero, count: H) }
-                    continue
-                }
-                let x = p.xp + row * GH, a = hh + r * GH
-                if let bh = p.bHh { for j in 0..<GH { a[j] += bh[j] } }
-                switch geo.kind {
-                case .lstm:
-                    let c = cs + row * H, g = gs + row * S, cp = cPrev! + r * H
-                    let h = geo.projected ? hf + row * H : hOut
-                    for j in 0..<H {
-                        let i = sigmoid(x[j] + a[j]), f = sigmoid(x[H + j] + a[H + j])
-                        let gg = T.tanh(x[2 * H + j] + a[2 * H + j]), o = sigmoid(x[3 * H + j] + a[3 * H + j])
-                        let cn = f * cp[j] + i * gg
-                        c[j] = cn
-                        g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o
-                        h[j] = o * T.tanh(cn)
-                    }
-                case .gru:
-                    let g = gs + row * S
-                    for j in 0..<H {
-                        let rr = sigmoid(x[j] + a[j]), z = sigmoid(x[H + j] + a[H + j])
-                        let hn = a[2 * H + j]
-                        let n = T.tanh(x[2 * H + j] + rr * hn)
-                        g[j] = rr; g[H + j] = z; g[2 * H + j] = n; g[3 * H + j] = hn
-                        hOut[j] = (1 - z) * n + z * hp[j]
-                    }
-                case .rnnTanh:
-                    for j in 0..<H { hOut[j] = T.tanh(x[j] + a[j]) }
-                case .rnnRelu:
-                    for j in 0..<H { hOut[j] = Swift.max(x[j] + a[j], zero) }
-                }
-            }
+            let hPrev = s == 0 ? p.h0 : hs + tp * B * P
+            BLAS.gemm(UnsafePointer(hPrev), rowMajor(B, P, P), UnsafePointer(p.wHh), wT, hh, m: B, n: GH, k: P)
+            overBatch(geo) { b0, b1 in forwardGates(geo, p, s: s, t: t, tp: tp, hh, b0, b1) }
             if geo.projected {
                 // h = o·tanh(c) Wₕᵣᵀ for this step's rows; masked rows already hold the kept state.
-                BLAS.gemm(UnsafePointer(hf + (t * B + b0) * H), rowMajor(nb, H, H), p.wHr!, transposedOf(H, P),
-                          proj, m: nb, n: P, k: H)
-                for r in 0..<nb where p.mask.map({ $0[t * B + b0 + r] != 0 }) ?? true {
-                    (hs + (t * B + b0 + r) * P).update(from: proj + r * P, count: P)
+                BLAS.gemm(UnsafePointer(hf + t * B * H), rowMajor(B, H, H), p.wHr!, transposedOf(H, P), proj, m: B, n: P, k: H)
+                for b in 0..<B where p.mask.map({ $0[t * B + b] != 0 }) ?? true {
+                    (hs + (t * B + b) * P).update(from: proj + b * P, count: P)
                 }
+            }
+        }
+    }
+
+    /// The gates, cell and state of step `t` for batch rows `b0..<b1`, from hh = h Wₕₕᵀ.
+    private static func forwardGates<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
+                                                      s: Int, t: Int, tp: Int, _ hh: UnsafeMutablePointer<T>,
+                                                      _ b0: Int, _ b1: Int) {
+        let (B, H, P, GH, S) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth, geo.gateStride)
+        let hs = p.workspace + geo.hsOffset, cs = p.workspace + geo.csOffset
+        let gs = p.workspace + geo.gatesOffset, hf = p.workspace + geo.hfOffset
+        let hPrev = s == 0 ? p.h0 : hs + tp * B * P
+        let cPrev: UnsafePointer<T>? = geo.kind != .lstm ? nil : (s == 0 ? p.c0! : UnsafePointer(cs + tp * B * H))
+        let zero = T.zero
+        for b in b0..<b1 {
+            let row = t * B + b
+            let hOut = hs + row * P, hp = hPrev + b * P
+            if let mask = p.mask, mask[row] == 0 {
+                hOut.update(from: hp, count: P)
+                if let cPrev { (cs + row * H).update(from: cPrev + b * H, count: H) }
+                if geo.projected { (hf + row * H).update(repeating: zero, count: H) }
+                continue
+            }
+            let x = p.xp + row * GH, a = hh + b * GH
+            if let bh = p.bHh { for j in 0..<GH { a[j] += bh[j] } }
+            switch geo.kind {
+            case .lstm:
+                let c = cs + row * H, g = gs + row * S, cp = cPrev! + b * H
+                let h = geo.projected ? hf + row * H : hOut
+                for j in 0..<H {
+                    let i = sigmoid(x[j] + a[j]), f = sigmoid(x[H + j] + a[H + j])
+                    let gg = tanh(x[2 * H + j] + a[2 * H + j]), o = sigmoid(x[3 * H + j] + a[3 * H + j])
+                    let cn = f * cp[j] + i * gg
+                    c[j] = cn
+                    g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o
+                    h[j] = o * tanh(cn)
+                }
+            case .gru:
+                let g = gs + row * S
+                for j in 0..<H {
+                    let rr = sigmoid(x[j] + a[j]), z = sigmoid(x[H + j] + a[H + j])
+                    let hn = a[2 * H + j]
+                    let n = tanh(x[2 * H + j] + rr * hn)
+                    g[j] = rr; g[H + j] = z; g[2 * H + j] = n; g[3 * H + j] = hn
+                    hOut[j] = (1 - z) * n + z * hp[j]
+                }
+            case .rnnTanh:
+                for j in 0..<H { hOut[j] = tanh(x[j] + a[j]) }
+            case .rnnRelu:
+                for j in 0..<H { hOut[j] = Swift.max(x[j] + a[j], zero) }
             }
         }
     }
@@ -195,7 +207,7 @@ enum RecurrentKernels {
             if geo.kind == .gru { dGhh.deallocate() }
             dHs.deallocate()
         }
-        overBatch(geo) { b0, b1 in backwardRows(geo, p, g, dxp, dGhh, dHs, dh0, dc0, b0, b1) }
+        backwardSteps(geo, p, g, dxp, dGhh, dHs, dh0, dc0)
 
         // Wₕₕ: Σₜ dGₜᵀ hₜ₋₁ as one product over the steps that have a previous state in hs, plus the
         // first processed step's with h0.
@@ -222,90 +234,44 @@ enum RecurrentKernels {
         }
     }
 
-    private static func backwardRows<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
-                                                      _ g: UnsafePointer<T>, _ dxp: UnsafeMutablePointer<T>,
-                                                      _ dGhh: UnsafeMutablePointer<T>, _ dHs: UnsafeMutablePointer<T>,
-                                                      _ dh0: UnsafeMutablePointer<T>, _ dc0: UnsafeMutablePointer<T>,
-                                                      _ b0: Int, _ b1: Int) {
-        let nb = b1 - b0
-        if nb == 0 { return }
-        let (B, H, P, GH, S) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth, geo.gateStride)
+    /// Backward through the steps in reverse processing order: the gates' gradients row by row
+    /// (split over threads), then the previous state's gradient as one product per step.
+    private static func backwardSteps<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
+                                                       _ g: UnsafePointer<T>, _ dxp: UnsafeMutablePointer<T>,
+                                                       _ dGhh: UnsafeMutablePointer<T>, _ dHs: UnsafeMutablePointer<T>,
+                                                       _ dh0: UnsafeMutablePointer<T>, _ dc0: UnsafeMutablePointer<T>) {
+        let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
         let lstm = geo.kind == .lstm
-        let dh = UnsafeMutablePointer<T>.allocate(capacity: nb * P)
-        let dc = UnsafeMutablePointer<T>.allocate(capacity: lstm ? nb * H : 0)
-        let tmp = UnsafeMutablePointer<T>.allocate(capacity: nb * P)
-        let dhf = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? nb * H : 0)
-        defer { dh.deallocate(); dc.deallocate(); tmp.deallocate(); dhf.deallocate() }
-        let hs = p.workspace + geo.hsOffset, cs = p.workspace + geo.csOffset, gs = p.workspace + geo.gatesOffset
+        // The running gradients of h and c live in dh0 and dc0 until they are final.
+        let dh = dh0, dc = dc0
+        let tmp = UnsafeMutablePointer<T>.allocate(capacity: B * P)
+        let dhf = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? B * H : 0)
+        defer { tmp.deallocate(); dhf.deallocate() }
         let gOut = g, gHn = g + geo.rows * P, gCn = gHn + B * P
-        dh.update(from: gHn + b0 * P, count: nb * P)
-        if lstm { dc.update(from: gCn + b0 * H, count: nb * H) }
-        let one = T(1), zero = T.zero
+        dh.update(from: gHn, count: B * P)
+        if lstm { dc.update(from: gCn, count: B * H) }
         for s in (0..<geo.steps).reversed() {
             let t = geo.reverse ? geo.steps - 1 - s : s
             let tp = geo.reverse ? t + 1 : t - 1
-            let hPrev = s == 0 ? p.h0 + b0 * P : hs + (tp * B + b0) * P
-            let cPrev: UnsafePointer<T>? = lstm ? (s == 0 ? p.c0! + b0 * H : UnsafePointer(cs + (tp * B + b0) * H)) : nil
-            @inline(__always) func valid(_ r: Int) -> Bool { p.mask.map { $0[t * B + b0 + r] != 0 } ?? true }
-            for r in 0..<nb where valid(r) {
-                let go = gOut + (t * B + b0 + r) * P, d = dh + r * P
+            @inline(__always) func valid(_ b: Int) -> Bool { p.mask.map { $0[t * B + b] != 0 } ?? true }
+            for b in 0..<B where valid(b) {
+                let go = gOut + (t * B + b) * P, d = dh + b * P
                 for j in 0..<P { d[j] += go[j] }
             }
             if geo.projected {
-                for r in 0..<nb {
-                    let dst = dHs + (t * B + b0 + r) * P
-                    if valid(r) { dst.update(from: dh + r * P, count: P) } else { dst.update(repeating: zero, count: P) }
+                for b in 0..<B {
+                    let dst = dHs + (t * B + b) * P
+                    if valid(b) { dst.update(from: dh + b * P, count: P) } else { dst.update(repeating: .zero, count: P) }
                 }
                 // The unprojected output's gradient: dh Wₕᵣ.
-                BLAS.gemm(UnsafePointer(dh), rowMajor(nb, P, P), p.wHr!, rowMajor(P, H, H), dhf, m: nb, n: H, k: P)
+                BLAS.gemm(UnsafePointer(dh), rowMajor(B, P, P), p.wHr!, rowMajor(P, H, H), dhf, m: B, n: H, k: P)
             }
-            for r in 0..<nb {
-                let row = t * B + b0 + r
-                let dx = dxp + row * GH, dG = dGhh + row * GH
-                if !valid(r) {
-                    dx.update(repeating: zero, count: GH)
-                    if geo.kind == .gru { dG.update(repeating: zero, count: GH) }
-                    continue
-                }
-                let d = dh + r * P
-                switch geo.kind {
-                case .lstm:
-                    let gt = gs + row * S, c = cs + row * H, cp = cPrev! + r * H, dcr = dc + r * H
-                    let dho = geo.projected ? dhf + r * H : d
-                    for j in 0..<H {
-                        let i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j]
-                        let tc = T.tanh(c[j])
-                        let dct = dcr[j] + dho[j] * o * (one - tc * tc)
-                        dx[j] = dct * gg * i * (one - i)
-                        dx[H + j] = dct * cp[j] * f * (one - f)
-                        dx[2 * H + j] = dct * i * (one - gg * gg)
-                        dx[3 * H + j] = dho[j] * tc * o * (one - o)
-                        dcr[j] = dct * f
-                    }
-                case .gru:
-                    let gt = gs + row * S, hp = hPrev + r * P
-                    for j in 0..<H {
-                        let rr = gt[j], z = gt[H + j], n = gt[2 * H + j], hn = gt[3 * H + j]
-                        let dn = d[j] * (one - z) * (one - n * n)
-                        let dz = d[j] * (hp[j] - n) * z * (one - z)
-                        let dr = dn * hn * rr * (one - rr)
-                        dx[j] = dr; dx[H + j] = dz; dx[2 * H + j] = dn
-                        dG[j] = dr; dG[H + j] = dz; dG[2 * H + j] = dn * rr
-                        d[j] *= z      // the direct path h' = ... + z h, added after the product
-                    }
-                case .rnnTanh:
-                    let h = hs + row * P
-                    for j in 0..<H { dx[j] = d[j] * (one - h[j] * h[j]) }
-                case .rnnRelu:
-                    let h = hs + row * P
-                    for j in 0..<H { dx[j] = h[j] > zero ? d[j] : zero }
-                }
-            }
+            overBatch(geo) { b0, b1 in backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, b0, b1) }
             // The previous state's gradient: dGₜ Wₕₕ (plus GRU's direct path); kept at masked steps.
-            BLAS.gemm(UnsafePointer(dGhh + (t * B + b0) * GH), rowMajor(nb, GH, GH), UnsafePointer(p.wHh), rowMajor(GH, P, P),
-                      tmp, m: nb, n: P, k: GH)
-            for r in 0..<nb where valid(r) {
-                let d = dh + r * P, e = tmp + r * P
+            BLAS.gemm(UnsafePointer(dGhh + t * B * GH), rowMajor(B, GH, GH), UnsafePointer(p.wHh), rowMajor(GH, P, P),
+                      tmp, m: B, n: P, k: GH)
+            for b in 0..<B where valid(b) {
+                let d = dh + b * P, e = tmp + b * P
                 if geo.kind == .gru {
                     for j in 0..<P { d[j] += e[j] }
                 } else {
@@ -313,7 +279,61 @@ enum RecurrentKernels {
                 }
             }
         }
-        (dh0 + b0 * P).update(from: dh, count: nb * P)
-        if lstm { (dc0 + b0 * H).update(from: dc, count: nb * H) }
+    }
+
+    /// The gates' gradients of step `t` for batch rows `b0..<b1`; updates the running dc and,
+    /// for a GRU, leaves dh·z (the direct path) in dh.
+    private static func backwardGates<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
+                                                       s: Int, t: Int, tp: Int, _ dxp: UnsafeMutablePointer<T>,
+                                                       _ dGhh: UnsafeMutablePointer<T>, _ dh: UnsafeMutablePointer<T>,
+                                                       _ dc: UnsafeMutablePointer<T>, _ dhf: UnsafeMutablePointer<T>,
+                                                       _ b0: Int, _ b1: Int) {
+        let (B, H, P, GH, S) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth, geo.gateStride)
+        let hs = p.workspace + geo.hsOffset, cs = p.workspace + geo.csOffset, gs = p.workspace + geo.gatesOffset
+        let hPrev = s == 0 ? p.h0 : hs + tp * B * P
+        let cPrev: UnsafePointer<T>? = geo.kind != .lstm ? nil : (s == 0 ? p.c0! : UnsafePointer(cs + tp * B * H))
+        let one = T(1), zero = T.zero
+        for b in b0..<b1 {
+            let row = t * B + b
+            let dx = dxp + row * GH, dG = dGhh + row * GH
+            if let mask = p.mask, mask[row] == 0 {
+                dx.update(repeating: zero, count: GH)
+                if geo.kind == .gru { dG.update(repeating: zero, count: GH) }
+                continue
+            }
+            let d = dh + b * P
+            switch geo.kind {
+            case .lstm:
+                let gt = gs + row * S, c = cs + row * H, cp = cPrev! + b * H, dcr = dc + b * H
+                let dho = geo.projected ? dhf + b * H : d
+                for j in 0..<H {
+                    let i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j]
+                    let tc = tanh(c[j])
+                    let dct = dcr[j] + dho[j] * o * (one - tc * tc)
+                    dx[j] = dct * gg * i * (one - i)
+                    dx[H + j] = dct * cp[j] * f * (one - f)
+                    dx[2 * H + j] = dct * i * (one - gg * gg)
+                    dx[3 * H + j] = dho[j] * tc * o * (one - o)
+                    dcr[j] = dct * f
+                }
+            case .gru:
+                let gt = gs + row * S, hp = hPrev + b * P
+                for j in 0..<H {
+                    let rr = gt[j], z = gt[H + j], n = gt[2 * H + j], hn = gt[3 * H + j]
+                    let dn = d[j] * (one - z) * (one - n * n)
+                    let dz = d[j] * (hp[j] - n) * z * (one - z)
+                    let dr = dn * hn * rr * (one - rr)
+                    dx[j] = dr; dx[H + j] = dz; dx[2 * H + j] = dn
+                    dG[j] = dr; dG[H + j] = dz; dG[2 * H + j] = dn * rr
+                    d[j] *= z      // the direct path h' = ... + z h, added after the product
+                }
+            case .rnnTanh:
+                let h = hs + row * P
+                for j in 0..<H { dx[j] = d[j] * (one - h[j] * h[j]) }
+            case .rnnRelu:
+                let h = hs + row * P
+                for j in 0..<H { dx[j] = h[j] > zero ? d[j] : zero }
+            }
+        }
     }
 }
