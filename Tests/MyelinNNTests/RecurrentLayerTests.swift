@@ -15,15 +15,17 @@ import MyelinTestSupport
     static func makeLayer(_ c: FixtureCase) -> RNNBase {
         let (i, h, l) = (c.int("inputSize"), c.int("hiddenSize"), c.int("numLayers"))
         let (bias, bf, bi) = (c.bool("bias"), c.bool("batchFirst"), c.bool("bidirectional"))
+        // Its own generator: drawing from Random.global would disturb a trace running in parallel.
+        let gen = RandomGenerator(seed: 1)
         switch c.op {
         case "lstm":
             return LSTM(inputSize: i, hiddenSize: h, numLayers: l, bias: bias, batchFirst: bf, bidirectional: bi,
-                        projSize: c.int("projSize"))
+                        projSize: c.int("projSize"), generator: gen)
         case "gru":
-            return GRU(inputSize: i, hiddenSize: h, numLayers: l, bias: bias, batchFirst: bf, bidirectional: bi)
+            return GRU(inputSize: i, hiddenSize: h, numLayers: l, bias: bias, batchFirst: bf, bidirectional: bi, generator: gen)
         case "rnnTanh", "rnnRelu":
             return RNN(inputSize: i, hiddenSize: h, numLayers: l, nonlinearity: c.op == "rnnTanh" ? .tanh : .relu,
-                       bias: bias, batchFirst: bf, bidirectional: bi)
+                       bias: bias, batchFirst: bf, bidirectional: bi, generator: gen)
         default:
             fatalError("no layer for fixture op \(c.op)")
         }
@@ -97,7 +99,7 @@ import MyelinTestSupport
         let module: Module
         switch c.op {
         case "lstmCell":
-            let cell = LSTMCell(inputSize: i, hiddenSize: h, bias: bias)
+            let cell = LSTMCell(inputSize: i, hiddenSize: h, bias: bias, generator: RandomGenerator(seed: 1))
             try Self.load(cell, c, names: names)
             let cx = c.inputs[2 + names.count].tensor.requiringGrad()
             let (out, state) = cell.step(x, state: LSTMState(h: hx, c: cx))
@@ -107,14 +109,14 @@ import MyelinTestSupport
             grads = [x.grad!, hx.grad!, cx.grad!]
             module = cell
         case "gruCell":
-            let cell = GRUCell(inputSize: i, hiddenSize: h, bias: bias)
+            let cell = GRUCell(inputSize: i, hiddenSize: h, bias: bias, generator: RandomGenerator(seed: 1))
             try Self.load(cell, c, names: names)
             let (out, _) = cell.step(x, state: hx)
             (out * c.inputs[2 + names.count].tensor).sum().backward()
             (actual, grads, module) = ([out.detached()], [x.grad!, hx.grad!], cell)
         default:
             let cell = RNNCell(inputSize: i, hiddenSize: h, bias: bias,
-                               nonlinearity: c.string("nonlinearity") == "relu" ? .relu : .tanh)
+                               nonlinearity: c.string("nonlinearity") == "relu" ? .relu : .tanh, generator: RandomGenerator(seed: 1))
             try Self.load(cell, c, names: names)
             let (out, _) = cell.step(x, state: hx)
             (out * c.inputs[2 + names.count].tensor).sum().backward()
