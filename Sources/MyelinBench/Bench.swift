@@ -6,7 +6,7 @@ import Myelin
 public enum Benchmarks {
     public static let version = "0.1.0"
     /// Workloads run when none are named, in the README's order.
-    public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead", "autograd_small_step", "mlp_train", "cnn_train", "mlp_infer_b1"]
+    public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead", "autograd_small_step", "mlp_train", "cnn_train", "mlp_infer_b1", "lstm_train"]
 
     /// One JSON line of results.
     public struct Result {
@@ -48,6 +48,7 @@ public enum Benchmarks {
         case "mlp_train": return mlpTrain(name)
         case "cnn_train": return cnnTrain(name)
         case "mlp_infer_b1": return mlpInferB1(name)
+        case "lstm_train": return lstmTrain(name)
         case "fusion_chain_cheap_1m": return fusionChain(name, cheapChain)
         case "fusion_chain_exp_tanh_1m": return fusionChain(name, expTanhChain)
         case "fusion_gelu_1m": return fusionGELU(name)

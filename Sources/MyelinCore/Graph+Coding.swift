@@ -46,6 +46,7 @@ public enum PrimitiveRegistry {
         add(Gathering.Gather.self); add(Gathering.IndexSelect.self); add(Gathering.Scatter.self); add(Gathering.Where.self)
         add(Gathering.MaskedFill.self); add(Gathering.OneHot.self); add(SortIndices.self); add(CustomOp.self)
         add(FusedElementwise.self)
+        add(Recurrence.Forward.self); add(Recurrence.Output.self); add(Recurrence.Backward.self)
         return t
     }
 }
