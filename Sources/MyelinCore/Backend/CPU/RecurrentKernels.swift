@@ -135,6 +135,10 @@ enum RecurrentKernels {
             case .lstm:
                 let c = cs + row * H, g = gs + row * S, cp = cPrev! + b * H
                 let h = geo.projected ? hf + row * H : hOut
+                if T.self == Float.self {
+                    lstmGatesF32(H, x, a, cp, g, c, h)
+                    continue
+                }
                 for j in 0..<H {
                     let i = sigmoid(x[j] + a[j]), f = sigmoid(x[H + j] + a[H + j])
                     let gg = tanh(x[2 * H + j] + a[2 * H + j]), o = sigmoid(x[3 * H + j] + a[3 * H + j])
@@ -158,6 +162,26 @@ enum RecurrentKernels {
                 for j in 0..<H { hOut[j] = Swift.max(x[j] + a[j], zero) }
             }
         }
+    }
+
+    /// An LSTM step's gates for one float32 row through the vector kernels (VectorKernels): the
+    /// pre-activations are summed in place in `a`, the gates written to `g` as [i, f, g, o].
+    private static func lstmGatesF32<T: FloatElement>(_ H: Int, _ x: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
+                                                      _ cp: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>,
+                                                      _ c: UnsafeMutablePointer<T>, _ h: UnsafeMutablePointer<T>) {
+        let x = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+        let a = UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self)
+        let cp = UnsafeRawPointer(cp).assumingMemoryBound(to: Float.self)
+        let g = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
+        let c = UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self)
+        let h = UnsafeMutableRawPointer(h).assumingMemoryBound(to: Float.self)
+        for j in 0..<4 * H { a[j] += x[j] }     // in place in Swift: the C loops want distinct arrays
+        VectorKernels.sigmoid(a, g, 2 * H)
+        VectorKernels.tanh(a + 2 * H, g + 2 * H, H)
+        VectorKernels.sigmoid(a + 3 * H, g + 3 * H, H)
+        for j in 0..<H { c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
+        VectorKernels.tanh(c, h, H)
+        for j in 0..<H { h[j] = g[3 * H + j] * h[j] }
     }
 
     // MARK: Output
