@@ -149,6 +149,10 @@ enum RecurrentKernels {
                 }
             case .gru:
                 let g = gs + row * S
+                if T.self == Float.self {
+                    gruGatesF32(H, x, a, UnsafePointer(hp), g, hOut)
+                    continue
+                }
                 for j in 0..<H {
                     let rr = sigmoid(x[j] + a[j]), z = sigmoid(x[H + j] + a[H + j])
                     let hn = a[2 * H + j]
@@ -182,6 +186,26 @@ enum RecurrentKernels {
         for j in 0..<H { c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
         VectorKernels.tanh(c, h, H)
         for j in 0..<H { h[j] = g[3 * H + j] * h[j] }
+    }
+
+    /// A GRU step's gates for one float32 row through the vector kernels, written to `g` as
+    /// [r, z, n, W_hn h + b_hn]; `a` (h W_hhᵀ + b_hh) is overwritten.
+    private static func gruGatesF32<T: FloatElement>(_ H: Int, _ x: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
+                                                     _ hp: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>,
+                                                     _ h: UnsafeMutablePointer<T>) {
+        let x = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+        let a = UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self)
+        let hp = UnsafeRawPointer(hp).assumingMemoryBound(to: Float.self)
+        let g = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
+        let h = UnsafeMutableRawPointer(h).assumingMemoryBound(to: Float.self)
+        for j in 0..<2 * H { a[j] += x[j] }
+        VectorKernels.sigmoid(a, g, 2 * H)
+        for j in 0..<H {
+            g[3 * H + j] = a[2 * H + j]
+            a[2 * H + j] = x[2 * H + j] + g[j] * a[2 * H + j]
+        }
+        VectorKernels.tanh(a + 2 * H, g + 2 * H, H)
+        for j in 0..<H { h[j] = (1 - g[H + j]) * g[2 * H + j] + g[H + j] * hp[j] }
     }
 
     // MARK: Output
