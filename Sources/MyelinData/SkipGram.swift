@@ -97,7 +97,7 @@ public struct SkipGram: Sendable, Equatable, Codable {
         if total == 0 { throw DataError(op: "word2vec", reason: "the text has no words") }
         let words = counts.filter { $0.value >= minCount }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key)
         if words.isEmpty {
-            throw DataError(op: "word2vec", reason: "no word occurs at least \(minCount) times (the text has \(total) words, \(counts.count) distinct); lower minCount")
+            throw DataError(op: "word2vec", reason: "no word occurs at least \(minCount) times (the text has \(total) words, \(counts.count) distinct); lower minCount (--min-count)")
         }
         var index: [String: Int32] = [:]
         for (i, w) in words.enumerated() { index[w] = Int32(i) }

@@ -84,7 +84,7 @@ import MyelinCore
         #expect(message(SkipGram(subsample: -1)) == "[word2vec] subsample must be finite and non-negative, got -1.0")
         #expect(message(SkipGram(threads: 0)) == "[word2vec] threads must be in 1...256, got 0")
         #expect(message(SkipGram(), " ,.; \n") == "[word2vec] the text has no words")
-        #expect(message(SkipGram(minCount: 2), "a b c") == "[word2vec] no word occurs at least 2 times (the text has 3 words, 3 distinct); lower minCount")
+        #expect(message(SkipGram(minCount: 2), "a b c") == "[word2vec] no word occurs at least 2 times (the text has 3 words, 3 distinct); lower minCount (--min-count)")
         #expect(message(SkipGram(minCount: 2), "a b c a a") == nil)
     }
 
