@@ -172,7 +172,7 @@ private final class SkipGramModel {
         return (probability, alias)
     }
 
-    /// All epochs over the corpus, split into `threads` contiguous parts that train at once.
+    /// The epochs over the corpus, each split into `threads` contiguous parts that train at once.
     func run(_ ids: [Int32]) {
         let n = ids.count
         let parts = min(s.threads, max(1, n / 1000))
@@ -181,76 +181,80 @@ private final class SkipGramModel {
         ids.withUnsafeBufferPointer { corpus in
             inputVectors.withUnsafeMutableBufferPointer { syn0 in
                 outputVectors.withUnsafeMutableBufferPointer { syn1 in
-                    Threading.parallelFor(n, grain: grain) { lo, hi in
-                        // Several chunks write the same vectors without locks (Hogwild): a lost
-                        // update costs a little accuracy, never memory safety (plain Float stores).
-                        train(corpus, lo, hi, syn0.baseAddress!, syn1.baseAddress!)
+                    // One parallel job per epoch rather than one for the whole run: a worker
+                    // thread the pool starts during a job may miss that job (it waits for the
+                    // next), so a single job could run every part on the calling thread.
+                    for epoch in 0..<s.epochs {
+                        Threading.parallelFor(n, grain: grain) { lo, hi in
+                            // Several chunks write the same vectors without locks (Hogwild): a lost
+                            // update costs a little accuracy, never memory safety (plain Float stores).
+                            train(corpus, lo, hi, epoch, syn0.baseAddress!, syn1.baseAddress!)
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Every epoch over `corpus[lo..<hi]`.
-    private func train(_ corpus: UnsafeBufferPointer<Int32>, _ lo: Int, _ hi: Int,
+    /// One epoch over `corpus[lo..<hi]`.
+    private func train(_ corpus: UnsafeBufferPointer<Int32>, _ lo: Int, _ hi: Int, _ epoch: Int,
                        _ syn0: UnsafeMutablePointer<Float>, _ syn1: UnsafeMutablePointer<Float>) {
-        var rng = SplitMix(seed: s.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(lo + 1))
+        var rng = SplitMix(seed: s.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(lo + 1) &+ 0xD1B5_4A32_D192_ED03 &* UInt64(epoch + 1))
         let d = s.dimension, window = s.window, negative = s.negative, v = UInt64(vocabularySize)
         let startRate = Float(s.learningRate)
         let planned = Double(s.epochs) * Double(hi - lo) + 1
         var sentence: [Int32] = []
         sentence.reserveCapacity(1000)
         var gradient = [Float](repeating: 0, count: d)
-        var read = 0
+        // Tokens read in this part so far, over all epochs: the learning rate falls with it.
+        var read = epoch * (hi - lo)
         keep.withUnsafeBufferPointer { keep in
         noiseProbability.withUnsafeBufferPointer { noiseProbability in
         noiseAlias.withUnsafeBufferPointer { noiseAlias in
         gradient.withUnsafeMutableBufferPointer { neu1e in
             let e = neu1e.baseAddress!
-            for _ in 0..<s.epochs {
-                var position = lo
-                while position < hi {
-                    // Gather one sentence (at most 1000 kept words, as word2vec), subsampled.
-                    sentence.removeAll(keepingCapacity: true)
-                    while position < hi && sentence.count < 1000 {
-                        let w = corpus[position]
-                        position += 1
-                        if w < 0 {
-                            if sentence.isEmpty { continue }
-                            break
-                        }
-                        read += 1
-                        if keep[Int(w)] < 1 && keep[Int(w)] < rng.nextFloat() { continue }
-                        sentence.append(w)
+            var position = lo
+            while position < hi {
+                // Gather one sentence (at most 1000 kept words, as word2vec), subsampled.
+                sentence.removeAll(keepingCapacity: true)
+                while position < hi && sentence.count < 1000 {
+                    let w = corpus[position]
+                    position += 1
+                    if w < 0 {
+                        if sentence.isEmpty { continue }
+                        break
                     }
-                    let alpha = startRate * Float(max(1e-4, 1 - Double(read) / planned))
-                    let count = sentence.count
-                    for p in 0..<count {
-                        let word = Int(sentence[p])
-                        let reach = window - Int(rng.next() % UInt64(window))
-                        for c in max(0, p - reach)...min(count - 1, p + reach) where c != p {
-                            let l1 = syn0 + Int(sentence[c]) * d
-                            for j in 0..<d { e[j] = 0 }
-                            for k in 0...negative {
-                                let target: Int, label: Float
-                                if k == 0 {
-                                    target = word
-                                    label = 1
-                                } else {
-                                    let column = Int(rng.next() % v)
-                                    target = rng.nextFloat() < noiseProbability[column] ? column : Int(noiseAlias[column])
-                                    if target == word { continue }
-                                    label = 0
-                                }
-                                let l2 = syn1 + target * d
-                                var f: Float = 0
-                                for j in 0..<d { f += l1[j] * l2[j] }
-                                let g = (label - 1 / (1 + expf(-f))) * alpha
-                                for j in 0..<d { e[j] += g * l2[j] }
-                                for j in 0..<d { l2[j] += g * l1[j] }
+                    read += 1
+                    if keep[Int(w)] < 1 && keep[Int(w)] < rng.nextFloat() { continue }
+                    sentence.append(w)
+                }
+                let alpha = startRate * Float(max(1e-4, 1 - Double(read) / planned))
+                let count = sentence.count
+                for p in 0..<count {
+                    let word = Int(sentence[p])
+                    let reach = window - Int(rng.next() % UInt64(window))
+                    for c in max(0, p - reach)...min(count - 1, p + reach) where c != p {
+                        let l1 = syn0 + Int(sentence[c]) * d
+                        for j in 0..<d { e[j] = 0 }
+                        for k in 0...negative {
+                            let target: Int, label: Float
+                            if k == 0 {
+                                target = word
+                                label = 1
+                            } else {
+                                let column = Int(rng.next() % v)
+                                target = rng.nextFloat() < noiseProbability[column] ? column : Int(noiseAlias[column])
+                                if target == word { continue }
+                                label = 0
                             }
-                            for j in 0..<d { l1[j] += e[j] }
+                            let l2 = syn1 + target * d
+                            var f: Float = 0
+                            for j in 0..<d { f += l1[j] * l2[j] }
+                            let g = (label - 1 / (1 + expf(-f))) * alpha
+                            for j in 0..<d { e[j] += g * l2[j] }
+                            for j in 0..<d { l2[j] += g * l1[j] }
                         }
+                        for j in 0..<d { l1[j] += e[j] }
                     }
                 }
             }
