@@ -125,5 +125,38 @@ if [ "$(cd "$T/run" && find . -type f | LC_ALL=C sort | xargs sha256sum)" != "$b
     echo "FAIL existing run folder: the old run was changed"; failures=$((failures + 1))
 fi
 
+# word2vec: bad text, options and vectors folders; a failed training leaves no folder behind.
+: > "$T/empty.txt"
+printf 'the cat sat on the mat\n' > "$T/short.txt"
+expect "word2vec: empty text"       "the text has no words"        "$MYELIN" word2vec --text "$T/empty.txt" --out "$T/w1"
+expect "word2vec: missing text"     "cannot read the text"         "$MYELIN" word2vec --text "$T/nope.txt" --out "$T/w2"
+expect "word2vec: min-count"        "no word occurs at least 5"    "$MYELIN" word2vec --text "$T/short.txt" --out "$T/w3"
+expect "word2vec: zero dimension"   "dimension must be in"         "$MYELIN" word2vec --text "$T/short.txt" --out "$T/w4" --dim 0
+expect "word2vec: no --out"         "--text needs --out"           "$MYELIN" word2vec --text "$T/short.txt"
+expect "word2vec: nothing to do"    "give --text FILE --out DIR"   "$MYELIN" word2vec
+expect "word2vec: missing folder"   "no such folder"               "$MYELIN" word2vec "$T/w5" --nearest king
+for w in w1 w2 w3 w4 w5; do
+    if [ -e "$T/$w" ]; then echo "FAIL a failed word2vec left $T/$w behind"; failures=$((failures + 1)); fi
+done
+"$MYELIN" word2vec --text "$T/short.txt" --out "$T/wv" --min-count 1 --dim 8 --epochs 1 > /dev/null 2>&1 \
+    || { echo "FAIL training small word vectors"; failures=$((failures + 1)); }
+expect "word2vec: unknown word"     "unknown word 'king'"          "$MYELIN" word2vec "$T/wv" --nearest king
+expect "word2vec: bad analogy"      "needs three words"            "$MYELIN" word2vec "$T/wv" --analogy cat,mat
+expect "word2vec: no query"         "give one of --nearest"        "$MYELIN" word2vec "$T/wv"
+expect "word2vec: existing vectors" "--overwrite"                  "$MYELIN" word2vec --text "$T/short.txt" --out "$T/wv" --min-count 1
+mkdir -p "$T/wbad"
+printf '2 3\ncat 1 2 3\nmat 1 x 3\n' > "$T/wbad/vectors.txt"
+expect "word2vec: non-number"       "vectors.txt:3: 'x'"           "$MYELIN" word2vec "$T/wbad" --nearest cat
+printf 'cat 1 2 3\nmat 1 2\n' > "$T/wbad/vectors.txt"
+expect "word2vec: short line"       "has 2 numbers but line 1 has 3" "$MYELIN" word2vec "$T/wbad" --nearest cat
+printf 'cat 1 2\ndog 1 nan\n' > "$T/wbad/vectors.txt"
+expect "word2vec: NaN"              "is nan"                       "$MYELIN" word2vec "$T/wbad" --nearest cat
+printf 'cat 1 2\ncat 3 4\n' > "$T/wbad/vectors.txt"
+expect "word2vec: duplicate word"   "is also on line 1"            "$MYELIN" word2vec "$T/wbad" --nearest cat
+: > "$T/wbad/vectors.txt"
+expect "word2vec: empty vectors"    "file has no vectors"          "$MYELIN" word2vec "$T/wbad" --nearest cat
+head -c 3000 /dev/urandom > "$T/wbad/vectors.txt"
+expect "word2vec: binary vectors"   "vectors.txt"                  "$MYELIN" word2vec "$T/wbad" --nearest cat
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

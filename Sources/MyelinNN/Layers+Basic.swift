@@ -47,18 +47,37 @@ public final class Identity: Module {
 /// A lookup table of `count` vectors of size `dimension`, indexed by integer tensors; weights
 /// start normal(0, 1) as in PyTorch.
 ///
+/// With `paddingIndex` (PyTorch's `padding_idx`; negative counts from the end) that row starts at
+/// zero and never receives a gradient, so it stays what it is through training: the vector for
+/// padding positions.
+///
 /// ```swift
 /// let embed = Embedding(65, 64)
 /// embed(Tensor([[1, 5, 2]])).shape    // [1, 3, 64]
+/// let padded = Embedding(1000, 32, paddingIndex: 0)
+/// padded(Tensor([[7, 3, 0, 0]]))      // the last two vectors are zero
 /// ```
 public final class Embedding: Module {
     public let weight: Parameter
     public let count: Int, dimension: Int
+    /// The padding row, in `0..<count` (a negative `paddingIndex` given to `init` is converted).
+    public let paddingIndex: Int?
 
-    public init(_ count: Int, _ dimension: Int, generator: RandomGenerator = Random.global) {
+    public init(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil, generator: RandomGenerator = Random.global) {
         self.count = count
         self.dimension = dimension
-        weight = Parameter(Tensor.normal([count, dimension], generator: generator))
+        var w = Tensor.normal([count, dimension], generator: generator)
+        if let p = paddingIndex {
+            if p < -count || p >= count {
+                fatalError("[embedding] paddingIndex \(p) is out of range for \(count) rows")
+            }
+            let row = p < 0 ? p + count : p
+            w = Tensor.where((Tensor.arange(count) .== row).reshape([count, 1]), 0.0, w)
+            self.paddingIndex = row
+        } else {
+            self.paddingIndex = nil
+        }
+        weight = Parameter(w)
         super.init()
     }
 
@@ -66,8 +85,26 @@ public final class Embedding: Module {
         if !input.dtype.isInteger {
             fatalError("[embedding] indices must be int32 or int64, got \(input.dtype)")
         }
-        let rows = weight.value.indexSelect(axis: 0, indices: input.flattened())
+        let indices = input.flattened()
+        var rows = weight.value.indexSelect(axis: 0, indices: indices)
+        if let p = paddingIndex {
+            // Padding positions take a copy of the row made outside autograd and tracing: an
+            // eager `detached()` view would still be the weight inside a traced graph, and the
+            // row would get gradients through `compiledStep`.
+            rows = Tensor.where((indices .== p).reshape([-1, 1]), paddingRow(p), rows)
+        }
         return rows.reshape(input.shape + [dimension])
+    }
+
+    /// Row `p` of the weight as a new tensor with no history.
+    private func paddingRow(_ p: Int) -> Tensor {
+        let w = weight.value, d = dimension
+        if w.dtype == .float64 {
+            let row = w.withUnsafeBufferPointer(as: Double.self) { Array($0[p * d..<(p + 1) * d]) }
+            return Tensor(shape: [d], scalars: row)
+        }
+        let row = w.to(.float32).withUnsafeBufferPointer(as: Float.self) { Array($0[p * d..<(p + 1) * d]) }
+        return Tensor(shape: [d], scalars: row).to(w.dtype)
     }
 }
 
