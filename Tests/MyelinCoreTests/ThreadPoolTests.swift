@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Synchronization
 import Testing
 @testable import MyelinCore
@@ -10,6 +15,18 @@ import Testing
         let counts = Mutex([Int](repeating: 0, count: chunks))
         ThreadPool.shared.run(chunks: chunks, threads: 2) { c in counts.withLock { $0[c] += 1 } }
         #expect(counts.withLock { $0 } == [Int](repeating: 1, count: chunks))
+    }
+
+    @Test func aWorkerStartingLateJoinsTheFirstJob() {
+        // The job is posted right after the pool is made, before its worker thread has run: the
+        // worker must still take part (it once waited for the next job instead).
+        let pool = ThreadPool(workers: 1)
+        let threads = Mutex(Set<UInt>())
+        pool.run(chunks: 2, threads: 2) { _ in
+            threads.withLock { _ = $0.insert(unsafeBitCast(pthread_self(), to: UInt.self)) }
+            usleep(200_000)
+        }
+        #expect(threads.withLock { $0.count } == 2)
     }
 
     @Test func manyJobsBackToBack() {

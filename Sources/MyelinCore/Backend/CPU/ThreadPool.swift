@@ -46,18 +46,20 @@ final class ThreadPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         for index in 0..<workers {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, participant: index + 1))
+            // The generation before any job: a worker that starts after the first job was posted still
+            // takes part in it (reading the counter at its own start would skip that job).
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, participant: index + 1, generation: 0))
             var thread = pthread_t()
             #if canImport(Glibc)
             pthread_create(&thread, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.workerLoop(participant: start.participant)
+                start.pool.workerLoop(participant: start.participant, seen: start.generation)
                 return nil
             }, box.toOpaque())
             #else
             pthread_create(&thread, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg).takeRetainedValue()
-                start.pool.workerLoop(participant: start.participant)
+                start.pool.workerLoop(participant: start.participant, seen: start.generation)
                 return nil
             }, box.toOpaque())
             #endif
@@ -130,8 +132,8 @@ final class ThreadPool: @unchecked Sendable {
         remaining.subtract(1, ordering: .releasing)
     }
 
-    private func workerLoop(participant: Int) {
-        var seen = generation.load(ordering: .acquiring)
+    private func workerLoop(participant: Int, seen initial: Int) {
+        var seen = initial
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
@@ -157,5 +159,10 @@ final class ThreadPool: @unchecked Sendable {
 private final class WorkerStart {
     let pool: ThreadPool
     let participant: Int
-    init(pool: ThreadPool, participant: Int) { self.pool = pool; self.participant = participant }
+    let generation: Int
+    init(pool: ThreadPool, participant: Int, generation: Int) {
+        self.pool = pool
+        self.participant = participant
+        self.generation = generation
+    }
 }
