@@ -20,12 +20,16 @@ extension ElementwiseGradient {
 /// A unary op on floating-point elements; integer and bool inputs are computed in float32.
 protocol FloatUnaryOp: ElementwiseGradient {
     func callAsFunction<T: FloatElement>(_ x: T) -> T
+    /// The op's float32 loop over contiguous memory (VectorKernels), or nil. A requirement, not only
+    /// an extension member, so that generic code (`Op.vectorF32`) sees the op's own loop.
+    static var vectorF32: VectorUnaryF32? { get }
     func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
 }
 
 /// A unary op on every numeric dtype; bool inputs are computed in int64.
 protocol NumericUnaryOp: ElementwiseGradient {
     func callAsFunction<T: NumericElement>(_ x: T) -> T
+    static var vectorF32: VectorUnaryF32? { get }
     func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
 }
 
@@ -37,6 +41,7 @@ struct GradNeed {
 /// A binary op computed in the operands' promoted numeric dtype.
 protocol NumericBinaryOp: ElementwiseGradient {
     func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T
+    static var vectorF32: VectorBinaryF32? { get }
     /// Gradients in the broadcast shape, computed only for the operands `need` names; the caller
     /// sums them back to each operand's shape.
     func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?)
@@ -45,6 +50,7 @@ protocol NumericBinaryOp: ElementwiseGradient {
 /// A binary op computed in floating point (integer operands are promoted to float32).
 protocol FloatBinaryOp: ElementwiseGradient {
     func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T
+    static var vectorF32: VectorBinaryF32? { get }
     func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?)
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MyelinCore
+import CMyelinKernels
 
 /// The float32 C loops of VectorKernels (vecmath.c): accuracy against float64 references, special
 /// values, and the same values eager, strided, replayed and fused.
@@ -22,6 +23,32 @@ import Testing
 
     private func sweep(_ lo: Float, _ hi: Float, _ n: Int = 200_003) -> [Float] {
         (0..<n).map { lo + (hi - lo) * Float($0) / Float(n - 1) }
+    }
+
+    private func unaryLoop<Op: FloatUnaryOp>(_: Op.Type) -> VectorUnaryF32? { Op.vectorF32 }
+    private func numericLoop<Op: NumericUnaryOp>(_: Op.Type) -> VectorUnaryF32? { Op.vectorF32 }
+    private func binaryLoop<Op: NumericBinaryOp>(_: Op.Type) -> VectorBinaryF32? { Op.vectorF32 }
+    private func floatBinaryLoop<Op: FloatBinaryOp>(_: Op.Type) -> VectorBinaryF32? { Op.vectorF32 }
+
+    /// Generic code (the eager loops and the fusion table) must see each op's own loop: with
+    /// `vectorF32` only in a protocol extension it saw nil and the C loops never ran.
+    @Test func genericCodeFindsEachOpsLoop() {
+        #expect(unaryLoop(UnaryOps.Exp.self) != nil)
+        #expect(unaryLoop(UnaryOps.Tanh.self) != nil)
+        #expect(unaryLoop(UnaryOps.Sigmoid.self) != nil)
+        #expect(unaryLoop(UnaryOps.Log.self) == nil)
+        #expect(numericLoop(UnaryOps.Negate.self) != nil)
+        #expect(numericLoop(UnaryOps.Relu.self) != nil)
+        #expect(binaryLoop(BinaryOps.Add.self) != nil)
+        #expect(binaryLoop(BinaryOps.Maximum.self) != nil)
+        #expect(floatBinaryLoop(BinaryOps.Div.self) != nil)
+        // Eager float32 exp is the C loop's bits.
+        let x = Tensor((0..<4099).map { Float($0) * 0.0173 - 35 })
+        var expected = [Float](repeating: 0, count: x.count)
+        x.scalars(as: Float.self).withUnsafeBufferPointer { src in
+            expected.withUnsafeMutableBufferPointer { myelin_vexp_f32(src.baseAddress, $0.baseAddress, src.count) }
+        }
+        #expect(x.exp().scalars(as: Float.self).map(\.bitPattern) == expected.map(\.bitPattern))
     }
 
     @Test func expIsWithinTwoULPs() {

@@ -44,7 +44,7 @@ OPTIMIZERS = {
 }
 
 
-def train(name, optimizer, options, groups=None, clip=None, dtype=torch.float32, steps=100):
+def train(name, optimizer, options, groups=None, clip=None, dtype=torch.float32, steps=100, rtol=1e-5):
     x, y = X.to(dtype), Y.to(dtype)
     w = W0.to(dtype).clone().requires_grad_(True)
     b = B0.to(dtype).clone().requires_grad_(True)
@@ -65,7 +65,7 @@ def train(name, optimizer, options, groups=None, clip=None, dtype=torch.float32,
         params["groups"] = groups
     if clip is not None:
         params["clip"] = clip
-    return case(name, "train", [], [w.detach().numpy(), b.detach().numpy()], params=params, rtol=1e-5, atol=1e-6)
+    return case(name, "train", [], [w.detach().numpy(), b.detach().numpy()], params=params, rtol=rtol, atol=1e-6)
 
 
 cases = [
@@ -88,7 +88,10 @@ cases = [
     train("rmsprop_default", "rmsprop", {"lr": 0.003}),
     train("rmsprop_momentum", "rmsprop", {"lr": 0.003, "momentum": 0.5}),
     train("rmsprop_centered_momentum_wd", "rmsprop",
-          {"lr": 0.005, "alpha": 0.9, "momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+          {"lr": 0.005, "alpha": 0.9, "momentum": 0.9, "centered": True, "weight_decay": 0.01},
+          # Centered RMSProp divides by sqrt(v - avg^2): float32 tanh's last-ulp differences
+          # (PyTorch's, libm's and Myelin's own polynomial all differ) grow to ~2e-5 in 100 steps.
+          rtol=5e-5),
     train("rmsprop_float64_centered", "rmsprop", {"lr": 0.01, "centered": True}, dtype=torch.float64),
     train("adam_groups", "adam", {"lr": 0.01}, groups=[{"lr": 0.02}, {"lr": 0.005, "weight_decay": 0.1}]),
     train("sgd_groups", "sgd", {"lr": 0.05, "momentum": 0.9}, groups=[{}, {"lr": 0.2, "momentum": 0.5}]),
