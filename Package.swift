@@ -16,7 +16,7 @@ let package = Package(
         // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // Hand-written C kernels with a run-time CPU check (batch-1 matrix-vector products, Adam's step).
+        // Hand-written C kernels with a run-time CPU check (float32 SGEMM, batch-1 matrix-vector products, Adam's step).
         .target(name: "CMyelinKernels"),
         // The n-dimensional array: storage, views, elementwise ops, reductions, BLAS, I/O.
         .target(

@@ -24,8 +24,25 @@ int myelin_cpu_has_avx2_fma(void) {
     return ok;
 }
 
+int myelin_cpu_has_avx512f(void) {
+    static int cached = -1;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known >= 0) return known;
+    unsigned a, b, c, d;
+    int ok = 0;
+    if (myelin_cpu_has_avx2_fma() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        // The OS saves the YMM (bits 1-2), opmask and ZMM (bits 5-7) state.
+        ok = (lo & 0xE6) == 0xE6;
+    }
+    __atomic_store_n(&cached, ok, __ATOMIC_RELAXED);
+    return ok;
+}
+
 #else
 
 int myelin_cpu_has_avx2_fma(void) { return 0; }
+int myelin_cpu_has_avx512f(void) { return 0; }
 
 #endif

@@ -36,4 +36,19 @@ void myelin_vdiv_f32(const float *a, const float *b, float *y, long n);
 void myelin_vmaximum_f32(const float *a, const float *b, float *y, long n);
 void myelin_vminimum_f32(const float *a, const float *b, float *y, long n);
 
+/// 1 when this CPU and OS run AVX-512F code (x86-64 only; 0 elsewhere).
+int myelin_cpu_has_avx512f(void);
+
+/// Which microkernel `myelin_sgemm` runs: the best this CPU has, or one forced (for tests).
+enum { MYELIN_SGEMM_AUTO = 0, MYELIN_SGEMM_SCALAR = 1, MYELIN_SGEMM_AVX2 = 2, MYELIN_SGEMM_AVX512 = 3 };
+
+/// C (+)= A B (sgemm.c) for row-major C (m x n, row stride ldc), A (m x k) and B (k x n) each
+/// row-major or, with transA / transB, stored transposed (lda / ldb their leading dimensions);
+/// with `accumulate` C += A B, else C = A B. Single-threaded (callers split C). Each element is
+/// one chain of fused multiply-adds in increasing k, so every ISA, blocking and split of C gives
+/// the same bits. Returns 1 when it ran; 0 when `isa` is not available here (AUTO: no AVX2+FMA
+/// or not x86-64; the caller then uses BLAS) or the packing buffer could not be allocated.
+int myelin_sgemm(int isa, long m, long n, long k, const float *a, long lda, int transA,
+                 const float *b, long ldb, int transB, float *c, long ldc, int accumulate);
+
 #endif

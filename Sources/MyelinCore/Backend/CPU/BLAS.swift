@@ -36,7 +36,8 @@ struct BLASOperand: Equatable {
     func columnOffset(_ j: Int) -> Int { transposed ? j * leadingDimension : j }
 }
 
-/// C (row-major) = A (m x k) * B (k x n), through the platform's CBLAS.
+/// C (row-major) = A (m x k) * B (k x n), through the platform's CBLAS, or for float32 products
+/// of two rows or more on AVX2/AVX-512 CPUs, Myelin's own packed kernel (`PackedSgemm`).
 ///
 /// OpenBLAS runs single-threaded and Myelin splits big products across its own threads (columns of
 /// C when A is the smaller operand, else rows): OpenBLAS's idle workers spin for ~0.1 s after every call,
@@ -56,6 +57,14 @@ enum BLAS {
                                       _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int, accumulate: Bool = false) {
         _ = configure
         let threads = Threading.count
+        // Float32 products of two rows or more: Myelin's packed kernel (PackedSgemm.swift).
+        if T.self == Float.self && m > 1 && m * n * k >= PackedSgemm.threshold && PackedSgemm.available,
+           PackedSgemm.run(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), opA,
+                           UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), opB,
+                           UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                           m: m, n: n, k: k, accumulate: accumulate, threads: threads) {
+            return
+        }
         // One row (batch-1 inference) is bound by reading B: split B's columns across threads.
         if m == 1 && threads > 1 && n * k >= 1 << 17 && n >= 4 * threads * 8 {
             // One chunk per thread: the pool hands chunk t to the same thread on every call, so each

@@ -3,6 +3,7 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CMyelinKernels
 
 // The loops behind convolution and pooling (Tensor+Convolution.swift, Tensor+Pooling.swift):
 // im2col / col2im, the three convolution products (forward, input gradient, weight gradient) as
@@ -56,6 +57,14 @@ enum ConvKernels {
                                       _ a: UnsafePointer<T>, _ lda: Int, _ b: UnsafePointer<T>, _ ldb: Int,
                                       beta: T, _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
         _ = BLAS.configure
+        // Float32 with beta 0 or 1: Myelin's packed kernel, as `BLAS.gemm` uses it.
+        if T.self == Float.self && (beta == 0 || beta == 1) && m > 1 && m * n * k >= PackedSgemm.threshold
+            && PackedSgemm.available
+            && myelin_sgemm(PackedSgemm.ISA.auto.rawValue, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                            transA ? 1 : 0, UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb, transB ? 1 : 0,
+                            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, beta == 1 ? 1 : 0) != 0 {
+            return
+        }
         let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
         let i = BLAS.blasInt
         if T.self == Float.self {

@@ -1,0 +1,240 @@
+// Float32 matrix products C (+)= A B, row-major, either operand transposed: Goto/BLIS-style
+// blocking with packed panels and register-blocked microkernels (AVX-512 12x32, AVX2+FMA 6x16,
+// a portable fmaf 4x8). Debian's OpenBLAS 0.3.21 falls back to its SSE3 kernel on these VMs.
+//
+// Loops, outermost first: jc over nc columns of C; pc over kc steps of k (pack the kc x nc block
+// of B into nr-wide micro-panels); ic over mc rows (pack the mc x kc block of A into mr-tall
+// micro-panels); jr over nr; ir over mr, the microkernel. A B micro-panel (kc x nr) stays in the
+// 48 KB L1d while the A micro-panels stream from the packed A block (mc x kc, in the 2 MB L2);
+// the B block (kc x nc) lives in L2/L3. AVX-512: kc 256 (B micro-panel 32 KB), mc 480 (480 KB),
+// nc 4096. AVX2: kc 256 (16 KB), mc 240 (240 KB, for Zen 1's 512 KB L2), nc 4096.
+//
+// Determinism: every microkernel loads the C tile (zero on the first k step without accumulate)
+// and adds each product with one fused multiply-add, k in increasing order, then stores it. So
+// each element of C is the same chain fma(a[k-1], b[k-1], ... fma(a[0], b[0], c)) whatever the
+// ISA, the blocking or the split of C across threads: the results are bit-identical.
+#include "myelin_kernels.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*micro_fn)(long kc, const float *pa, const float *pb, float *c, long ldc, int load);
+
+typedef struct {
+    int mr, nr;
+    long mc, kc, nc;
+    micro_fn kernel;
+} sgemm_shape;
+
+// MARK: portable kernel (fmaf; also what other architectures would run)
+
+static void micro_scalar(long kc, const float *pa, const float *pb, float *c, long ldc, int load) {
+    float acc[4][8];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++) acc[i][j] = load ? c[i * ldc + j] : 0.0f;
+    for (long p = 0; p < kc; p++) {
+        for (int i = 0; i < 4; i++) {
+            float a = pa[p * 4 + i];
+            for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a, pb[p * 8 + j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++) c[i * ldc + j] = acc[i][j];
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// MARK: AVX2 + FMA, 6 rows x 16 columns (12 ymm accumulators)
+
+__attribute__((target("avx2,fma")))
+static void micro_avx2(long kc, const float *pa, const float *pb, float *c, long ldc, int load) {
+#define ROW2(i) __m256 c##i##0, c##i##1; \
+    if (load) { c##i##0 = _mm256_loadu_ps(c + i * ldc); c##i##1 = _mm256_loadu_ps(c + i * ldc + 8); } \
+    else { c##i##0 = _mm256_setzero_ps(); c##i##1 = _mm256_setzero_ps(); }
+    ROW2(0) ROW2(1) ROW2(2) ROW2(3) ROW2(4) ROW2(5)
+#undef ROW2
+    for (long p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+        __m256 a;
+#define STEP2(i) a = _mm256_broadcast_ss(pa + i); \
+        c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0); c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);
+        STEP2(0) STEP2(1) STEP2(2) STEP2(3) STEP2(4) STEP2(5)
+#undef STEP2
+        pa += 6; pb += 16;
+    }
+#define STORE2(i) _mm256_storeu_ps(c + i * ldc, c##i##0); _mm256_storeu_ps(c + i * ldc + 8, c##i##1);
+    STORE2(0) STORE2(1) STORE2(2) STORE2(3) STORE2(4) STORE2(5)
+#undef STORE2
+}
+
+// MARK: AVX-512, 12 rows x 32 columns (24 zmm accumulators)
+
+__attribute__((target("avx512f")))
+static void micro_avx512(long kc, const float *pa, const float *pb, float *c, long ldc, int load) {
+#define ROW5(i) __m512 c##i##0, c##i##1; \
+    if (load) { c##i##0 = _mm512_loadu_ps(c + i * ldc); c##i##1 = _mm512_loadu_ps(c + i * ldc + 16); } \
+    else { c##i##0 = _mm512_setzero_ps(); c##i##1 = _mm512_setzero_ps(); }
+    ROW5(0) ROW5(1) ROW5(2) ROW5(3) ROW5(4) ROW5(5) ROW5(6) ROW5(7) ROW5(8) ROW5(9) ROW5(10) ROW5(11)
+#undef ROW5
+    for (long p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
+        __m512 a;
+#define STEP5(i) a = _mm512_set1_ps(pa[i]); \
+        c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);
+        STEP5(0) STEP5(1) STEP5(2) STEP5(3) STEP5(4) STEP5(5) STEP5(6) STEP5(7) STEP5(8) STEP5(9) STEP5(10) STEP5(11)
+#undef STEP5
+        pa += 12; pb += 32;
+    }
+#define STORE5(i) _mm512_storeu_ps(c + i * ldc, c##i##0); _mm512_storeu_ps(c + i * ldc + 16, c##i##1);
+    STORE5(0) STORE5(1) STORE5(2) STORE5(3) STORE5(4) STORE5(5) STORE5(6) STORE5(7) STORE5(8) STORE5(9) STORE5(10) STORE5(11)
+#undef STORE5
+}
+#endif
+
+// MARK: packing
+
+/// A (m x k) element (i, p): row-major, or stored transposed.
+static inline float elem(const float *x, long ld, int trans, long i, long p) {
+    return trans ? x[p * ld + i] : x[i * ld + p];
+}
+
+/// Rows ic..<ic+mb, k steps pc..<pc+kb of A into mr-tall micro-panels (p-major within each),
+/// zero-padding the last panel.
+static void pack_a(const float *a, long lda, int trans, long ic, long mb, long pc, long kb, int mr, float *out) {
+    for (long ir = 0; ir < mb; ir += mr) {
+        long rows = mb - ir < mr ? mb - ir : mr;
+        float *dst = out + ir * kb;
+        if (!trans) {
+            for (long i = 0; i < rows; i++) {
+                const float *src = a + (ic + ir + i) * lda + pc;
+                for (long p = 0; p < kb; p++) dst[p * mr + i] = src[p];
+            }
+        } else {
+            for (long p = 0; p < kb; p++) {
+                const float *src = a + (pc + p) * lda + ic + ir;
+                for (long i = 0; i < rows; i++) dst[p * mr + i] = src[i];
+            }
+        }
+        if (rows < mr)
+            for (long p = 0; p < kb; p++)
+                for (long i = rows; i < mr; i++) dst[p * mr + i] = 0.0f;
+    }
+}
+
+/// k steps pc..<pc+kb, columns jc..<jc+nb of B into nr-wide micro-panels, zero-padding the last.
+static void pack_b(const float *b, long ldb, int trans, long pc, long kb, long jc, long nb, int nr, float *out) {
+    for (long jr = 0; jr < nb; jr += nr) {
+        long cols = nb - jr < nr ? nb - jr : nr;
+        float *dst = out + jr * kb;
+        if (!trans) {
+            for (long p = 0; p < kb; p++) {
+                const float *src = b + (pc + p) * ldb + jc + jr;
+                float *d = dst + p * nr;
+                long j = 0;
+                for (; j < cols; j++) d[j] = src[j];
+                for (; j < nr; j++) d[j] = 0.0f;
+            }
+        } else {
+            for (long j = 0; j < cols; j++) {
+                const float *src = b + (jc + jr + j) * ldb + pc;
+                for (long p = 0; p < kb; p++) dst[p * nr + j] = src[p];
+            }
+            for (long p = 0; p < kb; p++)
+                for (long j = cols; j < nr; j++) dst[p * nr + j] = 0.0f;
+        }
+    }
+}
+
+// MARK: driver
+
+/// Per-thread packing buffer, grown on demand and kept for the thread's next product (Myelin's
+/// pool threads are persistent; at most (mc + nc) * kc floats, 6.4 MB with the AVX-512 sizes).
+static _Thread_local float *pack_buffer;
+static _Thread_local size_t pack_capacity;
+
+static float *buffer(size_t floats) {
+    if (floats > pack_capacity) {
+        free(pack_buffer);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        pack_buffer = aligned_alloc(64, bytes);
+        pack_capacity = pack_buffer ? floats : 0;
+    }
+    return pack_buffer;
+}
+
+static int shape_for(int isa, sgemm_shape *s) {
+#if defined(__x86_64__)
+    if (isa == MYELIN_SGEMM_AUTO) {
+        isa = myelin_cpu_has_avx512f() ? MYELIN_SGEMM_AVX512 : myelin_cpu_has_avx2_fma() ? MYELIN_SGEMM_AVX2 : -1;
+        if (isa < 0) return 0;
+    }
+    if (isa == MYELIN_SGEMM_AVX512) {
+        if (!myelin_cpu_has_avx512f()) return 0;
+        *s = (sgemm_shape){12, 32, 480, 256, 4096, micro_avx512};
+        return 1;
+    }
+    if (isa == MYELIN_SGEMM_AVX2) {
+        if (!myelin_cpu_has_avx2_fma()) return 0;
+        *s = (sgemm_shape){6, 16, 240, 256, 4096, micro_avx2};
+        return 1;
+    }
+#else
+    if (isa == MYELIN_SGEMM_AUTO) return 0;
+#endif
+    if (isa == MYELIN_SGEMM_SCALAR) {
+        *s = (sgemm_shape){4, 8, 64, 256, 1024, micro_scalar};
+        return 1;
+    }
+    return 0;
+}
+
+int myelin_sgemm(int isa, long m, long n, long k, const float *a, long lda, int transA,
+                 const float *b, long ldb, int transB, float *c, long ldc, int accumulate) {
+    sgemm_shape s;
+    if (!shape_for(isa, &s)) return 0;
+    if (m <= 0 || n <= 0) return 1;
+    if (k <= 0) {
+        if (!accumulate)
+            for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return 1;
+    }
+    const int mr = s.mr, nr = s.nr;
+    long kcMax = k < s.kc ? k : s.kc;
+    long mcMax = m < s.mc ? (m + mr - 1) / mr * mr : s.mc;
+    long ncMax = n < s.nc ? (n + nr - 1) / nr * nr : s.nc;
+    long aFloats = (mcMax * kcMax + 15) & ~15L;  // B's panels start 64-byte aligned (aligned loads)
+    float *pa = buffer((size_t)aFloats + (size_t)ncMax * kcMax + (size_t)mr * nr);
+    if (!pa) return 0;
+    float *pb = pa + aFloats;
+    float *tile = pb + ncMax * kcMax;  // edge tiles go through here
+    for (long jc = 0; jc < n; jc += s.nc) {
+        long nb = n - jc < s.nc ? n - jc : s.nc;
+        for (long pc = 0; pc < k; pc += s.kc) {
+            long kb = k - pc < s.kc ? k - pc : s.kc;
+            int load = accumulate || pc > 0;
+            pack_b(b, ldb, transB, pc, kb, jc, nb, nr, pb);
+            for (long ic = 0; ic < m; ic += s.mc) {
+                long mb = m - ic < s.mc ? m - ic : s.mc;
+                pack_a(a, lda, transA, ic, mb, pc, kb, mr, pa);
+                for (long jr = 0; jr < nb; jr += nr) {
+                    long cols = nb - jr < nr ? nb - jr : nr;
+                    const float *bp = pb + jr * kb;
+                    for (long ir = 0; ir < mb; ir += mr) {
+                        long rows = mb - ir < mr ? mb - ir : mr;
+                        float *cp = c + (ic + ir) * ldc + jc + jr;
+                        if (rows == mr && cols == nr) {
+                            s.kernel(kb, pa + ir * kb, bp, cp, ldc, load);
+                        } else {
+                            if (load)
+                                for (long i = 0; i < rows; i++) memcpy(tile + i * nr, cp + i * ldc, (size_t)cols * sizeof(float));
+                            s.kernel(kb, pa + ir * kb, bp, tile, nr, load);
+                            for (long i = 0; i < rows; i++) memcpy(cp + i * ldc, tile + i * nr, (size_t)cols * sizeof(float));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}

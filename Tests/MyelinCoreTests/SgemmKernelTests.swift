@@ -1,0 +1,115 @@
+import Testing
+import CMyelinKernels
+@testable import MyelinCore
+
+/// Myelin's packed float32 product (`sgemm.c` through `PackedSgemm`): against a float64 sum for
+/// shapes that are not multiples of the microkernel tiles or of the k blocking, with either
+/// operand transposed and with accumulation; the same bits from every microkernel and thread count.
+@Suite struct SgemmKernelTests {
+    /// Random row-major A (m x k) and B (k x n), each stored transposed on request (with a leading
+    /// dimension 3 wider than needed), and a C to accumulate onto.
+    struct Problem {
+        let m, n, k: Int
+        let a, b, c0: [Float]
+        let opA, opB: BLASOperand
+
+        init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, seed: UInt64) {
+            (self.m, self.n, self.k) = (m, n, k)
+            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+            func next() -> Float {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return Float(Int(state % 2001) - 1000) / 997
+            }
+            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 3
+            a = (0..<((transA ? k : m) * lda)).map { _ in next() }
+            b = (0..<((transB ? n : k) * ldb)).map { _ in next() }
+            c0 = (0..<(m * n)).map { _ in next() }
+            opA = BLASOperand(rows: m, cols: k, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)!
+            opB = BLASOperand(rows: k, cols: n, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)!
+        }
+
+        func run(accumulate: Bool, threads: Int, isa: PackedSgemm.ISA) -> [Float]? {
+            var c = c0
+            let ran = a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        PackedSgemm.run(pa.baseAddress!, opA, pb.baseAddress!, opB, pc.baseAddress!, m: m, n: n, k: k,
+                                        accumulate: accumulate, threads: threads, isa: isa)
+                    }
+                }
+            }
+            return ran ? c : nil
+        }
+
+        func reference(accumulate: Bool) -> [Double] {
+            var out = [Double](repeating: 0, count: m * n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = accumulate ? Double(c0[i * n + j]) : 0
+                    for p in 0..<k {
+                        s += Double(a[opA.rowOffset(i) + (opA.transposed ? p * opA.leadingDimension : p)])
+                            * Double(b[(opB.transposed ? p : p * opB.leadingDimension) + opB.columnOffset(j)])
+                    }
+                    out[i * n + j] = s
+                }
+            }
+            return out
+        }
+    }
+
+    static let isas: [PackedSgemm.ISA] = [.scalar, .avx2, .avx512]
+
+    @Test(arguments: [(1, 1, 1), (2, 3, 1), (13, 33, 7), (12, 32, 256), (25, 65, 257), (7, 100, 300),
+                      (100, 7, 513), (61, 97, 600), (130, 40, 33)])
+    func matchesTheFloat64SumWithTheSameBitsEverywhere(m: Int, n: Int, k: Int) {
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let problem = Problem(m: m, n: n, k: k, transA: transA, transB: transB, seed: UInt64(m * 1000 + n * 10 + k))
+            for accumulate in [false, true] {
+                let want = problem.reference(accumulate: accumulate)
+                let base = problem.run(accumulate: accumulate, threads: 1, isa: .scalar)!
+                let worst = zip(base, want).map { abs(Double($0) - $1) / (1 + abs($1)) }.max()!
+                #expect(worst < 2e-6 * Double(k).squareRoot() + 1e-6,
+                        "\(m)x\(k)x\(n) transA \(transA) transB \(transB) accumulate \(accumulate): \(worst)")
+                for isa in Self.isas {
+                    for threads in [1, 2, 3] {
+                        guard let got = problem.run(accumulate: accumulate, threads: threads, isa: isa) else { continue }
+                        #expect(got.map(\.bitPattern) == base.map(\.bitPattern),
+                                "\(m)x\(k)x\(n) \(isa) on \(threads) threads differs from the scalar kernel")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func splitProductsAndLargeKKeepTheBits() {
+        // Big enough to split across threads (columns, then rows), and k spanning several k blocks.
+        for (m, n, k) in [(40, 300, 700), (300, 50, 400), (9, 40, 5000)] {
+            let problem = Problem(m: m, n: n, k: k, transA: false, transB: true, seed: UInt64(k))
+            let base = problem.run(accumulate: true, threads: 1, isa: .scalar)!
+            let want = problem.reference(accumulate: true)
+            let worst = zip(base, want).map { abs(Double($0) - $1) / (1 + abs($1)) }.max()!
+            #expect(worst < 2e-6 * Double(k).squareRoot() + 1e-6, "\(m)x\(k)x\(n): \(worst)")
+            for isa in Self.isas {
+                for threads in [1, 2, 4] {
+                    guard let got = problem.run(accumulate: true, threads: threads, isa: isa) else { continue }
+                    #expect(got.map(\.bitPattern) == base.map(\.bitPattern), "\(m)x\(k)x\(n) \(isa) on \(threads) threads")
+                }
+            }
+        }
+    }
+
+    @Test func eachMicrokernelThisCPUHasRuns() {
+        #expect(myelin_sgemm(PackedSgemm.ISA.scalar.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == 1)
+        #expect(myelin_sgemm(PackedSgemm.ISA.avx2.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == myelin_cpu_has_avx2_fma())
+        #expect(myelin_sgemm(PackedSgemm.ISA.avx512.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == myelin_cpu_has_avx512f())
+    }
+
+    @Test func matmulOfTensorsUsesItAndMatchesTheReference() {
+        let g = RandomGenerator(seed: 7)
+        let a = Tensor.randn([37, 129], generator: g), b = Tensor.randn([129, 71], generator: g)
+        let got = a.matmul(b).doubles
+        let want = MatmulThreadingTests.reference(a, b)
+        let worst = zip(got, want).map { abs($0 - $1) / (1 + abs($1)) }.max()!
+        #expect(worst < 1e-5)
+    }
+}
