@@ -74,8 +74,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs (default: about 3,000 optimiser steps, 10 to 500 epochs, with early stopping).") var epochs: Int?
     @Option(help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
     @Option(help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
-    @Option(help: "Fraction of the training data held out for validation.") var validationSplit = 0.1
-    @Option(help: "Fraction held out for testing when the data set has no test part.") var testSplit = 0.2
+    @Option(help: "Fraction of the training data held out for validation (default 0.1; texts: 0.05 before the test part).") var validationSplit: Double?
+    @Option(help: "Fraction held out for testing when the data set has no test part (default 0.2; texts: the last 0.1).") var testSplit: Double?
+    @Option(help: "Clip the gradients' global 2-norm to this before each step (default: none; 5 for language models).") var clipGradNorm: Double?
     @Option(help: "auto, ce (cross-entropy), bce (two classes, one sigmoid output) or mse.") var loss = "auto"
     @Option(help: "Write the full checkpoint every N epochs (the last epoch always).") var checkpointEvery = 1
     @Flag(help: "Random shifts and small rotations of training images.") var augment = false
@@ -93,8 +94,9 @@ struct TrainingOptions: ParsableArguments {
         s.epochs = epochs ?? s.epochs
         s.seed = seed
         s.patience = patience
-        s.validationSplit = validationSplit
-        s.testSplit = testSplit
+        s.validationSplit = validationSplit ?? s.validationSplit
+        s.testSplit = testSplit ?? s.testSplit
+        s.clipGradNorm = clipGradNorm
         s.augment = augment
         s.cosine = cosine ?? true
         s.loss = loss == "auto" ? nil : loss
@@ -137,8 +139,12 @@ struct Train: ParsableCommand {
         """ + "\n" + ActivationTable.helpTable.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "mlp, cnn (LeNet-like) or linear.") var model = "mlp"
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables).") var hidden: String?
+    @Option(help: "mlp, cnn (LeNet-like) or linear; for texts lstm (default), gru or rnn.") var model: String?
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256).") var hidden: String?
+    @Option(help: "A text file to learn a character-level language model from.") var text: String?
+    @Option(help: "Language models: characters per training window (default 100).") var seqLen: Int?
+    @Option(help: "Language models: recurrent layers (default 2).") var numLayers: Int?
+    @Option(help: "Language models: size of the character embedding (default 64).") var embedding: Int?
     @Option(help: ArgumentHelp("Activation of the MLP: \(ActivationTable.usageList).")) var activation = "relu"
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
@@ -150,9 +156,16 @@ struct Train: ParsableCommand {
     func run() throws {
         runOrFail {
             try training.applyThreads()
+            if text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true {
+                try LanguageModelJob.train(try languageModelRequest(), output: writeToStandardOutput)
+                return
+            }
+            if seqLen != nil || numLayers != nil || embedding != nil {
+                throw RunError(op: "train", "--seq-len, --num-layers and --embedding are for language models (--text FILE or a text data set)")
+            }
             var request = TrainRequest(source: try dataOptions.source(required: true)!, out: out)
             request.dataDir = dataOptions.dataDir
-            request.model = model
+            request.model = model ?? "mlp"
             if let hidden {
                 let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false)
                     .map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -172,6 +185,60 @@ struct Train: ParsableCommand {
             request.verbosity = training.verbosity
             try TrainJob.train(request, output: writeToStandardOutput)
         }
+    }
+}
+
+extension Train {
+    /// The request for a character-level language model (`--text FILE` or a text data set):
+    /// the acceptance set-up's settings unless given.
+    func languageModelRequest() throws -> LanguageModelRequest {
+        let source: TextSource
+        switch (text, dataOptions.data, dataOptions.csv) {
+        case (let file?, nil, nil): source = .file(path: file)
+        case (nil, let name?, nil): source = .catalogue(name: name)
+        default: throw RunError(op: "train", "give one of --text FILE, --data NAME or --csv FILE")
+        }
+        var request = LanguageModelRequest(source: source, out: out)
+        request.dataDir = dataOptions.dataDir
+        if let model {
+            guard let cell = CharLanguageModel.Cell(rawValue: model) else {
+                throw RunError(op: "train", "--model \(model) cannot learn a text; expected lstm, gru or rnn")
+            }
+            request.cell = cell
+        }
+        if let hidden {
+            guard let size = Int(hidden.trimmingCharacters(in: .whitespaces)) else {
+                throw RunError(op: "train", "--hidden is one size for recurrent models, like 256; got '\(hidden)'")
+            }
+            request.hidden = size
+        }
+        if layers != nil || dropout != nil || activation != "relu" {
+            throw RunError(op: "train", "--layers, --dropout and --activation are not used by language models")
+        }
+        request.layers = numLayers ?? request.layers
+        request.embedding = embedding ?? request.embedding
+        request.sequenceLength = seqLen ?? request.sequenceLength
+        let given = training.settings
+        var s = LanguageModelRequest.defaultSettings
+        s.optimizer = given.optimizer
+        s.weightDecay = given.weightDecay
+        s.momentum = given.momentum
+        s.seed = given.seed
+        s.patience = given.patience
+        s.checkpointEvery = given.checkpointEvery
+        s.loss = given.loss
+        if training.lr != nil { s.learningRate = given.learningRate }
+        if training.batchSize != nil { s.batchSize = given.batchSize }
+        if training.epochs != nil { s.epochs = given.epochs }
+        if let split = training.testSplit { s.testSplit = split }
+        if let split = training.validationSplit { s.validationSplit = split }
+        if let clip = training.clipGradNorm { s.clipGradNorm = clip }
+        if let cosine = training.cosine { s.cosine = cosine }
+        request.settings = s
+        request.overwrite = overwrite
+        request.maxParameters = maxParameters
+        request.verbosity = training.verbosity
+        return request
     }
 }
 

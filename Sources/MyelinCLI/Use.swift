@@ -11,6 +11,10 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         runOrFail {
+            if LanguageModelJob.isLanguageModelRun(folder) {
+                print(try LanguageModelJob.evaluate(folder, dataDir: dataOptions.dataDir), terminator: "")
+                return
+            }
             let source = try dataOptions.source(required: false, labelRequired: false)
             let (evaluation, classes) = try withWarnings { try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir) }
             print(evaluation.line)
