@@ -236,6 +236,9 @@ public enum LanguageModelJob {
               [description.hidden, description.layers, description.embedding, description.sequenceLength].allSatisfy({ $0 >= 1 && $0 <= 100_000 }) else {
             throw RunError(op: op, "\(run.languageModel) is not a valid language-model description: bad format or sizes")
         }
+        do { try description.settings.validate() } catch let error as RunError {
+            throw RunError(op: op, "\(run.languageModel) is not a valid language-model description: \(error.message)")
+        }
         return description
     }
 
