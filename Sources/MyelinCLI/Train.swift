@@ -160,6 +160,28 @@ struct Train: ParsableCommand {
                 try LanguageModelJob.train(try languageModelRequest(), output: writeToStandardOutput)
                 return
             }
+            if SequenceClassifierJob.handles(data: dataOptions.data, model: model) {
+                var request = try languageModelRequest()
+                var settings = TrainSettings()
+                let given = training.settings
+                settings.optimizer = given.optimizer
+                settings.seed = given.seed
+                settings.weightDecay = given.weightDecay
+                settings.learningRate = given.learningRate
+                settings.batchSize = training.batchSize ?? 32
+                settings.epochs = training.epochs ?? 5
+                settings.testSplit = training.testSplit ?? 0.2
+                settings.validationSplit = training.validationSplit ?? 0.1
+                settings.clipGradNorm = training.clipGradNorm ?? 5
+                settings.patience = given.patience
+                settings.cosine = training.cosine ?? false
+                request.settings = settings
+                request.hidden = hidden.flatMap { Int($0) } ?? 64
+                request.layers = numLayers ?? 1
+                request.sequenceLength = seqLen ?? 100
+                try SequenceClassifierJob.train(request, output: writeToStandardOutput)
+                return
+            }
             if seqLen != nil || numLayers != nil || embedding != nil {
                 throw RunError(op: "train", "--seq-len, --num-layers and --embedding are for language models (--text FILE or a text data set)")
             }

@@ -137,6 +137,9 @@ public enum TrainJob {
         if LanguageModelJob.isLanguageModelRun(path) {
             return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
         }
+        if SequenceClassifierJob.isSequenceClassifierRun(path) {
+            return try SequenceClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
+        }
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
         var description = try run.readDescription()
