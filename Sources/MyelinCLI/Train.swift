@@ -142,6 +142,7 @@ struct Train: ParsableCommand {
     @Option(help: "mlp, cnn (LeNet-like) or linear; for texts lstm (default), gru or rnn.") var model: String?
     @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256).") var hidden: String?
     @Option(help: "A text file to learn a character-level language model from.") var text: String?
+    @Option(help: "With --csv: the column of text messages to classify with --model lstm|gru (word ids through a recurrent encoder).") var textColumn: String?
     @Option(help: "Language models: characters per training window (default 100).") var seqLen: Int?
     @Option(help: "Language models: recurrent layers (default 2).") var numLayers: Int?
     @Option(help: "Language models: size of the character embedding (default 64).") var embedding: Int?
@@ -160,8 +161,26 @@ struct Train: ParsableCommand {
                 try LanguageModelJob.train(try languageModelRequest(), output: writeToStandardOutput)
                 return
             }
-            if SequenceClassifierJob.handles(data: dataOptions.data, model: model) {
-                var request = try languageModelRequest()
+            if SequenceClassifierJob.handles(data: dataOptions.data, model: model) || textColumn != nil {
+                var source = SequenceSource.catalogue(name: dataOptions.data ?? "")
+                if let csv = dataOptions.csv {
+                    guard let textColumn, let label = dataOptions.label else {
+                        throw RunError(op: "train", "--csv with --text-column needs --label COLUMN too")
+                    }
+                    source = .csv(path: csv, textColumn: textColumn, label: label)
+                } else if textColumn != nil {
+                    throw RunError(op: "train", "--text-column names a column of a --csv file")
+                }
+                var request = LanguageModelRequest(source: .file(path: ""), out: out)
+                request.dataDir = dataOptions.dataDir
+                if let model, model != "lstm" && model != "gru" {
+                    throw RunError(op: "train", "--model \(model) cannot classify text sequences; expected lstm or gru")
+                }
+                request.cell = model.flatMap(CharLanguageModel.Cell.init(rawValue:)) ?? .lstm
+                request.overwrite = overwrite
+                request.maxParameters = maxParameters
+                request.verbosity = training.verbosity
+                request.embedding = embedding ?? 64
                 var settings = TrainSettings()
                 let given = training.settings
                 settings.optimizer = given.optimizer
@@ -179,7 +198,7 @@ struct Train: ParsableCommand {
                 request.hidden = hidden.flatMap { Int($0) } ?? 64
                 request.layers = numLayers ?? 1
                 request.sequenceLength = seqLen ?? 100
-                try SequenceClassifierJob.train(request, output: writeToStandardOutput)
+                try SequenceClassifierJob.train(source, request, output: writeToStandardOutput)
                 return
             }
             if seqLen != nil || numLayers != nil || embedding != nil {

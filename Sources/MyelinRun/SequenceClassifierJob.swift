@@ -9,8 +9,8 @@ import MyelinTrain
 public struct SequenceClassifierDescription: Codable, Sendable {
     public var format = SequenceClassifierDescription.formatName
     public var version = 1
-    /// The catalogue data set (`sms-spam`).
-    public var dataSet: String
+    /// The catalogue data set (`sms-spam`) or a CSV file's text and label columns.
+    public var source: SequenceSource
     public var vocabulary: Vocabulary
     public var classNames: [String]
     public var cell: CharLanguageModel.Cell
@@ -29,7 +29,20 @@ public struct SequenceClassifierDescription: Codable, Sendable {
     }
 }
 
-/// `myelin train --data sms-spam --model lstm|gru`: messages as word ids through a recurrent
+/// Where a sequence classifier's messages come from.
+public enum SequenceSource: Codable, Equatable, Sendable {
+    case catalogue(name: String)
+    case csv(path: String, textColumn: String, label: String)
+
+    public var label: String {
+        switch self {
+        case .catalogue(let name): return name
+        case .csv(let path, let text, let label): return "csv:\(path) (text '\(text)', label '\(label)')"
+        }
+    }
+}
+
+/// `myelin train --data sms-spam --model lstm|gru` (or `--csv FILE --text-column COL --label COL`): messages as word ids through a recurrent
 /// encoder; `evaluate`, `summary`, `predict` (raw text) and `resume` of such a run.
 ///
 /// The run folder holds `sequence-classifier.json` in place of `model.json`, `model.safetensors`,
@@ -50,15 +63,28 @@ public enum SequenceClassifierJob {
     struct Parts {
         var train: TokenSequenceDataset, validation: TokenSequenceDataset?, test: TokenSequenceDataset
         var vocabulary: Vocabulary
+        var classNames: [String]
     }
 
-    static func load(_ name: String, dataDir: String?, settings: TrainSettings, vocabulary: Vocabulary?, maxLength: Int,
+    static func load(_ source: SequenceSource, dataDir: String?, settings: TrainSettings, vocabulary: Vocabulary?, maxLength: Int,
                      op: String) throws -> Parts {
-        guard let path = try Catalogue(dataDir: dataDir).locate(name)["data"] else {
-            throw RunError(op: op, "'\(name)' has no messages")
+        let messages: [String], labels: Tensor, classNames: [String]
+        switch source {
+        case .catalogue(let name):
+            guard name == "sms-spam", let path = try Catalogue(dataDir: dataDir).locate(name)["data"] else {
+                throw RunError(op: op, "'\(name)' has no messages to classify")
+            }
+            let (texts, labelNames) = try SMSSpam.read(path: path)
+            (messages, labels, classNames) = (texts, try SMSSpam.encodeLabels(labelNames, path: path), ["ham", "spam"])
+        case .csv(let path, let text, let label):
+            let (texts, labelNames) = try CSVTextColumns.read(path: path, text: text, label: label)
+            classNames = Set(labelNames).sorted()
+            guard classNames.count >= 2 else {
+                throw RunError(op: op, "\(path): the label column '\(label)' has \(classNames.count) class; a classifier needs 2 or more")
+            }
+            let index = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, Int64($0)) })
+            (messages, labels) = (texts, Tensor(shape: [texts.count], scalars: labelNames.map { index[$0]! }))
         }
-        let (messages, labelNames) = try SMSSpam.read(path: path)
-        let labels = try SMSSpam.encodeLabels(labelNames, path: path)
         let (rest, test) = RunData.split(labels, fraction: settings.testSplit, stratified: true, seed: settings.seed)
         let restLabels = labels.indexSelect(axis: 0, indices: Tensor(shape: [rest.count], scalars: rest.map(Int64.init)))
         var (train, validation) = (rest, [Int]())
@@ -72,21 +98,34 @@ public enum SequenceClassifierJob {
             TokenSequenceDataset(texts: rows.map { messages[$0] }, labels: rows.map { y[$0] }, vocabulary: vocabulary, maxLength: maxLength)
         }
         return Parts(train: part(train), validation: validation.isEmpty ? nil : part(validation), test: part(test),
-                     vocabulary: vocabulary)
+                     vocabulary: vocabulary, classNames: classNames)
     }
 
     /// Trains a new sequence classifier; the options are `LanguageModelRequest`'s (its source names
     /// the catalogue data set).
     @discardableResult
     public static func train(_ request: LanguageModelRequest, output: @escaping (String) -> Void) throws -> [String: Double] {
-        try request.validate()
         guard case .catalogue(let name) = request.source else { throw RunError(op: "train", "a sequence classifier needs --data sms-spam") }
-        guard request.cell != .rnn else { throw RunError(op: "train", "--model for \(name) is lstm or gru") }
+        return try train(.catalogue(name: name), request, output: output)
+    }
+
+    /// Trains a new sequence classifier on `source`.
+    @discardableResult
+    public static func train(_ source: SequenceSource, _ request: LanguageModelRequest, output: @escaping (String) -> Void) throws -> [String: Double] {
+        try request.validate()
+        var source = source
+        if case .csv(let path, let text, let label) = source { source = .csv(path: TrainJob.absolutePath(path), textColumn: text, label: label) }
+        guard request.cell != .rnn else { throw RunError(op: "train", "--model for a sequence classifier is lstm or gru") }
+        let name: String
+        switch source {
+        case .catalogue(let n): name = n
+        case .csv(let path, _, _): name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        }
         let out = request.out ?? TrainJob.newRunFolder(named: name)
         try RunTransaction.checkTarget(RunFolder(out), overwrite: request.overwrite)
-        let parts = try load(name, dataDir: request.dataDir, settings: request.settings, vocabulary: nil,
+        let parts = try load(source, dataDir: request.dataDir, settings: request.settings, vocabulary: nil,
                              maxLength: request.sequenceLength, op: "train")
-        let description = SequenceClassifierDescription(dataSet: name, vocabulary: parts.vocabulary, classNames: ["ham", "spam"],
+        let description = SequenceClassifierDescription(source: source, vocabulary: parts.vocabulary, classNames: parts.classNames,
                                                         cell: request.cell, hidden: request.hidden, layers: request.layers,
                                                         embedding: request.embedding, maxLength: request.sequenceLength,
                                                         settings: request.settings)
@@ -96,9 +135,9 @@ public enum SequenceClassifierJob {
         }
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
         do {
-            output("data: \(name): \(parts.train.count) training, \(parts.validation?.count ?? 0) validation, \(parts.test.count) test "
+            output("data: \(source.label): \(parts.train.count) training, \(parts.validation?.count ?? 0) validation, \(parts.test.count) test "
                    + "messages, \(parts.vocabulary.count) words (up to \(request.sequenceLength) a message)\n")
-            output("model: embedding \(request.embedding) -> \(request.cell.rawValue) \(request.layers)x\(request.hidden) -> 2 classes "
+            output("model: embedding \(request.embedding) -> \(request.cell.rawValue) \(request.layers)x\(request.hidden) -> \(parts.classNames.count) classes "
                    + "(\(model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
             try tx.current.writeJSON(description, to: tx.current.sequenceClassifier)
             return try run(description, model: model, parts: parts, transaction: tx, checkpoint: nil, history: History(),
@@ -130,7 +169,7 @@ public enum SequenceClassifierJob {
             throw RunError(op: "resume", "\(path) already trained \(checkpoint.epoch) of \(description.settings.epochs) epochs; "
                            + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
         }
-        let parts = try load(description.dataSet, dataDir: dataDir, settings: description.settings,
+        let parts = try load(description.source, dataDir: dataDir, settings: description.settings,
                              vocabulary: description.vocabulary, maxLength: description.maxLength, op: "resume")
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
         try? FileManager.default.removeItem(atPath: run.results)
@@ -208,7 +247,7 @@ public enum SequenceClassifierJob {
         do { _ = try model.load(from: RunFolder(path).weights, strict: true) } catch {
             throw RunError(op: "evaluate", "cannot load weights into the model of sequence-classifier.json: \(error)")
         }
-        let parts = try load(description.dataSet, dataDir: dataDir, settings: description.settings,
+        let parts = try load(description.source, dataDir: dataDir, settings: description.settings,
                              vocabulary: description.vocabulary, maxLength: description.maxLength, op: "evaluate")
         let trainer = Trainer(model: model, optimizer: description.settings.makeOptimizer(model.parameters()), loss: .crossEntropy,
                               metrics: [Accuracy()], verbosity: .silent)
@@ -219,7 +258,7 @@ public enum SequenceClassifierJob {
 
     public static func summary(_ path: String) throws -> String {
         let d = try readDescription(path, op: "summary")
-        var text = "run \(path)\ndata: \(d.dataSet), classification, classes: \(d.classNames.joined(separator: ", "))\n"
+        var text = "run \(path)\ndata: \(d.source.label), classification, classes: \(d.classNames.joined(separator: ", "))\n"
         text += "model: embedding \(d.embedding) (\(d.vocabulary.count) words) -> \(d.cell.rawValue) \(d.layers)x\(d.hidden) -> "
             + "\(d.classNames.count) classes, \(d.build().parameterCount) parameters\n"
         text += "settings: \(d.settings.optimizer) lr \(d.settings.learningRate), batch \(d.settings.batchSize), \(d.settings.epochs) epochs\n"
