@@ -181,5 +181,18 @@ expect "generate: top-p 2"          "--top-p must be in (0, 1]"    "$MYELIN" gen
 expect "generate: length -1"        "--length must be in"          "$MYELIN" generate "$T/lm" --length=-1
 if [ -e "$T/nowhere" ]; then echo "FAIL generate created $T/nowhere"; failures=$((failures + 1)); fi
 
+# Sequence classifiers over a CSV text column.
+printf 'id,review,sentiment\n1,"loved it",pos\n2,"awful",neg\n3,"great",pos\n4,"boring",neg\n5,"fine film",pos\n6,"bad",neg\n7,"good",pos\n8,"dull",neg\n9,"nice",pos\n10,"poor",neg\n' > "$T/reviews.csv"
+S=(--csv "$T/reviews.csv" --label sentiment --hidden 4 --embedding 4 --epochs 1 --quiet)
+expect "text column: missing"       "no text column nope"          "$MYELIN" train "${S[@]}" --text-column nope --out "$T/s1"
+expect "text column: mlp"           "cannot classify text sequences" "$MYELIN" train "${S[@]}" --text-column review --model mlp --out "$T/s2"
+expect "text column: no csv"        "names a column of a --csv file" "$MYELIN" train --text-column review --data iris --out "$T/s3"
+for l in s1 s2 s3; do
+    if [ -e "$T/$l" ]; then echo "FAIL a failed sequence-classifier train left $T/$l behind"; failures=$((failures + 1)); fi
+done
+"$MYELIN" train "${S[@]}" --text-column review --model gru --out "$T/sc" > /dev/null 2>&1 \
+    || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
+expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"
