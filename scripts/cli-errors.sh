@@ -158,5 +158,41 @@ expect "word2vec: empty vectors"    "file has no vectors"          "$MYELIN" wor
 head -c 3000 /dev/urandom > "$T/wbad/vectors.txt"
 expect "word2vec: binary vectors"   "vectors.txt"                  "$MYELIN" word2vec "$T/wbad" --nearest cat
 
+# Language models: bad text and options, prompts outside the vocabulary, a run of another kind;
+# a failed training leaves no folder behind.
+awk 'BEGIN { for (r = 0; r < 60; r++) print "ROMEO: what light through yonder window breaks?" }' > "$T/lines.txt"
+L=(--hidden 8 --num-layers 1 --embedding 4 --seq-len 16 --batch-size 16 --epochs 1 --quiet)
+expect "lm: empty text"             "is empty"                     "$MYELIN" train --text "$T/empty.txt" "${L[@]}" --out "$T/l1"
+expect "lm: missing text"           "nope.txt"                     "$MYELIN" train --text "$T/nope.txt" "${L[@]}" --out "$T/l2"
+expect "lm: seq-len beyond the text" "--seq-len 5000 is too long"  "$MYELIN" train --text "$T/lines.txt" "${L[@]}" --seq-len 5000 --out "$T/l3"
+expect "lm: two hidden sizes"       "one size for recurrent models" "$MYELIN" train --text "$T/lines.txt" "${L[@]}" --hidden 8,8 --out "$T/l4"
+expect "lm: mlp on a text"          "cannot learn a text"          "$MYELIN" train --text "$T/lines.txt" "${L[@]}" --model mlp --out "$T/l5"
+expect "lm: clip 0"                 "--clip-grad-norm must be positive" "$MYELIN" train --text "$T/lines.txt" "${L[@]}" --clip-grad-norm 0 --out "$T/l6"
+expect "lm: seq-len 0"              "--seq-len must be between"    "$MYELIN" train --text "$T/lines.txt" "${L[@]}" --seq-len 0 --out "$T/l7"
+for l in l1 l2 l3 l4 l5 l6 l7; do
+    if [ -e "$T/$l" ]; then echo "FAIL a failed language-model train left $T/$l behind"; failures=$((failures + 1)); fi
+done
+"$MYELIN" train --text "$T/lines.txt" "${L[@]}" --out "$T/lm" > /dev/null 2>&1 \
+    || { echo "FAIL training a small language model"; failures=$((failures + 1)); }
+expect "generate: prompt outside the vocabulary" "not among the model's" "$MYELIN" generate "$T/lm" --prompt "JULIET:" --length 5
+expect "generate: classifier run"   "is a run of another kind"     "$MYELIN" generate "$T/run" --length 5
+expect "generate: no run"           "is not a language-model run folder" "$MYELIN" generate "$T/nowhere" --length 5
+expect "generate: top-p 2"          "--top-p must be in (0, 1]"    "$MYELIN" generate "$T/lm" --top-p 2
+expect "generate: length -1"        "--length must be in"          "$MYELIN" generate "$T/lm" --length=-1
+if [ -e "$T/nowhere" ]; then echo "FAIL generate created $T/nowhere"; failures=$((failures + 1)); fi
+
+# Sequence classifiers over a CSV text column.
+printf 'id,review,sentiment\n1,"loved it",pos\n2,"awful",neg\n3,"great",pos\n4,"boring",neg\n5,"fine film",pos\n6,"bad",neg\n7,"good",pos\n8,"dull",neg\n9,"nice",pos\n10,"poor",neg\n' > "$T/reviews.csv"
+S=(--csv "$T/reviews.csv" --label sentiment --hidden 4 --embedding 4 --epochs 1 --quiet)
+expect "text column: missing"       "no text column nope"          "$MYELIN" train "${S[@]}" --text-column nope --out "$T/s1"
+expect "text column: mlp"           "cannot classify text sequences" "$MYELIN" train "${S[@]}" --text-column review --model mlp --out "$T/s2"
+expect "text column: no csv"        "names a column of a --csv file" "$MYELIN" train --text-column review --data iris --out "$T/s3"
+for l in s1 s2 s3; do
+    if [ -e "$T/$l" ]; then echo "FAIL a failed sequence-classifier train left $T/$l behind"; failures=$((failures + 1)); fi
+done
+"$MYELIN" train "${S[@]}" --text-column review --model gru --out "$T/sc" > /dev/null 2>&1 \
+    || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
+expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

@@ -74,8 +74,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs (default: about 3,000 optimiser steps, 10 to 500 epochs, with early stopping).") var epochs: Int?
     @Option(help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
     @Option(help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
-    @Option(help: "Fraction of the training data held out for validation.") var validationSplit = 0.1
-    @Option(help: "Fraction held out for testing when the data set has no test part.") var testSplit = 0.2
+    @Option(help: "Fraction of the training data held out for validation (default 0.1; texts: 0.05 before the test part).") var validationSplit: Double?
+    @Option(help: "Fraction held out for testing when the data set has no test part (default 0.2; texts: the last 0.1).") var testSplit: Double?
+    @Option(help: "Clip the gradients' global 2-norm to this before each step (default: none; 5 for language models).") var clipGradNorm: Double?
     @Option(help: "auto, ce (cross-entropy), bce (two classes, one sigmoid output) or mse.") var loss = "auto"
     @Option(help: "Write the full checkpoint every N epochs (the last epoch always).") var checkpointEvery = 1
     @Flag(help: "Random shifts and small rotations of training images.") var augment = false
@@ -93,8 +94,9 @@ struct TrainingOptions: ParsableArguments {
         s.epochs = epochs ?? s.epochs
         s.seed = seed
         s.patience = patience
-        s.validationSplit = validationSplit
-        s.testSplit = testSplit
+        s.validationSplit = validationSplit ?? s.validationSplit
+        s.testSplit = testSplit ?? s.testSplit
+        s.clipGradNorm = clipGradNorm
         s.augment = augment
         s.cosine = cosine ?? true
         s.loss = loss == "auto" ? nil : loss
@@ -137,8 +139,13 @@ struct Train: ParsableCommand {
         """ + "\n" + ActivationTable.helpTable.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "mlp, cnn (LeNet-like) or linear.") var model = "mlp"
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables).") var hidden: String?
+    @Option(help: "mlp, cnn (LeNet-like) or linear; for texts lstm (default), gru or rnn.") var model: String?
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256).") var hidden: String?
+    @Option(help: "A text file to learn a character-level language model from.") var text: String?
+    @Option(help: "With --csv: the column of text messages to classify with --model lstm|gru (word ids through a recurrent encoder).") var textColumn: String?
+    @Option(help: "Language models: characters per training window (default 100).") var seqLen: Int?
+    @Option(help: "Language models: recurrent layers (default 2).") var numLayers: Int?
+    @Option(help: "Language models: size of the character embedding (default 64).") var embedding: Int?
     @Option(help: ArgumentHelp("Activation of the MLP: \(ActivationTable.usageList).")) var activation = "relu"
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
@@ -150,9 +157,56 @@ struct Train: ParsableCommand {
     func run() throws {
         runOrFail {
             try training.applyThreads()
+            if text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true {
+                try LanguageModelJob.train(try languageModelRequest(), output: writeToStandardOutput)
+                return
+            }
+            if SequenceClassifierJob.handles(data: dataOptions.data, model: model) || textColumn != nil {
+                var source = SequenceSource.catalogue(name: dataOptions.data ?? "")
+                if let csv = dataOptions.csv {
+                    guard let textColumn, let label = dataOptions.label else {
+                        throw RunError(op: "train", "--csv with --text-column needs --label COLUMN too")
+                    }
+                    source = .csv(path: csv, textColumn: textColumn, label: label)
+                } else if textColumn != nil {
+                    throw RunError(op: "train", "--text-column names a column of a --csv file")
+                }
+                var request = LanguageModelRequest(source: .file(path: ""), out: out)
+                request.dataDir = dataOptions.dataDir
+                if let model, model != "lstm" && model != "gru" {
+                    throw RunError(op: "train", "--model \(model) cannot classify text sequences; expected lstm or gru")
+                }
+                request.cell = model.flatMap(CharLanguageModel.Cell.init(rawValue:)) ?? .lstm
+                request.overwrite = overwrite
+                request.maxParameters = maxParameters
+                request.verbosity = training.verbosity
+                request.embedding = embedding ?? 64
+                var settings = TrainSettings()
+                let given = training.settings
+                settings.optimizer = given.optimizer
+                settings.seed = given.seed
+                settings.weightDecay = given.weightDecay
+                settings.learningRate = given.learningRate
+                settings.batchSize = training.batchSize ?? 32
+                settings.epochs = training.epochs ?? 5
+                settings.testSplit = training.testSplit ?? 0.2
+                settings.validationSplit = training.validationSplit ?? 0.1
+                settings.clipGradNorm = training.clipGradNorm ?? 5
+                settings.patience = given.patience
+                settings.cosine = training.cosine ?? false
+                request.settings = settings
+                request.hidden = hidden.flatMap { Int($0) } ?? 64
+                request.layers = numLayers ?? 1
+                request.sequenceLength = seqLen ?? 100
+                try SequenceClassifierJob.train(source, request, output: writeToStandardOutput)
+                return
+            }
+            if seqLen != nil || numLayers != nil || embedding != nil {
+                throw RunError(op: "train", "--seq-len, --num-layers and --embedding are for language models (--text FILE or a text data set)")
+            }
             var request = TrainRequest(source: try dataOptions.source(required: true)!, out: out)
             request.dataDir = dataOptions.dataDir
-            request.model = model
+            request.model = model ?? "mlp"
             if let hidden {
                 let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false)
                     .map { Int($0.trimmingCharacters(in: .whitespaces)) }

@@ -11,6 +11,14 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         runOrFail {
+            if LanguageModelJob.isLanguageModelRun(folder) {
+                print(try LanguageModelJob.evaluate(folder, dataDir: dataOptions.dataDir), terminator: "")
+                return
+            }
+            if SequenceClassifierJob.isSequenceClassifierRun(folder) {
+                print(try SequenceClassifierJob.evaluate(folder, dataDir: dataOptions.dataDir), terminator: "")
+                return
+            }
             let source = try dataOptions.source(required: false, labelRequired: false)
             let (evaluation, classes) = try withWarnings { try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir) }
             print(evaluation.line)
@@ -25,15 +33,28 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict with a trained run: CSV, IDX images or .npy in, CSV of predictions (and class probabilities) out.")
     @Argument(help: "The run folder.") var folder: String
-    @Option(help: "Examples to predict: a CSV file (label column optional), an IDX image file (.gz or raw) or a .npy array.")
-    var input: String
+    @Option(help: "Examples to predict: a CSV file (label column optional), an IDX image file (.gz or raw) or a .npy array; for a sequence classifier (sms-spam --model lstm), a text file of one message a line.")
+    var input: String?
+    @Option(help: "A message to classify with a sequence classifier (repeatable).") var text: [String] = []
     @Option(help: "Write the CSV here (atomically) instead of stdout.") var output: String?
 
     func run() throws {
         runOrFail {
             // The file is written inside, so a failed write prints its one error line and no warnings.
             try withWarnings {
-                let text = try UseJobs.predict(folder, input: input)
+                let text: String
+                if SequenceClassifierJob.isSequenceClassifierRun(folder) {
+                    var messages = self.text
+                    if let input {
+                        let bytes: [UInt8]
+                        do { bytes = try AtomicFile.read(input) } catch { throw RunError(op: "predict", "cannot read \(input): \(error)") }
+                        messages += String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+                    }
+                    text = try SequenceClassifierJob.predict(folder, messages: messages)
+                } else {
+                    guard let input else { throw RunError(op: "predict", "give --input FILE (--text is for sequence classifiers)") }
+                    text = try UseJobs.predict(folder, input: input)
+                }
                 if let output {
                     do { try AtomicFile.write(Array(text.utf8), to: output) } catch { throw RunError("cannot write \(output): \(error)") }
                     FileHandle.standardError.write(Data("wrote \(output)\n".utf8))

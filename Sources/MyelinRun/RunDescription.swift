@@ -94,6 +94,8 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var missing: String?
     /// Text feature columns of a CSV: nil (one-hot) or `label`.
     public var categoricalEncoding: String?
+    /// Clip the gradients' global 2-norm to this before each step (nil: no clipping).
+    public var clipGradNorm: Double?
     /// What the command chose for settings the user did not give (printed, and kept for `summary`).
     public var defaultsNote: String?
 
@@ -129,6 +131,7 @@ extension TrainSettings {
         if let every = checkpointEvery, every < 1 || every > Self.maxEpochs {
             throw bad("checkpoint-every", "between 1 and \(Self.maxEpochs)", every)
         }
+        if let clip = clipGradNorm, !(clip.isFinite && clip > 0) { throw bad("clip-grad-norm", "positive", clip) }
         if let loss, !Self.losses.contains(loss) {
             throw RunError(op: "train", "unknown --loss '\(loss)'; expected one of \(Self.losses.joined(separator: ", "))")
         }

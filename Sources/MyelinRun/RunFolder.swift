@@ -26,6 +26,12 @@ public struct RunFolder: Sendable {
     public var confusion: String { file("confusion.svg") }
     public var boundary: String { file("boundary.svg") }
     public var filters: String { file("filters.svg") }
+    /// A language-model run's description (in place of `model.json`).
+    public var languageModel: String { file("language-model.json") }
+    /// A sequence classifier's description (in place of `model.json`).
+    public var sequenceClassifier: String { file("sequence-classifier.json") }
+    /// A language-model run's samples, one per epoch.
+    public var samples: String { file("samples.txt") }
 
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 

@@ -134,6 +134,12 @@ public enum TrainJob {
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
                               output: @escaping (String) -> Void) throws -> [String: Double] {
+        if LanguageModelJob.isLanguageModelRun(path) {
+            return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
+        }
+        if SequenceClassifierJob.isSequenceClassifierRun(path) {
+            return try SequenceClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
+        }
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
         var description = try run.readDescription()
@@ -185,7 +191,13 @@ public enum TrainJob {
         case .catalogue(let n): name = n
         case .csv(let path, _, _): name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         }
-        name = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(40))
+        return newRunFolder(named: name)
+    }
+
+    /// `runs/<name>-<n>` for the smallest n not taken (characters other than letters, digits,
+    /// `-` and `_` become `-`).
+    static func newRunFolder(named name: String) -> String {
+        var name = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(40))
         if name.isEmpty { name = "run" }
         var n = 1
         while FileManager.default.fileExists(atPath: "runs/\(name)-\(n)") { n += 1 }

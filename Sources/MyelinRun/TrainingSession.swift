@@ -41,6 +41,7 @@ final class TrainingSession {
         trainer = Trainer(model: built.model, optimizer: built.optimizer, loss: built.loss, metrics: built.metrics,
                           callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder],
                           scheduler: built.scheduler, verbosity: verbosity, output: output)
+        trainer.gradientClipNorm = settings.clipGradNorm
         if let checkpoint {
             try trainer.restore(from: checkpoint, loader: loader, history: history)
         }

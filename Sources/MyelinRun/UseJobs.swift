@@ -118,6 +118,10 @@ public enum UseJobs {
 
     /// What `myelin summary` prints: data, model table, settings, final results.
     public static func summary(_ path: String, graph: Bool = false, graphFile: String? = nil) throws -> String {
+        if LanguageModelJob.isLanguageModelRun(path) && !graph && graphFile == nil { return try LanguageModelJob.summary(path) }
+        if SequenceClassifierJob.isSequenceClassifierRun(path) && !graph && graphFile == nil {
+            return try SequenceClassifierJob.summary(path)
+        }
         let run = RunFolder(path)
         let description = try run.readDescription()
         if graph || graphFile != nil {
