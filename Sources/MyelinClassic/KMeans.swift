@@ -1,0 +1,217 @@
+import MyelinCore
+
+/// k-means clustering with scikit-learn's meaning: greedy k-means++ initialisation, `nInit` restarts
+/// (the lowest inertia wins), Lloyd iterations with distances through BLAS (‖x‖² − 2x·c + ‖c‖²).
+///
+/// ```swift
+/// var km = KMeans(k: 3, nInit: 10, seed: 0)
+/// km.fit(x)
+/// km.labels       // cluster of every training row
+/// km.inertia      // sum of squared distances to the closest centre
+/// var fixed = KMeans(initialCenters: FeatureMatrix([[0, 0], [5, 5]]))   // start from given centres
+/// ```
+public struct KMeans: Clusterer {
+    /// Number of clusters.
+    public var k: Int
+    /// Restarts from different k-means++ draws (1 when the centres are given).
+    public var nInit: Int
+    /// Most Lloyd iterations per run.
+    public var maxIter: Int
+    /// Relative tolerance: stop when the squared centre shift is below `tol` times the mean feature variance.
+    public var tol: Double
+    /// Seed of the k-means++ draws.
+    public var seed: UInt64
+    /// Starting centres instead of k-means++.
+    public var initialCenters: FeatureMatrix?
+
+    /// The centres after `fit`, [k, features].
+    public private(set) var centers = FeatureMatrix(zerosRows: 0, cols: 0)
+    /// The cluster of every training row.
+    public private(set) var labels: [Int] = []
+    /// Sum of squared distances of the training rows to their centres.
+    public private(set) var inertia = 0.0
+    /// Lloyd iterations of the best run.
+    public private(set) var iterations = 0
+
+    /// A model that draws its starting centres with k-means++.
+    public init(k: Int, nInit: Int = 1, maxIter: Int = 300, tol: Double = 1e-4, seed: UInt64 = 0) {
+        precondition(k >= 1 && nInit >= 1 && maxIter >= 1, "[KMeans] k, nInit and maxIter must be positive, got \(k), \(nInit), \(maxIter)")
+        (self.k, self.nInit, self.maxIter, self.tol, self.seed) = (k, nInit, maxIter, tol, seed)
+    }
+
+    /// A model that starts from the given centres (one run).
+    public init(initialCenters: FeatureMatrix, maxIter: Int = 300, tol: Double = 1e-4) {
+        self.init(k: initialCenters.rows, nInit: 1, maxIter: maxIter, tol: tol)
+        self.initialCenters = initialCenters
+    }
+
+    public mutating func fit(_ x: FeatureMatrix) {
+        precondition(k <= x.rows, "[KMeans] k = \(k) exceeds the \(x.rows) rows")
+        if let c = initialCenters {
+            precondition(c.cols == x.cols, "[KMeans] initial centres have \(c.cols) features, the data \(x.cols)")
+        }
+        // Centre the data as scikit-learn does (smaller rounding in ‖x‖² − 2x·c + ‖c‖²).
+        let means = x.columnMeans()
+        var xc = x
+        for i in 0..<x.rows { for j in 0..<x.cols { xc[i, j] -= means[j] } }
+        let data = LloydData(xc)
+        let variances = x.columnVariances()
+        let tolerance = tol * variances.reduce(0, +) / Double(Swift.max(x.cols, 1))
+        let draws = Draws(seed: seed)
+        var best: (centers: FeatureMatrix, labels: [Int], inertia: Double, iterations: Int)?
+        for _ in 0..<(initialCenters == nil ? nInit : 1) {
+            var start: FeatureMatrix
+            if var given = initialCenters {
+                for i in 0..<given.rows { for j in 0..<given.cols { given[i, j] -= means[j] } }
+                start = given
+            } else {
+                start = KMeans.plusPlus(data, k: k, draws: draws)
+            }
+            let run = KMeans.lloyd(data, start, maxIter: maxIter, tolerance: tolerance)
+            if best == nil || run.inertia < best!.inertia { best = run }
+        }
+        var c = best!.centers
+        for i in 0..<c.rows { for j in 0..<c.cols { c[i, j] += means[j] } }
+        (centers, labels, inertia, iterations) = (c, best!.labels, best!.inertia, best!.iterations)
+    }
+
+    /// The closest centre of every row.
+    public func predict(_ x: FeatureMatrix) -> [Int] {
+        precondition(centers.rows > 0, "[KMeans] predict before fit")
+        precondition(x.cols == centers.cols, "[KMeans] rows have \(x.cols) features, the centres \(centers.cols)")
+        return KMeans.assign(LloydData(x), centers).labels
+    }
+
+    /// Sum of squared distances of `x`'s rows to their closest centres (scikit-learn's `-score`).
+    public func inertia(of x: FeatureMatrix) -> Double { KMeans.assign(LloydData(x), centers).inertia }
+
+    /// The data of a fit: the rows, their tensor (made once for BLAS) and squared norms.
+    struct LloydData {
+        let x: FeatureMatrix
+        let tensor: Tensor
+        let norms: [Double]
+        init(_ x: FeatureMatrix) { (self.x, tensor, norms) = (x, x.tensor, x.squaredRowNorms()) }
+
+        /// Squared distances of every row to every centre, [rows, centres].
+        func distances(_ c: FeatureMatrix) -> [Double] {
+            var d = tensor.matmul(c.tensor.T).scalars(as: Double.self)
+            let cn = c.squaredRowNorms(), m = c.rows, norms = norms
+            d.withUnsafeMutableBufferPointer { p in
+                Threading.parallelFor(x.rows, grain: 2048) { lo, hi in
+                    for i in lo..<hi { for j in 0..<m { p[i * m + j] = Swift.max(norms[i] - 2 * p[i * m + j] + cn[j], 0) } }
+                }
+            }
+            return d
+        }
+    }
+
+    /// Closest centre and its squared distance for every row.
+    static func assign(_ data: LloydData, _ c: FeatureMatrix) -> (labels: [Int], distances: [Double], inertia: Double) {
+        let d = data.distances(c), m = c.rows
+        var labels = [Int](repeating: 0, count: data.x.rows), best = [Double](repeating: 0, count: data.x.rows)
+        for i in 0..<data.x.rows {
+            var b = 0
+            for j in 1..<m where d[i * m + j] < d[i * m + b] { b = j }
+            labels[i] = b
+            best[i] = d[i * m + b]
+        }
+        // Inertia from exact differences, as scikit-learn's `_inertia`.
+        var inertia = 0.0
+        let x = data.x
+        for i in 0..<x.rows {
+            var s = 0.0
+            for j in 0..<x.cols { let t = x[i, j] - c[labels[i], j]; s += t * t }
+            inertia += s
+        }
+        return (labels, best, inertia)
+    }
+
+    /// Lloyd's iterations from `start` (scikit-learn's `_kmeans_single_lloyd`).
+    static func lloyd(_ data: LloydData, _ start: FeatureMatrix, maxIter: Int, tolerance: Double)
+        -> (centers: FeatureMatrix, labels: [Int], inertia: Double, iterations: Int) {
+        let x = data.x, k = start.rows, d = x.cols
+        var centers = start
+        var labelsOld = [Int](repeating: -1, count: x.rows)
+        var labels = labelsOld
+        var strict = false
+        var iterations = 0
+        for it in 0..<maxIter {
+            iterations = it + 1
+            let a = assign(data, centers)
+            labels = a.labels
+            var sums = FeatureMatrix(zerosRows: k, cols: d)
+            var counts = [Double](repeating: 0, count: k)
+            for i in 0..<x.rows {
+                counts[labels[i]] += 1
+                for j in 0..<d { sums[labels[i], j] += x[i, j] }
+            }
+            // Empty clusters take the rows farthest from their centres, as scikit-learn relocates them.
+            let empty = (0..<k).filter { counts[$0] == 0 }
+            if !empty.isEmpty {
+                let far = (0..<x.rows).sorted { a.distances[$0] > a.distances[$1] }
+                for (e, i) in zip(empty, far) {
+                    let old = labels[i]
+                    for j in 0..<d { sums[old, j] -= x[i, j]; sums[e, j] = x[i, j] }
+                    counts[old] -= 1
+                    counts[e] = 1
+                    labels[i] = e
+                }
+            }
+            var shift = 0.0
+            var next = centers
+            for c in 0..<k {
+                for j in 0..<d {
+                    let v = counts[c] > 0 ? sums[c, j] / counts[c] : centers[c, j]
+                    shift += (v - centers[c, j]) * (v - centers[c, j])
+                    next[c, j] = v
+                }
+            }
+            centers = next
+            if labels == labelsOld { strict = true; break }
+            if shift <= tolerance { break }
+            labelsOld = labels
+        }
+        let final = assign(data, centers)
+        if !strict { labels = final.labels }
+        return (centers, labels, final.inertia, iterations)
+    }
+
+    /// Greedy k-means++ (scikit-learn's `_kmeans_plusplus`): 2 + ⌊ln k⌋ candidates per centre, the one
+    /// that lowers the potential most is kept.
+    static func plusPlus(_ data: LloydData, k: Int, draws: Draws) -> FeatureMatrix {
+        let x = data.x, n = x.rows
+        let trials = 2 + Int(log(Double(k)))
+        var chosen = [draws.int(below: n)]
+        var closest = data.distances(x.rows([chosen[0]]))
+        var potential = closest.reduce(0, +)
+        for _ in 1..<k {
+            var cumulative = [Double](repeating: 0, count: n)
+            var s = 0.0
+            for i in 0..<n { s += closest[i]; cumulative[i] = s }
+            let ids = draws.uniform(trials).map { u -> Int in
+                let target = u * potential
+                var lo = 0, hi = n
+                while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < target { lo = mid + 1 } else { hi = mid } }
+                return Swift.min(lo, n - 1)
+            }
+            let dc = data.distances(x.rows(ids))
+            var bestPot = Double.infinity, bestID = ids[0], bestDist = closest
+            for (t, id) in ids.enumerated() {
+                var pot = 0.0
+                var dist = closest
+                for i in 0..<n { dist[i] = Swift.min(closest[i], dc[i * trials + t]); pot += dist[i] }
+                if pot < bestPot { (bestPot, bestID, bestDist) = (pot, id, dist) }
+            }
+            chosen.append(bestID)
+            closest = bestDist
+            potential = bestPot
+        }
+        return x.rows(chosen)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,202 @@
+import MyelinCore
+
+/// How neighbours' votes are weighted.
+public enum NeighborWeights: String, Codable, Sendable {
+    /// Every neighbour counts once.
+    case uniform
+    /// A neighbour counts 1 / distance; neighbours at distance 0 alone decide.
+    case distance
+}
+
+/// The distance between rows.
+public enum NeighborMetric: String, Codable, Sendable {
+    /// ‖a − b‖.
+    case euclidean
+    /// 1 − a·b / (‖a‖ ‖b‖).
+    case cosine
+}
+
+/// Brute-force neighbour search: blocks of query rows times all training rows through BLAS, so memory
+/// stays bounded (about 32 MB of distances per block), the k smallest kept per row on both cores.
+struct NeighborSearch: Codable, Sendable {
+    let train: FeatureMatrix
+    let metric: NeighborMetric
+    private let trainNorms: [Double]
+
+    init(_ train: FeatureMatrix, metric: NeighborMetric) {
+        self.metric = metric
+        if metric == .cosine {
+            var t = train
+            for i in 0..<t.rows {
+                let n = t.row(i).reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if n > 0 { for j in 0..<t.cols { t[i, j] /= n } }
+            }
+            self.train = t
+        } else {
+            self.train = train
+        }
+        trainNorms = self.train.squaredRowNorms()
+    }
+
+    /// Indices and distances of the k nearest training rows of every query row, nearest first
+    /// (equal distances: lower training index first).
+    func kNearest(_ query: FeatureMatrix, k: Int) -> (indices: [Int], distances: [Double]) {
+        precondition(query.cols == train.cols, "[KNearestNeighbors] rows have \(query.cols) features, training rows \(train.cols)")
+        precondition(k >= 1 && k <= train.rows, "[KNearestNeighbors] k = \(k) exceeds the \(train.rows) training rows")
+        var q = query
+        if metric == .cosine {
+            for i in 0..<q.rows {
+                let n = q.row(i).reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if n > 0 { for j in 0..<q.cols { q[i, j] /= n } }
+            }
+        }
+        let n = train.rows
+        let block = Swift.max(1, Swift.min(q.rows, (4 << 20) / Swift.max(n, 1)))
+        var indices = [Int](repeating: 0, count: q.rows * k), distances = [Double](repeating: 0, count: q.rows * k)
+        let trainTensor = train.tensor.T, qNorms = q.squaredRowNorms(), trainNorms = trainNorms
+        var start = 0
+        while start < q.rows {
+            let end = Swift.min(q.rows, start + block)
+            let part = q.rows(Array(start..<end))
+            let products = part.tensor.matmul(trainTensor).scalars(as: Double.self)
+            indices.withUnsafeMutableBufferPointer { idx in
+                distances.withUnsafeMutableBufferPointer { dist in
+                    products.withUnsafeBufferPointer { p in
+                        Threading.parallelFor(end - start, grain: 1) { lo, hi in
+                            var bestD = [Double](repeating: .infinity, count: k), bestI = [Int](repeating: -1, count: k)
+                            for r in lo..<hi {
+                                for t in 0..<k { bestD[t] = .infinity; bestI[t] = -1 }
+                                let row = r * n, qn = qNorms[start + r]
+                                for j in 0..<n {
+                                    let d = Swift.max(qn - 2 * p[row + j] + trainNorms[j], 0)
+                                    if d < bestD[k - 1] {
+                                        var t = k - 1
+                                        while t > 0 && bestD[t - 1] > d { bestD[t] = bestD[t - 1]; bestI[t] = bestI[t - 1]; t -= 1 }
+                                        bestD[t] = d
+                                        bestI[t] = j
+                                    }
+                                }
+                                let o = (start + r) * k
+                                for t in 0..<k {
+                                    idx[o + t] = bestI[t]
+                                    dist[o + t] = metric == .cosine ? bestD[t] / 2 : bestD[t].squareRoot()
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            start = end
+        }
+        return (indices, distances)
+    }
+
+    /// Each row's weights over its k neighbours.
+    static func weights(_ distances: ArraySlice<Double>, _ kind: NeighborWeights) -> [Double] {
+        if kind == .uniform { return [Double](repeating: 1, count: distances.count) }
+        if distances.contains(0) { return distances.map { $0 == 0 ? 1 : 0 } }
+        return distances.map { 1 / $0 }
+    }
+}
+
+/// k-nearest-neighbour classifier (scikit-learn's `KNeighborsClassifier`, brute force).
+///
+/// ```swift
+/// var knn = KNearestNeighborsClassifier(k: 3, weights: .distance)
+/// knn.fit(x, y)
+/// knn.predictProbabilities(xTest)   // share of the neighbours' (weighted) votes per class
+/// ```
+public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
+    /// Neighbours that vote.
+    public var k: Int
+    /// Uniform or 1/distance votes.
+    public var weights: NeighborWeights
+    /// Euclidean or cosine distance.
+    public var metric: NeighborMetric
+    private var search: NeighborSearch?
+    private var index = ClassIndex([])
+    private var codedLabels: [Int] = []
+
+    /// A classifier voting among the `k` nearest training rows.
+    public init(k: Int = 5, weights: NeighborWeights = .uniform, metric: NeighborMetric = .euclidean) {
+        precondition(k >= 1, "[KNearestNeighbors] k must be positive, got \(k)")
+        (self.k, self.weights, self.metric) = (k, weights, metric)
+    }
+
+    public var classes: [Int] { index.classes }
+
+    public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        precondition(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) labels")
+        search = NeighborSearch(x, metric: metric)
+        index = ClassIndex(y)
+        codedLabels = index.encode(y)
+    }
+
+    /// Indices (into the training rows) and distances of the k nearest neighbours of every row, nearest first.
+    public func neighbors(_ x: FeatureMatrix) -> (indices: [[Int]], distances: [[Double]]) {
+        guard let search else { fatalError("[KNearestNeighbors] neighbors before fit") }
+        let r = search.kNearest(x, k: k)
+        return ((0..<x.rows).map { Array(r.indices[($0 * k)..<(($0 + 1) * k)]) }, (0..<x.rows).map { Array(r.distances[($0 * k)..<(($0 + 1) * k)]) })
+    }
+
+    public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        guard let search else { fatalError("[KNearestNeighbors] predict before fit") }
+        let r = search.kNearest(x, k: k)
+        var p = FeatureMatrix(zerosRows: x.rows, cols: index.classes.count)
+        for i in 0..<x.rows {
+            let w = NeighborSearch.weights(r.distances[(i * k)..<((i + 1) * k)], weights)
+            var total = 0.0
+            for t in 0..<k { p[i, codedLabels[r.indices[i * k + t]]] += w[t]; total += w[t] }
+            for c in 0..<p.cols { p[i, c] /= total }
+        }
+        return p
+    }
+
+    /// The class with the largest (weighted) vote; equal votes go to the smallest label, as scikit-learn.
+    public func predict(_ x: FeatureMatrix) -> [Int] {
+        let p = predictProbabilities(x)
+        return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
+    }
+}
+
+/// k-nearest-neighbour regressor (scikit-learn's `KNeighborsRegressor`, brute force): the (weighted) mean
+/// of the neighbours' targets.
+///
+/// ```swift
+/// var knn = KNearestNeighborsRegressor(k: 5)
+/// knn.fit(x, targets)
+/// knn.predict(xTest)
+/// ```
+public struct KNearestNeighborsRegressor: Regressor {
+    /// Neighbours averaged.
+    public var k: Int
+    /// Uniform or 1/distance weights.
+    public var weights: NeighborWeights
+    /// Euclidean or cosine distance.
+    public var metric: NeighborMetric
+    private var search: NeighborSearch?
+    private var targets: [Double] = []
+
+    /// A regressor averaging the `k` nearest training rows.
+    public init(k: Int = 5, weights: NeighborWeights = .uniform, metric: NeighborMetric = .euclidean) {
+        precondition(k >= 1, "[KNearestNeighbors] k must be positive, got \(k)")
+        (self.k, self.weights, self.metric) = (k, weights, metric)
+    }
+
+    public mutating func fit(_ x: FeatureMatrix, _ y: [Double]) {
+        precondition(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) targets")
+        search = NeighborSearch(x, metric: metric)
+        targets = y
+    }
+
+    public func predict(_ x: FeatureMatrix) -> [Double] {
+        guard let search else { fatalError("[KNearestNeighbors] predict before fit") }
+        let r = search.kNearest(x, k: k)
+        return (0..<x.rows).map { i in
+            let w = NeighborSearch.weights(r.distances[(i * k)..<((i + 1) * k)], weights)
+            var s = 0.0, total = 0.0
+            for t in 0..<k { s += w[t] * targets[r.indices[i * k + t]]; total += w[t] }
+            return s / total
+        }
+    }
+}
