@@ -51,35 +51,37 @@ struct NeighborSearch: Codable, Sendable {
             }
         }
         let n = train.rows
-        let block = Swift.max(1, Swift.min(q.rows, (4 << 20) / Swift.max(n, 1)))
-        var indices = [Int](repeating: 0, count: q.rows * k), distances = [Double](repeating: 0, count: q.rows * k)
-        let trainTensor = train.tensor.T, qNorms = q.squaredRowNorms(), trainNorms = trainNorms
+        // Blocks of query rows times blocks of training rows: each product is at most 1024 x 4096 doubles
+        // (32 MB), and a training block is reused by 1024 query rows while it is in cache.
+        let queryBlock = 1024, trainBlock = 4096
+        var indices = [Int](repeating: -1, count: q.rows * k), distances = [Double](repeating: .infinity, count: q.rows * k)
+        let qNorms = q.squaredRowNorms(), trainNorms = trainNorms
+        let trainBlocks = stride(from: 0, to: n, by: trainBlock).map { lo in
+            (lo, train.rows(Array(lo..<Swift.min(n, lo + trainBlock))).tensor.T)
+        }
         var start = 0
         while start < q.rows {
-            let end = Swift.min(q.rows, start + block)
-            let part = q.rows(Array(start..<end))
-            let products = part.tensor.matmul(trainTensor).scalars(as: Double.self)
-            indices.withUnsafeMutableBufferPointer { idx in
-                distances.withUnsafeMutableBufferPointer { dist in
-                    products.withUnsafeBufferPointer { p in
-                        Threading.parallelFor(end - start, grain: 1) { lo, hi in
-                            var bestD = [Double](repeating: .infinity, count: k), bestI = [Int](repeating: -1, count: k)
-                            for r in lo..<hi {
-                                for t in 0..<k { bestD[t] = .infinity; bestI[t] = -1 }
-                                let row = r * n, qn = qNorms[start + r]
-                                for j in 0..<n {
-                                    let d = Swift.max(qn - 2 * p[row + j] + trainNorms[j], 0)
-                                    if d < bestD[k - 1] {
-                                        var t = k - 1
-                                        while t > 0 && bestD[t - 1] > d { bestD[t] = bestD[t - 1]; bestI[t] = bestI[t - 1]; t -= 1 }
-                                        bestD[t] = d
-                                        bestI[t] = j
+            let end = Swift.min(q.rows, start + queryBlock)
+            let part = q.rows(Array(start..<end)).tensor
+            for (tlo, tensor) in trainBlocks {
+                let width = tensor.shape[1]
+                let products = part.matmul(tensor).scalars(as: Double.self)
+                indices.withUnsafeMutableBufferPointer { idx in
+                    distances.withUnsafeMutableBufferPointer { dist in
+                        products.withUnsafeBufferPointer { p in
+                            Threading.parallelFor(end - start, grain: 8) { lo, hi in
+                                for r in lo..<hi {
+                                    let o = (start + r) * k, row = r * width, qn = qNorms[start + r]
+                                    for j in 0..<width {
+                                        let d = Swift.max(qn - 2 * p[row + j] + trainNorms[tlo + j], 0)
+                                        // Strictly smaller only: on equal distances the lower training index stays first.
+                                        if d < dist[o + k - 1] {
+                                            var t = k - 1
+                                            while t > 0 && dist[o + t - 1] > d { dist[o + t] = dist[o + t - 1]; idx[o + t] = idx[o + t - 1]; t -= 1 }
+                                            dist[o + t] = d
+                                            idx[o + t] = tlo + j
+                                        }
                                     }
-                                }
-                                let o = (start + r) * k
-                                for t in 0..<k {
-                                    idx[o + t] = bestI[t]
-                                    dist[o + t] = metric == .cosine ? bestD[t] / 2 : bestD[t].squareRoot()
                                 }
                             }
                         }
@@ -88,6 +90,7 @@ struct NeighborSearch: Codable, Sendable {
             }
             start = end
         }
+        for i in 0..<distances.count { distances[i] = metric == .cosine ? distances[i] / 2 : distances[i].squareRoot() }
         return (indices, distances)
     }
 
