@@ -22,7 +22,8 @@ public struct TreeNodes: Codable, Sendable {
     /// The leaf row `i` of `x` falls into.
     func leaf(_ x: FeatureMatrix, _ i: Int) -> Int {
         var n = 0
-        while left[n] >= 0 { n = x[i, feature[n]] <= threshold[n] ? left[n] : right[n] }
+        // Features are compared as float32, as scikit-learn's trees store them.
+        while left[n] >= 0 { n = Double(Float(x[i, feature[n]])) <= threshold[n] ? left[n] : right[n] }
         return n
     }
 }
@@ -136,6 +137,11 @@ struct TreeBuilder {
     }
 }
 
+extension FeatureMatrix {
+    /// Every value rounded to float32 (and back): scikit-learn's trees split float32 features.
+    func asFloat32Values() -> FeatureMatrix { FeatureMatrix(rows: rows, cols: cols, values: values.map { Double(Float($0)) }) }
+}
+
 /// A decision tree classifier (scikit-learn's `DecisionTreeClassifier`, best splitter, Gini or entropy).
 ///
 /// ```swift
@@ -176,7 +182,7 @@ public struct DecisionTreeClassifier: ProbabilisticClassifier {
     mutating func fitCoded(_ x: FeatureMatrix, _ coded: [Int], rows: [Int], classCount: Int, classes: [Int]? = nil) {
         precondition(x.rows == coded.count, "[DecisionTree] \(x.rows) rows but \(coded.count) labels")
         if let classes { index = ClassIndex(classes) }
-        var b = TreeBuilder(x: x, y: coded.map(Double.init), classes: classCount, criterion: criterion, maxDepth: maxDepth,
+        var b = TreeBuilder(x: x.asFloat32Values(), y: coded.map(Double.init), classes: classCount, criterion: criterion, maxDepth: maxDepth,
                             minSamplesSplit: minSamplesSplit, minSamplesLeaf: minSamplesLeaf,
                             maxFeatures: maxFeatures ?? x.cols, draws: Draws(seed: seed))
         var r = rows
@@ -219,7 +225,7 @@ public struct DecisionTreeRegressor: Regressor {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Double]) {
         precondition(x.rows == y.count, "[DecisionTree] \(x.rows) rows but \(y.count) targets")
-        var b = TreeBuilder(x: x, y: y, classes: 0, criterion: .squaredError, maxDepth: maxDepth, minSamplesSplit: minSamplesSplit,
+        var b = TreeBuilder(x: x.asFloat32Values(), y: y, classes: 0, criterion: .squaredError, maxDepth: maxDepth, minSamplesSplit: minSamplesSplit,
                             minSamplesLeaf: minSamplesLeaf, maxFeatures: maxFeatures ?? x.cols, draws: Draws(seed: seed))
         var r = Array(0..<x.rows)
         _ = b.grow(&r, 0, r.count, depth: 0)
