@@ -5,7 +5,7 @@ import Myelin
 // the cache, or ../shared/datasets). Peer: scripts/bench-peers/sklearn_classic_bench.py (scikit-learn,
 // the same data, k, init, nInit, maxIter and tol).
 extension Benchmarks {
-    static let classicWorkloads = ["knn_mnist", "kmeans_mnist"]
+    static let classicWorkloads = ["knn_mnist", "knn_mnist_f64", "kmeans_mnist"]
 
     /// MNIST's training and test images as [rows, 784] float64 matrices, and their labels.
     static func mnistMatrices() throws -> (train: FeatureMatrix, trainY: [Int], test: FeatureMatrix, testY: [Int]) {
@@ -20,10 +20,12 @@ extension Benchmarks {
                 try images("test-images"), try IDX.readLabels(at: files["test-labels"]!).ints)
     }
 
-    /// 10,000 test images classified by their 3 nearest of the 60,000 training images (brute force, Euclidean).
-    static func knnMNIST(_ name: String) throws -> [Result] {
+    /// 10,000 test images classified by their 3 nearest of the 60,000 training images (brute force,
+    /// Euclidean), products in float32 (`knn_mnist`) or float64 (`knn_mnist_f64`, scikit-learn's precision).
+    static func knnMNIST(_ name: String, precision: NeighborPrecision) throws -> [Result] {
         let d = try mnistMatrices()
         var knn = KNearestNeighborsClassifier(k: 3)
+        knn.precision = precision
         let t0 = monotonicSeconds()
         knn.fit(d.train, d.trainY)
         let predicted = knn.predict(d.test)

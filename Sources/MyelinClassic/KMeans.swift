@@ -105,25 +105,34 @@ public struct KMeans: Clusterer {
         }
     }
 
-    /// Closest centre and its squared distance for every row.
-    static func assign(_ data: LloydData, _ c: FeatureMatrix) -> (labels: [Int], distances: [Double], inertia: Double) {
-        let d = data.distances(c), m = c.rows
-        var labels = [Int](repeating: 0, count: data.x.rows), best = [Double](repeating: 0, count: data.x.rows)
-        for i in 0..<data.x.rows {
+    /// Closest centre and its squared distance for every row; the inertia (from exact differences, as
+    /// scikit-learn's `_inertia`) only when asked.
+    static func assign(_ data: LloydData, _ c: FeatureMatrix, inertia wanted: Bool = true) -> (labels: [Int], distances: [Double], inertia: Double) {
+        let d = data.distances(c), m = c.rows, n = data.x.rows, cols = data.x.cols
+        var labels = [Int](repeating: 0, count: n), best = [Double](repeating: 0, count: n)
+        for i in 0..<n {
             var b = 0
             for j in 1..<m where d[i * m + j] < d[i * m + b] { b = j }
             labels[i] = b
             best[i] = d[i * m + b]
         }
-        // Inertia from exact differences, as scikit-learn's `_inertia`.
-        var inertia = 0.0
-        let x = data.x
-        for i in 0..<x.rows {
-            var s = 0.0
-            for j in 0..<x.cols { let t = x[i, j] - c[labels[i], j]; s += t * t }
-            inertia += s
+        guard wanted else { return (labels, best, 0) }
+        var perRow = [Double](repeating: 0, count: n)
+        perRow.withUnsafeMutableBufferPointer { out in
+            data.x.values.withUnsafeBufferPointer { x in
+                c.values.withUnsafeBufferPointer { cv in
+                    Threading.parallelFor(n, grain: 1024) { lo, hi in
+                        for i in lo..<hi {
+                            var s = 0.0
+                            let xr = i * cols, cr = labels[i] * cols
+                            for j in 0..<cols { let t = x[xr + j] - cv[cr + j]; s += t * t }
+                            out[i] = s
+                        }
+                    }
+                }
+            }
         }
-        return (labels, best, inertia)
+        return (labels, best, perRow.reduce(0, +))
     }
 
     /// Lloyd's iterations from `start` (scikit-learn's `_kmeans_single_lloyd`).
@@ -137,14 +146,14 @@ public struct KMeans: Clusterer {
         var iterations = 0
         for it in 0..<maxIter {
             iterations = it + 1
-            let a = assign(data, centers)
+            let a = assign(data, centers, inertia: false)
             labels = a.labels
-            var sums = FeatureMatrix(zerosRows: k, cols: d)
+            // Per-cluster sums as one product through BLAS: one-hot membership [k, n] times the rows [n, d].
             var counts = [Double](repeating: 0, count: k)
-            for i in 0..<x.rows {
-                counts[labels[i]] += 1
-                for j in 0..<d { sums[labels[i], j] += x[i, j] }
-            }
+            var membership = [Double](repeating: 0, count: k * x.rows)
+            for i in 0..<x.rows { counts[labels[i]] += 1; membership[labels[i] * x.rows + i] = 1 }
+            var sums = FeatureMatrix(rows: k, cols: d,
+                                     values: Tensor(shape: [k, x.rows], scalars: membership).matmul(data.tensor).scalars(as: Double.self))
             // Empty clusters take the rows farthest from their centres, as scikit-learn relocates them.
             let empty = (0..<k).filter { counts[$0] == 0 }
             if !empty.isEmpty {
