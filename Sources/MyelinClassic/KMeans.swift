@@ -85,20 +85,36 @@ public struct KMeans: Clusterer {
     /// Sum of squared distances of `x`'s rows to their closest centres (scikit-learn's `-score`).
     public func inertia(of x: FeatureMatrix) -> Double { KMeans.assign(LloydData(x), centers).inertia }
 
-    /// The data of a fit: the rows, their tensor (made once for BLAS) and squared norms.
+    /// The data of a fit: the rows, their squared norms, and the rows again as tensors of 256 rows (made
+    /// once, so every pass hands BLAS a chunk that stays in cache without copying it).
     struct LloydData {
+        static let chunk = 256
         let x: FeatureMatrix
-        let tensor: Tensor
+        let chunks: [Tensor]
         let norms: [Double]
-        init(_ x: FeatureMatrix) { (self.x, tensor, norms) = (x, x.tensor, x.squaredRowNorms()) }
+        init(_ x: FeatureMatrix) {
+            self.x = x
+            norms = x.squaredRowNorms()
+            chunks = stride(from: 0, to: x.rows, by: LloydData.chunk).map { r0 in
+                let r1 = Swift.min(x.rows, r0 + LloydData.chunk)
+                return Tensor(shape: [r1 - r0, x.cols], scalars: Array(x.values[(r0 * x.cols)..<(r1 * x.cols)]))
+            }
+        }
 
         /// Squared distances of every row to every centre, [rows, centres].
         func distances(_ c: FeatureMatrix) -> [Double] {
-            var d = tensor.matmul(c.tensor.T).scalars(as: Double.self)
-            let cn = c.squaredRowNorms(), m = c.rows, norms = norms
+            let m = c.rows, n = x.rows, centersT = c.tensor.T, cn = c.squaredRowNorms(), norms = norms, chunks = chunks
+            var d = [Double](repeating: 0, count: n * m)
             d.withUnsafeMutableBufferPointer { p in
-                Threading.parallelFor(x.rows, grain: 2048) { lo, hi in
-                    for i in lo..<hi { for j in 0..<m { p[i * m + j] = Swift.max(norms[i] - 2 * p[i * m + j] + cn[j], 0) } }
+                Threading.parallelFor(chunks.count, grain: 1) { lo, hi in
+                    for ch in lo..<hi {
+                        let r0 = ch * LloydData.chunk
+                        chunks[ch].matmul(centersT).withUnsafeBufferPointer(as: Double.self) { prod in
+                            for i in 0..<(prod.count / m) {
+                                for j in 0..<m { p[(r0 + i) * m + j] = Swift.max(norms[r0 + i] - 2 * prod[i * m + j] + cn[j], 0) }
+                            }
+                        }
+                    }
                 }
             }
             return d
@@ -135,6 +151,50 @@ public struct KMeans: Clusterer {
         return (labels, best, perRow.reduce(0, +))
     }
 
+    /// One pass over the rows in chunks of 256 (each chunk read once, while in cache, on both cores):
+    /// closest centre and its squared distance (a BLAS product per chunk), and the per-cluster sums and counts.
+    static func assignAndSum(_ data: LloydData, _ c: FeatureMatrix) -> (labels: [Int], distances: [Double], sums: [Double], counts: [Double]) {
+        let n = data.x.rows, d = data.x.cols, k = c.rows, chunk = LloydData.chunk
+        let chunks = data.chunks.count, chunkTensors = data.chunks
+        let centersT = c.tensor.T, cn = c.squaredRowNorms(), norms = data.norms
+        var labels = [Int](repeating: 0, count: n), best = [Double](repeating: 0, count: n)
+        var partial = [Double](repeating: 0, count: chunks * k * d), partialCounts = [Double](repeating: 0, count: chunks * k)
+        labels.withUnsafeMutableBufferPointer { lab in
+            best.withUnsafeMutableBufferPointer { bst in
+                partial.withUnsafeMutableBufferPointer { part in
+                    partialCounts.withUnsafeMutableBufferPointer { cnt in
+                        data.x.values.withUnsafeBufferPointer { x in
+                            Threading.parallelFor(chunks, grain: 1) { lo, hi in
+                                for ch in lo..<hi {
+                                    let r0 = ch * chunk, r1 = Swift.min(n, r0 + chunk)
+                                    let products = chunkTensors[ch].matmul(centersT).scalars(as: Double.self)
+                                    for i in 0..<(r1 - r0) {
+                                        var b = 0, bd = Double.infinity
+                                        for j in 0..<k {
+                                            let v = Swift.max(norms[r0 + i] - 2 * products[i * k + j] + cn[j], 0)
+                                            if v < bd { (bd, b) = (v, j) }
+                                        }
+                                        lab[r0 + i] = b
+                                        bst[r0 + i] = bd
+                                        cnt[ch * k + b] += 1
+                                        let base = (ch * k + b) * d, xr = (r0 + i) * d
+                                        for f in 0..<d { part[base + f] += x[xr + f] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var sums = [Double](repeating: 0, count: k * d), counts = [Double](repeating: 0, count: k)
+        for ch in 0..<chunks {
+            for j in 0..<k { counts[j] += partialCounts[ch * k + j] }
+            for t in 0..<(k * d) { sums[t] += partial[ch * k * d + t] }
+        }
+        return (labels, best, sums, counts)
+    }
+
     /// Lloyd's iterations from `start` (scikit-learn's `_kmeans_single_lloyd`).
     static func lloyd(_ data: LloydData, _ start: FeatureMatrix, maxIter: Int, tolerance: Double)
         -> (centers: FeatureMatrix, labels: [Int], inertia: Double, iterations: Int) {
@@ -146,14 +206,10 @@ public struct KMeans: Clusterer {
         var iterations = 0
         for it in 0..<maxIter {
             iterations = it + 1
-            let a = assign(data, centers, inertia: false)
+            let a = assignAndSum(data, centers)
             labels = a.labels
-            // Per-cluster sums as one product through BLAS: one-hot membership [k, n] times the rows [n, d].
-            var counts = [Double](repeating: 0, count: k)
-            var membership = [Double](repeating: 0, count: k * x.rows)
-            for i in 0..<x.rows { counts[labels[i]] += 1; membership[labels[i] * x.rows + i] = 1 }
-            var sums = FeatureMatrix(rows: k, cols: d,
-                                     values: Tensor(shape: [k, x.rows], scalars: membership).matmul(data.tensor).scalars(as: Double.self))
+            var counts = a.counts
+            var sums = FeatureMatrix(rows: k, cols: d, values: a.sums)
             // Empty clusters take the rows farthest from their centres, as scikit-learn relocates them.
             let empty = (0..<k).filter { counts[$0] == 0 }
             if !empty.isEmpty {
