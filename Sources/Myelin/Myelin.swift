@@ -3,3 +3,4 @@
 @_exported import MyelinData
 @_exported import MyelinTrain
 @_exported import MyelinPlot
+@_exported import MyelinClassic

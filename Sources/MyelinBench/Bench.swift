@@ -30,7 +30,7 @@ public enum Benchmarks {
         public var description: String {
             switch self {
             case .unknownWorkload(let w):
-                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads).joined(separator: ", ")), gemm_f32_<n>"
+                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads).joined(separator: ", ")), gemm_f32_<n>"
             }
         }
     }
@@ -53,6 +53,9 @@ public enum Benchmarks {
         case "fusion_chain_exp_tanh_1m": return fusionChain(name, expTanhChain)
         case "fusion_gelu_1m": return fusionGELU(name)
         case "compiled_mlp_step": return compiledMLPStep(name)
+        case "knn_mnist": return try knnMNIST(name, precision: .float32)
+        case "knn_mnist_f64": return try knnMNIST(name, precision: .float64)
+        case "kmeans_mnist": return try kmeansMNIST(name)
         default: throw BenchError.unknownWorkload(name)
         }
     }

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Myelin
+
+/// `myelin cluster`: k-means or a Gaussian mixture on a CSV file or a catalogue data set.
+struct Cluster: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Cluster rows with k-means or a Gaussian mixture; write assignments, centres and results.json.",
+        discussion: """
+            myelin cluster --csv points.csv --k 3 --out clusters
+            myelin cluster --data iris --k 3 --method gmm --out clusters
+            A CSV may have a header; a column named label, class, target or y is read as labels (for the ARI).
+            """)
+
+    @Option(help: "Numeric CSV file to cluster.") var csv: String?
+    @Option(help: "Catalogue data set to cluster (training and test rows).") var data: String?
+    @Option(help: "Number of clusters.") var k = 3
+    @Option(help: "kmeans or gmm.") var method = "kmeans"
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Folder for assignments.csv, centers.csv and results.json.") var out: String
+
+    func run() throws {
+        runOrFail {
+            guard let m = ClusterJob.Method(rawValue: method) else { throw ClusterError("--method must be kmeans or gmm, got '\(method)'") }
+            let input: (x: FeatureMatrix, labels: [Int]?)
+            switch (csv, data) {
+            case (let file?, nil): input = try ClusterJob.readCSV(file)
+            case (nil, let name?): input = try ClusterJob.readDataset(name)
+            default: throw ClusterError("give one of --csv FILE or --data NAME")
+            }
+            let results = try ClusterJob.run(input.x, labels: input.labels, k: k, method: m, seed: seed, out: out)
+            for (key, value) in results.sorted(by: { $0.key < $1.key }) { print("\(key): \(value)") }
+        }
+    }
+}

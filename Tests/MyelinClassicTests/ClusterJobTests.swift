@@ -1,0 +1,25 @@
+import Foundation
+import MyelinClassic
+import Testing
+
+@Suite("myelin cluster's job")
+struct ClusterJobTests {
+    @Test func csvWithLabelsToFolder() throws {
+        let dir = NSTemporaryDirectory() + "cluster-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "a,b,label\n0,0,0\n0,1,0\n5,5,1\n5,6,1\n9,0,2\n9,1,2\n".write(toFile: dir + "/p.csv", atomically: true, encoding: .utf8)
+        let (x, labels) = try ClusterJob.readCSV(dir + "/p.csv")
+        #expect(x.rows == 6 && x.cols == 2 && labels == [0, 0, 1, 1, 2, 2])
+        for method in ClusterJob.Method.allCases {
+            let r = try ClusterJob.run(x, labels: labels, k: 3, method: method, seed: 0, out: dir + "/\(method)")
+            #expect(r["adjusted_rand_index"] == 1)
+            #expect(r[method == .kmeans ? "inertia" : "log_likelihood"] != nil)
+            let rows = try String(contentsOfFile: dir + "/\(method)/assignments.csv", encoding: .utf8).split(separator: "\n")
+            #expect(rows.count == 7 && rows[0] == "row,cluster,p0,p1,p2")
+            #expect(FileManager.default.fileExists(atPath: dir + "/\(method)/results.json"))
+        }
+        try "a,b\n1,x\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        #expect(throws: ClusterError.self) { try ClusterJob.readCSV(dir + "/bad.csv") }
+    }
+}
