@@ -184,9 +184,10 @@ extension Graph {
     public static func trace(inputs: [Tensor], names: [(String, Tensor)] = [], _ body: ([Tensor]) -> [Tensor]) -> Graph {
         let tracer = Tracer(names: names)
         let tagged = inputs.map { tracer.addInput($0) }
-        let randomState = Random.global.state
+        // Counted per thread: another thread drawing from Random.global meanwhile is not this trace's doing.
+        let draws = Recording.globalDrawsOnThisThread
         let outs = Recording.with(tracer: tracer) { body(tagged) }
-        if Random.global.state != randomState {
+        if Recording.globalDrawsOnThisThread != draws {
             // A replay would reuse the numbers drawn now (a dropout mask, say), silently.
             fatalError("[trace] the traced function drew random numbers (dropout in training mode?); they would be frozen into the graph: trace it in eval mode or without randomness")
         }

@@ -20,9 +20,17 @@ public final class RandomGenerator: @unchecked Sendable {
     /// Box-Muller makes normals in pairs; the second waits here.
     private var spareNormal: Double?
     private var mutex = pthread_mutex_t()
+    /// Whether this is `Random.global`, whose draws a trace must notice (a stored flag: comparing
+    /// with `Random.global` here would recurse into its lazy initialisation).
+    private let isGlobal: Bool
 
     /// A generator whose stream is fully determined by `seed`.
-    public init(seed: UInt64) {
+    public convenience init(seed: UInt64) {
+        self.init(seed: seed, isGlobal: false)
+    }
+
+    init(seed: UInt64, isGlobal: Bool) {
+        self.isGlobal = isGlobal
         pthread_mutex_init(&mutex, nil)
         reseed(seed)
     }
@@ -47,7 +55,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// The generator's complete state, to save in a checkpoint and restore with `restore(_:)`.
     public var state: [UInt64] {
-        locked { [s.0, s.1, s.2, s.3, spareNormal.map { $0.bitPattern } ?? 0, spareNormal == nil ? 0 : 1] }
+        locked(draws: false) { [s.0, s.1, s.2, s.3, spareNormal.map { $0.bitPattern } ?? 0, spareNormal == nil ? 0 : 1] }
     }
 
     /// Puts back a state read from `state`; the stream continues exactly where it was.
@@ -60,7 +68,9 @@ public final class RandomGenerator: @unchecked Sendable {
     }
 
     /// Runs `body` holding the generator's lock; the fill functions take it once per tensor.
-    func locked<R>(_ body: () -> R) -> R {
+    /// `draws: false` for reads that leave the stream where it is.
+    func locked<R>(draws: Bool = true, _ body: () -> R) -> R {
+        if isGlobal && draws { Recording.noteGlobalDraw() }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return body()
@@ -131,7 +141,7 @@ public final class RandomGenerator: @unchecked Sendable {
 /// ```
 public enum Random {
     /// The generator behind every random constructor called without `generator:`.
-    public static let global = RandomGenerator(seed: 0)
+    public static let global = RandomGenerator(seed: 0, isGlobal: true)
 
     /// Reseeds the global generator.
     public static func seed(_ seed: UInt64) { global.reseed(seed) }

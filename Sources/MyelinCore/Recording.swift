@@ -55,6 +55,33 @@ enum Recording {
         return try with(tracer: nil) { try withoutGrad(body) }
     }
 
+    /// Draws from `Random.global` made on each thread while some trace runs (a per-thread counter,
+    /// so that another thread's draws, a test running beside a trace, say, are not blamed on it).
+    private static let drawsKey: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { free($0) }
+        return k
+    }()
+
+    /// This thread's count of global random draws made while any trace was running.
+    static var globalDrawsOnThisThread: Int {
+        guard let p = pthread_getspecific(drawsKey) else { return 0 }
+        return p.assumingMemoryBound(to: Int.self).pointee
+    }
+
+    /// Called by `Random.global` on each draw: counts it on this thread while a trace runs anywhere.
+    @inline(__always)
+    static func noteGlobalDraw() {
+        guard activeTraces.load(ordering: .relaxed) > 0 else { return }
+        var p = pthread_getspecific(drawsKey)
+        if p == nil {
+            p = malloc(MemoryLayout<Int>.size)
+            p!.assumingMemoryBound(to: Int.self).initialize(to: 0)
+            pthread_setspecific(drawsKey, p)
+        }
+        p!.assumingMemoryBound(to: Int.self).pointee += 1
+    }
+
     /// A fresh number for a traced value.
     static func newValueID() -> Int { valueCounter.add(1, ordering: .relaxed).newValue }
 
