@@ -238,3 +238,73 @@ int myelin_sgemm(int isa, long m, long n, long k, const float *a, long lda, int 
     }
     return 1;
 }
+
+// MARK: products with B packed once
+
+// The packed B: for each kc block of k (pc), all columns' nr-wide micro-panels, padded to a whole
+// panel: block pc starts at pc * nPad, panel jr within it at jr * kb. There is no nc blocking: B
+// is packed for many products with few rows (a recurrent layer's batch), read once per product.
+
+long myelin_sgemm_packed_size(int isa, long k, long n) {
+    sgemm_shape s;
+    if (!shape_for(isa, &s)) return 0;
+    long nPad = (n + s.nr - 1) / s.nr * s.nr;
+    return (k > 0 ? k : 1) * (nPad > 0 ? nPad : 1);
+}
+
+int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int transB, float *out) {
+    sgemm_shape s;
+    if (!shape_for(isa, &s)) return 0;
+    long nPad = (n + s.nr - 1) / s.nr * s.nr;
+    for (long pc = 0; pc < k; pc += s.kc) {
+        long kb = k - pc < s.kc ? k - pc : s.kc;
+        pack_b(b, ldb, transB, pc, kb, 0, n, s.nr, out + pc * nPad);
+    }
+    return 1;
+}
+
+int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const float *a, long lda, int transA,
+                           const float *packed, long n, float *c, long ldc, int accumulate) {
+    sgemm_shape s;
+    if (!shape_for(isa, &s)) return 0;
+    if (m <= 0 || n1 <= n0) return 1;
+    if (k <= 0) {
+        if (!accumulate)
+            for (long i = 0; i < m; i++) memset(c + i * ldc + n0, 0, (size_t)(n1 - n0) * sizeof(float));
+        return 1;
+    }
+    const int mr = s.mr, nr = s.nr;
+    long nPad = (n + nr - 1) / nr * nr;
+    long kcMax = k < s.kc ? k : s.kc;
+    long mcMax = m < s.mc ? (m + mr - 1) / mr * mr : s.mc;
+    long aFloats = (mcMax * kcMax + 15) & ~15L;
+    float *pa = buffer((size_t)aFloats + (size_t)mr * nr);
+    if (!pa) return 0;
+    float *tile = pa + aFloats;
+    for (long pc = 0; pc < k; pc += s.kc) {
+        long kb = k - pc < s.kc ? k - pc : s.kc;
+        int load = accumulate || pc > 0;
+        const float *pb = packed + pc * nPad;
+        for (long ic = 0; ic < m; ic += s.mc) {
+            long mb = m - ic < s.mc ? m - ic : s.mc;
+            pack_a(a, lda, transA, ic, mb, pc, kb, mr, pa);
+            for (long jr = n0; jr < n1; jr += nr) {
+                long cols = n1 - jr < nr ? n1 - jr : nr;
+                const float *bp = pb + jr * kb;
+                for (long ir = 0; ir < mb; ir += mr) {
+                    long rows = mb - ir < mr ? mb - ir : mr;
+                    float *cp = c + (ic + ir) * ldc + jr;
+                    if (rows == mr && cols == nr) {
+                        s.kernel(kb, pa + ir * kb, bp, cp, ldc, load);
+                    } else {
+                        if (load)
+                            for (long i = 0; i < rows; i++) memcpy(tile + i * nr, cp + i * ldc, (size_t)cols * sizeof(float));
+                        s.kernel(kb, pa + ir * kb, bp, tile, nr, load);
+                        for (long i = 0; i < rows; i++) memcpy(cp + i * ldc, tile + i * nr, (size_t)cols * sizeof(float));
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}

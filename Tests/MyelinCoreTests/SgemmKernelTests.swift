@@ -98,6 +98,35 @@ import CMyelinKernels
         }
     }
 
+    @Test func aBPackedOnceGivesTheBitsOfRun() {
+        // Recurrent layers' shapes (few rows, B reused at every step), edges that are not whole
+        // tiles, several k blocks, splits by columns and by rows.
+        for (m, n, k, transB) in [(32, 1024, 256, true), (32, 256, 1024, false), (5, 70, 300, true),
+                                  (64, 40, 600, false), (1, 33, 7, false), (13, 33, 1, true)] {
+            let problem = Problem(m: m, n: n, k: k, transA: false, transB: transB, seed: UInt64(m + n + k))
+            for isa in Self.isas {
+                let packed = problem.b.withUnsafeBufferPointer {
+                    PackedSgemm.PackedB($0.baseAddress!, problem.opB, k: k, n: n, isa: isa)
+                }
+                guard let packed else { continue }
+                for accumulate in [false, true] {
+                    let base = problem.run(accumulate: accumulate, threads: 1, isa: isa)!
+                    for threads in [1, 2, 3] {
+                        var c = problem.c0
+                        problem.a.withUnsafeBufferPointer { pa in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                packed.multiply(pa.baseAddress!, problem.opA, pc.baseAddress!, m: m,
+                                                accumulate: accumulate, threads: threads)
+                            }
+                        }
+                        #expect(c.map(\.bitPattern) == base.map(\.bitPattern),
+                                "\(m)x\(k)x\(n) \(isa) accumulate \(accumulate) on \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func eachMicrokernelThisCPUHasRuns() {
         #expect(myelin_sgemm(PackedSgemm.ISA.scalar.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == 1)
         #expect(myelin_sgemm(PackedSgemm.ISA.avx2.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == myelin_cpu_has_avx2_fma())

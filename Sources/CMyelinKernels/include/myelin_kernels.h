@@ -51,4 +51,19 @@ enum { MYELIN_SGEMM_AUTO = 0, MYELIN_SGEMM_SCALAR = 1, MYELIN_SGEMM_AVX2 = 2, MY
 int myelin_sgemm(int isa, long m, long n, long k, const float *a, long lda, int transA,
                  const float *b, long ldb, int transB, float *c, long ldc, int accumulate);
 
+/// Floats that `myelin_sgemm_pack_b` writes for a k x n B with `isa`'s panels; 0 when `isa`
+/// cannot run here.
+long myelin_sgemm_packed_size(int isa, long k, long n);
+
+/// Packs all of B (k x n, as in `myelin_sgemm`) once into `out` (64-byte aligned,
+/// `myelin_sgemm_packed_size` floats), for many products with the same B (a recurrent layer's
+/// weights at every time step). Returns 0 when `isa` cannot run here.
+int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int transB, float *out);
+
+/// Columns n0..<n1 of C (+)= A B with B packed by `myelin_sgemm_pack_b` (same isa, k, n); n0 a
+/// multiple of 32. The same bits as `myelin_sgemm`. Returns 0 when `isa` cannot run here or the
+/// packing buffer of A could not be allocated.
+int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const float *a, long lda, int transA,
+                           const float *packed, long n, float *c, long ldc, int accumulate);
+
 #endif

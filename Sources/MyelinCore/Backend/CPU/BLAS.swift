@@ -160,3 +160,34 @@ enum BLAS {
     @inline(__always)
     static func blasInt(_ v: Int) -> Int32 { Int32(truncatingIfNeeded: v) }
 }
+
+extension BLAS {
+    /// A right-hand operand B (k x n) used in many products C = A B with A of `rows` rows: a
+    /// recurrent layer's weights at every time step. Packed once where `gemm` would take the
+    /// packed float32 kernel, so the products are those of `gemm`, bit for bit, without packing
+    /// B again each time; otherwise each product is a plain `gemm`.
+    struct RepeatedOperand<T: FloatElement> {
+        let b: UnsafePointer<T>, opB: BLASOperand
+        let k: Int, n: Int
+        private let packed: PackedSgemm.PackedB?
+
+        init(_ b: UnsafePointer<T>, _ opB: BLASOperand, k: Int, n: Int, rows m: Int) {
+            (self.b, self.opB, self.k, self.n) = (b, opB, k, n)
+            if T.self == Float.self && m > 1 && m * n * k >= PackedSgemm.threshold && PackedSgemm.available {
+                packed = PackedSgemm.PackedB(UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), opB, k: k, n: n)
+            } else {
+                packed = nil
+            }
+        }
+
+        /// C (+)= A B for an A of the `rows` given at creation.
+        func multiply(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ c: UnsafeMutablePointer<T>, m: Int, accumulate: Bool = false) {
+            if let packed {
+                packed.multiply(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), opA,
+                                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), m: m, accumulate: accumulate)
+            } else {
+                gemm(a, opA, b, opB, c, m: m, n: n, k: k, accumulate: accumulate)
+            }
+        }
+    }
+}

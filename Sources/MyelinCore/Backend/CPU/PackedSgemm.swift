@@ -58,4 +58,56 @@ enum PackedSgemm {
         block(0..<m, 0..<n)
         return true
     }
+
+    /// A right-hand operand B (k x n) packed once into the microkernel's panels, for many
+    /// products with the same B: a recurrent layer multiplies by its weights at every time step,
+    /// and packing them each time cost about as much as the product (m is the batch, 32 in
+    /// `lstm_train`). Products give the same bits as `run`.
+    final class PackedB {
+        let k: Int, n: Int
+        let isa: ISA
+        let panels: UnsafeMutablePointer<Float>
+
+        /// Packs `b` (`opB` as in `BLAS.gemm`); nil when no microkernel runs here.
+        init?(_ b: UnsafePointer<Float>, _ opB: BLASOperand, k: Int, n: Int, isa: ISA = .auto) {
+            let count = myelin_sgemm_packed_size(isa.rawValue, k, n)
+            guard count > 0 else { return nil }
+            self.k = k
+            self.n = n
+            self.isa = isa
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            panels = raw.bindMemory(to: Float.self, capacity: count)
+            _ = myelin_sgemm_pack_b(isa.rawValue, k, n, b + opB.columnOffset(0), opB.leadingDimension,
+                                    opB.transposed ? 1 : 0, panels)
+        }
+
+        deinit { UnsafeMutableRawPointer(panels).deallocate() }
+
+        /// C (+)= A B, split across `threads` as `run` splits it (columns in whole 32-wide tiles
+        /// when C is at least as wide as tall, else rows).
+        func multiply(_ a: UnsafePointer<Float>, _ opA: BLASOperand, _ c: UnsafeMutablePointer<Float>, m: Int,
+                      accumulate: Bool, threads: Int = Threading.count) {
+            let chunks = threads > 1 && m * n * k >= PackedSgemm.parallelThreshold ? threads : 1
+            let acc: Int32 = accumulate ? 1 : 0, ta: Int32 = opA.transposed ? 1 : 0
+            func block(_ rows: Range<Int>, _ cols: Range<Int>) {
+                let ran = myelin_sgemm_prepacked(isa.rawValue, rows.count, cols.lowerBound, cols.upperBound, k,
+                                                 a + opA.rowOffset(rows.lowerBound), opA.leadingDimension, ta,
+                                                 panels, n, c + rows.lowerBound * n, n, acc)
+                if ran == 0 { fatalError("[matmul] could not allocate the packing buffer of a \(rows.count)x\(k)x\(cols.count) product") }
+            }
+            if chunks > 1 && n >= m && n >= 2 * chunks * 32 {
+                ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
+                    let lo = (n * t / chunks) & ~31, hi = t == chunks - 1 ? n : (n * (t + 1) / chunks) & ~31
+                    block(0..<m, lo..<hi)
+                }
+            } else if chunks > 1 && m >= 2 * chunks * 12 {
+                ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
+                    let lo = m * t / chunks / 12 * 12, hi = t == chunks - 1 ? m : m * (t + 1) / chunks / 12 * 12
+                    block(lo..<hi, 0..<n)
+                }
+            } else {
+                block(0..<m, 0..<n)
+            }
+        }
+    }
 }

@@ -93,12 +93,12 @@ enum RecurrentKernels {
         let proj = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? B * P : 0)
         defer { hh.deallocate(); proj.deallocate() }
         let hs = p.workspace + geo.hsOffset, hf = p.workspace + geo.hfOffset
-        let wT = transposedOf(P, GH)
+        let wHhT = BLAS.RepeatedOperand(UnsafePointer(p.wHh), transposedOf(P, GH), k: P, n: GH, rows: B)
         for s in 0..<geo.steps {
             let t = geo.reverse ? geo.steps - 1 - s : s
             let tp = geo.reverse ? t + 1 : t - 1
             let hPrev = s == 0 ? p.h0 : hs + tp * B * P
-            BLAS.gemm(UnsafePointer(hPrev), rowMajor(B, P, P), UnsafePointer(p.wHh), wT, hh, m: B, n: GH, k: P)
+            wHhT.multiply(UnsafePointer(hPrev), rowMajor(B, P, P), hh, m: B)
             overBatch(geo) { b0, b1 in forwardGates(geo, p, s: s, t: t, tp: tp, hh, b0, b1) }
             if geo.projected {
                 // h = o·tanh(c) Wₕᵣᵀ for this step's rows; masked rows already hold the kept state.
@@ -298,6 +298,7 @@ enum RecurrentKernels {
         let gOut = g, gHn = g + geo.rows * P, gCn = gHn + B * P
         dh.update(from: gHn, count: B * P)
         if lstm { dc.update(from: gCn, count: B * H) }
+        let wHh = BLAS.RepeatedOperand(UnsafePointer(p.wHh), rowMajor(GH, P, P), k: GH, n: P, rows: B)
         for s in (0..<geo.steps).reversed() {
             let t = geo.reverse ? geo.steps - 1 - s : s
             let tp = geo.reverse ? t + 1 : t - 1
@@ -316,8 +317,7 @@ enum RecurrentKernels {
             }
             overBatch(geo) { b0, b1 in backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, b0, b1) }
             // The previous state's gradient: dGₜ Wₕₕ (plus GRU's direct path); kept at masked steps.
-            BLAS.gemm(UnsafePointer(dGhh + t * B * GH), rowMajor(B, GH, GH), UnsafePointer(p.wHh), rowMajor(GH, P, P),
-                      tmp, m: B, n: P, k: GH)
+            wHh.multiply(UnsafePointer(dGhh + t * B * GH), rowMajor(B, GH, GH), tmp, m: B)
             for b in 0..<B where valid(b) {
                 let d = dh + b * P, e = tmp + b * P
                 if geo.kind == .gru {
