@@ -134,6 +134,7 @@ public enum TrainJob {
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
                               output: @escaping (String) -> Void) throws -> [String: Double] {
+        if ClassicJob.isClassicRun(path) { try ClassicJob.refuseResume(path) }
         if LanguageModelJob.isLanguageModelRun(path) {
             return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
         }
