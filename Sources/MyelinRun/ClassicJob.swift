@@ -20,6 +20,8 @@ public struct ClassicRequest {
     public var overwrite = false
     /// Options of the networks the user gave (`--hidden`, `--epochs` with knn, ...): `validate` rejects the first.
     public var networkOptions: [String] = []
+    /// Options of the classic models the user gave (`--neighbors`, `--max-depth`, `--trees`): `validate` rejects those of other kinds.
+    public var classicOptions: [String] = []
 
     public init(source: DataSource, classic: ClassicSettings, out: String?) {
         self.source = source
@@ -33,6 +35,16 @@ public struct ClassicRequest {
         if let option = networkOptions.first {
             throw RunError(op: "train", "\(option) is an option of the networks; --model \(classic.kind.rawValue) takes "
                            + ClassicJob.optionsText(classic.kind))
+        }
+        let applies: [String]
+        switch classic.kind {
+        case .knn: applies = ["--neighbors"]
+        case .tree: applies = ["--max-depth"]
+        case .forest: applies = ["--max-depth", "--trees"]
+        case .perceptron, .naiveBayes: applies = []
+        }
+        if let option = classicOptions.first(where: { !applies.contains($0) }) {
+            throw RunError(op: "train", "\(option) does not apply to --model \(classic.kind.rawValue); it takes \(ClassicJob.optionsText(classic.kind))")
         }
         var s = settings
         s.validationSplit = 0

@@ -4,6 +4,7 @@ import MyelinData
 import MyelinNN
 import MyelinPlot
 import MyelinTrain
+import MyelinClassic
 
 /// What `myelin train` was asked to do.
 public struct TrainRequest {
@@ -61,7 +62,7 @@ public struct TrainRequest {
             throw RunError(op: "train", "--activation: \(error.reason)")
         }
         guard layers != nil || ["mlp", "cnn", "linear"].contains(model) else {
-            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers)")
+            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers), or a classic model: \(ClassicKind.list)")
         }
         guard maxParameters >= 1 else { throw RunError(op: "train", "--max-parameters must be positive, got \(maxParameters)") }
         if let out { try RunFolder(out).checkCreatable() }
