@@ -89,6 +89,8 @@ struct ClassicFit {
     var settings: ClassicSettings
     var scaling: RunData.Scaling
     var seconds: Double
+    /// Seconds of predicting the test part (kNN's work is there).
+    var testSeconds: Double
     var test: Evaluation
     var trainingRows: Int
     var trainX: FeatureMatrix
@@ -143,7 +145,7 @@ public enum ClassicJob {
                                              featureNames: data.featureNames.isEmpty ? nil : data.featureNames,
                                              inputShape: data.inputShape, scaling: fit.scaling, source: request.source,
                                              schema: data.schema, settings: request.settings, trainingRows: fit.trainingRows)
-        var training: [String: Double] = ["seconds": fit.seconds, "rows": Double(fit.trainingRows), "features": Double(fit.trainX.cols)]
+        var training: [String: Double] = ["seconds": fit.seconds, "test_seconds": fit.testSeconds, "rows": Double(fit.trainingRows), "features": Double(fit.trainX.cols)]
         if case .perceptron(let p) = fit.model {
             training["epochs"] = Double(p.epochs)
             training["converged"] = p.converged ? 1 : 0
@@ -208,9 +210,11 @@ public enum ClassicJob {
         let start = monotonicSeconds()
         model.fit(x, trainY)
         let seconds = monotonicSeconds() - start
+        let testStart = monotonicSeconds()
         let test = evaluate(model, inputs: scaling.inputs(data.rawTest.inputs), labels: data.rawTest.targets.ints,
                             classes: data.classNames.count)
-        return ClassicFit(model: model, settings: settings, scaling: scaling, seconds: seconds, test: test, trainingRows: rows,
+        return ClassicFit(model: model, settings: settings, scaling: scaling, seconds: seconds,
+                          testSeconds: monotonicSeconds() - testStart, test: test, trainingRows: rows,
                           trainX: x, trainY: trainY)
     }
 

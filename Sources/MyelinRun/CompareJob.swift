@@ -58,8 +58,14 @@ public struct CompareRow: Codable, Sendable, Equatable {
     public var macroF1: Double?
     /// Seconds of training (fitting), nil when skipped.
     public var seconds: Double?
+    /// Seconds of predicting the test part (classic models; kNN's work is there).
+    public var testSeconds: Double?
     /// Why the model was not run.
     public var skipped: String?
+
+    enum CodingKeys: String, CodingKey {
+        case model, detail, accuracy, macroF1 = "macro_f1", seconds, testSeconds = "test_seconds", skipped
+    }
 }
 
 /// Everything `myelin compare` found: written as `compare.json`.
@@ -70,6 +76,10 @@ public struct CompareResult: Codable, Sendable {
     public var classes: Int
     public var seed: UInt64
     public var rows: [CompareRow]
+
+    enum CodingKeys: String, CodingKey {
+        case data, trainingRows = "training_rows", testRows = "test_rows", classes, seed, rows = "models"
+    }
 }
 
 /// `myelin compare`: the default network and the classic models trained on the same split, one
@@ -115,7 +125,7 @@ public enum CompareJob {
             output("\(kind.rawValue): fitting...\n")
             let fit = try ClassicJob.fit(s, data: data)
             rows.append(CompareRow(model: kind.rawValue, detail: fit.settings.text, accuracy: fit.test.metrics["accuracy"],
-                                   macroF1: fit.test.metrics["macro_f1"], seconds: fit.seconds))
+                                   macroF1: fit.test.metrics["macro_f1"], seconds: fit.seconds, testSeconds: fit.testSeconds))
         }
         let result = CompareResult(data: request.source.label, trainingRows: n, testRows: data.test.count, classes: classes,
                                    seed: request.settings.seed, rows: rows)
@@ -183,15 +193,16 @@ public enum CompareJob {
     /// The table `myelin compare` prints.
     public static func table(_ result: CompareResult) -> String {
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
-        var text = pad("model", 13) + pad("accuracy", 10) + pad("macro F1", 10) + pad("train time", 12) + "settings\n"
+        func time(_ s: Double?) -> String { s.map { $0 < 10 ? String(format: "%.3f s", $0) : String(format: "%.1f s", $0) } ?? "-" }
+        var text = pad("model", 13) + pad("accuracy", 10) + pad("macro F1", 10) + pad("train time", 12) + pad("test time", 11) + "settings\n"
         for row in result.rows {
             if let why = row.skipped {
                 text += pad(row.model, 13) + "skipped: \(why)\n"
                 continue
             }
-            let time = row.seconds.map { $0 < 10 ? String(format: "%.3f s", $0) : String(format: "%.1f s", $0) } ?? "-"
             text += pad(row.model, 13) + pad(row.accuracy.map { String(format: "%.4f", $0) } ?? "-", 10)
-                + pad(row.macroF1.map { String(format: "%.4f", $0) } ?? "-", 10) + pad(time, 12) + row.detail + "\n"
+                + pad(row.macroF1.map { String(format: "%.4f", $0) } ?? "-", 10) + pad(time(row.seconds), 12) + pad(time(row.testSeconds), 11)
+                + row.detail + "\n"
         }
         text += "same test part for every model (seed \(result.seed)); the classic models fit all \(result.trainingRows.grouped) training rows, "
             + "the network holds out a validation part of them for early stopping\n"
