@@ -175,8 +175,8 @@ public enum CompareJob {
         let levels = max(1, log2(max(n, 2)))
         switch kind {
         case .perceptron:
-            // Every pass: a product per row and binary problem, in plain Swift (about 1e9 a second).
-            return Double(settings.epochs) * n * d * Double(classes > 2 ? classes : 1) / 1e9
+            // Every pass: a product per row and binary problem, in plain Swift.
+            return Double(settings.epochs) * n * d * Double(classes > 2 ? classes : 1) / 5e8
         case .knn:
             // Products of test and training rows through BLAS (about 2e10 a second in float64).
             return 2 * n * m * d / 2e10
@@ -184,9 +184,9 @@ public enum CompareJob {
             return n * d / 1e8
         case .tree:
             // Sorting every feature's values at every level of the tree.
-            return n * d * levels * levels / 1e9
+            return n * d * levels * levels / 1e8
         case .forest:
-            return Double(settings.trees) * n * max(1, d.squareRoot()) * levels * levels / 2e9
+            return Double(settings.trees) * n * max(1, d.squareRoot()) * levels * levels / 2e8
         }
     }
 

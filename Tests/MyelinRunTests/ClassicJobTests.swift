@@ -118,6 +118,10 @@ private let irisPresent = Catalogue(dataDir: nil, allowDownload: false).status("
         let slow = CompareJob.estimatedSeconds(.forest, settings: ClassicSettings(kind: .forest), rows: 60_000, features: 784,
                                                classes: 10, testRows: 10_000)
         #expect(slow > CompareJob.budgetSeconds)
+        for kind in [ClassicKind.tree, .perceptron] {
+            #expect(CompareJob.estimatedSeconds(kind, settings: ClassicSettings(kind: kind), rows: 60_000, features: 784,
+                                                classes: 10, testRows: 10_000) > CompareJob.budgetSeconds, "\(kind) on MNIST")
+        }
         #expect(CompareJob.estimatedSeconds(.knn, settings: ClassicSettings(kind: .knn), rows: 60_000, features: 784,
                                             classes: 10, testRows: 10_000) < CompareJob.budgetSeconds)
         request.include = ["boosting"]
