@@ -213,7 +213,7 @@ done
 "$MYELIN" train --csv "$T/good.csv" --label label --model knn --neighbors 3 --out "$T/knn" > /dev/null 2>&1 \
     || { echo "FAIL training a small kNN"; failures=$((failures + 1)); }
 expect "resume: classic run"        "classic models are fitted in one pass and do not resume" "$MYELIN" resume "$T/knn"
-expect "predict: classic, wide CSV" "features per example but the model expects 2|no column" "$MYELIN" predict "$T/knn" --input "$T/wide.csv"
+expect "predict: classic, wide CSV" "missing columns" "$MYELIN" predict "$T/knn" --input "$T/wide.csv"
 
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"
