@@ -39,7 +39,7 @@ let package = Package(
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
         .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
-        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot"]),
+        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
         // Classic machine learning with scikit-learn's meaning: k-means, mixtures, kNN, naive Bayes, trees, PCA.
         .target(name: "MyelinClassic", dependencies: ["MyelinCore", "MyelinData"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinDataTests", dependencies: ["MyelinData", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinTestSupport"]),
+        .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinClassic", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).

@@ -194,5 +194,26 @@ done
     || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
 expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
 
+# Classic models (train --model perceptron|knn|naive-bayes|tree|forest) and compare.
+printf 'x,y,label\n' > "$T/flat.csv"; for i in $(seq 1 20); do printf '1,2,%s\n' $([ $((i % 2)) -eq 0 ] && echo a || echo b) >> "$T/flat.csv"; done
+printf 'x,y,label\n' > "$T/rare.csv"; for i in $(seq 1 40); do printf '%s,%s,%s\n' $i $((i % 7)) $([ $((i % 2)) -eq 0 ] && echo a || echo b) >> "$T/rare.csv"; done
+printf '5,5,c\n6,6,c\n' >> "$T/rare.csv"
+expect "knn: k over the rows"       "--neighbors 500 is more than the 8 training rows" "$MYELIN" train --csv "$T/good.csv" --label label --model knn --neighbors 500 --out "$T/c1"
+expect "knn: k 0"                   "--neighbors must be positive" "$MYELIN" train --csv "$T/good.csv" --label label --model knn --neighbors 0 --out "$T/c2"
+expect "tree: constant features"    "features are constant"        "$MYELIN" train --csv "$T/flat.csv" --label label --model tree --out "$T/c3"
+expect "knn: empty class"           "class 'c' has no training rows" "$MYELIN" train --csv "$T/rare.csv" --label label --model knn --neighbors 3 --test-split 0.8 --out "$T/c4"
+expect "knn: network option"        "--epochs is an option of the networks" "$MYELIN" train --csv "$T/good.csv" --label label --model knn --epochs 5 --out "$T/c5"
+expect "tree: knn option"           "--neighbors does not apply to --model tree" "$MYELIN" train --csv "$T/good.csv" --label label --model tree --neighbors 3 --out "$T/c6"
+expect "mlp: classic option"        "--max-depth is for the classic models" "$MYELIN" train --csv "$T/good.csv" --label label --max-depth 3 --out "$T/c7"
+expect "unknown model"              "unknown --model 'svm'"        "$MYELIN" train --csv "$T/good.csv" --label label --model svm --out "$T/c8"
+expect "compare: unknown include"   "unknown model 'svm' in --include" "$MYELIN" compare --csv "$T/good.csv" --label label --include svm --out "$T/c9"
+for l in c1 c2 c3 c4 c5 c6 c7 c8 c9; do
+    if [ -e "$T/$l" ]; then echo "FAIL a failed classic train left $T/$l behind"; failures=$((failures + 1)); fi
+done
+"$MYELIN" train --csv "$T/good.csv" --label label --model knn --neighbors 3 --out "$T/knn" > /dev/null 2>&1 \
+    || { echo "FAIL training a small kNN"; failures=$((failures + 1)); }
+expect "resume: classic run"        "classic models are fitted in one pass and do not resume" "$MYELIN" resume "$T/knn"
+expect "predict: classic, wide CSV" "missing columns" "$MYELIN" predict "$T/knn" --input "$T/wide.csv"
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

@@ -134,12 +134,20 @@ struct Train: ParsableCommand {
           myelin train --data mnist --model cnn --epochs 12 --cosine --out runs/mnist-cnn
           myelin train --csv houses.csv --label price --hidden 64,64 --out runs/houses
           myelin train --data fashion-mnist --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
+          myelin train --data mnist --model knn --neighbors 3 --out runs/mnist-knn
+          myelin train --data breast-cancer --model forest --trees 100 --seed 0 --out runs/bc-forest
+
+        Classic models (perceptron, knn, naive-bayes, tree, forest) are fitted in one pass on the whole
+        training part (no validation part) with the usual scaling (standardised table features, images as
+        they are; multinomial naive Bayes reads raw counts); they do not resume. They take --seed, --test-split
+        and the data options; the perceptron also --epochs (most passes, default 100) and --lr (η, default 1);
+        any other network option is rejected.
 
         Activations (--activation, or a block of --layers):
         """ + "\n" + ActivationTable.helpTable.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "mlp, cnn (LeNet-like) or linear; for texts lstm (default), gru or rnn.") var model: String?
+    @Option(help: "mlp, cnn (LeNet-like) or linear; for texts lstm (default), gru or rnn; classic models: perceptron, knn, naive-bayes (multinomial on count data such as word counts, Gaussian otherwise), tree or forest.") var model: String?
     @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256).") var hidden: String?
     @Option(help: "A text file to learn a character-level language model from.") var text: String?
     @Option(help: "With --csv: the column of text messages to classify with --model lstm|gru (word ids through a recurrent encoder).") var textColumn: String?
@@ -150,6 +158,7 @@ struct Train: ParsableCommand {
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
     @OptionGroup var training: TrainingOptions
+    @OptionGroup(title: "Classic models") var classicOptions: ClassicOptions
     @Option(help: "The run folder to write (default: a new runs/<data>-<n>).") var out: String?
     @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
     @Option(help: "The largest network to build, in parameters.") var maxParameters = TrainRequest.defaultMaxParameters
@@ -157,6 +166,13 @@ struct Train: ParsableCommand {
     func run() throws {
         runOrFail {
             try training.applyThreads()
+            if let model, let kind = ClassicKind.named(model) {
+                try ClassicJob.train(try classicRequest(kind), output: writeToStandardOutput)
+                return
+            }
+            if let option = classicOptions.given.first {
+                throw RunError(op: "train", "\(option) is for the classic models (--model knn, tree or forest); --model \(model ?? "mlp") is a network")
+            }
             if text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true {
                 try LanguageModelJob.train(try languageModelRequest(), output: writeToStandardOutput)
                 return

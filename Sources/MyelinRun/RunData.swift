@@ -38,6 +38,8 @@ public struct RunData {
     public var notes: [String] = []
     /// True when the data were too few to hold any out: `test` is the training data.
     public var testIsTraining = false
+    /// The training part before scaling (classic models that need raw counts read it).
+    public var rawTrain: TensorDataset? = nil
 
     /// Per-feature standardisation fitted on the training part only.
     public struct Scaling: Codable, Equatable, Sendable {
@@ -129,7 +131,8 @@ public struct RunData {
                        validation: validation.map { scaling.prepared($0.inputs, $0.targets, task: task) },
                        test: scaling.prepared(testX, testY, task: task), rawTest: TensorDataset(inputs: testX, targets: testY),
                        task: task, classNames: classNames, featureNames: featureNames, inputShape: inputShape,
-                       scaling: scaling, schema: schema, notes: notes, testIsTraining: testIsTraining)
+                       scaling: scaling, schema: schema, notes: notes, testIsTraining: testIsTraining,
+                       rawTrain: TensorDataset(inputs: trainX, targets: trainY))
     }
 
     /// Throws when a value that was a finite number in the file overflowed float32 (|x| > 3.4e38),

@@ -4,6 +4,7 @@ import MyelinData
 import MyelinNN
 import MyelinPlot
 import MyelinTrain
+import MyelinClassic
 
 /// What `myelin train` was asked to do.
 public struct TrainRequest {
@@ -61,7 +62,7 @@ public struct TrainRequest {
             throw RunError(op: "train", "--activation: \(error.reason)")
         }
         guard layers != nil || ["mlp", "cnn", "linear"].contains(model) else {
-            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers)")
+            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers), or a classic model: \(ClassicKind.list)")
         }
         guard maxParameters >= 1 else { throw RunError(op: "train", "--max-parameters must be positive, got \(maxParameters)") }
         if let out { try RunFolder(out).checkCreatable() }
@@ -134,6 +135,7 @@ public enum TrainJob {
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
                               output: @escaping (String) -> Void) throws -> [String: Double] {
+        if ClassicJob.isClassicRun(path) { try ClassicJob.refuseResume(path) }
         if LanguageModelJob.isLanguageModelRun(path) {
             return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
         }

@@ -13,6 +13,7 @@ public enum UseJobs {
     /// Evaluates the run's final weights on the test part of its own data, or on `source`
     /// (a whole CSV file encoded as in training, or a catalogue data set's test part).
     public static func evaluate(_ path: String, source: DataSource?, dataDir: String?) throws -> (Evaluation, [String]) {
+        if ClassicJob.isClassicRun(path) { return try ClassicJob.evaluate(path, source: source, dataDir: dataDir) }
         let run = RunFolder(path)
         let description = try run.readDescription()
         let built = try RunModel(description, weights: run.weights)
@@ -38,18 +39,11 @@ public enum UseJobs {
     /// Predictions for the examples in `input` (CSV, IDX images, or `.npy`) as CSV text:
     /// `index,prediction` plus one probability column per class when classifying.
     public static func predict(_ path: String, input: String) throws -> String {
+        if ClassicJob.isClassicRun(path) { return try ClassicJob.predict(path, input: input) }
         let run = RunFolder(path)
         let description = try run.readDescription()
         let built = try RunModel(description, weights: run.weights)
-        let inputs: Tensor
-        if input.lowercased().hasSuffix(".csv") {
-            inputs = try readCSV(input, description: description, requireLabel: false).inputs
-        } else if input.lowercased().hasSuffix(".npy") {
-            do { inputs = try Tensor(npyFile: input).to(.float32) } catch { throw RunError("cannot read \(input): \(error)") }
-        } else {
-            inputs = try IDX.readImages(at: input)
-        }
-        guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw RunError(op: "predict", "\(input) holds no examples") }
+        let inputs = try readInputs(input, csv: { try readCSV(input, description: description, requireLabel: false).inputs })
         try check(Array(inputs.shape.dropFirst()), against: description.spec, what: input)
         try checkFinite(inputs, what: input)
         let (values, probabilities) = built.predict(description.scaling.inputs(inputs))
@@ -75,11 +69,33 @@ public enum UseJobs {
         s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
+    /// The examples of a `predict` input: a CSV file (read by `csv`), a `.npy` array or IDX images; at least one.
+    static func readInputs(_ input: String, csv: () throws -> Tensor) throws -> Tensor {
+        let inputs: Tensor
+        if input.lowercased().hasSuffix(".csv") {
+            inputs = try csv()
+        } else if input.lowercased().hasSuffix(".npy") {
+            do { inputs = try Tensor(npyFile: input).to(.float32) } catch { throw RunError("cannot read \(input): \(error)") }
+        } else {
+            inputs = try IDX.readImages(at: input)
+        }
+        guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw RunError(op: "predict", "\(input) holds no examples") }
+        return inputs
+    }
+
     /// Reads a CSV file with the run's schema, so columns are encoded exactly as in training;
     /// `label` names the file's label column when it differs from the training file's.
     static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool, label: String? = nil) throws -> TabularDataset {
-        guard var schema = description.schema else {
-            throw RunError("this run was trained on \(description.source.label), not on a CSV file; give images (IDX) or .npy")
+        try readCSV(file, schema: description.schema, missing: description.settings.missing, source: description.source,
+                    requireLabel: requireLabel, label: label)
+    }
+
+    /// `readCSV` with the parts of a run description it needs (`schema`, the `missing` policy, the
+    /// source to name when there is no schema).
+    static func readCSV(_ file: String, schema: CSVSchema?, missing: String?, source: DataSource, requireLabel: Bool,
+                        label: String? = nil) throws -> TabularDataset {
+        guard var schema else {
+            throw RunError("this run was trained on \(source.label), not on a CSV file; give images (IDX) or .npy")
         }
         if let label, label != schema.labelColumn {
             guard schema.hasHeader else {
@@ -87,8 +103,8 @@ public enum UseJobs {
             }
             schema.labelColumn = label
         }
-        let missing = CSVReader.MissingPolicy(rawValue: description.settings.missing ?? "impute") ?? .impute
-        let table = try CSVReader(label: nil, missing: missing).read(path: file, schema: schema)
+        let policy = CSVReader.MissingPolicy(rawValue: missing ?? "impute") ?? .impute
+        let table = try CSVReader(label: nil, missing: policy).read(path: file, schema: schema)
         for warning in table.report.warnings { warn("warning: \(warning)") }
         if requireLabel && !table.hasLabels {
             throw RunError("\(file) has no label column '\(schema.labelColumn ?? "\(schema.labelPosition ?? -1)")' to evaluate against")
@@ -107,12 +123,17 @@ public enum UseJobs {
     }
 
     static func check(_ shape: [Int], against spec: ModelSpec, what: String) throws {
-        guard shape == spec.inputShape else {
-            let count = shape.reduce(1, *), expected = spec.inputShape.reduce(1, *)
-            if shape.count == 1 && spec.inputShape.count == 1 {
-                throw RunError("\(what) has \(count) features per example but the model expects \(expected)")
+        try check(shape, expected: spec.inputShape, what: what)
+    }
+
+    /// Throws when examples of `shape` are not of the `expected` shape.
+    static func check(_ shape: [Int], expected: [Int], what: String) throws {
+        guard shape == expected else {
+            let count = shape.reduce(1, *), wanted = expected.reduce(1, *)
+            if shape.count == 1 && expected.count == 1 {
+                throw RunError("\(what) has \(count) features per example but the model expects \(wanted)")
             }
-            throw RunError("\(what) has examples of shape \(shape) but the model expects \(spec.inputShape)")
+            throw RunError("\(what) has examples of shape \(shape) but the model expects \(expected)")
         }
     }
 
@@ -121,6 +142,10 @@ public enum UseJobs {
         if LanguageModelJob.isLanguageModelRun(path) && !graph && graphFile == nil { return try LanguageModelJob.summary(path) }
         if SequenceClassifierJob.isSequenceClassifierRun(path) && !graph && graphFile == nil {
             return try SequenceClassifierJob.summary(path)
+        }
+        if ClassicJob.isClassicRun(path) {
+            guard !graph && graphFile == nil else { throw RunError(op: "summary", "\(path) holds a classic model, not a network: no graph to capture") }
+            return try ClassicJob.summary(path)
         }
         let run = RunFolder(path)
         let description = try run.readDescription()
