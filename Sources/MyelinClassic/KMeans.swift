@@ -85,34 +85,43 @@ public struct KMeans: Clusterer {
     /// Sum of squared distances of `x`'s rows to their closest centres (scikit-learn's `-score`).
     public func inertia(of x: FeatureMatrix) -> Double { KMeans.assign(LloydData(x), centers).inertia }
 
-    /// The data of a fit: the rows, their squared norms, and the rows again as tensors of 256 rows (made
-    /// once, so every pass hands BLAS a chunk that stays in cache without copying it).
+    /// The data of a fit: the rows and their squared norms; passes go over blocks of `chunk` rows
+    /// (each block read once per pass, while in cache, on both cores).
     struct LloydData {
         static let chunk = 256
         let x: FeatureMatrix
-        let chunks: [Tensor]
         let norms: [Double]
+        var chunks: Int { (x.rows + LloydData.chunk - 1) / LloydData.chunk }
         init(_ x: FeatureMatrix) {
             self.x = x
             norms = x.squaredRowNorms()
-            chunks = stride(from: 0, to: x.rows, by: LloydData.chunk).map { r0 in
-                let r1 = Swift.min(x.rows, r0 + LloydData.chunk)
-                return Tensor(shape: [r1 - r0, x.cols], scalars: Array(x.values[(r0 * x.cols)..<(r1 * x.cols)]))
+        }
+
+        /// x_i · c_j for the rows of chunk `ch`, [rows of the chunk, centres] (RowDots: a GEMM with
+        /// ~10 columns spent its time packing the rows).
+        func dots(_ ch: Int, _ c: FeatureMatrix) -> [Double] {
+            let r0 = ch * LloydData.chunk, rows = Swift.min(x.rows, r0 + LloydData.chunk) - r0
+            return [Double](unsafeUninitializedCapacity: rows * c.rows) { out, count in
+                x.values.withUnsafeBufferPointer { xv in
+                    c.values.withUnsafeBufferPointer { cv in
+                        RowDots.compute(xv.baseAddress! + r0 * x.cols, rows: rows, centers: cv.baseAddress!, k: c.rows,
+                                        cols: x.cols, into: out.baseAddress!)
+                    }
+                }
+                count = rows * c.rows
             }
         }
 
         /// Squared distances of every row to every centre, [rows, centres].
         func distances(_ c: FeatureMatrix) -> [Double] {
-            let m = c.rows, n = x.rows, centersT = c.tensor.T, cn = c.squaredRowNorms(), norms = norms, chunks = chunks
+            let m = c.rows, n = x.rows, cn = c.squaredRowNorms(), norms = norms
             var d = [Double](repeating: 0, count: n * m)
             d.withUnsafeMutableBufferPointer { p in
-                Threading.parallelFor(chunks.count, grain: 1) { lo, hi in
+                Threading.parallelFor(chunks, grain: 1) { lo, hi in
                     for ch in lo..<hi {
-                        let r0 = ch * LloydData.chunk
-                        chunks[ch].matmul(centersT).withUnsafeBufferPointer(as: Double.self) { prod in
-                            for i in 0..<(prod.count / m) {
-                                for j in 0..<m { p[(r0 + i) * m + j] = Swift.max(norms[r0 + i] - 2 * prod[i * m + j] + cn[j], 0) }
-                            }
+                        let r0 = ch * LloydData.chunk, prod = dots(ch, c)
+                        for i in 0..<(prod.count / m) {
+                            for j in 0..<m { p[(r0 + i) * m + j] = Swift.max(norms[r0 + i] - 2 * prod[i * m + j] + cn[j], 0) }
                         }
                     }
                 }
@@ -155,8 +164,8 @@ public struct KMeans: Clusterer {
     /// closest centre and its squared distance (a BLAS product per chunk), and the per-cluster sums and counts.
     static func assignAndSum(_ data: LloydData, _ c: FeatureMatrix) -> (labels: [Int], distances: [Double], sums: [Double], counts: [Double]) {
         let n = data.x.rows, d = data.x.cols, k = c.rows, chunk = LloydData.chunk
-        let chunks = data.chunks.count, chunkTensors = data.chunks
-        let centersT = c.tensor.T, cn = c.squaredRowNorms(), norms = data.norms
+        let chunks = data.chunks
+        let cn = c.squaredRowNorms(), norms = data.norms
         var labels = [Int](repeating: 0, count: n), best = [Double](repeating: 0, count: n)
         var partial = [Double](repeating: 0, count: chunks * k * d), partialCounts = [Double](repeating: 0, count: chunks * k)
         labels.withUnsafeMutableBufferPointer { lab in
@@ -167,7 +176,7 @@ public struct KMeans: Clusterer {
                             Threading.parallelFor(chunks, grain: 1) { lo, hi in
                                 for ch in lo..<hi {
                                     let r0 = ch * chunk, r1 = Swift.min(n, r0 + chunk)
-                                    let products = chunkTensors[ch].matmul(centersT).scalars(as: Double.self)
+                                    let products = data.dots(ch, c)
                                     for i in 0..<(r1 - r0) {
                                         var b = 0, bd = Double.infinity
                                         for j in 0..<k {
@@ -177,8 +186,10 @@ public struct KMeans: Clusterer {
                                         lab[r0 + i] = b
                                         bst[r0 + i] = bd
                                         cnt[ch * k + b] += 1
-                                        let base = (ch * k + b) * d, xr = (r0 + i) * d
-                                        for f in 0..<d { part[base + f] += x[xr + f] }
+                                        // Local pointers: indexing the captured buffers reloaded them and
+                                        // checked overflow per element (a third of the pass's time).
+                                        let dst = part.baseAddress! + (ch * k + b) * d, src = x.baseAddress! + (r0 + i) * d
+                                        for f in 0..<d { dst[f] += src[f] }
                                     }
                                 }
                             }

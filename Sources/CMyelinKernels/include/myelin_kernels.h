@@ -66,4 +66,10 @@ int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int t
 int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const float *a, long lda, int transA,
                            const float *packed, long n, float *c, long ldc, int accumulate);
 
+/// out[i * k + j] = x_i · c_j (rowdots.c) for `rows` rows of x (row stride ldx) and k rows of c
+/// (row stride ldc), `cols` each, float64: k-means' distances. The same bits with every isa
+/// (MYELIN_SGEMM_*; AUTO picks the best here). Returns 0 when `isa` cannot run here.
+int myelin_row_dots(int isa, long rows, long k, long cols, const double *x, long ldx, const double *c, long ldc,
+                    double *out);
+
 #endif
