@@ -148,12 +148,12 @@ struct Train: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "mlp, cnn (LeNet-like) or linear; for texts lstm (default), gru or rnn; classic models: perceptron, knn, naive-bayes (multinomial on count data such as word counts, Gaussian otherwise), tree or forest.") var model: String?
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256).") var hidden: String?
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256 for language models, 128 for text classifiers).") var hidden: String?
     @Option(help: "A text file to learn a character-level language model from.") var text: String?
     @Option(help: "With --csv: the column of text messages to classify with --model lstm|gru (word ids through a recurrent encoder).") var textColumn: String?
     @Option(help: "Language models: characters per training window (default 100).") var seqLen: Int?
     @Option(help: "Language models: recurrent layers (default 2).") var numLayers: Int?
-    @Option(help: "Language models: size of the character embedding (default 64).") var embedding: Int?
+    @Option(help: "Recurrent models: size of the embedding (default 64 for characters, 128 for words).") var embedding: Int?
     @Option(help: ArgumentHelp("Activation of the MLP: \(ActivationTable.usageList).")) var activation = "relu"
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
@@ -196,7 +196,9 @@ struct Train: ParsableCommand {
                 request.overwrite = overwrite
                 request.maxParameters = maxParameters
                 request.verbosity = training.verbosity
-                request.embedding = embedding ?? 64
+                // 128 and 128: test accuracy on sms-spam over seeds 0-4, LSTM 97.6% -> 98.2%, GRU 97.8% -> 98.2%
+                // against 64 and 64 (README, Language models).
+                request.embedding = embedding ?? 128
                 var settings = TrainSettings()
                 let given = training.settings
                 settings.optimizer = given.optimizer
@@ -211,7 +213,7 @@ struct Train: ParsableCommand {
                 settings.patience = given.patience
                 settings.cosine = training.cosine ?? false
                 request.settings = settings
-                request.hidden = hidden.flatMap { Int($0) } ?? 64
+                request.hidden = hidden.flatMap { Int($0) } ?? 128
                 request.layers = numLayers ?? 1
                 request.sequenceLength = seqLen ?? 100
                 try SequenceClassifierJob.train(source, request, output: writeToStandardOutput)
