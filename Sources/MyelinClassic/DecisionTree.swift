@@ -174,6 +174,7 @@ public struct DecisionTreeClassifier: ProbabilisticClassifier {
     public var classes: [Int] { index.classes }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("DecisionTreeClassifier.fit")
         index = ClassIndex(y)
         fitCoded(x, index.encode(y), rows: Array(0..<x.rows), classCount: index.classes.count)
     }
@@ -191,12 +192,14 @@ public struct DecisionTreeClassifier: ProbabilisticClassifier {
     }
 
     public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("DecisionTreeClassifier.predictProbabilities")
         var p = FeatureMatrix(zerosRows: x.rows, cols: index.classes.count)
         for i in 0..<x.rows { let v = nodes.value[nodes.leaf(x, i)]; for c in 0..<v.count { p[i, c] = v[c] } }
         return p
     }
 
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("DecisionTreeClassifier.predict")
         let p = predictProbabilities(x)
         return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
     }
@@ -224,6 +227,7 @@ public struct DecisionTreeRegressor: Regressor {
     }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Double]) {
+        x.requireNoNaN("DecisionTreeRegressor.fit")
         precondition(x.rows == y.count, "[DecisionTree] \(x.rows) rows but \(y.count) targets")
         var b = TreeBuilder(x: x.asFloat32Values(), y: y, classes: 0, criterion: .squaredError, maxDepth: maxDepth, minSamplesSplit: minSamplesSplit,
                             minSamplesLeaf: minSamplesLeaf, maxFeatures: maxFeatures ?? x.cols, draws: Draws(seed: seed))
@@ -267,6 +271,7 @@ public struct RandomForestClassifier: ProbabilisticClassifier {
     public var classes: [Int] { index.classes }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("RandomForestClassifier.fit")
         precondition(x.rows == y.count, "[RandomForest] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         let coded = index.encode(y), k = index.classes.count
@@ -291,6 +296,7 @@ public struct RandomForestClassifier: ProbabilisticClassifier {
     }
 
     public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("RandomForestClassifier.predictProbabilities")
         var p = FeatureMatrix(zerosRows: x.rows, cols: index.classes.count)
         for t in estimators {
             let q = t.predictProbabilities(x)
@@ -300,6 +306,7 @@ public struct RandomForestClassifier: ProbabilisticClassifier {
     }
 
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("RandomForestClassifier.predict")
         let p = predictProbabilities(x)
         return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
     }

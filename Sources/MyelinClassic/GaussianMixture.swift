@@ -70,6 +70,7 @@ public struct GaussianMixture: Clusterer {
     }
 
     public mutating func fit(_ x: FeatureMatrix) {
+        x.requireNoNaN("Start.fit")
         precondition(components <= x.rows, "[GaussianMixture] \(components) components exceed the \(x.rows) rows")
         let d = x.cols
         if let s = start {
@@ -194,6 +195,7 @@ public struct GaussianMixture: Clusterer {
 
     /// The most probable component of every row.
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("Start.predict")
         let w = weightedLogDensities(x)
         return (0..<x.rows).map { argmaxRow(w, $0) }
     }

@@ -46,6 +46,7 @@ public struct KMeans: Clusterer {
     }
 
     public mutating func fit(_ x: FeatureMatrix) {
+        x.requireNoNaN("KMeans.fit")
         precondition(k <= x.rows, "[KMeans] k = \(k) exceeds the \(x.rows) rows")
         if let c = initialCenters {
             precondition(c.cols == x.cols, "[KMeans] initial centres have \(c.cols) features, the data \(x.cols)")
@@ -77,6 +78,7 @@ public struct KMeans: Clusterer {
 
     /// The closest centre of every row.
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("KMeans.predict")
         precondition(centers.rows > 0, "[KMeans] predict before fit")
         precondition(x.cols == centers.cols, "[KMeans] rows have \(x.cols) features, the centres \(centers.cols)")
         return KMeans.assign(LloydData(x), centers).labels

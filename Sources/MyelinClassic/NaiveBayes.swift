@@ -11,6 +11,7 @@ extension NaiveBayesModel {
     public var classes: [Int] { index.classes }
     public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix { normalizedProbabilities(jointLogLikelihood(x)) }
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("NaiveBayesModel.predict")
         let j = jointLogLikelihood(x)
         return (0..<x.rows).map { index.classes[argmaxRow(j, $0)] }
     }
@@ -59,6 +60,7 @@ public struct MultinomialNB: NaiveBayesModel {
     public init(alpha: Double = 1) { self.alpha = alpha }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("MultinomialNB.fit")
         precondition(x.rows == y.count, "[MultinomialNB] \(x.rows) rows but \(y.count) labels")
         precondition(!x.values.contains { $0 < 0 }, "[MultinomialNB] counts must not be negative")
         index = ClassIndex(y)
@@ -102,6 +104,7 @@ public struct BernoulliNB: NaiveBayesModel {
     }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("BernoulliNB.fit")
         precondition(x.rows == y.count, "[BernoulliNB] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         let (sums, counts) = classSums(binarized(x), index.encode(y), classes: index.classes.count)
@@ -147,6 +150,7 @@ public struct GaussianNB: NaiveBayesModel {
     public init(varSmoothing: Double = 1e-9) { self.varSmoothing = varSmoothing }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("GaussianNB.fit")
         precondition(x.rows == y.count, "[GaussianNB] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         let coded = index.encode(y), k = index.classes.count
@@ -195,6 +199,7 @@ public struct CategoricalNB: NaiveBayesModel {
     public init(alpha: Double = 1) { self.alpha = alpha }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("CategoricalNB.fit")
         precondition(x.rows == y.count, "[CategoricalNB] \(x.rows) rows but \(y.count) labels")
         precondition(x.values.allSatisfy { $0 >= 0 && $0 == $0.rounded() }, "[CategoricalNB] categories must be whole numbers from 0")
         index = ClassIndex(y)

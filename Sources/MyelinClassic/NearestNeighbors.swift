@@ -161,6 +161,7 @@ public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
     public var classes: [Int] { index.classes }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("KNearestNeighborsClassifier.fit")
         precondition(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) labels")
         search = NeighborSearch(x, metric: metric, precision: precision)
         index = ClassIndex(y)
@@ -175,6 +176,7 @@ public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
     }
 
     public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("KNearestNeighborsClassifier.predictProbabilities")
         guard let search else { fatalError("[KNearestNeighbors] predict before fit") }
         let r = search.kNearest(x, k: k)
         var p = FeatureMatrix(zerosRows: x.rows, cols: index.classes.count)
@@ -189,6 +191,7 @@ public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
 
     /// The class with the largest (weighted) vote; equal votes go to the smallest label, as scikit-learn.
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("KNearestNeighborsClassifier.predict")
         let p = predictProbabilities(x)
         return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
     }
@@ -221,12 +224,14 @@ public struct KNearestNeighborsRegressor: Regressor {
     }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Double]) {
+        x.requireNoNaN("KNearestNeighborsRegressor.fit")
         precondition(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) targets")
         search = NeighborSearch(x, metric: metric, precision: precision)
         targets = y
     }
 
     public func predict(_ x: FeatureMatrix) -> [Double] {
+        x.requireNoNaN("KNearestNeighborsRegressor.predict")
         guard let search else { fatalError("[KNearestNeighbors] predict before fit") }
         let r = search.kNearest(x, k: k)
         return (0..<x.rows).map { i in

@@ -27,6 +27,7 @@ public struct PCA: Codable, Sendable {
 
     /// Learns the mean and the axes of `x`.
     public mutating func fit(_ x: FeatureMatrix) {
+        x.requireNoNaN("PCA.fit")
         let d = x.cols, keep = components ?? Swift.min(x.rows, d)
         precondition(keep >= 1 && keep <= Swift.min(x.rows, d), "[PCA] \(keep) components for \(x.rows) rows of \(d) features")
         precondition(x.rows >= 2, "[PCA] needs at least 2 rows, got \(x.rows)")
@@ -51,6 +52,7 @@ public struct PCA: Codable, Sendable {
 
     /// Coordinates of `x`'s rows along the components, [rows, components].
     public func transform(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("PCA.transform")
         precondition(x.cols == mean.count, "[PCA] rows have \(x.cols) features, fitted \(mean.count)")
         var c = x
         for i in 0..<x.rows { for j in 0..<x.cols { c[i, j] -= mean[j] } }

@@ -35,6 +35,7 @@ public struct Perceptron: Classifier {
     public var classes: [Int] { index.classes }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
+        x.requireNoNaN("Perceptron.fit")
         precondition(x.rows == y.count, "[Perceptron] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         precondition(index.classes.count >= 2, "[Perceptron] needs at least 2 classes, got \(index.classes.count)")
@@ -81,6 +82,7 @@ public struct Perceptron: Classifier {
 
     /// The step output: the positive class where w·x + b > 0 (two classes), else the largest score.
     public func predict(_ x: FeatureMatrix) -> [Int] {
+        x.requireNoNaN("Perceptron.predict")
         let s = decisionFunction(x)
         if weights.rows == 1 { return (0..<x.rows).map { index.classes[s[$0, 0] > 0 ? 1 : 0] } }
         return (0..<x.rows).map { index.classes[argmaxRow(s, $0)] }

@@ -145,4 +145,18 @@ struct SupervisedTests {
         let knn2 = try JSONDecoder().decode(KNearestNeighborsClassifier.self, from: JSONEncoder().encode(knn))
         #expect(knn2.predict(x) == y)
     }
+
+    @Test func nanFeaturesTrapWithTheModelAndPosition() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var km = KMeans(k: 1)
+            km.fit(FeatureMatrix([[0, 1], [2, .nan]]))
+        }
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var nb = GaussianNB()
+            nb.fit(FeatureMatrix([[0, 1], [2, 3]]), [0, 1])
+            _ = nb.predict(FeatureMatrix([[.nan, 1]]))
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains(".predict] the features hold NaN at row 0, column 0"), "\(message)")
+    }
 }
