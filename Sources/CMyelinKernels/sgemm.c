@@ -15,16 +15,9 @@
 // ISA, the blocking or the split of C across threads: the results are bit-identical.
 #include "myelin_kernels.h"
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
-typedef void (*micro_fn)(long kc, const float *pa, const float *pb, float *c, long ldc, int load);
-
-typedef struct {
-    int mr, nr;
-    long mc, kc, nc;
-    micro_fn kernel;
-} sgemm_shape;
+typedef float real;
+#include "gemm_driver.h"  // packing and the blocked loops, shared with dgemm.c
 
 // MARK: portable kernel (fmaf; also what other architectures would run)
 
@@ -92,78 +85,9 @@ static void micro_avx512(long kc, const float *pa, const float *pb, float *c, lo
 }
 #endif
 
-// MARK: packing
-
-/// A (m x k) element (i, p): row-major, or stored transposed.
-static inline float elem(const float *x, long ld, int trans, long i, long p) {
-    return trans ? x[p * ld + i] : x[i * ld + p];
-}
-
-/// Rows ic..<ic+mb, k steps pc..<pc+kb of A into mr-tall micro-panels (p-major within each),
-/// zero-padding the last panel.
-static void pack_a(const float *a, long lda, int trans, long ic, long mb, long pc, long kb, int mr, float *out) {
-    for (long ir = 0; ir < mb; ir += mr) {
-        long rows = mb - ir < mr ? mb - ir : mr;
-        float *dst = out + ir * kb;
-        if (!trans) {
-            for (long i = 0; i < rows; i++) {
-                const float *src = a + (ic + ir + i) * lda + pc;
-                for (long p = 0; p < kb; p++) dst[p * mr + i] = src[p];
-            }
-        } else {
-            for (long p = 0; p < kb; p++) {
-                const float *src = a + (pc + p) * lda + ic + ir;
-                for (long i = 0; i < rows; i++) dst[p * mr + i] = src[i];
-            }
-        }
-        if (rows < mr)
-            for (long p = 0; p < kb; p++)
-                for (long i = rows; i < mr; i++) dst[p * mr + i] = 0.0f;
-    }
-}
-
-/// k steps pc..<pc+kb, columns jc..<jc+nb of B into nr-wide micro-panels, zero-padding the last.
-static void pack_b(const float *b, long ldb, int trans, long pc, long kb, long jc, long nb, int nr, float *out) {
-    for (long jr = 0; jr < nb; jr += nr) {
-        long cols = nb - jr < nr ? nb - jr : nr;
-        float *dst = out + jr * kb;
-        if (!trans) {
-            for (long p = 0; p < kb; p++) {
-                const float *src = b + (pc + p) * ldb + jc + jr;
-                float *d = dst + p * nr;
-                long j = 0;
-                for (; j < cols; j++) d[j] = src[j];
-                for (; j < nr; j++) d[j] = 0.0f;
-            }
-        } else {
-            for (long j = 0; j < cols; j++) {
-                const float *src = b + (jc + jr + j) * ldb + pc;
-                for (long p = 0; p < kb; p++) dst[p * nr + j] = src[p];
-            }
-            for (long p = 0; p < kb; p++)
-                for (long j = cols; j < nr; j++) dst[p * nr + j] = 0.0f;
-        }
-    }
-}
-
 // MARK: driver
 
-/// Per-thread packing buffer, grown on demand and kept for the thread's next product (Myelin's
-/// pool threads are persistent; at most (mc + nc) * kc floats, 6.4 MB with the AVX-512 sizes).
-static _Thread_local float *pack_buffer;
-static _Thread_local size_t pack_capacity;
-
-static float *buffer(size_t floats) {
-    if (floats > pack_capacity) {
-        free(pack_buffer);
-        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        pack_buffer = aligned_alloc(64, bytes);
-        pack_capacity = pack_buffer ? floats : 0;
-    }
-    return pack_buffer;
-}
-
-static int shape_for(int isa, sgemm_shape *s) {
+static int shape_for(int isa, gemm_shape *s) {
 #if defined(__x86_64__)
     if (isa == MYELIN_SGEMM_AUTO) {
         isa = myelin_cpu_has_avx512f() ? MYELIN_SGEMM_AVX512 : myelin_cpu_has_avx2_fma() ? MYELIN_SGEMM_AVX2 : -1;
@@ -171,19 +95,19 @@ static int shape_for(int isa, sgemm_shape *s) {
     }
     if (isa == MYELIN_SGEMM_AVX512) {
         if (!myelin_cpu_has_avx512f()) return 0;
-        *s = (sgemm_shape){12, 32, 480, 256, 4096, micro_avx512};
+        *s = (gemm_shape){12, 32, 480, 256, 4096, micro_avx512};
         return 1;
     }
     if (isa == MYELIN_SGEMM_AVX2) {
         if (!myelin_cpu_has_avx2_fma()) return 0;
-        *s = (sgemm_shape){6, 16, 240, 256, 4096, micro_avx2};
+        *s = (gemm_shape){6, 16, 240, 256, 4096, micro_avx2};
         return 1;
     }
 #else
     if (isa == MYELIN_SGEMM_AUTO) return 0;
 #endif
     if (isa == MYELIN_SGEMM_SCALAR) {
-        *s = (sgemm_shape){4, 8, 64, 256, 1024, micro_scalar};
+        *s = (gemm_shape){4, 8, 64, 256, 1024, micro_scalar};
         return 1;
     }
     return 0;
@@ -191,52 +115,9 @@ static int shape_for(int isa, sgemm_shape *s) {
 
 int myelin_sgemm(int isa, long m, long n, long k, const float *a, long lda, int transA,
                  const float *b, long ldb, int transB, float *c, long ldc, int accumulate) {
-    sgemm_shape s;
+    gemm_shape s;
     if (!shape_for(isa, &s)) return 0;
-    if (m <= 0 || n <= 0) return 1;
-    if (k <= 0) {
-        if (!accumulate)
-            for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
-        return 1;
-    }
-    const int mr = s.mr, nr = s.nr;
-    long kcMax = k < s.kc ? k : s.kc;
-    long mcMax = m < s.mc ? (m + mr - 1) / mr * mr : s.mc;
-    long ncMax = n < s.nc ? (n + nr - 1) / nr * nr : s.nc;
-    long aFloats = (mcMax * kcMax + 15) & ~15L;  // B's panels start 64-byte aligned (aligned loads)
-    float *pa = buffer((size_t)aFloats + (size_t)ncMax * kcMax + (size_t)mr * nr);
-    if (!pa) return 0;
-    float *pb = pa + aFloats;
-    float *tile = pb + ncMax * kcMax;  // edge tiles go through here
-    for (long jc = 0; jc < n; jc += s.nc) {
-        long nb = n - jc < s.nc ? n - jc : s.nc;
-        for (long pc = 0; pc < k; pc += s.kc) {
-            long kb = k - pc < s.kc ? k - pc : s.kc;
-            int load = accumulate || pc > 0;
-            pack_b(b, ldb, transB, pc, kb, jc, nb, nr, pb);
-            for (long ic = 0; ic < m; ic += s.mc) {
-                long mb = m - ic < s.mc ? m - ic : s.mc;
-                pack_a(a, lda, transA, ic, mb, pc, kb, mr, pa);
-                for (long jr = 0; jr < nb; jr += nr) {
-                    long cols = nb - jr < nr ? nb - jr : nr;
-                    const float *bp = pb + jr * kb;
-                    for (long ir = 0; ir < mb; ir += mr) {
-                        long rows = mb - ir < mr ? mb - ir : mr;
-                        float *cp = c + (ic + ir) * ldc + jc + jr;
-                        if (rows == mr && cols == nr) {
-                            s.kernel(kb, pa + ir * kb, bp, cp, ldc, load);
-                        } else {
-                            if (load)
-                                for (long i = 0; i < rows; i++) memcpy(tile + i * nr, cp + i * ldc, (size_t)cols * sizeof(float));
-                            s.kernel(kb, pa + ir * kb, bp, tile, nr, load);
-                            for (long i = 0; i < rows; i++) memcpy(cp + i * ldc, tile + i * nr, (size_t)cols * sizeof(float));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return 1;
+    return gemm_drive(&s, m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate);
 }
 
 // MARK: products with B packed once
@@ -246,14 +127,14 @@ int myelin_sgemm(int isa, long m, long n, long k, const float *a, long lda, int 
 // is packed for many products with few rows (a recurrent layer's batch), read once per product.
 
 long myelin_sgemm_packed_size(int isa, long k, long n) {
-    sgemm_shape s;
+    gemm_shape s;
     if (!shape_for(isa, &s)) return 0;
     long nPad = (n + s.nr - 1) / s.nr * s.nr;
     return (k > 0 ? k : 1) * (nPad > 0 ? nPad : 1);
 }
 
 int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int transB, float *out) {
-    sgemm_shape s;
+    gemm_shape s;
     if (!shape_for(isa, &s)) return 0;
     long nPad = (n + s.nr - 1) / s.nr * s.nr;
     for (long pc = 0; pc < k; pc += s.kc) {
@@ -265,7 +146,7 @@ int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int t
 
 int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const float *a, long lda, int transA,
                            const float *packed, long n, float *c, long ldc, int accumulate) {
-    sgemm_shape s;
+    gemm_shape s;
     if (!shape_for(isa, &s)) return 0;
     if (m <= 0 || n1 <= n0) return 1;
     if (k <= 0) {
@@ -277,7 +158,7 @@ int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const floa
     long nPad = (n + nr - 1) / nr * nr;
     long kcMax = k < s.kc ? k : s.kc;
     long mcMax = m < s.mc ? (m + mr - 1) / mr * mr : s.mc;
-    long aFloats = (mcMax * kcMax + 15) & ~15L;
+    long aFloats = (mcMax * kcMax + GEMM_ALIGN - 1) & ~(GEMM_ALIGN - 1);
     float *pa = buffer((size_t)aFloats + (size_t)mr * nr);
     if (!pa) return 0;
     float *tile = pa + aFloats;
@@ -293,15 +174,7 @@ int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const floa
                 const float *bp = pb + jr * kb;
                 for (long ir = 0; ir < mb; ir += mr) {
                     long rows = mb - ir < mr ? mb - ir : mr;
-                    float *cp = c + (ic + ir) * ldc + jr;
-                    if (rows == mr && cols == nr) {
-                        s.kernel(kb, pa + ir * kb, bp, cp, ldc, load);
-                    } else {
-                        if (load)
-                            for (long i = 0; i < rows; i++) memcpy(tile + i * nr, cp + i * ldc, (size_t)cols * sizeof(float));
-                        s.kernel(kb, pa + ir * kb, bp, tile, nr, load);
-                        for (long i = 0; i < rows; i++) memcpy(cp + i * ldc, tile + i * nr, (size_t)cols * sizeof(float));
-                    }
+                    gemm_tile(&s, kb, pa + ir * kb, bp, c + (ic + ir) * ldc + jr, ldc, rows, cols, load, tile);
                 }
             }
         }

@@ -30,7 +30,7 @@ public enum Benchmarks {
         public var description: String {
             switch self {
             case .unknownWorkload(let w):
-                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads).joined(separator: ", ")), gemm_f32_<n>"
+                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f64_<n>"
             }
         }
     }
@@ -40,6 +40,9 @@ public enum Benchmarks {
         Random.seed(0)
         if name.hasPrefix("gemm_f32_"), let n = Int(name.dropFirst("gemm_f32_".count)), n > 0 {
             return [gemm(name, n)]
+        }
+        if name.hasPrefix("gemm_f64_"), let n = Int(name.dropFirst("gemm_f64_".count)), n > 0 {
+            return [gemm(name, n, dtype: .float64)]
         }
         switch name {
         case "add_f32_1m": return [add(name, 1 << 20)]
@@ -81,8 +84,8 @@ public enum Benchmarks {
     @inline(never)
     static func consume(_ t: Tensor) { if t.count == -1 { print(t) } }
 
-    static func gemm(_ name: String, _ n: Int) -> Result {
-        let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
+    static func gemm(_ name: String, _ n: Int, dtype: DType = .float32) -> Result {
+        let a = Tensor.randn([n, n]).to(dtype), b = Tensor.randn([n, n]).to(dtype)
         let t = perCall { consume(a.matmul(b)) }
         return Result(workload: name, metric: "gflops", value: 2 * pow(Double(n), 3) / t / 1e9, unit: "GFLOP/s", better: "higher")
     }

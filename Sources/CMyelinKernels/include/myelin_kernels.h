@@ -72,4 +72,12 @@ int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const floa
 int myelin_row_dots(int isa, long rows, long k, long cols, const double *x, long ldx, const double *c, long ldc,
                     double *out);
 
+/// C (+)= A B in float64 (dgemm.c), as `myelin_sgemm` computes it in float32: the same
+/// arguments, `isa` one of MYELIN_SGEMM_* (microkernels AVX-512 12x16, AVX2+FMA 6x8, portable
+/// 4x4), single-threaded. Each element is one chain of fused multiply-adds in increasing k, so
+/// every ISA, blocking and split of C gives the same bits. Returns 1 when it ran; 0 when `isa`
+/// is not available here or the packing buffer could not be allocated.
+int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int transA,
+                 const double *b, long ldb, int transB, double *c, long ldc, int accumulate);
+
 #endif

@@ -36,8 +36,8 @@ struct BLASOperand: Equatable {
     func columnOffset(_ j: Int) -> Int { transposed ? j * leadingDimension : j }
 }
 
-/// C (row-major) = A (m x k) * B (k x n), through the platform's CBLAS, or for float32 products
-/// of two rows or more on AVX2/AVX-512 CPUs, Myelin's own packed kernel (`PackedSgemm`).
+/// C (row-major) = A (m x k) * B (k x n), through the platform's CBLAS, or for products of two
+/// rows or more on AVX2/AVX-512 CPUs, Myelin's own packed kernels (`PackedSgemm`, `PackedDgemm`).
 ///
 /// OpenBLAS runs single-threaded and Myelin splits big products across its own threads (columns of
 /// C when A is the smaller operand, else rows): OpenBLAS's idle workers spin for ~0.1 s after every call,
@@ -62,6 +62,14 @@ enum BLAS {
            PackedSgemm.run(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), opA,
                            UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), opB,
                            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                           m: m, n: n, k: k, accumulate: accumulate, threads: threads) {
+            return
+        }
+        // Float64 likewise (PackedDgemm.swift): OpenBLAS's SSE3 dgemm is as slow as its sgemm.
+        if T.self == Double.self && m > 1 && m * n * k >= PackedSgemm.threshold && PackedSgemm.available,
+           PackedDgemm.run(UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), opA,
+                           UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), opB,
+                           UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self),
                            m: m, n: n, k: k, accumulate: accumulate, threads: threads) {
             return
         }

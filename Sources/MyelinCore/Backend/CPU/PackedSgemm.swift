@@ -41,22 +41,30 @@ enum PackedSgemm {
             if ran == 0 { fatalError("[matmul] could not allocate the packing buffers of a \(rows.count)x\(k)x\(cols.count) product") }
         }
         // Split edges on whole microkernel tiles (32 columns, 12 rows) so no tile is cut in two.
-        if chunks > 1 && n >= m && n >= 2 * chunks * 32 {
+        split(m: m, n: n, chunks: chunks, threads: threads, columnTile: 32, rowTile: 12, block)
+        return true
+    }
+
+    /// Runs `block(rows, columns)` over an m x n C split into `chunks` parts on `threads` threads:
+    /// its columns in whole `columnTile`-wide tiles when C is at least as wide as tall, else its
+    /// rows in whole `rowTile`-tall tiles, or all of C at once when too small to split. Shared
+    /// with `PackedDgemm`.
+    static func split(m: Int, n: Int, chunks: Int, threads: Int, columnTile: Int, rowTile: Int,
+                      _ block: (Range<Int>, Range<Int>) -> Void) {
+        if chunks > 1 && n >= m && n >= 2 * chunks * columnTile {
             ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
-                let lo = (n * t / chunks) & ~31, hi = t == chunks - 1 ? n : (n * (t + 1) / chunks) & ~31
+                let lo = n * t / chunks / columnTile * columnTile
+                let hi = t == chunks - 1 ? n : n * (t + 1) / chunks / columnTile * columnTile
                 block(0..<m, lo..<hi)
             }
-            return true
-        }
-        if chunks > 1 && m >= 2 * chunks * 12 {
+        } else if chunks > 1 && m >= 2 * chunks * rowTile {
             ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
-                let lo = m * t / chunks / 12 * 12, hi = t == chunks - 1 ? m : m * (t + 1) / chunks / 12 * 12
+                let lo = m * t / chunks / rowTile * rowTile, hi = t == chunks - 1 ? m : m * (t + 1) / chunks / rowTile * rowTile
                 block(lo..<hi, 0..<n)
             }
-            return true
+        } else {
+            block(0..<m, 0..<n)
         }
-        block(0..<m, 0..<n)
-        return true
     }
 
     /// A right-hand operand B (k x n) packed once into the microkernel's panels, for many
@@ -95,19 +103,7 @@ enum PackedSgemm {
                                                  panels, n, c + rows.lowerBound * n, n, acc)
                 if ran == 0 { fatalError("[matmul] could not allocate the packing buffer of a \(rows.count)x\(k)x\(cols.count) product") }
             }
-            if chunks > 1 && n >= m && n >= 2 * chunks * 32 {
-                ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
-                    let lo = (n * t / chunks) & ~31, hi = t == chunks - 1 ? n : (n * (t + 1) / chunks) & ~31
-                    block(0..<m, lo..<hi)
-                }
-            } else if chunks > 1 && m >= 2 * chunks * 12 {
-                ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
-                    let lo = m * t / chunks / 12 * 12, hi = t == chunks - 1 ? m : m * (t + 1) / chunks / 12 * 12
-                    block(lo..<hi, 0..<n)
-                }
-            } else {
-                block(0..<m, 0..<n)
-            }
+            PackedSgemm.split(m: m, n: n, chunks: chunks, threads: threads, columnTile: 32, rowTile: 12, block)
         }
     }
 }

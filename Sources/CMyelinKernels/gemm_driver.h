@@ -1,0 +1,144 @@
+// The packing and blocking loops shared by sgemm.c and dgemm.c, written once over the element
+// type: each includes this after `typedef float real;` (or double). Only the microkernels and the
+// block sizes differ between the two; see sgemm.c for the blocking and the determinism argument.
+// Private to this target (not under include/), every name static to the including file.
+#ifndef MYELIN_GEMM_DRIVER_H
+#define MYELIN_GEMM_DRIVER_H
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*micro_fn)(long kc, const real *pa, const real *pb, real *c, long ldc, int load);
+
+typedef struct {
+    int mr, nr;
+    long mc, kc, nc;
+    micro_fn kernel;
+} gemm_shape;
+
+// MARK: packing
+
+/// Rows ic..<ic+mb, k steps pc..<pc+kb of A into mr-tall micro-panels (p-major within each),
+/// zero-padding the last panel.
+static void pack_a(const real *a, long lda, int trans, long ic, long mb, long pc, long kb, int mr, real *out) {
+    for (long ir = 0; ir < mb; ir += mr) {
+        long rows = mb - ir < mr ? mb - ir : mr;
+        real *dst = out + ir * kb;
+        if (!trans) {
+            for (long i = 0; i < rows; i++) {
+                const real *src = a + (ic + ir + i) * lda + pc;
+                for (long p = 0; p < kb; p++) dst[p * mr + i] = src[p];
+            }
+        } else {
+            for (long p = 0; p < kb; p++) {
+                const real *src = a + (pc + p) * lda + ic + ir;
+                for (long i = 0; i < rows; i++) dst[p * mr + i] = src[i];
+            }
+        }
+        if (rows < mr)
+            for (long p = 0; p < kb; p++)
+                for (long i = rows; i < mr; i++) dst[p * mr + i] = 0;
+    }
+}
+
+/// k steps pc..<pc+kb, columns jc..<jc+nb of B into nr-wide micro-panels, zero-padding the last.
+static void pack_b(const real *b, long ldb, int trans, long pc, long kb, long jc, long nb, int nr, real *out) {
+    for (long jr = 0; jr < nb; jr += nr) {
+        long cols = nb - jr < nr ? nb - jr : nr;
+        real *dst = out + jr * kb;
+        if (!trans) {
+            for (long p = 0; p < kb; p++) {
+                const real *src = b + (pc + p) * ldb + jc + jr;
+                real *d = dst + p * nr;
+                long j = 0;
+                for (; j < cols; j++) d[j] = src[j];
+                for (; j < nr; j++) d[j] = 0;
+            }
+        } else {
+            for (long j = 0; j < cols; j++) {
+                const real *src = b + (jc + jr + j) * ldb + pc;
+                for (long p = 0; p < kb; p++) dst[p * nr + j] = src[p];
+            }
+            for (long p = 0; p < kb; p++)
+                for (long j = cols; j < nr; j++) dst[p * nr + j] = 0;
+        }
+    }
+}
+
+// MARK: driver
+
+/// Elements per 64 bytes: packed B panels start at a multiple of this (aligned loads).
+#define GEMM_ALIGN ((long)(64 / sizeof(real)))
+
+/// Per-thread packing buffer, grown on demand and kept for the thread's next product (Myelin's
+/// pool threads are persistent; at most (mc + nc) * kc elements, 4.7 MB with the AVX-512 sizes).
+static _Thread_local real *pack_buffer;
+static _Thread_local size_t pack_capacity;
+
+static real *buffer(size_t count) {
+    if (count > pack_capacity) {
+        free(pack_buffer);
+        size_t bytes = (count * sizeof(real) + 63) & ~(size_t)63;
+        pack_buffer = aligned_alloc(64, bytes);
+        pack_capacity = pack_buffer ? count : 0;
+    }
+    return pack_buffer;
+}
+
+/// One microkernel call on the mr x nr tile at cp: in place when whole, else through `tile`
+/// (mr x nr) so the kernel never reads or writes past C's edges.
+static inline void gemm_tile(const gemm_shape *s, long kb, const real *ap, const real *bp, real *cp, long ldc,
+                             long rows, long cols, int load, real *tile) {
+    const int nr = s->nr;
+    if (rows == s->mr && cols == nr) {
+        s->kernel(kb, ap, bp, cp, ldc, load);
+    } else {
+        if (load)
+            for (long i = 0; i < rows; i++) memcpy(tile + i * nr, cp + i * ldc, (size_t)cols * sizeof(real));
+        s->kernel(kb, ap, bp, tile, nr, load);
+        for (long i = 0; i < rows; i++) memcpy(cp + i * ldc, tile + i * nr, (size_t)cols * sizeof(real));
+    }
+}
+
+/// C (+)= A B with the blocking of `s` (the loops sgemm.c describes). Returns 0 when the packing
+/// buffer could not be allocated.
+static int gemm_drive(const gemm_shape *s, long m, long n, long k, const real *a, long lda, int transA,
+                      const real *b, long ldb, int transB, real *c, long ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return 1;
+    if (k <= 0) {
+        if (!accumulate)
+            for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(real));
+        return 1;
+    }
+    const int mr = s->mr, nr = s->nr;
+    long kcMax = k < s->kc ? k : s->kc;
+    long mcMax = m < s->mc ? (m + mr - 1) / mr * mr : s->mc;
+    long ncMax = n < s->nc ? (n + nr - 1) / nr * nr : s->nc;
+    long aCount = (mcMax * kcMax + GEMM_ALIGN - 1) & ~(GEMM_ALIGN - 1);
+    real *pa = buffer((size_t)aCount + (size_t)ncMax * kcMax + (size_t)mr * nr);
+    if (!pa) return 0;
+    real *pb = pa + aCount;
+    real *tile = pb + ncMax * kcMax;  // edge tiles go through here
+    for (long jc = 0; jc < n; jc += s->nc) {
+        long nb = n - jc < s->nc ? n - jc : s->nc;
+        for (long pc = 0; pc < k; pc += s->kc) {
+            long kb = k - pc < s->kc ? k - pc : s->kc;
+            int load = accumulate || pc > 0;
+            pack_b(b, ldb, transB, pc, kb, jc, nb, nr, pb);
+            for (long ic = 0; ic < m; ic += s->mc) {
+                long mb = m - ic < s->mc ? m - ic : s->mc;
+                pack_a(a, lda, transA, ic, mb, pc, kb, mr, pa);
+                for (long jr = 0; jr < nb; jr += nr) {
+                    long cols = nb - jr < nr ? nb - jr : nr;
+                    const real *bp = pb + jr * kb;
+                    for (long ir = 0; ir < mb; ir += mr) {
+                        long rows = mb - ir < mr ? mb - ir : mr;
+                        gemm_tile(s, kb, pa + ir * kb, bp, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, load, tile);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+#endif

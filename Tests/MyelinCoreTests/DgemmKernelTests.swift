@@ -1,0 +1,122 @@
+import Testing
+import CMyelinKernels
+@testable import MyelinCore
+
+/// Myelin's packed float64 product (`dgemm.c` through `PackedDgemm`): bit for bit the chain of
+/// fused multiply-adds in increasing k that it promises, for shapes that are not multiples of the
+/// microkernel tiles or of the k and n blocking, either operand transposed, with and without
+/// accumulation, from every microkernel this CPU has and on 1 to 4 threads.
+@Suite struct DgemmKernelTests {
+    /// Random row-major A (m x k) and B (k x n), each stored transposed on request (with a leading
+    /// dimension 3 wider than needed), and a C to accumulate onto.
+    struct Problem {
+        let m, n, k: Int
+        let a, b, c0: [Double]
+        let opA, opB: BLASOperand
+
+        init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, seed: UInt64) {
+            (self.m, self.n, self.k) = (m, n, k)
+            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+            func next() -> Double {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return Double(Int(state % 2001) - 1000) / 997
+            }
+            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 3
+            a = (0..<((transA ? k : m) * lda)).map { _ in next() }
+            b = (0..<((transB ? n : k) * ldb)).map { _ in next() }
+            c0 = (0..<(m * n)).map { _ in next() }
+            opA = BLASOperand(rows: m, cols: k, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)!
+            opB = BLASOperand(rows: k, cols: n, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)!
+        }
+
+        func run(accumulate: Bool, threads: Int, isa: PackedDgemm.ISA) -> [Double]? {
+            var c = c0
+            let ran = a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        PackedDgemm.run(pa.baseAddress!, opA, pb.baseAddress!, opB, pc.baseAddress!, m: m, n: n, k: k,
+                                        accumulate: accumulate, threads: threads, isa: isa)
+                    }
+                }
+            }
+            return ran ? c : nil
+        }
+
+        /// What the kernel promises: c = fma(a[k-1], b[k-1], ... fma(a[0], b[0], c0 or 0)).
+        func fmaChain(accumulate: Bool) -> [Double] {
+            var out = [Double](repeating: 0, count: m * n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = accumulate ? c0[i * n + j] : 0
+                    for p in 0..<k {
+                        s = s.addingProduct(a[opA.rowOffset(i) + (opA.transposed ? p * opA.leadingDimension : p)],
+                                            b[(opB.transposed ? p : p * opB.leadingDimension) + opB.columnOffset(j)])
+                    }
+                    out[i * n + j] = s
+                }
+            }
+            return out
+        }
+    }
+
+    static let isas: [PackedDgemm.ISA] = [.scalar, .avx2, .avx512]
+
+    @Test(arguments: [(1, 1, 1), (2, 3, 1), (13, 17, 7), (12, 16, 256), (25, 33, 257), (7, 100, 300),
+                      (100, 7, 513), (61, 97, 600), (130, 40, 33)])
+    func isTheFusedMultiplyAddChainOnEveryKernelAndThreadCount(m: Int, n: Int, k: Int) {
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let problem = Problem(m: m, n: n, k: k, transA: transA, transB: transB, seed: UInt64(m * 1000 + n * 10 + k))
+            for accumulate in [false, true] {
+                let want = problem.fmaChain(accumulate: accumulate).map(\.bitPattern)
+                for isa in Self.isas {
+                    for threads in [1, 2, 3] {
+                        guard let got = problem.run(accumulate: accumulate, threads: threads, isa: isa) else { continue }
+                        #expect(got.map(\.bitPattern) == want,
+                                "\(m)x\(k)x\(n) transA \(transA) transB \(transB) accumulate \(accumulate) \(isa) on \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func splitProductsAndLargeBlocksKeepTheBits() {
+        // Split across threads (columns, then rows), more rows than an A block (mc 240 / 120),
+        // more columns than a B block (nc 2048; 1024 for the portable kernel), several k blocks.
+        for (m, n, k) in [(40, 300, 700), (300, 50, 400), (9, 40, 5000), (13, 2100, 20), (260, 2070, 9)] {
+            let problem = Problem(m: m, n: n, k: k, transA: false, transB: true, seed: UInt64(k))
+            let want = problem.fmaChain(accumulate: true).map(\.bitPattern)
+            for isa in Self.isas {
+                for threads in [1, 2, 4] {
+                    guard let got = problem.run(accumulate: true, threads: threads, isa: isa) else { continue }
+                    #expect(got.map(\.bitPattern) == want, "\(m)x\(k)x\(n) \(isa) on \(threads) threads")
+                }
+            }
+        }
+    }
+
+    @Test func eachMicrokernelThisCPUHasRuns() {
+        #expect(myelin_dgemm(PackedDgemm.ISA.scalar.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == 1)
+        #expect(myelin_dgemm(PackedDgemm.ISA.avx2.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == myelin_cpu_has_avx2_fma())
+        #expect(myelin_dgemm(PackedDgemm.ISA.avx512.rawValue, 0, 0, 0, nil, 1, 0, nil, 1, 0, nil, 1, 0) == myelin_cpu_has_avx512f())
+    }
+
+    @Test func float64MatmulOfTensorsUsesIt() throws {
+        try #require(PackedSgemm.available, "no AVX2+FMA here: float64 products stay with BLAS")
+        let g = RandomGenerator(seed: 11)
+        let a = Tensor.randn([37, 129], generator: g).to(.float64), b = Tensor.randn([129, 71], generator: g).to(.float64)
+        let got = a.matmul(b).doubles
+        // The fma chain bit for bit (OpenBLAS's SSE3 kernel would round differently somewhere).
+        let x = a.doubles, y = b.doubles
+        var want = [Double](repeating: 0, count: 37 * 71)
+        for i in 0..<37 {
+            for j in 0..<71 {
+                var s = 0.0
+                for p in 0..<129 { s = s.addingProduct(x[i * 129 + p], y[p * 71 + j]) }
+                want[i * 71 + j] = s
+            }
+        }
+        #expect(got.map(\.bitPattern) == want.map(\.bitPattern))
+        let worst = zip(got, MatmulThreadingTests.reference(a, b)).map { abs($0 - $1) / (1 + abs($1)) }.max()!
+        #expect(worst < 1e-13)
+    }
+}
