@@ -369,13 +369,7 @@ public enum ClassicJob {
         text += "inputs: \(features) features, " + (d.scaling.input != nil ? "standardised as in training"
             : d.classic.naiveBayes == "multinomial" ? "raw counts (multinomial naive Bayes)" : "as they are (images in [0, 1])") + "\n"
         text += "settings: seed \(d.settings.seed), test split \(d.settings.testSplit)\n"
-        if let data = FileManager.default.contents(atPath: run.results),
-           let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) {
-            for part in results.keys.sorted() {
-                let values = results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }
-                text += "\(part): \(values.joined(separator: "  "))\n"
-            }
-        }
+        text += resultsLines(run)
         return text
     }
 

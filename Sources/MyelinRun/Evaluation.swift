@@ -46,6 +46,16 @@ public struct Evaluation {
     }
 }
 
+/// `summary`'s lines of a run's results.json: one per part (`test: accuracy 0.97  loss 0.1`),
+/// nothing when the file is missing or not parts of numbers.
+func resultsLines(_ run: RunFolder) -> String {
+    guard let data = FileManager.default.contents(atPath: run.results),
+          let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) else { return "" }
+    return results.keys.sorted().map { part in
+        "\(part): " + results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }.joined(separator: "  ") + "\n"
+    }.joined()
+}
+
 func format(_ value: Double) -> String {
     guard value.isFinite else { return "\(value)" }
     if value == value.rounded() && abs(value) < 1e15 { return String(Int(value)) }

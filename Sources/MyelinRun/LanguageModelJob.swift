@@ -203,13 +203,7 @@ public enum LanguageModelJob {
         if FileManager.default.fileExists(atPath: run.history), let history = try? History.load(from: run.history) {
             text += "trained epochs: \(history.epochs.count)\n"
         }
-        if let data = FileManager.default.contents(atPath: run.results),
-           let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) {
-            for part in results.keys.sorted() {
-                let values = results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }
-                text += "\(part): \(values.joined(separator: "  "))\n"
-            }
-        }
+        text += resultsLines(run)
         return text
     }
 
