@@ -41,7 +41,7 @@ let package = Package(
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
         .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
         // Classic machine learning with scikit-learn's meaning: k-means, mixtures, kNN, naive Bayes, trees, PCA.
-        .target(name: "MyelinClassic", dependencies: ["MyelinCore", "MyelinData"]),
+        .target(name: "MyelinClassic", dependencies: ["MyelinCore", "MyelinData", "MyelinPlot"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
         .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.

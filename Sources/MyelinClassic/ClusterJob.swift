@@ -1,6 +1,7 @@
 import Foundation
 import MyelinCore
 import MyelinData
+import MyelinPlot
 
 /// Bad input to a clustering job (a file, a data set name, an option), described as `[cluster] ...`.
 public struct ClusterError: Error, CustomStringConvertible {
@@ -92,9 +93,40 @@ public enum ClusterJob {
             doc["rows"] = x.rows
             let json = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
             try json.write(to: URL(fileURLWithPath: out + "/results.json"))
+            try picture(x, assigned, centers, method: method, results: results).write(to: out + "/clusters.svg")
         } catch {
             throw ClusterError("cannot write into \(out): \(error.localizedDescription)")
         }
         return results
+    }
+
+    /// The rows in 2-D coloured by cluster, centres as crosses: the features themselves when there
+    /// are two (one: against zero), else their first two principal components (fitted on the rows).
+    static func picture(_ x: FeatureMatrix, _ assigned: [Int], _ centers: FeatureMatrix, method: Method,
+                        results: [String: Double]) -> SVGPicture {
+        let (xy, cxy): (FeatureMatrix, FeatureMatrix)
+        var axes = ("x1", "x2"), note = ""
+        if x.cols == 2 {
+            (xy, cxy) = (x, centers)
+        } else if x.cols == 1 {
+            func padded(_ m: FeatureMatrix) -> FeatureMatrix {
+                FeatureMatrix(rows: m.rows, cols: 2, values: m.values.flatMap { [$0, 0] })
+            }
+            (xy, cxy) = (padded(x), padded(centers))
+            axes = ("x1", "")
+        } else {
+            var pca = PCA(components: 2)
+            pca.fit(x)
+            (xy, cxy) = (pca.transform(x), pca.transform(centers))
+            axes = ("principal component 1", "principal component 2")
+            let kept = pca.explainedVarianceRatio.prefix(2).reduce(0, +)
+            note = ", PCA of \(x.cols) features (\(Int((kept * 100).rounded()))% of the variance)"
+        }
+        var subtitle = "\(x.rows) rows\(note)"
+        if let s = results["silhouette"] { subtitle += ", silhouette \(String(format: "%.3f", s))" }
+        if let a = results["adjusted_rand_index"] { subtitle += ", ARI \(String(format: "%.3f", a))" }
+        return plotScatter(points: xy.tensor, groups: assigned, centers: cxy.tensor,
+                           title: "\(method == .kmeans ? "k-means" : "Gaussian mixture"), k = \(centers.rows)",
+                           subtitle: subtitle, xTitle: axes.0, yTitle: axes.1, groupName: "cluster")
     }
 }

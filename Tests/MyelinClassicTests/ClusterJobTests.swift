@@ -18,7 +18,18 @@ struct ClusterJobTests {
             let rows = try String(contentsOfFile: dir + "/\(method)/assignments.csv", encoding: .utf8).split(separator: "\n")
             #expect(rows.count == 7 && rows[0] == "row,cluster,p0,p1,p2")
             #expect(FileManager.default.fileExists(atPath: dir + "/\(method)/results.json"))
+            // The picture: six points in three colours and three centre crosses (two paths each).
+            let svg = try String(contentsOfFile: dir + "/\(method)/clusters.svg", encoding: .utf8)
+            #expect(svg.components(separatedBy: "<circle").count - 1 == 6 + 3)   // points + legend dots
+            #expect(svg.components(separatedBy: "<path d=\"M").count - 1 == 6)
+            #expect(svg.contains("ARI 1.000"))
         }
+        // More than two features: drawn on two principal components.
+        let values: [Double] = (0..<24).map { (i: Int) -> Double in Double((i * 7) % 11 + (i / 12) * 20) }
+        let x4 = FeatureMatrix(rows: 6, cols: 4, values: values)
+        _ = try ClusterJob.run(x4, labels: nil, k: 2, method: .kmeans, seed: 0, out: dir + "/four")
+        let svg4 = try String(contentsOfFile: dir + "/four/clusters.svg", encoding: .utf8)
+        #expect(svg4.contains("PCA of 4 features") && svg4.contains("principal component 2"))
         try "a,b\n1,x\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
         #expect(throws: ClusterError.self) { try ClusterJob.readCSV(dir + "/bad.csv") }
     }
