@@ -1,5 +1,7 @@
-/// Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi rotations (our own: the system's
-/// OpenBLAS has LAPACK's `dsyevd_` but no header for it, and Myelin adds no packages).
+import MyelinCore
+
+/// Eigenvalues and eigenvectors of a symmetric matrix: LAPACK's `dsyevd` from the BLAS library
+/// (OpenBLAS on Linux, `LAPACK.symmetricEigen`), else cyclic Jacobi rotations of our own.
 ///
 /// ```swift
 /// let (values, vectors) = SymmetricEigen.decompose(FeatureMatrix([[2, 1], [1, 2]]))
@@ -9,6 +11,17 @@ public enum SymmetricEigen {
     /// Eigenvalues sorted from largest, and the matching unit eigenvectors as rows.
     public static func decompose(_ a: FeatureMatrix, sweeps: Int = 100) -> (values: [Double], vectors: FeatureMatrix) {
         precondition(a.rows == a.cols, "[SymmetricEigen] the matrix is \(a.rows) x \(a.cols), not square")
+        let n = a.rows
+        if let (values, vectors) = LAPACK.symmetricEigen(a.values, n: n) {
+            // Ascending from LAPACK; largest first here.
+            let order = Array((0..<n).reversed())
+            return (order.map { values[$0] }, FeatureMatrix(rows: n, cols: n, values: order.flatMap { vectors[($0 * n)..<($0 * n + n)] }))
+        }
+        return jacobi(a, sweeps: sweeps)
+    }
+
+    /// The same by cyclic Jacobi rotations (where no LAPACK is linked; tests compare the two).
+    static func jacobi(_ a: FeatureMatrix, sweeps: Int = 100) -> (values: [Double], vectors: FeatureMatrix) {
         let n = a.rows
         var m = a.values
         var v = [Double](repeating: 0, count: n * n)

@@ -1,6 +1,7 @@
 import Foundation
-import MyelinClassic
+@testable import MyelinClassic
 import Testing
+import MyelinCore
 
 @Suite("k-means, mixtures, PCA and metrics against scikit-learn")
 struct UnsupervisedTests {
@@ -107,5 +108,30 @@ struct UnsupervisedTests {
         expectClose([Metrics.silhouetteScore(wine, fxInts(m["wine_kmeans_labels"]!))], [(m["silhouette_wine_kmeans"] as! NSNumber).doubleValue],
                     atol: 1e-12, "silhouette wine")
         #expect(Metrics.accuracy([1, 2, 3], [1, 2, 0]) == 2.0 / 3)
+    }
+
+    @Test func lapackAndJacobiGiveTheSameEigenpairs() {
+        // A random symmetric 30 x 30 matrix: LAPACK's dsyevd (where linked) and our Jacobi agree on
+        // the values and, up to sign, the vectors; both are A v = λ v.
+        var state: UInt64 = 12345
+        func next() -> Double { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return Double(state % 2001) / 1000 - 1 }
+        let n = 30
+        var a = FeatureMatrix(zerosRows: n, cols: n)
+        for i in 0..<n { for j in i..<n { let v = next(); a[i, j] = v; a[j, i] = v } }
+        let (values, vectors) = SymmetricEigen.decompose(a)
+        let (jv, jvec) = SymmetricEigen.jacobi(a)
+        #expect(zip(values, values.dropFirst()).allSatisfy { $0 >= $1 }, "largest first")
+        for r in 0..<n {
+            #expect(abs(values[r] - jv[r]) < 1e-10, "value \(r): \(values[r]) vs \(jv[r])")
+            let dot = (0..<n).reduce(0.0) { $0 + vectors[r, $1] * jvec[r, $1] }
+            #expect(abs(abs(dot) - 1) < 1e-8, "vector \(r): |dot| \(abs(dot))")
+            for i in 0..<n {
+                let av = (0..<n).reduce(0.0) { $0 + a[i, $1] * vectors[r, $1] }
+                #expect(abs(av - values[r] * vectors[r, i]) < 1e-10)
+            }
+        }
+        #if os(Linux)
+        #expect(LAPACK.symmetricEigen(a.values, n: n) != nil, "OpenBLAS exports dsyevd_ on Linux")
+        #endif
     }
 }
