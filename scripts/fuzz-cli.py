@@ -575,9 +575,49 @@ class Case:
 def make_case(number, seed):
     case = Case(number, seed)
     rng = case.rng
-    kind = rng.choices(["train", "train-bad-csv", "evaluate-csv", "predict", "broken-run", "parser"],
-                       weights=[45, 18, 7, 10, 14, 6])[0]
-    if kind in ("train", "train-bad-csv"):
+    kind = rng.choices(["train", "train-bad-csv", "evaluate-csv", "predict", "broken-run", "parser", "classic", "compare"],
+                       weights=[45, 18, 7, 10, 14, 6, 10, 3])[0]
+    if kind in ("classic", "compare"):
+        # Classic models and `compare` on a small CSV (good or bad), with their own options,
+        # sometimes a wrong one or a network option they refuse.
+        if rng.random() < 0.75:
+            data, task = good_csv(rng)
+            what = f"{kind} {task}"
+        else:
+            data, odd = bad_csv(rng)
+            what = f"{kind} csv:{odd}"
+        case.files["data.csv"] = data
+        if kind == "compare":
+            case.argv = ["compare", "--csv", "data.csv", "--label", "label"]
+            if rng.random() < 0.3:
+                case.argv += ["--include", rng.choice(["forest", "tree", "perceptron", "knn", "svm", ""])]
+            if rng.random() < 0.3:
+                case.argv += ["--out", rng.choice(["cmp", "data.csv", "cmp/deeper", ""])]
+            case.argv += ["--seed", rng.choice(["0", "1", "-1", "x"])] if rng.random() < 0.2 else []
+            case.what = what
+            return case
+        model = rng.choice(["perceptron", "knn", "naive-bayes", "tree", "forest"] * 4 + ["KNN", "svm", "naive_bayes", ""])
+        options = {
+            "--neighbors": (["1", "3", "5"], ["0", "-1", "1000000", "x", "4611686018427387904"]),
+            "--trees": (["1", "5"], ["0", "-3", "x"]),
+            "--max-depth": (["1", "3"], ["0", "-1", "x"]),
+            "--seed": (["0", "7"], ["-1", "x"]),
+            "--test-split": (["0.2", "0.3"], ["0", "1", "nan"]),
+            "--epochs": (["2"], ["0", "-1"]),
+            "--lr": (["0.5"], ["0", "nan"]),
+            "--hidden": (["8"], []),
+        }
+        own = {"knn": ["--neighbors"], "tree": ["--max-depth"], "forest": ["--trees", "--max-depth"],
+               "perceptron": ["--epochs", "--lr"]}.get(model, []) + ["--seed", "--test-split"]
+        args = []
+        for o, (ok, wrong) in options.items():
+            if rng.random() < (0.4 if o in own else 0.03):
+                v = rng.choice(wrong) if wrong and rng.random() < 0.3 else rng.choice(ok)
+                args += [f"{o}={v}"] if v.startswith("-") else [o, v]
+        case.out = rng.choice(["run", "run", "nested/run", "data.csv", ""])
+        case.argv = ["train", "--csv", "data.csv", "--label", "label", "--model", model] + args + ["--quiet", "--out", case.out]
+        case.what = f"{what} {model}"
+    elif kind in ("train", "train-bad-csv"):
         if kind == "train":
             data, task = good_csv(rng)
             mode = rng.choices(["valid", "one-bad", "chaos"], weights=[45, 45, 10])[0]
