@@ -43,7 +43,7 @@ public struct CompareRequest {
         if let e = networkEpochs, e < 1 || e > TrainSettings.maxEpochs {
             throw RunError(op: "compare", "--epochs must be positive and at most \(TrainSettings.maxEpochs), got \(e)")
         }
-        if let out { try RunFolder(out).checkCreatable() }
+        if let out { try RunFolder(out).checkCreatable(op: "compare") }
     }
 }
 

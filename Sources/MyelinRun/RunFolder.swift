@@ -59,9 +59,9 @@ public struct RunFolder: Sendable {
     }
 
     /// Throws the error `create()` would, without creating anything: the nearest existing
-    /// ancestor must be a writable folder.
-    public func checkCreatable() throws {
-        guard !path.isEmpty else { throw RunError(op: "train", "--out must name a folder, got an empty path") }
+    /// ancestor must be a writable folder. `op` names the command in the error.
+    public func checkCreatable(op: String = "train") throws {
+        guard !path.isEmpty else { throw RunError(op: op, "--out must name a folder, got an empty path") }
         var probe = path
         while !FileManager.default.fileExists(atPath: probe) {
             let parent = RunTransaction.split(probe).parent
