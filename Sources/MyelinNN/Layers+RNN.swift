@@ -148,4 +148,37 @@ extension RNNBase {
         }
         return (output, state)
     }
+
+    /// Runs the stack whatever its cell, the state given as its tensors (`[h]`, or `[h, c]` for an
+    /// LSTM; zeros when nil), over `input` in the layout `batchFirst` says, or over padded
+    /// sequences of `lengths`: for models that choose the cell at run time. It computes what the
+    /// layer's own `callAsFunction(_:state:)` and `callAsFunction(_:lengths:state:)` compute.
+    ///
+    /// ```swift
+    /// let rnn: RNNBase = useGRU ? GRU(inputSize: 8, hiddenSize: 16) : LSTM(inputSize: 8, hiddenSize: 16)
+    /// let (y, state) = rnn.run(x, state: carried)        // state: [h], or [h, c] for the LSTM
+    /// ```
+    public func run(_ input: Tensor, lengths: [Int]? = nil, state: [Tensor]?) -> (output: Tensor, state: [Tensor]) {
+        let count = kind == .lstm ? 2 : 1
+        if let state, state.count != count {
+            fatalError("[\(op)] the state has \(state.count) tensors; this layer's has \(count) (\(kind == .lstm ? "h and c" : "h"))")
+        }
+        let h0 = state?[0], c0 = count == 2 ? state?[1] : nil
+        let output: Tensor, h: Tensor, c: Tensor?
+        if let lengths {
+            let batch = SequenceBatch(batchFirst ? input : timeMajor(input).transposed(0, 1), lengths: lengths)
+            let dtype = batch.values.dtype.isFloatingPoint ? batch.values.dtype : .float32
+            let zeros = h0 == nil ? zeroStates(batchSize: batch.batchSize, dtype: dtype) : nil
+            let r = run(batch, h0: h0 ?? zeros!.h, c0: count == 2 ? (c0 ?? zeros!.c) : nil)
+            (output, h, c) = (batchFirst ? r.output : r.output.transposed(0, 1), r.h, r.c)
+        } else {
+            let r = run(timeMajor(input), mask: nil, h0: h0, c0: c0)
+            (output, h, c) = (userLayout(r.output), r.h, r.c)
+        }
+        let next = [h] + (c.map { [$0] } ?? [])
+        if let recorder = ModuleSummaryRecorder.current {
+            recorder.record(self, output: output, note: "state " + next.map { "\($0.shape)" }.joined(separator: ", "))
+        }
+        return (output, next)
+    }
 }

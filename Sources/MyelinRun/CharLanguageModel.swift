@@ -44,21 +44,7 @@ public final class CharLanguageModel: Module {
     /// recurrent state after the last step (its tensors: `[h]`, or `[h, c]` for an LSTM).
     public func run(_ tokens: Tensor, state: [Tensor]?) -> (logits: Tensor, state: [Tensor]) {
         let b = tokens.shape[0], t = tokens.shape[1]
-        let x = embedding(tokens)
-        let output: Tensor, next: [Tensor]
-        switch rnn {
-        case let lstm as LSTM:
-            let r = lstm(x, state: state.map { LSTMState(tensors: $0) })
-            (output, next) = (r.output, r.state.tensors)
-        case let gru as GRU:
-            let r = gru(x, state: state.map { Tensor(tensors: $0) })
-            (output, next) = (r.output, r.state.tensors)
-        case let elman as RNN:
-            let r = elman(x, state: state.map { Tensor(tensors: $0) })
-            (output, next) = (r.output, r.state.tensors)
-        default:
-            fatalError("[charLanguageModel] unknown recurrent layer \(type(of: rnn))")
-        }
+        let (output, next) = rnn.run(embedding(tokens), state: state)
         let logits = head(output.reshape([b * t, output.shape[2]])).reshape([b, t, vocabularySize])
         return (logits, next)
     }
@@ -67,9 +53,13 @@ public final class CharLanguageModel: Module {
     public override func forward(_ input: Tensor) -> Tensor { run(input, state: nil).logits }
 
     /// Draws `length` tokens after `prompt` (token indices, at least one): the prompt runs through
-    /// the model once, then each drawn token is fed alone with the carried state.
-    public func generate(prompt: [Int], length: Int, sampler: TokenSampler, generator: RandomGenerator) -> [Int] {
-        precondition(!prompt.isEmpty, "[charLanguageModel] generate needs a prompt of at least one token")
+    /// the model once, then each drawn token is fed alone with the carried state. Throws
+    /// `RunError` for an empty prompt or a token outside the vocabulary.
+    public func generate(prompt: [Int], length: Int, sampler: TokenSampler, generator: RandomGenerator) throws -> [Int] {
+        guard !prompt.isEmpty else { throw RunError(op: "generate", "the prompt needs at least one token") }
+        if let bad = prompt.first(where: { !(0..<vocabularySize).contains($0) }) {
+            throw RunError(op: "generate", "the prompt has token \(bad), outside the \(vocabularySize) of the vocabulary")
+        }
         let wasTraining = isTraining
         eval()
         defer { if wasTraining { train() } }

@@ -183,7 +183,7 @@ public enum LanguageModelJob {
         }
         let model = try loadModel(description, path: path, op: "generate")
         let start = ids.isEmpty ? [vocabulary.index(of: "\n") ?? 0] : ids
-        let drawn = model.generate(prompt: start, length: length, sampler: TokenSampler(temperature: temperature, topK: topK, topP: topP),
+        let drawn = try model.generate(prompt: start, length: length, sampler: TokenSampler(temperature: temperature, topK: topK, topP: topP),
                                    generator: RandomGenerator(seed: seed))
         return prompt + vocabulary.decode(drawn)
     }

@@ -137,10 +137,14 @@ final class LanguageModelEpochEnd: Callback {
         output("  test: " + LanguageModelJob.lossLine(loss) + "\n")
         let vocabulary = description.vocabulary
         let start = vocabulary.index(of: "\n") ?? 0
-        let drawn = model.generate(prompt: [start], length: description.sampleLength,
-                                   sampler: TokenSampler(temperature: 0.8), generator: generator)
-        samples = Array(samples.prefix(epoch)) + [vocabulary.decode(drawn)]
-        let text = samples.enumerated().map { "\(Self.marker)\($0.offset + 1) ===\n\($0.element)\n\n" }.joined()
-        do { try AtomicFile.write(Array(text.utf8), to: run().samples) } catch { ctx.trainer.fail(error) }
+        do {
+            let drawn = try model.generate(prompt: [start], length: description.sampleLength,
+                                           sampler: TokenSampler(temperature: 0.8), generator: generator)
+            samples = Array(samples.prefix(epoch)) + [vocabulary.decode(drawn)]
+            let text = samples.enumerated().map { "\(Self.marker)\($0.offset + 1) ===\n\($0.element)\n\n" }.joined()
+            try AtomicFile.write(Array(text.utf8), to: run().samples)
+        } catch {
+            ctx.trainer.fail(error)
+        }
     }
 }

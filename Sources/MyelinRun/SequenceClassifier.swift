@@ -45,14 +45,7 @@ public final class SequenceClassifier: Module {
             while n < t && ids[r * t + n] != Int64(paddingIndex) { n += 1 }
             lengths[r] = max(n, 1)
         }
-        let x = embedding(input)
-        let h: Tensor
-        switch rnn {
-        case let lstm as LSTM: h = lstm(x, lengths: lengths).state.h
-        case let gru as GRU: h = gru(x, lengths: lengths).state
-        case let elman as RNN: h = elman(x, lengths: lengths).state
-        default: fatalError("[sequenceClassifier] unknown recurrent layer \(type(of: rnn))")
-        }
+        let h = rnn.run(embedding(input), lengths: lengths, state: nil).state[0]
         let last = h[(layers - 1)..<layers].reshape([b, h.shape[2]])
         return head(last)
     }

@@ -123,6 +123,33 @@ import MyelinTestSupport
         #expect(final.h.shape == [2, 2, 4] && final.c.shape == [2, 2, 4])
     }
 
+    /// `RNNBase.run` (the cell chosen at run time, the state as its tensors) gives the bits of
+    /// each layer's own calls, from zeros and from a given state, with and without lengths, in
+    /// both layouts.
+    @Test func theCellAgnosticRunIsTheLayersOwnCall() {
+        let lengths = [4, 2, 3]
+        for batchFirst in [true, false] {
+            let x = Tensor.randn(batchFirst ? [3, 4, 3] : [4, 3, 3], generator: Self.gen(5))
+            let lstm = LSTM(inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: batchFirst, generator: Self.gen(6))
+            let gru = GRU(inputSize: 3, hiddenSize: 4, batchFirst: batchFirst, bidirectional: true, generator: Self.gen(7))
+            let rnn = RNN(inputSize: 3, hiddenSize: 4, batchFirst: batchFirst, generator: Self.gen(8))
+            let (lo, ls) = lstm(x), (go, gs) = gru(x), (ro, rs) = rnn(x)
+            let wants: [(RNNBase, Tensor, [Tensor])] = [(lstm, lo, ls.tensors), (gru, go, [gs]), (rnn, ro, [rs])]
+            for (layer, output, state) in wants {
+                let got = layer.run(x, state: nil)
+                #expect(got.output.floats == output.floats && got.state.map(\.floats) == state.map(\.floats), "\(layer.op) from zeros")
+            }
+            let (lo2, ls2) = lstm(x, lengths: lengths, state: ls), (go2, gs2) = gru(x, lengths: lengths, state: gs)
+            let (ro2, rs2) = rnn(x, lengths: lengths)
+            let withLengths: [(RNNBase, [Tensor]?, Tensor, [Tensor])] = [(lstm, ls.tensors, lo2, ls2.tensors), (gru, [gs], go2, [gs2]),
+                                                                       (rnn, nil, ro2, [rs2])]
+            for (layer, start, output, state) in withLengths {
+                let got = layer.run(x, lengths: lengths, state: start)
+                #expect(got.output.floats == output.floats && got.state.map(\.floats) == state.map(\.floats), "\(layer.op) with lengths")
+            }
+        }
+    }
+
     /// A mask gives what the same lengths give; time-first and batch-first agree; outputs past a
     /// sequence's end are zero.
     @Test func masksLengthsAndLayoutsAgree() {

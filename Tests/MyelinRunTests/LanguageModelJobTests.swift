@@ -81,7 +81,7 @@ import MyelinNN
         let description = try LanguageModelJob.readDescription(dir + "/run", op: "test")
         let model = try LanguageModelJob.loadModel(description, path: dir + "/run", op: "test")
         let prompt = try description.vocabulary.encode("JULIET").ints
-        let carried = model.generate(prompt: prompt, length: 8, sampler: .greedy, generator: RandomGenerator(seed: 0))
+        let carried = try model.generate(prompt: prompt, length: 8, sampler: .greedy, generator: RandomGenerator(seed: 0))
         var prefix = prompt
         for _ in 0..<8 {
             let logits = withoutGrad { model(Tensor(shape: [1, prefix.count], scalars: prefix.map(Int64.init))) }
