@@ -119,16 +119,8 @@ public enum LanguageModelJob {
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
         var description = try readDescription(path, op: "resume")
-        if let epochs {
-            guard epochs >= 1, epochs <= TrainSettings.maxEpochs else {
-                throw RunError(op: "resume", "--epochs must be positive and at most \(TrainSettings.maxEpochs), got \(epochs)")
-            }
-            description.settings.epochs = epochs
-        }
-        guard FileManager.default.fileExists(atPath: run.checkpoint) else {
-            throw RunError(op: "resume", "\(path) has no checkpoint to resume from (\(run.checkpoint) does not exist)")
-        }
-        let checkpoint = try Checkpoint.load(from: run.checkpoint)
+        try description.settings.applyResumeEpochs(epochs)
+        let checkpoint = try run.resumeCheckpoint()
         let data = try loadData(description, dataDir: dataDir, op: "resume")
         let model = description.build()
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
@@ -141,8 +133,7 @@ public enum LanguageModelJob {
                 output("completing \(path): its last checkpoint (epoch \(checkpoint.epoch)) has no final files yet\n")
                 return try session.finish(seconds: 0, epochsRun: 0)
             }
-            throw RunError(op: "resume", "\(path) already trained \(checkpoint.epoch) of \(description.settings.epochs) epochs; "
-                           + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
+            throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
         }
         try? FileManager.default.removeItem(atPath: run.results)
         try run.writeJSON(description, to: run.languageModel)

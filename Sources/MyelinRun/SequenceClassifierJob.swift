@@ -155,19 +155,10 @@ public enum SequenceClassifierJob {
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
         var description = try readDescription(path, op: "resume")
-        if let epochs {
-            guard epochs >= 1, epochs <= TrainSettings.maxEpochs else {
-                throw RunError(op: "resume", "--epochs must be positive and at most \(TrainSettings.maxEpochs), got \(epochs)")
-            }
-            description.settings.epochs = epochs
-        }
-        guard FileManager.default.fileExists(atPath: run.checkpoint) else {
-            throw RunError(op: "resume", "\(path) has no checkpoint to resume from (\(run.checkpoint) does not exist)")
-        }
-        let checkpoint = try Checkpoint.load(from: run.checkpoint)
+        try description.settings.applyResumeEpochs(epochs)
+        let checkpoint = try run.resumeCheckpoint()
         guard checkpoint.epoch < description.settings.epochs else {
-            throw RunError(op: "resume", "\(path) already trained \(checkpoint.epoch) of \(description.settings.epochs) epochs; "
-                           + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
+            throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
         }
         let parts = try load(description.source, dataDir: dataDir, settings: description.settings,
                              vocabulary: description.vocabulary, maxLength: description.maxLength, op: "resume")

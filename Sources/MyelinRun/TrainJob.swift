@@ -145,17 +145,9 @@ public enum TrainJob {
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
         var description = try run.readDescription()
-        if let epochs {
-            guard epochs >= 1, epochs <= TrainSettings.maxEpochs else {
-                throw RunError(op: "resume", "--epochs must be positive and at most \(TrainSettings.maxEpochs), got \(epochs)")
-            }
-            description.settings.epochs = epochs
-        }
+        try description.settings.applyResumeEpochs(epochs)
         try description.settings.validate()
-        guard FileManager.default.fileExists(atPath: run.checkpoint) else {
-            throw RunError(op: "resume", "\(path) has no checkpoint to resume from (\(run.checkpoint) does not exist)")
-        }
-        let checkpoint = try Checkpoint.load(from: run.checkpoint)
+        let checkpoint = try run.resumeCheckpoint()
         let data = try RunData.load(description.source, dataDir: dataDir, settings: description.settings)
         let built = try RunModel(description)
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
@@ -173,8 +165,7 @@ public enum TrainJob {
                 throw RunError(op: "resume", "\(path) stopped early after epoch \(checkpoint.epoch); "
                                + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
             }
-            throw RunError(op: "resume", "\(path) already trained \(checkpoint.epoch) of \(description.settings.epochs) epochs; "
-                           + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
+            throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
         }
         // A run that had stopped early trains on when asked for more epochs.
         if session.recorder.alreadyStopped { session.recorder.resetPatience() }
