@@ -19,6 +19,15 @@ public final class CharLanguageModel: Module {
     /// The recurrent cell of the stack.
     public enum Cell: String, Codable, Sendable, CaseIterable {
         case lstm, gru, rnn
+
+        /// A batch-first stack of this cell (what the language model and the text classifier use).
+        func layer(inputSize: Int, hidden: Int, layers: Int, generator: RandomGenerator) -> RNNBase {
+            switch self {
+            case .lstm: return LSTM(inputSize: inputSize, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
+            case .gru: return GRU(inputSize: inputSize, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
+            case .rnn: return RNN(inputSize: inputSize, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
+            }
+        }
     }
 
     public let embedding: Embedding
@@ -31,11 +40,7 @@ public final class CharLanguageModel: Module {
         self.cell = cell
         vocabularySize = vocabulary
         self.embedding = Embedding(vocabulary, embedding, generator: generator)
-        switch cell {
-        case .lstm: rnn = LSTM(inputSize: embedding, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
-        case .gru: rnn = GRU(inputSize: embedding, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
-        case .rnn: rnn = RNN(inputSize: embedding, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
-        }
+        rnn = cell.layer(inputSize: embedding, hidden: hidden, layers: layers, generator: generator)
         head = Linear(hidden, vocabulary, generator: generator)
         super.init()
     }

@@ -26,11 +26,7 @@ public final class SequenceClassifier: Module {
         paddingIndex = vocabulary
         self.layers = layers
         self.embedding = Embedding(vocabulary + 1, embedding, paddingIndex: vocabulary, generator: generator)
-        switch cell {
-        case .lstm: rnn = LSTM(inputSize: embedding, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
-        case .gru: rnn = GRU(inputSize: embedding, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
-        case .rnn: rnn = RNN(inputSize: embedding, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator)
-        }
+        rnn = cell.layer(inputSize: embedding, hidden: hidden, layers: layers, generator: generator)
         head = Linear(hidden, classes, generator: generator)
         super.init()
     }
