@@ -56,6 +56,15 @@ func resultsLines(_ run: RunFolder) -> String {
     }.joined()
 }
 
+/// `summary`'s lines of a trained network's run: the epochs in history.json, then `resultsLines`.
+func trainedLines(_ run: RunFolder) -> String {
+    var text = ""
+    if FileManager.default.fileExists(atPath: run.history), let history = try? History.load(from: run.history) {
+        text += "trained epochs: \(history.epochs.count)\n"
+    }
+    return text + resultsLines(run)
+}
+
 func format(_ value: Double) -> String {
     guard value.isFinite else { return "\(value)" }
     if value == value.rounded() && abs(value) < 1e15 { return String(Int(value)) }

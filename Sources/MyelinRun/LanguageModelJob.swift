@@ -39,6 +39,13 @@ public struct LanguageModelRequest {
         self.out = out
     }
 
+    /// Throws when `model` has more parameters than `maxParameters` allows.
+    func checkParameters(_ model: Module) throws {
+        guard model.parameterCount <= maxParameters else {
+            throw RunError(op: "train", "the model has \(model.parameterCount) parameters, more than --max-parameters \(maxParameters)")
+        }
+    }
+
     /// Checks every option before anything is read or written; throws `RunError` naming the option.
     public func validate() throws {
         try settings.validate()
@@ -92,9 +99,7 @@ public enum LanguageModelJob {
                                                    sequenceLength: request.sequenceLength, sampleLength: request.sampleLength,
                                                    settings: s)
         let model = description.build()
-        guard model.parameterCount <= request.maxParameters else {
-            throw RunError(op: "train", "the model has \(model.parameterCount) parameters, more than --max-parameters \(request.maxParameters)")
-        }
+        try request.checkParameters(model)
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
         do {
             output("data: \(source.label): \(data.characters) characters, \(data.vocabulary.count) distinct; windows of "
@@ -191,10 +196,7 @@ public enum LanguageModelJob {
         text += "settings: \(s.optimizer) lr \(s.learningRate), batch \(s.batchSize), \(s.epochs) epochs, seed \(s.seed)"
         if let clip = s.clipGradNorm { text += ", gradient norm clipped to \(clip)" }
         text += "\n"
-        if FileManager.default.fileExists(atPath: run.history), let history = try? History.load(from: run.history) {
-            text += "trained epochs: \(history.epochs.count)\n"
-        }
-        text += resultsLines(run)
+        text += trainedLines(run)
         return text
     }
 

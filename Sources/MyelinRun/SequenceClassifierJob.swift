@@ -130,9 +130,7 @@ public enum SequenceClassifierJob {
                                                         embedding: request.embedding, maxLength: request.sequenceLength,
                                                         settings: request.settings)
         let model = description.build()
-        guard model.parameterCount <= request.maxParameters else {
-            throw RunError(op: "train", "the model has \(model.parameterCount) parameters, more than --max-parameters \(request.maxParameters)")
-        }
+        try request.checkParameters(model)
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
         do {
             output("data: \(source.label): \(parts.train.count) training, \(parts.validation?.count ?? 0) validation, \(parts.test.count) test "

@@ -174,10 +174,7 @@ public enum UseJobs {
         text += "settings: \(s.optimizer) lr \(s.learningRate), batch \(s.batchSize), \(s.epochs) epochs, seed \(s.seed)"
         if let p = s.patience { text += ", patience \(p)" }
         text += "\n"
-        if FileManager.default.fileExists(atPath: run.history), let history = try? History.load(from: run.history) {
-            text += "trained epochs: \(history.epochs.count)\n"
-        }
-        text += resultsLines(run)
+        text += trainedLines(run)
         return text
     }
 
