@@ -58,7 +58,7 @@ enum BLAS {
         _ = configure
         let threads = Threading.count
         // Float32 products of two rows or more: Myelin's packed kernel (PackedSgemm.swift).
-        if T.self == Float.self && m > 1 && m * n * k >= PackedSgemm.threshold && PackedSgemm.available,
+        if T.self == Float.self && PackedSgemm.takes(m: m, n: n, k: k),
            PackedSgemm.run(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), opA,
                            UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), opB,
                            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
@@ -66,7 +66,7 @@ enum BLAS {
             return
         }
         // Float64 likewise (PackedDgemm.swift): OpenBLAS's SSE3 dgemm is as slow as its sgemm.
-        if T.self == Double.self && m > 1 && m * n * k >= PackedSgemm.threshold && PackedSgemm.available,
+        if T.self == Double.self && PackedSgemm.takes(m: m, n: n, k: k),
            PackedDgemm.run(UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), opA,
                            UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), opB,
                            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self),
@@ -181,7 +181,7 @@ extension BLAS {
 
         init(_ b: UnsafePointer<T>, _ opB: BLASOperand, k: Int, n: Int, rows m: Int) {
             (self.b, self.opB, self.k, self.n) = (b, opB, k, n)
-            if T.self == Float.self && m > 1 && m * n * k >= PackedSgemm.threshold && PackedSgemm.available {
+            if T.self == Float.self && PackedSgemm.takes(m: m, n: n, k: k) {
                 packed = PackedSgemm.PackedB(UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), opB, k: k, n: n)
             } else {
                 packed = nil

@@ -58,15 +58,13 @@ enum ConvKernels {
                                       beta: T, _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
         _ = BLAS.configure
         // Float32 or float64 with beta 0 or 1: Myelin's packed kernels, as `BLAS.gemm` uses them.
-        if T.self == Float.self && (beta == 0 || beta == 1) && m > 1 && m * n * k >= PackedSgemm.threshold
-            && PackedSgemm.available
+        if T.self == Float.self && (beta == 0 || beta == 1) && PackedSgemm.takes(m: m, n: n, k: k)
             && myelin_sgemm(PackedSgemm.ISA.auto.rawValue, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
                             transA ? 1 : 0, UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb, transB ? 1 : 0,
                             UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, beta == 1 ? 1 : 0) != 0 {
             return
         }
-        if T.self == Double.self && (beta == 0 || beta == 1) && m > 1 && m * n * k >= PackedSgemm.threshold
-            && PackedSgemm.available
+        if T.self == Double.self && (beta == 0 || beta == 1) && PackedSgemm.takes(m: m, n: n, k: k)
             && myelin_dgemm(PackedSgemm.ISA.auto.rawValue, m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
                             transA ? 1 : 0, UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb, transB ? 1 : 0,
                             UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, beta == 1 ? 1 : 0) != 0 {

@@ -22,6 +22,11 @@ enum PackedSgemm {
     /// Whether this CPU has a microkernel worth running (AVX2+FMA or AVX-512 on x86-64).
     static let available: Bool = myelin_cpu_has_avx2_fma() != 0
 
+    /// Whether an m x k by k x n product runs on the packed kernels (float32 or float64) rather
+    /// than BLAS: two rows or more, enough multiply-adds, and a microkernel on this CPU.
+    @inline(__always)
+    static func takes(m: Int, n: Int, k: Int) -> Bool { m > 1 && m * n * k >= threshold && available }
+
     /// C (+)= A B as `BLAS.gemm` describes it, split across `threads` threads (columns of C when
     /// it is at least as wide as tall, else rows; each thread packs its own panels). Returns false
     /// when `isa` cannot run here (traps if the packing buffers cannot be allocated).
