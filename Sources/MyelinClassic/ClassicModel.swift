@@ -81,7 +81,6 @@ public enum ClassicModel: Codable, Sendable {
 
     /// Learns from `x` and the labels `y`.
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
-        x.requireNoNaN("ClassicModel.fit")
         switch self {
         case .perceptron(var m): m.fit(x, y); self = .perceptron(m)
         case .knn(var m): m.fit(x, y); self = .knn(m)
@@ -94,7 +93,6 @@ public enum ClassicModel: Codable, Sendable {
 
     /// The predicted label of every row.
     public func predict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("ClassicModel.predict")
         switch self {
         case .perceptron(let m): return m.predict(x)
         case .knn(let m): return m.predict(x)
@@ -107,9 +105,10 @@ public enum ClassicModel: Codable, Sendable {
 
     /// Class probabilities [rows, classes] (columns: `classes`); nil for the perceptron, whose output is a step.
     public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix? {
-        x.requireNoNaN("ClassicModel.predictProbabilities")
         switch self {
-        case .perceptron: return nil
+        case .perceptron:
+            x.requireNoNaN("Perceptron.predictProbabilities")    // the others check in their own call
+            return nil
         case .knn(let m): return m.predictProbabilities(x)
         case .multinomialNB(let m): return m.predictProbabilities(x)
         case .gaussianNB(let m): return m.predictProbabilities(x)

@@ -193,13 +193,17 @@ public struct DecisionTreeClassifier: ProbabilisticClassifier {
 
     public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
         x.requireNoNaN("DecisionTreeClassifier.predictProbabilities")
+        return probabilities(x)
+    }
+
+    /// `predictProbabilities` without the NaN check (the forest calls it once per tree, after its own).
+    func probabilities(_ x: FeatureMatrix) -> FeatureMatrix {
         var p = FeatureMatrix(zerosRows: x.rows, cols: index.classes.count)
         for i in 0..<x.rows { let v = nodes.value[nodes.leaf(x, i)]; for c in 0..<v.count { p[i, c] = v[c] } }
         return p
     }
 
     public func predict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("DecisionTreeClassifier.predict")
         let p = predictProbabilities(x)
         return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
     }
@@ -236,7 +240,10 @@ public struct DecisionTreeRegressor: Regressor {
         nodes = b.nodes
     }
 
-    public func predict(_ x: FeatureMatrix) -> [Double] { (0..<x.rows).map { nodes.value[nodes.leaf(x, $0)][0] } }
+    public func predict(_ x: FeatureMatrix) -> [Double] {
+        x.requireNoNaN("DecisionTreeRegressor.predict")
+        return (0..<x.rows).map { nodes.value[nodes.leaf(x, $0)][0] }
+    }
 }
 
 /// A random forest classifier (scikit-learn's `RandomForestClassifier`): trees on bootstrap samples, √d
@@ -299,14 +306,13 @@ public struct RandomForestClassifier: ProbabilisticClassifier {
         x.requireNoNaN("RandomForestClassifier.predictProbabilities")
         var p = FeatureMatrix(zerosRows: x.rows, cols: index.classes.count)
         for t in estimators {
-            let q = t.predictProbabilities(x)
+            let q = t.probabilities(x)
             for i in 0..<p.values.count { p.values[i] += q.values[i] / Double(estimators.count) }
         }
         return p
     }
 
     public func predict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("RandomForestClassifier.predict")
         let p = predictProbabilities(x)
         return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
     }

@@ -67,7 +67,6 @@ extension Regressor {
 extension Clusterer {
     /// `fit` then the clusters of the same rows (scikit-learn's `fit_predict`).
     public mutating func fitPredict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("Clusterer.fitPredict")
         fit(x)
         return predict(x)
     }

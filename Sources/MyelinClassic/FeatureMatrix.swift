@@ -160,9 +160,9 @@ import Darwin
 extension FeatureMatrix {
     /// Traps when a value is NaN: the models' arithmetic would carry it silently into every
     /// distance, count or split (the command reads missing cells its own way before this).
-    func requireNoNaN(_ op: String) {
+    func requireNoNaN(_ op: @autoclosure () -> String) {
         if let i = values.firstIndex(where: \.isNaN) {
-            fatalError("[\(op)] the features hold NaN at row \(i / Swift.max(cols, 1)), column \(i % Swift.max(cols, 1)): fill or drop missing values first")
+            fatalError("[\(op())] the features hold NaN at row \(i / Swift.max(cols, 1)), column \(i % Swift.max(cols, 1)): fill or drop missing values first")
         }
     }
 }

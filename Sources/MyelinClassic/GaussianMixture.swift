@@ -70,7 +70,7 @@ public struct GaussianMixture: Clusterer {
     }
 
     public mutating func fit(_ x: FeatureMatrix) {
-        x.requireNoNaN("Start.fit")
+        x.requireNoNaN("GaussianMixture.fit")
         precondition(components <= x.rows, "[GaussianMixture] \(components) components exceed the \(x.rows) rows")
         let d = x.cols
         if let s = start {
@@ -191,17 +191,21 @@ public struct GaussianMixture: Clusterer {
     }
 
     /// Soft membership: the probability of every component for every row, [rows, components].
-    public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix { normalizedProbabilities(weightedLogDensities(x)) }
+    public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("GaussianMixture.predictProbabilities")
+        return normalizedProbabilities(weightedLogDensities(x))
+    }
 
     /// The most probable component of every row.
     public func predict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("Start.predict")
+        x.requireNoNaN("GaussianMixture.predict")
         let w = weightedLogDensities(x)
         return (0..<x.rows).map { argmaxRow(w, $0) }
     }
 
     /// Log-likelihood of every row.
     public func scoreSamples(_ x: FeatureMatrix) -> [Double] {
+        x.requireNoNaN("GaussianMixture.scoreSamples")
         let w = weightedLogDensities(x)
         return (0..<x.rows).map { logSumExp(w.row($0)) }
     }

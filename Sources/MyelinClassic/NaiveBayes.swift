@@ -9,14 +9,18 @@ protocol NaiveBayesModel: ProbabilisticClassifier {
 
 extension NaiveBayesModel {
     public var classes: [Int] { index.classes }
-    public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix { normalizedProbabilities(jointLogLikelihood(x)) }
+    public func predictProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("\(Self.self).predictProbabilities")
+        return normalizedProbabilities(jointLogLikelihood(x))
+    }
     public func predict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("NaiveBayesModel.predict")
+        x.requireNoNaN("\(Self.self).predict")
         let j = jointLogLikelihood(x)
         return (0..<x.rows).map { index.classes[argmaxRow(j, $0)] }
     }
     /// Log of `predictProbabilities`.
     public func predictLogProbabilities(_ x: FeatureMatrix) -> FeatureMatrix {
+        x.requireNoNaN("\(Self.self).predictLogProbabilities")
         var j = jointLogLikelihood(x)
         for i in 0..<j.rows { let l = logSumExp(j.row(i)); for c in 0..<j.cols { j[i, c] -= l } }
         return j

@@ -191,7 +191,6 @@ public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
 
     /// The class with the largest (weighted) vote; equal votes go to the smallest label, as scikit-learn.
     public func predict(_ x: FeatureMatrix) -> [Int] {
-        x.requireNoNaN("KNearestNeighborsClassifier.predict")
         let p = predictProbabilities(x)
         return (0..<x.rows).map { index.classes[argmaxRow(p, $0)] }
     }

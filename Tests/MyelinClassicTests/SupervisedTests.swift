@@ -157,6 +157,13 @@ struct SupervisedTests {
             _ = nb.predict(FeatureMatrix([[.nan, 1]]))
         }
         let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(message.contains(".predict] the features hold NaN at row 0, column 0"), "\(message)")
+        #expect(message.contains("[GaussianNB.predict] the features hold NaN at row 0, column 0"), "\(message)")
+        let soft = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var gm = GaussianMixture(components: 1)
+            gm.fit(FeatureMatrix([[0, 1], [2, 3], [4, 6]]))
+            _ = gm.predictProbabilities(FeatureMatrix([[1, .nan]]))
+        }
+        let softMessage = String(decoding: soft?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(softMessage.contains("[GaussianMixture.predictProbabilities] the features hold NaN at row 0, column 1"), "\(softMessage)")
     }
 }
