@@ -113,3 +113,19 @@ func drawAxes(_ svg: inout SVGBuilder, frame: Frame, x: Scale, xTicks: [(Double,
         svg.text(yTitle, x: tx, y: frame.y + frame.height / 2, size: 12, anchor: .middle, rotate: -90)
     }
 }
+
+extension Ticks {
+    /// The (value, label) pairs of nice ticks inside `lo...hi`, for axes drawn over exactly that range.
+    static func within(_ lo: Double, _ hi: Double, count: Int) -> [(Double, String)] {
+        let t = Ticks.nice(min: lo, max: hi, count: count), slack = 1e-9 * abs(hi - lo)
+        return zip(t.values, t.labels).filter { $0.0 >= lo - slack && $0.0 <= hi + slack }
+    }
+
+    /// The range of `values` widened on each side by `margin` times its span (a single value by 10%
+    /// of it, at least 1); (-1, 1) when there are none.
+    static func paddedRange(_ values: [Double], margin: Double) -> (Double, Double) {
+        guard let lo = values.min(), let hi = values.max() else { return (-1, 1) }
+        let pad = hi > lo ? (hi - lo) * margin : Swift.max(abs(lo) * 0.1, 1)
+        return (lo - pad, hi + pad)
+    }
+}

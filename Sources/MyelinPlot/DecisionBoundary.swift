@@ -26,14 +26,7 @@ public func plotDecisionBoundary(points: Tensor, labels: [Int], classNames: [Str
     // Data bounds with a 10% margin (finite coordinates only).
     var xs = [Double](), ys = [Double]()
     for i in 0..<n where xy[2 * i].isFinite && xy[2 * i + 1].isFinite { xs.append(xy[2 * i]); ys.append(xy[2 * i + 1]) }
-    func bounds(_ v: [Double]) -> (Double, Double) {
-        guard var lo = v.min(), var hi = v.max() else { return (-1, 1) }
-        let span = hi - lo
-        let margin = span > 0 ? span * 0.1 : max(abs(lo) * 0.1, 1)
-        lo -= margin; hi += margin
-        return (lo, hi)
-    }
-    let (xLo, xHi) = bounds(xs), (yLo, yHi) = bounds(ys)
+    let (xLo, xHi) = Ticks.paddedRange(xs, margin: 0.1), (yLo, yHi) = Ticks.paddedRange(ys, margin: 0.1)
 
     // Evaluate the classifier on the grid (row 0 at the top, as in the picture).
     var grid = [Float](repeating: 0, count: resolution * resolution * 2)
@@ -63,11 +56,7 @@ public func plotDecisionBoundary(points: Tensor, labels: [Int], classNames: [Str
     }
 
     // Layout: y tick labels | plot | legend.
-    let xTicks = Ticks.nice(min: xLo, max: xHi, count: 6)
-    let yTicks = Ticks.nice(min: yLo, max: yHi, count: 6)
-    let inside: (Double, Double, Double) -> Bool = { v, lo, hi in v >= lo - 1e-9 * abs(hi - lo) && v <= hi + 1e-9 * abs(hi - lo) }
-    let xPairs = zip(xTicks.values, xTicks.labels).filter { inside($0.0, xLo, xHi) }
-    let yPairs = zip(yTicks.values, yTicks.labels).filter { inside($0.0, yLo, yHi) }
+    let xPairs = Ticks.within(xLo, xHi, count: 6), yPairs = Ticks.within(yLo, yHi, count: 6)
     let yLabelW = yPairs.map { textWidth($0.1, size: 11) }.max() ?? 10
     let left = 14 + 16 + yLabelW + 10
     let side = 480.0

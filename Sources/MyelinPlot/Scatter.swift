@@ -23,16 +23,8 @@ public func plotScatter(points: Tensor, groups: [Int], centers: Tensor? = nil, t
     var xs = [Double](), ys = [Double]()
     for i in 0..<(xy.count / 2) where xy[2 * i].isFinite && xy[2 * i + 1].isFinite { xs.append(xy[2 * i]); ys.append(xy[2 * i + 1]) }
     for i in 0..<(cxy.count / 2) where cxy[2 * i].isFinite && cxy[2 * i + 1].isFinite { xs.append(cxy[2 * i]); ys.append(cxy[2 * i + 1]) }
-    func bounds(_ v: [Double]) -> (Double, Double) {
-        guard let lo = v.min(), let hi = v.max() else { return (-1, 1) }
-        let margin = hi > lo ? (hi - lo) * 0.05 : Swift.max(abs(lo) * 0.1, 1)
-        return (lo - margin, hi + margin)
-    }
-    let (xLo, xHi) = bounds(xs), (yLo, yHi) = bounds(ys)
-    let inside: (Double, Double, Double) -> Bool = { v, lo, hi in v >= lo - 1e-9 * abs(hi - lo) && v <= hi + 1e-9 * abs(hi - lo) }
-    let xt = Ticks.nice(min: xLo, max: xHi, count: 6), yt = Ticks.nice(min: yLo, max: yHi, count: 6)
-    let xPairs = zip(xt.values, xt.labels).filter { inside($0.0, xLo, xHi) }
-    let yPairs = zip(yt.values, yt.labels).filter { inside($0.0, yLo, yHi) }
+    let (xLo, xHi) = Ticks.paddedRange(xs, margin: 0.05), (yLo, yHi) = Ticks.paddedRange(ys, margin: 0.05)
+    let xPairs = Ticks.within(xLo, xHi, count: 6), yPairs = Ticks.within(yLo, yHi, count: 6)
     let left = 14 + 16 + (yPairs.map { textWidth($0.1, size: 11) }.max() ?? 10) + 10
     let frame = Frame(x: left, y: 62, width: 480, height: 480)
     let present = Set(groups.filter { $0 >= 0 }).sorted()
