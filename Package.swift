@@ -11,6 +11,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The dashboard's HTTP server (Hummingbird 2 on SwiftNIO): bounded request parsing, streaming responses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
@@ -42,13 +45,22 @@ let package = Package(
         .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
         // Classic machine learning with scikit-learn's meaning: k-means, mixtures, kNN, naive Bayes, trees, PCA.
         .target(name: "MyelinClassic", dependencies: ["MyelinCore", "MyelinData", "MyelinPlot"]),
+        // The live dashboard and playground: an HTTP server over run folders, its pages embedded in the binary.
+        .target(
+            name: "MyelinDashboard",
+            dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinRun",
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/dashboard.js"),
+                        .embedInCode("Assets/dashboard.css"), .embedInCode("Assets/playground.html"),
+                        .embedInCode("Assets/playground.js")]
+        ),
         // Umbrella module: `import Myelin` brings in every subsystem.
         .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.
         .target(name: "MyelinBench", dependencies: ["Myelin"]),
         .executableTarget(
             name: "MyelinCLI",
-            dependencies: ["Myelin", "MyelinBench", "MyelinRun", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Myelin", "MyelinBench", "MyelinRun", "MyelinDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fixture loading and comparisons shared by the test targets.
         .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
@@ -58,6 +70,7 @@ let package = Package(
         .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinClassic", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData"]),
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),

@@ -162,10 +162,19 @@ struct Train: ParsableCommand {
     @Option(help: "The run folder to write (default: a new runs/<data>-<n>).") var out: String?
     @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
     @Option(help: "The largest network to build, in parameters.") var maxParameters = TrainRequest.defaultMaxParameters
+    @Flag(help: "Serve a live dashboard of the run while it trains (curves, inside the network, pause/step/inspect).") var dashboard = false
+    @OptionGroup(title: "Dashboard") var serve: ServeOptions
 
     func run() throws {
         runOrFail {
             try training.applyThreads()
+            try serve.check(dashboard: dashboard, op: "train")
+            if (dashboard || serve.histogramEvery != nil),
+               (model.flatMap(ClassicKind.named) != nil || text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true
+                || SequenceClassifierJob.handles(data: dataOptions.data, model: model) || textColumn != nil) {
+                throw RunError(op: "train", "--dashboard and --histogram-every are for networks on tables and images so far; "
+                               + "watch text and classic runs with myelin dashboard DIR")
+            }
             if let model, let kind = ClassicKind.named(model) {
                 try ClassicJob.train(try classicRequest(kind), output: writeToStandardOutput)
                 return
@@ -242,7 +251,10 @@ struct Train: ParsableCommand {
             request.maxParameters = maxParameters
             try dataOptions.apply(to: &request.settings)
             request.verbosity = training.verbosity
+            let holder = ServerHolder()
+            request.observers = serve.observers(dashboard: dashboard, holder: holder)
             try TrainJob.train(request, output: writeToStandardOutput)
+            holder.server?.stop()
         }
     }
 }
@@ -254,15 +266,20 @@ struct Resume: ParsableCommand {
     @Option(help: "Folder with the data sets.") var dataDir: String?
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
     @Option(help: "Threads for kernels and BLAS (default: all cores; results are bit for bit only with the run's own count).") var threads: Int?
+    @Flag(help: "Serve a live dashboard of the run while it trains.") var dashboard = false
+    @OptionGroup(title: "Dashboard") var serve: ServeOptions
 
     func run() throws {
         runOrFail {
+            try serve.check(dashboard: dashboard, op: "resume")
             if let threads {
                 guard threads >= 1, threads <= 1024 else { throw RunError(op: "resume", "--threads must be between 1 and 1024, got \(threads)") }
                 Threading.count = threads
             }
+            let holder = ServerHolder()
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
-                                output: writeToStandardOutput)
+                                observers: serve.observers(dashboard: dashboard, holder: holder), output: writeToStandardOutput)
+            holder.server?.stop()
         }
     }
 }

@@ -125,7 +125,7 @@ public final class RunTransaction {
         return (parent as NSString).appendingPathComponent(".\(name).\(tag)-\(pid)")
     }
 
-    static func split(_ path: String) -> (parent: String, name: String) {
+    public static func split(_ path: String) -> (parent: String, name: String) {
         var trimmed = path
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return (".", trimmed) }

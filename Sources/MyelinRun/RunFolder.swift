@@ -20,6 +20,8 @@ public struct RunFolder: Sendable {
     public var metricsLog: String { file("metrics.csv") }
     /// One line per optimiser step: `step,epoch,batch,loss`.
     public var batchLog: String { file("batches.csv") }
+    /// Per-layer statistics at an interval of steps, for the dashboard (`InsightsLog`).
+    public var insights: String { file("insights.jsonl") }
     public var history: String { file("history.json") }
     public var results: String { file("results.json") }
     public var curves: String { file("curves.svg") }

@@ -66,7 +66,8 @@ final class RunRecorder: Callback {
                 ctx.trainer.stop(reason: "early stopping: \(monitor) has not improved for \(wait) epochs; "
                                  + "stopping after epoch \(epoch + 1) (best weights restored)")
             }
-            if (epoch + 1) % checkpointEvery == 0 || epoch + 1 >= totalEpochs || stoppedAfter != nil {
+            // A stop asked for mid-run (a dashboard's stop button) saves a checkpoint too, so the run resumes.
+            if (epoch + 1) % checkpointEvery == 0 || epoch + 1 >= totalEpochs || stoppedAfter != nil || ctx.trainer.stopReason != nil {
                 try saveCheckpoint(ctx.trainer)
             }
         } catch {

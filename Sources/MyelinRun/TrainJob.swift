@@ -31,6 +31,8 @@ public struct TrainRequest {
     public var verbosity: Verbosity = .auto
     /// Draw the first convolution's filters and one test image's feature maps.
     public var drawFilters: Bool = true
+    /// A dashboard's callbacks and the statistics it wants recorded.
+    public var observers = RunObservers()
 
     /// 20 million parameters: 80 MB of float32 weights, about 320 MB with gradients and Adam's state.
     public static let defaultMaxParameters = 20_000_000
@@ -118,7 +120,7 @@ public enum TrainJob {
                    + "(\(built.model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
             try tx.current.writeJSON(description, to: tx.current.description)
             let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: nil, history: History(),
-                                              verbosity: request.verbosity, output: output)
+                                              verbosity: request.verbosity, observers: request.observers, output: output)
             return try session.run(drawFilters: request.drawFilters)
         } catch {
             tx.abandon()
@@ -134,6 +136,7 @@ public enum TrainJob {
     /// writing them) is completed without training.
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
+                              observers: RunObservers = RunObservers(),
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         if ClassicJob.isClassicRun(path) { try ClassicJob.refuseResume(path) }
         if LanguageModelJob.isLanguageModelRun(path) {
@@ -153,7 +156,7 @@ public enum TrainJob {
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
         let tx = RunTransaction(existing: run)
         let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: checkpoint, history: history,
-                                          verbosity: verbosity, output: output)
+                                          verbosity: verbosity, observers: observers, output: output)
         let done = checkpoint.epoch >= description.settings.epochs || session.recorder.alreadyStopped
         let finished = FileManager.default.fileExists(atPath: run.results)
         if done && (epochs == nil || checkpoint.epoch >= description.settings.epochs) {

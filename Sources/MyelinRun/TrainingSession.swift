@@ -22,7 +22,7 @@ final class TrainingSession {
     let output: (String) -> Void
 
     init(_ built: RunModel, data: RunData, transaction: RunTransaction, checkpoint: Checkpoint?, history: History,
-         verbosity: Verbosity, output: @escaping (String) -> Void) throws {
+         verbosity: Verbosity, observers: RunObservers = RunObservers(), output: @escaping (String) -> Void) throws {
         self.built = built
         self.data = data
         self.transaction = transaction
@@ -39,7 +39,8 @@ final class TrainingSession {
         // The logs first: an epoch's line is written before the checkpoint that follows it.
         let run = transaction.current
         trainer = Trainer(model: built.model, optimizer: built.optimizer, loss: built.loss, metrics: built.metrics,
-                          callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder],
+                          callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder]
+                              + (try observers.callbacks(target: transaction.target, current: run)),
                           scheduler: built.scheduler, verbosity: verbosity, output: output)
         trainer.gradientClipNorm = settings.clipGradNorm
         if let checkpoint {

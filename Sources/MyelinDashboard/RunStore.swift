@@ -1,0 +1,118 @@
+import Foundation
+import MyelinCore
+import MyelinRun
+import MyelinTrain
+
+/// What the dashboard has read of each run's logs, kept between requests so that a poll reads only
+/// the lines added since the last one.
+///
+/// Steps (`batches.csv`) are kept as columns; insight lines (`insights.jsonl`) as the JSON text
+/// they are, sent to the page unparsed. The most recently used `capacity` runs stay in memory.
+actor RunStore {
+    struct Steps {
+        var tail: LogTail
+        var step: [Int] = []
+        var epoch: [Int] = []
+        var loss: [Double] = []
+        var lr: [Double] = []
+        /// Bumped when the file was cut, so a page that asks `from` an older generation starts over.
+        var generation = 0
+    }
+
+    struct Insights {
+        var tail: LogTail
+        var lines: [String] = []
+        var generation = 0
+    }
+
+    struct Cached {
+        var steps: Steps
+        var insights: Insights
+        var used: Double
+    }
+
+    let index: RunIndex
+    let capacity: Int
+    private var cache: [String: Cached] = [:]
+
+    init(index: RunIndex, capacity: Int = 64) {
+        self.index = index
+        self.capacity = capacity
+    }
+
+    /// The run's steps from index `from` on, as JSON columns:
+    /// `{"generation":g,"from":n,"total":t,"step":[..],"epoch":[..],"loss":[..],"lr":[..]}`.
+    /// A `generation` other than the page's means the log was cut: start again from 0.
+    func steps(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
+        var entry = refreshed(run)
+        let s = entry.steps
+        let start = (generation != nil && generation != s.generation) ? 0 : max(0, min(from, s.step.count))
+        entry.used = Date().timeIntervalSince1970
+        cache[run.id] = entry
+        let range = start..<s.step.count
+        return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.step.count),"
+            + "\"step\":[\(s.step[range].map(String.init).joined(separator: ","))],"
+            + "\"epoch\":[\(s.epoch[range].map(String.init).joined(separator: ","))],"
+            + "\"loss\":[\(s.loss[range].map { JSONText.number($0) }.joined(separator: ","))],"
+            + "\"lr\":[\(s.lr[range].map { JSONText.number($0) }.joined(separator: ","))]}"
+    }
+
+    /// The run's insight lines from index `from` on: `{"generation":g,"from":n,"total":t,"entries":[...]}`.
+    func insights(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
+        var entry = refreshed(run)
+        let s = entry.insights
+        let start = (generation != nil && generation != s.generation) ? 0 : max(0, min(from, s.lines.count))
+        entry.used = Date().timeIntervalSince1970
+        cache[run.id] = entry
+        return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.lines.count),\"entries\":["
+            + s.lines[start...].joined(separator: ",") + "]}"
+    }
+
+    /// How many steps and insight lines each of `runs` has now (reads what was added).
+    func counts(_ runs: [RunIndex.Entry]) -> [String: (steps: Int, insights: Int)] {
+        var out: [String: (steps: Int, insights: Int)] = [:]
+        for run in runs {
+            let entry = refreshed(run)
+            cache[run.id] = entry
+            out[run.id] = (entry.steps.step.count, entry.insights.lines.count)
+        }
+        return out
+    }
+
+    private func refreshed(_ run: RunIndex.Entry) -> Cached {
+        let folder = RunFolder(run.path)
+        var entry = cache[run.id] ?? Cached(steps: Steps(tail: LogTail(path: folder.batchLog)),
+                                            insights: Insights(tail: LogTail(path: folder.file("insights.jsonl"))),
+                                            used: 0)
+        // A staging folder renamed into place: follow the run to its new path.
+        if entry.steps.tail.path != folder.batchLog {
+            entry = Cached(steps: Steps(tail: LogTail(path: folder.batchLog), generation: entry.steps.generation + 1),
+                           insights: Insights(tail: LogTail(path: folder.file("insights.jsonl")), generation: entry.insights.generation + 1),
+                           used: 0)
+        }
+        let (lines, reset) = entry.steps.tail.read()
+        if reset {
+            entry.steps = Steps(tail: entry.steps.tail, generation: entry.steps.generation + 1)
+        }
+        for line in lines {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard cells.count >= 4, let step = Int(cells[0]), let epoch = Int(cells[1]), let loss = Double(cells[3]) else { continue }
+            entry.steps.step.append(step)
+            entry.steps.epoch.append(epoch)
+            entry.steps.loss.append(loss)
+            entry.steps.lr.append(cells.count > 4 ? Double(cells[4]) ?? .nan : .nan)
+        }
+        let (insightLines, insightReset) = entry.insights.tail.read()
+        if insightReset {
+            entry.insights = Insights(tail: entry.insights.tail, generation: entry.insights.generation + 1)
+        }
+        for line in insightLines where line.hasPrefix("{") && line.hasSuffix("}") {
+            entry.insights.lines.append(String(line))
+        }
+        if cache[run.id] == nil && cache.count >= capacity,
+           let oldest = cache.min(by: { $0.value.used < $1.value.used })?.key {
+            cache[oldest] = nil
+        }
+        return entry
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+@testable import MyelinDashboard
+import MyelinCore
+import MyelinData
+import MyelinNN
+import MyelinRun
+import MyelinTrain
+
+/// A folder of run folders made for one test: a finished run "a", a nested "exp/b", and a file
+/// beside them that must never be served.
+func makeRunsFolder() throws -> String {
+    let root = NSTemporaryDirectory() + "myelin-dash-\(UUID().uuidString)"
+    for (id, steps) in [("a", 5), ("exp/b", 3)] {
+        let dir = root + "/" + id
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var csv = BatchLog.header + "\n"
+        for s in 1...steps { csv += "\(s),0,\(s - 1),\(1.0 / Double(s)),0.01\n" }
+        try csv.write(toFile: dir + "/batches.csv", atomically: true, encoding: .utf8)
+        try "epoch,loss,accuracy\n0,0.5,0.75\n".write(toFile: dir + "/metrics.csv", atomically: true, encoding: .utf8)
+        try "<svg xmlns='http://www.w3.org/2000/svg'/>".write(toFile: dir + "/confusion.svg", atomically: true, encoding: .utf8)
+    }
+    try "secret".write(toFile: root + "/secret.txt", atomically: true, encoding: .utf8)
+    return root
+}
+
+/// One request to the server: status and body.
+func fetch(_ url: String, method: String = "GET", body: Data? = nil, headers: [String: String] = [:]) async throws -> (Int, String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    request.httpBody = body
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+}
+
+/// A raw request over a socket (for what URLSession refuses to send: `..` in paths, huge headers).
+func rawRequest(port: Int, _ text: String, timeout: Int = 5) -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return "" }
+    var wait = timeval(tv_sec: timeout, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    let bytes = Array(text.utf8)
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n <= 0 { break }
+        sent += n
+    }
+    var out = [UInt8](repeating: 0, count: 65536)
+    var got: [UInt8] = []
+    while true {
+        let n = recv(fd, &out, out.count, 0)
+        if n <= 0 { break }
+        got += out[0..<n]
+        if got.count > 1 << 20 { break }
+    }
+    return String(decoding: got, as: UTF8.self)
+}
+
+@Suite("Dashboard server")
+struct DashboardServerTests {
+    @Test func servesPagesAndRunsOnLoopbackByDefault() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = try await DashboardServer.launch(root: root, port: 0)
+        defer { server.stop() }
+        #expect(server.host == "127.0.0.1")
+        #expect(server.token == nil)
+        #expect(server.url == "http://127.0.0.1:\(server.port)/")
+        let (status, page) = try await fetch(server.url)
+        #expect(status == 200)
+        #expect(page.contains("<script src=\"/assets/dashboard.js\">"))
+        let (_, js) = try await fetch(server.url + "assets/dashboard.js")
+        #expect(js.contains("EventSource"))
+        let (_, runs) = try await fetch(server.url + "api/runs")
+        let list = try JSONSerialization.jsonObject(with: Data(runs.utf8)) as! [String: Any]
+        let ids = (list["runs"] as! [[String: Any]]).map { $0["id"] as! String }.sorted()
+        #expect(ids == ["a", "exp/b"])
+        let (_, steps) = try await fetch(server.url + "api/steps?id=exp/b&from=1")
+        let s = try JSONSerialization.jsonObject(with: Data(steps.utf8)) as! [String: Any]
+        #expect(s["step"] as! [Int] == [2, 3])
+        #expect(s["total"] as! Int == 3)
+        #expect(s["loss"] as! [Double] == [0.5, 1.0 / 3])
+    }
+
+    @Test func onlyRunFoldersUnderTheRootAreReadable() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = try await DashboardServer.launch(root: root, port: 0)
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)"
+        for target in ["/api/run?id=..", "/api/run?id=../", "/api/run?id=%2E%2E%2Fetc", "/api/run?id=/etc",
+                       "/api/file?id=a&name=../secret.txt", "/api/file?id=a&name=..%2Fsecret.txt",
+                       "/api/file?id=..&name=secret.txt", "/api/file?id=a&name=model.safetensors",
+                       "/api/file?id=a&name=feature-maps-../../secret.txt.svg", "/api/steps?id=a/../exp/b"] {
+            let (status, body) = try await fetch(base + target)
+            #expect(status == 404, "\(target) gave \(status)")
+            #expect(!body.contains("secret\""), "\(target)")
+        }
+        for path in ["/assets/../secret.txt", "/assets/..%2F..%2Fsecret.txt", "/../secret.txt", "/a/confusion.svg"] {
+            let reply = rawRequest(port: server.port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(!reply.contains("\r\n\r\nsecret"), "\(path): \(reply.prefix(80))")
+            #expect(!reply.hasPrefix("HTTP/1.1 200"), "\(path)")
+        }
+        let (ok, svg) = try await fetch(base + "/api/file?id=exp/b&name=confusion.svg")
+        #expect(ok == 200 && svg.hasPrefix("<svg"))
+    }
+
+    @Test func requestSizesAreBounded() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let live = LiveRun(id: "a")
+        let server = try await DashboardServer.launch(root: root, port: 0, live: [live])
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)"
+        let (big, _) = try await fetch(base + "/api/control?id=a", method: "POST", body: Data(repeating: 32, count: 1 << 20))
+        #expect(big == 413)
+        let long = String(repeating: "x", count: 8000)
+        let (uri, _) = try await fetch(base + "/api/runs?pad=" + long)
+        #expect(uri == 414)
+        let header = String(repeating: "y", count: 200_000)
+        let reply = rawRequest(port: server.port, "GET /api/runs HTTP/1.1\r\nHost: x\r\nX-Big: \(header)\r\nConnection: close\r\n\r\n")
+        #expect(!reply.hasPrefix("HTTP/1.1 200"))
+        // The server still answers after the bad requests.
+        let (status, _) = try await fetch(base + "/api/runs")
+        #expect(status == 200)
+    }
+
+    @Test func otherHostsNeedTheToken() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // 0.0.0.0 listens on loopback too, so the test can reach it; it is not a loopback host.
+        let server = try await DashboardServer.launch(root: root, host: "0.0.0.0", port: 0)
+        defer { server.stop() }
+        let token = try #require(server.token)
+        #expect(token.count == 48)
+        #expect(server.url.hasSuffix("/?token=" + token))
+        let base = "http://127.0.0.1:\(server.port)"
+        for path in ["/", "/api/runs", "/api/run?id=a", "/assets/dashboard.js", "/api/events"] {
+            let (status, _) = try await fetch(base + path)
+            #expect(status == 401, "\(path)")
+            let (wrong, _) = try await fetch(base + path + (path.contains("?") ? "&" : "?") + "token=" + String(token.reversed()))
+            #expect(wrong == 401, "\(path)")
+        }
+        let (ok, _) = try await fetch(base + "/api/runs?token=" + token)
+        #expect(ok == 200)
+        let (cookie, _) = try await fetch(base + "/api/runs", headers: ["Cookie": "myelin_token=" + token])
+        #expect(cookie == 200)
+    }
+
+    @Test func aPortInUseMovesToTheNextFreeOne() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let first = try await DashboardServer.launch(root: root, port: 0)
+        defer { first.stop() }
+        let said = Said()
+        let second = try await DashboardServer.launch(root: root, port: first.port, output: { said.add($0) })
+        defer { second.stop() }
+        #expect(second.port > first.port && second.port <= first.port + 100)
+        #expect(said.lines == ["port \(first.port) is in use; serving on \(second.port) instead"])
+        await #expect(throws: DashboardError.self) { try await DashboardServer.launch(root: root + "/nope", port: 0) }
+        await #expect(throws: DashboardError.self) { try await DashboardServer.launch(root: root, port: 70000) }
+    }
+
+    @Test func eventsReportNewSteps() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let live = LiveRun(id: "a")
+        let server = try await DashboardServer.launch(root: root, port: 0, live: [live], pollInterval: 0.05)
+        defer { server.stop() }
+        let reply = rawRequest(port: server.port, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 1)
+        // The receive timeout ends the read; the stream started with an event naming the live run.
+        #expect(reply.contains("text/event-stream"))
+        #expect(reply.contains("data: {\"runs\":2"))
+        #expect(reply.contains("{\"id\":\"a\",\"steps\":5,"))
+    }
+}
+
+/// Lines a server printed, collected across threads.
+final class Said: @unchecked Sendable {
+    // @unchecked: `stored` is guarded by `lock`.
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func add(_ line: String) { lock.withLock { stored.append(line) } }
+    var lines: [String] { lock.withLock { stored } }
+}
