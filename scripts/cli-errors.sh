@@ -215,5 +215,33 @@ done
 expect "resume: classic run"        "classic models are fitted in one pass and do not resume" "$MYELIN" resume "$T/knn"
 expect "predict: classic, wide CSV" "missing columns" "$MYELIN" predict "$T/knn" --input "$T/wide.csv"
 
+# Generated data sets (--data xor|circles|gaussians|spirals|moons with --count, --noise, --data-seed):
+# bad values and these options on other data; nothing written.
+Y=(--epochs 1 --quiet)
+expect "toy: count 0"               "[train] --count must be between 2 and 1000000, got 0" "$MYELIN" train --data spirals --count 0 "${Y[@]}" --out "$T/g1"
+expect "toy: count 1"               "[train] --count must be between 2 and 1000000, got 1" "$MYELIN" train --data xor --count 1 "${Y[@]}" --out "$T/g2"
+expect "toy: huge count"            "[train] --count must be between 2 and 1000000, got 4611686018427387904" "$MYELIN" train --data moons --count 4611686018427387904 "${Y[@]}" --out "$T/g3"
+expect "toy: negative noise"        "[train] --noise must be in [0, 10], got -0.5" "$MYELIN" train --data circles --noise=-0.5 "${Y[@]}" --out "$T/g4"
+expect "toy: noise nan"             "[train] --noise must be in [0, 10], got nan" "$MYELIN" train --data gaussians --noise nan "${Y[@]}" --out "$T/g5"
+expect "toy: noise inf"             "[train] --noise must be in [0, 10], got inf" "$MYELIN" train --data gaussians --noise inf "${Y[@]}" --out "$T/g6"
+expect "toy: negative data seed"    "data-seed"                    "$MYELIN" train --data spirals --data-seed=-1 "${Y[@]}" --out "$T/g7"
+expect "toy: --count on iris"       "[train] --count is for the generated data sets" "$MYELIN" train --data iris --count 100 "${Y[@]}" --out "$T/g8"
+expect "toy: --noise on a CSV"      "[train] --noise is for the generated data sets" "$MYELIN" train "${G[@]}" --noise 0.1 --out "$T/g9"
+expect "toy: --data-seed on a text" "[train] --data-seed is for the generated data sets" "$MYELIN" train --data tinyshakespeare --data-seed 3 "${Y[@]}" --out "$T/g10"
+expect "toy: too few points"        "a larger --count gives more"  "$MYELIN" train --data spirals --count 3 "${Y[@]}" --out "$T/g11"
+expect "toy: knn, count 1"          "[train] --count must be between 2" "$MYELIN" train --data circles --model knn --count 1 --out "$T/g12"
+expect "toy: compare, noise -1"     "[compare] --noise must be in [0, 10]" "$MYELIN" compare --data moons --noise=-1 --out "$T/g13"
+expect "toy: cluster, count 0"      "[cluster] --count must be between 2" "$MYELIN" cluster --data spirals --count 0 --out "$T/g14"
+expect "toy: cluster, --count on a CSV" "[cluster] --count is for the generated data sets" "$MYELIN" cluster --csv "$T/good.csv" --count 10 --out "$T/g15"
+expect "toy: evaluate, count 0"     "[evaluate] --count must be between 2" "$MYELIN" evaluate "$T/run" --data spirals --count 0
+for g in g1 g2 g3 g4 g5 g6 g7 g8 g9 g10 g11 g12 g13 g14 g15; do
+    if [ -e "$T/$g" ]; then echo "FAIL a failed run on a generated set left $T/$g behind"; failures=$((failures + 1)); fi
+done
+# A run on a generated set records it: resume regenerates the points before it finds nothing to do.
+"$MYELIN" train --data spirals --count 60 --noise 0.3 --data-seed 4 --hidden 4 "${Y[@]}" --out "$T/toy" > /dev/null 2>&1 \
+    || { echo "FAIL training on a small generated set"; failures=$((failures + 1)); }
+expect "toy: resume past the end"   "already trained 1 of 1"       "$MYELIN" resume "$T/toy"
+expect "toy: evaluate on iris"      "--count is for the generated data sets" "$MYELIN" evaluate "$T/toy" --data iris --count 5
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

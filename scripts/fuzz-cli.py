@@ -560,6 +560,54 @@ def train_options(rng, mode):
 
 # ---------------------------------------------------------------- cases
 
+TOY_SETS = ["xor", "circles", "gaussians", "spirals", "moons"]
+TOY_OPTIONS = {  # option -> (valid values, invalid values)
+    "--count": (["20", "60", "150", "300"], ["0", "1", "-5", "1000001", "4611686018427387904", "1.5", "x", ""]),
+    "--noise": (["0", "0.05", "0.3", "1", "10"], ["-0.1", "nan", "inf", "-inf", "10.5", "1e308", "x", ""]),
+    "--data-seed": (["0", "7", "18446744073709551615"], ["-1", "18446744073709551616", "x", ""]),
+}
+
+
+def toy_case(case, rng):
+    """A generated data set (--data xor|circles|gaussians|spirals|moons) with --count, --noise and
+    --data-seed, good values or one bad one, through train (a network or a classic model), compare or
+    cluster; sometimes these options on a CSV or on a set read from files, which refuse them."""
+    mode = rng.choices(["valid", "one-bad", "chaos"], weights=[50, 40, 10])[0]
+    bad = rng.choice(list(TOY_OPTIONS)) if mode == "one-bad" else None
+    args = []
+    for o, (ok, wrong) in TOY_OPTIONS.items():
+        if o == bad or rng.random() < 0.6:
+            v = rng.choice(wrong) if o == bad or (mode == "chaos" and rng.random() < 0.3) else rng.choice(ok)
+            args += [f"{o}={v}"] if v.startswith("-") else [o, v]
+    name = rng.choice(TOY_SETS * 4 + ["spiral", "XOR", "", "iris"])
+    if name == "iris" and not args:
+        args = ["--count", "50"]  # refused before iris is looked for (no download)
+    data = ["--data", name]
+    command = rng.choices(["train", "classic", "compare", "cluster", "csv"], weights=[45, 25, 10, 10, 10])[0]
+    if command == "csv":
+        csv, _ = good_csv(rng, task="classification")
+        case.files["data.csv"] = csv
+        data = ["--csv", "data.csv", "--label", "label"]
+        if not args:
+            args = ["--noise", "0.1"]
+    what = f"toy {command} {name if command != 'csv' else 'csv'} {mode}" + (f" bad {bad}" if bad else "")
+    if command in ("train", "csv"):
+        case.out = rng.choice(["run", "run", "nested/run", ""])
+        hidden = ["--hidden", rng.choice(["4", "8,8"])] if rng.random() < 0.5 else []
+        case.argv = ["train"] + data + args + hidden + ["--epochs", rng.choice(["1", "2"]), "--quiet", "--out", case.out]
+    elif command == "classic":
+        model = rng.choice(["perceptron", "knn", "naive-bayes", "tree", "forest"])
+        extra = {"knn": ["--neighbors", rng.choice(["1", "5", "500"])], "forest": ["--trees", "5"]}.get(model, [])
+        case.out = rng.choice(["run", "nested/run"])
+        case.argv = ["train"] + data + args + ["--model", model] + extra + ["--out", case.out]
+        what += f" {model}"
+    elif command == "compare":
+        case.argv = ["compare"] + data + args + ["--epochs", "2", "--trees", "5"]
+    else:
+        case.argv = ["cluster"] + data + args + ["--k", rng.choice(["2", "3", "0", "500"]),
+                                                 "--method", rng.choice(["kmeans", "gmm"]), "--out", "clusters"]
+    case.what = what
+
 class Case:
     def __init__(self, number, seed):
         self.number, self.rng = number, random.Random(f"myelin-fuzz:{seed}:{number}")
@@ -575,8 +623,11 @@ class Case:
 def make_case(number, seed):
     case = Case(number, seed)
     rng = case.rng
-    kind = rng.choices(["train", "train-bad-csv", "evaluate-csv", "predict", "broken-run", "parser", "classic", "compare"],
-                       weights=[45, 18, 7, 10, 14, 6, 10, 3])[0]
+    kind = rng.choices(["train", "train-bad-csv", "evaluate-csv", "predict", "broken-run", "parser", "classic", "compare", "toy"],
+                       weights=[45, 18, 7, 10, 14, 6, 10, 3, 6])[0]
+    if kind == "toy":
+        toy_case(case, rng)
+        return case
     if kind in ("classic", "compare"):
         # Classic models and `compare` on a small CSV (good or bad), with their own options,
         # sometimes a wrong one or a network option they refuse.

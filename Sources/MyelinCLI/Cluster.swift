@@ -10,11 +10,15 @@ struct Cluster: ParsableCommand {
         discussion: """
             myelin cluster --csv points.csv --k 3 --out clusters
             myelin cluster --data iris --k 3 --method gmm --out clusters
+            myelin cluster --data moons --count 400 --noise 0.05 --k 2 --method gmm --out clusters
             A CSV may have a header; a column named label, class, target or y is read as labels (for the ARI).
             """)
 
     @Option(help: "Numeric CSV file to cluster.") var csv: String?
-    @Option(help: "Catalogue data set to cluster (training and test rows).") var data: String?
+    @Option(help: "Catalogue data set to cluster (training and test rows; see `myelin datasets`).") var data: String?
+    @Option(help: ArgumentHelp("A generated data set's points (default \(GeneratedSet.defaultCount)).", valueName: "n")) var count: Int?
+    @Option(help: ArgumentHelp("A generated data set's noise (default: the set's, see `myelin datasets`).", valueName: "x")) var noise: Double?
+    @Option(help: ArgumentHelp("Seed of a generated data set's points (default 0).", valueName: "s")) var dataSeed: UInt64?
     @Option(help: "Number of clusters.") var k = 3
     @Option(help: "kmeans or gmm.") var method = "kmeans"
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -23,10 +27,11 @@ struct Cluster: ParsableCommand {
     func run() throws {
         runOrFail {
             guard let m = ClusterJob.Method(rawValue: method) else { throw ClusterError("--method must be kmeans or gmm, got '\(method)'") }
+            let generated = try DataOptions.generatedSet(data: data, csv: csv, count: count, noise: noise, dataSeed: dataSeed, op: "cluster")
             let input: (x: FeatureMatrix, labels: [Int]?)
             switch (csv, data) {
             case (let file?, nil): input = try ClusterJob.readCSV(file)
-            case (nil, let name?): input = try ClusterJob.readDataset(name)
+            case (nil, let name?): input = try ClusterJob.readDataset(name, generated: generated)
             default: throw ClusterError("give one of --csv FILE or --data NAME")
             }
             let results = try ClusterJob.run(input.x, labels: input.labels, k: k, method: m, seed: seed, out: out)

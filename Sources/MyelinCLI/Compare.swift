@@ -11,6 +11,7 @@ struct Compare: ParsableCommand {
             myelin compare --data iris
             myelin compare --data breast-cancer --out runs/compare-bc
             myelin compare --data mnist --include forest
+            myelin compare --data spirals --count 1000 --noise 0.3
             Models whose fitting would take more than about a minute on the data (estimated from its size,
             e.g. a tree or a forest on MNIST) are listed as skipped unless --include NAME or --all asks for them.
             """)
@@ -32,7 +33,7 @@ struct Compare: ParsableCommand {
                 guard threads >= 1, threads <= 1024 else { throw RunError(op: "compare", "--threads must be between 1 and 1024, got \(threads)") }
                 Threading.count = threads
             }
-            var request = CompareRequest(source: try dataOptions.source(required: true)!)
+            var request = CompareRequest(source: try dataOptions.source(required: true, op: "compare")!)
             request.dataDir = dataOptions.dataDir
             request.settings.seed = seed
             request.settings.testSplit = testSplit ?? request.settings.testSplit

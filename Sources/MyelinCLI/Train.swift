@@ -3,10 +3,20 @@ import Foundation
 import Myelin
 import MyelinRun
 
-/// Options naming the data, shared by `train` and `evaluate`.
+/// Options naming the data, shared by `train`, `evaluate` and `compare`.
 struct DataOptions: ParsableArguments {
-    @Option(help: "A catalogue data set: mnist, fashion-mnist, iris, digits, wine, breast-cancer, sms-spam (see `myelin datasets`).")
+    @Option(help: ArgumentHelp("A catalogue data set: \(DataOptions.catalogueNames(generated: false)); or a generated one: "
+                               + "\(DataOptions.catalogueNames(generated: true)) (see `myelin datasets`)."))
     var data: String?
+
+    @Option(help: ArgumentHelp("A generated data set's points in all, before the split (default \(GeneratedSet.defaultCount), 2 to \(GeneratedSet.maxCount)).", valueName: "n"))
+    var count: Int?
+
+    @Option(help: ArgumentHelp("A generated data set's noise (default: \(DataOptions.defaultNoiseText); at most \(Int(GeneratedSet.maxNoise))).", valueName: "x"))
+    var noise: Double?
+
+    @Option(help: ArgumentHelp("Seed of a generated data set's points (default 0; --seed draws the split and the model).", valueName: "s"))
+    var dataSeed: UInt64?
 
     @Option(help: "A CSV file to learn from (with --label).")
     var csv: String?
@@ -38,8 +48,45 @@ struct DataOptions: ParsableArguments {
         settings.categoricalEncoding = categoricalEncoding == "onehot" ? nil : categoricalEncoding
     }
 
+    /// The catalogue's names, the generated sets' or the others'.
+    static func catalogueNames(generated: Bool) -> String {
+        Catalogue.entries.filter { $0.isGenerated == generated }.map(\.name).joined(separator: ", ")
+    }
+
+    /// `xor 0.1, circles 0.1, ...`
+    static var defaultNoiseText: String {
+        GeneratedSet.names.map { "\($0) \(String(format: "%g", GeneratedSet.defaultNoise[$0] ?? 0))" }.joined(separator: ", ")
+    }
+
+    /// The generated set `--data` names, with `--count`, `--noise` and `--data-seed`, checked; nil
+    /// for other data. Throws `[op] ...` for a bad value, or for one of these options without a
+    /// generated set.
+    func generatedSet(op: String) throws -> GeneratedSet? {
+        try Self.generatedSet(data: data, csv: csv, count: count, noise: noise, dataSeed: dataSeed, op: op)
+    }
+
+    /// `generatedSet(op:)` for commands with options of their own (`cluster`).
+    static func generatedSet(data: String?, csv: String?, count: Int?, noise: Double?, dataSeed: UInt64?, op: String) throws -> GeneratedSet? {
+        if let data, GeneratedSet.names.contains(data) {
+            let set = GeneratedSet(data, count: count ?? GeneratedSet.defaultCount, noise: noise, seed: dataSeed ?? 0)
+            try set.validate(op: op)
+            return set
+        }
+        let given = [("--count", count != nil), ("--noise", noise != nil), ("--data-seed", dataSeed != nil)].filter(\.1).map(\.0)
+        if let option = given.first {
+            let other = data.map { Catalogue.entry($0) == nil ? "'\($0)' is not one of them" : "--data \($0) is read from files" }
+                ?? (csv != nil ? "--csv is a file" : "no --data was given")
+            throw RunError(op: op, "\(option) is for the generated data sets (--data \(GeneratedSet.names.joined(separator: ", "))); \(other)")
+        }
+        return nil
+    }
+
     /// The source these options name; nil when none is given and `required` is false.
-    func source(required: Bool, labelRequired: Bool = true) throws -> DataSource? {
+    func source(required: Bool, labelRequired: Bool = true, op: String = "train") throws -> DataSource? {
+        if let set = try generatedSet(op: op) {
+            guard csv == nil else { throw RunError("give either --data or --csv, not both") }
+            return .generated(set: set)
+        }
         var wanted: RunDescription.Task?
         if let task {
             guard let t = RunDescription.Task(rawValue: task) else {
@@ -136,6 +183,7 @@ struct Train: ParsableCommand {
           myelin train --data fashion-mnist --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
           myelin train --data mnist --model knn --neighbors 3 --out runs/mnist-knn
           myelin train --data breast-cancer --model forest --trees 100 --seed 0 --out runs/bc-forest
+          myelin train --data spirals --count 1000 --noise 0.3 --hidden 16,16 --out runs/spirals
 
         Classic models (perceptron, knn, naive-bayes, tree, forest) are fitted in one pass on the whole
         training part (no validation part) with the usual scaling (standardised table features, images as
@@ -175,6 +223,8 @@ struct Train: ParsableCommand {
                 throw RunError(op: "train", "--dashboard and --histogram-every are for networks on tables and images so far; "
                                + "watch text and classic runs with myelin dashboard DIR")
             }
+            // Before the paths that read no generated set (texts), so that their options are never ignored.
+            _ = try dataOptions.generatedSet(op: "train")
             if let model, let kind = ClassicKind.named(model) {
                 try ClassicJob.train(try classicRequest(kind), output: writeToStandardOutput)
                 return

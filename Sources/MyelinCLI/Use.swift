@@ -19,7 +19,7 @@ struct Evaluate: ParsableCommand {
                 print(try SequenceClassifierJob.evaluate(folder, dataDir: dataOptions.dataDir), terminator: "")
                 return
             }
-            let source = try dataOptions.source(required: false, labelRequired: false)
+            let source = try dataOptions.source(required: false, labelRequired: false, op: "evaluate")
             let (evaluation, classes) = try withWarnings { try UseJobs.evaluate(folder, source: source, dataDir: dataOptions.dataDir) }
             print(evaluation.line)
             if let confusion = evaluation.confusion {

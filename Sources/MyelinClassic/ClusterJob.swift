@@ -47,8 +47,14 @@ public enum ClusterJob {
         return (FeatureMatrix(rows), labelColumn == nil ? nil : labels)
     }
 
-    /// The rows (training then test) and labels of a catalogue data set, flattened.
-    public static func readDataset(_ name: String) throws -> (x: FeatureMatrix, labels: [Int]?) {
+    /// The rows (training then test) and labels of a catalogue data set, flattened; a generated set's
+    /// points as they are made (`generated` gives its count, noise and seed, else its defaults).
+    public static func readDataset(_ name: String, generated: GeneratedSet? = nil) throws -> (x: FeatureMatrix, labels: [Int]?) {
+        if let set = generated ?? (GeneratedSet.names.contains(name) ? GeneratedSet(name) : nil) {
+            try set.validate(op: "cluster")
+            let points = set.points()
+            return (FeatureMatrix(points.inputs), points.targets.ints)
+        }
         let d = try Catalogue().load(name)
         func flat(_ t: Tensor) -> FeatureMatrix { FeatureMatrix(t.reshape([t.shape[0], -1])) }
         let a = flat(d.train.inputs), b = flat(d.test.inputs)

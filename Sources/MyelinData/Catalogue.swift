@@ -37,6 +37,8 @@ public struct CatalogueEntry: Sendable {
     public let task: LearningTask
     /// Class names by index (empty when the classes are only known after loading, as for text).
     public let classes: [String]
+    /// Whether the set is generated on the spot (`GeneratedSet`: `xor`, `circles`, ...) rather than read from files.
+    public var isGenerated: Bool { files.isEmpty }
 
     public init(name: String, description: String, files: [File], task: LearningTask, classes: [String]) {
         self.name = name
@@ -77,7 +79,8 @@ public struct CatalogueDataset {
     }
 }
 
-/// The data sets Myelin knows by name, found on disk or downloaded.
+/// The data sets Myelin knows by name, found on disk or downloaded, and the toy 2-D sets it
+/// generates (`GeneratedSet`).
 ///
 /// Search order for a data set's files (each folder laid out as `<name>/<file>`, like
 /// `../shared/datasets`): `dataDir`, then `$MYELIN_DATA`, then the cache folder
@@ -89,6 +92,7 @@ public struct CatalogueDataset {
 /// ```swift
 /// let mnist = try Catalogue().load("mnist")          // 60000 train, 10000 test
 /// let iris = try Catalogue().load("iris", seed: 1)    // stratified 80/20 split
+/// let spirals = try Catalogue().load("spirals")      // 500 generated points: 400 train, 100 test
 /// ```
 public struct Catalogue {
     public let dataDir: String?
@@ -122,6 +126,7 @@ public struct Catalogue {
     /// The paths of a data set's files by role, downloading them if needed and allowed.
     public func locate(_ name: String) throws -> [String: String] {
         let entry = try knownEntry(name)
+        if entry.isGenerated { return [:] }
         for dir in searchPaths {
             if let found = filesIn(dir, entry) { return found }
         }
@@ -148,9 +153,10 @@ public struct Catalogue {
         return found
     }
 
-    /// Where a data set was found (the folder), or nil when it is in none of the search folders.
+    /// Where a data set was found (the folder), or nil when it is in none of the search folders
+    /// (or is generated).
     public func status(_ name: String) -> String? {
-        guard let entry = Catalogue.entry(name) else { return nil }
+        guard let entry = Catalogue.entry(name), !entry.isGenerated else { return nil }
         for dir in searchPaths where filesIn(dir, entry) != nil { return dir }
         return nil
     }
@@ -171,8 +177,10 @@ public struct Catalogue {
     /// Reads a data set and splits it: MNIST and Fashion-MNIST keep their official test sets; the
     /// other sets get a stratified split with `testFraction` held out, drawn with `seed`
     /// (`tinyshakespeare`: the last `testFraction` of the text, in disjoint 64-character windows).
+    /// A generated set gets its default count, noise and seed (`load(_: GeneratedSet, ...)` takes others).
     public func load(_ name: String, seed: UInt64 = 0, testFraction: Double = 0.2) throws -> CatalogueDataset {
         let entry = try knownEntry(name)
+        if entry.isGenerated { return try load(GeneratedSet(name), seed: seed, testFraction: testFraction) }
         let files = try locate(name)
         switch name {
         case "mnist", "fashion-mnist":

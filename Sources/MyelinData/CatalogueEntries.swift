@@ -1,7 +1,8 @@
 import MyelinCore
 
 extension Catalogue {
-    /// Every data set the catalogue knows (checksums from `../shared/datasets/SHA256SUMS`).
+    /// Every data set the catalogue knows (checksums from `../shared/datasets/SHA256SUMS`), then the
+    /// generated ones (`GeneratedSet`), which have no files.
     public static let entries: [CatalogueEntry] = [
         CatalogueEntry(name: "mnist", description: "MNIST handwritten digits: 60,000 training and 10,000 test 28x28 grey-scale images, 10 classes (LeCun, Cortes, Burges; CC BY-SA 3.0)", files: [
             .init(role: "train-images", path: "mnist/train-images-idx3-ubyte.gz", sha256: "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", bytes: 9912422,
@@ -47,6 +48,17 @@ extension Catalogue {
             .init(role: "text", path: "tinyshakespeare/input.txt", sha256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", bytes: 1115394,
                   url: "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"),
         ], task: .classification, classes: []),
+        // Generated on the spot (`GeneratedSet`): no files.
+        CatalogueEntry(name: "xor", description: "XOR (TensorFlow Playground's exclusive or): points uniform in [-1, 1]^2, class 1 where x1 and x2 have different signs; --noise: Gaussian std added to the points (default 0.1)",
+                       files: [], task: .classification, classes: ["0", "1"]),
+        CatalogueEntry(name: "circles", description: "Two circles (Playground's circle; sklearn's make_circles, factor 0.5): class 0 on radius 1, class 1 on radius 0.5; --noise: Gaussian std added (default 0.1)",
+                       files: [], task: .classification, classes: ["0", "1"]),
+        CatalogueEntry(name: "gaussians", description: "Two Gaussians (Playground's, scaled by 1/4): class 1 around (0.5, 0.5), class 0 around (-0.5, -0.5), std sqrt(0.5 + 7 noise)/4 (default noise 0: std 0.18)",
+                       files: [], task: .classification, classes: ["0", "1"]),
+        CatalogueEntry(name: "spirals", description: "Two spirals (Playground's spiral; CS231n's arms): two interleaved arms of radius 0 to 1; --noise: std of the angle's jitter (default 0.2)",
+                       files: [], task: .classification, classes: ["0", "1"]),
+        CatalogueEntry(name: "moons", description: "Two moons (sklearn's make_moons): two interleaving half circles; --noise: Gaussian std added (default 0.1)",
+                       files: [], task: .classification, classes: ["0", "1"]),
     ]
 
     /// Feature names of the tabular sets (as scikit-learn names them).

@@ -75,6 +75,30 @@ public enum Synthetic {
         return finish(points: p, features: 2, labels: labels, noise: 0, generator: g, shuffle: true)
     }
 
+    /// Two Gaussian clouds (TensorFlow Playground's two-Gaussians set): class 1 around (0.5, 0.5),
+    /// class 0 around (-0.5, -0.5), each coordinate normal with std `sqrt(0.5 + 7·noise) / 4`,
+    /// shuffled. Playground draws its centres (2, 2) and (-2, -2) in [-6, 6]² with variance
+    /// `0.5 + 7·noise` (noise 0 to 0.5); everything here is that scaled by 1/4, into [-1.5, 1.5]²
+    /// like the other sets: std 0.18 at noise 0, 0.5 at Playground's largest noise 0.5.
+    ///
+    /// ```swift
+    /// let data = Synthetic.gaussians(count: 500, noise: 0, seed: 0)   // linearly separable, nearly
+    /// ```
+    public static func gaussians(count: Int, noise: Double = 0, seed: UInt64 = 0) -> TensorDataset {
+        precondition(noise >= 0, "[Synthetic.gaussians] noise must be non-negative, got \(noise)")
+        let g = RandomGenerator(seed: seed)
+        let std = (0.5 + 7 * noise).squareRoot() / 4
+        let offsets = Tensor.normal([count, 2], std: std, dtype: .float64, generator: g).doubles
+        let negatives = count / 2
+        var p: [Double] = [], labels: [Int64] = []
+        for i in 0..<count {
+            let centre = i < negatives ? -0.5 : 0.5
+            p += [centre + offsets[2 * i], centre + offsets[2 * i + 1]]
+            labels.append(i < negatives ? 0 : 1)
+        }
+        return finish(points: p, features: 2, labels: labels, noise: 0, generator: g, shuffle: true)
+    }
+
     /// Gaussian blobs (sklearn's `make_blobs`): centres uniform in [-10, 10]^features, points
     /// normal around their centre with std `spread`, classes as equal as possible, shuffled.
     public static func blobs(count: Int, centers: Int = 3, features: Int = 2, spread: Double = 1, seed: UInt64 = 0) -> TensorDataset {

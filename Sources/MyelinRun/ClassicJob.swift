@@ -46,6 +46,7 @@ public struct ClassicRequest {
         if let option = classicOptions.first(where: { !applies.contains($0) }) {
             throw RunError(op: "train", "\(option) does not apply to --model \(classic.kind.rawValue); it takes \(ClassicJob.optionsText(classic.kind))")
         }
+        try source.validate(op: "train")
         var s = settings
         s.validationSplit = 0
         try s.validate()
@@ -307,7 +308,7 @@ public enum ClassicJob {
         let model = try loadModel(run, description)
         let inputs: Tensor, labels: [Int]
         switch source {
-        case nil, .catalogue?:
+        case nil, .catalogue?, .generated?:
             var settings = description.settings
             settings.validationSplit = 0
             let data = try RunData.load(source ?? description.source, dataDir: dataDir, settings: settings)

@@ -34,6 +34,7 @@ public struct CompareRequest {
         for name in include.sorted() where !Self.models.contains(name) {
             throw RunError(op: "compare", "unknown model '\(name)' in --include; expected \(Self.models.joined(separator: ", "))")
         }
+        try source.validate(op: "compare")
         var s = settings
         s.validationSplit = 0
         try s.validate()

@@ -2,17 +2,27 @@ import Foundation
 import MyelinCore
 import MyelinData
 
-/// Where a run's data comes from: a catalogue data set or a CSV file with a label column.
+/// Where a run's data comes from: a catalogue data set, a generated one (with its count, noise and
+/// seed, so the same points are made again) or a CSV file with a label column.
 public enum DataSource: Codable, Equatable, Sendable {
     case catalogue(name: String)
     case csv(path: String, label: String, task: RunDescription.Task?)
+    case generated(set: GeneratedSet)
 
-    /// How `summary` shows it: `mnist` or `csv:data.csv (label 'price')`.
+    /// How `summary` shows it: `mnist`, `spirals (500 points, noise 0.2, data seed 0)` or
+    /// `csv:data.csv (label 'price')`.
     public var label: String {
         switch self {
         case .catalogue(let name): return name
         case .csv(let path, let label, _): return "csv:\(path) (label '\(label)')"
+        case .generated(let set): return set.description
         }
+    }
+
+    /// Throws `[op] ...` when a generated set's name, count or noise is out of range (the other
+    /// sources are checked when they are read).
+    public func validate(op: String) throws {
+        if case .generated(let set) = self { try set.validate(op: op) }
     }
 }
 
@@ -74,12 +84,17 @@ public struct RunData {
         var notes: [String] = []
         var testIsTraining = false
         switch source {
-        case .catalogue(let name):
-            let data = try Catalogue(dataDir: dataDir).load(name, seed: settings.seed, testFraction: settings.testSplit)
+        case .catalogue, .generated:
+            let catalogue = Catalogue(dataDir: dataDir)
+            let data = if case .generated(let set) = source {
+                try catalogue.load(set, seed: settings.seed, testFraction: settings.testSplit)
+            } else {
+                try catalogue.load(source.label, seed: settings.seed, testFraction: settings.testSplit)  // the label is the name
+            }
             (trainX, trainY, testX, testY) = (data.train.inputs, data.train.targets, data.test.inputs, data.test.targets)
             task = data.task
             if task == .classification && data.train.targets.rank != 1 {
-                throw RunError("'\(name)' is a sequence data set; `myelin train` learns classification and regression")
+                throw RunError("'\(data.name)' is a sequence data set; `myelin train` learns classification and regression")
             }
             (classNames, featureNames, inputShape) = (data.classNames, data.featureNames, data.inputShape)
         case .csv(let path, let label, let wanted):
@@ -110,8 +125,10 @@ public struct RunData {
         if task == .regression && trainY.rank == 1 { trainY = trainY.reshape([-1, 1]); testY = testY.reshape([-1, 1]) }
         let minimum = task == .classification ? 2 * max(2, classNames.count) : 4
         guard trainX.shape[0] >= minimum || testIsTraining else {
+            var more = ""
+            if case .generated = source { more = " (a larger --count gives more)" }
             throw RunError(op: "train", "--test-split \(settings.testSplit) leaves \(trainX.shape[0]) of "
-                           + "\(trainX.shape[0] + testX.shape[0]) rows for training; at least \(minimum) are needed")
+                           + "\(trainX.shape[0] + testX.shape[0]) rows for training; at least \(minimum) are needed\(more)")
         }
 
         var validation: TensorDataset? = nil

@@ -46,6 +46,7 @@ public struct TrainRequest {
 
     /// Checks every option before anything is read or written; throws `RunError` naming the option.
     public func validate() throws {
+        try source.validate(op: "train")
         try settings.validate()
         if let dropout, !(dropout.isFinite && dropout >= 0 && dropout < 1) {
             throw RunError(op: "train", "--dropout must be in [0, 1), got \(dropout)")
@@ -185,6 +186,7 @@ public enum TrainJob {
         var name: String
         switch source {
         case .catalogue(let n): name = n
+        case .generated(let set): name = set.name
         case .csv(let path, _, _): name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         }
         return newRunFolder(named: name)

@@ -11,7 +11,7 @@ public enum UseJobs {
     nonisolated(unsafe) public static var warn: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
     /// Evaluates the run's final weights on the test part of its own data, or on `source`
-    /// (a whole CSV file encoded as in training, or a catalogue data set's test part).
+    /// (a whole CSV file encoded as in training, or a catalogue or generated data set's test part).
     public static func evaluate(_ path: String, source: DataSource?, dataDir: String?) throws -> (Evaluation, [String]) {
         if ClassicJob.isClassicRun(path) { return try ClassicJob.evaluate(path, source: source, dataDir: dataDir) }
         let run = RunFolder(path)
@@ -19,7 +19,7 @@ public enum UseJobs {
         let built = try RunModel(description, weights: run.weights)
         let raw: TensorDataset
         switch source {
-        case nil, .catalogue?:
+        case nil, .catalogue?, .generated?:
             var settings = description.settings
             settings.validationSplit = 0
             let data = try RunData.load(source ?? description.source, dataDir: dataDir, settings: settings)
@@ -178,12 +178,15 @@ public enum UseJobs {
         return text
     }
 
-    /// What `myelin datasets` prints: each catalogue entry and where it was found.
+    /// What `myelin datasets` prints: each catalogue entry and where it was found (the generated
+    /// sets: their options and defaults).
     public static func datasets(dataDir: String?) -> String {
         let catalogue = Catalogue(dataDir: dataDir, allowDownload: false)
         var lines: [String] = []
         for entry in Catalogue.entries {
-            let place = catalogue.status(entry.name) ?? "not found (downloaded on first use)"
+            let place = entry.isGenerated
+                ? "generated on the spot; by default \(GeneratedSet(entry.name).options)"
+                : catalogue.status(entry.name) ?? "not found (downloaded on first use)"
             lines.append("\(entry.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(entry.description)\n"
                          + "                \(place)")
         }
