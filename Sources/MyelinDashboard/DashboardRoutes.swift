@@ -22,6 +22,7 @@ struct DashboardRoutes: Sendable {
     let index: RunIndex
     let store: RunStore
     let live: [String: LiveRun]
+    let playground: PlaygroundHost
     /// Seconds between two looks at the logs for the event stream.
     let pollInterval: Double
 
@@ -90,6 +91,7 @@ struct DashboardRoutes: Sendable {
             }
             return Self.json(Self.statusJSON(run))
         }
+        playground.register(on: router)
         router.get("/api/inspect") { request, _ in
             guard let run = request.uri.queryParameters.get("id").flatMap({ live[$0] }) else {
                 return Self.error(.notFound, "[inspect] no live run \(request.uri.queryParameters.get("id") ?? "")")

@@ -84,7 +84,7 @@ public final class DashboardServer: @unchecked Sendable {
         let index = RunIndex(root: root)
         let routes = DashboardRoutes(index: index, store: RunStore(index: index),
                                      live: Dictionary(live.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
-                                     pollInterval: pollInterval)
+                                     playground: PlaygroundHost(), pollInterval: pollInterval)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: GuardMiddleware(token: token))
         routes.register(on: router)
