@@ -64,6 +64,8 @@ let package = Package(
         ),
         // Fixture loading and comparisons shared by the test targets.
         .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
+        // A W3C WebDriver client driving headless Chromium through chromedriver, for tests of web pages.
+        .target(name: "MyelinWebDriver", path: "Tests/MyelinWebDriver"),
         .testTarget(name: "MyelinCoreTests", dependencies: ["MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinNNTests", dependencies: ["MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinDataTests", dependencies: ["MyelinData", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
@@ -74,6 +76,8 @@ let package = Package(
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),
+        // The WebDriver client against a small page served on loopback by the test itself (needs chromium and chromedriver).
+        .testTarget(name: "MyelinBrowserTests", dependencies: ["MyelinWebDriver"]),
     ],
     swiftLanguageModes: [.v6]
 )

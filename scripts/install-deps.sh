@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what building Myelin needs beyond the Swift toolchain, only when it is missing:
-# OpenBLAS (CBLAS headers and library) and zlib on Debian/Ubuntu. macOS uses Accelerate and its zlib.
+# Installs what building and testing Myelin needs beyond the Swift toolchain, only when it is missing:
+# OpenBLAS (CBLAS headers and library) and zlib on Debian/Ubuntu, and Chromium with its chromedriver for the
+# browser tests (MyelinBrowserTests; they report themselves skipped without them). A browser chosen through
+# MYELIN_CHROMIUM / MYELIN_CHROMEDRIVER counts as present. macOS uses Accelerate and its zlib; install
+# Chromium and chromedriver there yourself if you want the browser tests.
 set -euo pipefail
 
 if [ "$(uname -s)" = "Darwin" ]; then
@@ -9,10 +12,13 @@ fi
 
 have_header() { echo "#include <$1>" | cc -E -x c - >/dev/null 2>&1; }
 have_lib() { ldconfig -p 2>/dev/null | grep -q "lib$1\.so" || [ -e "/usr/lib/x86_64-linux-gnu/lib$1.so" ] || [ -e "/usr/lib/aarch64-linux-gnu/lib$1.so" ]; }
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
 
 missing=()
 { have_header cblas.h && have_lib openblas; } || missing+=(libopenblas-dev)
 { have_header zlib.h && have_lib z; } || missing+=(zlib1g-dev)
+{ [ -n "${MYELIN_CHROMIUM:-}" ] || [ -x /usr/lib/chromium/chromium ] || have_cmd chromium || have_cmd chromium-browser; } || missing+=(chromium)
+{ [ -n "${MYELIN_CHROMEDRIVER:-}" ] || [ -x /usr/lib/chromium/chromedriver ] || have_cmd chromedriver; } || missing+=(chromium-driver)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -27,9 +33,18 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: apt-get not found; install ${missing[*]} (OpenBLAS and zlib development files) by hand" >&2
+    echo "error: apt-get not found; install ${missing[*]} (OpenBLAS and zlib development files, Chromium and chromedriver) by hand" >&2
     exit 1
 fi
 $SUDO apt-get update -qq
+# Ubuntu names the browser packages chromium-browser and chromium-chromedriver.
+if ! apt-cache show chromium-driver >/dev/null 2>&1 && apt-cache show chromium-chromedriver >/dev/null 2>&1; then
+    for i in "${!missing[@]}"; do
+        case "${missing[$i]}" in
+            chromium) missing[$i]=chromium-browser ;;
+            chromium-driver) missing[$i]=chromium-chromedriver ;;
+        esac
+    done
+fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 echo "installed ${missing[*]}"
