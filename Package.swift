@@ -77,7 +77,7 @@ let package = Package(
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),
         // The WebDriver client against a small page served on loopback by the test itself (needs chromium and chromedriver).
-        .testTarget(name: "MyelinBrowserTests", dependencies: ["MyelinWebDriver"]),
+        .testTarget(name: "MyelinBrowserTests", dependencies: ["MyelinWebDriver", "MyelinDashboard", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -74,3 +74,38 @@ struct Dashboard: ParsableCommand {
         }
     }
 }
+
+struct Playground: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the playground: train a small network on 2-D data in the browser and watch it bend its boundary.",
+        discussion: """
+        TensorFlow Playground's choices (data set, noise, training share, features, layers and neurons,
+        activation, learning rate, L1/L2, batch size) trained by Myelin's trainer in this process; the page
+        draws the decision boundary and every neuron's output as it trains. The dashboard of FOLDER's runs
+        is served beside it. Serves until interrupted (Ctrl-C).
+
+        Examples:
+          myelin playground
+          myelin playground --port 0
+        """)
+
+    @Argument(help: "A folder of run folders to serve beside the playground (default: runs, when it exists).") var folder: String?
+    @Option(help: "The port (the next free one when it is taken; 0: any free port).") var port = 6006
+    @Option(help: "The address to listen on; any other than loopback needs the access token printed at start.") var host = "127.0.0.1"
+
+    func run() throws {
+        runOrFail {
+            var root = folder ?? "runs"
+            var isDir: ObjCBool = false
+            if folder == nil, !(FileManager.default.fileExists(atPath: root, isDirectory: &isDir) && isDir.boolValue) {
+                root = NSTemporaryDirectory()
+            }
+            let server = try DashboardServer.start(root: root, host: host, port: port,
+                                                   output: { writeToStandardOutput("playground: " + $0 + "\n") })
+            let base = server.url.split(separator: "?", maxSplits: 1)
+            let url = base[0] + "playground" + (base.count > 1 ? "?" + base[1] : "")
+            writeToStandardOutput("playground: \(url)\n")
+            server.wait()
+        }
+    }
+}

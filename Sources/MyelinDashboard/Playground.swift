@@ -156,7 +156,8 @@ final class PlaygroundSession: @unchecked Sendable {
         let trainer = Trainer(model: model, optimizer: optimizer, loss: loss, verbosity: .silent)
         let loader = DataLoader(train, batchSize: config.batchSize, shuffle: true, seed: config.seed)
         var history: [(train: Double, test: Double)] = []
-        let grid = Self.grid(side: Self.boundarySide), small = Self.grid(side: Self.neuronSide)
+        let extent = Self.extent(of: raw.doubles)
+        let grid = Self.grid(side: Self.boundarySide, extent: extent), small = Self.grid(side: Self.neuronSide, extent: extent)
         let gridFeatures = config.featurize(grid), smallFeatures = config.featurize(small)
 
         func evaluate(_ data: TensorDataset) -> Double {
@@ -164,7 +165,7 @@ final class PlaygroundSession: @unchecked Sendable {
         }
         func publish(epoch: Int) {
             let picture = withoutGrad { self.picture(model: model, epoch: epoch, history: history, raw: raw, labels: labels,
-                                                    trainCount: trainCount, grid: gridFeatures, small: smallFeatures) }
+                                                    trainCount: trainCount, grid: gridFeatures, small: smallFeatures, extent: extent) }
             lock.withLock {
                 self.picture = picture
                 version += 1
@@ -192,14 +193,27 @@ final class PlaygroundSession: @unchecked Sendable {
         }
     }
 
-    /// Points of a side×side grid over [-1.6, 1.6]², row-major from the top (y = 1.6) down.
-    static func grid(side: Int) -> Tensor {
+    /// The square the pictures cover: the points' bounding box made square, with a tenth of
+    /// margin (moons reach x = 2, the others stay near [-1, 1]).
+    static func extent(of xy: [Double]) -> (x0: Double, y0: Double, size: Double) {
+        var lo = (Double.infinity, Double.infinity), hi = (-Double.infinity, -Double.infinity)
+        for i in stride(from: 0, to: xy.count - 1, by: 2) {
+            lo = (min(lo.0, xy[i]), min(lo.1, xy[i + 1]))
+            hi = (max(hi.0, xy[i]), max(hi.1, xy[i + 1]))
+        }
+        guard lo.0.isFinite, lo.1.isFinite else { return (-1.6, -1.6, 3.2) }
+        let size = max(hi.0 - lo.0, hi.1 - lo.1, 1e-3) * 1.2
+        return ((lo.0 + hi.0 - size) / 2, (lo.1 + hi.1 - size) / 2, size)
+    }
+
+    /// Points of a side×side grid over `extent`, row-major from the top row down.
+    static func grid(side: Int, extent: (x0: Double, y0: Double, size: Double)) -> Tensor {
         var values: [Float] = []
         values.reserveCapacity(2 * side * side)
         for r in 0..<side {
             for c in 0..<side {
-                values.append(Float(-1.6 + 3.2 * (Double(c) + 0.5) / Double(side)))
-                values.append(Float(1.6 - 3.2 * (Double(r) + 0.5) / Double(side)))
+                values.append(Float(extent.x0 + extent.size * (Double(c) + 0.5) / Double(side)))
+                values.append(Float(extent.y0 + extent.size - extent.size * (Double(r) + 0.5) / Double(side)))
             }
         }
         return Tensor(shape: [side * side, 2], scalars: values)
@@ -208,7 +222,7 @@ final class PlaygroundSession: @unchecked Sendable {
     /// JSON of what the page draws: the output's probability over the grid, each neuron's output
     /// over the small grid (by layer), the points, and the losses.
     private func picture(model: Sequential, epoch: Int, history: [(train: Double, test: Double)], raw: Tensor, labels: Tensor,
-                         trainCount: Int, grid: Tensor, small: Tensor) -> String {
+                         trainCount: Int, grid: Tensor, small: Tensor, extent: (x0: Double, y0: Double, size: Double)) -> String {
         func numbers(_ t: Tensor, digits: Double = 1000) -> String {
             t.doubles.map { $0.isFinite ? String(($0 * digits).rounded() / digits) : "null" }.joined(separator: ",")
         }
@@ -235,6 +249,7 @@ final class PlaygroundSession: @unchecked Sendable {
             + ",\"trainLoss\":" + JSONText.number(last.train) + ",\"testLoss\":" + JSONText.number(last.test)
             + ",\"history\":[" + history.map { "[" + JSONText.number($0.train) + "," + JSONText.number($0.test) + "]" }.joined(separator: ",") + "]"
             + ",\"boundarySide\":\(Self.boundarySide),\"neuronSide\":\(Self.neuronSide)"
+            + ",\"extent\":[\(extent.x0),\(extent.y0),\(extent.size)]"
             + ",\"boundary\":[" + numbers(output) + "]"
             + ",\"inputs\":[" + inputs.joined(separator: ",") + "]"
             + ",\"neurons\":[" + layerOutputs.joined(separator: ",") + "]"

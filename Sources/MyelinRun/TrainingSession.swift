@@ -126,5 +126,28 @@ final class TrainingSession {
         if drawFilters && data.test.count > 0 {
             _ = try FilterPictures.write(model: built.model, sample: data.test.inputs[0..<1], to: run)
         }
+        if data.task == .classification && data.inputShape.count == 3 && data.test.count > 0 {
+            try writePredictions(run: run)
+        }
+    }
+
+    /// `predictions.json`: the first 32 test images with their predicted and true classes, for the
+    /// dashboard's pictures (`{"classNames", "shape": [C, H, W], "images": [[...]], "predicted", "target"}`).
+    func writePredictions(run: RunFolder) throws {
+        let n = min(32, data.test.count)
+        let raw = data.rawTest.inputs[0..<n].to(.float32)
+        let predicted = built.predict(data.scaling.inputs(raw)).values.to(.int64).reshape([-1]).scalars(as: Int64.self)
+        let target = data.rawTest.targets[0..<n].to(.int64).reshape([-1]).scalars(as: Int64.self)
+        let per = data.inputShape.reduce(1, *)
+        let values = raw.floats
+        let images = (0..<n).map { i in
+            "[" + values[(i * per)..<((i + 1) * per)].map { String(($0 * 1000).rounded() / 1000) }.joined(separator: ",") + "]"
+        }
+        let text = "{\"classNames\":[" + data.classNames.map(JSONText.quote).joined(separator: ",") + "]"
+            + ",\"shape\":[" + data.inputShape.map(String.init).joined(separator: ",") + "]"
+            + ",\"images\":[" + images.joined(separator: ",") + "]"
+            + ",\"predicted\":[" + predicted.map(String.init).joined(separator: ",") + "]"
+            + ",\"target\":[" + target.map(String.init).joined(separator: ",") + "]}"
+        try AtomicFile.write(Array(text.utf8), to: run.file("predictions.json"))
     }
 }

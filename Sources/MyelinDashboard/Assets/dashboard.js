@@ -260,7 +260,8 @@ function lineChart(div, series, { logY = false, xLabel = "" } = {}) {
     g.beginPath(); g.moveTo(L, Y(t)); g.lineTo(w - R, Y(t)); g.stroke();
     g.fillText(logY ? fmt(Math.pow(10, t)) : fmt(t), 4, Y(t) + 4);
   }
-  for (const t of niceTicks(x0, x1, 6)) g.fillText(fmt(t), X(t) - 8, h - 8);
+  const labelWidth = xLabel ? g.measureText(xLabel).width + 12 : 0;
+  for (const t of niceTicks(x0, x1, 6)) if (X(t) + 16 < w - R - labelWidth) g.fillText(fmt(t), X(t) - 8, h - 8);
   if (xLabel) g.fillText(xLabel, w - R - g.measureText(xLabel).width, h - 8);
   for (const s of series) {
     g.strokeStyle = s.color; g.globalAlpha = s.faint ? 0.25 : 1; g.lineWidth = s.faint ? 1 : 1.6;
@@ -429,7 +430,7 @@ function heatmap(t, title) {
   const rows = t.shape.length ? t.shape[0] : 1;
   const cols = Math.max(1, Math.floor(t.values.length / Math.max(rows, 1)));
   const canvas = document.createElement("canvas");
-  const scale = Math.max(1, Math.min(8, Math.floor(600 / Math.max(cols, rows))));
+  const scale = Math.max(1, Math.min(24, Math.floor(600 / Math.max(cols, rows))));
   canvas.width = cols * scale; canvas.height = Math.min(rows, Math.ceil(t.values.length / cols)) * scale;
   const g = canvas.getContext("2d");
   const m = t.values.reduce((a, v) => (v == null ? a : Math.max(a, Math.abs(v))), 0) || 1;
@@ -539,7 +540,18 @@ async function drawPictures() {
     if (!d.files.length) out.append(Object.assign(document.createElement("p"), { className: "muted", textContent: "no pictures yet (written when training ends)" }));
     for (const name of d.files) {
       const url = `/api/file?id=${q(id)}&name=${q(name)}`;
-      if (name.endsWith(".txt")) {
+      if (name === "predictions.json") {
+        const p = await getJSON(url);
+        const [, h, w] = p.shape;
+        const box = document.createElement("div");
+        box.className = "images predictions";
+        p.images.forEach((values, i) => {
+          const wrong = p.predicted[i] !== p.target[i];
+          const label = `<span class="${wrong ? "wrong" : ""}">${p.classNames[p.predicted[i]] ?? p.predicted[i]}</span><br><span class="muted">${p.classNames[p.target[i]] ?? p.target[i]}</span>`;
+          box.append(image(values.slice(0, h * w), h, w, label));
+        });
+        out.append(heading("test images: predicted (red when wrong), then true class"), box);
+      } else if (name.endsWith(".txt")) {
         const pre = document.createElement("pre");
         pre.className = "samples";
         pre.textContent = await (await fetch(url)).text();

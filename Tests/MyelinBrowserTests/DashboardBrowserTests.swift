@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import MyelinCore
+import MyelinDashboard
+import MyelinNN
+import MyelinRun
+import MyelinTrain
+import MyelinWebDriver
+
+/// A training of a small two-class CSV into `root/live`, paused before its first batch ends, with
+/// `live`'s controls and statistics every 5 steps; `done` is signalled when the command returns.
+private func startTraining(root: String, live: LiveRun, epochs: Int = 200) throws -> DispatchSemaphore {
+    let csv = root + "/points.csv"
+    var text = "x,y,label\n"
+    for i in 0..<400 {
+        let x = Double(i % 20) / 10 - 1, y = Double(i / 20) / 10 - 1
+        text += "\(x),\(y),\(x * y > 0 ? "a" : "b")\n"
+    }
+    try text.write(toFile: csv, atomically: true, encoding: .utf8)
+    var request = TrainRequest(source: .csv(path: csv, label: "label", task: .classification), out: root + "/live")
+    request.hidden = [8]
+    request.settings.epochs = epochs
+    request.settings.batchSize = 8
+    request.settings.learningRate = 0.01
+    request.settings.validationSplit = 0
+    request.given = Set(TrainPlan.Setting.allCases)
+    request.verbosity = .silent
+    request.drawFilters = false
+    request.observers.histogramEvery = 5
+    request.observers.onStart = { _ in [live.callback] }
+    live.pause()
+    let box = Box(request)
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        do { _ = try TrainJob.train(box.value, output: { _ in }) } catch { Issue.record("training failed: \(error)") }
+        done.signal()
+    }.start()
+    return done
+}
+
+/// Hands a value to another thread, which alone uses it from then on.
+private final class Box<T>: @unchecked Sendable {
+    // @unchecked: written once before the thread starts, then read by that thread only.
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+private func number(_ browser: WebDriverSession, _ css: String) async throws -> Int {
+    Int(try await browser.findElement(css).text()) ?? -1
+}
+
+@Suite(.serialized, .enabled(if: BrowserAvailability.isAvailable, "needs chromium and chromedriver (scripts/install-deps.sh, or MYELIN_CHROMIUM/MYELIN_CHROMEDRIVER)"))
+struct DashboardBrowserTests {
+    @Test func liveCurvesPauseStepLearningRateInspectAndStop() async throws {
+        let root = NSTemporaryDirectory() + "myelin-browser-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let live = LiveRun(id: "live")
+        let done = try startTraining(root: root, live: live)
+        let server = try await DashboardServer.launch(root: root, port: 0, live: [live], pollInterval: 0.1)
+        defer { server.stop() }
+        try await withBrowser { browser in
+            try await browser.navigate(to: server.url)
+            // Paused at the start; resume and watch points arrive without a reload.
+            try await browser.waitUntil("the live bar") { try await browser.findElement("#status-state").text() == "paused" }
+            try await browser.findElement("#resume").click()
+            let pointsScript = "const s = state.steps.get('live'); return s ? s.step.length : 0;"
+            let first = try await browser.waitFor("some points") { () async throws -> Int? in
+                let n = try await browser.execute(pointsScript, as: Int.self)
+                return n > 20 ? n : nil
+            }
+            try await browser.waitUntil("more points without a reload") { try await browser.execute(pointsScript, as: Int.self) > first + 20 }
+            #expect(try await browser.currentURL() == server.url)
+            _ = try await browser.saveScreenshot(named: "dashboard-live-curves")
+
+            // Pause: the step counter stops.
+            try await browser.findElement("#pause").click()
+            try await browser.waitUntil("paused") { try await browser.findElement("#status-state").text() == "paused" }
+            try await Task.sleep(for: .milliseconds(400))
+            let held = try await number(browser, "#status-step")
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await number(browser, "#status-step") == held)
+            #expect(live.current.step == held)
+
+            // Step: exactly one more.
+            try await browser.findElement("#step").click()
+            try await browser.waitUntil("one step") { try await number(browser, "#status-step") == held + 1 }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await number(browser, "#status-step") == held + 1)
+
+            // A new learning rate, then one step with it: in the page's per-batch history.
+            let field = try await browser.findElement("#lr-input")
+            try await field.clear()
+            try await field.sendKeys("0.0025")
+            try await browser.findElement("#lr-set").click()
+            try await browser.waitUntil("the new rate shown") { try await browser.findElement("#status-lr").text() == "0.002500" }
+            try await browser.findElement("#step").click()
+            try await browser.waitUntil("the rate in the history") {
+                try await browser.execute("const s = state.steps.get('live'); return s ? s.lr[s.lr.length - 1] : 0;", as: Double.self) == 0.0025
+            }
+
+            // Inspect the first layer while paused: the numbers the page shows are the weights.
+            try await browser.findElement("button[data-tab=inspect]").click()
+            let cell = try await browser.waitForElement("#inspect-values-0\\.weight td")
+            _ = cell
+            let shown = try await browser.execute(
+                "return [...document.querySelectorAll('#inspect-values-0\\\\.weight td')].map(td => +td.textContent);", as: [Double].self)
+            #expect(shown.count == 16)  // [8, 2]: all 8 rows of 2
+            _ = try await browser.saveScreenshot(named: "dashboard-inspect")
+
+            // Stop and save; the saved weights are the ones inspected.
+            try await browser.findElement("#stop").click()
+            done.wait()
+            let saved = try Safetensors.load(RunFolder(root + "/live").weights).tensors
+            let weight = try #require(saved["0.weight"]).doubles
+            #expect(weight.count == 16)
+            for (a, b) in zip(shown, weight) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "shown \(a), saved \(b)") }
+            let steps = try BatchLog.read(path: RunFolder(root + "/live").batchLog)
+            #expect(steps.last!.lr == 0.0025)
+            #expect(try await browser.consoleErrors().isEmpty)
+        }
+    }
+
+    @Test func playgroundBoundaryChangesAsItTrains() async throws {
+        let root = NSTemporaryDirectory() + "myelin-browser-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = try await DashboardServer.launch(root: root, port: 0)
+        defer { server.stop() }
+        try await withBrowser { browser in
+            try await browser.navigate(to: server.url + "playground")
+            try await browser.waitUntil("the first picture") { try await browser.execute("return pg.picture !== null;", as: Bool.self) }
+            #expect(try await browser.findElement("#epoch").text() == "0")
+            let before = try await browser.execute("return document.getElementById('boundary').toDataURL();", as: String.self)
+            try await browser.findElement("#play").click()
+            try await browser.waitUntil("20 epochs", timeout: .seconds(60)) { try await number(browser, "#epoch") >= 20 }
+            let after = try await browser.execute("return document.getElementById('boundary').toDataURL();", as: String.self)
+            #expect(before != after)
+            let loss = try await browser.execute("return pg.picture.trainLoss;", as: Double.self)
+            let start = try await browser.execute("return pg.picture.history[0][0];", as: Double.self)
+            #expect(loss < start)
+            // Every neuron is drawn: inputs x, y and hidden layers of 4 and 2.
+            #expect(try await browser.findElements("canvas.neuron").count == 2 + 4 + 2)
+            _ = try await browser.saveScreenshot(named: "playground-xor")
+            #expect(try await browser.consoleErrors().isEmpty)
+        }
+    }
+}
