@@ -243,5 +243,19 @@ done
 expect "toy: resume past the end"   "already trained 1 of 1"       "$MYELIN" resume "$T/toy"
 expect "toy: evaluate on iris"      "--count is for the generated data sets" "$MYELIN" evaluate "$T/toy" --data iris --count 5
 
+# The dashboard and the playground: bad folders, ports and options; nothing left behind.
+expect "dashboard: no folder"       "[dashboard] $T/no-such-folder is not a folder" "$MYELIN" dashboard "$T/no-such-folder" --port 0
+expect "dashboard: a file"          "is not a folder"              "$MYELIN" dashboard "$T/good.csv" --port 0
+expect "dashboard: port too big"    "[dashboard] --port must be in 0...65535, got 70000" "$MYELIN" dashboard "$T" --port 70000
+expect "playground: negative port"  "--port must be in 0...65535, got -1" "$MYELIN" playground --port=-1
+expect "train: --port alone"        "[train] --port and --host are for the dashboard; add --dashboard" "$MYELIN" train --csv "$T/good.csv" --label label --port 6006 --out "$T/d1"
+expect "train: --histogram-every 0" "[train] --histogram-every must be at least 1 step, got 0" "$MYELIN" train --csv "$T/good.csv" --label label --histogram-every 0 --out "$T/d2"
+expect "train: dashboard port"      "[train] --port must be in 0...65535, got 99999" "$MYELIN" train --csv "$T/good.csv" --label label --dashboard --port 99999 --out "$T/d3"
+expect "train: dashboard on text"   "[train] --dashboard and --histogram-every are for networks" "$MYELIN" train --data tinyshakespeare --dashboard --out "$T/d4"
+expect "resume: --host alone"       "[resume] --port and --host are for the dashboard" "$MYELIN" resume "$T/toy" --host 0.0.0.0
+for d in d1 d2 d3 d4; do
+    if [ -e "$T/$d" ]; then echo "FAIL a refused dashboard run left $T/$d behind"; failures=$((failures + 1)); fi
+done
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

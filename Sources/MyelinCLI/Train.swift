@@ -304,7 +304,7 @@ struct Train: ParsableCommand {
             let holder = ServerHolder()
             request.observers = serve.observers(dashboard: dashboard, holder: holder)
             try TrainJob.train(request, output: writeToStandardOutput)
-            holder.server?.stop()
+            _ = holder  // the server ends with the process; stopping it first would only cut the page off sooner
         }
     }
 }
@@ -329,7 +329,7 @@ struct Resume: ParsableCommand {
             let holder = ServerHolder()
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
                                 observers: serve.observers(dashboard: dashboard, holder: holder), output: writeToStandardOutput)
-            holder.server?.stop()
+            _ = holder  // the server ends with the process; stopping it first would only cut the page off sooner
         }
     }
 }

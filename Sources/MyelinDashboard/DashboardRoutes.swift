@@ -3,6 +3,7 @@ import Hummingbird
 import MyelinCore
 import MyelinRun
 import MyelinTrain
+import ServiceLifecycle
 
 /// The dashboard's HTTP interface: the pages, the runs' logs as JSON, a stream of changes
 /// (server-sent events), and the controls of live runs.
@@ -172,7 +173,7 @@ struct DashboardRoutes: Sendable {
             var last = ""
             var quiet = 0.0
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-            while !Task.isCancelled {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let runs = index.runs()
                 let watched = runs.filter { $0.running || live[$0.id] != nil }
                 let counts = await store.counts(watched)

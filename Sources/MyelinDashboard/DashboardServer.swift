@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import MyelinRun
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ import Darwin
 /// server.wait()       // serves until the process ends
 /// ```
 public final class DashboardServer: @unchecked Sendable {
-    // @unchecked: `task` is set once in `start` before the server is shared, then only read.
+    // @unchecked: `group` is set once in `launch` before the server is shared, then only read.
 
     /// Where to point a browser (with the token when there is one).
     public let url: String
@@ -30,10 +31,11 @@ public final class DashboardServer: @unchecked Sendable {
     public let port: Int
     /// The access token, nil on loopback.
     public let token: String?
-    private var task: Task<Void, Never>?
-    private let finished = DispatchSemaphore(value: 0)
+    private var group: ServiceGroup?
+    private let finished: DispatchSemaphore
 
-    private init(host: String, port: Int, token: String?) {
+    private init(host: String, port: Int, token: String?, finished: DispatchSemaphore) {
+        self.finished = finished
         self.host = host
         self.port = port
         self.token = token
@@ -95,29 +97,33 @@ public final class DashboardServer: @unchecked Sendable {
                               onServerRunning: { channel in bound.set(channel.localAddress?.port ?? chosen) },
                               logger: logger)
         let failure = BoundPort.Failure()
-        let task = Task.detached {
-            do { try await app.runService(gracefulShutdownSignals: []) } catch { failure.set("\(error)") }
+        // Stopped by a graceful shutdown, never by cancelling: cancelling NIO's server while it holds
+        // accepted connections not yet handed out traps ("Deinited NIOAsyncWriter without calling
+        // finish()", swift-server/swift-http-server#137).
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { try await group.run() } catch { failure.set("\(error)") }
             bound.set(-1)
+            finished.signal()
         }
         guard let actual = await bound.value(within: 10), actual > 0 else {
-            task.cancel()
+            await group.triggerGracefulShutdown()
             throw DashboardError(op: "dashboard", "cannot serve on \(host):\(chosen): \(failure.message ?? "the server did not start")")
         }
-        let server = DashboardServer(host: host, port: actual, token: token)
-        server.task = task
-        Task.detached { [server] in
-            _ = await task.value
-            server.finished.signal()
-        }
+        let server = DashboardServer(host: host, port: actual, token: token, finished: finished)
+        server.group = group
         return server
     }
 
     /// Blocks until the server stops.
     public func wait() { finished.wait() }
 
-    /// Stops serving.
+    /// Stops serving: no new connections; open event streams end at their next look at the logs
+    /// (a stream whose reader stopped reading ends when its socket closes). Returns at once.
     public func stop() {
-        task?.cancel()
+        guard let group else { return }
+        Task.detached { await group.triggerGracefulShutdown() }
     }
 
     /// `port` if it can be bound on `host`, else the next one that can (up to 100 further),

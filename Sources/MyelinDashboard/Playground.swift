@@ -87,6 +87,8 @@ final class PlaygroundSession: @unchecked Sendable {
     /// Points of the boundary picture per side, and of each neuron's picture.
     static let boundarySide = 50
     static let neuronSide = 20
+    /// Seconds without a look from the page after which a playing session pauses.
+    static let idlePause = 5.0
 
     init(id: String, config: PlaygroundConfig) {
         self.id = id
@@ -176,6 +178,8 @@ final class PlaygroundSession: @unchecked Sendable {
         var epoch = 0
         while true {
             let go: Bool = lock.withLock {
+                // A page that stopped asking (closed, or its server stopped) pauses the training.
+                if playing && Date().timeIntervalSince(touched) > Self.idlePause { playing = false }
                 while !ended && !playing && steps == 0 { lock.wait() }
                 if ended { return false }
                 if !playing { steps -= 1 }

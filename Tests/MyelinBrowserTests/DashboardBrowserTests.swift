@@ -145,4 +145,32 @@ struct DashboardBrowserTests {
             #expect(try await browser.consoleErrors().isEmpty)
         }
     }
+
+    @Test func twoHundredFiftyRunsShowTheirFirstCurvesWithinTwoSeconds() async throws {
+        let root = NSTemporaryDirectory() + "myelin-browser-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var steps = BatchLog.header + "\n"
+        for s in 1...1000 { steps += "\(s),\((s - 1) / 100),\((s - 1) % 100),\(2.0 / Double(s).squareRoot()),0.01\n" }
+        var metrics = "epoch,loss,accuracy,val_loss,val_accuracy,lr,time\n"
+        for e in 0..<10 { metrics += "\(e),\(1.0 / Double(e + 1)),\(0.9 + Double(e) / 100),\(1.1 / Double(e + 1)),0.9,0.01,1.5\n" }
+        for i in 0..<250 {
+            let dir = root + "/run-\(i)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try steps.write(toFile: dir + "/batches.csv", atomically: false, encoding: .utf8)
+            try metrics.write(toFile: dir + "/metrics.csv", atomically: false, encoding: .utf8)
+        }
+        let server = try await DashboardServer.launch(root: root, port: 0)
+        defer { server.stop() }
+        try await withBrowser { browser in
+            try await browser.navigate(to: server.url)
+            let ms = try await browser.waitFor("the first curves") { () async throws -> Double? in
+                let t = try await browser.execute("return window.firstCurvesAt === undefined ? null : window.firstCurvesAt;", as: Double?.self)
+                return t ?? nil
+            }
+            print("dashboard with 250 runs: first curves \(Int(ms)) ms after navigation started")
+            #expect(ms <= 2000)
+            #expect(try await browser.findElement("#run-count").text() == "250 runs")
+            #expect(try await browser.consoleErrors().isEmpty)
+        }
+    }
 }

@@ -304,6 +304,8 @@ function drawCurves() {
     lrSeries.push({ label: id, color: c, x: s.step, y: s.lr });
   }
   lineChart(card(parent, "loss per batch", "chart-batch-loss"), lossSeries, { logY, xLabel: "step" });
+  // When the first curves were on the screen, in ms since navigation started (the load-time check reads it).
+  if (window.firstCurvesAt === undefined && lossSeries.some((s) => s.x.length > 0)) window.firstCurvesAt = performance.now();
   // Per epoch: every metric of the history, training and validation together.
   const keys = new Set();
   for (const id of ids) { const d = state.details.get(id); if (d) for (const k of Object.keys(d.history.metrics)) keys.add(k.replace(/^val_/, "")); }
