@@ -46,7 +46,11 @@ def dashboard(myelin, out_dir):
     d = browser()
     try:
         d.get(url)
-        time.sleep(25)  # some batches of the first epoch
+        # Into the second epoch, so the per-epoch curves have a point.
+        deadline = time.time() + 300
+        while time.time() < deadline and int(d.find_element(By.ID, "status-epoch").text or 0) < 2:
+            time.sleep(2)
+        time.sleep(15)
         d.save_screenshot(os.path.join(out_dir, "dashboard-mnist-cnn.png"))
         d.find_element(By.CSS_SELECTOR, "button[data-tab=inside]").click()
         time.sleep(3)
@@ -75,7 +79,7 @@ def playground(myelin, out_dir):
         for value in ("x2", "y2", "sinx", "siny"):
             d.find_element(By.CSS_SELECTOR, f".feature[value={value}]").click()
             time.sleep(0.3)
-        Select(d.find_element(By.ID, "lr")).select_by_value("0.1")
+        Select(d.find_element(By.ID, "lr")).select_by_visible_text("0.1")
         time.sleep(0.5)
         for _ in range(2):
             for button in d.find_elements(By.CSS_SELECTOR, "button[data-d='1']"):

@@ -8,7 +8,7 @@ import MyelinTrain
 struct ServeOptions: ParsableArguments {
     @Option(help: "The dashboard's port (the next free one when it is taken; 0: any free port).") var port: Int?
     @Option(help: "The address to listen on (default 127.0.0.1; any other needs the access token printed at start).") var host: String?
-    @Option(help: "Record weight, gradient and activation statistics every N steps (default 50 with --dashboard, else none).")
+    @Option(help: "Record weight, gradient and activation statistics every N steps (default 100 with --dashboard, else none).")
     var histogramEvery: Int?
 
     /// Throws when a serving option is given without `--dashboard`.
@@ -26,7 +26,7 @@ struct ServeOptions: ParsableArguments {
     /// over the run's parent folder with this run's controls, started once the folder is known.
     func observers(dashboard: Bool, holder: ServerHolder) -> RunObservers {
         var observers = RunObservers()
-        observers.histogramEvery = histogramEvery ?? (dashboard ? 50 : nil)
+        observers.histogramEvery = histogramEvery ?? (dashboard ? 100 : nil)
         guard dashboard else { return observers }
         let port = self.port ?? 6006, host = self.host ?? "127.0.0.1"
         observers.onStart = { target in

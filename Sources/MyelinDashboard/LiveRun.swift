@@ -98,6 +98,8 @@ public final class LiveRun: @unchecked Sendable {
             if let why = status.lrLocked { throw DashboardError(op: "lr", why) }
             guard state != .finished && state != .stopping else { throw DashboardError(op: "lr", "training has ended") }
             pendingLR = lr
+            // Shown at once: it is the rate of the next batch.
+            status.lr = lr
             lock.broadcast()
         }
     }

@@ -44,11 +44,8 @@ actor RunStore {
     /// `{"generation":g,"from":n,"total":t,"step":[..],"epoch":[..],"loss":[..],"lr":[..]}`.
     /// A `generation` other than the page's means the log was cut: start again from 0.
     func steps(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
-        var entry = refreshed(run)
-        let s = entry.steps
-        let start = (generation != nil && generation != s.generation) ? 0 : max(0, min(from, s.step.count))
-        entry.used = Date().timeIntervalSince1970
-        cache[run.id] = entry
+        let s = touched(run).steps
+        let start = Self.start(from: from, asked: generation, current: s.generation, count: s.step.count)
         let range = start..<s.step.count
         return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.step.count),"
             + "\"step\":[\(s.step[range].map(String.init).joined(separator: ","))],"
@@ -59,13 +56,24 @@ actor RunStore {
 
     /// The run's insight lines from index `from` on: `{"generation":g,"from":n,"total":t,"entries":[...]}`.
     func insights(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
-        var entry = refreshed(run)
-        let s = entry.insights
-        let start = (generation != nil && generation != s.generation) ? 0 : max(0, min(from, s.lines.count))
-        entry.used = Date().timeIntervalSince1970
-        cache[run.id] = entry
+        let s = touched(run).insights
+        let start = Self.start(from: from, asked: generation, current: s.generation, count: s.lines.count)
         return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.lines.count),\"entries\":["
             + s.lines[start...].joined(separator: ",") + "]}"
+    }
+
+    /// Where an answer starts: 0 when the page's generation is not the log's (the log was cut),
+    /// else `from` within the lines there are.
+    static func start(from: Int, asked: Int?, current: Int, count: Int) -> Int {
+        (asked != nil && asked != current) ? 0 : max(0, min(from, count))
+    }
+
+    /// The run's cache entry, refreshed and marked as just used.
+    private func touched(_ run: RunIndex.Entry) -> Cached {
+        var entry = refreshed(run)
+        entry.used = Date().timeIntervalSince1970
+        cache[run.id] = entry
+        return entry
     }
 
     /// How many steps and insight lines each of `runs` has now (reads what was added).

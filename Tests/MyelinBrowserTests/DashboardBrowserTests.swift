@@ -73,6 +73,14 @@ struct DashboardBrowserTests {
             #expect(try await browser.currentURL() == server.url)
             _ = try await browser.saveScreenshot(named: "dashboard-live-curves")
 
+            // Inside the network: the statistics recorded every 5 steps, drawn per parameter and layer.
+            try await browser.findElement("button[data-tab=inside]").click()
+            _ = try await browser.waitForElement("#inside-gradnorm")
+            #expect(try await browser.findElements("#inside .card").count == 4 + 2 * 4)  // 4 charts, then 2 per parameter
+            #expect(try await browser.execute("return state.insights.get('live').entries.length > 2;", as: Bool.self))
+            _ = try await browser.saveScreenshot(named: "dashboard-live-inside")
+            try await browser.findElement("button[data-tab=curves]").click()
+
             // Pause: the step counter stops.
             try await browser.findElement("#pause").click()
             try await browser.waitUntil("paused") { try await browser.findElement("#status-state").text() == "paused" }

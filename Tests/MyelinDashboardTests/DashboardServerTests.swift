@@ -37,10 +37,11 @@ func fetch(_ url: String, method: String = "GET", body: Data? = nil, headers: [S
     return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
 }
 
-/// A raw request over a socket (for what URLSession refuses to send: `..` in paths, huge headers).
-func rawRequest(port: Int, _ text: String, timeout: Int = 5) -> String {
+/// A socket connected to 127.0.0.1:`port` (-1 when it cannot connect); `receiveBuffer` shrinks
+/// its receive buffer (a reader that never reads fills it sooner).
+func connectLoopback(port: Int, receiveBuffer: Int32? = nil) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
+    if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -48,7 +49,15 @@ func rawRequest(port: Int, _ text: String, timeout: Int = 5) -> String {
     let connected = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { return "" }
+    if connected != 0 { close(fd); return -1 }
+    return fd
+}
+
+/// A raw request over a socket (for what URLSession refuses to send: `..` in paths, huge headers).
+func rawRequest(port: Int, _ text: String, timeout: Int = 5) -> String {
+    let fd = connectLoopback(port: port)
+    defer { close(fd) }
+    guard fd >= 0 else { return "" }
     var wait = timeval(tv_sec: timeout, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
     let bytes = Array(text.utf8)

@@ -143,16 +143,7 @@ struct LiveRunTests {
         // Five event streams whose readers never read: their socket buffers fill up.
         var sockets: [Int32] = []
         for _ in 0..<5 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(server.port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var small: Int32 = 1024
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            _ = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            let fd = connectLoopback(port: server.port, receiveBuffer: 1024)
             let request = Array("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
             _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             sockets.append(fd)

@@ -153,6 +153,8 @@ function renderLive(live) {
   $("live").hidden = !live;
   if (!live) return;
   $("live-name").textContent = state.live;
+  const badge = document.querySelector(`#runs input[data-run="${CSS.escape(state.live)}"]`)?.parentElement.querySelector(".badge");
+  if (badge) badge.textContent = live.state;
   $("status-state").textContent = live.state;
   $("status-step").textContent = live.step;
   $("status-epoch").textContent = live.epoch + 1;
@@ -169,8 +171,8 @@ async function control(body) {
   $("control-message").textContent = "";
   const r = await fetch(`/api/control?id=${q(state.live)}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const a = await r.json();
-  if (!r.ok) { $("control-message").textContent = a.error; return; }
-  renderLive(a);
+  // The state shown comes from the event stream only: this answer may be older than its last event.
+  if (!r.ok) $("control-message").textContent = a.error;
 }
 
 // ---------- charts ----------
@@ -221,7 +223,7 @@ function niceTicks(lo, hi, count) {
   const err = span / count / step0;
   const step = step0 * (err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1);
   const ticks = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(k === 0 ? 0 : +(k * step).toPrecision(12));
   return ticks;
 }
 
@@ -231,15 +233,20 @@ function fmt(v) {
   return a >= 1e4 || a < 1e-3 ? v.toExponential(1) : +v.toPrecision(4) + "";
 }
 
-/** Line chart of `series` [{label, color, x[], y[], faint}] on a canvas; log y when `logY`. */
-function lineChart(div, series, { logY = false, xLabel = "" } = {}) {
-  const canvas = div.querySelector("canvas");
+/** The canvas sized to its box in device pixels, cleared, drawn on in CSS pixels. */
+function sharpCanvas(canvas) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || 440, h = canvas.clientHeight || 240;
   canvas.width = w * dpr; canvas.height = h * dpr;
   const g = canvas.getContext("2d");
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
+  return { g, w, h };
+}
+
+/** Line chart of `series` [{label, color, x[], y[], faint}] on a canvas; log y when `logY`. */
+function lineChart(div, series, { logY = false, xLabel = "" } = {}) {
+  const { g, w, h } = sharpCanvas(div.querySelector("canvas"));
   const tf = (y) => (logY ? (y > 0 ? Math.log10(y) : NaN) : y);
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (const s of series) for (let i = 0; i < s.x.length; i++) {
@@ -354,13 +361,7 @@ async function drawInside() {
 
 /** Histograms over time: one column per record, darker where more values fall. */
 function histogramChart(div, entries, name, which) {
-  const canvas = div.querySelector("canvas");
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 440, h = canvas.clientHeight || 240;
-  canvas.width = w * dpr; canvas.height = h * dpr;
-  const g = canvas.getContext("2d");
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
+  const { g, w, h } = sharpCanvas(div.querySelector("canvas"));
   const hs = entries.map((e) => { const p = e.params.find((p) => p.name === name); return p ? p[which] : null; });
   let lo = Infinity, hi = -Infinity;
   for (const s of hs) if (s && s.lo != null) { lo = Math.min(lo, s.lo); hi = Math.max(hi, s.hi); }
