@@ -46,7 +46,7 @@ import Darwin
 ///   by its top-level child, `"2 Sequential"`), or the model's type name for the model's own.
 /// - Statistics of the finite values: `mean`, `std` (population, divides by n), `min`, `max`,
 ///   `norm` (√Σx²); `counts`, `bins` equal-width bins from `lo` (= min) to `hi` (= max), the last
-///   closed (all values in the first bin when min == max). NaNs and infinities are left out and
+///   closed (all values in the first bin when min == max; float32 values binned in float32). NaNs and infinities are left out and
 ///   counted in `"nonfinite": n`, present only when n > 0. `zero_share` (activations): the share
 ///   of exact zeros among the finite values, for a ReLU the share of dead units on the batch.
 /// - `grad` is null for a parameter without gradient (frozen, or unused by the loss); `update_ratio`
