@@ -76,7 +76,7 @@ struct ValueSummary: Equatable {
         guard let base = p.baseAddress, !p.isEmpty else { return s }
         let n = p.count
         var first = firstPass(base, n, skipNonFinite: false)
-        // Any non-finite value makes the sum or the sum of squares non-finite: count again, checking.
+        // Any non-finite value makes the sums non-finite: count again, checking each value.
         let checked = !(first.sum.isFinite && first.squares.isFinite)
         if checked { first = firstPass(base, n, skipNonFinite: true) }
         s.nonfinite = first.nonfinite
@@ -140,12 +140,23 @@ struct ValueSummary: Equatable {
     /// fails), `t + 2⁵²` holds round(t) in its low bits, and one comparison turns it into ⌊t⌋.
     /// `t` is never negative, as no value is below `lo`.
     @inline(__always)
-    static func bin(_ v: Double, lo: Double, scale: Double, last: Double) -> Int {
+    static func bin(_ v: Double, lo: Double, scale: Double, last: Double) -> Int32 {
         let t0 = (v - lo) * scale
         let t = t0 < last ? t0 : last
         let r = t + 4_503_599_627_370_496.0
-        let k = Int(truncatingIfNeeded: r.bitPattern & 0xF_FFFF_FFFF_FFFF)
+        let k = Int32(truncatingIfNeeded: r.bitPattern & 0xF_FFFF_FFFF_FFFF)
         return r - 4_503_599_627_370_496.0 > t ? k &- 1 : k
+    }
+
+    /// `bin` in float32 arithmetic, for float32 values: four to a vector instruction rather than
+    /// two. (Bins then differ from float64 ones only for values within a float32 rounding of an edge.)
+    @inline(__always)
+    static func bin(_ v: Float, lo: Float, scale: Float, last: Float) -> Int32 {
+        let t0 = (v - lo) * scale
+        let t = t0 < last ? t0 : last
+        let r = t + 8_388_608
+        let k = Int32(bitPattern: r.bitPattern & 0x7F_FFFF)
+        return r - 8_388_608 > t ? k &- 1 : k
     }
 
     /// The squared deviations from `mean`, summed, and the histogram counts added to `counts`.
@@ -158,41 +169,56 @@ struct ValueSummary: Equatable {
         let bins = counts.count
         let scale = hi > lo ? Double(bins) / (hi - lo) : 0
         let last = Double(bins - 1)
+        // Float32 values are binned in float32 unless the scale does not fit one.
+        let inFloat = T.self == Float.self && Float(scale).isFinite
+        let loF = Float(lo), scaleF = Float(scale), lastF = Float(last)
         let chunk = 512
-        let scratch = UnsafeMutablePointer<Int>.allocate(capacity: chunk + 4 * bins)
-        scratch.initialize(repeating: 0, count: chunk + 4 * bins)
-        defer { scratch.deallocate() }
-        let index = scratch, c0 = scratch + chunk, c1 = c0 + bins, c2 = c1 + bins, c3 = c2 + bins
+        let index = UnsafeMutablePointer<Int32>.allocate(capacity: chunk)
+        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: 4 * bins)
+        lanes.initialize(repeating: 0, count: 4 * bins)
+        defer {
+            index.deallocate()
+            lanes.deallocate()
+        }
+        let c0 = lanes, c1 = c0 + bins, c2 = c1 + bins, c3 = c2 + bins
         var d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0
         var start = 0
-        while !skipNonFinite && start < n {
+        while start < n {
             let m = Swift.min(chunk, n - start)
             let p = x + start
-            for j in 0..<m { index[j] = bin(Double(p[j]), lo: lo, scale: scale, last: last) }
-            var j = 0
-            while j + 4 <= m {
-                let ea = Double(p[j]) - mean, eb = Double(p[j + 1]) - mean
-                let ec = Double(p[j + 2]) - mean, ed = Double(p[j + 3]) - mean
-                d0 += ea * ea; d1 += eb * eb; d2 += ec * ec; d3 += ed * ed
-                c0[index[j]] &+= 1; c1[index[j + 1]] &+= 1; c2[index[j + 2]] &+= 1; c3[index[j + 3]] &+= 1
-                j += 4
+            if inFloat {
+                let f = UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+                for j in 0..<m { index[j] = bin(f[j], lo: loF, scale: scaleF, last: lastF) }
+            } else {
+                for j in 0..<m { index[j] = bin(Double(p[j]), lo: lo, scale: scale, last: last) }
             }
-            while j < m {
-                let e = Double(p[j]) - mean
-                d0 += e * e
-                c0[index[j]] &+= 1
-                j += 1
+            var j = 0
+            if skipNonFinite {
+                // NaNs and infinities got a bin too (the last, or the first): leave them out.
+                while j < m {
+                    let v = Double(p[j])
+                    if v.isFinite {
+                        d0 += (v - mean) * (v - mean)
+                        c0[Int(index[j])] &+= 1
+                    }
+                    j += 1
+                }
+            } else {
+                while j + 4 <= m {
+                    let ea = Double(p[j]) - mean, eb = Double(p[j + 1]) - mean
+                    let ec = Double(p[j + 2]) - mean, ed = Double(p[j + 3]) - mean
+                    d0 += ea * ea; d1 += eb * eb; d2 += ec * ec; d3 += ed * ed
+                    c0[Int(index[j])] &+= 1; c1[Int(index[j + 1])] &+= 1; c2[Int(index[j + 2])] &+= 1; c3[Int(index[j + 3])] &+= 1
+                    j += 4
+                }
+                while j < m {
+                    let e = Double(p[j]) - mean
+                    d0 += e * e
+                    c0[Int(index[j])] &+= 1
+                    j += 1
+                }
             }
             start += m
-        }
-        if skipNonFinite {
-            for i in 0..<n {
-                let v = Double(x[i])
-                if !v.isFinite { continue }
-                let e = v - mean
-                d0 += e * e
-                c0[bin(v, lo: lo, scale: scale, last: last)] &+= 1
-            }
         }
         for b in 0..<bins { counts[b] &+= c0[b] &+ c1[b] &+ c2[b] &+ c3[b] }
         return (d0 + d1) + (d2 + d3)

@@ -46,11 +46,13 @@ import Darwin
 ///   by its top-level child, `"2 Sequential"`), or the model's type name for the model's own.
 /// - Statistics of the finite values: `mean`, `std` (population, divides by n), `min`, `max`,
 ///   `norm` (√Σx²); `counts`, `bins` equal-width bins from `lo` (= min) to `hi` (= max), the last
-///   closed (all values in the first bin when min == max). NaNs and infinities are left out and
-///   counted in `"nonfinite": n`, present only when n > 0. `zero_share` (activations): the share
-///   of exact zeros among the finite values, for a ReLU the share of dead units on the batch.
+///   closed (all values in the first bin when min == max; float32 values are binned in float32).
+///   NaNs and infinities are left out and counted in `"nonfinite": n`, present only when n > 0.
+///   `zero_share` (activations): the share of exact zeros among the finite values, for a ReLU the
+///   share of dead units on the batch.
 /// - `grad` is null for a parameter without gradient (frozen, or unused by the loss); `update_ratio`
-///   is null when the values before the step are all zero or not finite.
+///   is null when the values before the step are all zero, or some before or after it are not
+///   finite.
 /// - Numbers in Swift's shortest round-trip form; non-finite numbers as null (a statistic with no
 ///   finite value to describe).
 /// - `activations` is empty when the trainer has a `forward` closure: the model is then not called
@@ -60,8 +62,8 @@ import Darwin
 /// for a new run; up to the checkpoint's step for a resumed one), dropping a torn last line, by an
 /// atomic rewrite: a reader following it with `readNew` sees the new file and starts over.
 ///
-/// Cost: on an MNIST-sized MLP (784-128-64-10, batches of 64) a recorded step costs one to two
-/// training steps, so the default `every: 50` adds 2–4% (see the README).
+/// Cost: on an MNIST-sized MLP (784-128-64-10, batches of 64) a recorded step costs about two
+/// training steps, so the default `every: 50` adds about 4% (see the README).
 ///
 /// ```swift
 /// let trainer = Trainer(model: model, optimizer: opt, loss: .crossEntropy,
