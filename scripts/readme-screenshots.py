@@ -41,14 +41,14 @@ def serve(args):
 
 def dashboard(myelin, out_dir):
     work = tempfile.mkdtemp(prefix="myelin-shots-")
-    proc, url = serve([myelin, "train", "--data", "mnist", "--model", "cnn", "--epochs", "3", "--quiet",
+    proc, url = serve([myelin, "train", "--data", "mnist", "--model", "cnn", "--epochs", "4", "--quiet",
                        "--dashboard", "--port", "0", "--histogram-every", "25", "--out", os.path.join(work, "mnist-cnn")])
     d = browser()
     try:
         d.get(url)
-        # Into the second epoch, so the per-epoch curves have a point.
-        deadline = time.time() + 300
-        while time.time() < deadline and int(d.find_element(By.ID, "status-epoch").text or 0) < 2:
+        # Into the third epoch, so the per-epoch curves have two points.
+        deadline = time.time() + 400
+        while time.time() < deadline and int(d.find_element(By.ID, "status-epoch").text or 0) < 3:
             time.sleep(2)
         time.sleep(15)
         d.save_screenshot(os.path.join(out_dir, "dashboard-mnist-cnn.png"))
@@ -82,9 +82,10 @@ def playground(myelin, out_dir):
         Select(d.find_element(By.ID, "lr")).select_by_visible_text("0.1")
         time.sleep(0.5)
         for _ in range(2):
-            for button in d.find_elements(By.CSS_SELECTOR, "button[data-d='1']"):
-                button.click()
-                time.sleep(0.3)
+            for i in range(2):
+                # The network is drawn anew after each change: find the button again each time.
+                d.find_elements(By.CSS_SELECTOR, "button[data-d='1']")[i].click()
+                time.sleep(0.6)
         d.find_element(By.ID, "play").click()
         deadline = time.time() + 240
         while time.time() < deadline:

@@ -272,6 +272,7 @@ function lineChart(div, series, { logY = false, xLabel = "" } = {}) {
   if (xLabel) g.fillText(xLabel, w - R - g.measureText(xLabel).width, h - 8);
   for (const s of series) {
     g.strokeStyle = s.color; g.globalAlpha = s.faint ? 0.25 : 1; g.lineWidth = s.faint ? 1 : 1.6;
+    g.setLineDash(s.dashed ? [5, 4] : []);
     g.beginPath();
     let pen = false;
     // More points than pixels: draw one per pixel column's worth (min and max kept by the stroke).
@@ -285,12 +286,13 @@ function lineChart(div, series, { logY = false, xLabel = "" } = {}) {
     g.stroke();
   }
   g.globalAlpha = 1;
+  g.setLineDash([]);
   const legend = div.querySelector(".legend");
   legend.textContent = "";
   for (const s of series) if (!s.faint) {
     const span = document.createElement("span");
     span.style.setProperty("--c", s.color);
-    span.textContent = s.label;
+    span.textContent = s.label + (s.dashed ? " (dashed)" : "");
     legend.append(span);
   }
 }
