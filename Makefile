@@ -4,12 +4,16 @@ SWIFT ?= swift
 MYELIN_DATA ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets),)
 export MYELIN_DATA
 
-.PHONY: all deps build release demo acceptance test bench clean
+.PHONY: all deps test-deps build release demo acceptance test bench clean
 
 all: build
 
 deps:
 	@./scripts/install-deps.sh
+
+# The browser tests also need Chromium and chromedriver.
+test-deps:
+	@./scripts/install-deps.sh --browser
 
 build: deps
 	$(SWIFT) build
@@ -34,7 +38,7 @@ acceptance: release
 # The whole test suite (Swift Testing), then bad input through the real `myelin` command: fixed
 # cases, 150 random ones, kill -9 during training, a full disk (when root). Every script runs; the
 # recipe fails at the end when any of them failed.
-test: deps
+test: test-deps
 	$(SWIFT) test --disable-xctest
 	python3 scripts/check-test-assertions.py
 	$(SWIFT) build --product myelin

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Myelin needs beyond the Swift toolchain, only when it is missing:
-# OpenBLAS (CBLAS headers and library) and zlib on Debian/Ubuntu, and Chromium with its chromedriver for the
-# browser tests (MyelinBrowserTests; they report themselves skipped without them). A browser chosen through
+# OpenBLAS (CBLAS headers and library) and zlib on Debian/Ubuntu, and, with --browser (`make test`), Chromium
+# with its chromedriver for the browser tests (MyelinBrowserTests; they report themselves skipped without
+# them); `make demo` does not need a browser and does not install one. A browser chosen through
 # MYELIN_CHROMIUM / MYELIN_CHROMEDRIVER counts as present. macOS uses Accelerate and its zlib; install
 # Chromium and chromedriver there yourself if you want the browser tests.
 set -euo pipefail
@@ -14,11 +15,14 @@ have_header() { echo "#include <$1>" | cc -E -x c - >/dev/null 2>&1; }
 have_lib() { ldconfig -p 2>/dev/null | grep -q "lib$1\.so" || [ -e "/usr/lib/x86_64-linux-gnu/lib$1.so" ] || [ -e "/usr/lib/aarch64-linux-gnu/lib$1.so" ]; }
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 
+browser=0
+[ "${1:-}" = "--browser" ] && browser=1
+
 missing=()
 { have_header cblas.h && have_lib openblas; } || missing+=(libopenblas-dev)
 { have_header zlib.h && have_lib z; } || missing+=(zlib1g-dev)
-{ [ -n "${MYELIN_CHROMIUM:-}" ] || [ -x /usr/lib/chromium/chromium ] || have_cmd chromium || have_cmd chromium-browser; } || missing+=(chromium)
-{ [ -n "${MYELIN_CHROMEDRIVER:-}" ] || [ -x /usr/lib/chromium/chromedriver ] || have_cmd chromedriver; } || missing+=(chromium-driver)
+[ $browser -eq 0 ] || { [ -n "${MYELIN_CHROMIUM:-}" ] || [ -x /usr/lib/chromium/chromium ] || have_cmd chromium || have_cmd chromium-browser; } || missing+=(chromium)
+[ $browser -eq 0 ] || { [ -n "${MYELIN_CHROMEDRIVER:-}" ] || [ -x /usr/lib/chromium/chromedriver ] || have_cmd chromedriver; } || missing+=(chromium-driver)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -10,7 +10,8 @@ import MyelinTrain
 /// they are, sent to the page unparsed. The most recently used `capacity` runs stay in memory.
 actor RunStore {
     struct Steps {
-        var tail: LogTail
+        var path: String
+        var tail = LogTail()
         var step: [Int] = []
         var epoch: [Int] = []
         var loss: [Double] = []
@@ -20,7 +21,8 @@ actor RunStore {
     }
 
     struct Insights {
-        var tail: LogTail
+        var path: String
+        var tail = LogTail()
         var lines: [String] = []
         var generation = 0
     }
@@ -33,6 +35,8 @@ actor RunStore {
 
     let index: RunIndex
     let capacity: Int
+    /// The most bytes of one log read per poll; the rest comes at the next.
+    static let maxRead = 8 << 20
     private var cache: [String: Cached] = [:]
 
     init(index: RunIndex, capacity: Int = 64) {
@@ -89,18 +93,16 @@ actor RunStore {
 
     private func refreshed(_ run: RunIndex.Entry) -> Cached {
         let folder = RunFolder(run.path)
-        var entry = cache[run.id] ?? Cached(steps: Steps(tail: LogTail(path: folder.batchLog)),
-                                            insights: Insights(tail: LogTail(path: folder.file("insights.jsonl"))),
-                                            used: 0)
+        var entry = cache[run.id] ?? Cached(steps: Steps(path: folder.batchLog), insights: Insights(path: folder.insights), used: 0)
         // A staging folder renamed into place: follow the run to its new path.
-        if entry.steps.tail.path != folder.batchLog {
-            entry = Cached(steps: Steps(tail: LogTail(path: folder.batchLog), generation: entry.steps.generation + 1),
-                           insights: Insights(tail: LogTail(path: folder.file("insights.jsonl")), generation: entry.insights.generation + 1),
-                           used: 0)
+        if entry.steps.path != folder.batchLog {
+            entry = Cached(steps: Steps(path: folder.batchLog, generation: entry.steps.generation + 1),
+                           insights: Insights(path: folder.insights, generation: entry.insights.generation + 1), used: 0)
         }
-        let (lines, reset) = entry.steps.tail.read()
+        // A log that cannot be read now is read at the next poll.
+        let (lines, reset) = (try? entry.steps.tail.read(entry.steps.path, maxBytes: Self.maxRead)) ?? ([], false)
         if reset {
-            entry.steps = Steps(tail: entry.steps.tail, generation: entry.steps.generation + 1)
+            entry.steps = Steps(path: entry.steps.path, tail: entry.steps.tail, generation: entry.steps.generation + 1)
         }
         for line in lines {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -110,9 +112,9 @@ actor RunStore {
             entry.steps.loss.append(loss)
             entry.steps.lr.append(cells.count > 4 ? Double(cells[4]) ?? .nan : .nan)
         }
-        let (insightLines, insightReset) = entry.insights.tail.read()
+        let (insightLines, insightReset) = (try? entry.insights.tail.read(entry.insights.path, maxBytes: Self.maxRead)) ?? ([], false)
         if insightReset {
-            entry.insights = Insights(tail: entry.insights.tail, generation: entry.insights.generation + 1)
+            entry.insights = Insights(path: entry.insights.path, tail: entry.insights.tail, generation: entry.insights.generation + 1)
         }
         for line in insightLines where line.hasPrefix("{") && line.hasSuffix("}") {
             entry.insights.lines.append(String(line))

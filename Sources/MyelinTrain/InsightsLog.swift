@@ -161,21 +161,8 @@ public final class InsightsLog: Callback {
         }
     }
 
-    /// Where a reader following the file has got to, for `readNew`: the bytes read (complete
-    /// lines) and which file they were read from.
-    public struct Cursor: Sendable, Equatable {
-        /// The bytes of the file already read: the start of the next line.
-        public internal(set) var offset: Int
-        var device: UInt64
-        var inode: UInt64
-
-        /// The start of the file.
-        public init() {
-            offset = 0
-            device = 0
-            inode = 0
-        }
-    }
+    /// Where a reader following the file has got to, for `readNew` (see `LogTail`).
+    public typealias Cursor = LogTail
 
     /// The most rows of the batch the layers' outputs are computed on.
     public static let activationRows = 256
@@ -354,42 +341,12 @@ public final class InsightsLog: Callback {
     /// ```
     public static func readNew(path: String, after cursor: Cursor = Cursor()) throws
         -> (entries: [Entry], cursor: Cursor, restarted: Bool) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            if errno == ENOENT { return ([], Cursor(), cursor.offset > 0) }
-            throw FileError(path: path, reason: "cannot open for reading: \(String(cString: strerror(errno)))")
-        }
-        defer { _ = closeReader(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw FileError(path: path, reason: "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        let size = Int(info.st_size)
-        var next = Cursor()
-        next.device = UInt64(truncatingIfNeeded: info.st_dev)
-        next.inode = UInt64(truncatingIfNeeded: info.st_ino)
-        var start = cursor.offset
-        // The same file, still as long, and a line ended where the cursor stands: carry on.
-        var same = next.device == cursor.device && next.inode == cursor.inode && start <= size
-        if same && start > 0 { same = try readBytes(fd, path: path, from: start - 1, count: 1) == [0x0A] }
-        if !same { start = 0 }
-        let bytes = try readBytes(fd, path: path, from: start, count: size - start)
-        guard let lastNewline = bytes.lastIndex(of: 0x0A) else {
-            next.offset = start
-            return ([], next, cursor.offset > 0 && !same)
-        }
+        var next = cursor
+        let start = cursor.offset
+        let (lines, restarted) = try next.read(path)
         let decoder = JSONDecoder()
-        var entries: [Entry] = []
-        var lineStart = 0
-        for i in 0...lastNewline where bytes[i] == 0x0A {
-            if i > lineStart {
-                let line = Substring(String(decoding: bytes[lineStart..<i], as: UTF8.self))
-                entries.append(try decode(line, decoder, path: path, at: "the line at byte \(start + lineStart)"))
-            }
-            lineStart = i + 1
-        }
-        next.offset = start + lastNewline + 1
-        return (entries, next, cursor.offset > 0 && !same)
+        let entries = try lines.map { try decode($0, decoder, path: path, at: "a line after byte \(restarted ? 0 : start)") }
+        return (entries, next, restarted)
     }
 
     private static func decode(_ line: Substring, _ decoder: JSONDecoder, path: String, at place: String) throws -> Entry {
@@ -398,24 +355,6 @@ public final class InsightsLog: Callback {
         } catch {
             throw FileError(path: path, reason: "\(place) is not an insights entry (\(error)): \(line.prefix(80))")
         }
-    }
-
-    /// `count` bytes of an open file from `offset` (fewer if it ends first).
-    private static func readBytes(_ fd: Int32, path: String, from offset: Int, count: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try bytes.withUnsafeMutableBytes { buf in
-            while done < count {
-                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FileError(path: path, reason: "read of \(count) bytes at \(offset) failed: \(String(cString: strerror(errno)))")
-                }
-                if n == 0 { break }
-                done += n
-            }
-        }
-        return done == count ? bytes : Array(bytes[..<done])
     }
 
     // MARK: Truncation
@@ -437,12 +376,4 @@ public final class InsightsLog: Callback {
         let digits = line.dropFirst(prefix.count).prefix { $0 >= "0" && $0 <= "9" }
         return Int(digits)
     }
-}
-
-private func closeReader(_ fd: Int32) -> Int32 {
-    #if canImport(Glibc)
-    Glibc.close(fd)
-    #else
-    Darwin.close(fd)
-    #endif
 }
