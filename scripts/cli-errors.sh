@@ -251,7 +251,7 @@ expect "playground: negative port"  "--port must be in 0...65535, got -1" "$MYEL
 expect "train: --port alone"        "[train] --port and --host are for the dashboard; add --dashboard" "$MYELIN" train --csv "$T/good.csv" --label label --port 6006 --out "$T/d1"
 expect "train: --histogram-every 0" "[train] --histogram-every must be at least 1 step, got 0" "$MYELIN" train --csv "$T/good.csv" --label label --histogram-every 0 --out "$T/d2"
 expect "train: dashboard port"      "[train] --port must be in 0...65535, got 99999" "$MYELIN" train --csv "$T/good.csv" --label label --dashboard --port 99999 --out "$T/d3"
-expect "train: dashboard on text"   "[train] --dashboard and --histogram-every are for networks" "$MYELIN" train --data tinyshakespeare --dashboard --out "$T/d4"
+expect "train: dashboard on knn"    "[train] --dashboard and --histogram-every are for networks" "$MYELIN" train --csv "$T/good.csv" --label label --model knn --dashboard --out "$T/d4"
 expect "resume: --host alone"       "[resume] --port and --host are for the dashboard" "$MYELIN" resume "$T/toy" --host 0.0.0.0
 for d in d1 d2 d3 d4; do
     if [ -e "$T/$d" ]; then echo "FAIL a refused dashboard run left $T/$d behind"; failures=$((failures + 1)); fi

@@ -217,12 +217,11 @@ struct Train: ParsableCommand {
         runOrFail {
             try training.applyThreads()
             try serve.check(dashboard: dashboard, op: "train")
-            if (dashboard || serve.histogramEvery != nil),
-               (model.flatMap(ClassicKind.named) != nil || text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true
-                || SequenceClassifierJob.handles(data: dataOptions.data, model: model) || textColumn != nil) {
-                throw RunError(op: "train", "--dashboard and --histogram-every are for networks on tables and images so far; "
-                               + "watch text and classic runs with myelin dashboard DIR")
+            if (dashboard || serve.histogramEvery != nil), model.flatMap(ClassicKind.named) != nil {
+                throw RunError(op: "train", "--dashboard and --histogram-every are for networks; classic models are fitted in one pass")
             }
+            let holder = ServerHolder()
+            let observers = serve.observers(dashboard: dashboard, holder: holder)
             // Before the paths that read no generated set (texts), so that their options are never ignored.
             _ = try dataOptions.generatedSet(op: "train")
             if let model, let kind = ClassicKind.named(model) {
@@ -233,7 +232,9 @@ struct Train: ParsableCommand {
                 throw RunError(op: "train", "\(option) is for the classic models (--model knn, tree or forest); --model \(model ?? "mlp") is a network")
             }
             if text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true {
-                try LanguageModelJob.train(try languageModelRequest(), output: writeToStandardOutput)
+                var request = try languageModelRequest()
+                request.observers = observers
+                try LanguageModelJob.train(request, output: writeToStandardOutput)
                 return
             }
             if SequenceClassifierJob.handles(data: dataOptions.data, model: model) || textColumn != nil {
@@ -275,6 +276,7 @@ struct Train: ParsableCommand {
                 request.hidden = hidden.flatMap { Int($0) } ?? 128
                 request.layers = numLayers ?? 1
                 request.sequenceLength = seqLen ?? 100
+                request.observers = observers
                 try SequenceClassifierJob.train(source, request, output: writeToStandardOutput)
                 return
             }
@@ -301,8 +303,7 @@ struct Train: ParsableCommand {
             request.maxParameters = maxParameters
             try dataOptions.apply(to: &request.settings)
             request.verbosity = training.verbosity
-            let holder = ServerHolder()
-            request.observers = serve.observers(dashboard: dashboard, holder: holder)
+            request.observers = observers
             try TrainJob.train(request, output: writeToStandardOutput)
             _ = holder  // the server ends with the process; stopping it first would only cut the page off sooner
         }

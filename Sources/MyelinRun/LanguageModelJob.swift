@@ -20,6 +20,8 @@ public struct LanguageModelRequest {
     public var overwrite = false
     public var maxParameters = TrainRequest.defaultMaxParameters
     public var verbosity: Verbosity = .auto
+    /// A dashboard's callbacks and the statistics it wants recorded.
+    public var observers = RunObservers()
 
     /// The acceptance set-up: batch 64, Adam 2e-3, gradient norm clipped to 5, 10 epochs, the
     /// last 10% of the text for testing and the 5% before it for validation, no cosine decay.
@@ -109,7 +111,8 @@ public enum LanguageModelJob {
                    + "batch \(s.batchSize)" + (s.clipGradNorm.map { ", gradient norm clipped to \($0)" } ?? "") + "\n")
             try tx.current.writeJSON(description, to: tx.current.languageModel)
             let session = try LanguageModelSession(description, model: model, data: data, transaction: tx, checkpoint: nil,
-                                                   history: History(), samples: [], verbosity: request.verbosity, output: output)
+                                                   history: History(), samples: [], verbosity: request.verbosity,
+                                                   observers: request.observers, output: output)
             return try session.run()
         } catch {
             tx.abandon()
@@ -120,6 +123,7 @@ public enum LanguageModelJob {
     /// Continues a language-model run from its last checkpoint up to `epochs` (default: its own).
     @discardableResult
     public static func resume(_ path: String, epochs: Int?, dataDir: String?, verbosity: Verbosity,
+                              observers: RunObservers = RunObservers(),
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
@@ -132,7 +136,8 @@ public enum LanguageModelJob {
         let samples = Array(LanguageModelSession.readSamples(run.samples).prefix(checkpoint.epoch))
         let tx = RunTransaction(existing: run)
         let session = try LanguageModelSession(description, model: model, data: data, transaction: tx, checkpoint: checkpoint,
-                                               history: history, samples: samples, verbosity: verbosity, output: output)
+                                               history: history, samples: samples, verbosity: verbosity,
+                                               observers: observers, output: output)
         if checkpoint.epoch >= description.settings.epochs {
             if !FileManager.default.fileExists(atPath: run.results) {
                 output("completing \(path): its last checkpoint (epoch \(checkpoint.epoch)) has no final files yet\n")

@@ -24,7 +24,7 @@ final class LanguageModelSession {
 
     init(_ description: LanguageModelDescription, model: CharLanguageModel, data: LanguageModelData, transaction: RunTransaction,
          checkpoint: Checkpoint?, history: History, samples: [String], verbosity: Verbosity,
-         output: @escaping (String) -> Void) throws {
+         observers: RunObservers = RunObservers(), output: @escaping (String) -> Void) throws {
         self.description = description
         self.model = model
         self.data = data
@@ -46,7 +46,8 @@ final class LanguageModelSession {
                                          generator: generator, samples: samples, output: output)
         let run = transaction.current
         trainer = Trainer(model: model, optimizer: optimizer, loss: loss, metrics: [],
-                          callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), epochEnd, recorder],
+                          callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), epochEnd, recorder]
+                              + (try observers.callbacks(target: transaction.target, current: run)),
                           scheduler: scheduler, verbosity: verbosity, output: output)
         trainer.gradientClipNorm = s.clipGradNorm
         trainer.generators[Self.sampleGeneratorName] = generator

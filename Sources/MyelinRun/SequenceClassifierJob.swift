@@ -139,6 +139,7 @@ public enum SequenceClassifierJob {
                    + "(\(model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
             try tx.current.writeJSON(description, to: tx.current.sequenceClassifier)
             return try run(description, model: model, parts: parts, transaction: tx, checkpoint: nil, history: History(),
+                           observers: request.observers,
                            verbosity: request.verbosity, output: output)
         } catch {
             tx.abandon()
@@ -149,6 +150,7 @@ public enum SequenceClassifierJob {
     /// Continues a sequence-classifier run from its last checkpoint.
     @discardableResult
     public static func resume(_ path: String, epochs: Int?, dataDir: String?, verbosity: Verbosity,
+                              observers: RunObservers = RunObservers(),
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
@@ -165,11 +167,11 @@ public enum SequenceClassifierJob {
         try run.writeJSON(description, to: run.sequenceClassifier)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
         return try self.run(description, model: description.build(), parts: parts, transaction: RunTransaction(existing: run),
-                            checkpoint: checkpoint, history: history, verbosity: verbosity, output: output)
+                            checkpoint: checkpoint, history: history, observers: observers, verbosity: verbosity, output: output)
     }
 
     static func run(_ description: SequenceClassifierDescription, model: SequenceClassifier, parts: Parts, transaction: RunTransaction,
-                    checkpoint: Checkpoint?, history: History, verbosity: Verbosity,
+                    checkpoint: Checkpoint?, history: History, observers: RunObservers = RunObservers(), verbosity: Verbosity,
                     output: @escaping (String) -> Void) throws -> [String: Double] {
         let s = description.settings
         let loader = DataLoader(parts.train, batchSize: s.batchSize, shuffle: true, seed: s.seed)
@@ -180,7 +182,8 @@ public enum SequenceClassifierJob {
                                    monitor: validation == nil ? "loss" : "val_loss", patience: s.patience, history: history)
         let run = transaction.current
         let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, metrics: [Accuracy()],
-                              callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder],
+                              callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder]
+                                  + (try observers.callbacks(target: transaction.target, current: run)),
                               scheduler: scheduler, verbosity: verbosity, output: output)
         trainer.gradientClipNorm = s.clipGradNorm
         if let checkpoint { try trainer.restore(from: checkpoint, loader: loader, history: history) }

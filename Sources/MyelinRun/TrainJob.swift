@@ -141,10 +141,12 @@ public enum TrainJob {
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         if ClassicJob.isClassicRun(path) { try ClassicJob.refuseResume(path) }
         if LanguageModelJob.isLanguageModelRun(path) {
-            return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
+            return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity,
+                                               observers: observers, output: output)
         }
         if SequenceClassifierJob.isSequenceClassifierRun(path) {
-            return try SequenceClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, output: output)
+            return try SequenceClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity,
+                                                    observers: observers, output: output)
         }
         let run = RunFolder(path)
         RunTransaction.recoverStale(run)
