@@ -107,7 +107,9 @@ public final class DashboardServer: @unchecked Sendable {
             bound.set(-1)
             finished.signal()
         }
-        guard let actual = await bound.value(within: 10), actual > 0 else {
+        // Generous: binding takes milliseconds, but a process whose concurrency threads are busy
+        // (a test run) may start the server's task late.
+        guard let actual = await bound.value(within: 300), actual > 0 else {
             await group.triggerGracefulShutdown()
             throw DashboardError(op: "dashboard", "cannot serve on \(host):\(chosen): \(failure.message ?? "the server did not start")")
         }
