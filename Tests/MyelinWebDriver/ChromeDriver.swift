@@ -55,8 +55,10 @@ public final class ChromeDriver: Sendable {
     ///
     /// Throws `browserNotFound` when the executables are missing and `driverStartFailed` when chromedriver
     /// exits or is not ready within `startupTimeout` (with the end of its log). Retries twice on a new port
-    /// when chromedriver exits at once (the free port may have been taken meanwhile).
-    public static func start(paths: BrowserPaths? = nil, startupTimeout: Duration = .seconds(20)) async throws -> ChromeDriver {
+    /// when chromedriver exits at once (the free port may have been taken meanwhile). The default is
+    /// generous: a full test run keeps Swift's concurrency threads busy for tens of seconds, and the
+    /// polls wait for them.
+    public static func start(paths: BrowserPaths? = nil, startupTimeout: Duration = .seconds(120)) async throws -> ChromeDriver {
         let paths = try paths ?? BrowserAvailability.locate()
         var lastError: WebDriverError?
         for _ in 0..<3 {
