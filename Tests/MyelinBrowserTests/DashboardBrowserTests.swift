@@ -118,7 +118,7 @@ struct DashboardBrowserTests {
 
             // Stop and save; the saved weights are the ones inspected.
             try await browser.findElement("#stop").click()
-            done.wait()
+            while done.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
             let saved = try Safetensors.load(RunFolder(root + "/live").weights).tensors
             let weight = try #require(saved["0.weight"]).doubles
             #expect(weight.count == 16)

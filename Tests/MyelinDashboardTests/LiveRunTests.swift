@@ -18,13 +18,19 @@ func makeCSV() throws -> String {
     return path
 }
 
-/// Waits until `condition` holds (10 s at most).
-func waitUntil(_ what: String, _ condition: () -> Bool) throws {
-    let deadline = Date(timeIntervalSinceNow: 10)
+/// Waits until `condition` holds (60 s at most), sleeping between looks so that Swift's
+/// concurrency threads stay free for the servers of other tests.
+func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+    let deadline = Date(timeIntervalSinceNow: 60)
     while !condition() {
         guard Date() < deadline else { throw DashboardError(op: "test", "timed out waiting for \(what)") }
-        usleep(2_000)
+        try await Task.sleep(nanoseconds: 2_000_000)
     }
+}
+
+/// Waits for `done` without holding a concurrency thread.
+func waitFor(_ done: DispatchSemaphore) async throws {
+    while done.wait(timeout: .now()) == .timedOut { try await Task.sleep(nanoseconds: 5_000_000) }
 }
 
 @Suite("Live run controls", .serialized)
@@ -55,24 +61,24 @@ struct LiveRunTests {
         return done
     }
 
-    @Test func pauseHoldsStepAdvancesByExactlyOneAndResumeGoesOn() throws {
+    @Test func pauseHoldsStepAdvancesByExactlyOneAndResumeGoesOn() async throws {
         let out = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
         let live = LiveRun(id: "run")
         live.pause()  // before the first batch ends: training holds at step 1
         let done = try train(live, out: out, epochs: 3)
-        try waitUntil("the pause") { live.current.state == .paused && live.current.step >= 1 }
+        try await waitUntil("the pause") { live.current.state == .paused && live.current.step >= 1 }
         let held = live.current.step
-        usleep(100_000)
+        try await Task.sleep(nanoseconds: 100_000_000)
         #expect(live.current.step == held)
         #expect(live.step())
-        try waitUntil("one step") { live.current.step == held + 1 }
-        usleep(100_000)
+        try await waitUntil("one step") { live.current.step == held + 1 }
+        try await Task.sleep(nanoseconds: 100_000_000)
         #expect(live.current.step == held + 1)
         #expect(live.current.state == .paused)
         live.resume()
-        try waitUntil("the end") { live.current.state == .finished }
-        done.wait()
+        try await waitUntil("the end") { live.current.state == .finished }
+        try await waitFor(done)
         #expect(live.current.step == 3 * 40)  // 320 training rows / 8
         #expect(!live.step())
     }
@@ -83,11 +89,11 @@ struct LiveRunTests {
         let live = LiveRun(id: "run")
         live.pause()
         let done = try train(live, out: out, epochs: 50, histogramEvery: 10)
-        try waitUntil("the pause") { live.current.state == .paused && live.current.step >= 1 }
+        try await waitUntil("the pause") { live.current.state == .paused && live.current.step >= 1 }
         #expect(throws: DashboardError.self) { try live.setLearningRate(-1) }
         try live.setLearningRate(0.0025)
         #expect(live.step())
-        try waitUntil("the new rate") { live.current.lr == 0.0025 }
+        try await waitUntil("the new rate") { live.current.lr == 0.0025 }
         // The inspection of a paused run: real weights, from the trainer's thread.
         let json = await live.inspect(layer: "0 Linear")
         let inspection = try JSONDecoder().decode(Inspection.self, from: Data(json.utf8))
@@ -96,10 +102,10 @@ struct LiveRunTests {
         let weight = try #require(inspection.parameters.first { $0.name == "0.weight" })
         #expect(weight.shape == [8, 2])
         live.resume()
-        try waitUntil("epoch 3") { live.current.epoch >= 2 }
+        try await waitUntil("epoch 3") { live.current.epoch >= 2 }
         live.stop()
-        try waitUntil("the end") { live.current.state == .finished }
-        done.wait()
+        try await waitUntil("the end") { live.current.state == .finished }
+        try await waitFor(done)
         // Stopped: a published, resumable run, whose batch log and checkpoint carry the new rate.
         let steps = try BatchLog.read(path: RunFolder(out).batchLog)
         #expect(steps.contains { $0.lr == 0.0025 })
@@ -119,18 +125,18 @@ struct LiveRunTests {
         #expect(after.count == steps.count + 40)
     }
 
-    @Test func aSchedulerLocksTheLearningRate() throws {
+    @Test func aSchedulerLocksTheLearningRate() async throws {
         let out = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
         let live = LiveRun(id: "run")
         live.pause()
         let done = try train(live, out: out, epochs: 2, cosine: true)
-        try waitUntil("the pause") { live.current.state == .paused && live.current.step >= 1 }
+        try await waitUntil("the pause") { live.current.state == .paused && live.current.step >= 1 }
         #expect(live.current.lrLocked != nil)
         #expect(throws: DashboardError.self) { try live.setLearningRate(0.1) }
         live.resume()
-        try waitUntil("the end") { live.current.state == .finished }
-        done.wait()
+        try await waitUntil("the end") { live.current.state == .finished }
+        try await waitFor(done)
     }
 
     @Test func clientsThatNeverReadDoNotHoldTrainingUp() async throws {
@@ -151,8 +157,8 @@ struct LiveRunTests {
         defer { for fd in sockets { close(fd) } }
         let started = Date()
         let done = try train(live, out: out, epochs: 5)
-        try waitUntil("the end") { live.current.state == .finished }
-        done.wait()
+        try await waitUntil("the end") { live.current.state == .finished }
+        try await waitFor(done)
         #expect(live.current.step == 5 * 40)
         #expect(Date().timeIntervalSince(started) < 30)
     }
