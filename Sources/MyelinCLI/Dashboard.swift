@@ -24,7 +24,9 @@ struct ServeOptions: ParsableArguments {
 
     /// The observers of a run: statistics at the asked interval and, with `dashboard`, a server
     /// over the run's parent folder with this run's controls, started once the folder is known.
-    func observers(dashboard: Bool, holder: ServerHolder) -> RunObservers {
+    /// The server needs no keeping: it serves until the process ends (stopping it first would only
+    /// cut the page off sooner).
+    func observers(dashboard: Bool) -> RunObservers {
         var observers = RunObservers()
         observers.histogramEvery = histogramEvery ?? (dashboard ? 100 : nil)
         guard dashboard else { return observers }
@@ -34,17 +36,11 @@ struct ServeOptions: ParsableArguments {
             let live = LiveRun(id: (target.path as NSString).lastPathComponent)
             let server = try DashboardServer.start(root: parent, host: host, port: port, live: [live],
                                                    output: { writeToStandardOutput("dashboard: " + $0 + "\n") })
-            holder.server = server
             writeToStandardOutput("dashboard: \(server.url)\n")
             return [live.callback]
         }
         return observers
     }
-}
-
-/// Keeps the server of `train --dashboard` until the command ends.
-final class ServerHolder {
-    var server: DashboardServer?
 }
 
 struct Dashboard: ParsableCommand {

@@ -220,8 +220,7 @@ struct Train: ParsableCommand {
             if (dashboard || serve.histogramEvery != nil), model.flatMap(ClassicKind.named) != nil {
                 throw RunError(op: "train", "--dashboard and --histogram-every are for networks; classic models are fitted in one pass")
             }
-            let holder = ServerHolder()
-            let observers = serve.observers(dashboard: dashboard, holder: holder)
+            let observers = serve.observers(dashboard: dashboard)
             // Before the paths that read no generated set (texts), so that their options are never ignored.
             _ = try dataOptions.generatedSet(op: "train")
             if let model, let kind = ClassicKind.named(model) {
@@ -305,7 +304,6 @@ struct Train: ParsableCommand {
             request.verbosity = training.verbosity
             request.observers = observers
             try TrainJob.train(request, output: writeToStandardOutput)
-            _ = holder  // the server ends with the process; stopping it first would only cut the page off sooner
         }
     }
 }
@@ -327,10 +325,8 @@ struct Resume: ParsableCommand {
                 guard threads >= 1, threads <= 1024 else { throw RunError(op: "resume", "--threads must be between 1 and 1024, got \(threads)") }
                 Threading.count = threads
             }
-            let holder = ServerHolder()
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
-                                observers: serve.observers(dashboard: dashboard, holder: holder), output: writeToStandardOutput)
-            _ = holder  // the server ends with the process; stopping it first would only cut the page off sooner
+                                observers: serve.observers(dashboard: dashboard), output: writeToStandardOutput)
         }
     }
 }

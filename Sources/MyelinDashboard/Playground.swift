@@ -231,21 +231,14 @@ final class PlaygroundSession: @unchecked Sendable {
             t.doubles.map { $0.isFinite ? String(($0 * digits).rounded() / digits) : "null" }.joined(separator: ",")
         }
         let output = model(grid).sigmoid()
+        // A neuron's output is its activation's, or its Linear's when the network has no activations.
+        let linear = config.activation == "linear"
         var h = small
         var layerOutputs: [String] = []
         for layer in model.layers.dropLast() {
             h = layer(h)
-            if layer is Linear { continue }
+            guard (layer is Linear) == linear else { continue }
             layerOutputs.append("[" + (0..<h.shape[1]).map { "[" + numbers(h[0..., $0]) + "]" }.joined(separator: ",") + "]")
-        }
-        if config.activation == "linear" {
-            // No activation layers: each Linear's output is the neuron's.
-            layerOutputs = []
-            h = small
-            for layer in model.layers.dropLast() {
-                h = layer(h)
-                layerOutputs.append("[" + (0..<h.shape[1]).map { "[" + numbers(h[0..., $0]) + "]" }.joined(separator: ",") + "]")
-            }
         }
         let inputs = config.features.indices.map { "[" + numbers(small[0..., $0]) + "]" }
         let last = history.last ?? (.nan, .nan)

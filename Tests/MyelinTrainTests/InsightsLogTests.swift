@@ -9,14 +9,6 @@ import MyelinData
 /// activations, checked against values worked out by hand; its file across resumes, torn lines
 /// and incremental reads.
 @Suite struct InsightsLogTests {
-    static func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-
-    static func appendRaw(_ s: String, to path: String) throws {
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        handle.seekToEndOfFile()
-        handle.write(Data(s.utf8))
-        handle.closeFile()
-    }
 
     /// Linear(2, 2) with W = [[1, -2], [3, 0]], b = [0.5, -0.5], then ReLU; the loss is the sum of
     /// the outputs, so the gradients are sums of inputs where the ReLU lets through; plain SGD.
@@ -84,7 +76,7 @@ import MyelinData
         ])
 
         // The line as written: keys in order, numbers as JSON numbers.
-        let line = Self.text(path)
+        let line = AppendLogTests.text(path)
         #expect(line.hasSuffix("}\n") && line.split(separator: "\n").count == 1)
         #expect(line.hasPrefix("{\"step\":1,\"epoch\":0,\"batch\":0,\"params\":[{\"name\":\"0.weight\",\"module\":\"0 Linear\",\"shape\":[2,2],"
             + "\"weight\":{\"mean\":0.5,\"std\":\(3.25.squareRoot()),\"min\":-2.0,\"max\":3.0,\"norm\":\(14.0.squareRoot()),"
@@ -130,8 +122,8 @@ import MyelinData
         try trainer.fit(Self.knownData(), epochs: 1)
         let e = try #require(try InsightsLog.read(path: path).first)
         #expect(e.params[1].grad == nil && e.params[1].updateRatio == 0 && e.params[0].grad != nil)
-        #expect(Self.text(path).contains("\"name\":\"0.bias\",\"module\":\"0 Linear\",\"shape\":[2],\"weight\":{\"mean\":0.0,"))
-        #expect(Self.text(path).contains("\"grad\":null,\"update_ratio\":0.0}"))
+        #expect(AppendLogTests.text(path).contains("\"name\":\"0.bias\",\"module\":\"0 Linear\",\"shape\":[2],\"weight\":{\"mean\":0.0,"))
+        #expect(AppendLogTests.text(path).contains("\"grad\":null,\"update_ratio\":0.0}"))
 
         final class Nested: Module {
             let scale = Parameter(Tensor(scalars: [Float(1)]))
@@ -180,7 +172,7 @@ import MyelinData
         try trainer.fit(Self.knownData(), epochs: 1)
         let e = try #require(try InsightsLog.read(path: path).first)
         #expect(e.params[0].weight.nonfinite == 1 && abs(e.params[0].weight.mean! + 1.0 / 3) < 1e-15 && e.params[0].weight.max == 1)
-        #expect(e.params[0].updateRatio == nil && Self.text(path).contains("\"nonfinite\":1}"))
+        #expect(e.params[0].updateRatio == nil && AppendLogTests.text(path).contains("\"nonfinite\":1}"))
     }
 
     /// The lanes and chunks of the fast loops give the numbers of the plain definitions, on a
@@ -229,8 +221,8 @@ import MyelinData
             let path = dir + "/" + name
             var atBatchEnd: [Int] = [], atEpochEnd: [Int] = []
             let spy = LambdaCallback(
-                onEpochEnd: { _, _, _ in atEpochEnd.append(Self.text(path).split(separator: "\n").count) },
-                onBatchEnd: { _, _, _ in atBatchEnd.append(Self.text(path).split(separator: "\n").count) })
+                onEpochEnd: { _, _, _ in atEpochEnd.append(AppendLogTests.text(path).split(separator: "\n").count) },
+                onBatchEnd: { _, _, _ in atBatchEnd.append(AppendLogTests.text(path).split(separator: "\n").count) })
             let (model, opt) = Self.knownModel(lr: 0.01)
             let trainer = Trainer(model: model, optimizer: opt, loss: Self.sumLoss,
                                   callbacks: [InsightsLog(path: path, every: 2, flushInterval: flushInterval), spy], verbosity: .silent)
@@ -241,7 +233,7 @@ import MyelinData
         #expect(held.atBatchEnd == [0, 0, 0, 0, 3, 3, 3, 3] && held.atEpochEnd == [3, 5])
         let eager = try run("eager.jsonl", flushInterval: 0)
         #expect(eager.atBatchEnd == [1, 2, 2, 3, 3, 4, 4, 5] && eager.atEpochEnd == [3, 5])
-        #expect(Self.text(dir + "/held.jsonl").split(separator: "\n").count == 5)
+        #expect(AppendLogTests.text(dir + "/held.jsonl").split(separator: "\n").count == 5)
     }
 
     /// A resumed run cuts the file back to the checkpoint's step (and drops a torn tail), then
@@ -250,7 +242,7 @@ import MyelinData
         let dir = temporaryFolder()
         let (straight, loader) = ResumeTests.make(seed: 3, callbacks: [InsightsLog(path: dir + "/straight.jsonl", every: 3)])
         try straight.fit(loader, epochs: 4)   // 4 steps per epoch
-        let whole = Self.text(dir + "/straight.jsonl")
+        let whole = AppendLogTests.text(dir + "/straight.jsonl")
         let entries = try InsightsLog.read(path: dir + "/straight.jsonl")
         #expect(entries.map(\.step) == [1, 3, 6, 9, 12, 15])
         #expect(entries[0].params.map(\.module) == ["fc1 Linear", "fc1 Linear", "fc2 Linear", "fc2 Linear"])
@@ -263,7 +255,7 @@ import MyelinData
             LambdaCallback(onEpochEnd: { e, _, ctx in if e == 1 { saved = ctx.trainer.checkpoint() } })])
         try first.fit(firstLoader, epochs: 3)
         #expect(try InsightsLog.read(path: path).map(\.step) == [1, 3, 6, 9, 12])
-        try Self.appendRaw("{\"step\":15,\"epoch\":3,\"ba", to: path)
+        try AppendLogTests.appendRaw("{\"step\":15,\"epoch\":3,\"ba", to: path)
 
         let ckpt = try #require(saved)
         #expect(ckpt.step == 8)
@@ -273,11 +265,11 @@ import MyelinData
         resumed.callbacks.append(LambdaCallback(onTrainBegin: { _ in atStart = (try? InsightsLog.read(path: path).map(\.step)) ?? [] }))
         try resumed.fit(resumedLoader, epochs: 4)
         #expect(atStart == [1, 3, 6], "cut to steps <= 8 when fit started")
-        #expect(Self.text(path) == whole)
+        #expect(AppendLogTests.text(path) == whole)
         #expect(weights(resumed.model) == weights(straight.model))
 
         try InsightsLog.truncate(path: path, toSteps: 3)
-        #expect(Self.text(path) == whole.split(separator: "\n").prefix(2).map { $0 + "\n" }.joined())
+        #expect(AppendLogTests.text(path) == whole.split(separator: "\n").prefix(2).map { $0 + "\n" }.joined())
         #expect(InsightsLog.step(of: "{\"step\":42,\"epoch\":0") == 42 && InsightsLog.step(of: "{\"epoch\":0}") == nil)
     }
 
@@ -290,9 +282,9 @@ import MyelinData
         try trainer.fit(Self.knownData(copies: 4, batchSize: 2), epochs: 1)
         let entries = try InsightsLog.read(path: path)
         #expect(entries.map(\.step) == [1, 2, 4])
-        try Self.appendRaw("{\"step\":6,\"epoch\":1,\"batch\":1,\"params\":[{\"na", to: path)
+        try AppendLogTests.appendRaw("{\"step\":6,\"epoch\":1,\"batch\":1,\"params\":[{\"na", to: path)
         #expect(try InsightsLog.read(path: path) == entries)
-        try Self.appendRaw("\n", to: path)
+        try AppendLogTests.appendRaw("\n", to: path)
         #expect(throws: FileError.self) { try InsightsLog.read(path: path) }
         do {
             _ = try InsightsLog.read(path: path)
@@ -316,7 +308,7 @@ import MyelinData
         try trainer.fit(loader, epochs: 1)
         let first = try InsightsLog.readNew(path: path)
         #expect(first.entries.map(\.step) == [1, 2, 4] && !first.restarted)
-        #expect(first.cursor.offset == Self.text(path).utf8.count)
+        #expect(first.cursor.offset == AppendLogTests.text(path).utf8.count)
         let again = try InsightsLog.readNew(path: path, after: first.cursor)
         #expect(again.entries.isEmpty && again.cursor == first.cursor)
 
@@ -328,12 +320,12 @@ import MyelinData
         // A torn line is left until it is whole.
         let line = second.entries[0].jsonLine
         let half = line.utf8.count / 2
-        try Self.appendRaw(String(line.prefix(half)), to: path)
+        try AppendLogTests.appendRaw(String(line.prefix(half)), to: path)
         let torn = try InsightsLog.readNew(path: path, after: second.cursor)
         #expect(torn.entries.isEmpty && torn.cursor == second.cursor)
-        try Self.appendRaw(String(line.dropFirst(half)) + "\n", to: path)
+        try AppendLogTests.appendRaw(String(line.dropFirst(half)) + "\n", to: path)
         let whole = try InsightsLog.readNew(path: path, after: torn.cursor)
-        #expect(whole.entries == [second.entries[0]] && whole.cursor.offset == Self.text(path).utf8.count)
+        #expect(whole.entries == [second.entries[0]] && whole.cursor.offset == AppendLogTests.text(path).utf8.count)
 
         // A new run rewrites the file: read from the start.
         let (model2, opt2) = Self.knownModel(lr: 0.01)
@@ -384,11 +376,11 @@ import MyelinData
         let stepTime = plain.min()! / Double(n / batch)
         let record = perRecord.sorted()[perRecord.count / 2]
         let overhead = record / (Double(every) * stepTime)
-        let lines = Self.text(path).split(separator: "\n")
+        let lines = AppendLogTests.text(path).split(separator: "\n")
         print(String(format: "insights cost (MLP 784-128-64-10, batch %d, %d steps, every %d, %d lines of ~%d bytes): "
                      + "step %.3f ms, recorded step %.3f ms in the recorder (%.2f steps): overhead %.2f%%; "
                      + "epoch %.3f s without, %.3f s with (best of 5: %.3fx the speed)",
-                     batch, n / batch, every, lines.count, Self.text(path).utf8.count / Swift.max(lines.count, 1),
+                     batch, n / batch, every, lines.count, AppendLogTests.text(path).utf8.count / Swift.max(lines.count, 1),
                      stepTime * 1000, record * 1000, record / stepTime, 100 * overhead,
                      plain.min()!, with.min()!, plain.min()! / with.min()!))
         #expect(overhead < 0.05, "a recorded step every \(every) costs \(100 * overhead)% of training")
