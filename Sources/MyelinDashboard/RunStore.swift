@@ -48,7 +48,7 @@ actor RunStore {
     /// `{"generation":g,"from":n,"total":t,"step":[..],"epoch":[..],"loss":[..],"lr":[..]}`.
     /// A `generation` other than the page's means the log was cut: start again from 0.
     func steps(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
-        let s = touched(run).steps
+        let s = touched(run, steps: true, insights: false).steps
         let start = Self.start(from: from, asked: generation, current: s.generation, count: s.step.count)
         let range = start..<s.step.count
         return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.step.count),"
@@ -60,7 +60,7 @@ actor RunStore {
 
     /// The run's insight lines from index `from` on: `{"generation":g,"from":n,"total":t,"entries":[...]}`.
     func insights(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
-        let s = touched(run).insights
+        let s = touched(run, steps: false, insights: true).insights
         let start = Self.start(from: from, asked: generation, current: s.generation, count: s.lines.count)
         return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.lines.count),\"entries\":["
             + s.lines[start...].joined(separator: ",") + "]}"
@@ -73,8 +73,8 @@ actor RunStore {
     }
 
     /// The run's cache entry, refreshed and marked as just used.
-    private func touched(_ run: RunIndex.Entry) -> Cached {
-        var entry = refreshed(run)
+    private func touched(_ run: RunIndex.Entry, steps: Bool, insights: Bool) -> Cached {
+        var entry = refreshed(run, steps: steps, insights: insights)
         entry.used = Date().timeIntervalSince1970
         cache[run.id] = entry
         return entry
@@ -84,14 +84,16 @@ actor RunStore {
     func counts(_ runs: [RunIndex.Entry]) -> [String: (steps: Int, insights: Int)] {
         var out: [String: (steps: Int, insights: Int)] = [:]
         for run in runs {
-            let entry = refreshed(run)
+            let entry = refreshed(run, steps: true, insights: true)
             cache[run.id] = entry
             out[run.id] = (entry.steps.step.count, entry.insights.lines.count)
         }
         return out
     }
 
-    private func refreshed(_ run: RunIndex.Entry) -> Cached {
+    /// The run's cache entry with the lines added to the logs asked for (a page asking for steps
+    /// does not make the insights file be read, nor the other way round).
+    private func refreshed(_ run: RunIndex.Entry, steps readSteps: Bool, insights readInsights: Bool) -> Cached {
         let folder = RunFolder(run.path)
         var entry = cache[run.id] ?? Cached(steps: Steps(path: folder.batchLog), insights: Insights(path: folder.insights), used: 0)
         // A staging folder renamed into place: follow the run to its new path.
@@ -100,7 +102,7 @@ actor RunStore {
                            insights: Insights(path: folder.insights, generation: entry.insights.generation + 1), used: 0)
         }
         // A log that cannot be read now is read at the next poll.
-        let (lines, reset) = (try? entry.steps.tail.read(entry.steps.path, maxBytes: Self.maxRead)) ?? ([], false)
+        let (lines, reset) = readSteps ? (try? entry.steps.tail.read(entry.steps.path, maxBytes: Self.maxRead)) ?? ([], false) : ([], false)
         if reset {
             entry.steps = Steps(path: entry.steps.path, tail: entry.steps.tail, generation: entry.steps.generation + 1)
         }
@@ -112,7 +114,8 @@ actor RunStore {
             entry.steps.loss.append(loss)
             entry.steps.lr.append(cells.count > 4 ? Double(cells[4]) ?? .nan : .nan)
         }
-        let (insightLines, insightReset) = (try? entry.insights.tail.read(entry.insights.path, maxBytes: Self.maxRead)) ?? ([], false)
+        let (insightLines, insightReset) = readInsights
+            ? (try? entry.insights.tail.read(entry.insights.path, maxBytes: Self.maxRead)) ?? ([], false) : ([], false)
         if insightReset {
             entry.insights = Insights(path: entry.insights.path, tail: entry.insights.tail, generation: entry.insights.generation + 1)
         }
