@@ -173,9 +173,9 @@ struct WebDriverTests {
             let clock = ContinuousClock()
             let start = clock.now
             _ = try await browser.execute("arm(300)")
-            try await browser.waitUntil("#later to say ready", timeout: .seconds(5)) { try await later.text() == "ready" }
+            try await browser.waitUntil("#later to say ready", timeout: .seconds(60)) { try await later.text() == "ready" }
             #expect(clock.now - start >= .milliseconds(250))
-            let late = try await browser.waitForElement("#late", timeout: .seconds(2))
+            let late = try await browser.waitForElement("#late", timeout: .seconds(60))
             #expect(try await late.text() == "I came late")
             let count = try await browser.waitFor("three list items") { () async throws -> Int? in
                 let n = try await browser.findElements("#list li").count
@@ -206,7 +206,7 @@ struct WebDriverTests {
 
             try await browser.navigate(to: server.url("/noisy"))
             var entries: [BrowserLogEntry] = []
-            try await browser.waitUntil("the uncaught error in the log", timeout: .seconds(5)) {
+            try await browser.waitUntil("the uncaught error in the log", timeout: .seconds(60)) {
                 entries += try await browser.browserLog()
                 return entries.contains { $0.message.contains("uncaught in a timer") }
             }

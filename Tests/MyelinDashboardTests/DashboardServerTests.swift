@@ -54,11 +54,24 @@ func connectLoopback(port: Int, receiveBuffer: Int32? = nil) -> Int32 {
 }
 
 /// A raw request over a socket (for what URLSession refuses to send: `..` in paths, huge headers).
-func rawRequest(port: Int, _ text: String, timeout: Int = 5) -> String {
+///
+/// It reads until the server closes, `enough` says the reply is complete (for streams that never
+/// end), or `timeout` seconds pass. The blocking socket calls run on a thread of their own, so
+/// they never hold one of Swift's two concurrency threads that the server's handlers need.
+func rawRequest(port: Int, _ text: String, timeout: Int = 60, until enough: @escaping @Sendable (String) -> Bool = { _ in false }) async -> String {
+    await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
+        Thread.detachNewThread {
+            done.resume(returning: blockingRequest(port: port, text, timeout: timeout, until: enough))
+        }
+    }
+}
+
+private func blockingRequest(port: Int, _ text: String, timeout: Int, until enough: (String) -> Bool) -> String {
     let fd = connectLoopback(port: port)
     defer { close(fd) }
     guard fd >= 0 else { return "" }
-    var wait = timeval(tv_sec: timeout, tv_usec: 0)
+    // Short receive waits, so the deadline is checked while a stream is quiet.
+    var wait = timeval(tv_sec: 1, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
     let bytes = Array(text.utf8)
     var sent = 0
@@ -67,13 +80,18 @@ func rawRequest(port: Int, _ text: String, timeout: Int = 5) -> String {
         if n <= 0 { break }
         sent += n
     }
+    let deadline = Date().addingTimeInterval(Double(timeout))
     var out = [UInt8](repeating: 0, count: 65536)
     var got: [UInt8] = []
-    while true {
+    while Date() < deadline {
         let n = recv(fd, &out, out.count, 0)
-        if n <= 0 { break }
+        if n == 0 { break }
+        if n < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
+            break
+        }
         got += out[0..<n]
-        if got.count > 1 << 20 { break }
+        if got.count > 1 << 20 || enough(String(decoding: got, as: UTF8.self)) { break }
     }
     return String(decoding: got, as: UTF8.self)
 }
@@ -119,7 +137,7 @@ struct DashboardServerTests {
             #expect(!body.contains("secret\""), "\(target)")
         }
         for path in ["/assets/../secret.txt", "/assets/..%2F..%2Fsecret.txt", "/../secret.txt", "/a/confusion.svg"] {
-            let reply = rawRequest(port: server.port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let reply = await rawRequest(port: server.port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(!reply.contains("\r\n\r\nsecret"), "\(path): \(reply.prefix(80))")
             #expect(!reply.hasPrefix("HTTP/1.1 200"), "\(path)")
         }
@@ -140,7 +158,7 @@ struct DashboardServerTests {
         let (uri, _) = try await fetch(base + "/api/runs?pad=" + long)
         #expect(uri == 414)
         let header = String(repeating: "y", count: 200_000)
-        let reply = rawRequest(port: server.port, "GET /api/runs HTTP/1.1\r\nHost: x\r\nX-Big: \(header)\r\nConnection: close\r\n\r\n")
+        let reply = await rawRequest(port: server.port, "GET /api/runs HTTP/1.1\r\nHost: x\r\nX-Big: \(header)\r\nConnection: close\r\n\r\n")
         #expect(!reply.hasPrefix("HTTP/1.1 200"))
         // The server still answers after the bad requests.
         let (status, _) = try await fetch(base + "/api/runs")
@@ -189,8 +207,10 @@ struct DashboardServerTests {
         let live = LiveRun(id: "a")
         let server = try await DashboardServer.launch(root: root, port: 0, live: [live], pollInterval: 0.05)
         defer { server.stop() }
-        let reply = rawRequest(port: server.port, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 1)
-        // The receive timeout ends the read; the stream started with an event naming the live run.
+        // The stream never ends: the read stops once the first event naming the live run arrived.
+        let reply = await rawRequest(port: server.port, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n") {
+            $0.contains("{\"id\":\"a\",\"steps\":5,")
+        }
         #expect(reply.contains("text/event-stream"))
         #expect(reply.contains("data: {\"runs\":2"))
         #expect(reply.contains("{\"id\":\"a\",\"steps\":5,"))
