@@ -11,10 +11,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // The dashboard's HTTP server (Hummingbird 2 on SwiftNIO): bounded request parsing, streaming responses.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
@@ -49,9 +45,7 @@ let package = Package(
         // The live dashboard and playground: an HTTP server over run folders, its pages embedded in the binary.
         .target(
             name: "MyelinDashboard",
-            dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinRun",
-                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinRun"],
             resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/dashboard.js"),
                         .embedInCode("Assets/dashboard.css"), .embedInCode("Assets/playground.html"),
                         .embedInCode("Assets/playground.js")]

@@ -1,9 +1,7 @@
 import Foundation
-import Hummingbird
 import MyelinCore
 import MyelinRun
 import MyelinTrain
-import ServiceLifecycle
 
 /// The dashboard's HTTP interface: the pages, the runs' logs as JSON, a stream of changes
 /// (server-sent events), and the controls of live runs.
@@ -34,81 +32,85 @@ struct DashboardRoutes: Sendable {
         "samples.txt": "text/plain; charset=utf-8", "predictions.json": "application/json",
     ]
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/") { _, _ in Self.asset(DashboardAssets.index, type: "text/html; charset=utf-8") }
-        router.get("/playground") { _, _ in Self.asset(DashboardAssets.playground, type: "text/html; charset=utf-8") }
-        router.get("/assets/:name") { _, context in
-            let name = context.parameters.get("name") ?? ""
-            guard let (bytes, type) = DashboardAssets.named(name) else { return Self.error(.notFound, "no asset \(name)") }
+    /// The answer to one request (on the connection's thread).
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        switch (method, request.path) {
+        case ("GET", "/"): return Self.asset(DashboardAssets.index, type: "text/html; charset=utf-8")
+        case ("GET", "/playground"): return Self.asset(DashboardAssets.playground, type: "text/html; charset=utf-8")
+        case ("GET", let path) where path.hasPrefix("/assets/"):
+            let name = String(path.dropFirst("/assets/".count))
+            guard let (bytes, type) = DashboardAssets.named(name) else { return Self.error(404, "[dashboard] no asset \(name)") }
             return Self.asset(bytes, type: type)
-        }
-        router.get("/api/runs") { _, _ in Self.json(runList()) }
-        router.get("/api/run") { request, _ in
+        case ("GET", "/api/runs"): return Self.json(runList())
+        case ("GET", "/api/run"):
             guard let run = lookup(request) else { return unknownRun(request) }
             return Self.json(runDetail(run))
-        }
-        router.get("/api/steps") { request, _ in
+        case ("GET", "/api/steps"):
             guard let run = lookup(request) else { return unknownRun(request) }
-            let q = request.uri.queryParameters
-            return Self.json(await store.steps(run, from: q.get("from", as: Int.self) ?? 0, generation: q.get("generation", as: Int.self)))
-        }
-        router.get("/api/insights") { request, _ in
+            return Self.json(store.steps(run, from: request.query("from", as: Int.self) ?? 0,
+                                         generation: request.query("generation", as: Int.self)))
+        case ("GET", "/api/insights"):
             guard let run = lookup(request) else { return unknownRun(request) }
-            let q = request.uri.queryParameters
-            return Self.json(await store.insights(run, from: q.get("from", as: Int.self) ?? 0, generation: q.get("generation", as: Int.self)))
-        }
-        router.get("/api/file") { request, _ in
+            return Self.json(store.insights(run, from: request.query("from", as: Int.self) ?? 0,
+                                            generation: request.query("generation", as: Int.self)))
+        case ("GET", "/api/file"):
             guard let run = lookup(request) else { return unknownRun(request) }
-            let name = request.uri.queryParameters.get("name") ?? ""
+            let name = request.query("name") ?? ""
             guard let type = Self.files[name] ?? Self.featureMapType(name) else {
-                return Self.error(.notFound, "[dashboard] \(name) is not a file the dashboard shows")
+                return Self.error(404, "[dashboard] \(name) is not a file the dashboard shows")
             }
             guard let data = FileManager.default.contents(atPath: RunFolder(run.path).file(name)) else {
-                return Self.error(.notFound, "[dashboard] run \(run.id) has no \(name)")
+                return Self.error(404, "[dashboard] run \(run.id) has no \(name)")
             }
             return Self.asset(Array(data), type: type)
+        case ("GET", "/api/events"): return events()
+        case ("POST", "/api/control"): return control(request)
+        case ("GET", "/api/inspect"):
+            guard let run = request.query("id").flatMap({ live[$0] }) else {
+                return Self.error(404, "[inspect] no live run \(request.query("id") ?? "")")
+            }
+            return Self.json(run.inspectWaiting(layer: request.query("layer")))
+        case (_, let path) where path.hasPrefix("/api/playground/"):
+            return playground.handle(request)
+        case (_, "/"), (_, "/playground"), (_, "/api/runs"), (_, "/api/run"), (_, "/api/steps"), (_, "/api/insights"),
+             (_, "/api/file"), (_, "/api/events"), (_, "/api/control"), (_, "/api/inspect"):
+            return Self.error(405, "[dashboard] \(request.method) is not allowed on \(request.path)")
+        default:
+            return Self.error(404, "[dashboard] nothing at \(request.path)")
         }
-        router.get("/api/events") { _, _ in events() }
-        router.post("/api/control") { request, _ in
-            var request = request
-            guard let run = request.uri.queryParameters.get("id").flatMap({ live[$0] }) else {
-                return Self.error(.notFound, "[control] no live run \(request.uri.queryParameters.get("id") ?? "")")
-            }
-            let body = try await request.collectBody(upTo: 4096)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                  let action = object["action"] as? String else {
-                return Self.error(.badRequest, #"[control] expected {"action": "pause"|"resume"|"step"|"stop"|"lr", "value": X}"#)
-            }
-            switch action {
-            case "pause": run.pause()
-            case "resume": run.resume()
-            case "step":
-                guard run.step() else { return Self.error(.conflict, "[control] step needs a paused run") }
-            case "stop": run.stop()
-            case "lr":
-                guard let value = object["value"] as? Double else { return Self.error(.badRequest, "[control] lr needs a number \"value\"") }
-                do { try run.setLearningRate(value) } catch { return Self.error(.conflict, "\(error)") }
-            default: return Self.error(.badRequest, "[control] unknown action \(action)")
-            }
-            return Self.json(Self.statusJSON(run))
+    }
+
+    private func control(_ request: HTTPRequest) -> HTTPResponse {
+        guard let run = request.query("id").flatMap({ live[$0] }) else {
+            return Self.error(404, "[control] no live run \(request.query("id") ?? "")")
         }
-        playground.register(on: router)
-        router.get("/api/inspect") { request, _ in
-            guard let run = request.uri.queryParameters.get("id").flatMap({ live[$0] }) else {
-                return Self.error(.notFound, "[inspect] no live run \(request.uri.queryParameters.get("id") ?? "")")
-            }
-            return Self.json(await run.inspect(layer: request.uri.queryParameters.get("layer")))
+        guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
+              let action = object["action"] as? String else {
+            return Self.error(400, #"[control] expected {"action": "pause"|"resume"|"step"|"stop"|"lr", "value": X}"#)
         }
+        switch action {
+        case "pause": run.pause()
+        case "resume": run.resume()
+        case "step":
+            guard run.step() else { return Self.error(409, "[control] step needs a paused run") }
+        case "stop": run.stop()
+        case "lr":
+            guard let value = object["value"] as? Double else { return Self.error(400, "[control] lr needs a number \"value\"") }
+            do { try run.setLearningRate(value) } catch { return Self.error(409, "\(error)") }
+        default: return Self.error(400, "[control] unknown action \(action)")
+        }
+        return Self.json(Self.statusJSON(run))
     }
 
     // MARK: Runs
 
-    private func lookup(_ request: Request) -> RunIndex.Entry? {
-        request.uri.queryParameters.get("id").flatMap { index.run($0) }
+    private func lookup(_ request: HTTPRequest) -> RunIndex.Entry? {
+        request.query("id").flatMap { index.run($0) }
     }
 
-    private func unknownRun(_ request: Request) -> Response {
-        Self.error(.notFound, "[dashboard] no run \(request.uri.queryParameters.get("id") ?? "(no id)") under the served folder")
+    private func unknownRun(_ request: HTTPRequest) -> HTTPResponse {
+        Self.error(404, "[dashboard] no run \(request.query("id") ?? "(no id)") under the served folder")
     }
 
     func runList() -> String {
@@ -164,19 +166,17 @@ struct DashboardRoutes: Sendable {
     /// insight count, or a live run's state changed since the last event to this page; a comment
     /// every 15 s otherwise. The stream pulls at its own pace: a slow page gets fewer, newer
     /// events, and training never waits for it.
-    private func events() -> Response {
+    private func events() -> HTTPResponse {
         let index = self.index, store = self.store, live = self.live, interval = pollInterval
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
+                            body: .stream { stream in
             var last = ""
             var quiet = 0.0
-            try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try stream.write("retry: 1000\n\n")
+            while stream.isOpen {
                 let runs = index.runs()
                 let watched = runs.filter { $0.running || live[$0.id] != nil }
-                let counts = await store.counts(watched)
+                let counts = store.counts(watched)
                 let items = watched.map { run -> String in
                     let c = counts[run.id] ?? (0, 0)
                     let state = live[run.id].map { Self.statusJSON($0) } ?? "null"
@@ -185,39 +185,32 @@ struct DashboardRoutes: Sendable {
                 let listed = runs.map(\.id).joined(separator: "\n")
                 let event = "{\"runs\":\(runs.count),\"list\":\(listed.hashValue),\"watched\":[" + items.joined(separator: ",") + "]}"
                 if event != last {
-                    try await writer.write(ByteBuffer(string: "data: " + event + "\n\n"))
+                    try stream.write("data: " + event + "\n\n")
                     last = event
                     quiet = 0
                 } else if quiet >= 15 {
-                    try await writer.write(ByteBuffer(string: ": alive\n\n"))
+                    try stream.write(": alive\n\n")
                     quiet = 0
                 }
-                try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+                Thread.sleep(forTimeInterval: interval)
                 quiet += interval
             }
-            try await writer.finish(nil)
         })
     }
 
     // MARK: Responses
 
-    static func json(_ text: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    static func json(_ text: String) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                     body: .bytes(Array(text.utf8)))
     }
 
-    static func asset(_ bytes: [UInt8], type: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = type
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    static func asset(_ bytes: [UInt8], type: String) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [("Content-Type", type)], body: .bytes(bytes))
     }
 
-    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":" + JSONText.quote(message) + "}")))
+    static func error(_ status: Int, _ message: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")],
+                     body: .bytes(Array(("{\"error\":" + JSONText.quote(message) + "}").utf8)))
     }
 }

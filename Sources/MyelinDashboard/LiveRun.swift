@@ -120,13 +120,38 @@ public final class LiveRun: @unchecked Sendable {
     /// or the first layer with parameters.
     public func inspect(layer: String?) async -> String {
         await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
-            let accepted: Bool = lock.withLock {
-                guard state != .finished else { return false }
-                inspections.append((layer, { done.resume(returning: $0) }))
-                lock.broadcast()
-                return true
+            ask(layer: layer) { done.resume(returning: $0) }
+        }
+    }
+
+    /// `inspect` for a thread that may block (the server's connection threads).
+    func inspectWaiting(layer: String?) -> String {
+        let answer = Answer()
+        ask(layer: layer) { answer.set($0) }
+        return answer.get()
+    }
+
+    private func ask(layer: String?, reply: @escaping @Sendable (String) -> Void) {
+        let accepted: Bool = lock.withLock {
+            guard state != .finished else { return false }
+            inspections.append((layer, reply))
+            lock.broadcast()
+            return true
+        }
+        if !accepted { reply(#"{"error":"training has ended"}"#) }
+    }
+
+    /// One reply, handed from the trainer's thread to a waiting thread.
+    private final class Answer: @unchecked Sendable {
+        // @unchecked: `text` is guarded by `condition`.
+        private let condition = NSCondition()
+        private var text: String?
+        func set(_ value: String) { condition.withLock { text = value; condition.broadcast() } }
+        func get() -> String {
+            condition.withLock {
+                while text == nil { condition.wait() }
+                return text!
             }
-            if !accepted { done.resume(returning: #"{"error":"training has ended"}"#) }
         }
     }
 

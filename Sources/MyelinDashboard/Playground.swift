@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import MyelinCore
 import MyelinData
 import MyelinNN
@@ -266,43 +265,41 @@ final class PlaygroundHost: @unchecked Sendable {
 
     deinit { for s in sessions.values { s.end() } }
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/api/playground/session") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 8192)
+    /// The answer to a request under `/api/playground/`.
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        switch (request.method, request.path) {
+        case ("POST", "/api/playground/session"):
             let config: PlaygroundConfig
             do {
-                config = try JSONDecoder().decode(PlaygroundConfig.self, from: Data(buffer: body))
+                config = try JSONDecoder().decode(PlaygroundConfig.self, from: Data(request.body))
                 try config.validate()
             } catch let error as DashboardError {
-                return DashboardRoutes.error(.badRequest, "\(error)")
+                return DashboardRoutes.error(400, "\(error)")
             } catch {
-                return DashboardRoutes.error(.badRequest, "[playground] the settings do not read: \(error)")
+                return DashboardRoutes.error(400, "[playground] the settings do not read: \(error)")
             }
             let session = self.create(config)
             return DashboardRoutes.json("{\"session\":" + JSONText.quote(session.id) + "}")
-        }
-        router.post("/api/playground/control") { request, _ in
-            var request = request
-            guard let session = self.session(request.uri.queryParameters.get("session")) else {
-                return DashboardRoutes.error(.notFound, "[playground] no such session")
+        case ("POST", "/api/playground/control"):
+            guard let session = self.session(request.query("session")) else {
+                return DashboardRoutes.error(404, "[playground] no such session")
             }
-            let body = try await request.collectBody(upTo: 1024)
-            let action = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["action"] as? String ?? ""
-            do { try session.control(action) } catch { return DashboardRoutes.error(.badRequest, "\(error)") }
+            let action = (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])?["action"] as? String ?? ""
+            do { try session.control(action) } catch { return DashboardRoutes.error(400, "\(error)") }
             return DashboardRoutes.json("{\"ok\":true}")
-        }
-        router.get("/api/playground/state") { request, _ in
-            guard let session = self.session(request.uri.queryParameters.get("session")) else {
-                return DashboardRoutes.error(.notFound, "[playground] no such session")
+        case ("GET", "/api/playground/state"), ("HEAD", "/api/playground/state"):
+            guard let session = self.session(request.query("session")) else {
+                return DashboardRoutes.error(404, "[playground] no such session")
             }
-            let since = request.uri.queryParameters.get("since", as: Int.self) ?? 0
+            let since = request.query("since", as: Int.self) ?? 0
             // Waits up to 1 s for a newer picture, so the page asks again at once and sees every frame it can draw.
             for _ in 0..<100 {
                 if let picture = session.state(since: since) { return DashboardRoutes.json(picture) }
-                try await Task.sleep(nanoseconds: 10_000_000)
+                Thread.sleep(forTimeInterval: 0.01)
             }
-            return Response(status: .noContent)
+            return HTTPResponse(status: 204)
+        default:
+            return DashboardRoutes.error(404, "[playground] nothing at \(request.method) \(request.path)")
         }
     }
 

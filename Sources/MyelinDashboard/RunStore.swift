@@ -8,7 +8,9 @@ import MyelinTrain
 ///
 /// Steps (`batches.csv`) are kept as columns; insight lines (`insights.jsonl`) as the JSON text
 /// they are, sent to the page unparsed. The most recently used `capacity` runs stay in memory.
-actor RunStore {
+/// Connection threads share it: every read holds `lock`.
+final class RunStore: @unchecked Sendable {
+    // @unchecked: `cache` is guarded by `lock`.
     struct Steps {
         var path: String
         var tail = LogTail()
@@ -38,6 +40,7 @@ actor RunStore {
     /// The most bytes of one log read per poll; the rest comes at the next.
     static let maxRead = 8 << 20
     private var cache: [String: Cached] = [:]
+    private let lock = NSLock()
 
     init(index: RunIndex, capacity: Int = 64) {
         self.index = index
@@ -48,6 +51,8 @@ actor RunStore {
     /// `{"generation":g,"from":n,"total":t,"step":[..],"epoch":[..],"loss":[..],"lr":[..]}`.
     /// A `generation` other than the page's means the log was cut: start again from 0.
     func steps(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
+        lock.lock()
+        defer { lock.unlock() }
         let s = touched(run, steps: true, insights: false).steps
         let start = Self.start(from: from, asked: generation, current: s.generation, count: s.step.count)
         let range = start..<s.step.count
@@ -60,6 +65,8 @@ actor RunStore {
 
     /// The run's insight lines from index `from` on: `{"generation":g,"from":n,"total":t,"entries":[...]}`.
     func insights(_ run: RunIndex.Entry, from: Int, generation: Int?) -> String {
+        lock.lock()
+        defer { lock.unlock() }
         let s = touched(run, steps: false, insights: true).insights
         let start = Self.start(from: from, asked: generation, current: s.generation, count: s.lines.count)
         return "{\"generation\":\(s.generation),\"from\":\(start),\"total\":\(s.lines.count),\"entries\":["
@@ -82,6 +89,8 @@ actor RunStore {
 
     /// How many steps and insight lines each of `runs` has now (reads what was added).
     func counts(_ runs: [RunIndex.Entry]) -> [String: (steps: Int, insights: Int)] {
+        lock.lock()
+        defer { lock.unlock() }
         var out: [String: (steps: Int, insights: Int)] = [:]
         for run in runs {
             let entry = refreshed(run, steps: true, insights: true)

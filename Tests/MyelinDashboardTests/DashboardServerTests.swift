@@ -70,9 +70,6 @@ private func blockingRequest(port: Int, _ text: String, timeout: Int, until enou
     let fd = connectLoopback(port: port)
     defer { close(fd) }
     guard fd >= 0 else { return "" }
-    // Short receive waits, so the deadline is checked while a stream is quiet.
-    var wait = timeval(tv_sec: 1, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
     let bytes = Array(text.utf8)
     var sent = 0
     while sent < bytes.count {
@@ -80,6 +77,14 @@ private func blockingRequest(port: Int, _ text: String, timeout: Int, until enou
         if n <= 0 { break }
         sent += n
     }
+    return blockingRead(fd, timeout: timeout, until: enough)
+}
+
+/// Reads until the peer closes, `enough` says the text is complete, or `timeout` seconds pass.
+func blockingRead(_ fd: Int32, timeout: Int, until enough: (String) -> Bool) -> String {
+    // Short receive waits, so the deadline is checked while a stream is quiet.
+    var wait = timeval(tv_sec: 1, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
     let deadline = Date().addingTimeInterval(Double(timeout))
     var out = [UInt8](repeating: 0, count: 65536)
     var got: [UInt8] = []

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+@testable import MyelinDashboard
+
+/// The dashboard's own HTTP/1.1 server, on loopback, with a handler that echoes what it read.
+@Suite("HTTP server")
+struct HTTPServerTests {
+    static func echo(_ request: HTTPRequest) -> HTTPResponse {
+        if request.path == "/stream" {
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream")], body: .stream { stream in
+                var n = 0
+                while stream.isOpen {
+                    try stream.write("data: \(n)\n\n")
+                    n += 1
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            })
+        }
+        let text = "\(request.method) \(request.path) q=\(request.query.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))"
+            + " body=\(String(decoding: request.body, as: UTF8.self)) cookie=\(request.headers["cookie"] ?? "-")"
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: .bytes(Array(text.utf8)))
+    }
+
+    func serve(_ limits: HTTPServer.Limits = .init()) throws -> (HTTPServer, Int) {
+        let server = HTTPServer(limits: limits, handler: Self.echo)
+        return (server, try server.listen(host: "127.0.0.1", port: 0))
+    }
+
+    @Test func decodesTargetsQueriesHeadersAndBodies() async throws {
+        let (server, port) = try serve()
+        defer { server.stop() }
+        let reply = await rawRequest(port: port, "POST /a%20b?x=1&y=%2E%2E+z&x=2&flag HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\ncookie: b=2\r\n"
+                                     + "Content-Length: 5\r\nConnection: close\r\n\r\nhello")
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(reply.hasSuffix("\r\n\r\nPOST /a b q=flag:,x:1,y:.. z body=hello cookie=a=1; b=2"))
+        #expect(reply.contains("Content-Length: 55\r\n"))
+        let head = await rawRequest(port: port, "HEAD /h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.hasSuffix("Connection: close\r\n\r\n"))
+    }
+
+    @Test func keepsConnectionsAliveAndAnswersPipelinedRequestsInOrder() async throws {
+        let (server, port) = try serve()
+        defer { server.stop() }
+        // Two requests in one write, the second with a body, then a third after them on the same connection.
+        let reply = await rawRequest(port: port, "GET /one HTTP/1.1\r\nHost: x\r\n\r\nPOST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                                     + "GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let answers = reply.components(separatedBy: "HTTP/1.1 200 OK").dropFirst()
+        #expect(answers.count == 3)
+        #expect(reply.contains("GET /one q= body="))
+        #expect(reply.contains("POST /two q= body=abc"))
+        #expect(reply.contains("GET /three q= body="))
+        #expect(reply.components(separatedBy: "Connection: keep-alive").count == 3)
+        // HTTP/1.0 closes after one answer unless asked otherwise.
+        let old = await rawRequest(port: port, "GET /old HTTP/1.0\r\n\r\nGET /never HTTP/1.0\r\n\r\n")
+        #expect(old.contains("GET /old") && !old.contains("/never"))
+    }
+
+    @Test func refusesWhatIsMalformedOrTooBig() async throws {
+        let (server, port) = try serve(.init(target: 100, head: 1000, body: 10))
+        defer { server.stop() }
+        let cases: [(String, String)] = [
+            ("GARBAGE\r\n\r\n", "400"),
+            ("GET nohost HTTP/1.1\r\n\r\n", "400"),
+            ("GET / HTTP/2.0\r\n\r\n", "400"),
+            ("GET / HTTP/1.1\r\nno colon here\r\n\r\n", "400"),
+            ("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "400"),
+            ("GET /" + String(repeating: "a", count: 101) + " HTTP/1.1\r\n\r\n", "414"),
+            ("GET /" + String(repeating: "a", count: 5000), "414"),
+            ("GET / HTTP/1.1\r\nX: " + String(repeating: "b", count: 2000) + "\r\n\r\n", "431"),
+            ("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", "413"),
+            ("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "400"),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "501"),
+        ]
+        for (request, status) in cases {
+            let reply = await rawRequest(port: port, request)
+            #expect(reply.hasPrefix("HTTP/1.1 \(status) "), "\(request.prefix(40)): \(reply.prefix(60))")
+            #expect(reply.contains("{\"error\":\"[dashboard] "), "\(request.prefix(40))")
+        }
+        // Random bytes never stop it from answering the next request.
+        // A fixed linear congruential sequence, so a failure can be replayed.
+        var state: UInt64 = 7
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        for _ in 0..<30 {
+            let bytes = (0..<(1 + next() % 300)).map { _ in UInt8(next() & 255) }
+            _ = await rawRequest(port: port, String(decoding: bytes, as: UTF8.self) + "\r\n\r\n", timeout: 5)
+        }
+        let fine = await rawRequest(port: port, "GET /fine HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(fine.hasSuffix("GET /fine q= body= cookie=-"))
+    }
+
+    @Test func answersExpectContinueBeforeTheBody() async throws {
+        let (server, port) = try serve()
+        defer { server.stop() }
+        let fd = connectLoopback(port: port)
+        defer { close(fd) }
+        try HTTPServer.send(fd, Array("POST /c HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n".utf8))
+        let interim = await rawRead(fd) { $0.contains("\r\n\r\n") }
+        #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
+        try HTTPServer.send(fd, Array("ok".utf8))
+        let final = await rawRead(fd) { $0.hasSuffix("cookie=-") }
+        #expect(final.hasPrefix("HTTP/1.1 200 OK") && final.contains("body=ok"))
+    }
+
+    @Test func slowHeadsTimeOutAndConnectionsAreCapped() async throws {
+        let (server, port) = try serve(.init(connections: 2, headTime: 1))
+        defer { server.stop() }
+        let slow = connectLoopback(port: port)
+        defer { close(slow) }
+        try HTTPServer.send(slow, Array("GET / HTTP/1.1\r\n".utf8))
+        let timedOut = await rawRead(slow) { $0.contains("\r\n\r\n{") }
+        #expect(timedOut.hasPrefix("HTTP/1.1 408 "))
+        // Two idle connections fill the cap; a third is told so and closed.
+        let a = connectLoopback(port: port), b = connectLoopback(port: port)
+        defer { close(a); close(b) }
+        try await Task.sleep(for: .milliseconds(300))
+        let third = await rawRequest(port: port, "GET / HTTP/1.1\r\n\r\n")
+        #expect(third.hasPrefix("HTTP/1.1 503 "))
+    }
+
+    @Test func stopEndsStreamsAndIdleConnections() async throws {
+        let (server, port) = try serve()
+        let stream = connectLoopback(port: port)
+        let idle = connectLoopback(port: port)
+        defer { close(stream); close(idle) }
+        try HTTPServer.send(stream, Array("GET /stream HTTP/1.1\r\n\r\n".utf8))
+        let started = await rawRead(stream) { $0.contains("data: 2\n\n") }
+        #expect(started.hasPrefix("HTTP/1.1 200 OK") && started.contains("Connection: close\r\n"))
+        #expect(!started.contains("Content-Length"))
+        server.stop()
+        // Both connections are closed by the server: their reads end, well before the 60 s deadline.
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = await rawRead(stream) { _ in false }
+        _ = await rawRead(idle) { _ in false }
+        #expect(clock.now - start < .seconds(30))
+        // Returns once the listening socket is closed (its port may be another test's already, so not probed).
+        server.wait()
+    }
+}
+
+/// Reads from an open socket until `enough`, the peer closes, or 60 s pass (on a thread of its own).
+func rawRead(_ fd: Int32, until enough: @escaping @Sendable (String) -> Bool) async -> String {
+    await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
+        Thread.detachNewThread { done.resume(returning: blockingRead(fd, timeout: 60, until: enough)) }
+    }
+}
