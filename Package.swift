@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The dashboard's HTTP server: SwiftNIO's HTTP/1 pipeline (llhttp parser, bounded heads).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C shims: CBLAS (OpenBLAS on Linux; Accelerate is used directly on macOS) and zlib.
@@ -45,7 +47,9 @@ let package = Package(
         // The live dashboard and playground: an HTTP server over run folders, its pages embedded in the binary.
         .target(
             name: "MyelinDashboard",
-            dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinRun"],
+            dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinRun",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/dashboard.js"),
                         .embedInCode("Assets/dashboard.css"), .embedInCode("Assets/playground.html"),
                         .embedInCode("Assets/playground.js")]

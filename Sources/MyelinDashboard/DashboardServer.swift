@@ -29,9 +29,11 @@ public final class DashboardServer: Sendable {
     /// The access token, nil on loopback.
     public let token: String?
     private let http: HTTPServer
+    private let playground: PlaygroundHost
 
-    private init(host: String, port: Int, token: String?, http: HTTPServer) {
+    private init(host: String, port: Int, token: String?, http: HTTPServer, playground: PlaygroundHost) {
         self.http = http
+        self.playground = playground
         self.host = host
         self.port = port
         self.token = token
@@ -58,12 +60,13 @@ public final class DashboardServer: Sendable {
         let chosen = try freePort(host: host, from: port, output: output)
         let token = isLoopback(host) ? nil : (token ?? makeToken())
         let index = RunIndex(root: root)
+        let playground = PlaygroundHost()
         let routes = DashboardRoutes(index: index, store: RunStore(index: index),
                                      live: Dictionary(live.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
-                                     playground: PlaygroundHost(), pollInterval: pollInterval)
+                                     playground: playground, pollInterval: pollInterval)
         let http = HTTPServer { request in Self.guarded(request, token: token, routes: routes) }
         let actual = try http.listen(host: host, port: chosen)
-        return DashboardServer(host: host, port: actual, token: token, http: http)
+        return DashboardServer(host: host, port: actual, token: token, http: http, playground: playground)
     }
 
     /// `start` for async code (the same: binding does not wait).
@@ -76,9 +79,12 @@ public final class DashboardServer: Sendable {
     /// Blocks until the server stops.
     public func wait() { http.wait() }
 
-    /// Stops serving: no new connections; open event streams end at their next look at the logs.
-    /// Returns at once.
-    public func stop() { http.stop() }
+    /// Stops serving: closes every connection, waits (a few seconds at most) for requests being
+    /// answered, and ends the playground's trainings.
+    public func stop() {
+        http.stop()
+        playground.endAll()
+    }
 
     /// Every request: the access token when one is set (query `token=`, or the cookie set when
     /// the page was opened with it), then the routes.
@@ -120,9 +126,24 @@ public final class DashboardServer: Sendable {
 
     /// Whether a listening socket could be made on `host`:`port` now.
     static func canBind(host: String, port: Int) -> Bool {
-        guard let fd = try? HTTPServer.bindListener(host: host, port: port) else { return false }
-        close(fd)
-        return true
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        hints.ai_flags = AI_PASSIVE
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let first = info else { return false }
+        defer { freeaddrinfo(info) }
+        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var yes: Int32 = 1
+        // As the server does: SO_REUSEADDR lets a port in TIME_WAIT be taken, never one someone listens on.
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        return bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 && listen(fd, 1) == 0
     }
 
     static func makeToken() -> String {

@@ -1,10 +1,8 @@
 import Foundation
 import MyelinCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 
 /// A request as the dashboard's server read it: bounded in every part, percent-decoded.
 struct HTTPRequest: Sendable {
@@ -38,45 +36,62 @@ struct HTTPResponse: Sendable {
 }
 
 /// The open end of a streamed response.
-final class HTTPStream {
-    private let fd: Int32
+final class HTTPStream: Sendable {
+    private let channel: Channel
     private let server: HTTPServer
-    init(fd: Int32, server: HTTPServer) { self.fd = fd; self.server = server }
-    /// False once the server stops: the stream should end.
-    var isOpen: Bool { !server.isStopping }
-    /// Sends `text`; throws when the reader is gone or has not read for the send timeout.
-    func write(_ text: String) throws { try HTTPServer.send(fd, Array(text.utf8)) }
+    init(channel: Channel, server: HTTPServer) { self.channel = channel; self.server = server }
+
+    /// False once the server stops or the reader has gone: the stream should end.
+    var isOpen: Bool { !server.isStopping && channel.isActive }
+
+    /// Sends `text`. A reader that does not take it within the send timeout (NIO's buffer for the
+    /// connection stays above its high-water mark) is dropped: this throws and the connection closes.
+    func write(_ text: String) throws {
+        let deadline = Date().addingTimeInterval(Double(server.limits.sendTimeout))
+        while !channel.isWritable {
+            guard channel.isActive, Date() < deadline else {
+                channel.close(promise: nil)
+                throw HTTPServer.SendError()
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let part = HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: text)))
+        do { try channel.writeAndFlush(part).wait() } catch { throw HTTPServer.SendError() }
+    }
 }
 
-/// The dashboard's HTTP/1.1 server: POSIX sockets, a thread per connection, every part of a
-/// request bounded.
+/// The dashboard's HTTP/1.1 server: SwiftNIO's HTTP/1 pipeline (its llhttp parser, keep-alive,
+/// pipelining), answers made on a thread of their own per request.
 ///
-/// Own code rather than a server framework: the pages need a few routes and one event stream,
-/// and SwiftNIO with Hummingbird added minutes to the clean build of `make demo`. It guards against
-/// a request line over `limits.target` bytes (414), a head over `limits.head` (431), a body over
-/// `limits.body` (413) or chunked (501), a head that trickles in for longer than `limits.headTime`
-/// (408), more than `limits.connections` open connections (503), and readers that stop reading
-/// (a send waits `limits.sendTimeout` seconds at most, then the connection closes).
+/// SwiftNIO alone rather than a framework over it: the pages need a few routes and one event
+/// stream, and Hummingbird's package graph made a clean `make demo` take 6 min 22 s here against
+/// a budget of 6. Bounds: a request target over `limits.target` bytes (414), a head over
+/// `limits.head` (431, NIO's decoder limits), a body over `limits.body` (413), a request not
+/// complete `limits.headTime` seconds after the connection began waiting for it (408), more than
+/// `limits.connections` open connections (503), and a stream reader that stops reading (dropped
+/// after `limits.sendTimeout` seconds; NIO's buffer per connection is bounded by its water marks).
+/// Handlers run off the event loop, so they may wait (for a trainer's answer, for a new frame).
 final class HTTPServer: @unchecked Sendable {
-    // @unchecked: `open` and `stopping` are guarded by `lock`; the rest is immutable.
+    // @unchecked: `open`, `stopping` and `channel` are guarded by `lock`; the rest is immutable.
     struct Limits: Sendable {
         var target = 4096
         var head = 16 << 10
         var body = 64 << 10
         var connections = 64
-        /// Seconds a kept-alive connection may wait for its next request.
-        var idle = 30.0
-        /// Seconds from a request's first byte to the end of its head and body.
+        /// Seconds from when a connection starts waiting for a request to that request's end.
         var headTime = 30.0
         var sendTimeout = 10
     }
     typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
 
     let limits: Limits
-    private let handler: Handler
+    let handler: Handler
     private let lock = NSLock()
-    private var open: Set<Int32> = []
+    private var open: [ObjectIdentifier: Channel] = [:]
     private var stopping = false
+    /// Threads answering a request now.
+    private var working = 0
+    private var channel: Channel?
     private let finished = DispatchSemaphore(value: 0)
 
     init(limits: Limits = Limits(), handler: @escaping Handler) {
@@ -86,63 +101,59 @@ final class HTTPServer: @unchecked Sendable {
 
     var isStopping: Bool { lock.withLock { stopping } }
 
-    /// Listens on `host`:`port` (0: any free port) and serves on threads of its own; returns the port.
+    /// How many connections are open and admitted now.
+    var openConnections: Int { lock.withLock { open.count } }
+
+    /// Listens on `host`:`port` (0: any free port) and returns the port.
     /// Throws `DashboardError` when the address cannot be had.
     func listen(host: String, port: Int) throws -> Int {
-        let fd = try Self.bindListener(host: host, port: port)
-        var address = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        let family = Int32(address.ss_family)
-        let bound: Int = withUnsafePointer(to: address) { pointer in
-            if family == AF_INET6 {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = limits.head
+        decoderLimits.maxHeaderListSize = limits.head
+        decoderLimits.maxHeaderFieldCount = 200
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 128)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let admitted = admit(channel)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: false,
+                        withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: decoderLimits)
+                    try channel.pipeline.syncOperations.addHandler(HTTPConnection(server: self, admitted: admitted))
+                }
             }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        do {
+            let bound = try bootstrap.bind(host: host, port: port).wait()
+            lock.withLock { channel = bound }
+            bound.closeFuture.whenComplete { [finished] (_: Result<Void, Error>) in finished.signal() }
+            return bound.localAddress?.port ?? port
+        } catch {
+            throw DashboardError(op: "dashboard", "cannot serve on \(host):\(port): \(error)")
         }
-        let thread = Thread { [self] in acceptLoop(fd) }
-        thread.name = "myelin-dashboard-accept"
-        thread.start()
-        return bound
     }
 
-    /// A socket listening on `host`:`port`; throws `DashboardError` when it cannot be had.
-    static func bindListener(host: String, port: Int) throws -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_flags = AI_PASSIVE
-        var info: UnsafeMutablePointer<addrinfo>?
-        let found = getaddrinfo(host, String(port), &hints, &info)
-        guard found == 0, let first = info else {
-            throw DashboardError(op: "dashboard", "cannot serve on \(host):\(port): \(String(cString: gai_strerror(found)))")
-        }
-        defer { freeaddrinfo(info) }
-        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
-        guard fd >= 0 else { throw DashboardError(op: "dashboard", "cannot make a socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        // SO_REUSEADDR lets a port in TIME_WAIT be taken, never one someone listens on.
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        guard bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0, socketListen(fd, 128) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw DashboardError(op: "dashboard", "cannot serve on \(host):\(port): \(reason)")
-        }
-        return fd
-    }
-
-    /// Stops accepting, ends event streams at their next write, and wakes connections waiting
-    /// for a request; returns at once.
+    /// Stops accepting, closes every connection, and waits (up to 5 s) for the threads still
+    /// answering to finish (event streams end at their next look, within their poll interval),
+    /// so nothing of the server runs on after it, not even while the process exits.
     func stop() {
-        lock.withLock {
+        let channels: [Channel] = lock.withLock {
             stopping = true
-            for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+            return (channel.map { [$0] } ?? []) + Array(open.values)
+        }
+        for c in channels { c.close(promise: nil) }
+        let until = Date().addingTimeInterval(5)
+        while lock.withLock({ working > 0 }) && Date() < until { Thread.sleep(forTimeInterval: 0.01) }
+    }
+
+    /// Runs `body` on a thread of its own, counted until it returns.
+    func work(_ body: @escaping @Sendable () -> Void) {
+        lock.withLock { working += 1 }
+        Thread.detachNewThread { [self] in
+            defer { lock.withLock { working -= 1 } }
+            body()
         }
     }
 
@@ -152,216 +163,208 @@ final class HTTPServer: @unchecked Sendable {
         finished.signal()
     }
 
-    // MARK: Connections
-
-    private func acceptLoop(_ listener: Int32) {
-        defer {
-            close(listener)
-            finished.signal()
+    private func admit(_ channel: Channel) -> Bool {
+        let key = ObjectIdentifier(channel)
+        let admitted: Bool = lock.withLock {
+            guard !stopping, open.count < limits.connections else { return false }
+            open[key] = channel
+            return true
         }
-        var waiting = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        while !isStopping {
-            // A short poll, so `stop` is seen within a quarter of a second on every platform.
-            guard poll(&waiting, 1, 250) > 0 else { continue }
-            let fd = accept(listener, nil, nil)
-            guard fd >= 0 else {
-                if errno == EMFILE || errno == ENFILE { usleep(50_000) }
-                continue
-            }
-            let admitted: Bool = lock.withLock {
-                guard !stopping, open.count < limits.connections else { return false }
-                open.insert(fd)
-                return true
-            }
-            configure(fd)
-            guard admitted else {
-                try? Self.send(fd, Self.head(status: 503, headers: [], length: 0, keepAlive: false))
-                close(fd)
-                continue
-            }
-            let thread = Thread { [self] in
-                serve(fd)
-                lock.withLock {
-                    open.remove(fd)
-                    close(fd)
-                }
-            }
-            thread.name = "myelin-dashboard-connection"
-            thread.start()
+        if admitted { channel.closeFuture.whenComplete { [self] _ in _ = lock.withLock { open.removeValue(forKey: key) } } }
+        return admitted
+    }
+
+    struct SendError: Error {}
+}
+
+/// One connection's requests, on its event loop: gathers a request, hands it to a thread for the
+/// answer, writes the answer back through the channel. Pipelined requests wait in `pending` and
+/// are answered in order, one at a time (this handler does what NIO's pipelining helper would,
+/// and may also answer a request it refuses before that request ends).
+private final class HTTPConnection: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: HTTPServer
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    /// Set once the connection is refused: what else it sends is dropped.
+    private var refused = false
+    /// A request is being answered.
+    private var busy = false
+    /// Complete requests waiting for the one being answered.
+    private var pending: [(head: HTTPRequestHead, body: [UInt8])] = []
+    /// A refusal to send once the requests before it are answered.
+    private var refusal: (status: Int, message: String)?
+    private var deadline: Scheduled<Void>?
+    static let maxPending = 16
+
+    /// False for a connection over the server's limit: it is told so and closed.
+    private let admitted: Bool
+
+    init(server: HTTPServer, admitted: Bool) {
+        self.server = server
+        self.admitted = admitted
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if admitted {
+            arm(context)
+        } else {
+            refuse(context, 503, "[dashboard] too many open connections")
         }
+        context.fireChannelActive()
     }
 
-    private func configure(_ fd: Int32) {
-        // Short receive waits so deadlines and `stop` are checked while a client is quiet.
-        var receive = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive, socklen_t(MemoryLayout<timeval>.size))
-        var send = timeval(tv_sec: limits.sendTimeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, socklen_t(MemoryLayout<timeval>.size))
-        #if canImport(Darwin)
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &yes, socklen_t(MemoryLayout<Int32>.size))
-        #endif
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
     }
 
-    /// Requests on one connection, one after the other, until it closes or asks to.
-    private func serve(_ fd: Int32) {
-        var buffer: [UInt8] = []
-        while !isStopping {
-            let read = readRequest(fd, &buffer)
-            let request: HTTPRequest
-            switch read {
-            case .closed: return
-            case .refused(let status, let message):
-                try? Self.send(fd, Self.errorBytes(status: status, message))
-                drain(fd)
-                return
-            case .request(let r): request = r
-            }
-            let version = request.headers[":version"] ?? "HTTP/1.1"
-            let connection = request.headers["connection"]?.lowercased() ?? ""
-            let keepAlive = version == "HTTP/1.1" ? !connection.contains("close") : connection.contains("keep-alive")
-            let response = handler(request)
-            do {
-                switch response.body {
-                case .bytes(let bytes):
-                    var out = Self.head(status: response.status, headers: response.headers, length: bytes.count, keepAlive: keepAlive)
-                    if request.method != "HEAD" { out += bytes }
-                    try Self.send(fd, out)
-                case .stream(let write):
-                    try Self.send(fd, Self.head(status: response.status, headers: response.headers, length: nil, keepAlive: false))
-                    try write(HTTPStream(fd: fd, server: self))
-                    return
-                }
-            } catch {
-                return
-            }
-            if !keepAlive { return }
-        }
-    }
-
-    private enum Read {
-        case request(HTTPRequest)
-        case refused(Int, String)
-        case closed
-    }
-
-    /// The next request from `buffer` and the socket; what is left of `buffer` stays for the next.
-    private func readRequest(_ fd: Int32, _ buffer: inout [UInt8]) -> Read {
-        var started = buffer.isEmpty ? nil : Date()
-        let idleSince = Date()
-        var headEnd: Int?
-        var bodyLength = 0
-        var parsed: (method: String, target: String, version: String, headers: [String: String])?
-        while true {
-            if headEnd == nil {
-                if let end = Self.find([13, 10, 13, 10], in: buffer) {
-                    headEnd = end + 4
-                } else {
-                    let lineEnd = Self.find([13, 10], in: buffer)
-                    if (lineEnd ?? buffer.count) > limits.target + 32 {
-                        return .refused(414, "[dashboard] request target longer than \(limits.target) bytes")
-                    }
-                    if buffer.count > limits.head {
-                        return .refused(431, "[dashboard] request head longer than \(limits.head) bytes")
-                    }
-                }
-                if let end = headEnd {
-                    if end > limits.head {
-                        return .refused(431, "[dashboard] request head longer than \(limits.head) bytes")
-                    }
-                    switch Self.parseHead(Array(buffer[0..<end - 4])) {
-                    case .failure(let error): return .refused(error.status, error.message)
-                    case .success(let head): parsed = head
-                    }
-                    let head = parsed!
-                    if head.target.utf8.count > limits.target {
-                        return .refused(414, "[dashboard] request target longer than \(limits.target) bytes")
-                    }
-                    if head.headers["transfer-encoding"] != nil {
-                        return .refused(501, "[dashboard] chunked request bodies are not supported; send Content-Length")
-                    }
-                    if let text = head.headers["content-length"] {
-                        guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n >= 0 else {
-                            return .refused(400, "[dashboard] Content-Length \(text) is not a size")
-                        }
-                        guard n <= limits.body else {
-                            return .refused(413, "[dashboard] request body of \(n) bytes is over the limit of \(limits.body)")
-                        }
-                        bodyLength = n
-                    }
-                    if bodyLength > 0, head.headers["expect"]?.lowercased() == "100-continue", buffer.count == end {
-                        try? Self.send(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-                    }
-                }
-            }
-            if let end = headEnd, let head = parsed, buffer.count >= end + bodyLength {
-                let body = Array(buffer[end..<end + bodyLength])
-                buffer.removeFirst(end + bodyLength)
-                var headers = head.headers
-                headers[":version"] = head.version
-                let (path, query) = Self.split(head.target)
-                guard let path else { return .refused(400, "[dashboard] request target \(head.target) does not decode") }
-                return .request(HTTPRequest(method: head.method, target: head.target, path: path, query: query,
-                                            headers: headers, body: body))
-            }
-            if isStopping { return .closed }
-            if let started, Date().timeIntervalSince(started) > limits.headTime {
-                return .refused(408, "[dashboard] the request did not arrive within \(Int(limits.headTime)) s")
-            }
-            if started == nil, Date().timeIntervalSince(idleSince) > limits.idle { return .closed }
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n > 0 {
-                if started == nil { started = Date() }
-                buffer += chunk[0..<n]
-            } else if n == 0 || !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                return .closed
+    /// The next request must be complete within `headTime`, counted from now.
+    private func arm(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.limits.headTime * 1000))) {
+            let (connection, context) = loopBound.value
+            if !connection.busy && connection.pending.isEmpty {
+                connection.refuse(context, 408, "[dashboard] the request did not arrive within \(Int(connection.server.limits.headTime)) s")
             }
         }
     }
 
-    /// After a refusal: stop writing, and read what the client still sends (briefly, boundedly),
-    /// so closing does not reset the connection before the client has read the answer.
-    private func drain(_ fd: Int32) {
-        shutdown(fd, Int32(SHUT_WR))
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        let until = Date().addingTimeInterval(2)
-        var total = 0
-        while Date() < until, total < 16 << 20 {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n > 0 { total += n } else if n == 0 || errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { break }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            let limits = server.limits
+            guard h.version == .http1_1 || h.version == .http1_0 else {
+                return refuse(context, 505, "[dashboard] HTTP/\(h.version.major).\(h.version.minor) is not served; use HTTP/1.1")
+            }
+            guard h.uri.hasPrefix("/") else { return refuse(context, 400, "[dashboard] request target \(h.uri.prefix(64)) is not a path") }
+            guard h.uri.utf8.count <= limits.target else {
+                return refuse(context, 414, "[dashboard] request target longer than \(limits.target) bytes")
+            }
+            if let length = h.headers.first(name: "content-length").flatMap({ Int($0) }), length > limits.body {
+                return refuse(context, 413, "[dashboard] request body of \(length) bytes is over the limit of \(limits.body)")
+            }
+            head = h
+            body.clear()
+        case .body(var part):
+            guard body.readableBytes + part.readableBytes <= server.limits.body else {
+                return refuse(context, 413, "[dashboard] request body over the limit of \(server.limits.body) bytes")
+            }
+            body.writeBuffer(&part)
+        case .end:
+            guard let h = head else { return }
+            head = nil
+            guard pending.count < Self.maxPending else {
+                return refuse(context, 503, "[dashboard] more than \(Self.maxPending) requests waiting on one connection")
+            }
+            pending.append((h, Array(body.readableBytesView)))
+            deadline?.cancel()
+            if !busy { next(context) }
         }
     }
 
-    // MARK: Parsing
-
-    struct HeadError: Error { let status: Int; let message: String }
-
-    static func parseHead(_ bytes: [UInt8]) -> Result<(method: String, target: String, version: String, headers: [String: String]), HeadError> {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")
-        let requestLine = lines.removeFirst().split(separator: " ", omittingEmptySubsequences: false)
-        guard requestLine.count == 3, requestLine[0].allSatisfy({ $0.isLetter && $0.isUppercase }),
-              requestLine[1].hasPrefix("/"), requestLine[2] == "HTTP/1.1" || requestLine[2] == "HTTP/1.0" else {
-            return .failure(HeadError(status: 400, message: "[dashboard] malformed request line"))
-        }
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
-                  !line[..<colon].contains(where: { $0 == " " || $0 == "\t" }) else {
-                return .failure(HeadError(status: 400, message: "[dashboard] malformed header line"))
-            }
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            if let earlier = headers[name] {
-                headers[name] = earlier + (name == "cookie" ? "; " : ", ") + value
+    /// Answers the next waiting request, or sends the refusal that waited for them, or waits for more.
+    private func next(_ context: ChannelHandlerContext) {
+        guard !pending.isEmpty else {
+            if let r = refusal {
+                refusal = nil
+                refused = false
+                refuse(context, r.status, r.message)
             } else {
-                headers[name] = value
+                arm(context)
             }
+            return
         }
-        return .success((String(requestLine[0]), String(requestLine[1]), String(requestLine[2]), headers))
+        let (h, bytes) = pending.removeFirst()
+        busy = true
+        answer(h, bytes, context)
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let parse = error as? HTTPParserError {
+            switch parse {
+            case .headerOverflow: refuse(context, 431, "[dashboard] request head longer than \(server.limits.head) bytes")
+            default: refuse(context, 400, "[dashboard] malformed request: \(parse)")
+            }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Answers with `status` and closes, reading no more of the request.
+    private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ message: String) {
+        guard !refused else { return }
+        refused = true
+        deadline?.cancel()
+        if busy || !pending.isEmpty {
+            refusal = (status, message)
+            return
+        }
+        let bytes = Array(("{\"error\":" + JSONText.quote(message) + "}").utf8)
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(bytes.count)"), ("Connection", "close")])
+        headers.replaceOrAdd(name: "Server", value: "myelin")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            // Stop writing, then close once the client has read the answer and closed its end (or after 2 s),
+            // so an unread request body does not reset the connection before the answer arrives.
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
+    }
+
+    private func answer(_ h: HTTPRequestHead, _ bytes: [UInt8], _ context: ChannelHandlerContext) {
+        let server = self.server
+        let channel = context.channel
+        let keepAlive = h.isKeepAlive
+        var gathered: [String: String] = [:]
+        for (name, value) in h.headers {
+            let key = name.lowercased()
+            gathered[key] = gathered[key].map { $0 + (key == "cookie" ? "; " : ", ") + value } ?? value
+        }
+        let headers = gathered
+        let (path, query) = HTTPServer.split(h.uri)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        server.work {
+            let response: HTTPResponse
+            if let path {
+                response = server.handler(HTTPRequest(method: h.method.rawValue, target: h.uri, path: path, query: query,
+                                                      headers: headers, body: bytes))
+            } else {
+                response = DashboardRoutes.error(400, "[dashboard] request target \(h.uri) does not decode")
+            }
+            var fields = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+            fields.add(name: "Server", value: "myelin")
+            switch response.body {
+            case .bytes(let out):
+                fields.add(name: "Content-Length", value: "\(out.count)")
+                fields.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+                channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: h.version, status: .init(statusCode: response.status), headers: fields)), promise: nil)
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: out))), promise: nil)
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+                    if !keepAlive { channel.close(promise: nil) }
+                }
+                channel.eventLoop.execute {
+                    let (connection, context) = loopBound.value
+                    connection.busy = false
+                    if keepAlive { connection.next(context) }
+                }
+            case .stream(let write):
+                fields.add(name: "Connection", value: "close")
+                _ = try? channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: h.version, status: .init(statusCode: response.status), headers: fields))).wait()
+                try? write(HTTPStream(channel: channel, server: server))
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+    }
+}
+
+extension HTTPServer {
     /// The decoded path (nil when it does not decode) and query parameters of a target.
     static func split(_ target: String) -> (String?, [String: String]) {
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -377,55 +380,4 @@ final class HTTPServer: @unchecked Sendable {
         }
         return (path, query)
     }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
-            if haystack[i..<i + needle.count].elementsEqual(needle) { return i }
-        }
-        return nil
-    }
-
-    // MARK: Writing
-
-    static let reasons: [Int: String] = [
-        100: "Continue", 200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-        405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Content Too Large",
-        414: "URI Too Long", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-        501: "Not Implemented", 503: "Service Unavailable",
-    ]
-
-    /// A response head; `length` nil for a stream (the connection closes after it).
-    static func head(status: Int, headers: [(name: String, value: String)], length: Int?, keepAlive: Bool) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(reasons[status] ?? "Status")\r\nServer: myelin\r\n"
-        for (name, value) in headers { text += name + ": " + value + "\r\n" }
-        if let length { text += "Content-Length: \(length)\r\n" }
-        text += "Connection: " + (keepAlive && length != nil ? "keep-alive" : "close") + "\r\n\r\n"
-        return Array(text.utf8)
-    }
-
-    static func errorBytes(status: Int, _ message: String) -> [UInt8] {
-        let body = Array(("{\"error\":" + JSONText.quote(message) + "}").utf8)
-        return head(status: status, headers: [("Content-Type", "application/json")], length: body.count, keepAlive: false) + body
-    }
-
-    struct SendError: Error {}
-
-    /// Sends all of `bytes`, or throws when the peer is gone or stopped reading for the send timeout.
-    static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
-        #if canImport(Glibc)
-        let flags = Int32(MSG_NOSIGNAL)
-        #else
-        let flags: Int32 = 0
-        #endif
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { socketSend(fd, $0.baseAddress, $0.count, flags) }
-            if n > 0 { sent += n } else if n < 0 && errno == EINTR { continue } else { throw SendError() }
-        }
-    }
 }
-
-// The socket calls whose Swift names a method of ours would shadow.
-@inline(__always) private func socketListen(_ fd: Int32, _ backlog: Int32) -> Int32 { listen(fd, backlog) }
-@inline(__always) private func socketSend(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int, _ flags: Int32) -> Int { send(fd, p, n, flags) }

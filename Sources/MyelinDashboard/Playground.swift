@@ -318,6 +318,15 @@ final class PlaygroundHost: @unchecked Sendable {
         return session
     }
 
+    /// Ends every session's training (when the server stops).
+    func endAll() {
+        let all: [PlaygroundSession] = lock.withLock {
+            defer { sessions = [:] }
+            return Array(sessions.values)
+        }
+        for s in all { s.end() }
+    }
+
     func session(_ id: String?) -> PlaygroundSession? {
         guard let id else { return nil }
         return lock.withLock { sessions[id] }

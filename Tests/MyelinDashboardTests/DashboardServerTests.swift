@@ -70,6 +70,12 @@ private func blockingRequest(port: Int, _ text: String, timeout: Int, until enou
     let fd = connectLoopback(port: port)
     defer { close(fd) }
     guard fd >= 0 else { return "" }
+    rawSend(fd, text)
+    return blockingRead(fd, timeout: timeout, until: enough)
+}
+
+/// Sends all of `text` on a socket (as far as the peer takes it).
+func rawSend(_ fd: Int32, _ text: String) {
     let bytes = Array(text.utf8)
     var sent = 0
     while sent < bytes.count {
@@ -77,7 +83,6 @@ private func blockingRequest(port: Int, _ text: String, timeout: Int, until enou
         if n <= 0 { break }
         sent += n
     }
-    return blockingRead(fd, timeout: timeout, until: enough)
 }
 
 /// Reads until the peer closes, `enough` says the text is complete, or `timeout` seconds pass.

@@ -61,15 +61,16 @@ struct HTTPServerTests {
         let cases: [(String, String)] = [
             ("GARBAGE\r\n\r\n", "400"),
             ("GET nohost HTTP/1.1\r\n\r\n", "400"),
-            ("GET / HTTP/2.0\r\n\r\n", "400"),
+            ("GET / HTTP/1.2\r\n\r\n", "400"),
             ("GET / HTTP/1.1\r\nno colon here\r\n\r\n", "400"),
             ("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "400"),
             ("GET /" + String(repeating: "a", count: 101) + " HTTP/1.1\r\n\r\n", "414"),
-            ("GET /" + String(repeating: "a", count: 5000), "414"),
+            // Longer than the whole head may be: NIO's decoder stops it before the target is complete.
+            ("GET /" + String(repeating: "a", count: 5000), "431"),
             ("GET / HTTP/1.1\r\nX: " + String(repeating: "b", count: 2000) + "\r\n\r\n", "431"),
             ("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", "413"),
             ("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "400"),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "501"),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n", "413"),
         ]
         for (request, status) in cases {
             let reply = await rawRequest(port: port, request)
@@ -91,33 +92,42 @@ struct HTTPServerTests {
         #expect(fine.hasSuffix("GET /fine q= body= cookie=-"))
     }
 
-    @Test func answersExpectContinueBeforeTheBody() async throws {
-        let (server, port) = try serve()
+    @Test func chunkedBodiesWithinTheLimitAreRead() async throws {
+        let (server, port) = try serve(.init(body: 10))
         defer { server.stop() }
-        let fd = connectLoopback(port: port)
-        defer { close(fd) }
-        try HTTPServer.send(fd, Array("POST /c HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n".utf8))
-        let interim = await rawRead(fd) { $0.contains("\r\n\r\n") }
-        #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
-        try HTTPServer.send(fd, Array("ok".utf8))
-        let final = await rawRead(fd) { $0.hasSuffix("cookie=-") }
-        #expect(final.hasPrefix("HTTP/1.1 200 OK") && final.contains("body=ok"))
+        let reply = await rawRequest(port: port, "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                     + "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK") && reply.hasSuffix("POST /c q= body=abcde cookie=-"))
     }
 
-    @Test func slowHeadsTimeOutAndConnectionsAreCapped() async throws {
-        let (server, port) = try serve(.init(connections: 2, headTime: 1))
+    @Test func requestsThatTrickleInTimeOut() async throws {
+        let (server, port) = try serve(.init(headTime: 1))
         defer { server.stop() }
         let slow = connectLoopback(port: port)
         defer { close(slow) }
-        try HTTPServer.send(slow, Array("GET / HTTP/1.1\r\n".utf8))
+        rawSend(slow, "GET / HTTP/1.1\r\n")
         let timedOut = await rawRead(slow) { $0.contains("\r\n\r\n{") }
         #expect(timedOut.hasPrefix("HTTP/1.1 408 "))
+    }
+
+    @Test func connectionsOverTheCapAreRefused() async throws {
+        let (server, port) = try serve(.init(connections: 2))
+        defer { server.stop() }
         // Two idle connections fill the cap; a third is told so and closed.
         let a = connectLoopback(port: port), b = connectLoopback(port: port)
-        defer { close(a); close(b) }
-        try await Task.sleep(for: .milliseconds(300))
-        let third = await rawRequest(port: port, "GET / HTTP/1.1\r\n\r\n")
-        #expect(third.hasPrefix("HTTP/1.1 503 "))
+        defer { close(b) }
+        for _ in 0..<1000 where server.openConnections < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.openConnections == 2)
+        let refused = await rawRequest(port: port, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(refused.hasPrefix("HTTP/1.1 503 ") && refused.contains("too many open connections"), "\(refused)")
+        // Once one of them closes, a new connection is served.
+        close(a)
+        var served = ""
+        for _ in 0..<600 where !served.hasPrefix("HTTP/1.1 200") {
+            try await Task.sleep(for: .milliseconds(50))
+            served = await rawRequest(port: port, "GET /again HTTP/1.1\r\nConnection: close\r\n\r\n")
+        }
+        #expect(served.hasPrefix("HTTP/1.1 200") && served.contains("GET /again"), "\(served)")
     }
 
     @Test func stopEndsStreamsAndIdleConnections() async throws {
@@ -125,7 +135,7 @@ struct HTTPServerTests {
         let stream = connectLoopback(port: port)
         let idle = connectLoopback(port: port)
         defer { close(stream); close(idle) }
-        try HTTPServer.send(stream, Array("GET /stream HTTP/1.1\r\n\r\n".utf8))
+        rawSend(stream, "GET /stream HTTP/1.1\r\n\r\n")
         let started = await rawRead(stream) { $0.contains("data: 2\n\n") }
         #expect(started.hasPrefix("HTTP/1.1 200 OK") && started.contains("Connection: close\r\n"))
         #expect(!started.contains("Content-Length"))
