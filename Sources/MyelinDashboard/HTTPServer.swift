@@ -111,6 +111,7 @@ final class HTTPServer: @unchecked Sendable {
         decoderLimits.maxHeaderFieldSize = limits.head
         decoderLimits.maxHeaderListSize = limits.head
         decoderLimits.maxHeaderFieldCount = 200
+        let decoding = decoderLimits
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 128)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -121,7 +122,7 @@ final class HTTPServer: @unchecked Sendable {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false,
                         withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: decoderLimits)
+                        withDecoderLimitConfiguration: decoding)
                     try channel.pipeline.syncOperations.addHandler(HTTPConnection(server: self, admitted: admitted))
                 }
             }
