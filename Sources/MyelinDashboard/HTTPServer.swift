@@ -66,8 +66,8 @@ final class HTTPStream: Sendable {
 /// SwiftNIO alone rather than a framework over it: the pages need a few routes and one event
 /// stream, and Hummingbird's package graph made a clean `make demo` take 6 min 22 s here against
 /// a budget of 6. Bounds: a request target over `limits.target` bytes (414), a head over
-/// `limits.head` (431, NIO's decoder limits), a body over `limits.body` (413), a request not
-/// complete `limits.headTime` seconds after the connection began waiting for it (408), more than
+/// `limits.head` (431, NIO's decoder limits), a body over `limits.body` (413), a body not complete
+/// `limits.headTime` seconds after its head (408), a connection idle for `limits.idle` (closed), more than
 /// `limits.connections` open connections (503), and a stream reader that stops reading (dropped
 /// after `limits.sendTimeout` seconds; NIO's buffer per connection is bounded by its water marks).
 /// Handlers run off the event loop, so they may wait (for a trainer's answer, for a new frame).
@@ -78,7 +78,10 @@ final class HTTPServer: @unchecked Sendable {
         var head = 16 << 10
         var body = 64 << 10
         var connections = 64
-        /// Seconds from when a connection starts waiting for a request to that request's end.
+        /// Seconds a connection may wait for the head of its next request; then it is closed
+        /// without an answer (a client reusing it retries on a new one).
+        var idle = 120.0
+        /// Seconds from a request's head to its end (the body); then 408.
         var headTime = 30.0
         var sendTimeout = 10
     }
@@ -222,14 +225,25 @@ private final class HTTPConnection: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    /// The next request must be complete within `headTime`, counted from now.
+    /// The next request's head must come within `idle` seconds from now (else the connection
+    /// closes quietly: answering 408 there races with a client sending on the reused connection).
     private func arm(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.limits.idle * 1000))) {
+            let (connection, context) = loopBound.value
+            if !connection.busy && connection.pending.isEmpty && connection.head == nil { context.close(promise: nil) }
+        }
+    }
+
+    /// The request whose head just came must end within `headTime` seconds (else 408).
+    private func armBody(_ context: ChannelHandlerContext) {
         deadline?.cancel()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.limits.headTime * 1000))) {
             let (connection, context) = loopBound.value
-            if !connection.busy && connection.pending.isEmpty {
-                connection.refuse(context, 408, "[dashboard] the request did not arrive within \(Int(connection.server.limits.headTime)) s")
+            if connection.head != nil {
+                connection.refuse(context, 408, "[dashboard] the request did not end within \(Int(connection.server.limits.headTime)) s of its head")
             }
         }
     }
@@ -251,6 +265,7 @@ private final class HTTPConnection: ChannelInboundHandler {
             }
             head = h
             body.clear()
+            armBody(context)
         case .body(var part):
             guard body.readableBytes + part.readableBytes <= server.limits.body else {
                 return refuse(context, 413, "[dashboard] request body over the limit of \(server.limits.body) bytes")

@@ -100,14 +100,20 @@ struct HTTPServerTests {
         #expect(reply.hasPrefix("HTTP/1.1 200 OK") && reply.hasSuffix("POST /c q= body=abcde cookie=-"))
     }
 
-    @Test func requestsThatTrickleInTimeOut() async throws {
-        let (server, port) = try serve(.init(headTime: 1))
+    @Test func slowBodiesAndIdleConnectionsTimeOut() async throws {
+        let (server, port) = try serve(.init(idle: 1, headTime: 1))
         defer { server.stop() }
-        let slow = connectLoopback(port: port)
-        defer { close(slow) }
-        rawSend(slow, "GET / HTTP/1.1\r\n")
+        let slow = connectLoopback(port: port), idle = connectLoopback(port: port)
+        defer { close(slow); close(idle) }
+        rawSend(slow, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
         let timedOut = await rawRead(slow) { $0.contains("\r\n\r\n{") }
         #expect(timedOut.hasPrefix("HTTP/1.1 408 "))
+        // A connection that never sends a head (or only part of one) is closed without an answer.
+        rawSend(idle, "GET / HT")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let nothing = await rawRead(idle) { _ in false }
+        #expect(nothing.isEmpty && clock.now - start < .seconds(30))
     }
 
     @Test func connectionsOverTheCapAreRefused() async throws {
