@@ -196,7 +196,7 @@ public final class WebDriverSession: Sendable {
     /// "no such element", "stale element reference" and "element not interactable" errors thrown by the condition
     /// count as "not yet" (the last one is quoted in the timeout error); any other error ends the wait at once.
     public func waitUntil(
-        _ description: String, timeout: Duration = .seconds(10), interval: Duration = .milliseconds(50),
+        _ description: String, timeout: Duration = .seconds(60), interval: Duration = .milliseconds(50),
         _ condition: () async throws -> Bool
     ) async throws {
         _ = try await waitFor(description, timeout: timeout, interval: interval) { try await condition() ? true : nil }
@@ -205,7 +205,7 @@ public final class WebDriverSession: Sendable {
     /// Polls `probe` every `interval` until it returns a value and returns it; throws `waitTimedOut` naming
     /// `description`, the timeout and the number of polls after `timeout`. Errors are handled as in `waitUntil`.
     public func waitFor<T>(
-        _ description: String, timeout: Duration = .seconds(10), interval: Duration = .milliseconds(50),
+        _ description: String, timeout: Duration = .seconds(60), interval: Duration = .milliseconds(50),
         _ probe: () async throws -> T?
     ) async throws -> T {
         let clock = ContinuousClock()
@@ -232,7 +232,7 @@ public final class WebDriverSession: Sendable {
     }
 
     /// Waits until an element matches the CSS `selector` and returns the first one.
-    public func waitForElement(_ selector: String, timeout: Duration = .seconds(10)) async throws -> WebElement {
+    public func waitForElement(_ selector: String, timeout: Duration = .seconds(60)) async throws -> WebElement {
         try await waitFor("an element matching '\(selector)'", timeout: timeout) { try await findElements(selector).first }
     }
 
