@@ -1,5 +1,4 @@
 import Foundation
-import MyelinCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -72,7 +71,7 @@ final class HTTPStream: Sendable {
 /// after `limits.sendTimeout` seconds; NIO's buffer per connection is bounded by its water marks).
 /// Handlers run off the event loop, so they may wait (for a trainer's answer, for a new frame).
 final class HTTPServer: @unchecked Sendable {
-    // @unchecked: `open`, `stopping` and `channel` are guarded by `lock`; the rest is immutable.
+    // @unchecked: `open`, `stopping`, `working` and `channel` are guarded by `lock`; the rest is immutable.
     struct Limits: Sendable {
         var target = 4096
         var head = 16 << 10
@@ -228,23 +227,28 @@ private final class HTTPConnection: ChannelInboundHandler {
     /// The next request's head must come within `idle` seconds from now (else the connection
     /// closes quietly: answering 408 there races with a client sending on the reused connection).
     private func arm(_ context: ChannelHandlerContext) {
-        deadline?.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.limits.idle * 1000))) {
-            let (connection, context) = loopBound.value
+        setDeadline(context, in: server.limits.idle) { connection, context in
             if !connection.busy && connection.pending.isEmpty && connection.head == nil { context.close(promise: nil) }
         }
     }
 
     /// The request whose head just came must end within `headTime` seconds (else 408).
     private func armBody(_ context: ChannelHandlerContext) {
-        deadline?.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.limits.headTime * 1000))) {
-            let (connection, context) = loopBound.value
+        setDeadline(context, in: server.limits.headTime) { connection, context in
             if connection.head != nil {
                 connection.refuse(context, 408, "[dashboard] the request did not end within \(Int(connection.server.limits.headTime)) s of its head")
             }
+        }
+    }
+
+    /// Replaces the connection's one deadline: `fire` runs on the event loop after `seconds`.
+    private func setDeadline(_ context: ChannelHandlerContext, in seconds: Double,
+                             _ fire: @escaping (HTTPConnection, ChannelHandlerContext) -> Void) {
+        deadline?.cancel()
+        let loopBound = NIOLoopBound((self, context, fire), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+            let (connection, context, fire) = loopBound.value
+            fire(connection, context)
         }
     }
 
@@ -320,10 +324,9 @@ private final class HTTPConnection: ChannelInboundHandler {
             refusal = (status, message)
             return
         }
-        let bytes = Array(("{\"error\":" + JSONText.quote(message) + "}").utf8)
-        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(bytes.count)"), ("Connection", "close")])
-        headers.replaceOrAdd(name: "Server", value: "myelin")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+        let response = DashboardRoutes.error(status, message)
+        guard case .bytes(let bytes) = response.body else { return }
+        context.write(wrapOutboundOut(.head(response.head(version: .http1_1, length: bytes.count, keepAlive: false))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
@@ -354,13 +357,9 @@ private final class HTTPConnection: ChannelInboundHandler {
             } else {
                 response = DashboardRoutes.error(400, "[dashboard] request target \(h.uri) does not decode")
             }
-            var fields = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
-            fields.add(name: "Server", value: "myelin")
             switch response.body {
             case .bytes(let out):
-                fields.add(name: "Content-Length", value: "\(out.count)")
-                fields.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-                channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: h.version, status: .init(statusCode: response.status), headers: fields)), promise: nil)
+                channel.write(HTTPServerResponsePart.head(response.head(version: h.version, length: out.count, keepAlive: keepAlive)), promise: nil)
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: out))), promise: nil)
                 channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
                     if !keepAlive { channel.close(promise: nil) }
@@ -371,12 +370,23 @@ private final class HTTPConnection: ChannelInboundHandler {
                     if keepAlive { connection.next(context) }
                 }
             case .stream(let write):
-                fields.add(name: "Connection", value: "close")
-                _ = try? channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: h.version, status: .init(statusCode: response.status), headers: fields))).wait()
+                _ = try? channel.writeAndFlush(HTTPServerResponsePart.head(response.head(version: h.version, length: nil, keepAlive: false))).wait()
                 try? write(HTTPStream(channel: channel, server: server))
                 channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
             }
         }
+    }
+}
+
+extension HTTPResponse {
+    /// NIO's response head: the headers, `Server`, `Content-Length` (none for a stream, which
+    /// the connection's close ends) and `Connection`.
+    func head(version: HTTPVersion, length: Int?, keepAlive: Bool) -> HTTPResponseHead {
+        var fields = HTTPHeaders(headers.map { ($0.name, $0.value) })
+        fields.add(name: "Server", value: "myelin")
+        if let length { fields.add(name: "Content-Length", value: "\(length)") }
+        fields.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        return HTTPResponseHead(version: version, status: .init(statusCode: status), headers: fields)
     }
 }
 
