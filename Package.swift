@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinClassic", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData"]),
+        .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinWebDriver", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData"]),
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),

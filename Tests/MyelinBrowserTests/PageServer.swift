@@ -1,4 +1,5 @@
 import Foundation
+@testable import MyelinWebDriver
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -29,17 +30,11 @@ final class PageServer: Sendable {
     /// Listens on a free loopback port; `pages` maps a path ("/", "/noisy") to its answer, anything else is a 404.
     init(pages: [String: Page]) throws {
         self.pages = pages
-        let fd = socket(AF_INET, Self.streamType, 0)
+        let fd = socket(AF_INET, LoopbackHTTP.streamType, 0)
         guard fd >= 0 else { throw ServerError("socket() failed, errno \(errno)") }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        #if canImport(Darwin)
-        addr.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
-        #endif
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+        var addr = LoopbackHTTP.loopbackAddress(port: 0)
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
@@ -100,26 +95,7 @@ final class PageServer: Sendable {
         let body = Array((page?.body ?? "not found: \(path)\n").utf8)
         let head = "HTTP/1.1 \(status)\r\nContent-Type: \(page?.contentType ?? "text/plain")\r\nContent-Length: \(body.count)\r\n"
             + "Cache-Control: no-store\r\nConnection: close\r\n\r\n"
-        let bytes = Array(head.utf8) + body
-        #if canImport(Darwin)
-        let flags: Int32 = 0
-        #else
-        let flags = Int32(MSG_NOSIGNAL)
-        #endif
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, flags) }
-            guard n > 0 else { return }
-            offset += n
-        }
-    }
-
-    fileprivate static var streamType: Int32 {
-        #if canImport(Glibc) || canImport(Musl)
-        return Int32(SOCK_STREAM.rawValue)
-        #else
-        return SOCK_STREAM
-        #endif
+        try? LoopbackHTTP.sendAll(fd, Data(head.utf8) + Data(body), command: "answer \(path)")
     }
 }
 
@@ -136,18 +112,8 @@ extension Array where Element == UInt8 {
 extension PageServer {
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     static func acceptsConnections(port: Int) -> Bool {
-        let fd = socket(AF_INET, streamType, 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        #if canImport(Darwin)
-        addr.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
-        #endif
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port)).bigEndian
-        addr.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
+        guard let fd = try? LoopbackHTTP.connectLoopback(port: port, timeout: .seconds(5), command: "probe") else { return false }
+        close(fd)
+        return true
     }
 }

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 @testable import MyelinDashboard
+@testable import MyelinWebDriver
 import MyelinCore
 import MyelinData
 import MyelinNN
@@ -37,20 +38,9 @@ func fetch(_ url: String, method: String = "GET", body: Data? = nil, headers: [S
     return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
 }
 
-/// A socket connected to 127.0.0.1:`port` (-1 when it cannot connect); `receiveBuffer` shrinks
-/// its receive buffer (a reader that never reads fills it sooner).
-func connectLoopback(port: Int, receiveBuffer: Int32? = nil) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    if connected != 0 { close(fd); return -1 }
-    return fd
+/// A socket connected to 127.0.0.1:`port` for a test that writes and reads raw HTTP.
+func connectLoopback(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+    try LoopbackHTTP.connectLoopback(port: port, timeout: .seconds(60), command: "connect", receiveBuffer: receiveBuffer)
 }
 
 /// A raw request over a socket (for what URLSession refuses to send: `..` in paths, huge headers).
@@ -59,30 +49,21 @@ func connectLoopback(port: Int, receiveBuffer: Int32? = nil) -> Int32 {
 /// end), or `timeout` seconds pass. The blocking socket calls run on a thread of their own, so
 /// they never hold one of Swift's two concurrency threads that the server's handlers need.
 func rawRequest(port: Int, _ text: String, timeout: Int = 60, until enough: @escaping @Sendable (String) -> Bool = { _ in false }) async -> String {
-    await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
-        Thread.detachNewThread {
-            done.resume(returning: blockingRequest(port: port, text, timeout: timeout, until: enough))
-        }
+    await onOwnThread { blockingRequest(port: port, text, timeout: timeout, until: enough) }
+}
+
+/// `body`'s result, computed on a new thread (blocking calls there hold none of Swift's concurrency threads).
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { (done: CheckedContinuation<T, Never>) in
+        Thread.detachNewThread { done.resume(returning: body()) }
     }
 }
 
 private func blockingRequest(port: Int, _ text: String, timeout: Int, until enough: (String) -> Bool) -> String {
-    let fd = connectLoopback(port: port)
+    guard let fd = try? connectLoopback(port: port) else { return "" }
     defer { close(fd) }
-    guard fd >= 0 else { return "" }
-    rawSend(fd, text)
+    try? LoopbackHTTP.sendAll(fd, Data(text.utf8), command: "request")
     return blockingRead(fd, timeout: timeout, until: enough)
-}
-
-/// Sends all of `text` on a socket (as far as the peer takes it).
-func rawSend(_ fd: Int32, _ text: String) {
-    let bytes = Array(text.utf8)
-    var sent = 0
-    while sent < bytes.count {
-        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n <= 0 { break }
-        sent += n
-    }
 }
 
 /// Reads until the peer closes, `enough` says the text is complete, or `timeout` seconds pass.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MyelinDashboard
+@testable import MyelinWebDriver
 
 /// The dashboard's own HTTP/1.1 server, on loopback, with a handler that echoes what it read.
 @Suite("HTTP server")
@@ -103,13 +104,13 @@ struct HTTPServerTests {
     @Test func slowBodiesAndIdleConnectionsTimeOut() async throws {
         let (server, port) = try serve(.init(idle: 1, headTime: 1))
         defer { server.stop() }
-        let slow = connectLoopback(port: port), idle = connectLoopback(port: port)
+        let slow = try connectLoopback(port: port), idle = try connectLoopback(port: port)
         defer { close(slow); close(idle) }
-        rawSend(slow, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        try LoopbackHTTP.sendAll(slow, Data("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc".utf8), command: "send")
         let timedOut = await rawRead(slow) { $0.contains("\r\n\r\n{") }
         #expect(timedOut.hasPrefix("HTTP/1.1 408 "))
         // A connection that never sends a head (or only part of one) is closed without an answer.
-        rawSend(idle, "GET / HT")
+        try LoopbackHTTP.sendAll(idle, Data("GET / HT".utf8), command: "send")
         let clock = ContinuousClock()
         let start = clock.now
         let nothing = await rawRead(idle) { _ in false }
@@ -120,7 +121,7 @@ struct HTTPServerTests {
         let (server, port) = try serve(.init(connections: 2))
         defer { server.stop() }
         // Two idle connections fill the cap; a third is told so and closed.
-        let a = connectLoopback(port: port), b = connectLoopback(port: port)
+        let a = try connectLoopback(port: port), b = try connectLoopback(port: port)
         defer { close(b) }
         for _ in 0..<1000 where server.openConnections < 2 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(server.openConnections == 2)
@@ -138,10 +139,10 @@ struct HTTPServerTests {
 
     @Test func stopEndsStreamsAndIdleConnections() async throws {
         let (server, port) = try serve()
-        let stream = connectLoopback(port: port)
-        let idle = connectLoopback(port: port)
+        let stream = try connectLoopback(port: port)
+        let idle = try connectLoopback(port: port)
         defer { close(stream); close(idle) }
-        rawSend(stream, "GET /stream HTTP/1.1\r\n\r\n")
+        try LoopbackHTTP.sendAll(stream, Data("GET /stream HTTP/1.1\r\n\r\n".utf8), command: "send")
         let started = await rawRead(stream) { $0.contains("data: 2\n\n") }
         #expect(started.hasPrefix("HTTP/1.1 200 OK") && started.contains("Connection: close\r\n"))
         #expect(!started.contains("Content-Length"))
@@ -159,7 +160,5 @@ struct HTTPServerTests {
 
 /// Reads from an open socket until `enough`, the peer closes, or 60 s pass (on a thread of its own).
 func rawRead(_ fd: Int32, until enough: @escaping @Sendable (String) -> Bool) async -> String {
-    await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
-        Thread.detachNewThread { done.resume(returning: blockingRead(fd, timeout: 60, until: enough)) }
-    }
+    await onOwnThread { blockingRead(fd, timeout: 60, until: enough) }
 }

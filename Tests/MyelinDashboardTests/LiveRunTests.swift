@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MyelinDashboard
+@testable import MyelinWebDriver
 import MyelinCore
 import MyelinNN
 import MyelinRun
@@ -149,10 +150,9 @@ struct LiveRunTests {
         // Five event streams whose readers never read: their socket buffers fill up.
         var sockets: [Int32] = []
         for _ in 0..<5 {
-            let fd = connectLoopback(port: server.port, receiveBuffer: 1024)
-            let request = Array("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let fd = try connectLoopback(port: server.port, receiveBuffer: 1024)
             sockets.append(fd)
+            try LoopbackHTTP.sendAll(fd, Data("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n".utf8), command: "events")
         }
         defer { for fd in sockets { close(fd) } }
         let started = Date()

@@ -34,10 +34,12 @@ enum LoopbackHTTP {
         return try readAnswer(fd, command: command, timeout: timeout)
     }
 
-    /// A TCP socket connected to 127.0.0.1:`port`, with send and receive timeouts set.
-    static func connectLoopback(port: Int, timeout: Duration, command: String) throws -> Int32 {
+    /// A TCP socket connected to 127.0.0.1:`port`, with send and receive timeouts set;
+    /// `receiveBuffer` shrinks its receive buffer (a reader that never reads fills it sooner).
+    static func connectLoopback(port: Int, timeout: Duration, command: String, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, streamType, 0)
         guard fd >= 0 else { throw WebDriverError(.connectionFailed, "socket() failed: \(errnoText())", command: command) }
+        if var size = receiveBuffer { _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var tv = timeval(tv_sec: time_t(timeout.components.seconds), tv_usec: suseconds_t(timeout.components.attoseconds / 1_000_000_000_000))
         if tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1000 }
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -74,7 +76,7 @@ enum LoopbackHTTP {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    private static var streamType: Int32 {
+    static var streamType: Int32 {
         #if canImport(Glibc) || canImport(Musl)
         return Int32(SOCK_STREAM.rawValue)
         #else
@@ -82,7 +84,7 @@ enum LoopbackHTTP {
         #endif
     }
 
-    private static func loopbackAddress(port: Int) -> sockaddr_in {
+    static func loopbackAddress(port: Int) -> sockaddr_in {
         var addr = sockaddr_in()
         #if canImport(Darwin)
         addr.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
@@ -93,7 +95,8 @@ enum LoopbackHTTP {
         return addr
     }
 
-    private static func sendAll(_ fd: Int32, _ data: Data, command: String) throws {
+    /// Sends all of `data`; throws when the peer is gone or the send timeout passes.
+    static func sendAll(_ fd: Int32, _ data: Data, command: String) throws {
         #if canImport(Darwin)
         let flags: Int32 = 0
         #else
