@@ -11,14 +11,7 @@ import MyelinData
     static let spirals = GeneratedSet("spirals", count: 120, noise: 0.1, seed: 5)
 
     static func request(_ set: GeneratedSet = spirals, out: String, epochs: Int = 1) -> TrainRequest {
-        var r = TrainRequest(source: .generated(set: set), out: out)
-        r.hidden = [8]
-        r.settings.epochs = epochs
-        r.settings.batchSize = 16
-        r.settings.learningRate = 0.01
-        r.verbosity = .silent
-        r.drawFilters = false
-        return r
+        RunJobTests.request(source: .generated(set: set), out: out, epochs: epochs)
     }
 
     @Test func aRunFolderRegeneratesItsData() throws {

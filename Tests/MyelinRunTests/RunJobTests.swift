@@ -28,7 +28,12 @@ import MyelinNN
     }
 
     static func request(_ csv: String, out: String, epochs: Int = 6) -> TrainRequest {
-        var r = TrainRequest(source: .csv(path: csv, label: "side", task: nil), out: out)
+        request(source: .csv(path: csv, label: "side", task: nil), out: out, epochs: epochs)
+    }
+
+    /// The small, quiet network the job tests train: one hidden layer of 8, batches of 16.
+    static func request(source: DataSource, out: String, epochs: Int) -> TrainRequest {
+        var r = TrainRequest(source: source, out: out)
         r.hidden = [8]
         r.settings.epochs = epochs
         r.settings.batchSize = 16
