@@ -54,8 +54,10 @@ let package = Package(
                         .embedInCode("Assets/dashboard.css"), .embedInCode("Assets/playground.html"),
                         .embedInCode("Assets/playground.js")]
         ),
+        // Pretrained models: the BERT encoder, sentence embeddings, the registry of downloadable models.
+        .target(name: "MyelinPretrained", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
-        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
+        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic", "MyelinPretrained"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.
         .target(name: "MyelinBench", dependencies: ["Myelin"]),
         .executableTarget(
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinNN", "MyelinCore", "MyelinClassic", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinWebDriver", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData"]),
+        .testTarget(name: "MyelinPretrainedTests", dependencies: ["MyelinPretrained", "MyelinNN", "MyelinData", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),

@@ -4,3 +4,4 @@
 @_exported import MyelinTrain
 @_exported import MyelinPlot
 @_exported import MyelinClassic
+@_exported import MyelinPretrained

@@ -7,29 +7,8 @@ import MyelinCore
 /// One data set the catalogue knows: its files (relative paths in the data folder layout, SHA-256,
 /// public download URL), task and class names.
 public struct CatalogueEntry: Sendable {
-    public struct File: Sendable {
-        /// What the file is: `train-images`, `train-labels`, `test-images`, `test-labels`, `data`, `text`.
-        public let role: String
-        /// Path inside a data folder, e.g. `mnist/train-images-idx3-ubyte.gz`.
-        public let path: String
-        /// SHA-256 of the file as stored (lowercase hex).
-        public let sha256: String
-        /// Size in bytes.
-        public let bytes: Int
-        /// Where to download it from.
-        public let url: String
-        /// For archives: the member to extract (the download is a zip holding the file).
-        public let archiveMember: String?
-
-        public init(role: String, path: String, sha256: String, bytes: Int, url: String, archiveMember: String? = nil) {
-            self.role = role
-            self.path = path
-            self.sha256 = sha256
-            self.bytes = bytes
-            self.url = url
-            self.archiveMember = archiveMember
-        }
-    }
+    /// A file of the set (`role` is `train-images`, `train-labels`, `test-images`, `test-labels`, `data` or `text`).
+    public typealias File = StoredFile
 
     public let name: String
     public let description: String
@@ -116,62 +95,31 @@ public struct Catalogue {
     }
 
     /// Where downloads go: `$XDG_CACHE_HOME/myelin` or `~/.cache/myelin`.
-    public var cacheDirectory: String {
-        if let x = environment["XDG_CACHE_HOME"], !x.isEmpty { return x + "/myelin" }
-        return (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/myelin"
+    public var cacheDirectory: String { FileStore.userCache(environment) }
+
+    /// The store the files are found in and downloaded through (shared with `Pretrained`).
+    var store: FileStore {
+        FileStore(op: "data", searchPaths: searchPaths, cacheDirectory: cacheDirectory,
+                  mirror: environment["MYELIN_DATA_MIRROR"], allowDownload: allowDownload)
     }
 
     public static func entry(_ name: String) -> CatalogueEntry? { entries.first { $0.name == name } }
 
     /// The paths of a data set's files by role, downloading them if needed and allowed.
     public func locate(_ name: String) throws -> [String: String] {
-        let entry = try knownEntry(name)
-        if entry.isGenerated { return [:] }
-        for dir in searchPaths {
-            if let found = filesIn(dir, entry) { return found }
-        }
-        let looked = searchPaths.joined(separator: ", ")
-        guard allowDownload else {
-            throw DataError(op: "data", reason: "cannot find '\(name)': looked in \(looked); downloading is off")
-        }
-        var found: [String: String] = [:]
-        for file in entry.files {
-            let target = cacheDirectory + "/" + file.path
-            if fileSize(target) == file.bytes {
-                found[file.role] = target
-                continue
-            }
-            let source = downloadSource(file)
-            do {
-                try download(file, from: source, to: target)
-            } catch {
-                let reason = (error as? DataError)?.reason ?? "\(error)"
-                throw DataError(op: "data", reason: "cannot find '\(name)': looked in \(looked); download from \(source) failed: \(reason)")
-            }
-            found[file.role] = target
-        }
-        return found
+        try store.locate(name, files: try knownEntry(name).files)
     }
 
     /// Where a data set was found (the folder), or nil when it is in none of the search folders
     /// (or is generated).
     public func status(_ name: String) -> String? {
         guard let entry = Catalogue.entry(name), !entry.isGenerated else { return nil }
-        for dir in searchPaths where filesIn(dir, entry) != nil { return dir }
-        return nil
+        return store.folder(holding: entry.files)
     }
 
     /// Checks the SHA-256 of every file of a located data set; throws on the first mismatch.
     public func verify(_ name: String) throws {
-        let entry = try knownEntry(name)
-        let paths = try locate(name)
-        for file in entry.files {
-            let path = paths[file.role]!
-            let digest = SHA256.hex(of: try readFileBytes(path, op: "data"))
-            guard digest == file.sha256 else {
-                throw DataError(op: "data", file: path, reason: "SHA-256 is \(digest), expected \(file.sha256)")
-            }
-        }
+        try store.verify(name, files: try knownEntry(name).files)
     }
 
     /// Reads a data set and splits it: MNIST and Fashion-MNIST keep their official test sets; the
@@ -237,95 +185,5 @@ public struct Catalogue {
             throw DataError(op: "data", reason: "unknown data set '\(name)' (known: \(Catalogue.entries.map(\.name).joined(separator: ", ")))")
         }
         return e
-    }
-
-    /// All of the entry's files under `dir` with the right sizes, or nil.
-    private func filesIn(_ dir: String, _ entry: CatalogueEntry) -> [String: String]? {
-        var found: [String: String] = [:]
-        for file in entry.files {
-            let path = dir + "/" + file.path
-            guard fileSize(path) == file.bytes else { return nil }
-            found[file.role] = path
-        }
-        return found
-    }
-
-    private func fileSize(_ path: String) -> Int? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              (attributes[.type] as? FileAttributeType) != .typeDirectory,
-              let size = attributes[.size] as? NSNumber else { return nil }
-        return size.intValue
-    }
-
-    private func downloadSource(_ file: CatalogueEntry.File) -> String {
-        if let mirror = environment["MYELIN_DATA_MIRROR"], !mirror.isEmpty {
-            return (mirror.hasSuffix("/") ? String(mirror.dropLast()) : mirror) + "/" + file.path
-        }
-        return file.url
-    }
-
-    private func download(_ file: CatalogueEntry.File, from source: String, to target: String) throws {
-        var bytes: [UInt8]
-        if source.hasPrefix("/") || source.hasPrefix("file://") {
-            let path = source.hasPrefix("file://") ? String(source.dropFirst(7)) : source
-            bytes = try readFileBytes(path, op: "data")
-        } else {
-            bytes = try Catalogue.fetch(source)
-        }
-        if let member = file.archiveMember, !source.hasSuffix(file.path) {
-            bytes = try ZipMember.extract(member, from: bytes)
-        }
-        let digest = SHA256.hex(of: bytes)
-        guard digest == file.sha256 else {
-            throw DataError(op: "data", reason: "got \(bytes.count) bytes with SHA-256 \(digest), expected \(file.sha256)")
-        }
-        let folder = (target as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw DataError(op: "data", reason: "cannot create \(folder): \(error.localizedDescription)")
-        }
-        do { try AtomicFile.write(bytes, to: target) } catch let e as FileError {
-            throw DataError(op: "data", reason: e.description)
-        }
-    }
-
-    /// Downloads `url` synchronously (60 s timeout); HTTP errors throw.
-    static func fetch(_ url: String) throws -> [UInt8] {
-        guard let u = URL(string: url) else { throw DataError(op: "data", reason: "bad URL \(url)") }
-        // @unchecked: `result` is written by the completion handler before `done` is signalled and read after waiting on it.
-        final class Box: @unchecked Sendable { var result: Result<[UInt8], DataError> = .failure(DataError(op: "data", reason: "no response")) }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        var request = URLRequest(url: u)
-        request.timeoutInterval = 60
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                box.result = .failure(DataError(op: "data", reason: error.localizedDescription))
-            } else if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                box.result = .failure(DataError(op: "data", reason: "HTTP status \(http.statusCode)"))
-            } else {
-                box.result = .success(data.map { [UInt8]($0) } ?? [])
-            }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return try box.result.get()
-    }
-}
-
-/// Extracts one member of a zip archive, for downloads that come zipped (the core's `ZipArchive` reads it).
-enum ZipMember {
-    /// The member called `name` (at the top or in a folder); errors are `[zip] ...` `DataError`s.
-    static func extract(_ name: String, from bytes: [UInt8]) throws -> [UInt8] {
-        let found: [UInt8]?
-        do {
-            found = try ZipArchive.member(in: bytes, file: "download") { $0 == name || $0.hasSuffix("/" + name) }
-        } catch let NPYError.badZip(_, reason) {
-            throw DataError(op: "zip", reason: reason)
-        }
-        guard let found else { throw DataError(op: "zip", reason: "no member '\(name)'") }
-        return found
     }
 }

@@ -81,6 +81,27 @@ public final class Embedding: Module {
         super.init()
     }
 
+    /// An embedding whose rows are `weight` (`[count, dimension]`), as PyTorch's
+    /// `Embedding.from_pretrained` (the weight stays trainable; `freeze()` the layer to keep it).
+    ///
+    /// ```swift
+    /// let table = Embedding(weight: Tensor.zeros([30522, 384]))
+    /// ```
+    public init(weight: Tensor, paddingIndex: Int? = nil) {
+        if weight.rank != 2 {
+            fatalError("[embedding] the weight must be [count, dimension], got shape \(weight.shape)")
+        }
+        let rows = weight.shape[0]
+        count = rows
+        dimension = weight.shape[1]
+        if let p = paddingIndex, p < -rows || p >= rows {
+            fatalError("[embedding] paddingIndex \(p) is out of range for \(rows) rows")
+        }
+        self.paddingIndex = paddingIndex.map { $0 < 0 ? $0 + rows : $0 }
+        self.weight = Parameter(weight)
+        super.init()
+    }
+
     public override func forward(_ input: Tensor) -> Tensor {
         if !input.dtype.isInteger {
             fatalError("[embedding] indices must be int32 or int64, got \(input.dtype)")

@@ -88,9 +88,11 @@ extension Module {
         try loadStateDict(Safetensors.load(path).tensors, strict: strict)
     }
 
-    /// `runningMean` → `running_mean`, per path component.
+    /// `runningMean` → `running_mean`, per path component. A component that starts with a capital
+    /// is a name given as is (Hugging Face's `LayerNorm`, by a `namedChildren` override) and kept.
     static func stateName(_ name: String) -> String {
         name.split(separator: ".", omittingEmptySubsequences: false).map { part -> String in
+            if part.first?.isUppercase == true { return String(part) }
             var out = ""
             for ch in part {
                 if ch.isUppercase {

@@ -134,3 +134,13 @@ public func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-
     #expect(bad.isEmpty, "\(context): \(bad.count) of \(a.count) values differ: \(bad.prefix(5).joined(separator: ", "))",
             sourceLocation: sourceLocation)
 }
+
+/// The folder of pretrained models (`$MYELIN_MODELS`, else `../shared/models` beside the
+/// repository) when it holds all-MiniLM-L6-v2, for tests that report themselves skipped otherwise.
+public func sharedModels() -> String? {
+    var candidates: [String] = []
+    if let env = ProcessInfo.processInfo.environment["MYELIN_MODELS"], !env.isEmpty { candidates.append(env) }
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    candidates.append(repo.deletingLastPathComponent().appendingPathComponent("shared/models").path)
+    return candidates.first { FileManager.default.fileExists(atPath: $0 + "/all-minilm-l6-v2/model.safetensors") }
+}
