@@ -35,7 +35,7 @@ let package = Package(
         // Neural networks: modules, layers, activations, losses, initialisers, optimisers, schedulers.
         .target(name: "MyelinNN", dependencies: ["MyelinCore"]),
         // Data: datasets, loaders, splits, transforms, file readers (IDX, CSV, text), the catalogue.
-        .target(name: "MyelinData", dependencies: ["MyelinCore"]),
+        .target(name: "MyelinData", dependencies: ["MyelinCore", "CMyelinKernels"]),
         // Training: fit/evaluate/predict, callbacks, progress, metrics, history.
         .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.

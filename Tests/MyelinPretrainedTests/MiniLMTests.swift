@@ -74,3 +74,43 @@ func largestDifference(_ t: Tensor, _ rows: [[Double]]) -> Double {
         #expect(names.count == 103)   // the file's 104 keys less position_ids
     }
 }
+
+/// all-MiniLM-L6-v2 from text, against sentence-transformers' `encode`.
+@Suite struct SentenceEncoderTests {
+    static let models = sharedModels()
+
+    static func encoder() throws -> SentenceEncoder {
+        try Pretrained(modelsDir: models!, environment: [:], allowDownload: false).load("all-MiniLM-L6-v2")
+    }
+
+    @Test(.enabled(if: models != nil, "needs all-MiniLM-L6-v2 (MYELIN_MODELS)"))
+    func embeddingsMatchSentenceTransformers() throws {
+        let encoder = try Self.encoder()
+        let ref = MiniLMReference.shared
+        #expect(encoder.maxSequenceLength == 256 && encoder.pooling == .mean && encoder.normalizes)
+        for (i, text) in ref.texts.enumerated() {
+            #expect(encoder.tokenizer.encode(text, maxLength: 256).ids == ref.ids[i], "ids of text \(i)")
+        }
+        // One text at a time, and in padded batches of rows of different lengths. Debug builds
+        // run a 256-token text in seconds, so the long texts go alone here; `make acceptance`
+        // checks every text both ways on the release binary (scripts/check-minilm.py).
+        let short = ref.ids.indices.filter { ref.ids[$0].count <= 64 }
+        let long = ref.ids.indices.first { ref.untruncatedLengths[$0] > 256 }!
+        for i in short + [long] {
+            #expect(largestDifference(encoder.encode([ref.texts[i]]).vectors, [ref.single[i]]) < 1e-5, "text \(i) alone")
+        }
+        let batch = encoder.encode(short.map { ref.texts[$0] }, batchSize: 8)
+        #expect(largestDifference(batch.vectors, short.map { ref.batch[$0] }) < 1e-5)
+        #expect(batch.truncated == 0)
+        #expect(encoder.encode([ref.texts[long], "short"]).truncated == 1)
+    }
+
+    @Test(.enabled(if: models != nil, "needs all-MiniLM-L6-v2 (MYELIN_MODELS)"))
+    func similarSentencesAreNearer() throws {
+        let e = try Self.encoder().encode(["A man is eating food.", "A man is eating a piece of bread.", "A monkey is playing drums."]).vectors
+        let food = (e[0] * e[1]).sum().item(), drums = (e[0] * e[2]).sum().item()
+        #expect(food > drums + 0.3)
+        let norms = (e * e).sum(axes: [1]).doubles
+        #expect(norms.allSatisfy { Swift.abs($0 - 1) < 1e-5 })
+    }
+}

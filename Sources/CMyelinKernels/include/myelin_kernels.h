@@ -1,6 +1,9 @@
 #ifndef MYELIN_KERNELS_H
 #define MYELIN_KERNELS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /// y[r] (+)= dot(w[r * ldw ..< r * ldw + cols], x) for r in 0..<rows: a matrix with contiguous
 /// rows times a contiguous vector. Returns 1 when it ran, 0 when this CPU lacks AVX2 and FMA
 /// (the caller then uses BLAS).
@@ -79,5 +82,8 @@ int myelin_row_dots(int isa, long rows, long k, long cols, const double *x, long
 /// is not available here or the packing buffer could not be allocated.
 int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int transA,
                  const double *b, long ldb, int transB, double *c, long ldc, int accumulate);
+
+// SHA-256's compression of `blocks` whole 64-byte blocks into `state` (MyelinData/SHA256.swift pads).
+void myelin_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
 
 #endif
