@@ -41,7 +41,7 @@ let package = Package(
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
         .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
-        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic"]),
+        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic", "MyelinPretrained"]),
         // Classic machine learning with scikit-learn's meaning: k-means, mixtures, kNN, naive Bayes, trees, PCA.
         .target(name: "MyelinClassic", dependencies: ["MyelinCore", "MyelinData", "MyelinPlot"]),
         // The live dashboard and playground: an HTTP server over run folders, its pages embedded in the binary.
