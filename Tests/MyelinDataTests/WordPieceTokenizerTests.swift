@@ -49,6 +49,14 @@ import MyelinCore
         #expect(Self.tok.tokenize(" \n\t ") == [])
     }
 
+    /// The per-scalar NFD with canonical ordering gives Foundation's NFD of the whole string.
+    @Test func decompositionMatchesFoundation() {
+        for s in ["Ångström résumé", "a\u{301}\u{316}b\u{1D165}\u{301}\u{316}", "한국어 ᄀ", "ǅ ﬁ Å Ω ẛ̣ ṩ", "q\u{307}\u{323}\u{315}\u{302}", ""] {
+            let ours = WordPieceTokenizer.decomposed(Array(s.unicodeScalars))
+            #expect(ours == Array(s.decomposedStringWithCanonicalMapping.unicodeScalars), "\(s)")
+        }
+    }
+
     @Test func specialTokensInTextStayWhole() {
         #expect(Self.tok.tokenize("hello [MASK]x [mask]") == ["hello", "[MASK]", "x", "[UNK]", "[UNK]", "[UNK]"])
         #expect(Self.tok.tokenize("[SEP][CLS]") == ["[SEP]", "[CLS]"])
