@@ -39,10 +39,7 @@ extension WordPieceTokenizer {
             return out
         }
         if options.stripsAccents {
-            // NFD needs the whole run (canonical reordering); Foundation does it once per text.
-            let decomposed = String(String.UnicodeScalarView(out)).decomposedStringWithCanonicalMapping
-            out.removeAll(keepingCapacity: true)
-            for c in decomposed.unicodeScalars where !Self.isNonspacingMark(c) { out.append(c) }
+            out = Self.decomposed(out).filter { !Self.isNonspacingMark($0) }
         }
         if options.lowercase {
             var lowered: [Unicode.Scalar] = []
@@ -59,6 +56,49 @@ extension WordPieceTokenizer {
             }
             out = lowered
         }
+        return out
+    }
+
+    /// The NFD of `s`: each scalar's canonical decomposition (context-free, so Foundation computes it
+    /// once per distinct scalar), then each run of combining marks stably sorted by combining class.
+    /// Foundation's NFD of a whole text grows faster than linearly with its length (1 MB: ~1 s).
+    static func decomposed(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(s.count + s.count / 4)
+        var cache: [UInt32: [Unicode.Scalar]] = [:]
+        var runStart = 0  // start of the current run of non-starters (combining class > 0)
+        func ccc(_ c: Unicode.Scalar) -> UInt8 { c.value < 0x300 ? 0 : c.properties.canonicalCombiningClass.rawValue }
+        func closeRun() {
+            // Canonical ordering: a stable insertion sort by combining class (runs are short).
+            guard out.count - runStart > 1 else { return }
+            for i in (runStart + 1)..<out.count {
+                let c = out[i], k = ccc(c)
+                var j = i
+                while j > runStart && ccc(out[j - 1]) > k { out[j] = out[j - 1]; j -= 1 }
+                out[j] = c
+            }
+        }
+        for c in s {
+            let parts: [Unicode.Scalar]
+            if c.value < 0xC0 {
+                parts = [c]  // nothing below U+00C0 decomposes canonically
+            } else if let known = cache[c.value] {
+                parts = known
+            } else {
+                parts = Array(String(c).decomposedStringWithCanonicalMapping.unicodeScalars)
+                cache[c.value] = parts
+            }
+            for p in parts {
+                if ccc(p) == 0 {
+                    closeRun()
+                    out.append(p)
+                    runStart = out.count
+                } else {
+                    out.append(p)
+                }
+            }
+        }
+        closeRun()
         return out
     }
 

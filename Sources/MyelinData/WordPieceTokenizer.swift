@@ -16,6 +16,10 @@
 /// ```
 public struct WordPieceTokenizer: Sendable {
     /// How text is normalized before WordPiece (the `tokenizer_config.json` flags).
+    ///
+    /// ```swift
+    /// let cased = WordPieceTokenizer.Options(lowercase: false)   // keeps case and accents
+    /// ```
     public struct Options: Equatable, Sendable {
         /// Lowercase the text (`do_lower_case`).
         public var lowercase: Bool
@@ -92,6 +96,10 @@ public struct WordPieceTokenizer: Sendable {
     public var vocabularySize: Int { tokens.count }
 
     /// The id of `token` (compared by Unicode scalars, not canonical equivalence), or nil.
+    ///
+    /// ```swift
+    /// tok.id(of: "[MASK]")   // 103 in BERT's vocabulary
+    /// ```
     public func id(of token: String) -> Int? { trie.exact(Array(token.unicodeScalars)).map(Int.init) }
 
     /// The word pieces of `text`, without `[CLS]`/`[SEP]`.
@@ -102,6 +110,10 @@ public struct WordPieceTokenizer: Sendable {
     public func tokenize(_ text: String) -> [String] { pieceIDs(text).map { tokens[Int($0)] } }
 
     /// The ids of `text`'s word pieces, without `[CLS]`/`[SEP]`.
+    ///
+    /// ```swift
+    /// tok.ids("Hello, world!")   // [7592, 1010, 2088, 999]
+    /// ```
     public func ids(_ text: String) -> [Int] { pieceIDs(text).map(Int.init) }
 
     /// The ids of `text`'s word pieces: special tokens in the raw text kept whole, the rest normalized,
