@@ -110,7 +110,9 @@ extension PyTorchCheckpoint {
             let p = dst.assumingMemoryBound(to: Bool.self)
             element = { p[$1] = load(UInt8.self, $0) != 0 }
         }
-        // Walk the view in row-major order; `j` is the storage index of output element `i`.
+        // Walk the view in row-major order; `j` is the storage index of output element `i`. It may
+        // step past the view in between (a size-1 axis with a huge stride), so the steps wrap; it
+        // is back in the checked range whenever an element is read.
         var index = [Int](repeating: 0, count: shape.count)
         var j = Int(t.offset)
         for i in 0..<count {
@@ -118,9 +120,9 @@ extension PyTorchCheckpoint {
             var d = shape.count - 1
             while d >= 0 {
                 index[d] += 1
-                j += strides[d]
+                j &+= strides[d]
                 if index[d] < shape[d] { break }
-                j -= strides[d] * shape[d]
+                j &-= strides[d] &* shape[d]
                 index[d] = 0
                 d -= 1
             }

@@ -353,9 +353,11 @@ struct Unpickler {
             throw error("storage type \(full) has no Myelin dtype (Myelin reads "
                         + PyTorchStorageKind.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
+        // TorchScript archives (torch.jit.save) name their compiled classes under __torch__.
+        let hint = module.hasPrefix("__torch__") ? "; this looks like a TorchScript archive: save model.state_dict() with torch.save instead" : ""
         throw error("global \(full) is not allowed; a checkpoint may name only "
                     + (PickleGlobal.callables.map(\.name) + ["torch.<Type>Storage"]).joined(separator: ", ")
-                    + " (nothing in the file was run)")
+                    + " (nothing in the file was run)\(hint)")
     }
 
     private func ints(_ v: PickleValue, _ what: String) throws -> [Int64] {

@@ -19,7 +19,8 @@ public struct PyTorchCheckpointError: Error, CustomStringConvertible, Equatable,
 /// `torch.<Type>Storage` types; any other global (`os.system`, `builtins.eval`, a model's own
 /// class) is refused by name before anything could use it. Everything from the file is checked:
 /// each storage's size against its `data/<key>` entry, each view (offset, sizes, strides) against
-/// its storage, integer widths, nesting (100 levels), entries (1,000,000), open MARKs, the memo.
+/// its storage, integer widths, nesting (100 levels), entries (1,000,000), open MARKs, the memo,
+/// and the elements expanded views may produce.
 ///
 /// What comes back:
 /// - Each tensor is a contiguous copy of its view, so tensors that share a storage in PyTorch
@@ -45,8 +46,8 @@ public enum PyTorchCheckpoint {
     /// Dict, list and tuple entries visited while flattening, at most: a few containers shared
     /// many times over would otherwise name 2^40 paths.
     static let maxEntries = 1_000_000
-    /// Expanded views (stride 0) may give more elements than are stored; up to 8 times the
-    /// stored elements plus 2^24 in all, so that a small file cannot ask for terabytes.
+    /// Expanded views (stride 0) may give more elements than are stored: up to 8 elements per
+    /// stored byte plus 2^24 in all, so that a small file cannot ask for terabytes.
     static let expansionAllowance = 1 << 24
 
     /// The tensors of a checkpoint file, in the file's order (see the type's documentation).
@@ -103,7 +104,10 @@ public enum PyTorchCheckpoint {
     private static func decode(entries: [ZipArchive.Entry], in raw: UnsafeRawBufferPointer,
                                fail: @escaping (String) -> PyTorchCheckpointError) throws -> [(name: String, tensor: Tensor)] {
         // The top folder is named after the file torch.save wrote; data.pkl sits directly inside it.
-        let pickles = entries.filter { $0.name.hasSuffix("data.pkl") && $0.name.split(separator: "/", omittingEmptySubsequences: false).count <= 2 }
+        let pickles = entries.filter {
+            let parts = $0.name.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.last == "data.pkl" && parts.count <= 2
+        }
         guard let pickle = pickles.first else {
             let names = entries.prefix(5).map(\.name).joined(separator: ", ")
             throw fail("no data.pkl in the archive (\(entries.count) entries: \(names)\(entries.count > 5 ? ", ..." : "")); "

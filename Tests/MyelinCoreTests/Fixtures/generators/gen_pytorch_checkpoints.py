@@ -58,19 +58,24 @@ def error(name, data, message):
     cases.append(case(name, "error", [], [], params={"file": f"pytorch/{name}", "message": message}))
 
 
+def put(z, name, data):
+    """Adds an entry dated 1980-01-01, so that running the generator again gives the same bytes."""
+    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=z.compression)
+
+
 def archive(pkl, storages=None, byteorder=b"little", top="archive", extra=None, deflate=False):
     """A zip laid out as torch.save's: top/data.pkl, top/byteorder, top/data/<key>, top/version
     (deflated, unlike torch.save's, when `deflate`: it keeps the long pickles small)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as z:
-        z.writestr(f"{top}/data.pkl", pkl)
+        put(z, f"{top}/data.pkl", pkl)
         if byteorder is not None:
-            z.writestr(f"{top}/byteorder", byteorder)
+            put(z, f"{top}/byteorder", byteorder)
         for key, data in (storages or {}).items():
-            z.writestr(f"{top}/data/{key}", data)
+            put(z, f"{top}/data/{key}", data)
         for key, data in (extra or {}).items():
-            z.writestr(f"{top}/{key}", data)
-        z.writestr(f"{top}/version", b"3\n")
+            put(z, f"{top}/{key}", data)
+        put(z, f"{top}/version", b"3\n")
     return buf.getvalue()
 
 
@@ -190,7 +195,7 @@ def valid_files():
                 size = sizes[rest[5:]]
                 if size > 1:
                     data = np.frombuffer(data, dtype=f"<u{size}").byteswap().tobytes()
-            z.writestr("bigendian/" + rest, data)
+            put(z, "bigendian/" + rest, data)
     with open(os.path.join(DIR, "bigendian.pt"), "wb") as f:
         f.write(out.getvalue())
     record("bigendian.pt", list(big.items()))
@@ -264,11 +269,16 @@ def malicious_files(dtypes):
     with open(os.path.join(DIR, "dtypes.pt"), "rb") as f:
         good = f.read()
     error("truncated.pt", good[: len(good) * 3 // 5], "bad zip")
+    # The legacy format keys storages by memory address: this one file differs on every run.
     legacy = io.BytesIO()
     torch.save({"x": torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
     error("legacy.pt", legacy.getvalue(), "re-save it with PyTorch 1.6 or later")
     # A TorchScript archive's data.pkl names its own classes.
-    error("torchscript_class.pt", archive(pickle(G("__torch__.Net", "Net") + b")\x81")), "global __torch__.Net.Net is not allowed")
+    error("torchscript_class.pt", archive(pickle(G("__torch__.Net", "Net") + b")\x81")), "this looks like a TorchScript archive")
+    # A stride far past the storage on a size-1 axis reads nothing out of bounds: PyTorch allows it.
+    with open(os.path.join(DIR, "huge_stride_size1.pt"), "wb") as f:
+        f.write(archive(pickle(state([("x", rebuilt(offset=1, size=(1, 2), stride=(2 ** 63 - 1, 1)))])), six))
+    record("huge_stride_size1.pt", [("x", torch.tensor([[1.0, 2.0]]))])
 
 
 class Block(torch.nn.Module):
