@@ -1,4 +1,9 @@
 /// A PyTorch checkpoint that cannot be read: `[pytorch] model.pt: <reason>`, one line with the numbers.
+///
+/// ```swift
+/// do { _ = try PyTorchCheckpoint.load("evil.pt") } catch { print(error) }
+/// // [pytorch] evil.pt: data.pkl byte 2: global os.system is not allowed; ... (nothing in the file was run)
+/// ```
 public struct PyTorchCheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
     public let file: String
     public let reason: String

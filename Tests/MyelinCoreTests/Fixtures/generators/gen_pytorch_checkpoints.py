@@ -269,6 +269,9 @@ def malicious_files(dtypes):
     with open(os.path.join(DIR, "dtypes.pt"), "rb") as f:
         good = f.read()
     error("truncated.pt", good[: len(good) * 3 // 5], "bad zip")
+    dup = io.BytesIO()
+    torch.save({"a.b": torch.ones(1), "a": {"b": torch.zeros(1)}}, dup)
+    error("duplicate_names.pt", dup.getvalue(), "two tensors are named a.b")
     # The legacy format keys storages by memory address: this one file differs on every run.
     legacy = io.BytesIO()
     torch.save({"x": torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
