@@ -8,11 +8,9 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a PyTorch checkpoint (.pt/.pth from torch.save) to .safetensors, without running any code in it.",
         discussion: """
-            myelin convert resnet.pt resnet.safetensors
-            Reads the zip format of PyTorch 1.6 and later as torch.load(weights_only=True) does: only tensors,
-            dicts, lists and numbers; any other object in the file is refused. Nested dicts become dotted names
-            (a {"state_dict": ...} checkpoint gives its state dict); float16/bfloat16 become float32 and
-            int16/int8/uint8 int32. The output is written atomically, with {"format": "pt"} in its metadata.
+            Example: myelin convert resnet.pt resnet.safetensors
+
+            Reads the zip format of PyTorch 1.6 and later as torch.load(weights_only=True) does: only tensors, dicts, lists and numbers; any other object in the file is refused, never run. Nested dicts become dotted names (a {"state_dict": ...} checkpoint gives its state dict); float16 and bfloat16 become float32, int16, int8 and uint8 become int32. The output is written atomically, with {"format": "pt"} in its metadata.
             """)
 
     @Argument(help: "The checkpoint to read (.pt or .pth).") var input: String

@@ -87,7 +87,8 @@ extension Module {
     /// ```
     @discardableResult
     public func load(from path: String, strict: Bool = true) throws -> StateDictLoadReport {
-        if path.hasSuffix(".pt") || path.hasSuffix(".pth") {
+        let lowercased = path.lowercased()
+        if lowercased.hasSuffix(".pt") || lowercased.hasSuffix(".pth") {
             let tensors = try PyTorchCheckpoint.load(path)
             return try loadStateDict(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }), strict: strict)
         }
