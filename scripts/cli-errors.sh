@@ -257,5 +257,29 @@ for d in d1 d2 d3 d4; do
     if [ -e "$T/$d" ]; then echo "FAIL a refused dashboard run left $T/$d behind"; failures=$((failures + 1)); fi
 done
 
+# PyTorch checkpoints (myelin convert): malicious and broken files from PyTorchCheckpointTests' fixtures
+# are refused in one line, nothing run, nothing written; a real checkpoint converts.
+P=$PWD/Tests/MyelinCoreTests/Fixtures/pytorch
+expect "convert: os.system"          "global os.system is not allowed" "$MYELIN" convert "$P/os_system.pt" "$T/p1.safetensors"
+expect "convert: builtins.eval"      "global builtins.eval is not allowed" "$MYELIN" convert "$P/builtins_eval.pt" "$T/p2.safetensors"
+expect "convert: unknown class"      "global __main__.Evil is not allowed" "$MYELIN" convert "$P/newobj_unknown_class.pt" "$T/p3.safetensors"
+expect "convert: oversized storage"  "storage 0 needs 4000 bytes but data/0 has 24" "$MYELIN" convert "$P/storage_oversized.pt" "$T/p4.safetensors"
+expect "convert: view past storage"  "reaches element 9 of a storage of 6" "$MYELIN" convert "$P/view_past_storage.pt" "$T/p5.safetensors"
+expect "convert: huge shape"         "elements overflow" "$MYELIN" convert "$P/huge_size.pt" "$T/p6.safetensors"
+expect "convert: deep nesting"       "nested more than 100 levels" "$MYELIN" convert "$P/deep_nesting.pt" "$T/p7.safetensors"
+expect "convert: shared 2^40 times"  "more than 1000000 entries" "$MYELIN" convert "$P/dag_bomb.pt" "$T/p8.safetensors"
+expect "convert: truncated archive"  "bad zip" "$MYELIN" convert "$P/truncated.pt" "$T/p9.safetensors"
+expect "convert: legacy format"      "re-save it with PyTorch 1.6 or later" "$MYELIN" convert "$P/legacy.pt" "$T/p10.safetensors"
+expect "convert: not a checkpoint"   "not a zip archive" "$MYELIN" convert "$T/good.csv" "$T/p11.safetensors"
+expect "convert: missing file"       "[pytorch] $T/missing.pt: cannot open" "$MYELIN" convert "$T/missing.pt" "$T/p12.safetensors"
+expect "convert: output suffix"      "[convert] the output $T/p13.pt must end in .safetensors" "$MYELIN" convert "$P/dtypes.pt" "$T/p13.pt"
+expect "convert: output under a file" "is not a directory|cannot create" "$MYELIN" convert "$P/dtypes.pt" "$T/good.csv/p14.safetensors"
+for p in p1 p2 p3 p4 p5 p6 p7 p8 p9 p10 p11 p12 p13; do
+    if [ -e "$T/$p.safetensors" ] || [ -e "$T/$p.pt" ]; then echo "FAIL a refused convert left $T/$p behind"; failures=$((failures + 1)); fi
+done
+if [ -e /tmp/myelin-pwned ]; then echo "FAIL a malicious checkpoint ran a command"; failures=$((failures + 1)); fi
+"$MYELIN" convert "$P/dtypes.pt" "$T/dtypes.safetensors" > /dev/null 2>&1 && [ -s "$T/dtypes.safetensors" ] \
+    || { echo "FAIL converting a real PyTorch checkpoint"; failures=$((failures + 1)); }
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

@@ -75,17 +75,24 @@ extension Module {
         try Safetensors.save(stateDict(), to: path, metadata: metadata)
     }
 
-    /// Loads weights and buffers from a `.safetensors` file (Myelin's or PyTorch's), strictly by
-    /// default. A file with Myelin's checksum whose contents do not match it throws
-    /// `SafetensorsError` (`... checksum mismatch: stored ..., computed ...; the file is corrupt`)
-    /// and changes nothing.
+    /// Loads weights and buffers from a `.safetensors` file (Myelin's or PyTorch's), or from a
+    /// PyTorch checkpoint when the name ends in `.pt` or `.pth` (read by `PyTorchCheckpoint`, which
+    /// runs nothing in the file), strictly by default. A file with Myelin's checksum whose contents
+    /// do not match it throws `SafetensorsError` (`... checksum mismatch: stored ..., computed ...;
+    /// the file is corrupt`) and changes nothing.
     ///
     /// ```swift
     /// try model.load(from: "mnist.safetensors")
+    /// try model.load(from: "resnet.pt")   // torch.save(model.state_dict(), "resnet.pt")
     /// ```
     @discardableResult
     public func load(from path: String, strict: Bool = true) throws -> StateDictLoadReport {
-        try loadStateDict(Safetensors.load(path).tensors, strict: strict)
+        let lowercased = path.lowercased()
+        if lowercased.hasSuffix(".pt") || lowercased.hasSuffix(".pth") {
+            let tensors = try PyTorchCheckpoint.load(path)
+            return try loadStateDict(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }), strict: strict)
+        }
+        return try loadStateDict(Safetensors.load(path).tensors, strict: strict)
     }
 
     /// `runningMean` → `running_mean`, per path component. A component that starts with a capital
