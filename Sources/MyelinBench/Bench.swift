@@ -30,7 +30,7 @@ public enum Benchmarks {
         public var description: String {
             switch self {
             case .unknownWorkload(let w):
-                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f64_<n>"
+                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads + Benchmarks.pretrainedWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f64_<n>"
             }
         }
     }
@@ -59,6 +59,8 @@ public enum Benchmarks {
         case "knn_mnist": return try knnMNIST(name, precision: .float32)
         case "knn_mnist_f64": return try knnMNIST(name, precision: .float64)
         case "kmeans_mnist": return try kmeansMNIST(name)
+        case "minilm_embed_b1": return try minilmEmbed(name, sentences: 200, batchSize: 1)
+        case "minilm_embed_b32": return try minilmEmbed(name, sentences: 1024, batchSize: 32)
         default: throw BenchError.unknownWorkload(name)
         }
     }
