@@ -55,7 +55,10 @@ enum AttentionKernels {
         let body = { (c: Int) in
             let lo = items * c / chunks, hi = items * (c + 1) / chunks
             if lo == hi { return }
-            let scratch = UnsafeMutablePointer<T>.allocate(capacity: g.block * Swift.max(g.tk, 1))
+            // The scores, then one row more: the shifted scores exp reads (see `expShifted`).
+            // ... and each row's 1 / sum, applied to the block's output rows (Dv columns) rather
+            // than to the probabilities (Tk columns).
+            let scratch = UnsafeMutablePointer<T>.allocate(capacity: (g.block + 1) * Swift.max(g.tk, 1) + g.block)
             defer { scratch.deallocate() }
             for item in lo..<hi {
                 forwardBlock(g, slice: item / g.blocksPerSlice, block: item % g.blocksPerSlice,
@@ -77,23 +80,28 @@ enum AttentionKernels {
             if n == 0 { lse.map { ($0 + s * g.tq + r0).initialize(repeating: .infinity, count: rows) } }
             if n == 0 { return }
         }
-        scoreBlock(g, slice: s, r0: r0, rows: rows, n: n, q: q, k: k, mask: mask, scores: scores)
+        let tmp = scores + g.block * Swift.max(g.tk, 1), inverseSums = tmp + Swift.max(g.tk, 1)
+        scoreBlock(g, slice: s, r0: r0, rows: rows, n: n, q: q, k: k, mask: mask, scores: scores, tmp: tmp)
         for i in 0..<rows {
             let row = scores + i * n
             let m = rowMax(row, n)
             if m == -.infinity {
                 // No visible key: PyTorch's SDPA gives a zero row (its "safe softmax"), not NaN.
                 row.initialize(repeating: 0, count: n)
+                inverseSums[i] = 0
                 lse?[s * g.tq + r0 + i] = .infinity
                 continue
             }
-            let sum = expShifted(row, n, by: m)
-            let inv = 1 / sum
-            for j in 0..<n { row[j] *= inv }
+            let sum = expShifted(row, n, by: m, through: tmp)
+            inverseSums[i] = 1 / sum
             lse?[s * g.tq + r0 + i] = m + T.log(sum)
         }
         if g.dv > 0 {
             BLAS.gemm(UnsafePointer(scores), rowMajor(rows, n), v.slice(s), v.op, o, m: rows, n: g.dv, k: n)
+            for i in 0..<rows {
+                let orow = o + i * g.dv, inv = inverseSums[i]
+                for c in 0..<g.dv { orow[c] *= inv }
+            }
         }
     }
 
@@ -111,7 +119,8 @@ enum AttentionKernels {
             let lo = g.slices * c / chunks, hi = g.slices * (c + 1) / chunks
             if lo == hi { return }
             let capacity = g.block * Swift.max(g.tk, 1)
-            let p = UnsafeMutablePointer<T>.allocate(capacity: capacity), dp = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+            let p = UnsafeMutablePointer<T>.allocate(capacity: capacity + Swift.max(g.tk, 1))
+            let dp = UnsafeMutablePointer<T>.allocate(capacity: capacity)
             defer { p.deallocate(); dp.deallocate() }
             for s in lo..<hi {
                 for b in 0..<g.blocksPerSlice {
@@ -139,8 +148,9 @@ enum AttentionKernels {
         }
         let gBlock = gOut + (s * g.tq + r0) * g.dv
         // P = exp(scores - lse): the forward's probabilities (0 everywhere on a row with lse = +inf).
-        scoreBlock(g, slice: s, r0: r0, rows: rows, n: n, q: q, k: k, mask: mask, scores: p)
-        for i in 0..<rows { _ = expShifted(p + i * n, n, by: lse[s * g.tq + r0 + i]) }
+        let tmp = p + g.block * Swift.max(g.tk, 1)
+        scoreBlock(g, slice: s, r0: r0, rows: rows, n: n, q: q, k: k, mask: mask, scores: p, tmp: tmp)
+        for i in 0..<rows { _ = expShifted(p + i * n, n, by: lse[s * g.tq + r0 + i], through: tmp) }
         // dP = dO Vᵀ, then dS = P (dP - Σⱼ P dP + dlse) scaled back to the raw products Q Kᵀ.
         if g.dv > 0 {
             BLAS.gemm(gBlock, rowMajor(rows, g.dv), v.slice(s), v.transposedOp, dp, m: rows, n: n, k: g.dv)
@@ -168,29 +178,50 @@ enum AttentionKernels {
     }
 
     /// Scores of rows r0..<r0+rows against the first n keys: scale · q kᵀ, plus the mask (bool:
-    /// -inf where false) and -inf above the causal diagonal, into `scores` [rows, n].
+    /// -inf where false) and -inf above the causal diagonal, into `scores` [rows, n]. `tmp` holds
+    /// n elements of scratch.
     @inline(__always)
     private static func scoreBlock<T: FloatElement>(_ g: AttentionGeometry, slice s: Int, r0: Int, rows: Int, n: Int,
                                                     q: AttentionOperand<T>, k: AttentionOperand<T>,
-                                                    mask: AttentionMaskPointer<T>?, scores: UnsafeMutablePointer<T>) {
+                                                    mask: AttentionMaskPointer<T>?, scores: UnsafeMutablePointer<T>,
+                                                    tmp: UnsafeMutablePointer<T>) {
         if g.d > 0 {
             BLAS.gemm(q.slice(s) + q.op.rowOffset(r0), q.op, k.slice(s), k.transposedOp, scores, m: rows, n: n, k: g.d)
         } else {
             scores.initialize(repeating: 0, count: rows * n)
         }
         let scale = T(fromDouble: g.scale)
+        // A bool mask that is the same for every query (key padding, [B, 1, 1, Tk]) becomes one
+        // additive row: a select on bools per score does not vectorise, an add does.
+        var sharedRow: UnsafePointer<T>?
+        if let mask, mask.rowStride == 0, case .bool(let m) = mask.values {
+            let mr = m + mask.offsets[s]
+            for j in 0..<n { tmp[j] = mr[j * mask.colStride] ? 0 : -.infinity }
+            sharedRow = UnsafePointer(tmp)
+        }
         for i in 0..<rows {
             let row = scores + i * n
             let qi = r0 + i
-            if let mask {
+            if let add = sharedRow {
+                for j in 0..<n { row[j] = row[j] * scale + add[j] }
+            } else if let mask {
                 let base = mask.offsets[s] + qi * mask.rowStride, cs = mask.colStride
                 switch mask.values {
+                // Unit column stride (a key-padding or full mask) gets its own loop, which vectorises.
                 case .bool(let m):
                     let mr = m + base
-                    for j in 0..<n { row[j] = mr[j * cs] ? row[j] * scale : -.infinity }
+                    if cs == 1 {
+                        for j in 0..<n { row[j] = mr[j] ? row[j] * scale : -.infinity }
+                    } else {
+                        for j in 0..<n { row[j] = mr[j * cs] ? row[j] * scale : -.infinity }
+                    }
                 case .additive(let m):
                     let mr = m + base
-                    for j in 0..<n { row[j] = row[j] * scale + mr[j * cs] }
+                    if cs == 1 {
+                        for j in 0..<n { row[j] = row[j] * scale + mr[j] }
+                    } else {
+                        for j in 0..<n { row[j] = row[j] * scale + mr[j * cs] }
+                    }
                 }
             } else {
                 for j in 0..<n { row[j] *= scale }
@@ -203,24 +234,40 @@ enum AttentionKernels {
 
     @inline(__always)
     private static func rowMax<T: FloatElement>(_ row: UnsafeMutablePointer<T>, _ n: Int) -> T {
-        var m = -T.infinity
-        for j in 0..<n where row[j] > m { m = row[j] }
-        return m
+        // Four running maxima: one would chain every comparison on the previous one.
+        var (m0, m1, m2, m3) = (-T.infinity, -T.infinity, -T.infinity, -T.infinity)
+        var j = 0
+        while j + 4 <= n {
+            m0 = Swift.max(m0, row[j]); m1 = Swift.max(m1, row[j + 1])
+            m2 = Swift.max(m2, row[j + 2]); m3 = Swift.max(m3, row[j + 3])
+            j += 4
+        }
+        while j < n { m0 = Swift.max(m0, row[j]); j += 1 }
+        return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
     }
 
-    /// row[j] = exp(row[j] - shift) in place; returns the sum. float32 uses Myelin's vector exp.
+    /// row[j] = exp(row[j] - shift); returns the sum. float32 uses Myelin's vector exp from the
+    /// shifted values in `tmp` (n elements): called in place, the C loop's overlap check would
+    /// send it down its scalar path, 4x slower.
     @inline(__always)
-    private static func expShifted<T: FloatElement>(_ row: UnsafeMutablePointer<T>, _ n: Int, by shift: T) -> T {
-        for j in 0..<n { row[j] -= shift }
+    private static func expShifted<T: FloatElement>(_ row: UnsafeMutablePointer<T>, _ n: Int, by shift: T,
+                                                    through tmp: UnsafeMutablePointer<T>) -> T {
         if T.self == Float.self {
-            let f = UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self)
-            myelin_vexp_f32(f, f, n)
+            for j in 0..<n { tmp[j] = row[j] - shift }
+            myelin_vexp_f32(UnsafeRawPointer(tmp).assumingMemoryBound(to: Float.self),
+                            UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), n)
         } else {
-            for j in 0..<n { row[j] = T.exp(row[j]) }
+            for j in 0..<n { row[j] = T.exp(row[j] - shift) }
         }
-        var sum: T = 0
-        for j in 0..<n { sum += row[j] }
-        return sum
+        // Four partial sums, for the same reason as `rowMax`.
+        var (s0, s1, s2, s3): (T, T, T, T) = (0, 0, 0, 0)
+        var j = 0
+        while j + 4 <= n {
+            s0 += row[j]; s1 += row[j + 1]; s2 += row[j + 2]; s3 += row[j + 3]
+            j += 4
+        }
+        while j < n { s0 += row[j]; j += 1 }
+        return (s0 + s1) + (s2 + s3)
     }
 
     @inline(__always)
