@@ -26,9 +26,11 @@ extension Tensor {
     ///
     /// ```swift
     /// let q = Tensor.randn([2, 4, 10, 8]), k = Tensor.randn([2, 4, 12, 8]), v = Tensor.randn([2, 4, 12, 8])
-    /// let padding = Tensor([[true, true, false], [true, true, true]]).reshape([2, 1, 1, 3])
     /// let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v)                // [2, 4, 10, 8]
-    /// let z = Tensor.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true)
+    /// // Key padding: sequence 1 has 7 valid keys; true = may attend.
+    /// let keep = Tensor.arange(12).reshape([1, 1, 1, 12]) .< Tensor([12, 7]).reshape([2, 1, 1, 1])
+    /// let z = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: keep)
+    /// let c = Tensor.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true)
     /// ```
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
                                                  isCausal: Bool = false, scale: Double? = nil) -> Tensor {
