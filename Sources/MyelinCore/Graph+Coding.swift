@@ -47,6 +47,7 @@ public enum PrimitiveRegistry {
         add(Gathering.MaskedFill.self); add(Gathering.OneHot.self); add(SortIndices.self); add(CustomOp.self)
         add(FusedElementwise.self)
         add(Recurrence.Forward.self); add(Recurrence.Output.self); add(Recurrence.Backward.self)
+        add(Attention.Forward.self); add(Attention.Backward.self)
         return t
     }
 }
