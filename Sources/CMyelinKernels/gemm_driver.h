@@ -54,12 +54,18 @@ static void pack_b(const real *b, long ldb, int trans, long pc, long kb, long jc
                 for (; j < nr; j++) d[j] = 0;
             }
         } else {
-            for (long j = 0; j < cols; j++) {
-                const real *src = b + (jc + jr + j) * ldb + pc;
-                for (long p = 0; p < kb; p++) dst[p * nr + j] = src[p];
+            // B stored transposed (a Linear layer's weight): write each packed row whole, reading
+            // one element from each of the panel's `cols` rows of storage. Those nr cache lines
+            // stay in L1 for 64 bytes' worth of p; walking one storage row at a time instead
+            // wrote a cache line per element and made packing 3x the time of the arithmetic for
+            // the few-row products of batch-1 transformer inference.
+            const real *src = b + (jc + jr) * ldb + pc;
+            for (long p = 0; p < kb; p++) {
+                real *d = dst + p * nr;
+                long j = 0;
+                for (; j < cols; j++) d[j] = src[j * ldb + p];
+                for (; j < nr; j++) d[j] = 0;
             }
-            for (long p = 0; p < kb; p++)
-                for (long j = cols; j < nr; j++) dst[p * nr + j] = 0;
         }
     }
 }

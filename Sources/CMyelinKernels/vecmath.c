@@ -1,4 +1,4 @@
-// Elementwise float32 loops over contiguous arrays: exp, tanh and sigmoid from one polynomial
+// Elementwise float32 loops over contiguous arrays: exp, tanh, sigmoid and erf from polynomials
 // (no libm call, so the loops vectorise), and the cheap ops a fused graph chains block by block.
 //
 // Each loop is written once as plain C and compiled twice: for AVX2 (8 floats an instruction) and
@@ -55,6 +55,31 @@ static inline float tanh_one(float x) {
     return x != x ? x : y;
 }
 
+// erf to 1.12 ulp (checked against double erf on every 97th float): an odd polynomial in x up to
+// |x| = 0.9277, else 1 - e^(polynomial in |x|) with x's sign (the coefficients are Norbert Juffa's
+// minimax fits for erff, evaluated here without FMA). Both are computed and one chosen, so the
+// loop vectorises; erf(±inf) = ±1, NaN passes through. libm's erff was a fifth of MiniLM's time.
+static inline float erf_one(float a) {
+    float t = __builtin_fabsf(a), s = a * a;
+    float r = -1.72853470e-5f * t + 3.83197126e-4f;
+    float u = -3.88396438e-3f * t + 2.42546219e-2f;
+    r = r * s + u;
+    r = r * t - 1.06777877e-1f;
+    r = r * t - 6.34846687e-1f;
+    r = r * t - 1.28717512e-1f;
+    r = r * t - t;
+    float big = __builtin_copysignf(1.0f - exp_one(r), a);
+    float q = -5.96761703e-4f;
+    q = q * s + 4.99119423e-3f;
+    q = q * s - 2.67681349e-2f;
+    q = q * s + 1.12819925e-1f;
+    q = q * s - 3.76125336e-1f;
+    q = q * s + 1.28379166e-1f;
+    float small = q * a + a;
+    float y = t > 0.927734375f ? big : small;
+    return a != a ? a : y;
+}
+
 // 1 / (1 + e^-x): e^-x overflows to +inf for very negative x, giving exactly 0, never NaN.
 static inline float sigmoid_one(float x) { return 1.0f / (1.0f + exp_one(-x)); }
 
@@ -65,6 +90,9 @@ static inline float sigmoid_one(float x) { return 1.0f / (1.0f + exp_one(-x)); }
     }                                                                                              \
     ATTR static void tanh_##SUFFIX(const float *x, float *y, long n) {                             \
         _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = tanh_one(x[i]);                                        \
+    }                                                                                              \
+    ATTR static void erf_##SUFFIX(const float *x, float *y, long n) {                              \
+        _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = erf_one(x[i]);                                         \
     }                                                                                              \
     ATTR static void sigmoid_##SUFFIX(const float *x, float *y, long n) {                          \
         _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = sigmoid_one(x[i]);                                     \
@@ -122,6 +150,7 @@ BINARY_LOOPS(avx2, AVX2)
 EXPORT_UNARY(exp)
 EXPORT_UNARY(tanh)
 EXPORT_UNARY(sigmoid)
+EXPORT_UNARY(erf)
 EXPORT_UNARY(neg)
 EXPORT_UNARY(abs)
 EXPORT_UNARY(relu)

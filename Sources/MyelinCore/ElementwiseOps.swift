@@ -64,6 +64,7 @@ enum UnaryOps {
     /// The Gauss error function, with derivative 2/√π · e^(-x²).
     struct Erf: FloatUnaryOp {
         static let name = "erf"
+        static var vectorF32: VectorUnaryF32? { VectorKernels.erf }
         func callAsFunction<T: FloatElement>(_ x: T) -> T { .erf(x) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * (-x.square()).exp() * (2 / Double.pi.squareRoot()) }
     }

@@ -166,13 +166,17 @@ public final class BertSelfAttention: Module {
         return context.transposed(1, 2).reshape([b, t, h])
     }
 
-    /// softmax(q kᵀ / √d + mask) v over `[batch, heads, tokens, d]`.
+    /// softmax(q kᵀ / √d + mask) v over `[batch, heads, tokens, d]`: the fused attention op,
+    /// or, when attention dropout is on (training), the composed ops with dropout on the probabilities.
     static func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, keep: Tensor?, dropout: Dropout?) -> Tensor {
+        guard let dropout, dropout.p > 0 else {
+            return Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: keep)
+        }
         let d = q.shape[3]
         var scores = q.matmul(k.transposed(2, 3)) * (1 / Double(d).squareRoot())
         if let keep { scores = Tensor.where(keep, scores, -Double(Float.greatestFiniteMagnitude)) }
         var p = scores.softmax(axis: -1)
-        if let dropout { p = dropout(p) }
+        p = dropout(p)
         return p.matmul(v)
     }
 }

@@ -36,6 +36,7 @@ import CMyelinKernels
         #expect(unaryLoop(UnaryOps.Exp.self) != nil)
         #expect(unaryLoop(UnaryOps.Tanh.self) != nil)
         #expect(unaryLoop(UnaryOps.Sigmoid.self) != nil)
+        #expect(unaryLoop(UnaryOps.Erf.self) != nil)
         #expect(unaryLoop(UnaryOps.Log.self) == nil)
         #expect(numericLoop(UnaryOps.Negate.self) != nil)
         #expect(numericLoop(UnaryOps.Relu.self) != nil)
@@ -64,6 +65,14 @@ import CMyelinKernels
     @Test func sigmoidIsWithinThreeULPs() {
         let (e, at) = maxULP(sweep(-60, 30), { $0.sigmoid() }, { 1 / (1 + Foundation.exp(-$0)) })
         #expect(e <= 3, "sigmoid: \(e) ulp at \(at)")
+    }
+
+    @Test func erfIsWithinTwoULPs() {
+        let (e, at) = maxULP(sweep(-6, 6) + sweep(-1, 1, 20_001) + sweep(-1e-3, 1e-3, 2_001), { $0.erf() }, Foundation.erf)
+        #expect(e <= 2, "erf: \(e) ulp at \(at)")
+        let special = Tensor([Float.nan, .infinity, -.infinity, -0.0, 10, -10] as [Float]).erf().scalars(as: Float.self)
+        #expect(special[0].isNaN && special[1] == 1 && special[2] == -1 && special[3] == 0 && special[3].sign == .minus)
+        #expect(special[4] == 1 && special[5] == -1)
     }
 
     @Test func specialValuesMatchLibm() {

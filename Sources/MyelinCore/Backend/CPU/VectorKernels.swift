@@ -2,7 +2,7 @@ import CMyelinKernels
 
 // Float32 loops of the C kernels (vecmath.c), with AVX2 when the CPU has it. An elementwise op
 // names its loop with `vectorF32`; eager float32 ops (exp, tanh, sigmoid) and the block loops of
-// fused graphs run it. exp, tanh and sigmoid are Myelin's own polynomials (within 3 ulp of libm,
+// fused graphs run it. exp, tanh, sigmoid and erf are Myelin's own polynomials (within 3 ulp of libm,
 // 10-20x faster, the same bits on every machine), so a float32 op gives the same values eager,
 // replayed or fused, contiguous or not.
 
@@ -20,6 +20,7 @@ enum VectorKernels {
     static let exp: VectorUnaryF32 = myelin_vexp_f32
     static let tanh: VectorUnaryF32 = myelin_vtanh_f32
     static let sigmoid: VectorUnaryF32 = myelin_vsigmoid_f32
+    static let erf: VectorUnaryF32 = myelin_verf_f32
     static let negate: VectorUnaryF32 = myelin_vneg_f32
     static let abs: VectorUnaryF32 = myelin_vabs_f32
     static let relu: VectorUnaryF32 = myelin_vrelu_f32
