@@ -3,6 +3,9 @@ SWIFT ?= swift
 # Real data sets live beside the repository on our machines; elsewhere set MYELIN_DATA yourself.
 MYELIN_DATA ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets),)
 export MYELIN_DATA
+# Pretrained models likewise (all-minilm-l6-v2/); elsewhere set MYELIN_MODELS, or they are downloaded when used.
+MYELIN_MODELS ?= $(if $(wildcard ../shared/models),$(abspath ../shared/models),)
+export MYELIN_MODELS
 
 .PHONY: all deps test-deps build release demo acceptance test bench clean
 

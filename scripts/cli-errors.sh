@@ -143,6 +143,37 @@ done
 expect "word2vec: unknown word"     "unknown word 'king'"          "$MYELIN" word2vec "$T/wv" --nearest king
 expect "word2vec: bad analogy"      "needs three words"            "$MYELIN" word2vec "$T/wv" --analogy cat,mat
 expect "word2vec: no query"         "give one of --nearest"        "$MYELIN" word2vec "$T/wv"
+
+# Pretrained sentence encoders (embed, search): bad names, options and files, with no download
+# (MYELIN_MODELS_MIRROR points at an empty folder, so a missing model is never fetched from the hub).
+E=(env XDG_CACHE_HOME="$T/cache" MYELIN_MODELS_MIRROR="$T/no-mirror")
+expect "embed: unknown encoder"     "unknown pretrained model 'bert-huge'" "${E[@]}" "$MYELIN" embed --encoder bert-huge "a text"
+expect "embed: texts and --input"   "not both"                     "${E[@]}" "$MYELIN" embed "a text" --input "$T/short.txt"
+expect "embed: nothing to embed"    "not both"                     "${E[@]}" "$MYELIN" embed
+expect "embed: empty input"         "has no lines"                 "${E[@]}" "$MYELIN" embed --input "$T/empty.txt"
+expect "embed: missing input"       "nope.txt"                     "${E[@]}" "$MYELIN" embed --input "$T/nope.txt"
+expect "embed: output suffix"       "--output must end in .npy or .csv" "${E[@]}" "$MYELIN" embed "a text" --output "$T/e1.txt"
+expect "embed: batch size"          "--batch-size must be between 1 and 4096" "${E[@]}" "$MYELIN" embed "a text" --batch-size 0
+expect "embed: model not found"     "cannot find 'all-MiniLM-L6-v2'" "${E[@]}" MYELIN_MODELS= "$MYELIN" embed "a text" --models-dir "$T/no-models"
+mkdir -p "$T/bad-models/all-minilm-l6-v2"
+printf 'short' > "$T/bad-models/all-minilm-l6-v2/model.safetensors"
+expect "embed: truncated model"     "has 5 bytes, expected 90868376" "${E[@]}" MYELIN_MODELS= "$MYELIN" embed "a text" --models-dir "$T/bad-models"
+expect "search: k"                  "--k must be at least 1"       "${E[@]}" "$MYELIN" search --corpus "$T/short.txt" --k 0 "cats"
+expect "search: missing corpus"     "nope.txt"                     "${E[@]}" "$MYELIN" search --corpus "$T/nope.txt" "cats"
+if [ -e "$T/e1.txt" ]; then echo "FAIL a refused embed left $T/e1.txt behind"; failures=$((failures + 1)); fi
+if [ -n "${MYELIN_MODELS:-}" ] && [ -e "$MYELIN_MODELS/all-minilm-l6-v2/model.safetensors" ]; then
+    # A corrupt weights file of the right size: refused by its SHA-256 before use.
+    mkdir -p "$T/corrupt-models/all-minilm-l6-v2/1_Pooling"
+    for f in config.json vocab.txt tokenizer_config.json special_tokens_map.json sentence_bert_config.json modules.json 1_Pooling/config.json; do
+        cp "$MYELIN_MODELS/all-minilm-l6-v2/$f" "$T/corrupt-models/all-minilm-l6-v2/$f"
+    done
+    python3 -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[-1] ^= 1; open(sys.argv[2], 'wb').write(d)" \
+        "$MYELIN_MODELS/all-minilm-l6-v2/model.safetensors" "$T/corrupt-models/all-minilm-l6-v2/model.safetensors"
+    expect "embed: corrupt weights"  "the file is corrupt or another version" "${E[@]}" "$MYELIN" embed "a text" --models-dir "$T/corrupt-models"
+    rm -rf "$T/corrupt-models"
+    "$MYELIN" embed "a text" "another" --output "$T/e2.npy" > /dev/null 2>&1 && [ -s "$T/e2.npy" ] \
+        || { echo "FAIL embedding two texts with the real model"; failures=$((failures + 1)); }
+fi
 expect "word2vec: existing vectors" "--overwrite"                  "$MYELIN" word2vec --text "$T/short.txt" --out "$T/wv" --min-count 1
 mkdir -p "$T/wbad"
 printf '2 3\ncat 1 2 3\nmat 1 x 3\n' > "$T/wbad/vectors.txt"

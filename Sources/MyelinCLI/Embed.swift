@@ -76,8 +76,10 @@ struct Search: ParsableCommand {
     func run() throws {
         runOrFail {
             guard k >= 1 else { throw RunError(op: "search", "--k must be at least 1, got \(k)") }
+            let lines = try EmbedJob.lines(of: corpus)
+            guard lines.contains(where: { !$0.allSatisfy(\.isWhitespace) }) else { throw RunError(op: "search", "\(corpus) has no text lines") }
             let encoder = try EmbedJob.encoder(models.encoder, modelsDir: models.modelsDir)
-            for m in try EmbedJob.search(query, corpus: corpus, k: k, encoder: encoder) {
+            for m in try EmbedJob.search(query, lines: lines, k: k, encoder: encoder) {
                 print(String(format: "%.4f", m.score) + "  line \(m.line): \(EmbedJob.preview(m.text, width: 100))")
             }
         }

@@ -104,10 +104,13 @@ public struct BertConfig: Codable, Equatable, Sendable {
             throw e
         } catch let DecodingError.keyNotFound(key, _) {
             throw DataError(op: "model", file: file, reason: "missing \"\(key.stringValue)\"")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw DataError(op: "model", file: file, reason: "\"\(key)\" has the wrong type")
         } catch {
+            if case let DecodingError.typeMismatch(_, context) = error, let key = context.codingPath.first?.stringValue {
+                throw DataError(op: "model", file: file, reason: "\"\(key)\" has the wrong type")
+            }
+            if case let DecodingError.valueNotFound(_, context) = error, let key = context.codingPath.first?.stringValue {
+                throw DataError(op: "model", file: file, reason: "\"\(key)\" has the wrong type")
+            }
             throw DataError(op: "model", file: file, reason: "not a JSON object of a BERT config")
         }
         try validate(file: file)

@@ -14,12 +14,12 @@ public enum EmbedJob {
     /// The lines of a UTF-8 text file, one text a line (a final line break ends the last line;
     /// `\r\n` is read as a line break). Blank lines are texts too unless `skippingBlank`.
     public static func lines(of path: String, skippingBlank: Bool = false) throws -> [String] {
-        let bytes = try AtomicFile.read(path)
-        var text = String(decoding: bytes, as: UTF8.self)
-        if text.hasSuffix("\n") { text.removeLast() }
-        if text.isEmpty { return [] }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        var bytes = try AtomicFile.read(path)[...]
+        if bytes.isEmpty { return [] }
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        // Split bytes, not Characters: Swift reads "\r\n" as one Character, which is not "\n".
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
         }
         return skippingBlank ? lines.filter { !$0.allSatisfy(\.isWhitespace) } : lines
     }
@@ -67,13 +67,17 @@ public enum EmbedJob {
         public let score: Double
     }
 
-    /// The `k` lines of `corpus` nearest to `query` by cosine similarity, best first (ties: the
-    /// earlier line); blank lines are skipped, line numbers count from 1 as in an editor.
-    public static func search(_ query: String, corpus path: String, k: Int, encoder: SentenceEncoder) throws -> [Match] {
+    /// The `k` lines of a corpus (the lines of a text file) nearest to `query` by cosine
+    /// similarity, best first (ties: the earlier line); blank lines are skipped, line numbers count
+    /// from 1 as in an editor.
+    ///
+    /// ```swift
+    /// let best = try EmbedJob.search("a person plays music", lines: try EmbedJob.lines(of: "corpus.txt"), k: 3, encoder: encoder)
+    /// ```
+    public static func search(_ query: String, lines all: [String], k: Int, encoder: SentenceEncoder) throws -> [Match] {
         guard k >= 1 else { throw RunError(op: "search", "--k must be at least 1, got \(k)") }
-        let all = try lines(of: path)
         let kept = all.indices.filter { !all[$0].allSatisfy(\.isWhitespace) }
-        guard !kept.isEmpty else { throw RunError(op: "search", "\(path) has no text lines") }
+        guard !kept.isEmpty else { throw RunError(op: "search", "the corpus has no text lines") }
         let corpus = encoder.encode(kept.map { all[$0] }).vectors
         let q = encoder.encode([query]).vectors
         let scores = corpus.matmul(q.transposed()).reshape([-1]).to(.float64).doubles
