@@ -194,13 +194,16 @@ import MyelinTestSupport
         #expect(predict.hasPrefix("[predict] the encoder tiny-bert found is not the one"), "\(predict)")
     }
 
-    @Test func resumingGivesTheWeightsOfOneRun() throws {
-        let dir = RunJobTests.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let catalog = try Self.tinyEncoder(in: dir)
-        // No cosine decay: its length is the run's epochs, which resuming with more epochs changes.
-        try TransferClassifierJob.train(Self.request(dir, out: "straight", epochs: 3, fineTune: 1, cosine: false), catalog: catalog, output: { _ in })
-        try TransferClassifierJob.train(Self.request(dir, out: "resumed", epochs: 1, fineTune: 1, cosine: false), catalog: catalog, output: { _ in })
+    /// `straight` trained 3 epochs in one go, `resumed` 1 epoch and then resumed to 3: the largest gap of their weights.
+    static func resumeGap(_ dir: String, fineTune: Int, validation: Double) throws -> Float {
+        // Without dropout: the fine-tuned layers' dropout draws from the global generator, which tests running alongside share.
+        let catalog = try tinyEncoder(in: dir, dropout: 0)
+        for (out, epochs) in [("straight", 3), ("resumed", 1)] {
+            // No cosine decay: its length is the run's epochs, which resuming with more epochs changes.
+            var r = request(dir, out: out, epochs: epochs, fineTune: fineTune, cosine: false)
+            r.settings.validationSplit = validation
+            try TransferClassifierJob.train(r, catalog: catalog, output: { _ in })
+        }
         // Resume with the run's own epochs: 1 of 1 is done.
         #expect(RunJobTests.message { try TrainJob.resume(dir + "/resumed", dataDir: nil, verbosity: .silent, encoders: catalog, output: { _ in }) }
             .contains("already"))
@@ -208,11 +211,25 @@ import MyelinTestSupport
         let a = try Safetensors.load(dir + "/straight/model.safetensors").tensors
         let b = try Safetensors.load(dir + "/resumed/model.safetensors").tensors
         #expect(a.keys.sorted() == b.keys.sorted())
-        // Equal up to float rounding: the run that went on in one process differs in the last bits of some weights.
-        for key in a.keys {
-            let gap = zip(a[key]!.floats, b[key]!.floats).map { abs($0 - $1) }.max() ?? 0
-            #expect(gap <= 1e-5, "\(key) differs by \(gap)")
-        }
+        let gaps = a.keys.map { key in (key, zip(a[key]!.floats, b[key]!.floats).map { abs($0 - $1) }.max() ?? 0) }
+        let worst = gaps.max { $0.1 < $1.1 }!
+        return worst.1
+    }
+
+    @Test func resumingAFineTunedRunGivesTheWeightsOfOneRun() throws {
+        let dir = RunJobTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Not bit for bit: resumed and straight runs differ in the last bits, which Adam blows up in the attention's key
+        // bias (its gradient is zero but for rounding: softmax ignores a constant added to every score); 1.7e-5 seen.
+        // A top layer left untrained or a lost optimiser state moves the weights by 1e-3 and more.
+        #expect(try Self.resumeGap(dir, fineTune: 1, validation: 0) <= 1e-4)
+    }
+
+    /// The frozen head, resumed with a validation part: within float rounding of one run (2.4e-7 seen).
+    @Test func resumingAFrozenRunWithValidationGivesTheWeightsOfOneRun() throws {
+        let dir = RunJobTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try Self.resumeGap(dir, fineTune: 0, validation: 0.1) <= 1e-6)
     }
 
     @Test func badOptionsAreOneLineErrorsAndLeaveNoRun() throws {
