@@ -184,6 +184,7 @@ struct Train: ParsableCommand {
           myelin train --data mnist --model knn --neighbors 3 --out runs/mnist-knn
           myelin train --data breast-cancer --model forest --trees 100 --seed 0 --out runs/bc-forest
           myelin train --data spirals --count 1000 --noise 0.3 --hidden 16,16 --out runs/spirals
+          myelin train --data sms-spam --encoder all-MiniLM-L6-v2 [--fine-tune 2] --out runs/spam-minilm
 
         Classic models (perceptron, knn, naive-bayes, tree, forest) are fitted in one pass on the whole
         training part (no validation part) with the usual scaling (standardised table features, images as

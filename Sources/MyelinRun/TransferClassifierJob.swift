@@ -86,6 +86,8 @@ public enum TransferClassifierJob {
         var split: MessageSplit
         var truncated: Int
         var messages: Int
+        /// Time spent running the messages through the frozen part of the encoder.
+        var seconds: Double
     }
 
     static func features(_ texts: [String], labels: [Int64], encoder: SentenceEncoder, fineTune: Int, batchSize: Int) -> (any Dataset, Int) {
@@ -101,6 +103,7 @@ public enum TransferClassifierJob {
     static func load(_ d: TransferClassifierDescription, dataDir: String?, encoder: SentenceEncoder, recorded: MessageSplit?,
                      batchSize: Int, op: String) throws -> Parts {
         let (texts, labels, classNames) = try d.source.messages(dataDir: dataDir, op: op)
+        let start = monotonicSeconds()
         guard classNames == d.classNames else {
             throw RunError(op: op, "the data's classes are \(classNames.joined(separator: ", ")); the run was trained on "
                            + d.classNames.joined(separator: ", "))
@@ -115,7 +118,7 @@ public enum TransferClassifierJob {
         let train = part(split.train), test = part(split.test)
         let validation = split.validation.isEmpty ? nil : part(split.validation)
         return Parts(train: train.0, validation: validation?.0, test: test.0, split: split,
-                     truncated: train.1 + test.1 + (validation?.1 ?? 0), messages: texts.count)
+                     truncated: train.1 + test.1 + (validation?.1 ?? 0), messages: texts.count, seconds: monotonicSeconds() - start)
     }
 
     /// Checks the options that need no data: the settings, `fineTune` against the encoder's
@@ -159,13 +162,12 @@ public enum TransferClassifierJob {
             source: request.source, classNames: classNames, encoder: EncoderRecord(entry: entry, encoder: encoder),
             fineTune: request.fineTune, encoderLearningRate: request.encoderLearningRate ?? request.settings.learningRate / 10,
             settings: request.settings)
-        let start = monotonicSeconds()
         let parts = try load(description, dataDir: request.dataDir, encoder: encoder, recorded: nil, batchSize: request.encodeBatchSize,
                              op: "train")
         let what = request.fineTune == 0 ? "sentence vectors" : "hidden states below the top \(request.fineTune) layers"
         output("data: \(request.source.label): \(parts.split.train.count) training, \(parts.split.validation.count) validation, "
                + "\(parts.split.test.count) test messages; \(what) of \(entry.name) in "
-               + String(format: "%.1f s", monotonicSeconds() - start)
+               + String(format: "%.1f s", parts.seconds)
                + (parts.truncated == 0 ? "" : ", \(parts.truncated) cut to \(encoder.maxSequenceLength) tokens") + "\n")
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
         do {
@@ -245,7 +247,9 @@ public enum TransferClassifierJob {
         let test = trainer.evaluate(DataLoader(parts.test, batchSize: 64))
         var results: [String: [String: Double]] = ["test": test]
         if let validation { results["validation"] = trainer.evaluate(validation) }
+        let epochsRun = trainer.history.epochs.count - (checkpoint?.epoch ?? 0)
         results["training"] = ["epochs": Double(trainer.history.epochs.count), "seconds": seconds, "parameters": Double(trained),
+                               "seconds_per_epoch": seconds / Double(max(epochsRun, 1)), "encoding_seconds": parts.seconds,
                                "truncated": Double(parts.truncated)]
         try final.writeJSON(results, to: final.results)
         try transaction.commit()
@@ -322,7 +326,8 @@ public enum TransferClassifierJob {
         text += "encoder: \(d.encoder.name) (\(d.encoder.repository) at \(d.encoder.revision)), \(d.encoder.layers) layers of "
             + "\(d.encoder.dimension), at most \(d.encoder.maxSequenceLength) tokens; "
             + (d.fineTune == 0 ? "frozen\n" : "top \(d.fineTune) layers fine-tuned at lr \(d.encoderLearningRate)\n")
-        text += "model: linear \(d.encoder.dimension) -> \(d.classNames.count) classes (logistic regression on the sentence vectors)\n"
+        text += "model: " + (d.fineTune == 0 ? "" : "encoder layers \(d.encoder.layers - d.fineTune)...\(d.encoder.layers - 1) (trained) -> pooling -> ")
+            + "linear \(d.encoder.dimension) -> \(d.classNames.count) classes (logistic regression on the sentence vectors)\n"
         text += "settings: \(d.settings.optimizer) lr \(d.settings.learningRate), batch \(d.settings.batchSize), \(d.settings.epochs) epochs\n"
         if let data = FileManager.default.contents(atPath: RunFolder(path).results),
            let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) {
