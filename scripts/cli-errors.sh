@@ -225,6 +225,28 @@ done
     || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
 expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
 
+# Transfer learning (train --encoder NAME): the options are checked before the encoder is loaded.
+E=(--encoder all-MiniLM-L6-v2 --epochs 1 --quiet)
+expect "encoder: unknown"           "unknown pretrained model 'bert-huge'" "$MYELIN" train --csv "$T/reviews.csv" --text-column review --label sentiment --encoder bert-huge --out "$T/e1"
+expect "encoder: image data"        "--data mnist is not a text classification set" "$MYELIN" train --data mnist "${E[@]}" --out "$T/e2"
+expect "encoder: --model cnn"       "--model does not apply to --encoder" "$MYELIN" train --data sms-spam "${E[@]}" --model cnn --out "$T/e3"
+expect "encoder: no text column"    "needs --text-column COLUMN"   "$MYELIN" train --csv "$T/reviews.csv" --label sentiment "${E[@]}" --out "$T/e4"
+expect "encoder: fine-tune alone"   "--fine-tune is for transfer learning; give --encoder" "$MYELIN" train --data sms-spam --fine-tune 2 --out "$T/e5"
+expect "encoder: fine-tune -1"      "--fine-tune must be 0 or more, got -1" "$MYELIN" train --data sms-spam "${E[@]}" --fine-tune=-1 --out "$T/e6"
+if [ -e "${MYELIN_MODELS:-/nonexistent}/all-minilm-l6-v2/model.safetensors" ]; then
+    C=(--csv "$T/reviews.csv" --text-column review --label sentiment "${E[@]}")
+    expect "encoder: fine-tune 7"   "--fine-tune must be between 0 and the encoder's 6 layers, got 7" "$MYELIN" train "${C[@]}" --fine-tune 7 --out "$T/e7"
+    "$MYELIN" train "${C[@]}" --out "$T/tc" > /dev/null 2>&1 || { echo "FAIL training a small transfer classifier"; failures=$((failures + 1)); }
+    expect "encoder: predict nothing" "no messages to classify"    "$MYELIN" predict "$T/tc"
+    sed -i 's/"07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"/"0000000000000000000000000000000000000000000000000000000000000000"/' "$T/tc/transfer-classifier.json"
+    expect "encoder: other checksums" "is not the one the run was trained on" "$MYELIN" evaluate "$T/tc"
+else
+    echo "skip encoder cases that need all-MiniLM-L6-v2 (set MYELIN_MODELS)"
+fi
+for l in e1 e2 e3 e4 e5 e6 e7; do
+    if [ -e "$T/$l" ]; then echo "FAIL a failed transfer train left $T/$l behind"; failures=$((failures + 1)); fi
+done
+
 # Classic models (train --model perceptron|knn|naive-bayes|tree|forest) and compare.
 printf 'x,y,label\n' > "$T/flat.csv"; for i in $(seq 1 20); do printf '1,2,%s\n' $([ $((i % 2)) -eq 0 ] && echo a || echo b) >> "$T/flat.csv"; done
 printf 'x,y,label\n' > "$T/rare.csv"; for i in $(seq 1 40); do printf '%s,%s,%s\n' $i $((i % 7)) $([ $((i % 2)) -eq 0 ] && echo a || echo b) >> "$T/rare.csv"; done

@@ -184,6 +184,7 @@ struct Train: ParsableCommand {
           myelin train --data mnist --model knn --neighbors 3 --out runs/mnist-knn
           myelin train --data breast-cancer --model forest --trees 100 --seed 0 --out runs/bc-forest
           myelin train --data spirals --count 1000 --noise 0.3 --hidden 16,16 --out runs/spirals
+          myelin train --data sms-spam --encoder all-MiniLM-L6-v2 [--fine-tune 2] --out runs/spam-minilm
 
         Classic models (perceptron, knn, naive-bayes, tree, forest) are fitted in one pass on the whole
         training part (no validation part) with the usual scaling (standardised table features, images as
@@ -206,6 +207,7 @@ struct Train: ParsableCommand {
     @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
     @OptionGroup var training: TrainingOptions
+    @OptionGroup(title: "Transfer learning") var transfer: TransferOptions
     @OptionGroup(title: "Classic models") var classicOptions: ClassicOptions
     @Option(help: "The run folder to write (default: a new runs/<data>-<n>).") var out: String?
     @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
@@ -223,6 +225,11 @@ struct Train: ParsableCommand {
             let observers = serve.observers(dashboard: dashboard)
             // Before the paths that read no generated set (texts), so that their options are never ignored.
             _ = try dataOptions.generatedSet(op: "train")
+            if transfer.encoder != nil || !transfer.given.isEmpty {
+                try TransferClassifierJob.train(try transferRequest(observers: observers), catalog: transfer.catalog,
+                                                output: writeToStandardOutput)
+                return
+            }
             if let model, let kind = ClassicKind.named(model) {
                 try ClassicJob.train(try classicRequest(kind), output: writeToStandardOutput)
                 return
@@ -308,6 +315,85 @@ struct Train: ParsableCommand {
     }
 }
 
+extension Train {
+    /// The request of `train --encoder NAME`; throws on every option that does not apply.
+    func transferRequest(observers: RunObservers) throws -> TransferClassifierJob.Request {
+        guard let encoder = transfer.encoder else {
+            throw RunError(op: "train", "\(transfer.given.first!) is for transfer learning; give --encoder NAME too")
+        }
+        let source: SequenceSource
+        switch (dataOptions.data, dataOptions.csv) {
+        case ("sms-spam"?, nil):
+            guard textColumn == nil else { throw RunError(op: "train", "--text-column names a column of a --csv file") }
+            source = .catalogue(name: "sms-spam")
+        case (nil, let csv?):
+            guard let textColumn, let label = dataOptions.label else {
+                throw RunError(op: "train", "--encoder with --csv needs --text-column COLUMN (the texts) and --label COLUMN")
+            }
+            source = .csv(path: csv, textColumn: textColumn, label: label)
+        case (let data?, nil):
+            throw RunError(op: "train", "--encoder embeds texts; --data \(data) is not a text classification set (use sms-spam, or --csv FILE --text-column COL --label COL)")
+        case (.some, .some):
+            throw RunError("give either --data or --csv, not both")
+        case (nil, nil):
+            throw RunError(op: "train", "no data: give --data sms-spam or --csv FILE --text-column COL --label COL with --encoder")
+        }
+        let ignored = [("--model", model != nil), ("--hidden", hidden != nil), ("--layers", layers != nil), ("--dropout", dropout != nil),
+                       ("--text", text != nil), ("--seq-len", seqLen != nil), ("--num-layers", numLayers != nil),
+                       ("--embedding", embedding != nil), ("--augment", training.augment)]
+        if let option = ignored.first(where: \.1)?.0 {
+            throw RunError(op: "train", "\(option) does not apply to --encoder: the model is the encoder and a linear layer (see --fine-tune)")
+        }
+        if let option = classicOptions.given.first { throw RunError(op: "train", "\(option) is for the classic models, not --encoder") }
+        var request = TransferClassifierJob.Request(source: source, encoder: encoder, out: out)
+        let fineTune = transfer.fineTune ?? 0
+        var s = request.settings
+        let given = training.settings
+        s.optimizer = given.optimizer
+        s.seed = given.seed
+        s.weightDecay = given.weightDecay
+        s.momentum = given.momentum
+        s.patience = given.patience
+        s.clipGradNorm = given.clipGradNorm
+        s.loss = given.loss
+        s.checkpointEvery = given.checkpointEvery
+        // Fine-tuning: a smaller step for the head (the layers take a tenth of it) and fewer, dearer epochs.
+        s.learningRate = training.lr ?? (fineTune > 0 ? 1e-3 : s.learningRate)
+        s.epochs = training.epochs ?? (fineTune > 0 ? 3 : s.epochs)
+        s.batchSize = training.batchSize ?? s.batchSize
+        s.testSplit = training.testSplit ?? s.testSplit
+        s.validationSplit = training.validationSplit ?? s.validationSplit
+        s.cosine = training.cosine ?? s.cosine
+        request.settings = s
+        request.fineTune = fineTune
+        request.encoderLearningRate = transfer.encoderLR
+        request.dataDir = dataOptions.dataDir
+        request.overwrite = overwrite
+        request.verbosity = training.verbosity
+        request.observers = observers
+        return request
+    }
+}
+
+/// `train --encoder NAME [--fine-tune N] [--encoder-lr X] [--models-dir DIR]`.
+struct TransferOptions: ParsableArguments {
+    @Option(help: "Classify texts (--data sms-spam, or --csv with --text-column) on this pretrained sentence encoder's vectors (known: \(Pretrained.entries.map(\.name).joined(separator: ", "))); a linear layer is trained on them.")
+    var encoder: String?
+    @Option(help: ArgumentHelp("With --encoder: also train the encoder's top N layers (default 0: the encoder is frozen).", valueName: "n"))
+    var fineTune: Int?
+    @Option(help: ArgumentHelp("With --fine-tune: the fine-tuned layers' learning rate (default: a tenth of --lr).", valueName: "x"))
+    var encoderLR: Double?
+    @Option(help: "Folder with pretrained models (<folder>/all-minilm-l6-v2/...); then $MYELIN_MODELS, then the cache, then the Hugging Face hub.")
+    var modelsDir: String?
+
+    /// The transfer options given other than --encoder.
+    var given: [String] {
+        [("--fine-tune", fineTune != nil), ("--encoder-lr", encoderLR != nil), ("--models-dir", modelsDir != nil)].filter(\.1).map(\.0)
+    }
+
+    var catalog: EncoderCatalog { .registry(modelsDir: modelsDir) }
+}
+
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Continue a run from its last checkpoint.")
     @Argument(help: "The run folder.") var folder: String
@@ -315,6 +401,7 @@ struct Resume: ParsableCommand {
     @Option(help: "Folder with the data sets.") var dataDir: String?
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
     @Option(help: "Threads for kernels and BLAS (default: all cores; results are bit for bit only with the run's own count).") var threads: Int?
+    @Option(help: "A transfer classifier's folder of pretrained models (then $MYELIN_MODELS, the cache, the hub).") var modelsDir: String?
     @Flag(help: "Serve a live dashboard of the run while it trains.") var dashboard = false
     @OptionGroup(title: "Dashboard") var serve: ServeOptions
 
@@ -326,7 +413,8 @@ struct Resume: ParsableCommand {
                 Threading.count = threads
             }
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
-                                observers: serve.observers(dashboard: dashboard), output: writeToStandardOutput)
+                                observers: serve.observers(dashboard: dashboard), encoders: .registry(modelsDir: modelsDir),
+                                output: writeToStandardOutput)
         }
     }
 }

@@ -8,9 +8,15 @@ struct Evaluate: ParsableCommand {
         abstract: "Evaluate a trained run: its own test data, a catalogue data set's test part, or a labelled CSV file.")
     @Argument(help: "The run folder.") var folder: String
     @OptionGroup var dataOptions: DataOptions
+    @Option(help: "A transfer classifier's folder of pretrained models (then $MYELIN_MODELS, the cache, the hub).") var modelsDir: String?
 
     func run() throws {
         runOrFail {
+            if TransferClassifierJob.isTransferRun(folder) {
+                print(try TransferClassifierJob.evaluate(folder, dataDir: dataOptions.dataDir, catalog: .registry(modelsDir: modelsDir)),
+                      terminator: "")
+                return
+            }
             if LanguageModelJob.isLanguageModelRun(folder) {
                 print(try LanguageModelJob.evaluate(folder, dataDir: dataOptions.dataDir), terminator: "")
                 return
@@ -37,13 +43,19 @@ struct Predict: ParsableCommand {
     var input: String?
     @Option(help: "A message to classify with a sequence classifier (repeatable).") var text: [String] = []
     @Option(help: "Write the CSV here (atomically) instead of stdout.") var output: String?
+    @Option(help: "A transfer classifier's folder of pretrained models (then $MYELIN_MODELS, the cache, the hub).") var modelsDir: String?
 
     func run() throws {
         runOrFail {
             // The file is written inside, so a failed write prints its one error line and no warnings.
             try withWarnings {
-                let text: String
-                if SequenceClassifierJob.isSequenceClassifierRun(folder) {
+                var text: String
+                if TransferClassifierJob.isTransferRun(folder) {
+                    let messages = try self.text + (input.map { try TransferClassifierJob.texts(in: $0, run: folder) } ?? [])
+                    let (csv, truncated) = try TransferClassifierJob.predict(folder, messages: messages, catalog: .registry(modelsDir: modelsDir))
+                    text = csv
+                    if truncated > 0 { UseJobs.warn("\(truncated) of \(messages.count) texts were cut to the encoder's maximum length") }
+                } else if SequenceClassifierJob.isSequenceClassifierRun(folder) {
                     var messages = self.text
                     if let input {
                         let bytes: [UInt8]

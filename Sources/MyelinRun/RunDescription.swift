@@ -145,13 +145,26 @@ extension TrainSettings {
 
     /// The optimiser these settings name, over `parameters`.
     public func makeOptimizer(_ parameters: [Parameter]) -> Optimizer {
+        makeOptimizer(groups: [(parameters, learningRate)])
+    }
+
+    /// The optimiser these settings name over parameter groups, each with its own learning rate
+    /// (PyTorch's param groups); the other options are the settings' for every group.
+    ///
+    /// ```swift
+    /// let opt = settings.makeOptimizer(groups: [(head.parameters(), 1e-2), (top.parameters(), 1e-3)])
+    /// ```
+    public func makeOptimizer(groups: [(parameters: [Parameter], learningRate: Double)]) -> Optimizer {
+        func made<O: OptimizerOptions>(_ options: O) -> [ParameterGroup<O>] {
+            groups.map { g in ParameterGroup(g.parameters, options: options.with { $0.lr = g.learningRate }) }
+        }
         switch optimizer {
-        case "sgd": return SGD(parameters: parameters, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
-        case "adamw": return AdamW(parameters: parameters, lr: learningRate, weightDecay: weightDecay == 0 ? 1e-2 : weightDecay)
-        case "rmsprop": return RMSProp(parameters: parameters, lr: learningRate, weightDecay: weightDecay)
-        case "adagrad": return Adagrad(parameters: parameters, lr: learningRate, weightDecay: weightDecay)
-        case "adadelta": return Adadelta(parameters: parameters, lr: learningRate, weightDecay: weightDecay)
-        default: return Adam(parameters: parameters, lr: learningRate, weightDecay: weightDecay)
+        case "sgd": return SGD(groups: made(SGD.Options(momentum: momentum, weightDecay: weightDecay)))
+        case "adamw": return AdamW(groups: made(AdamW.Options(weightDecay: weightDecay == 0 ? 1e-2 : weightDecay)))
+        case "rmsprop": return RMSProp(groups: made(RMSProp.Options(weightDecay: weightDecay)))
+        case "adagrad": return Adagrad(groups: made(Adagrad.Options(weightDecay: weightDecay)))
+        case "adadelta": return Adadelta(groups: made(Adadelta.Options(weightDecay: weightDecay)))
+        default: return Adam(groups: made(Adam.Options(weightDecay: weightDecay)))
         }
     }
 }

@@ -68,31 +68,9 @@ public enum SequenceClassifierJob {
 
     static func load(_ source: SequenceSource, dataDir: String?, settings: TrainSettings, vocabulary: Vocabulary?, maxLength: Int,
                      op: String) throws -> Parts {
-        let messages: [String], labels: Tensor, classNames: [String]
-        switch source {
-        case .catalogue(let name):
-            guard name == "sms-spam", let path = try Catalogue(dataDir: dataDir).locate(name)["data"] else {
-                throw RunError(op: op, "'\(name)' has no messages to classify")
-            }
-            let (texts, labelNames) = try SMSSpam.read(path: path)
-            (messages, labels, classNames) = (texts, try SMSSpam.encodeLabels(labelNames, path: path), ["ham", "spam"])
-        case .csv(let path, let text, let label):
-            let (texts, labelNames) = try CSVTextColumns.read(path: path, text: text, label: label)
-            classNames = Set(labelNames).sorted()
-            guard classNames.count >= 2 else {
-                throw RunError(op: op, "\(path): the label column '\(label)' has \(classNames.count) class; a classifier needs 2 or more")
-            }
-            let index = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, Int64($0)) })
-            (messages, labels) = (texts, Tensor(shape: [texts.count], scalars: labelNames.map { index[$0]! }))
-        }
-        let (rest, test) = RunData.split(labels, fraction: settings.testSplit, stratified: true, seed: settings.seed)
-        let restLabels = labels.indexSelect(axis: 0, indices: Tensor(shape: [rest.count], scalars: rest.map(Int64.init)))
-        var (train, validation) = (rest, [Int]())
-        if settings.validationSplit > 0 {
-            let (keep, held) = RunData.split(restLabels, fraction: settings.validationSplit, stratified: true, seed: settings.seed &+ 1)
-            (train, validation) = (keep.map { rest[$0] }, held.map { rest[$0] })
-        }
-        let y = labels.scalars(as: Int64.self)
+        let (messages, y, classNames) = try source.messages(dataDir: dataDir, op: op)
+        let split = MessageSplit(labels: y, settings: settings)
+        let (train, validation, test) = (split.train, split.validation, split.test)
         let vocabulary = vocabulary ?? Vocabulary.words(in: train.map { messages[$0] }, maxSize: 10_000, minCount: 2)
         func part(_ rows: [Int]) -> TokenSequenceDataset {
             TokenSequenceDataset(texts: rows.map { messages[$0] }, labels: rows.map { y[$0] }, vocabulary: vocabulary, maxLength: maxLength)

@@ -137,9 +137,13 @@ public enum TrainJob {
     /// writing them) is completed without training.
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
-                              observers: RunObservers = RunObservers(),
+                              observers: RunObservers = RunObservers(), encoders: EncoderCatalog = .registry(modelsDir: nil),
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         if ClassicJob.isClassicRun(path) { try ClassicJob.refuseResume(path) }
+        if TransferClassifierJob.isTransferRun(path) {
+            return try TransferClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, catalog: encoders, verbosity: verbosity,
+                                                    observers: observers, output: output)
+        }
         if LanguageModelJob.isLanguageModelRun(path) {
             return try LanguageModelJob.resume(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity,
                                                observers: observers, output: output)

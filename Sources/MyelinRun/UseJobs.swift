@@ -143,6 +143,10 @@ public enum UseJobs {
         if SequenceClassifierJob.isSequenceClassifierRun(path) && !graph && graphFile == nil {
             return try SequenceClassifierJob.summary(path)
         }
+        if TransferClassifierJob.isTransferRun(path) {
+            guard !graph && graphFile == nil else { throw RunError(op: "summary", "\(path) holds a transfer classifier: --graph is not supported for it") }
+            return try TransferClassifierJob.summary(path)
+        }
         if ClassicJob.isClassicRun(path) {
             guard !graph && graphFile == nil else { throw RunError(op: "summary", "\(path) holds a classic model, not a network: no graph to capture") }
             return try ClassicJob.summary(path)
