@@ -8,6 +8,7 @@ MYELIN=${MYELIN:-.build/release/myelin}
 OUT=runs/acceptance
 mkdir -p "$OUT"
 export MYELIN_DATA=${MYELIN_DATA:-$(cd .. && pwd)/shared/datasets}
+export MYELIN_MODELS=${MYELIN_MODELS:-$(cd .. && pwd)/shared/models}
 
 # A regression CSV from real data: iris petal width from the other measurements and the species
 # (a string column, one-hot encoded by the reader), with a header row.
@@ -29,6 +30,8 @@ RUNS=(
   "regression|r2|0.85|--csv REGRESSION_CSV --label petal_width --hidden 16 --epochs 150 --batch-size 16 --lr 0.01 --validation-split 0"
   "mnist-cnn|accuracy|0.990|--data mnist --model cnn --epochs 12 --cosine"
   "fashion-cnn|accuracy|0.910|--data fashion-mnist --layers conv:32:3,bn,relu,maxpool:2,conv:64:3,bn,relu,maxpool:2,flatten,dense:128,relu,dropout:0.3 --epochs 15 --cosine"
+  "spam-minilm|accuracy|0.980|--data sms-spam --encoder all-MiniLM-L6-v2"
+  "spam-minilm-ft2|accuracy|0.980|--data sms-spam --encoder all-MiniLM-L6-v2 --fine-tune 2"
 )
 
 wanted=("$@")
@@ -53,6 +56,14 @@ EOF
     printf "%-14s %-9s %8s %8s %10s %9s  %s\n" "$name" "$metric" "$value" "$min" "$spe" "$verdict" "myelin train $args" | tee -a "$summary"
     [ "$verdict" = PASS ] || status=1
 done
+# Pretrained: scikit-learn's logistic regression on the same MiniLM vectors and split as spam-minilm,
+# and MiniLM's vectors against sentence-transformers' on the committed text set.
+if [ -e "$OUT/spam-minilm/split.json" ]; then
+    python3 scripts/sklearn-on-embeddings.py "$OUT/spam-minilm" --myelin "$MYELIN" | tee -a "$summary" || status=1
+fi
+if [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" minilm "* ]]; then
+    MYELIN="$MYELIN" python3 scripts/check-minilm.py | tee -a "$summary" || status=1
+fi
 # The plain command with no flags (issue 12's defaults): run only when no names were given.
 if [ ${#wanted[@]} -eq 0 ]; then ./scripts/defaults-acceptance.sh || status=1; fi
 exit $status

@@ -80,6 +80,15 @@ static inline float erf_one(float a) {
     return a != a ? a : y;
 }
 
+// GELU as the composed ops compute it, each step rounded to float in the same order, so a fused
+// call gives the bits of x * 0.5 * (1 + erf(x * (1/sqrt 2))) and of PyTorch's tanh form
+// x * 0.5 * (1 + tanh((x + x*x*x * 0.044715) * sqrt(2/pi))) computed op by op.
+static inline float gelu_one(float x) { return (x * 0.5f) * (1.0f + erf_one(x * 0.707106781186547524f)); }
+static inline float gelu_tanh_one(float x) {
+    float inner = (x + ((x * x) * x) * 0.044715f) * 0.797884560802865355f;
+    return (x * 0.5f) * (1.0f + tanh_one(inner));
+}
+
 // 1 / (1 + e^-x): e^-x overflows to +inf for very negative x, giving exactly 0, never NaN.
 static inline float sigmoid_one(float x) { return 1.0f / (1.0f + exp_one(-x)); }
 
@@ -93,6 +102,12 @@ static inline float sigmoid_one(float x) { return 1.0f / (1.0f + exp_one(-x)); }
     }                                                                                              \
     ATTR static void erf_##SUFFIX(const float *x, float *y, long n) {                              \
         _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = erf_one(x[i]);                                         \
+    }                                                                                              \
+    ATTR static void gelu_##SUFFIX(const float *x, float *y, long n) {                             \
+        _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = gelu_one(x[i]);                                        \
+    }                                                                                              \
+    ATTR static void gelu_tanh_##SUFFIX(const float *x, float *y, long n) {                        \
+        _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = gelu_tanh_one(x[i]);                                   \
     }                                                                                              \
     ATTR static void sigmoid_##SUFFIX(const float *x, float *y, long n) {                          \
         _Pragma("clang loop interleave_count(4)") for (long i = 0; i < n; i++) y[i] = sigmoid_one(x[i]);                                     \
@@ -151,6 +166,8 @@ EXPORT_UNARY(exp)
 EXPORT_UNARY(tanh)
 EXPORT_UNARY(sigmoid)
 EXPORT_UNARY(erf)
+EXPORT_UNARY(gelu)
+EXPORT_UNARY(gelu_tanh)
 EXPORT_UNARY(neg)
 EXPORT_UNARY(abs)
 EXPORT_UNARY(relu)
