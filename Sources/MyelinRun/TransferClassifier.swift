@@ -17,7 +17,7 @@ import MyelinPretrained
 /// `[B, tokens, dim + 1]`.
 ///
 /// ```swift
-/// let model = TransferClassifier(encoder: encoder, fineTune: 2, classes: 2, generator: RandomGenerator(seed: 0))
+/// let model = try TransferClassifier(encoder: encoder, fineTune: 2, classes: 2, generator: RandomGenerator(seed: 0))
 /// let logits = model(batch.inputs)           // [B, 2]
 /// ```
 public final class TransferClassifier: Module {
@@ -29,10 +29,13 @@ public final class TransferClassifier: Module {
     /// The index of the first fine-tuned layer (the number of frozen layers).
     public let firstTuned: Int
 
-    /// Freezes the encoder, then lets gradients reach its top `fineTune` layers.
-    public init(encoder: SentenceEncoder, fineTune: Int, classes: Int, generator: RandomGenerator) {
+    /// Freezes the encoder, then lets gradients reach its top `fineTune` layers; a `fineTune`
+    /// beyond the encoder's layers (a run folder's description may say anything) throws.
+    public init(encoder: SentenceEncoder, fineTune: Int, classes: Int, generator: RandomGenerator) throws {
         let layers = encoder.model.encoder.layer
-        precondition((0...layers.count).contains(fineTune), "[transfer] fineTune \(fineTune) out of 0...\(layers.count)")
+        guard (0...layers.count).contains(fineTune) else {
+            throw RunError(op: "transfer", "cannot fine-tune \(fineTune) layers of an encoder with \(layers.count)")
+        }
         self.encoder = encoder
         firstTuned = layers.count - fineTune
         top = Array(layers[firstTuned...])

@@ -204,15 +204,15 @@ public enum TransferClassifierJob {
                             checkpoint: checkpoint, history: history, observers: observers, verbosity: verbosity, output: output)
     }
 
-    static func build(_ d: TransferClassifierDescription, encoder: SentenceEncoder) -> TransferClassifier {
-        TransferClassifier(encoder: encoder, fineTune: d.fineTune, classes: d.classNames.count, generator: RandomGenerator(seed: d.settings.seed))
+    static func build(_ d: TransferClassifierDescription, encoder: SentenceEncoder) throws -> TransferClassifier {
+        try TransferClassifier(encoder: encoder, fineTune: d.fineTune, classes: d.classNames.count, generator: RandomGenerator(seed: d.settings.seed))
     }
 
     static func run(_ d: TransferClassifierDescription, encoder: SentenceEncoder, parts: Parts, transaction: RunTransaction,
                     checkpoint: Checkpoint?, history: History, observers: RunObservers, verbosity: Verbosity,
                     output: @escaping (String) -> Void) throws -> [String: Double] {
         let s = d.settings
-        let model = build(d, encoder: encoder)
+        let model = try build(d, encoder: encoder)
         let tuned = model.top.flatMap { $0.parameters() }
         let optimizer = s.makeOptimizer(groups: [(model.head.parameters(), s.learningRate)]
                                             + (tuned.isEmpty ? [] : [(tuned, d.encoderLearningRate)]))
@@ -263,7 +263,7 @@ public enum TransferClassifierJob {
     static func restore(_ path: String, catalog: EncoderCatalog, op: String) throws -> (TransferClassifierDescription, TransferClassifier) {
         let d = try readDescription(path, op: op)
         let encoder = try catalog.load(recorded: d.encoder, op: op)
-        let model = build(d, encoder: encoder)
+        let model = try build(d, encoder: encoder)
         do { _ = try model.load(from: RunFolder(path).weights, strict: true) } catch {
             throw RunError(op: op, "cannot load \(RunFolder(path).weights) into the classifier of transfer-classifier.json: "
                            + "\("\(error)".replacingOccurrences(of: "\n", with: " "))")

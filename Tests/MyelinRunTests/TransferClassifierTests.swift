@@ -89,7 +89,7 @@ import MyelinTestSupport
         // The dataset's padded batch through the classifier gives what the whole encoder gives.
         let data = TokenStatesDataset(texts: ["great film", "awful plot and waste of time", "a"], labels: [1, 0, 1], encoder: encoder, layers: 2,
                                       batchSize: 2)
-        let model = TransferClassifier(encoder: encoder, fineTune: 1, classes: 2, generator: RandomGenerator(seed: 1))
+        let model = try TransferClassifier(encoder: encoder, fineTune: 1, classes: 2, generator: RandomGenerator(seed: 1))
         model.eval()
         expectClose(withoutGrad { model.sentenceVectors(data.batch(at: [0, 1, 2]).inputs) }, whole, atol: 1e-5)
         #expect(Set(model.stateDict().keys).allSatisfy { $0.hasPrefix("head.") || $0.hasPrefix("encoder.layer.2.") })
@@ -158,7 +158,8 @@ import MyelinTestSupport
         let catalog = try Self.tinyEncoder(in: dir)
         let (encoder, _) = try catalog.load("tiny-bert")
         let before = encoder.model.stateDict()
-        let model = TransferClassifier(encoder: encoder, fineTune: 2, classes: 2, generator: RandomGenerator(seed: 0))
+        let model = try TransferClassifier(encoder: encoder, fineTune: 2, classes: 2, generator: RandomGenerator(seed: 0))
+        #expect(throws: RunError.self) { try TransferClassifier(encoder: encoder, fineTune: 4, classes: 2, generator: RandomGenerator(seed: 0)) }
         let data = TokenStatesDataset(texts: ["great film", "awful plot", "a joy", "waste of time"], labels: [1, 0, 1, 0], encoder: encoder, layers: 1)
         let settings = TransferClassifierJob.Request.defaultSettings
         let optimizer = settings.makeOptimizer(groups: [(model.head.parameters(), 0.1), (model.top.flatMap { $0.parameters() }, 0.01)])
