@@ -68,6 +68,34 @@ enum UnaryOps {
         func callAsFunction<T: FloatElement>(_ x: T) -> T { .erf(x) }
         func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor { g * (-x.square()).exp() * (2 / Double.pi.squareRoot()) }
     }
+    /// GELU x · Φ(x) with Φ from erf, computed as the composed ops round it (one pass instead of five).
+    struct Gelu: FloatUnaryOp {
+        static let name = "gelu"
+        static var vectorF32: VectorUnaryF32? { VectorKernels.gelu }
+        func callAsFunction<T: FloatElement>(_ x: T) -> T { (x * T(0.5)) * (T(1) + .erf(x * T(1 / 2.0.squareRoot()))) }
+        /// Φ(x) + x φ(x).
+        func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor {
+            let cdf = (x * (1 / 2.0.squareRoot())).erf() * 0.5 + 0.5
+            let pdf = (x.square() * -0.5).exp() * (1 / (2 * Double.pi).squareRoot())
+            return g * (cdf + x * pdf)
+        }
+    }
+    /// GELU with PyTorch's tanh approximation of Φ, computed as the composed ops round it.
+    struct GeluTanh: FloatUnaryOp {
+        static let name = "gelu_tanh"
+        static var vectorF32: VectorUnaryF32? { VectorKernels.geluTanh }
+        static let c = (2 / Double.pi).squareRoot()
+        func callAsFunction<T: FloatElement>(_ x: T) -> T {
+            let inner = (x + ((x * x) * x) * T(0.044715)) * T(GeluTanh.c)
+            return (x * T(0.5)) * (T(1) + .tanh(inner))
+        }
+        /// ½(1 + t) + ½ x (1 - t²) c (1 + 3 · 0.044715 x²), t = tanh(c (x + 0.044715 x³)).
+        func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor {
+            let t = ((x + x * x * x * 0.044715) * GeluTanh.c).tanh()
+            let du = (x.square() * (3 * 0.044715) + 1) * GeluTanh.c
+            return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t.square()) * du)
+        }
+    }
     struct Exp: FloatUnaryOp {
         static let name = "exp", savesOutput = true
         static var vectorF32: VectorUnaryF32? { VectorKernels.exp }

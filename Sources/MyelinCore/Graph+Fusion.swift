@@ -137,6 +137,7 @@ enum FusionKernels {
         floatUnary(UnaryOps.Sin.self); floatUnary(UnaryOps.Cos.self); floatUnary(UnaryOps.Tanh.self)
         floatUnary(UnaryOps.Sigmoid.self); floatUnary(UnaryOps.Floor.self); floatUnary(UnaryOps.Ceil.self)
         floatUnary(UnaryOps.Round.self); floatUnary(UnaryOps.FiniteOrZero.self)
+        floatUnary(UnaryOps.Gelu.self); floatUnary(UnaryOps.GeluTanh.self)
         numericUnary(UnaryOps.Negate.self); numericUnary(UnaryOps.Abs.self); numericUnary(UnaryOps.Square.self)
         numericUnary(UnaryOps.Sign.self); numericUnary(UnaryOps.Relu.self); numericUnary(UnaryOps.Clamp.self)
         numericBinary(BinaryOps.Add.self); numericBinary(BinaryOps.Sub.self); numericBinary(BinaryOps.Mul.self)

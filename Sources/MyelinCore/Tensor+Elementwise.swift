@@ -33,6 +33,16 @@ extension Tensor {
     /// Tensor([0.0, 1.0]).erf()   // [0, 0.8427]
     /// ```
     public func erf() -> Tensor { apply(UnaryOps.Erf()) }
+    /// The Gaussian error linear unit x · Φ(x), exact (erf) or with PyTorch's tanh approximation:
+    /// one op (one pass over memory) with the values of the composed formula.
+    ///
+    /// ```swift
+    /// Tensor([-1.0, 1.0]).gelu()                     // [-0.1587, 0.8413]
+    /// Tensor([-1.0, 1.0]).gelu(approximate: .tanh)   // [-0.1588, 0.8412]
+    /// ```
+    public func gelu(approximate: GELUApproximation = .none) -> Tensor {
+        approximate == .none ? apply(UnaryOps.Gelu()) : apply(UnaryOps.GeluTanh())
+    }
     /// Natural logarithm elementwise (-inf at 0, NaN below).
     public func log() -> Tensor { apply(UnaryOps.Log()) }
     /// log(1 + x), accurate for small x.
@@ -198,3 +208,11 @@ public func pow<S: ScalarOperand>(_ x: Tensor, _ y: S) -> Tensor { x.pow(y) }
 public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor { a.maximum(b) }
 /// The elementwise smaller of two tensors.
 public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { a.minimum(b) }
+
+/// How `gelu` computes the Gaussian CDF Φ(x).
+public enum GELUApproximation: Sendable {
+    /// Exactly: Φ(x) = (1 + erf(x / √2)) / 2.
+    case none
+    /// PyTorch's `approximate='tanh'`: Φ(x) ≈ (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2.
+    case tanh
+}

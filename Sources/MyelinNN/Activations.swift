@@ -13,14 +13,6 @@ import MyelinCore
 // infinite local derivative is NaN; so branches that could overflow where they are not picked
 // (exp in elu and softplus) are evaluated on clamped inputs.
 
-/// How `gelu` computes the Gaussian CDF Φ(x).
-public enum GELUApproximation: Sendable {
-    /// Exactly: Φ(x) = (1 + erf(x / √2)) / 2.
-    case none
-    /// PyTorch's `approximate='tanh'`: Φ(x) ≈ (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2.
-    case tanh
-}
-
 extension Tensor {
     /// Floating-point inputs as they are, integers and bools as float32 (as the core's float ops do).
     fileprivate var floatingPoint: Tensor { dtype.isFloatingPoint ? self : to(.float32) }
@@ -52,23 +44,6 @@ extension Tensor {
     /// ```
     public func selu() -> Tensor {
         elu(alpha: 1.6732632423543772848170429916717) * 1.0507009873554804934193349852946
-    }
-
-    /// The Gaussian error linear unit x · Φ(x), exact (erf) or with PyTorch's tanh approximation.
-    ///
-    /// ```swift
-    /// Tensor([-1.0, 1.0]).gelu()                     // [-0.1587, 0.8413]
-    /// Tensor([-1.0, 1.0]).gelu(approximate: .tanh)   // [-0.1588, 0.8412]
-    /// ```
-    public func gelu(approximate: GELUApproximation = .none) -> Tensor {
-        let x = floatingPoint
-        switch approximate {
-        case .none:
-            return x * 0.5 * (1 + (x * (1 / 2.0.squareRoot())).erf())
-        case .tanh:
-            let inner = (x + x * x * x * 0.044715) * (2 / Double.pi).squareRoot()
-            return x * 0.5 * (1 + inner.tanh())
-        }
     }
 
     /// The sigmoid linear unit (swish) x · σ(x).

@@ -12,7 +12,11 @@
 /// ```
 public final class Parameter {
     /// The current values; a leaf of the graph that requires gradients (unless frozen).
-    public var value: Tensor
+    public var value: Tensor { didSet { generation &+= 1 } }
+
+    /// Changes each time `value` is set or mutated through this property (optimiser steps,
+    /// `assign`, new gradients): what a layer's cached copy of the values (a packed weight) checks.
+    public private(set) var generation = 0
 
     /// A parameter holding `value` (converted to a leaf that requires gradients).
     public init(_ value: Tensor, requiresGrad: Bool = true) {

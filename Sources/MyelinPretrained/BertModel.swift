@@ -156,14 +156,43 @@ public final class BertSelfAttention: Module {
         super.init()
     }
 
+    /// The query, key and value weights as one packed `[3 hidden, hidden]` product for inference,
+    /// with the parameters' generations it was made from.
+    private var fused: (weight: PackedLinearWeight, bias: Tensor?, generations: [Int])?
+
     /// `[batch, tokens, hidden]` in and out; `keep` is a Bool `[batch, 1, 1, tokens]`, true at real keys.
     func callAsFunction(_ x: Tensor, keep: Tensor?) -> Tensor {
         let (b, t, h) = (x.shape[0], x.shape[1], x.shape[2])
         let d = h / heads
         func split(_ y: Tensor) -> Tensor { y.reshape([b, t, heads, d]).transposed(1, 2) }
-        let q = split(query(x)), k = split(key(x)), v = split(value(x))
+        let q: Tensor, k: Tensor, v: Tensor
+        if let qkv = fusedProjection(x) {
+            // One product for the three projections: [b, t, 3, heads, d], each a strided view.
+            let parts = qkv.reshape([b, t, 3, heads, d])
+            (q, k, v) = (parts[.all, .all, 0].transposed(1, 2), parts[.all, .all, 1].transposed(1, 2), parts[.all, .all, 2].transposed(1, 2))
+        } else {
+            (q, k, v) = (split(query(x)), split(key(x)), split(value(x)))
+        }
         let context = BertSelfAttention.attend(q, k, v, keep: keep, dropout: isTraining ? dropout : nil)
         return context.transposed(1, 2).reshape([b, t, h])
+    }
+
+    /// The three projections as one packed product when nothing needs gradients and the
+    /// layers keep packed weights (`SentenceEncoder`), or nil. Rebuilt when any of the six
+    /// parameters changes.
+    private func fusedProjection(_ x: Tensor) -> Tensor? {
+        let layers = [query, key, value]
+        guard layers.allSatisfy(\.packsWeightForInference), x.dtype == .float32 else { fused = nil; return nil }
+        let params = layers.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) }
+        if GradMode.isEnabled && (x.requiresGrad || params.contains(where: \.requiresGrad)) { return nil }
+        let generations = params.map(\.generation)
+        if fused == nil || fused!.generations != generations {
+            guard let w = PackedLinearWeight(Tensor.cat(layers.map { $0.weight.value.detached() }, axis: 0)) else { return nil }
+            let biases = layers.compactMap { $0.bias?.value.detached() }
+            fused = (w, biases.count == 3 ? Tensor.cat(biases, axis: 0) : nil, generations)
+        }
+        if fused!.bias == nil && layers.contains(where: { $0.bias != nil }) { return nil }
+        return x.linear(packed: fused!.weight, bias: fused!.bias)
     }
 
     /// softmax(q kᵀ / √d + mask) v over `[batch, heads, tokens, d]`: the fused attention op,

@@ -38,6 +38,9 @@ public final class SentenceEncoder {
         self.normalizes = normalizes
         self.entry = entry
         model.eval()
+        // Inference repeats products with the same weights: keep them packed (dropped whenever a
+        // weight changes through its Parameter, as fine-tuning does).
+        for case let linear as Linear in model.namedModules().map(\.1) { linear.packsWeightForInference = true }
     }
 
     /// The vectors of `encode`, and how many texts were longer than `maxSequenceLength` tokens.

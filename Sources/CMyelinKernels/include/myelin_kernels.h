@@ -29,6 +29,8 @@ void myelin_vexp_f32(const float *x, float *y, long n);
 void myelin_vtanh_f32(const float *x, float *y, long n);
 void myelin_vsigmoid_f32(const float *x, float *y, long n);
 void myelin_verf_f32(const float *x, float *y, long n);
+void myelin_vgelu_f32(const float *x, float *y, long n);
+void myelin_vgelu_tanh_f32(const float *x, float *y, long n);
 void myelin_vneg_f32(const float *x, float *y, long n);
 void myelin_vabs_f32(const float *x, float *y, long n);
 void myelin_vrelu_f32(const float *x, float *y, long n);

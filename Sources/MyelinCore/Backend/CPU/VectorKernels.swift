@@ -21,6 +21,8 @@ enum VectorKernels {
     static let tanh: VectorUnaryF32 = myelin_vtanh_f32
     static let sigmoid: VectorUnaryF32 = myelin_vsigmoid_f32
     static let erf: VectorUnaryF32 = myelin_verf_f32
+    static let gelu: VectorUnaryF32 = myelin_vgelu_f32
+    static let geluTanh: VectorUnaryF32 = myelin_vgelu_tanh_f32
     static let negate: VectorUnaryF32 = myelin_vneg_f32
     static let abs: VectorUnaryF32 = myelin_vabs_f32
     static let relu: VectorUnaryF32 = myelin_vrelu_f32
