@@ -4,8 +4,7 @@ import Testing
 /// Real `mpirun -np 2` jobs of the `myelin` command built beside the tests. Skipped (and reported
 /// as skipped) where `mpirun` or the binary is missing: `make test` installs Open MPI and builds
 /// `myelin` first.
-@Suite(.serialized, .enabled(if: MPIRunTests.available, "needs mpirun (openmpi-bin) and the myelin binary beside the tests"))
-struct MPIRunTests {
+enum MPIJob {
     static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
     static let myelin: String? = {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -35,7 +34,7 @@ struct MPIRunTests {
         env["MYELIN_NUM_THREADS"] = "1"
         process.environment = env
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("mpirun-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         process.standardOutput = handle
         process.standardError = handle
@@ -65,32 +64,36 @@ struct MPIRunTests {
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
+}
+
+@Suite(.serialized, .enabled(if: MPIJob.available, "needs mpirun (openmpi-bin) and the myelin binary beside the tests"))
+struct MPIRunTests {
     @Test func allreduceOverTwoProcessesSumsCorrectly() throws {
-        let outcome = try Self.mpi(2, ["allreduce", "--count", "100000", "--iterations", "2"])
+        let outcome = try MPIJob.mpi(2, ["allreduce", "--count", "100000", "--iterations", "2"])
         #expect(outcome.status == 0, "\(outcome.output)")
         #expect(outcome.output.contains("over 2 ranks") && outcome.output.contains("sums correct"), "\(outcome.output)")
     }
 
     @Test func trainingOnTwoRanksKeepsTheirWeightsIdentical() throws {
-        let dir = Self.temporaryFolder()
+        let dir = MPIJob.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let outcome = try Self.mpi(2, ["train", "--data", "circles", "--count", "400", "--hidden", "16", "--epochs", "3",
+        let outcome = try MPIJob.mpi(2, ["train", "--data", "circles", "--count", "400", "--hidden", "16", "--epochs", "3",
                                        "--batch-size", "16", "--quiet", "--out", dir + "/run"])
         #expect(outcome.status == 0, "\(outcome.output)")
         #expect(outcome.output.contains("global batch 32"), "\(outcome.output)")
-        let training = try Self.results(dir + "/run")["training"] as? [String: Double] ?? [:]
+        let training = try MPIJob.results(dir + "/run")["training"] as? [String: Double] ?? [:]
         #expect(training["ranks"] == 2)
         #expect(training["weights_identical_on_ranks"] == 1)
     }
 
     @Test func anUnsupportedModelIsOneLineAndExitOne() throws {
-        let outcome = try Self.mpi(2, ["train", "--data", "circles", "--model", "knn", "--out", Self.temporaryFolder() + "/knn"])
+        let outcome = try MPIJob.mpi(2, ["train", "--data", "circles", "--model", "knn", "--out", MPIJob.temporaryFolder() + "/knn"])
         #expect(outcome.status != 0)
         #expect(outcome.output.contains("[train] --model knn does not run under MPI"), "\(outcome.output)")
     }
 
     @Test func aKilledRankStopsTheJobAndTheCheckpointResumes() throws {
-        let dir = Self.temporaryFolder()
+        let dir = MPIJob.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let run = dir + "/run"
         // Rank 1 is killed once the run folder has its first checkpoint.
@@ -98,19 +101,19 @@ struct MPIRunTests {
         if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then
           ( while [ ! -f \(run)/checkpoint.safetensors ]; do sleep 0.1; done; sleep 0.5; kill -9 $$ ) &
         fi
-        exec \(Self.myelin!) train --data spirals --count 2000 --hidden 32,32 --epochs 200 --batch-size 8 --quiet --out \(run)
+        exec \(MPIJob.myelin!) train --data spirals --count 2000 --hidden 32,32 --epochs 200 --batch-size 8 --quiet --out \(run)
         """
-        let outcome = try Self.run([Self.mpirun!, "-np", "2", "--oversubscribe", "--bind-to", "none", "/bin/sh", "-c", script], timeout: 120)
+        let outcome = try MPIJob.run([MPIJob.mpirun!, "-np", "2", "--oversubscribe", "--bind-to", "none", "/bin/sh", "-c", script], timeout: 120)
         #expect(outcome.status != 0, "\(outcome.output)")
         #expect(outcome.output.contains("rank 1"), "\(outcome.output)")
         #expect(outcome.seconds < 100)
         // The last checkpoint loads: the run continues from it on two ranks for one more epoch.
         let logged = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n").count - 1
         #expect(logged >= 1)
-        let resumed = try Self.mpi(2, ["resume", run, "--epochs", "\(logged + 1)", "--quiet"])
+        let resumed = try MPIJob.mpi(2, ["resume", run, "--epochs", "\(logged + 1)", "--quiet"])
         #expect(resumed.status == 0, "\(resumed.output)")
         #expect(resumed.output.contains("resuming \(run) at epoch"), "\(resumed.output)")
-        let training = try Self.results(run)["training"] as? [String: Double] ?? [:]
+        let training = try MPIJob.results(run)["training"] as? [String: Double] ?? [:]
         #expect(training["weights_identical_on_ranks"] == 1)
     }
 }
