@@ -46,16 +46,18 @@ final class TrainingSession {
             let shard = ShardedDataset(data.train, sampler: DistributedSampler(count: data.train.count, rank: distributed.rank,
                                                                                size: distributed.size, seed: settings.seed))
             let perRank = shard.count
+            let augmentation = RandomGenerator(seed: settings.seed &+ 7 &+ rank)
             loader = DataLoader(shard, batchSize: settings.batchSize, shuffle: false,
                                 dropLast: batchNorm && perRank % settings.batchSize == 1, seed: settings.seed,
                                 transform: settings.augment && data.inputShape.count == 3
-                                    ? Self.augmentation(seed: settings.seed &+ rank &* 0x9E37_79B9) : nil)
+                                    ? Self.augmentation(generator: augmentation) : nil)
             validation = data.validation.map {
                 DataLoader(ShardedDataset($0, sampler: DistributedSampler(count: $0.count, rank: distributed.rank, size: distributed.size,
                                                                           shuffle: false, padded: false)), batchSize: 1000)
             }
             let ddp = DataParallel(communicator: distributed.communicator, shards: [shard], seed: settings.seed)
-            ddp.reseeded = [built.generator]
+            // Dropout's and augmentation's streams: per rank, reseeded each epoch, so a resumed run draws the same.
+            ddp.reseeded = [built.generator, augmentation]
             dataParallel = ddp
             callbacks.append(ddp)
         } else {
@@ -147,8 +149,12 @@ final class TrainingSession {
 
     /// Random shifts and small rotations of training images (digits), seeded.
     static func augmentation(seed: UInt64) -> (Batch) -> Batch {
+        augmentation(generator: RandomGenerator(seed: seed &+ 7))
+    }
+
+    /// Random shifts and small rotations drawn from `generator`.
+    static func augmentation(generator: RandomGenerator) -> (Batch) -> Batch {
         let transform = RandomAffine(maxShift: 2, maxRotationDegrees: 10)
-        let generator = RandomGenerator(seed: seed &+ 7)
         return { batch in Batch(inputs: transform(batch.inputs, generator: generator), targets: batch.targets) }
     }
 
