@@ -25,9 +25,9 @@ public struct AllreduceBenchmark: Sendable {
     public func busBandwidth(_ s: Double) -> Double { algorithmBandwidth(s) * 2 * Double(ranks - 1) / Double(ranks) }
 
     public var line: String {
-        func ms(_ s: Double) -> String { String(format: "%.2f ms", s * 1000) }
+        func ms(_ s: Double) -> String { s < 1e-3 ? String(format: "%.1f µs", s * 1e6) : String(format: "%.2f ms", s * 1000) }
         func gb(_ s: Double) -> String { String(format: "%.2f GB/s (bus %.2f GB/s)", algorithmBandwidth(s) / 1e9, busBandwidth(s) / 1e9) }
-        var text = "allreduce of \(count) floats (\(String(format: "%.1f", Double(bytes) / 1e6)) MB) over \(ranks) ranks: "
+        var text = "allreduce of \(count) floats (\(String(format: "%.3g", Double(bytes) / 1e6)) MB) over \(ranks) ranks: "
             + "Myelin \(ms(seconds)), \(gb(seconds))"
         if let rawSeconds { text += "; raw MPI from C \(ms(rawSeconds)), \(gb(rawSeconds))" }
         return text + (correct ? "; sums correct" : "; SUMS WRONG")
