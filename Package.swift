@@ -41,7 +41,7 @@ let package = Package(
         // Pictures: SVG training curves, confusion matrices, decision boundaries, image grids.
         .target(name: "MyelinPlot", dependencies: ["MyelinCore"]),
         // What the `myelin` command does, as a library: model specs, run folders, train/evaluate/predict jobs.
-        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic", "MyelinPretrained"]),
+        .target(name: "MyelinRun", dependencies: ["MyelinCore", "CMyelinKernels", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic", "MyelinPretrained", "MyelinDistributed"]),
         // Classic machine learning with scikit-learn's meaning: k-means, mixtures, kNN, naive Bayes, trees, PCA.
         .target(name: "MyelinClassic", dependencies: ["MyelinCore", "MyelinData", "MyelinPlot"]),
         // The live dashboard and playground: an HTTP server over run folders, its pages embedded in the binary.
@@ -56,13 +56,17 @@ let package = Package(
         ),
         // Pretrained models: the BERT encoder, sentence embeddings, the registry of downloadable models.
         .target(name: "MyelinPretrained", dependencies: ["MyelinCore", "MyelinNN", "MyelinData"]),
+        // Open MPI opened at run time (dlopen of libmpi.so.40): builds and runs where MPI is absent.
+        .target(name: "CMPIShim", linkerSettings: [.linkedLibrary("dl")]),
+        // Data-parallel training: communicators (MPI, in-process), the distributed sampler, DataParallel, SyncBatchNorm.
+        .target(name: "MyelinDistributed", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "CMPIShim"]),
         // Umbrella module: `import Myelin` brings in every subsystem.
-        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic", "MyelinPretrained"]),
+        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinNN", "MyelinData", "MyelinTrain", "MyelinPlot", "MyelinClassic", "MyelinPretrained", "MyelinDistributed"]),
         // Benchmark workloads of ../shared/bench, run by `myelin bench`.
         .target(name: "MyelinBench", dependencies: ["Myelin"]),
         .executableTarget(
             name: "MyelinCLI",
-            dependencies: ["Myelin", "MyelinBench", "MyelinRun", "MyelinDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Myelin", "MyelinBench", "MyelinRun", "MyelinDashboard", "MyelinDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fixture loading and comparisons shared by the test targets.
         .target(name: "MyelinTestSupport", dependencies: ["MyelinCore"], path: "Tests/MyelinTestSupport", exclude: ["fixturelib.py"]),
@@ -76,6 +80,7 @@ let package = Package(
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinWebDriver", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData"]),
         .testTarget(name: "MyelinPretrainedTests", dependencies: ["MyelinPretrained", "MyelinNN", "MyelinData", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinDistributedTests", dependencies: ["MyelinDistributed", "MyelinTrain", "MyelinNN", "MyelinData", "MyelinCore"]),
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),
         // The open extension points used from outside the library: public API only (`import Myelin`, no @testable).
         .testTarget(name: "MyelinExtensionTests", dependencies: ["Myelin"]),

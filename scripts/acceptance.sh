@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Acceptance figures of the data/training/CLI and convolution issues, through the `myelin` command.
 # Each run writes runs/acceptance/<name>/ and its results.json; the table goes to runs/acceptance/summary.txt.
-# Usage: scripts/acceptance.sh [name ...]   (default: all; names below). Needs MYELIN_DATA or --data-dir data.
+# Usage: scripts/acceptance.sh [name ...]   (default: all; names below, and mpi-two-hosts). Needs MYELIN_DATA or --data-dir data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MYELIN=${MYELIN:-.build/release/myelin}
@@ -66,4 +66,12 @@ if [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" minilm "* ]]; then
 fi
 # The plain command with no flags (issue 12's defaults): run only when no names were given.
 if [ ${#wanted[@]} -eq 0 ]; then ./scripts/defaults-acceptance.sh || status=1; fi
+# Data-parallel training across two network namespaces over TCP (issue 19): needs root and Open MPI.
+if [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" mpi-two-hosts "* ]]; then
+    if [ "$(id -u)" -eq 0 ] && command -v mpirun >/dev/null; then
+        MYELIN="$MYELIN" ./scripts/mpi-two-hosts.sh && cat runs/acceptance/mpi-two-hosts/summary.txt >> "$summary" || status=1
+    else
+        echo "mpi-two-hosts: skipped (needs root and mpirun)" | tee -a "$summary"
+    fi
+fi
 exit $status

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Myelin needs beyond the Swift toolchain, only when it is missing:
-# OpenBLAS (CBLAS headers and library) and zlib on Debian/Ubuntu, and, with --browser (`make test`), Chromium
+# OpenBLAS (CBLAS headers and library) and zlib on Debian/Ubuntu, Open MPI (mpirun and libmpi, which
+# Myelin opens at run time for `mpirun -np N myelin train`; the package builds without it), and, with --browser (`make test`), Chromium
 # with its chromedriver for the browser tests (MyelinBrowserTests; they report themselves skipped without
 # them); `make demo` does not need a browser and does not install one. A browser chosen through
 # MYELIN_CHROMIUM / MYELIN_CHROMEDRIVER counts as present. macOS uses Accelerate and its zlib; install
@@ -21,6 +22,8 @@ browser=0
 missing=()
 { have_header cblas.h && have_lib openblas; } || missing+=(libopenblas-dev)
 { have_header zlib.h && have_lib z; } || missing+=(zlib1g-dev)
+have_cmd mpirun || missing+=(openmpi-bin)
+{ [ -e /usr/lib/x86_64-linux-gnu/libmpi.so.40 ] || [ -e /usr/lib/aarch64-linux-gnu/libmpi.so.40 ] || ldconfig -p 2>/dev/null | grep -q 'libmpi\.so\.40'; } || missing+=(libopenmpi-dev)
 [ $browser -eq 0 ] || { [ -n "${MYELIN_CHROMIUM:-}" ] || [ -x /usr/lib/chromium/chromium ] || have_cmd chromium || have_cmd chromium-browser; } || missing+=(chromium)
 [ $browser -eq 0 ] || { [ -n "${MYELIN_CHROMEDRIVER:-}" ] || [ -x /usr/lib/chromium/chromedriver ] || have_cmd chromedriver; } || missing+=(chromium-driver)
 
@@ -37,7 +40,7 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: apt-get not found; install ${missing[*]} (OpenBLAS and zlib development files, Chromium and chromedriver) by hand" >&2
+    echo "error: apt-get not found; install ${missing[*]} (OpenBLAS, zlib and Open MPI development files, Chromium and chromedriver) by hand" >&2
     exit 1
 fi
 $SUDO apt-get update -qq

@@ -5,3 +5,4 @@
 @_exported import MyelinPlot
 @_exported import MyelinClassic
 @_exported import MyelinPretrained
+@_exported import MyelinDistributed

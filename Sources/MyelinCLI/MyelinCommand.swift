@@ -27,7 +27,7 @@ struct MyelinCommand: ParsableCommand {
         commandName: "myelin",
         abstract: "Train, evaluate and benchmark neural networks with Myelin.",
         version: Benchmarks.version,
-        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Datasets.self, Resume.self, Filters.self, Demo.self, Tour.self, Bench.self, WordVec.self, Generate.self, Cluster.self, Compare.self, Dashboard.self, Playground.self, Embed.self, Search.self, Convert.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Datasets.self, Resume.self, Filters.self, Demo.self, Tour.self, Bench.self, WordVec.self, Generate.self, Cluster.self, Compare.self, Dashboard.self, Playground.self, Embed.self, Search.self, Convert.self, Allreduce.self]
     )
 }
 

@@ -214,11 +214,22 @@ struct Train: ParsableCommand {
     @Option(help: "The largest network to build, in parameters.") var maxParameters = TrainRequest.defaultMaxParameters
     @Flag(help: "Serve a live dashboard of the run while it trains (curves, inside the network, pause/step/inspect).") var dashboard = false
     @OptionGroup(title: "Dashboard") var serve: ServeOptions
+    @Flag(help: "Under mpirun: batch norm (bn layers) with statistics over all ranks' batches.") var syncBn = false
 
     func run() throws {
         runOrFail {
             try training.applyThreads()
             try serve.check(dashboard: dashboard, op: "train")
+            let distributed = try MPILaunch.detect(syncBatchNorm: syncBn, threadsGiven: training.threads != nil, op: "train")
+            if distributed != nil {
+                if dashboard || serve.histogramEvery != nil { throw MPILaunch.unsupported("--dashboard") }
+                if transfer.encoder != nil || !transfer.given.isEmpty { throw MPILaunch.unsupported("transfer learning (--encoder)") }
+                if let model, ClassicKind.named(model) != nil { throw MPILaunch.unsupported("--model \(model)") }
+                if text != nil || dataOptions.data.map(TextSource.isText(catalogue:)) == true
+                    || SequenceClassifierJob.handles(data: dataOptions.data, model: model) || textColumn != nil {
+                    throw MPILaunch.unsupported("training on text")
+                }
+            }
             if (dashboard || serve.histogramEvery != nil), model.flatMap(ClassicKind.named) != nil {
                 throw RunError(op: "train", "--dashboard and --histogram-every are for networks; classic models are fitted in one pass")
             }
@@ -310,6 +321,7 @@ struct Train: ParsableCommand {
             try dataOptions.apply(to: &request.settings)
             request.verbosity = training.verbosity
             request.observers = observers
+            request.distributed = distributed
             try TrainJob.train(request, output: writeToStandardOutput)
         }
     }
@@ -404,6 +416,7 @@ struct Resume: ParsableCommand {
     @Option(help: "A transfer classifier's folder of pretrained models (then $MYELIN_MODELS, the cache, the hub).") var modelsDir: String?
     @Flag(help: "Serve a live dashboard of the run while it trains.") var dashboard = false
     @OptionGroup(title: "Dashboard") var serve: ServeOptions
+    @Flag(help: "Under mpirun: batch norm (bn layers) with statistics over all ranks' batches.") var syncBn = false
 
     func run() throws {
         runOrFail {
@@ -412,14 +425,19 @@ struct Resume: ParsableCommand {
                 guard threads >= 1, threads <= 1024 else { throw RunError(op: "resume", "--threads must be between 1 and 1024, got \(threads)") }
                 Threading.count = threads
             }
+            let distributed = try MPILaunch.detect(syncBatchNorm: syncBn, threadsGiven: threads != nil, op: "resume")
+            if distributed != nil && dashboard { throw MPILaunch.unsupported("--dashboard", op: "resume") }
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
                                 observers: serve.observers(dashboard: dashboard), encoders: .registry(modelsDir: modelsDir),
-                                output: writeToStandardOutput)
+                                distributed: distributed, output: writeToStandardOutput)
         }
     }
 }
 
 /// Runs `body`, printing any error on one line of stderr and exiting non-zero.
+/// Under MPI, a rank that succeeded finalises MPI; one that failed exits without, and `mpirun`
+/// then stops the other ranks.
 func runOrFail(_ body: () throws -> Void) {
     do { try body() } catch { fail("\(error)".replacingOccurrences(of: "\n", with: "; ")) }
+    MPILaunch.finish()
 }

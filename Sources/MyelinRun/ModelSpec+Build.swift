@@ -9,7 +9,9 @@ extension ModelSpec {
     /// ```swift
     /// let model = try ModelSpec.mlp(input: [4], outputs: 3, hidden: [16]).build(generator: RandomGenerator(seed: 0))
     /// ```
-    public func build(generator: RandomGenerator) throws -> Sequential {
+    /// `normalization` builds the `bn` layers instead of `BatchNorm1d`/`BatchNorm2d` (given the
+    /// channels and whether the input is an image), as data-parallel training's `SyncBatchNorm`.
+    public func build(generator: RandomGenerator, normalization: ((_ features: Int, _ images: Bool) -> Module)? = nil) throws -> Sequential {
         let shapes = try self.shapes()
         var modules: [Module] = []
         var shape = inputShape
@@ -36,7 +38,11 @@ extension ModelSpec {
             case .globalAvgPool:
                 modules.append(GlobalAvgPool2d())
             case .batchNorm:
-                modules.append(shape.count == 3 ? BatchNorm2d(shape[0]) as Module : BatchNorm1d(shape[0]))
+                if let normalization {
+                    modules.append(normalization(shape[0], shape.count == 3))
+                } else {
+                    modules.append(shape.count == 3 ? BatchNorm2d(shape[0]) as Module : BatchNorm1d(shape[0]))
+                }
             case .flatten:
                 modules.append(Flatten())
             }

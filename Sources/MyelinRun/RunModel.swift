@@ -10,12 +10,16 @@ public final class RunModel {
     public let model: Sequential
     public let optimizer: Optimizer
     public let scheduler: LRScheduler?
+    /// The generator the weights were drawn from, which the dropout layers go on drawing from.
+    public let generator: RandomGenerator
 
-    /// Builds the network with its seeded initial weights and a fresh optimiser.
-    public init(_ description: RunDescription) throws {
+    /// Builds the network with its seeded initial weights and a fresh optimiser; `normalization`
+    /// builds its `bn` layers (see `ModelSpec.build`).
+    public init(_ description: RunDescription, normalization: ((_ features: Int, _ images: Bool) -> Module)? = nil) throws {
         self.description = description
         let settings = description.settings
-        model = try description.spec.build(generator: RandomGenerator(seed: settings.seed))
+        generator = RandomGenerator(seed: settings.seed)
+        model = try description.spec.build(generator: generator, normalization: normalization)
         optimizer = settings.makeOptimizer(model.parameters())
         scheduler = settings.cosine ? CosineAnnealingLR(optimizer: optimizer, tMax: settings.epochs) : nil
     }

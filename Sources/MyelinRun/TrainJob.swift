@@ -5,6 +5,7 @@ import MyelinNN
 import MyelinPlot
 import MyelinTrain
 import MyelinClassic
+import MyelinDistributed
 
 /// What `myelin train` was asked to do.
 public struct TrainRequest {
@@ -33,6 +34,8 @@ public struct TrainRequest {
     public var drawFilters: Bool = true
     /// A dashboard's callbacks and the statistics it wants recorded.
     public var observers = RunObservers()
+    /// Data-parallel training over several processes (`mpirun -np N myelin train ...`); nil: one process.
+    public var distributed: DistributedRun?
 
     /// 20 million parameters: 80 MB of float32 weights, about 320 MB with gradients and Adam's state.
     public static let defaultMaxParameters = 20_000_000
@@ -68,6 +71,9 @@ public struct TrainRequest {
             throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers), or a classic model: \(ClassicKind.list)")
         }
         guard maxParameters >= 1 else { throw RunError(op: "train", "--max-parameters must be positive, got \(maxParameters)") }
+        if distributed?.syncBatchNorm == true && !(layers ?? "").lowercased().split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "bn" }) {
+            throw RunError(op: "train", "--sync-bn synchronises bn layers; the network has none (add bn to --layers)")
+        }
         if let out { try RunFolder(out).checkCreatable() }
     }
 }
@@ -108,10 +114,27 @@ public enum TrainJob {
         let description = RunDescription(task: data.task, spec: spec, classNames: data.classNames,
                                          featureNames: data.featureNames, scaling: data.scaling, source: request.source,
                                          schema: data.schema, settings: request.settings)
-        let built = try RunModel(description)
+        let distributed = request.distributed
+        let built = try RunModel(description, normalization: distributed?.normalization)
         if let note = request.settings.defaultsNote { data.notes.insert(note, at: 0) }
 
-        let tx = try RunTransaction(target: out, overwrite: request.overwrite)
+        if let distributed, !distributed.isRoot {
+            // Ranks other than 0 write nothing: they wait for rank 0 to open the run, then train.
+            guard try distributed.agree(false, op: "train") else {
+                throw RunError(op: "train", "rank 0 could not start the run (it printed why)")
+            }
+            let session = try TrainingSession(built, data: data, transaction: nil, checkpoint: nil, history: History(),
+                                              verbosity: .silent, distributed: distributed, output: { _ in })
+            return try session.run(drawFilters: false)
+        }
+        let tx: RunTransaction
+        do {
+            tx = try RunTransaction(target: out, overwrite: request.overwrite)
+        } catch {
+            _ = try distributed?.agree(false, op: "train")
+            throw error
+        }
+        _ = try distributed?.agree(true, op: "train")
         do {
             for note in data.notes { output(note + "\n") }
             output("data: \(request.source.label): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
@@ -119,9 +142,11 @@ public enum TrainJob {
                    + (data.task == .classification ? ", \(data.classNames.count) classes" : ", regression") + "\n")
             output("model: \(spec.layersText.isEmpty ? "linear" : spec.layersText) -> \(outputs) "
                    + "(\(built.model.parameterCount) parameters), \(request.settings.optimizer) lr \(request.settings.learningRate)\n")
+            if let distributed { output(distributed.summary(batchSize: request.settings.batchSize)) }
             try tx.current.writeJSON(description, to: tx.current.description)
             let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: nil, history: History(),
-                                              verbosity: request.verbosity, observers: request.observers, output: output)
+                                              verbosity: request.verbosity, observers: request.observers,
+                                              distributed: distributed, output: output)
             return try session.run(drawFilters: request.drawFilters)
         } catch {
             tx.abandon()
@@ -138,8 +163,16 @@ public enum TrainJob {
     @discardableResult
     public static func resume(_ path: String, epochs: Int? = nil, dataDir: String?, verbosity: Verbosity = .auto,
                               observers: RunObservers = RunObservers(), encoders: EncoderCatalog = .registry(modelsDir: nil),
+                              distributed: DistributedRun? = nil,
                               output: @escaping (String) -> Void) throws -> [String: Double] {
         if ClassicJob.isClassicRun(path) { try ClassicJob.refuseResume(path) }
+        if distributed != nil && (TransferClassifierJob.isTransferRun(path) || LanguageModelJob.isLanguageModelRun(path)
+                                  || SequenceClassifierJob.isSequenceClassifierRun(path)) {
+            throw RunError(op: "resume", "\(path) is not a network run of --model mlp, cnn, linear or --layers; it cannot resume under MPI")
+        }
+        if let distributed {
+            return try resumeDistributed(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, distributed: distributed, output: output)
+        }
         if TransferClassifierJob.isTransferRun(path) {
             return try TransferClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, catalog: encoders, verbosity: verbosity,
                                                     observers: observers, output: output)
@@ -184,6 +217,51 @@ public enum TrainJob {
         try? FileManager.default.removeItem(atPath: run.results)
         try run.writeJSON(description, to: run.description)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        return try session.run(drawFilters: true)
+    }
+
+    /// `resume` under MPI: every rank restores the same checkpoint (a shared file system); rank 0
+    /// decides whether training goes on and writes the folder, the others train silently.
+    static func resumeDistributed(_ path: String, epochs: Int?, dataDir: String?, verbosity: Verbosity,
+                                  distributed: DistributedRun, output: @escaping (String) -> Void) throws -> [String: Double] {
+        let run = RunFolder(path)
+        var description = try run.readDescription()
+        try description.settings.applyResumeEpochs(epochs)
+        try description.settings.validate()
+        if distributed.isRoot { RunTransaction.recoverStale(run) }
+        try distributed.communicator.barrier()
+        let checkpoint = try run.resumeCheckpoint()
+        let data = try RunData.load(description.source, dataDir: dataDir, settings: description.settings)
+        let built = try RunModel(description, normalization: distributed.normalization)
+        let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
+        if !distributed.isRoot {
+            guard try distributed.agree(false, op: "resume") else {
+                throw RunError(op: "resume", "rank 0 did not resume \(path) (it printed why)")
+            }
+            let session = try TrainingSession(built, data: data, transaction: nil, checkpoint: checkpoint, history: history,
+                                              verbosity: .silent, distributed: distributed, output: { _ in })
+            return try session.run(drawFilters: false)
+        }
+        let session: TrainingSession
+        do {
+            let tx = RunTransaction(existing: run)
+            session = try TrainingSession(built, data: data, transaction: tx, checkpoint: checkpoint, history: history,
+                                          verbosity: verbosity, distributed: distributed, output: output)
+            let done = checkpoint.epoch >= description.settings.epochs || session.recorder.alreadyStopped
+            if done {
+                throw session.recorder.alreadyStopped && checkpoint.epoch < description.settings.epochs
+                    ? RunError(op: "resume", "\(path) stopped early after epoch \(checkpoint.epoch); pass --epochs N with N > \(checkpoint.epoch) to train longer")
+                    : run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
+            }
+        } catch {
+            _ = try distributed.agree(false, op: "resume")
+            throw error
+        }
+        _ = try distributed.agree(true, op: "resume")
+        try? FileManager.default.removeItem(atPath: run.results)
+        try run.writeJSON(description, to: run.description)
+        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        output(distributed.summary(batchSize: description.settings.batchSize))
         return try session.run(drawFilters: true)
     }
 

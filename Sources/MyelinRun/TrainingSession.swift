@@ -4,6 +4,7 @@ import MyelinData
 import MyelinNN
 import MyelinPlot
 import MyelinTrain
+import MyelinDistributed
 
 /// One training of a run folder, shared by `train` and `resume`: the trainer with its loaders and
 /// the `RunRecorder`, restored from a checkpoint when resuming, then the run's final files.
@@ -13,35 +14,74 @@ import MyelinTrain
 final class TrainingSession {
     let built: RunModel
     let data: RunData
-    let transaction: RunTransaction
+    /// Nil on data-parallel ranks other than 0, which write nothing.
+    let transactionIfRoot: RunTransaction?
+    var transaction: RunTransaction { transactionIfRoot! }
     let trainer: Trainer
-    let recorder: RunRecorder
+    let recorderIfRoot: RunRecorder?
+    var recorder: RunRecorder { recorderIfRoot! }
+    let distributed: DistributedRun?
+    let dataParallel: DataParallel?
     let loader: DataLoader
     let validation: DataLoader?
     let firstEpoch: Int
     let output: (String) -> Void
 
-    init(_ built: RunModel, data: RunData, transaction: RunTransaction, checkpoint: Checkpoint?, history: History,
-         verbosity: Verbosity, observers: RunObservers = RunObservers(), output: @escaping (String) -> Void) throws {
+    /// `transaction` is nil only on data-parallel ranks other than 0 (`distributed`).
+    init(_ built: RunModel, data: RunData, transaction: RunTransaction?, checkpoint: Checkpoint?, history: History,
+         verbosity: Verbosity, observers: RunObservers = RunObservers(), distributed: DistributedRun? = nil,
+         output: @escaping (String) -> Void) throws {
         self.built = built
         self.data = data
-        self.transaction = transaction
+        self.transactionIfRoot = transaction
         self.output = output
+        self.distributed = distributed
         let settings = built.description.settings
         let batchNorm = built.description.spec.layers.contains(.batchNorm)
-        loader = DataLoader(data.train, batchSize: settings.batchSize, shuffle: true,
-                            dropLast: batchNorm && data.train.count % settings.batchSize == 1, seed: settings.seed,
-                            transform: settings.augment && data.inputShape.count == 3 ? Self.augmentation(seed: settings.seed) : nil)
-        validation = data.validation.map { DataLoader($0, batchSize: 1000) }
-        recorder = RunRecorder(transaction: transaction, checkpointEvery: settings.checkpointEvery ?? 1,
-                               totalEpochs: settings.epochs, monitor: validation == nil ? "loss" : "val_loss",
-                               patience: settings.patience, history: history)
-        // The logs first: an epoch's line is written before the checkpoint that follows it.
-        let run = transaction.current
+        var callbacks: [Callback] = []
+        if let distributed {
+            // Each rank: its shard of every epoch's order, its own augmentation and dropout streams
+            // (reseeded per rank and epoch by DataParallel); validation split without padding.
+            let rank = UInt64(distributed.rank)
+            let shard = ShardedDataset(data.train, sampler: DistributedSampler(count: data.train.count, rank: distributed.rank,
+                                                                               size: distributed.size, seed: settings.seed))
+            let perRank = shard.count
+            let augmentation = RandomGenerator(seed: settings.seed &+ 7 &+ rank)
+            loader = DataLoader(shard, batchSize: settings.batchSize, shuffle: false,
+                                dropLast: batchNorm && perRank % settings.batchSize == 1, seed: settings.seed,
+                                transform: settings.augment && data.inputShape.count == 3
+                                    ? Self.augmentation(generator: augmentation) : nil)
+            validation = data.validation.map {
+                DataLoader(ShardedDataset($0, sampler: DistributedSampler(count: $0.count, rank: distributed.rank, size: distributed.size,
+                                                                          shuffle: false, padded: false)), batchSize: 1000)
+            }
+            let ddp = DataParallel(communicator: distributed.communicator, shards: [shard], seed: settings.seed)
+            // Dropout's and augmentation's streams: per rank, reseeded each epoch, so a resumed run draws the same.
+            ddp.reseeded = [built.generator, augmentation]
+            dataParallel = ddp
+            callbacks.append(ddp)
+        } else {
+            loader = DataLoader(data.train, batchSize: settings.batchSize, shuffle: true,
+                                dropLast: batchNorm && data.train.count % settings.batchSize == 1, seed: settings.seed,
+                                transform: settings.augment && data.inputShape.count == 3 ? Self.augmentation(seed: settings.seed) : nil)
+            validation = data.validation.map { DataLoader($0, batchSize: 1000) }
+            dataParallel = nil
+        }
+        if let transaction {
+            let recorder = RunRecorder(transaction: transaction, checkpointEvery: settings.checkpointEvery ?? 1,
+                                       totalEpochs: settings.epochs, monitor: validation == nil ? "loss" : "val_loss",
+                                       patience: settings.patience, history: history)
+            recorderIfRoot = recorder
+            // The logs first: an epoch's line is written before the checkpoint that follows it.
+            let run = transaction.current
+            callbacks += [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder]
+                + (try observers.callbacks(target: transaction.target, current: run))
+        } else {
+            recorderIfRoot = nil
+        }
+        if let distributed { callbacks.append(StopAgreement(communicator: distributed.communicator)) }
         trainer = Trainer(model: built.model, optimizer: built.optimizer, loss: built.loss, metrics: built.metrics,
-                          callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder]
-                              + (try observers.callbacks(target: transaction.target, current: run)),
-                          scheduler: built.scheduler, verbosity: verbosity, output: output)
+                          callbacks: callbacks, scheduler: built.scheduler, verbosity: verbosity, output: output)
         trainer.gradientClipNorm = settings.clipGradNorm
         if let checkpoint {
             try trainer.restore(from: checkpoint, loader: loader, history: history)
@@ -54,6 +94,7 @@ final class TrainingSession {
         let settings = built.description.settings
         let start = monotonicSeconds()
         try trainer.fit(loader, epochs: settings.epochs, validation: validation)
+        if transactionIfRoot == nil { return [:] }
         return try finish(drawFilters: drawFilters, seconds: monotonicSeconds() - start,
                           epochsRun: trainer.history.epochs.count - firstEpoch)
     }
@@ -90,6 +131,11 @@ final class TrainingSession {
             "samples_per_second": seconds > 0 ? Double(data.train.count * epochsRun) / seconds : 0,
             "parameters": Double(built.model.parameterCount)]
         if let bestEpoch { training["best_epoch"] = bestEpoch }
+        if let distributed, let ddp = dataParallel {
+            training["ranks"] = Double(distributed.size)
+            training["batch_size_per_rank"] = Double(settings.batchSize)
+            if !ddp.weightDigests.isEmpty { training["weights_identical_on_ranks"] = Set(ddp.weightDigests).count == 1 ? 1 : 0 }
+        }
         if let stopped = recorder.stoppedAfter { training["stopped_early_after_epoch"] = Double(stopped + 1) }
         results["training"] = training
         try drawPictures(history: history, test: test, run: run, drawFilters: drawFilters)
@@ -103,8 +149,12 @@ final class TrainingSession {
 
     /// Random shifts and small rotations of training images (digits), seeded.
     static func augmentation(seed: UInt64) -> (Batch) -> Batch {
+        augmentation(generator: RandomGenerator(seed: seed &+ 7))
+    }
+
+    /// Random shifts and small rotations drawn from `generator`.
+    static func augmentation(generator: RandomGenerator) -> (Batch) -> Batch {
         let transform = RandomAffine(maxShift: 2, maxRotationDegrees: 10)
-        let generator = RandomGenerator(seed: seed &+ 7)
         return { batch in Batch(inputs: transform(batch.inputs, generator: generator), targets: batch.targets) }
     }
 

@@ -85,6 +85,13 @@ public final class Trainer {
     /// Extra generators training draws from (a Dropout's, an augmentation's), saved and restored
     /// by checkpoints under these names. "loader" is reserved for the training loader's.
     public var generators: [String: RandomGenerator] = [:]
+    /// Combines the logs of processes training together (data-parallel training sets it): called
+    /// with an epoch's training logs and with each `evaluate`'s results, and the examples they
+    /// cover on this process; returns the logs over all processes. Every process must reach it.
+    public var reduceLogs: ((_ logs: [String: Double], _ samples: Int) -> [String: Double])?
+    /// Processes each training on an equal share of every batch (data-parallel training): the
+    /// progress bar and epoch lines count this many times this process's samples.
+    public var processCount = 1
 
     /// Set it (from a callback) to end `fit` after the current batch; the epoch still finishes
     /// (validation, logs, `onEpochEnd`), then `onTrainEnd` runs.
@@ -228,7 +235,7 @@ public final class Trainer {
             if printer.verbosity == .bar {
                 var running = logs
                 running["loss"] = lossSum / Double(samples)
-                printer.batchEnd(batch: b, batches: batchCount, samples: samples, elapsed: monotonicSeconds() - started,
+                printer.batchEnd(batch: b, batches: batchCount, samples: samples * processCount, elapsed: monotonicSeconds() - started,
                                  logs: running, keys: keys)
             }
             if stopTraining { break }
@@ -236,6 +243,7 @@ public final class Trainer {
         let trainSeconds = monotonicSeconds() - started
         var logs: [String: Double] = ["loss": samples > 0 ? lossSum / Double(samples) : .nan, "lr": learningRate]
         for m in metrics { logs[m.name] = m.value() }
+        if let reduceLogs { logs = reduceLogs(logs, samples) }
         if let validation, failure == nil {
             for (k, v) in evaluate(validation) { logs["val_" + k] = v }
             model.train()
@@ -252,7 +260,7 @@ public final class Trainer {
         epoch = e + 1
         history.append(epoch: e, logs: logs)
         ctx.lastEpochLogs = logs
-        printer.epochEnd(epoch: e, epochs: epochs, batches: batchCount, samples: samples, seconds: seconds,
+        printer.epochEnd(epoch: e, epochs: epochs, batches: batchCount, samples: samples * processCount, seconds: seconds,
                          trainSeconds: trainSeconds, logs: logs, keys: logKeys(validation: validation != nil))
         for c in callbacks { c.onEpochEnd(epoch: e, logs: logs, ctx: ctx) }
     }
@@ -328,7 +336,7 @@ public final class Trainer {
         }
         var result = ["loss": samples > 0 ? lossSum / Double(samples) : .nan]
         for m in ms { result[m.name] = m.value() }
-        return result
+        return reduceLogs?(result, samples) ?? result
     }
 
     /// `evaluate` over a dataset, in order, in batches of `batchSize`.
