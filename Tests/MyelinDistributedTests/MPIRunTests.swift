@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MyelinCore
 
 /// Real `mpirun -np 2` jobs of the `myelin` command built beside the tests. Skipped (and reported
 /// as skipped) where `mpirun` or the binary is missing: `make test` installs Open MPI and builds
@@ -134,5 +135,22 @@ struct MPIRunTests {
         #expect(outcome.status != 0, "\(outcome.output)")
         #expect(outcome.output.contains("rank 0 waited") && outcome.output.contains("ending the job"), "\(outcome.output)")
         #expect(outcome.seconds < 100)
+    }
+
+    @Test func resumingOnTheSameRanksIsBitIdentical() throws {
+        let dir = MPIJob.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let options = ["--data", "spirals", "--count", "600", "--hidden", "32", "--dropout", "0.2", "--batch-size", "16",
+                       "--no-cosine", "--quiet"]
+        let full = try MPIJob.mpi(2, ["train"] + options + ["--epochs", "4", "--out", dir + "/full"])
+        let part = try MPIJob.mpi(2, ["train"] + options + ["--epochs", "2", "--out", dir + "/part"])
+        let resumed = try MPIJob.mpi(2, ["resume", dir + "/part", "--epochs", "4", "--quiet"])
+        #expect(full.status == 0 && part.status == 0 && resumed.status == 0, "\(full.output)\(part.output)\(resumed.output)")
+        let a = try Safetensors.load(dir + "/full/model.safetensors").tensors
+        let b = try Safetensors.load(dir + "/part/model.safetensors").tensors
+        #expect(a.keys.sorted() == b.keys.sorted() && !a.isEmpty)
+        for (name, t) in a {
+            #expect(t.scalars(as: Float.self) == b[name]?.scalars(as: Float.self), "\(name)")
+        }
     }
 }
