@@ -9,7 +9,9 @@ import CMPIShim
 /// MPI's polling loop yields the core while waiting (`mpi_yield_when_idle`, unless set otherwise).
 ///
 /// A rank that dies ends the job: MPI's default error handler is fatal, and `mpirun` stops the
-/// other ranks and names the one that exited.
+/// other ranks and names the one that exited. A rank that hangs without dying is caught by a
+/// watchdog: a collective waiting longer than `MYELIN_MPI_TIMEOUT` seconds (default 600) ends its
+/// process with status 1 and a one-line message, and `mpirun` then stops the job.
 ///
 /// ```swift
 /// // mpirun -np 2 ./program
@@ -22,6 +24,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let lock = NSLock()
+    private let watchdog: Watchdog
     private static let sharedLock = NSLock()
     nonisolated(unsafe) private static var instance: MPICommunicator?
 
@@ -69,6 +72,52 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private init(rank: Int, size: Int) {
         self.rank = rank
         self.size = size
+        let env = ProcessInfo.processInfo.environment["MYELIN_MPI_TIMEOUT"].flatMap(Double.init)
+        watchdog = Watchdog(rank: rank, timeout: env.map { $0 > 0 ? $0 : .infinity } ?? 600)
+    }
+
+    /// Ends this process (exit status 1, which makes `mpirun` stop the job) when one collective
+    /// has waited longer than `timeout` seconds: a rank that hangs without dying (stopped, in a
+    /// deadlock) would otherwise keep the others waiting for ever. `MYELIN_MPI_TIMEOUT` sets the
+    /// seconds (default 600; 0 turns it off).
+    final class Watchdog: @unchecked Sendable {
+        let rank: Int
+        let timeout: Double
+        private let lock = NSLock()
+        private var op: String?
+        private var since = 0.0
+
+        init(rank: Int, timeout: Double) {
+            self.rank = rank
+            self.timeout = timeout
+            guard timeout.isFinite else { return }
+            let t = Thread { [self] in self.watch() }
+            t.name = "myelin-mpi-watchdog"
+            t.start()
+        }
+
+        func begin(_ name: String) {
+            lock.lock(); op = name; since = Date().timeIntervalSince1970; lock.unlock()
+        }
+
+        func end() {
+            lock.lock(); op = nil; lock.unlock()
+        }
+
+        private func watch() {
+            while true {
+                Thread.sleep(forTimeInterval: min(1, timeout / 4))
+                lock.lock()
+                let waited = op.map { ($0, Date().timeIntervalSince1970 - since) }
+                lock.unlock()
+                if let (name, seconds) = waited, seconds > timeout {
+                    let text = "[\(name)] rank \(rank) waited \(Int(seconds)) s for the other ranks (one has hung or stopped; "
+                        + "MYELIN_MPI_TIMEOUT=\(Int(timeout))); ending the job\n"
+                    FileHandle.standardError.write(Data(text.utf8))
+                    _exit(1)
+                }
+            }
+        }
     }
 
     /// Ends MPI in this process (MPI_Finalize); every rank must call it before exiting normally.
@@ -89,6 +138,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return String(cString: text)
     }
 
+    /// Runs one MPI call under the lock and the watchdog.
+    private func call(_ op: String, _ body: () -> Int32) throws {
+        lock.lock(); defer { lock.unlock() }
+        watchdog.begin(op)
+        let code = body()
+        watchdog.end()
+        try check(op, code)
+    }
+
     private func check(_ op: String, _ code: Int32) throws {
         if code != 0 { throw DistributedError("[\(op)] MPI error on rank \(rank): \(Self.errorText(code))") }
     }
@@ -102,34 +160,29 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, op: ReduceOp) throws {
-        lock.lock(); defer { lock.unlock() }
-        try check("allreduce", myelin_mpi_allreduce(buffer.baseAddress, Int64(buffer.count), Int32(MYELIN_MPI_FLOAT), Self.mpiOp(op)))
+        try call("allreduce") { myelin_mpi_allreduce(buffer.baseAddress, Int64(buffer.count), Int32(MYELIN_MPI_FLOAT), Self.mpiOp(op)) }
         if op == .average { let s = Float(size); for i in buffer.indices { buffer[i] /= s } }
     }
 
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, op: ReduceOp) throws {
-        lock.lock(); defer { lock.unlock() }
-        try check("allreduce", myelin_mpi_allreduce(buffer.baseAddress, Int64(buffer.count), Int32(MYELIN_MPI_DOUBLE), Self.mpiOp(op)))
+        try call("allreduce") { myelin_mpi_allreduce(buffer.baseAddress, Int64(buffer.count), Int32(MYELIN_MPI_DOUBLE), Self.mpiOp(op)) }
         if op == .average { let s = Double(size); for i in buffer.indices { buffer[i] /= s } }
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         guard (0..<size).contains(root) else { throw DistributedError("[broadcast] root \(root) is not a rank of 0..<\(size)") }
-        lock.lock(); defer { lock.unlock() }
-        try check("broadcast", myelin_mpi_bcast(buffer.baseAddress, Int64(buffer.count), Int32(root)))
+        try call("broadcast") { myelin_mpi_bcast(buffer.baseAddress, Int64(buffer.count), Int32(root)) }
     }
 
     public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         guard receive.count == send.count * size else {
             throw DistributedError("[allgather] receive buffer has \(receive.count) bytes, needs \(send.count * size)")
         }
-        lock.lock(); defer { lock.unlock() }
-        try check("allgather", myelin_mpi_allgather(send.baseAddress, receive.baseAddress, Int64(send.count)))
+        try call("allgather") { myelin_mpi_allgather(send.baseAddress, receive.baseAddress, Int64(send.count)) }
     }
 
     public func barrier() throws {
-        lock.lock(); defer { lock.unlock() }
-        try check("barrier", myelin_mpi_barrier())
+        try call("barrier") { myelin_mpi_barrier() }
     }
 
     /// Seconds per in-place float sum allreduce of `count` floats, timed in C straight on MPI

@@ -178,6 +178,7 @@ public final class DataParallel: Callback {
     public func onTrainEnd(_ ctx: TrainingContext) {
         armed = false
         ctx.trainer.reduceLogs = nil
+        ctx.trainer.processCount = 1
         do {
             let digest = Self.weightDigest(ctx.model)
             weightDigests = try communicator.allgather(digest)

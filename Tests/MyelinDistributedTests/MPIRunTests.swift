@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MyelinCore
 
 /// Real `mpirun -np 2` jobs of the `myelin` command built beside the tests. Skipped (and reported
 /// as skipped) where `mpirun` or the binary is missing: `make test` installs Open MPI and builds
@@ -24,7 +25,7 @@ enum MPIJob {
     }
 
     /// Runs a command with Open MPI allowed as root, returning its status and merged output.
-    static func run(_ arguments: [String], timeout: Double = 120) throws -> Outcome {
+    static func run(_ arguments: [String], timeout: Double = 120, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
@@ -32,6 +33,7 @@ enum MPIJob {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["MYELIN_NUM_THREADS"] = "1"
+        env.merge(environment) { $1 }
         process.environment = env
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("mpirun-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
@@ -115,5 +117,40 @@ struct MPIRunTests {
         #expect(resumed.output.contains("resuming \(run) at epoch"), "\(resumed.output)")
         let training = try MPIJob.results(run)["training"] as? [String: Double] ?? [:]
         #expect(training["weights_identical_on_ranks"] == 1)
+    }
+
+    @Test func aHungRankEndsTheJobThroughTheWatchdog() throws {
+        let dir = MPIJob.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = dir + "/run"
+        // Rank 1 stops itself (SIGSTOP: alive, never answering) once the first checkpoint is written.
+        let script = """
+        if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then
+          ( while [ ! -f \(run)/checkpoint.safetensors ]; do sleep 0.1; done; kill -STOP $$ ) &
+        fi
+        exec \(MPIJob.myelin!) train --data spirals --count 2000 --hidden 32,32 --epochs 200 --batch-size 8 --quiet --out \(run)
+        """
+        let outcome = try MPIJob.run([MPIJob.mpirun!, "-np", "2", "--oversubscribe", "--bind-to", "none", "/bin/sh", "-c", script],
+                                     timeout: 120, environment: ["MYELIN_MPI_TIMEOUT": "3"])
+        #expect(outcome.status != 0, "\(outcome.output)")
+        #expect(outcome.output.contains("rank 0 waited") && outcome.output.contains("ending the job"), "\(outcome.output)")
+        #expect(outcome.seconds < 100)
+    }
+
+    @Test func resumingOnTheSameRanksIsBitIdentical() throws {
+        let dir = MPIJob.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let options = ["--data", "spirals", "--count", "600", "--hidden", "32", "--dropout", "0.2", "--batch-size", "16",
+                       "--no-cosine", "--quiet"]
+        let full = try MPIJob.mpi(2, ["train"] + options + ["--epochs", "4", "--out", dir + "/full"])
+        let part = try MPIJob.mpi(2, ["train"] + options + ["--epochs", "2", "--out", dir + "/part"])
+        let resumed = try MPIJob.mpi(2, ["resume", dir + "/part", "--epochs", "4", "--quiet"])
+        #expect(full.status == 0 && part.status == 0 && resumed.status == 0, "\(full.output)\(part.output)\(resumed.output)")
+        let a = try Safetensors.load(dir + "/full/model.safetensors").tensors
+        let b = try Safetensors.load(dir + "/part/model.safetensors").tensors
+        #expect(a.keys.sorted() == b.keys.sorted() && !a.isEmpty)
+        for (name, t) in a {
+            #expect(t.scalars(as: Float.self) == b[name]?.scalars(as: Float.self), "\(name)")
+        }
     }
 }
