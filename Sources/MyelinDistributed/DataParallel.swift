@@ -318,3 +318,28 @@ final class GradientBucket {
         }
     }
 }
+
+/// Makes every rank stop at the end of an epoch in which any rank's callbacks stopped training
+/// (early stopping decided by rank 0 alone, which writes the logs), so that no rank waits for
+/// the others in a collective. Put it last among the callbacks.
+///
+/// ```swift
+/// let trainer = Trainer(model: model, optimizer: opt, loss: .crossEntropy,
+///                       callbacks: [ddp, EarlyStopping(patience: 3), StopAgreement(communicator: ddp.communicator)])
+/// ```
+public final class StopAgreement: Callback {
+    public let communicator: any Communicator
+
+    public init(communicator: any Communicator) { self.communicator = communicator }
+
+    public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
+        var flag = [ctx.trainer.stopTraining ? 1.0 : 0.0]
+        do {
+            try communicator.allreduce(&flag, op: .max)
+        } catch {
+            ctx.trainer.fail(error)
+            return
+        }
+        if flag[0] > 0 { ctx.trainer.stopTraining = true }
+    }
+}

@@ -132,4 +132,21 @@ import MyelinTrain
             }
         }
     }
+
+    @Test func aStopOnOneRankStopsEveryRankAtTheEpochsEnd() throws {
+        let train = Self.data(64, shape: [6], seed: 3)
+        let epochs = try InProcessCommunicator.run(ranks: 2, timeout: 20) { comm -> Int in
+            let queued = QueuedCommunicator(comm)
+            let net = Self.mlp(seed: 1)
+            let shard = ShardedDataset(train, sampler: DistributedSampler(count: train.count, rank: comm.rank, size: 2))
+            let ddp = DataParallel(communicator: queued, shards: [shard])
+            // Only rank 0 decides to stop, after its second epoch (as rank 0's early stopping would).
+            let stopper = LambdaCallback(onEpochEnd: { epoch, _, ctx in if comm.rank == 0 && epoch == 1 { ctx.trainer.stopTraining = true } })
+            let trainer = Trainer(model: net, optimizer: Self.optimizer(net), loss: .crossEntropy,
+                                  callbacks: [ddp, stopper, StopAgreement(communicator: queued)], verbosity: .silent)
+            try trainer.fit(DataLoader(shard, batchSize: 8), epochs: 10)
+            return trainer.history.epochs.count
+        }
+        #expect(epochs == [2, 2])
+    }
 }
