@@ -9,9 +9,11 @@ import MyelinTrain
 ///
 /// - at the start, rank 0's parameters and buffers are broadcast to all ranks;
 /// - during each backward pass, gradients are averaged over the ranks with allreduce in buckets
-///   of about `bucketBytes` (parameters in reverse order, as their gradients become ready), each
-///   bucket started on the communication thread as soon as its last gradient arrives, so that
-///   communication overlaps the rest of the backward pass;
+///   of at most `bucketBytes` (1 MiB, PyTorch's first bucket; a larger parameter has a bucket of
+///   its own), parameters in reverse order as their gradients become ready, each bucket started
+///   on the communication thread as soon as its last gradient arrives, so that communication
+///   overlaps the rest of the backward pass (a CNN's dense-layer gradients travel while the
+///   convolutions' gradients are computed);
 /// - every rank then takes the same optimiser step, so the weights stay identical (checked at
 ///   the end by hashing them on every rank: `weightDigests`);
 /// - the epoch's logs and every evaluation are averaged over the ranks, weighted by examples;
@@ -54,7 +56,7 @@ public final class DataParallel: Callback {
 
     /// `communicator` may already be a `QueuedCommunicator` (shared with `SyncBatchNorm` layers);
     /// otherwise it is wrapped in one.
-    public init(communicator: any Communicator, shards: [ShardedDataset] = [], bucketBytes: Int = 4 << 20, seed: UInt64 = 0) {
+    public init(communicator: any Communicator, shards: [ShardedDataset] = [], bucketBytes: Int = 1 << 20, seed: UInt64 = 0) {
         self.communicator = (communicator as? QueuedCommunicator) ?? QueuedCommunicator(communicator)
         self.shards = shards
         self.bucketBytes = max(1, bucketBytes)
@@ -108,9 +110,10 @@ public final class DataParallel: Callback {
             guard p.dtype == .float32 || p.dtype == .float64 else {
                 throw DistributedError("[dataParallel] parameters must be float32 or float64, got \(p.dtype)")
             }
-            if let first = current.first, first.dtype != p.dtype { close() }
+            let size = p.count * p.dtype.byteSize
+            if let first = current.first, first.dtype != p.dtype || bytes + size > bucketBytes { close() }
             current.append(p)
-            bytes += p.count * p.dtype.byteSize
+            bytes += size
             if bytes >= bucketBytes { close() }
         }
         close()
@@ -316,5 +319,30 @@ final class GradientBucket {
                 p.grad = Tensor(shape: p.shape, scalars: Array(doubles[start..<start + n]))
             }
         }
+    }
+}
+
+/// Makes every rank stop at the end of an epoch in which any rank's callbacks stopped training
+/// (early stopping decided by rank 0 alone, which writes the logs), so that no rank waits for
+/// the others in a collective. Put it last among the callbacks.
+///
+/// ```swift
+/// let trainer = Trainer(model: model, optimizer: opt, loss: .crossEntropy,
+///                       callbacks: [ddp, EarlyStopping(patience: 3), StopAgreement(communicator: ddp.communicator)])
+/// ```
+public final class StopAgreement: Callback {
+    public let communicator: any Communicator
+
+    public init(communicator: any Communicator) { self.communicator = communicator }
+
+    public func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
+        var flag = [ctx.trainer.stopTraining ? 1.0 : 0.0]
+        do {
+            try communicator.allreduce(&flag, op: .max)
+        } catch {
+            ctx.trainer.fail(error)
+            return
+        }
+        if flag[0] > 0 { ctx.trainer.stopTraining = true }
     }
 }

@@ -51,22 +51,3 @@ public struct DistributedRun {
             + (syncBatchNorm ? ", synchronised batch norm" : "") + "\n"
     }
 }
-
-/// Makes every rank stop when any rank's callbacks stopped training this epoch (early stopping
-/// decided by rank 0's recorder), so that no rank waits for the others in a collective.
-final class StopAgreement: Callback {
-    let communicator: any Communicator
-
-    init(communicator: any Communicator) { self.communicator = communicator }
-
-    func onEpochEnd(epoch: Int, logs: [String: Double], ctx: TrainingContext) {
-        var flag = [ctx.trainer.stopTraining ? 1.0 : 0.0]
-        do {
-            try communicator.allreduce(&flag, op: .max)
-        } catch {
-            ctx.trainer.fail(error)
-            return
-        }
-        if flag[0] > 0 { ctx.trainer.stopTraining = true }
-    }
-}

@@ -86,9 +86,9 @@ import MyelinTrain
             #expect(Self.maxDifference(r.weights, expected) < 1e-10)
             #expect(r.weights == ranks[0].weights, "ranks hold bit-identical weights")
             #expect(r.digests.count == 2 && r.digests[0] == r.digests[1])
-            // Buckets closed at 512 bytes, from the last parameter back: [b2, W2, b1] (536 bytes), [W1] (768);
-            // both start from the gradient hooks, during the backward pass.
-            #expect(r.started == 20 * 2 && r.early == r.started)
+            // Buckets of at most 512 bytes, from the last parameter back: [b2, W2] (408 bytes), [b1] (128),
+            // [W1] (768, alone); all start from the gradient hooks, during the backward pass.
+            #expect(r.started == 20 * 3 && r.early == r.started)
             #expect(Swift.abs(r.history["val_loss"]![0] - history["val_loss"]![0]) < 1e-10)
             #expect(Swift.abs(r.history["accuracy"]![0] - history["accuracy"]![0]) < 1e-12)
             #expect(Swift.abs(r.history["val_accuracy"]![0] - history["val_accuracy"]![0]) < 1e-12)
@@ -131,5 +131,22 @@ import MyelinTrain
                 try trainer.fit(DataLoader(data, batchSize: 2), epochs: 1)
             }
         }
+    }
+
+    @Test func aStopOnOneRankStopsEveryRankAtTheEpochsEnd() throws {
+        let train = Self.data(64, shape: [6], seed: 3)
+        let epochs = try InProcessCommunicator.run(ranks: 2, timeout: 20) { comm -> Int in
+            let queued = QueuedCommunicator(comm)
+            let net = Self.mlp(seed: 1)
+            let shard = ShardedDataset(train, sampler: DistributedSampler(count: train.count, rank: comm.rank, size: 2))
+            let ddp = DataParallel(communicator: queued, shards: [shard])
+            // Only rank 0 decides to stop, after its second epoch (as rank 0's early stopping would).
+            let stopper = LambdaCallback(onEpochEnd: { epoch, _, ctx in if comm.rank == 0 && epoch == 1 { ctx.trainer.stopTraining = true } })
+            let trainer = Trainer(model: net, optimizer: Self.optimizer(net), loss: .crossEntropy,
+                                  callbacks: [ddp, stopper, StopAgreement(communicator: queued)], verbosity: .silent)
+            try trainer.fit(DataLoader(shard, batchSize: 8), epochs: 10)
+            return trainer.history.epochs.count
+        }
+        #expect(epochs == [2, 2])
     }
 }
