@@ -73,11 +73,14 @@ static void g_apply(int m, const float *g, int s, float *r, int rs) {
     if (m == 2) {
         r[0] = g0; r[rs] = (g0 + g1 + g2) * 0.5f; r[2 * rs] = (g0 - g1 + g2) * 0.5f; r[3 * rs] = g2;
     } else {
+        // Products by rounded reciprocals rather than divisions (a float32 1/6 is off by 1e-8
+        // relative, far below the transform's own rounding).
+        const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
         r[0] = g0 * 0.25f;
-        r[rs] = -(g0 + g1 + g2) / 6.0f;
-        r[2 * rs] = -(g0 - g1 + g2) / 6.0f;
-        r[3 * rs] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-        r[4 * rs] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+        r[rs] = -(g0 + g1 + g2) * sixth;
+        r[2 * rs] = -(g0 - g1 + g2) * sixth;
+        r[3 * rs] = g0 * f24 + g1 * twelfth + g2 * sixth;
+        r[4 * rs] = g0 * f24 - g1 * twelfth + g2 * sixth;
         r[5 * rs] = g2;
     }
 }
@@ -87,9 +90,10 @@ static void gt_apply(int m, const float *u, int s, float *g, int gs) {
         g[0] = u0 + 0.5f * (u1 + u2); g[gs] = 0.5f * (u1 - u2); g[2 * gs] = 0.5f * (u1 + u2) + u3;
     } else {
         float u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s], u4 = u[4 * s], u5 = u[5 * s];
-        g[0] = u0 * 0.25f - (u1 + u2) / 6.0f + (u3 + u4) / 24.0f;
-        g[gs] = (u2 - u1) / 6.0f + (u3 - u4) / 12.0f;
-        g[2 * gs] = (u3 + u4 - u1 - u2) / 6.0f + u5;
+        const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
+        g[0] = u0 * 0.25f - (u1 + u2) * sixth + (u3 + u4) * f24;
+        g[gs] = (u2 - u1) * sixth + (u3 - u4) * twelfth;
+        g[2 * gs] = (u3 + u4 - u1 - u2) * sixth + u5;
     }
 }
 
@@ -147,11 +151,19 @@ static float *padded(const float *x, long planes, long h, long w, long padTop, l
     long count = (img1 - img0) * planes;
     float *buf = malloc(sizeof(float) * (size_t)(count * hp * wp));
     if (!buf) return NULL;
-    memset(buf, 0, sizeof(float) * (size_t)(count * hp * wp));
+    // Zeros only around the image: the rows above and below, and each row's ends.
+    long below = hp - padTop - h, right = wp - padLeft - w;
     for (long p = 0; p < count; p++) {
         const float *src = x + (img0 * planes + p) * h * w;
-        float *dst = buf + p * hp * wp + padTop * wp + padLeft;
-        for (long i = 0; i < h; i++) memcpy(dst + i * wp, src + i * w, sizeof(float) * (size_t)w);
+        float *plane = buf + p * hp * wp;
+        memset(plane, 0, sizeof(float) * (size_t)(padTop * wp));
+        for (long i = 0; i < h; i++) {
+            float *row = plane + (padTop + i) * wp;
+            for (long j = 0; j < padLeft; j++) row[j] = 0.0f;
+            memcpy(row + padLeft, src + i * w, sizeof(float) * (size_t)w);
+            for (long j = 0; j < right; j++) row[padLeft + w + j] = 0.0f;
+        }
+        memset(plane + (padTop + h) * wp, 0, sizeof(float) * (size_t)(below * wp));
     }
     return buf;
 }

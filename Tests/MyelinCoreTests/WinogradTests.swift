@@ -127,6 +127,11 @@ import Testing
         #expect(ConvAlgorithm.table(geo(1, 32, 28)) == .im2col)
         #expect(ConvAlgorithm.table(geo(32, 64, 14)) == .winograd4)
         #expect(ConvAlgorithm.table(geo(32, 64, 14).batch(64)) == ConvAlgorithm.table(geo(32, 64, 14)))
+        // Below the measured shapes: im2col.
+        #expect(ConvAlgorithm.table(geo(16, 64, 14)) == .im2col)
+        #expect(ConvAlgorithm.table(geo(32, 16, 14)) == .im2col)
+        #expect(ConvAlgorithm.table(geo(32, 64, 7)) == .im2col)
+        #expect(ConvAlgorithm.table(geo(64, 128, 56)) == .winograd4)
         // Not eligible: stride 2, 5x5, groups, padding 3, float64.
         #expect(!geo(32, 64, 14, stride: 2).winogradEligible)
         #expect(!geo(32, 64, 14, k: 5, pad: 2).winogradEligible)

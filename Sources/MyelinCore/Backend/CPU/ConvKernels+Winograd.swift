@@ -46,7 +46,8 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     }
 
     /// `MYELIN_CONV`: `im2col` turns Winograd off everywhere (the escape hatch); `winograd2` or
-    /// `winograd4` force that algorithm on every layer that can run it (for measurements). Read once.
+    /// `winograd4` pick that tile size for the layers the table gives Winograd (for measurements).
+    /// Read once.
     static let environment: ConvAlgorithm? = {
         guard let s = getenvString("MYELIN_CONV"), !s.isEmpty else { return nil }
         guard let a = ConvAlgorithm(rawValue: s), a != .pointwise else {
@@ -55,7 +56,8 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
         return a
     }()
 
-    /// An algorithm forced for the current task (tests: Winograd on shapes the table leaves to im2col).
+    /// An algorithm forced for the current task on every layer that can run it (tests: Winograd on
+    /// shapes the table leaves to im2col).
     @TaskLocal static var forced: ConvAlgorithm?
 
     /// The algorithm for a convolution of this geometry and dtype. The batch size plays no part,
@@ -63,17 +65,21 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     static func choose(_ g: ConvGeometry, dtype: DType) -> ConvAlgorithm {
         let plain: ConvAlgorithm = g.isPointwise ? .pointwise : .im2col
         guard dtype == .float32 && g.winogradEligible else { return plain }
-        if let f = forced ?? environment { return f == .im2col || f == .pointwise ? plain : f }
-        return table(g)
+        if let f = forced { return f.winogradTile == nil ? plain : f }
+        let picked = table(g)
+        guard let env = environment, picked.winogradTile != nil else { return picked }
+        return env.winogradTile == nil ? plain : env
     }
 
-    /// The per-shape table for eligible 3x3 layers.
+    /// The per-shape table for eligible 3x3 layers. The thresholds are the shapes measured in
+    /// cnn_train (README, "Convolution algorithms"; 2-core AMD EPYC with AVX-512, shared, 5
+    /// alternating rounds): its 32 -> 64 channel layer with 14x14 outputs ran F(4x4) 1.12x (1.18x
+    /// in an earlier build) faster than im2col over the whole epoch and 1.04x faster than F(2x2);
+    /// Winograd on its 1 -> 32 channel 28x28 layer too was slower (1,247 against 1,636 samples/s).
+    /// Smaller layers, where transform costs and edge tiles weigh more, were not measured and keep im2col.
     static func table(_ g: ConvGeometry) -> ConvAlgorithm {
-        // Measured in cnn_train (README, "Convolution algorithms"): its 1 -> 32 channel 28x28
-        // layer is faster with im2col (the products have one input channel: nothing to save),
-        // its 32 -> 64 channel 14x14 layer faster with Winograd.
-        if g.c < 16 || g.o < 16 { return .im2col }
-        return .winograd4
+        if g.c >= 32 && g.o >= 32 && g.oh >= 14 && g.ow >= 14 { return .winograd4 }
+        return .im2col
     }
 }
 
@@ -89,12 +95,19 @@ extension ConvGeometry {
 }
 
 extension ConvKernels {
+    /// The bytes of a block's two transformed buffers: 512 KB (an L2 on Zen 1), or
+    /// `MYELIN_WINOGRAD_KB` kilobytes (for measurements).
+    static let winogradBlockBytes: Int = {
+        if let s = getenvString("MYELIN_WINOGRAD_KB"), let kb = Int(s), kb > 0 { return kb * 1024 }
+        return 512 * 1024
+    }()
+
     /// Tiles per block: the block's two transformed buffers (inputs and products, alpha^2 floats
-    /// per channel and tile) within about 512 KB, an L2 on Zen 1, in multiples of 16 (the SGEMM's
-    /// column panel).
+    /// per channel and tile) within `winogradBlockBytes`, in multiples of 16 (the SGEMM's column
+    /// panel).
     static func winogradBlock(m: Int, inC: Int, outC: Int) -> Int {
         let a2 = (m + 2) * (m + 2)
-        let tiles = (512 * 1024 / 4) / Swift.max(1, a2 * (inC + outC))
+        let tiles = (winogradBlockBytes / 4) / Swift.max(1, a2 * (inC + outC))
         return Swift.min(512, Swift.max(16, tiles & ~15))
     }
 
