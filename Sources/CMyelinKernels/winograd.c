@@ -221,34 +221,38 @@ static inline __attribute__((always_inline)) int input_body(int m, const float *
     return 1;
 }
 
+/// Products mm [alpha^2][tiles][o] (channels contiguous): eight output channels of one tile at a time.
 static inline __attribute__((always_inline)) void output_body(int m, const float *mm, long o, long t0, long t1,
                                                               long tilesH, long tilesW, const float *bias, float *y,
                                                               long oh, long ow) {
     int a = m + 2;
-    long T = t1 - t0;
-    for (long t = t0; t < t1; t += LANES) {
-        lanes_t L;
-        lanes_at(&L, m, t, t1, tilesH, tilesW);
-        for (long oc = 0; oc < o; oc++) {
+    long T = t1 - t0, per = tilesH * tilesW;
+    for (long t = t0; t < t1; t++) {
+        long img = t / per, at = t % per, y0 = (at / tilesW) * m, x0 = (at % tilesW) * m;
+        long rows = oh - y0 < m ? oh - y0 : m, cols = ow - x0 < m ? ow - x0 : m;
+        for (long oc = 0; oc < o; oc += LANES) {
+            int n = (int)(o - oc < LANES ? o - oc : LANES);
             v8 mv[36], tmp[24], r[16];
-            for (int e = 0; e < a * a; e++) get(&mv[e], mm + (e * o + oc) * T + (t - t0), L.n);
+            for (int e = 0; e < a * a; e++) get(&mv[e], mm + (e * T + (t - t0)) * o + oc, n);
             // Columns (a -> m rows), then rows: r = A^T M A.
             for (int j = 0; j < a; j++) { if (m == 2) at2(mv + j, a, tmp + j, a); else at4(mv + j, a, tmp + j, a); }
             for (int i = 0; i < m; i++) { if (m == 2) at2(tmp + i * a, 1, r + i * m, 1); else at4(tmp + i * a, 1, r + i * m, 1); }
-            if (bias) for (int e = 0; e < m * m; e++) r[e] += splat(bias[oc]);
-            // Each output row of the eight tiles: transposed back to one vector per tile, stored whole
-            // where the tile lies inside, clipped at the right and bottom edges.
-            for (int i = 0; i < m; i++) {
-                v8 rows[LANES];
-                for (int j = 0; j < LANES; j++) rows[j] = j < m ? r[i * m + j] : splat(0.0f);
-                transpose8(rows);
-                for (int l = 0; l < L.n; l++) {
-                    long yy = L.y[l] + i;
-                    if (yy >= oh) continue;
-                    float *dst = y + ((L.img[l] * o + oc) * oh + yy) * ow + L.x[l];
-                    long cols = ow - L.x[l];
-                    if (cols >= m) memcpy(dst, &rows[l], sizeof(float) * (size_t)m);
-                    else memcpy(dst, &rows[l], sizeof(float) * (size_t)cols);
+            if (bias) {
+                v8 b;
+                get(&b, bias + oc, n);
+                for (int e = 0; e < m * m; e++) r[e] += b;
+            }
+            // Each output row: transposed to one vector per channel, stored whole where the tile
+            // lies inside, clipped at the right and bottom edges.
+            float *dst = y + ((img * o + oc) * oh + y0) * ow + x0;
+            for (int i = 0; i < rows; i++) {
+                v8 rv[LANES];
+                for (int j = 0; j < LANES; j++) rv[j] = j < m ? r[i * m + j] : splat(0.0f);
+                transpose8(rv);
+                for (int l = 0; l < n; l++) {
+                    float *d = dst + l * oh * ow + i * ow;
+                    if (cols == m) memcpy(d, &rv[l], sizeof(float) * (size_t)m);
+                    else memcpy(d, &rv[l], sizeof(float) * (size_t)cols);
                 }
             }
         }

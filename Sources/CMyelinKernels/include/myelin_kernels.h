@@ -85,8 +85,8 @@ int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int
                  const double *b, long ldb, int transB, double *c, long ldc, int accumulate);
 
 /// Winograd F(m x m, 3x3) transforms for float32 convolutions (winograd.c), m = 2 (4x4 tiles) or 4
-/// (6x6 tiles); alpha = m + 2. Buffers are [alpha^2][channels][tiles], tiles contiguous, so the
-/// alpha^2 products are row-major GEMMs. Tile t of a batch with tilesH x tilesW tiles per image is
+/// (6x6 tiles); alpha = m + 2. Buffers are [alpha^2][channels][tiles], tiles contiguous (the
+/// forward products' output [alpha^2][tiles][channels]), so the alpha^2 products are row-major GEMMs. Tile t of a batch with tilesH x tilesW tiles per image is
 /// image t / (tilesH tilesW), output rows m (t % (tilesH tilesW)) / tilesW ... + m, columns likewise.
 /// Every function is single-threaded (callers split the tiles); the same bits on every CPU.
 ///
@@ -95,7 +95,8 @@ int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int
 /// buffer (the images the tiles touch, padded) could not be allocated.
 int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, long padTop, long padLeft, long tilesH,
                                long tilesW, long t0, long t1, float *v);
-/// y [n][o][oh][ow] at tiles t0..<t1 = A^T M A (+ bias[oc]) from mm [alpha^2][o][t1 - t0], clipped at the edges.
+/// y [n][o][oh][ow] at tiles t0..<t1 = A^T M A (+ bias[oc]) from mm [alpha^2][t1 - t0][o] (channels
+/// contiguous: the products come out tiles x channels), clipped at the edges.
 void myelin_winograd_output_f32(int m, const float *mm, long o, long t0, long t1, long tilesH, long tilesW,
                                 const float *bias, float *y, long oh, long ow);
 /// z[e][oc][t - t0] = (A dY A^T)[e] for the m x m tiles of gy [n][o][oh][ow] (zero past the edges):

@@ -5,7 +5,7 @@ import CMyelinKernels
 //
 // F(m x m, 3x3) turns each m x m output tile into alpha^2 (alpha = m + 2) element-wise products of
 // transformed input and filter tiles; summed over input channels, they are alpha^2 matrix products
-// [out channels x in channels] x [in channels x tiles] through the packed SGEMM: 16 products for
+// [tiles x in channels] x [in channels x out channels] through the packed SGEMM: 16 products for
 // 4 outputs (2.25x fewer multiplies than direct) with F(2x2), 36 for 16 (4x fewer) with F(4x4).
 // The three products are all Winograd convolutions:
 //   forward        y = conv(x, w)
@@ -103,12 +103,12 @@ extension ConvKernels {
     }()
 
     /// Tiles per block: the block's two transformed buffers (inputs and products, alpha^2 floats
-    /// per channel and tile) within `winogradBlockBytes`, in multiples of 16 (the SGEMM's column
-    /// panel).
+    /// per channel and tile) within `winogradBlockBytes`, in multiples of 48 (whole row panels of
+    /// the SGEMM's 12- and 6-row microkernels, whole 16-column panels, whole 8-tile lane groups).
     static func winogradBlock(m: Int, inC: Int, outC: Int) -> Int {
         let a2 = (m + 2) * (m + 2)
         let tiles = (winogradBlockBytes / 4) / Swift.max(1, a2 * (inC + outC))
-        return Swift.min(512, Swift.max(16, tiles & ~15))
+        return Swift.min(480, Swift.max(48, tiles / 48 * 48))
     }
 
     /// y [n, outC, outH, outW] = the 3x3 correlation of x [n, inC, inH, inW], read at (row - padTop,
@@ -120,6 +120,17 @@ extension ConvKernels {
         let tilesH = (outH + m - 1) / m, tilesW = (outW + m - 1) / m, tiles = n * tilesH * tilesW
         let tb = winogradBlock(m: m, inC: inC, outC: outC)
         let blocks = (tiles + tb - 1) / tb
+        // The products run tiles x channels, M^T = V^T U^T, so the filters are the B operand: packed
+        // once per call for every block (the same bits as packing each time), and the long tile
+        // dimension fills whole microkernel rows.
+        let isa = PackedSgemm.ISA.auto.rawValue
+        let panel = myelin_sgemm_packed_size(isa, inC, outC)
+        let packed = panel > 0 ? UnsafeMutableRawPointer.allocate(byteCount: 4 * a2 * panel, alignment: 64)
+            .bindMemory(to: Float.self, capacity: a2 * panel) : nil
+        defer { packed?.deallocate() }
+        if let packed {
+            for e in 0..<a2 { _ = myelin_sgemm_pack_b(isa, inC, outC, u + e * outC * inC, inC, 1, packed + e * panel) }
+        }
         parallelRange(blocks) { _, lo, hi in
             let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * inC * tb)
             let mm = UnsafeMutablePointer<Float>.allocate(capacity: a2 * outC * tb)
@@ -130,8 +141,12 @@ extension ConvKernels {
                     fatalError("[conv2d] no memory for the Winograd input scratch of \(inC) channels of \(inH)x\(inW)")
                 }
                 for e in 0..<a2 {
-                    gemm(false, false, outC, nt, inC, u + e * outC * inC, inC, v + e * inC * nt, nt, beta: 0,
-                         mm + e * outC * nt, nt)
+                    let ve = v + e * inC * nt, me = mm + e * nt * outC
+                    if let packed, myelin_sgemm_prepacked(isa, nt, 0, outC, inC, ve, nt, 1, packed + e * panel, outC, me,
+                                                          outC, 0) != 0 {
+                        continue
+                    }
+                    gemm(true, true, nt, outC, inC, ve, nt, u + e * outC * inC, inC, beta: 0, me, outC)
                 }
                 myelin_winograd_output_f32(Int32(m), mm, outC, t0, t1, tilesH, tilesW, bias, y, outH, outW)
             }
