@@ -6,8 +6,8 @@
 // [alpha^2][channels][tiles] with tiles contiguous, so each product is an ordinary row-major GEMM.
 //
 // Vectorisation: eight tiles at a time, in GCC/Clang vector types (portable: SSE pairs on a plain
-// x86-64 build, one ymm each in the AVX2 build of the same code, NEON elsewhere). The images a
-// block of tiles touches are first copied into zero-padded planes, so each tile row is one
+// x86-64 build, one ymm each in the AVX2 build of the same code, NEON elsewhere). The input rows a
+// block of tiles reads are first copied into zero-padded strips, so each tile row is one
 // unchecked 8-float load; eight such rows are transposed into one vector per tile column. The
 // arithmetic and the buffer side are whole vectors. FP contraction is off, so the AVX2 build gives the same bits as
 // the portable one and a run on either CPU repeats bit for bit.
@@ -143,27 +143,30 @@ static inline __attribute__((always_inline)) void transpose8(v8 *r) {
     r[7] = __builtin_shufflevector(s3, s7, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
-/// The images that tiles t0..<t1 touch, copied into planes of hp x wp floats with the image at
-/// (padTop, padLeft) and zeros around it: every tile then lies inside, and each tile row can be
-/// read as one 8-float vector (wp leaves the slack). Returns NULL when malloc fails.
-static float *padded(const float *x, long planes, long h, long w, long padTop, long padLeft, long hp, long wp,
-                     long img0, long img1) {
-    long count = (img1 - img0) * planes;
-    float *buf = malloc(sizeof(float) * (size_t)(count * hp * wp));
+/// The input rows that the tile rows g0..<g1 read (global tile row g: image g / tilesH, tile row
+/// g % tilesH), copied into strips of `planes` x `rows` x wp floats with the image at column padLeft
+/// and zeros around it: every tile then lies inside its strip, and each tile row is one unchecked
+/// 8-float load (wp leaves the slack). Work in proportion to the block, whatever the image size.
+/// Returns NULL when malloc fails.
+static float *strips(const float *x, long planes, long h, long w, long padTop, long padLeft, int m, int rows,
+                     long tilesH, long wp, long g0, long g1) {
+    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * planes * rows * wp));
     if (!buf) return NULL;
-    // Zeros only around the image: the rows above and below, and each row's ends.
-    long below = hp - padTop - h, right = wp - padLeft - w;
-    for (long p = 0; p < count; p++) {
-        const float *src = x + (img0 * planes + p) * h * w;
-        float *plane = buf + p * hp * wp;
-        memset(plane, 0, sizeof(float) * (size_t)(padTop * wp));
-        for (long i = 0; i < h; i++) {
-            float *row = plane + (padTop + i) * wp;
-            for (long j = 0; j < padLeft; j++) row[j] = 0.0f;
-            memcpy(row + padLeft, src + i * w, sizeof(float) * (size_t)w);
-            for (long j = 0; j < right; j++) row[padLeft + w + j] = 0.0f;
+    long right = wp - padLeft - w;
+    for (long g = g0; g < g1; g++) {
+        long img = g / tilesH, top = (g % tilesH) * m - padTop;
+        for (long p = 0; p < planes; p++) {
+            const float *src = x + (img * planes + p) * h * w;
+            float *dst = buf + ((g - g0) * planes + p) * rows * wp;
+            for (int i = 0; i < rows; i++) {
+                float *row = dst + i * wp;
+                long yy = top + i;
+                if (yy < 0 || yy >= h) { memset(row, 0, sizeof(float) * (size_t)wp); continue; }
+                for (long j = 0; j < padLeft; j++) row[j] = 0.0f;
+                memcpy(row + padLeft, src + yy * w, sizeof(float) * (size_t)w);
+                for (long j = 0; j < right; j++) row[padLeft + w + j] = 0.0f;
+            }
         }
-        memset(plane + (padTop + h) * wp, 0, sizeof(float) * (size_t)(below * wp));
     }
     return buf;
 }
@@ -198,19 +201,18 @@ static inline __attribute__((always_inline)) int input_body(int m, const float *
                                                             long padLeft, long tilesH, long tilesW, long t0, long t1,
                                                             float *v) {
     int a = m + 2;
-    long T = t1 - t0, per = tilesH * tilesW, img0 = t0 / per, img1 = (t1 - 1) / per + 1;
-    long hp = tilesH * m + 2, wp = tilesW * m + 8;
-    float *buf = padded(x, c, h, w, padTop, padLeft, hp, wp, img0, img1);
+    long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
+    float *buf = strips(x, c, h, w, padTop, padLeft, m, a, tilesH, wp, g0, g1);
     if (!buf) return 0;
     for (long t = t0; t < t1; t += LANES) {
         lanes_t L;
         lanes_at(&L, m, t, t1, tilesH, tilesW);
         const float *at[LANES];
-        for (int l = 0; l < LANES; l++) at[l] = buf + (L.img[l] - img0) * c * hp * wp + L.y[l] * wp + L.x[l];
+        for (int l = 0; l < LANES; l++) at[l] = buf + (L.img[l] * tilesH + L.y[l] / m - g0) * c * a * wp + L.x[l];
         for (long ch = 0; ch < c; ch++) {
             v8 d[36], tmp[36], r[36];
             gather(d, a, at, wp);
-            for (int l = 0; l < LANES; l++) at[l] += hp * wp;
+            for (int l = 0; l < LANES; l++) at[l] += a * wp;
             // Columns, then rows: r = B^T d B.
             for (int j = 0; j < a; j++) { if (m == 2) bt2(d + j, a, tmp + j, a); else bt4(d + j, a, tmp + j, a); }
             for (int i = 0; i < a; i++) { if (m == 2) bt2(tmp + i * a, 1, r + i * a, 1); else bt4(tmp + i * a, 1, r + i * a, 1); }
@@ -263,19 +265,18 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
 static inline __attribute__((always_inline)) int gradout_body(int m, const float *gy, long o, long oh, long ow,
                                                               long tilesH, long tilesW, long t0, long t1, float *z) {
     int a = m + 2;
-    long T = t1 - t0, per = tilesH * tilesW, img0 = t0 / per, img1 = (t1 - 1) / per + 1;
-    long hp = tilesH * m, wp = tilesW * m + 8;
-    float *buf = padded(gy, o, oh, ow, 0, 0, hp, wp, img0, img1);
+    long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
+    float *buf = strips(gy, o, oh, ow, 0, 0, m, m, tilesH, wp, g0, g1);
     if (!buf) return 0;
     for (long t = t0; t < t1; t += LANES) {
         lanes_t L;
         lanes_at(&L, m, t, t1, tilesH, tilesW);
         const float *at[LANES];
-        for (int l = 0; l < LANES; l++) at[l] = buf + (L.img[l] - img0) * o * hp * wp + L.y[l] * wp + L.x[l];
+        for (int l = 0; l < LANES; l++) at[l] = buf + (L.img[l] * tilesH + L.y[l] / m - g0) * o * m * wp + L.x[l];
         for (long oc = 0; oc < o; oc++) {
             v8 d[16], tmp[24], r[36];
             gather(d, m, at, wp);
-            for (int l = 0; l < LANES; l++) at[l] += hp * wp;
+            for (int l = 0; l < LANES; l++) at[l] += m * wp;
             // Columns (m -> a rows), then rows: r = A dY A^T.
             for (int j = 0; j < m; j++) { if (m == 2) a2(d + j, m, tmp + j, m); else a4(d + j, m, tmp + j, m); }
             for (int i = 0; i < a; i++) { if (m == 2) a2(tmp + i * m, 1, r + i * a, 1); else a4(tmp + i * m, 1, r + i * a, 1); }
