@@ -72,11 +72,12 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     }
 
     /// The per-shape table for eligible 3x3 layers. The thresholds are the shapes measured in
-    /// cnn_train (README, "Convolution algorithms"; 2-core AMD EPYC with AVX-512, shared, 5
-    /// alternating rounds): its 32 -> 64 channel layer with 14x14 outputs ran F(4x4) 1.12x (1.18x
-    /// in an earlier build) faster than im2col over the whole epoch and 1.04x faster than F(2x2);
-    /// Winograd on its 1 -> 32 channel 28x28 layer too was slower (1,247 against 1,636 samples/s).
-    /// Smaller layers, where transform costs and edge tiles weigh more, were not measured and keep im2col.
+    /// cnn_train (README, "Convolution algorithms"; 2-core AMD EPYC with AVX-512, shared machine,
+    /// alternating rounds): with its 32 -> 64 channel layer (14x14 outputs) on F(4x4) the whole
+    /// epoch ran 1.12x faster than all-im2col (median of 7 rounds) and 1.04x faster than with
+    /// F(2x2) (5 rounds); Winograd on its 1 -> 32 channel 28x28 layer too was slower (1,247 against
+    /// 1,636 samples/s). Smaller layers, where transform costs and edge tiles weigh more, were not
+    /// measured and keep im2col; larger ones take F(4x4), whose saving grows with size (not measured).
     static func table(_ g: ConvGeometry) -> ConvAlgorithm {
         if g.c >= 32 && g.o >= 32 && g.oh >= 14 && g.ow >= 14 { return .winograd4 }
         return .im2col
