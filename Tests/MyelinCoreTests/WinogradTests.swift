@@ -1,5 +1,10 @@
 import Testing
 @testable import MyelinCore
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Winograd convolutions (ConvKernels+Winograd.swift, winograd.c) against a float64 direct
 /// convolution written out here, and the algorithm table. Sizes are small (debug builds run
@@ -117,6 +122,17 @@ import Testing
         Threading.count = saved
         #expect(y3.floats == y1.floats)
         #expect(dx3.floats == dx1.floats)
+    }
+
+    @Test func unknownMyelinConvTrapsWithTheChoices() async {
+        // In a child process, so the variable is read there first.
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            setenv("MYELIN_CONV", "fast", 1)
+            _ = Tensor.zeros([1, 32, 14, 14]).conv2d(Tensor.zeros([32, 32, 3, 3]), padding: 1)
+        }.map { result in
+            let err = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(err.contains("[conv2d] MYELIN_CONV must be im2col, winograd2 or winograd4, got 'fast'"))
+        }
     }
 
     @Test func tablePicksByShapeAndRespectsTheEscapeHatch() {
