@@ -5,8 +5,9 @@
 //   conv(x, w)                y = x ⋆ w
 //   convInputGrad(gy, w)      the transpose of conv in x (also convTranspose2d's forward)
 //   convWeightGrad(x, gy)     the transpose of conv in w
-// The loops (im2col + one BLAS GEMM per sample and group, threaded across samples) are in
-// ConvKernels.swift.
+// The loops are in ConvKernels.swift (im2col + one GEMM per sample and group, threaded across
+// samples) and ConvKernels+Winograd.swift (3x3 stride-1 float32 layers); `ConvAlgorithm.choose`
+// picks one from the layer's shape.
 
 /// A height and width (kernel sizes, strides, dilations, pool sizes). `3` means 3x3; `[3, 5]`
 /// means 3 high and 5 wide.
@@ -83,6 +84,18 @@ extension Tensor {
         let geo = Tensor.convGeometry("conv2d", self, weight, bias, stride: stride, padding: padding,
                                       dilation: dilation, groups: groups)
         return Tensor.conv(self, weight, bias, geo)
+    }
+
+    /// The algorithm `conv2d(weight, ...)` runs on this input (its shape and dtype decide; see
+    /// `ConvAlgorithm`), as `summary` reports it.
+    public func conv2dAlgorithm(_ weight: Tensor, stride: Size2D = 1, padding: ConvPadding = 0, dilation: Size2D = 1,
+                                groups: Int = 1) -> ConvAlgorithm {
+        if rank == 3 {
+            return unsqueezed(axis: 0).conv2dAlgorithm(weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
+        let geo = Tensor.convGeometry("conv2d", self, weight, nil, stride: stride, padding: padding, dilation: dilation,
+                                      groups: groups)
+        return ConvAlgorithm.choose(geo, dtype: dtype)
     }
 
     /// 1-D convolution of an [N, C, L] input (or [C, L]) with a weight [O, C / groups, k].
@@ -231,6 +244,9 @@ extension Tensor {
             if geo.colRows == 0 || geo.n == 0 {
                 out.basePointerRaw.initializeMemory(as: UInt8.self, repeating: 0, count: out.count * x.dtype.byteSize)
                 if let bc { return conv(x, w, nil, geo) + bc.reshape([geo.o, 1, 1]) }
+            } else if x.dtype == .float32, let m = ConvAlgorithm.choose(geo, dtype: .float32).winogradTile {
+                ConvKernels.winogradForward(m: m, xc.basePointer(Float.self), wc.basePointer(Float.self),
+                                            bc.map { UnsafePointer($0.basePointer(Float.self)) }, out.basePointer(Float.self), geo)
             } else if x.dtype == .float32 {
                 ConvKernels.forward(Float.self, xc.basePointer(Float.self), wc.basePointer(Float.self),
                                     bc.map { UnsafePointer($0.basePointer(Float.self)) }, out.basePointer(Float.self), geo)
@@ -252,6 +268,9 @@ extension Tensor {
         if out.count > 0 {
             if geo.colRows == 0 || geo.og == 0 || geo.colCols == 0 {
                 out.basePointerRaw.initializeMemory(as: UInt8.self, repeating: 0, count: out.count * gy.dtype.byteSize)
+            } else if gy.dtype == .float32, let m = ConvAlgorithm.choose(geo, dtype: .float32).winogradTile {
+                ConvKernels.winogradInputGrad(m: m, gc.basePointer(Float.self), wc.basePointer(Float.self),
+                                              out.basePointer(Float.self), geo)
             } else if gy.dtype == .float32 {
                 ConvKernels.backwardInput(Float.self, gc.basePointer(Float.self), wc.basePointer(Float.self),
                                           out.basePointer(Float.self), geo)
@@ -272,6 +291,9 @@ extension Tensor {
         if out.count > 0 {
             if geo.n == 0 || geo.colCols == 0 {
                 out.basePointerRaw.initializeMemory(as: UInt8.self, repeating: 0, count: out.count * x.dtype.byteSize)
+            } else if x.dtype == .float32, let m = ConvAlgorithm.choose(geo, dtype: .float32).winogradTile {
+                ConvKernels.winogradWeightGrad(m: m, xc.basePointer(Float.self), gc.basePointer(Float.self),
+                                               out.basePointer(Float.self), geo)
             } else if x.dtype == .float32 {
                 ConvKernels.backwardWeight(Float.self, xc.basePointer(Float.self), gc.basePointer(Float.self),
                                            out.basePointer(Float.self), geo)

@@ -54,7 +54,13 @@ public final class Conv2d: Module {
     public var filters: Tensor { weight.value }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        input.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let y = input.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        // A summary shows which algorithm the layer runs (fixed by its shape).
+        if let recorder = ModuleSummaryRecorder.current {
+            let algorithm = input.conv2dAlgorithm(weight.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
+            recorder.record(self, output: y, note: algorithm.description)
+        }
+        return y
     }
 }
 

@@ -1,6 +1,6 @@
 import Testing
 @testable import MyelinNN
-import MyelinCore
+@testable import MyelinCore
 import MyelinTestSupport
 
 /// Convolution and pooling ops and layers against PyTorch (Fixtures/conv.json from
@@ -73,6 +73,50 @@ import MyelinTestSupport
         for (i, (a, e)) in zip(actual, c.expected).enumerated() {
             expectClose(a, e.tensor, rtol: c.rtol, atol: c.atol, "\(c.name) result \(i)")
         }
+    }
+
+    /// The fixtures' convolutions again with each Winograd algorithm forced (the table leaves so few
+    /// channels to im2col): the 3x3 stride-1 ones run Winograd in forward, input and weight
+    /// gradient (convTranspose2d's forward is an input gradient) and stay within the tolerances.
+    @Test(arguments: [ConvAlgorithm.winograd2, .winograd4])
+    func winogradMatchesPyTorch(_ algorithm: ConvAlgorithm) {
+        var winograd = 0
+        for c in Self.opCases where c.op == "conv2d" || c.op == "convTranspose2d" {
+            ConvAlgorithm.$forced.withValue(algorithm) {
+                let x = c.inputs[0].tensor, w = c.inputs[1].tensor
+                if c.op == "conv2d" && x.conv2dAlgorithm(w, stride: Self.size(c, "stride", default: 1), padding: Self.padding(c),
+                                                         dilation: Self.size(c, "dilation", default: 1),
+                                                         groups: c.has("groups") ? c.int("groups") : 1) == algorithm {
+                    winograd += 1
+                }
+                let (y, leaves) = Self.run(c)
+                (y * c.inputs.last!.tensor).sum().backward()
+                let actual = [y.detached()] + leaves.map { $0.grad! }
+                for (i, (a, e)) in zip(actual, c.expected).enumerated() {
+                    expectClose(a, e.tensor, rtol: c.rtol, atol: c.atol, "\(c.name) with \(algorithm) result \(i)")
+                }
+            }
+        }
+        #expect(winograd >= 5, "only \(winograd) fixtures ran \(algorithm)")
+    }
+
+    @Test func summarySaysWhichAlgorithmEachConvolutionRuns() {
+        // cnn_train's layers: the table gives im2col to 1 -> 32 channels, Winograd to 32 -> 64.
+        let model = Sequential {
+            Conv2d(inChannels: 1, outChannels: 32, kernelSize: 3, padding: 1); ReLU(); MaxPool2d(kernelSize: 2)
+            Conv2d(inChannels: 32, outChannels: 64, kernelSize: 3, padding: 1)
+            Conv2d(inChannels: 64, outChannels: 8, kernelSize: 1)
+            Conv2d(inChannels: 8, outChannels: 8, kernelSize: 3, stride: 2)
+        }
+        let lines = model.summary(inputShape: [1, 1, 28, 28]).split(separator: "\n").map(String.init)
+        let wino = ConvAlgorithm.environment == nil ? "Winograd F(4x4,3x3)" : ConvAlgorithm.environment == .im2col ? "im2col+GEMM" : nil
+        #expect(lines[2].contains("[1, 32, 28, 28] (im2col+GEMM)") || ConvAlgorithm.environment != nil, "\(lines[2])")
+        if let wino { #expect(lines[5].contains("[1, 64, 14, 14] (\(wino))"), "\(lines[5])") }
+        #expect(lines[6].contains("[1, 8, 14, 14] (GEMM (1x1))"), "\(lines[6])")
+        #expect(lines[7].contains("[1, 8, 6, 6] (im2col+GEMM)"), "\(lines[7])")
+        // Float64 keeps the im2col path.
+        let text64 = model.to(.float64).summary(inputShape: [1, 1, 28, 28], dtype: .float64)
+        #expect(!text64.contains("Winograd"))
     }
 
     @Test(arguments: Fixtures.load("conv").filter { $0.op == "batchNorm2d" })

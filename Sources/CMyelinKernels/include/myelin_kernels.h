@@ -86,6 +86,32 @@ int myelin_row_dots(int isa, long rows, long k, long cols, const double *x, long
 int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int transA,
                  const double *b, long ldb, int transB, double *c, long ldc, int accumulate);
 
+/// Winograd F(m x m, 3x3) transforms for float32 convolutions (winograd.c), m = 2 (4x4 tiles) or 4
+/// (6x6 tiles); alpha = m + 2. Buffers are [alpha^2][channels][tiles], tiles contiguous (the
+/// forward products' output [alpha^2][tiles][channels]), so the alpha^2 products are row-major GEMMs. Tile t of a batch with tilesH x tilesW tiles per image is
+/// image t / (tilesH tilesW), output rows m (t % (tilesH tilesW)) / tilesW ... + m, columns likewise.
+/// Every function is single-threaded (callers split the tiles); the same bits on every CPU.
+///
+/// v[e][ch][t - t0] = (B^T d B)[e] for tiles t0..<t1 of x [n][c][h][w], d the alpha x alpha patch at
+/// (tile row - padTop, tile column - padLeft), zero outside the image. Returns 0 when its scratch
+/// buffer (the images the tiles touch, padded) could not be allocated.
+int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, long padTop, long padLeft, long tilesH,
+                               long tilesW, long t0, long t1, float *v);
+/// y [n][o][oh][ow] at tiles t0..<t1 = A^T M A (+ bias[oc]) from mm [alpha^2][t1 - t0][o] (channels
+/// contiguous: the products come out tiles x channels), clipped at the edges.
+void myelin_winograd_output_f32(int m, const float *mm, long o, long t0, long t1, long tilesH, long tilesW,
+                                const float *bias, float *y, long oh, long ow);
+/// z[e][oc][t - t0] = (A dY A^T)[e] for the m x m tiles of gy [n][o][oh][ow] (zero past the edges):
+/// the output gradient's side of the weight gradient. Returns 0 when its scratch buffer could not
+/// be allocated.
+int myelin_winograd_gradout_f32(int m, const float *gy, long o, long oh, long ow, long tilesH, long tilesW, long t0,
+                                 long t1, float *z);
+/// u[e][oc][ch] = (G g G^T)[e] for each 3x3 filter g = w[oc][ch] of w [o][c][3][3]; with `flip`,
+/// u[e][ch][oc] from the filter rotated 180 degrees (the input gradient's convolution).
+void myelin_winograd_weight_f32(int m, const float *w, long o, long c, int flip, float *u);
+/// dw[oc][ch] (3x3) = G^T du[.][oc][ch] G, du [alpha^2][o][c]: the weight gradient from its transform.
+void myelin_winograd_weight_grad_f32(int m, const float *du, long o, long c, float *dw);
+
 // SHA-256's compression of `blocks` whole 64-byte blocks into `state` (MyelinData/SHA256.swift pads).
 void myelin_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
 
