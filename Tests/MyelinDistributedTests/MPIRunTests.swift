@@ -153,4 +153,29 @@ struct MPIRunTests {
             #expect(t.scalars(as: Float.self) == b[name]?.scalars(as: Float.self), "\(name)")
         }
     }
+
+    /// Another number of ranks continues the run (the contract: not bit-identical, but
+    /// training goes on from the checkpoint): 2 ranks then one process, one process then 2 ranks.
+    @Test func resumingOnAnotherNumberOfRanksContinues() throws {
+        let dir = MPIJob.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let options = ["--data", "spirals", "--count", "600", "--hidden", "32", "--batch-size", "16", "--no-cosine", "--quiet"]
+        let twoRanks = try MPIJob.mpi(2, ["train"] + options + ["--epochs", "2", "--out", dir + "/two"])
+        let oneProcess = try MPIJob.run([MPIJob.myelin!, "train"] + options + ["--epochs", "2", "--out", dir + "/one"])
+        #expect(twoRanks.status == 0 && oneProcess.status == 0, "\(twoRanks.output)\(oneProcess.output)")
+        let before = try Safetensors.load(dir + "/two/model.safetensors").tensors
+
+        let onOne = try MPIJob.run([MPIJob.myelin!, "resume", dir + "/two", "--epochs", "4", "--quiet"])
+        let onTwo = try MPIJob.mpi(2, ["resume", dir + "/one", "--epochs", "4", "--quiet"])
+        #expect(onOne.status == 0, "\(onOne.output)")
+        #expect(onTwo.status == 0, "\(onTwo.output)")
+        for run in ["two", "one"] {
+            let lines = try String(contentsOfFile: dir + "/\(run)/metrics.csv", encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 5, "\(run): \(lines)")   // a header and four epochs
+        }
+        // The resumed run trained on: its weights moved from the 2-epoch checkpoint.
+        let after = try Safetensors.load(dir + "/two/model.safetensors").tensors
+        #expect(after.keys.sorted() == before.keys.sorted() && !after.isEmpty)
+        #expect(after.contains { name, t in t.scalars(as: Float.self) != before[name]?.scalars(as: Float.self) })
+    }
 }
