@@ -16,28 +16,13 @@ import MyelinNN
 /// let bn = SyncBatchNorm(32, communicator: comm)
 /// let y = bn(Tensor.randn([8, 32, 14, 14]))
 /// ```
-public final class SyncBatchNorm: Module {
-    public let features: Int
-    public let eps: Double, momentum: Double
-    public let weight: Parameter?
-    public let bias: Parameter?
-    public let runningMean: Buffer?
-    public let runningVar: Buffer?
-    public let numBatchesTracked: Buffer?
+public final class SyncBatchNorm: BatchNormBase {
     let group: Int
 
     public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, communicator: any Communicator) {
-        self.features = features
-        self.eps = eps
-        self.momentum = momentum
-        weight = affine ? Parameter(Tensor.ones([features])) : nil
-        bias = affine ? Parameter(Tensor.zeros([features])) : nil
-        runningMean = trackRunningStats ? Buffer(Tensor.zeros([features])) : nil
-        runningVar = trackRunningStats ? Buffer(Tensor.ones([features])) : nil
-        numBatchesTracked = trackRunningStats ? Buffer(Tensor.zeros([], dtype: .int64)) : nil
         group = CommunicatorRegistry.register(communicator)
-        super.init()
+        super.init(features, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats)
     }
 
     public override func forward(_ input: Tensor) -> Tensor {

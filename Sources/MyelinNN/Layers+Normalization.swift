@@ -28,8 +28,9 @@ public final class LayerNorm: Module {
 }
 
 /// What BatchNorm1d and BatchNorm2d share, as PyTorch's `_BatchNorm`: the parameters and buffers
-/// over `features` channels, and the normalisation over given axes. Subclasses pick the axes.
-public class BatchNormBase: Module {
+/// over `features` channels, and the normalisation over given axes. Subclasses pick the axes
+/// (`SyncBatchNorm` in MyelinDistributed is one, outside this module).
+open class BatchNormBase: Module {
     public let features: Int
     public let eps: Double, momentum: Double
     public let weight: Parameter?
@@ -39,7 +40,9 @@ public class BatchNormBase: Module {
     /// Batches seen in training, as PyTorch's `num_batches_tracked`.
     public let numBatchesTracked: Buffer?
 
-    init(_ features: Int, eps: Double, momentum: Double, affine: Bool, trackRunningStats: Bool) {
+    /// The affine parameters (ones and zeros) and running statistics (zeros, ones, 0 batches) of
+    /// `features` channels.
+    public init(_ features: Int, eps: Double, momentum: Double, affine: Bool, trackRunningStats: Bool) {
         self.features = features
         self.eps = eps
         self.momentum = momentum
