@@ -426,7 +426,7 @@ struct Resume: ParsableCommand {
                 Threading.count = threads
             }
             let distributed = try MPILaunch.detect(syncBatchNorm: syncBn, threadsGiven: threads != nil, op: "resume")
-            if distributed != nil && dashboard { throw MPILaunch.unsupported("--dashboard", op: "resume") }
+            if distributed != nil && (dashboard || serve.histogramEvery != nil) { throw MPILaunch.unsupported("--dashboard", op: "resume") }
             try TrainJob.resume(folder, epochs: epochs, dataDir: dataDir, verbosity: quiet ? .epoch : .auto,
                                 observers: serve.observers(dashboard: dashboard), encoders: .registry(modelsDir: modelsDir),
                                 distributed: distributed, output: writeToStandardOutput)

@@ -170,9 +170,6 @@ public enum TrainJob {
                                   || SequenceClassifierJob.isSequenceClassifierRun(path)) {
             throw RunError(op: "resume", "\(path) is not a network run of --model mlp, cnn, linear or --layers; it cannot resume under MPI")
         }
-        if let distributed {
-            return try resumeDistributed(path, epochs: epochs, dataDir: dataDir, verbosity: verbosity, distributed: distributed, output: output)
-        }
         if TransferClassifierJob.isTransferRun(path) {
             return try TransferClassifierJob.resume(path, epochs: epochs, dataDir: dataDir, catalog: encoders, verbosity: verbosity,
                                                     observers: observers, output: output)
@@ -186,55 +183,18 @@ public enum TrainJob {
                                                     observers: observers, output: output)
         }
         let run = RunFolder(path)
-        RunTransaction.recoverStale(run)
+        // Under MPI rank 0 owns the folder; the others read it once rank 0 has recovered it.
+        if distributed?.isRoot ?? true { RunTransaction.recoverStale(run) }
         var description = try run.readDescription()
         try description.settings.applyResumeEpochs(epochs)
         try description.settings.validate()
+        try distributed?.communicator.barrier()
         let checkpoint = try run.resumeCheckpoint()
         let data = try RunData.load(description.source, dataDir: dataDir, settings: description.settings)
-        let built = try RunModel(description)
+        let built = try RunModel(description, normalization: distributed?.normalization)
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
-        let tx = RunTransaction(existing: run)
-        let session = try TrainingSession(built, data: data, transaction: tx, checkpoint: checkpoint, history: history,
-                                          verbosity: verbosity, observers: observers, output: output)
-        let done = checkpoint.epoch >= description.settings.epochs || session.recorder.alreadyStopped
-        let finished = FileManager.default.fileExists(atPath: run.results)
-        if done && (epochs == nil || checkpoint.epoch >= description.settings.epochs) {
-            if !finished {
-                output("completing \(path): its last checkpoint (epoch \(checkpoint.epoch)) has no final files yet\n")
-                return try session.finish(drawFilters: true, seconds: 0, epochsRun: 0)
-            }
-            if session.recorder.alreadyStopped && checkpoint.epoch < description.settings.epochs {
-                throw RunError(op: "resume", "\(path) stopped early after epoch \(checkpoint.epoch); "
-                               + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
-            }
-            throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
-        }
-        // A run that had stopped early trains on when asked for more epochs.
-        if session.recorder.alreadyStopped { session.recorder.resetPatience() }
-        // The restore succeeded: from here on the folder changes (the logs are cut back to the
-        // checkpoint when training starts).
-        try? FileManager.default.removeItem(atPath: run.results)
-        try run.writeJSON(description, to: run.description)
-        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
-        return try session.run(drawFilters: true)
-    }
-
-    /// `resume` under MPI: every rank restores the same checkpoint (a shared file system); rank 0
-    /// decides whether training goes on and writes the folder, the others train silently.
-    static func resumeDistributed(_ path: String, epochs: Int?, dataDir: String?, verbosity: Verbosity,
-                                  distributed: DistributedRun, output: @escaping (String) -> Void) throws -> [String: Double] {
-        let run = RunFolder(path)
-        var description = try run.readDescription()
-        try description.settings.applyResumeEpochs(epochs)
-        try description.settings.validate()
-        if distributed.isRoot { RunTransaction.recoverStale(run) }
-        try distributed.communicator.barrier()
-        let checkpoint = try run.resumeCheckpoint()
-        let data = try RunData.load(description.source, dataDir: dataDir, settings: description.settings)
-        let built = try RunModel(description, normalization: distributed.normalization)
-        let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
-        if !distributed.isRoot {
+        if let distributed, !distributed.isRoot {
+            // Other ranks restore the same checkpoint and train silently if rank 0 goes on.
             guard try distributed.agree(false, op: "resume") else {
                 throw RunError(op: "resume", "rank 0 did not resume \(path) (it printed why)")
             }
@@ -244,24 +204,37 @@ public enum TrainJob {
         }
         let session: TrainingSession
         do {
-            let tx = RunTransaction(existing: run)
-            session = try TrainingSession(built, data: data, transaction: tx, checkpoint: checkpoint, history: history,
-                                          verbosity: verbosity, distributed: distributed, output: output)
+            session = try TrainingSession(built, data: data, transaction: RunTransaction(existing: run), checkpoint: checkpoint,
+                                          history: history, verbosity: verbosity, observers: observers,
+                                          distributed: distributed, output: output)
             let done = checkpoint.epoch >= description.settings.epochs || session.recorder.alreadyStopped
-            if done {
-                throw session.recorder.alreadyStopped && checkpoint.epoch < description.settings.epochs
-                    ? RunError(op: "resume", "\(path) stopped early after epoch \(checkpoint.epoch); pass --epochs N with N > \(checkpoint.epoch) to train longer")
-                    : run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
+            let finished = FileManager.default.fileExists(atPath: run.results)
+            if done && (epochs == nil || checkpoint.epoch >= description.settings.epochs) {
+                // Completing needs no training; under MPI the other ranks would wait for it, so
+                // there it is refused as a finished run.
+                if !finished && distributed == nil {
+                    output("completing \(path): its last checkpoint (epoch \(checkpoint.epoch)) has no final files yet\n")
+                    return try session.finish(drawFilters: true, seconds: 0, epochsRun: 0)
+                }
+                if session.recorder.alreadyStopped && checkpoint.epoch < description.settings.epochs {
+                    throw RunError(op: "resume", "\(path) stopped early after epoch \(checkpoint.epoch); "
+                                   + "pass --epochs N with N > \(checkpoint.epoch) to train longer")
+                }
+                throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
             }
         } catch {
-            _ = try distributed.agree(false, op: "resume")
+            _ = try distributed?.agree(false, op: "resume")
             throw error
         }
-        _ = try distributed.agree(true, op: "resume")
+        _ = try distributed?.agree(true, op: "resume")
+        // A run that had stopped early trains on when asked for more epochs.
+        if session.recorder.alreadyStopped { session.recorder.resetPatience() }
+        // The restore succeeded: from here on the folder changes (the logs are cut back to the
+        // checkpoint when training starts).
         try? FileManager.default.removeItem(atPath: run.results)
         try run.writeJSON(description, to: run.description)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
-        output(distributed.summary(batchSize: description.settings.batchSize))
+        if let distributed { output(distributed.summary(batchSize: description.settings.batchSize)) }
         return try session.run(drawFilters: true)
     }
 
