@@ -71,9 +71,6 @@ public struct TrainRequest {
             throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers), or a classic model: \(ClassicKind.list)")
         }
         guard maxParameters >= 1 else { throw RunError(op: "train", "--max-parameters must be positive, got \(maxParameters)") }
-        if distributed?.syncBatchNorm == true && !(layers ?? "").lowercased().split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "bn" }) {
-            throw RunError(op: "train", "--sync-bn synchronises bn layers; the network has none (add bn to --layers)")
-        }
         if let out { try RunFolder(out).checkCreatable() }
     }
 }
@@ -102,6 +99,10 @@ public enum TrainJob {
         var outputs = data.task == .classification ? data.classNames.count : data.train.targets.shape.last ?? 1
         if request.settings.loss == "bce" { outputs = 1 }
         let spec = try makeSpec(request, data: data, outputs: outputs)
+        // The parsed spec, so every spelling of a bn layer counts.
+        if request.distributed?.syncBatchNorm == true && !spec.layers.contains(.batchNorm) {
+            throw RunError(op: "train", "--sync-bn synchronises bn layers; the network has none (add bn to --layers)")
+        }
         if spec.layers.contains(.batchNorm) {
             // Batch statistics need two examples (PyTorch refuses one too); a last batch of one is dropped.
             guard request.settings.batchSize >= 2, data.train.count >= 2 else {

@@ -94,6 +94,18 @@ struct MPIRunTests {
         #expect(outcome.output.contains("[train] --model knn does not run under MPI"), "\(outcome.output)")
     }
 
+    /// `--sync-bn` needs a bn layer, in any spelling the layer spec takes.
+    @Test func syncBatchNormNeedsABatchNormLayer() throws {
+        let dir = MPIJob.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["train", "--data", "circles", "--count", "200", "--epochs", "1", "--sync-bn", "--quiet"]
+        let none = try MPIJob.mpi(2, common + ["--hidden", "8", "--out", dir + "/none"])
+        #expect(none.status != 0)
+        #expect(none.output.contains("[train] --sync-bn synchronises bn layers; the network has none"), "\(none.output)")
+        let spelled = try MPIJob.mpi(2, common + ["--layers", "dense:8,batchnorm,relu", "--out", dir + "/bn"])
+        #expect(spelled.status == 0, "\(spelled.output)")
+    }
+
     @Test func aKilledRankStopsTheJobAndTheCheckpointResumes() throws {
         let dir = MPIJob.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
