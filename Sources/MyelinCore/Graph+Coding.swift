@@ -166,20 +166,22 @@ extension Graph {
         }
         let graph = Graph(inputs: file.inputs, constants: constants, nodes: nodes, outputs: file.outputs)
         try graph.checkTypes()
+        try graph.checkBatchAxes()
         return graph
     }
 
     /// Runs every node's shape rule on the types the file gives its inputs and compares the result with
     /// the node's declared type: a file whose ops do not fit its types is rejected before it is used
     /// (ops trap on misuse, so each is checked against the shapes it will see).
+    /// Shapes are checked at the traced sizes, without batch axes (`checkBatchAxes` checks those).
     func checkTypes() throws {
-        var values: [ValueType] = inputs + constants.map { ValueType(shape: $0.value.shape, dtype: $0.value.dtype) }
+        var values: [ValueType] = inputs.map(\.withoutBatch) + constants.map { ValueType(shape: $0.value.shape, dtype: $0.value.dtype) }
         for (i, n) in nodes.enumerated() {
             let ins = n.inputs.map { values[$0] }
             if Shape.count(n.type.shape) > 1 << 32 { throw GraphError(reason: "node \(i) (\(n.primitive.name)) makes \(n.type), too large") }
-            try ShapeRules.check(n.primitive, ins, n.type, node: i)
+            try ShapeRules.check(n.primitive, ins, n.type.withoutBatch, node: i)
             try checkIndexSources(node: i)
-            values.append(n.type)
+            values.append(n.type.withoutBatch)
         }
     }
 }

@@ -14,12 +14,46 @@
 /// ```
 public struct Graph: Sendable {
 
-    /// A value's shape and dtype.
+    /// A value's shape and dtype, and which of its dimensions are the batch size N.
+    ///
+    /// `shape` holds the sizes as traced; in a graph symbolic in the batch (`trace(inputs:batchAxis:_:)`)
+    /// the dimensions listed in `batchAxes` follow the batch size of each replay. Prints as
+    /// `float32[N, 784]`.
+    ///
+    /// ```swift
+    /// let t = Graph.ValueType(shape: [32, 784], dtype: .float32, batchAxes: [0])   // float32[N, 784]
+    /// ```
     public struct ValueType: Codable, Equatable, Sendable, CustomStringConvertible {
         public var shape: [Int]
         public var dtype: DType
-        public init(shape: [Int], dtype: DType) { self.shape = shape; self.dtype = dtype }
-        public var description: String { "\(dtype)\(shape)" }
+        /// The dimensions that are the batch size N, ascending; empty for a value of fixed shape.
+        public var batchAxes: [Int]
+        public init(shape: [Int], dtype: DType, batchAxes: [Int] = []) {
+            self.shape = shape; self.dtype = dtype; self.batchAxes = batchAxes
+        }
+        public var description: String {
+            guard !batchAxes.isEmpty else { return "\(dtype)\(shape)" }
+            let dims = shape.indices.map { batchAxes.contains($0) ? "N" : "\(shape[$0])" }
+            return "\(dtype)[\(dims.joined(separator: ", "))]"
+        }
+
+        // `batch` is written only when present, so graphs of fixed shapes keep the files they had
+        // and files written before symbolic batches load as fixed shapes.
+        enum CodingKeys: String, CodingKey { case shape, dtype, batchAxes = "batch" }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            shape = try c.decode([Int].self, forKey: .shape)
+            dtype = try c.decode(DType.self, forKey: .dtype)
+            batchAxes = try c.decodeIfPresent([Int].self, forKey: .batchAxes) ?? []
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(shape, forKey: .shape)
+            try c.encode(dtype, forKey: .dtype)
+            if !batchAxes.isEmpty { try c.encode(batchAxes, forKey: .batchAxes) }
+        }
     }
 
     /// One primitive applied to earlier values.
@@ -56,8 +90,9 @@ public struct Graph: Sendable {
         return nodes[v - inputs.count - constants.count].type
     }
 
-    /// Replays the graph on `inputs` (of the traced dtypes and ranks; sizes may differ where the ops
-    /// allow it, as a batch dimension does); `constants` replaces
+    /// Replays the graph on `inputs` of the traced dtypes and ranks. In a graph symbolic in the batch,
+    /// every input has the traced fixed sizes and one batch size N shared by all (checked, it traps
+    /// otherwise); in a graph of fixed shapes, sizes may differ where the ops allow it. `constants` replaces
     /// constants by name (a model's current weights, say). Ops record gradients as usual, so a
     /// replayed forward can be differentiated.
     ///
@@ -72,6 +107,7 @@ public struct Graph: Sendable {
         for (i, (x, t)) in zip(inputs, self.inputs).enumerated() where x.rank != t.shape.count || x.dtype != t.dtype {
             fatalError("[Graph] input \(i) must be \(t.dtype) of rank \(t.shape.count) (traced as \(t)), got \(x.dtype)\(x.shape)")
         }
+        if hasSymbolicBatch { checkBatch(of: inputs) }
         var values: [Tensor] = inputs
         values.reserveCapacity(inputs.count + constants.count + nodes.count)
         let recording = Recording.tracing

@@ -4,6 +4,10 @@ extension Module {
     /// The forward pass on inputs shaped like `example`, recorded as a graph whose constants are
     /// this module's parameters and buffers under their state-dict names.
     ///
+    /// With `symbolicBatch` (the default) axis 0 is the batch size N when the forward follows it
+    /// (`Graph.withSymbolicBatch`), so the graph replays at every batch size; a forward that does not
+    /// (one that reduces over the batch, say) gives a graph of the traced shapes.
+    ///
     /// Replaying the graph gives bit for bit the eager result; pass `constants: model.stateDict()`
     /// to replay it with the model's current weights. Trace in eval mode when the model has dropout
     /// or batch norm: a training-mode forward draws random masks and updates running statistics,
@@ -14,11 +18,14 @@ extension Module {
     /// let graph = model.traced(example: Tensor.zeros([1, 784]))
     /// try graph.save(to: "mlp.graph")
     /// ```
-    public func traced(example: Tensor) -> Graph {
-        ModuleState(self).trace(op: "trace", inputs: [example]) { [self($0[0])] }
+    public func traced(example: Tensor, symbolicBatch: Bool = true) -> Graph {
+        let graph = ModuleState(self).trace(op: "trace", inputs: [example]) { [self($0[0])] }
+        guard symbolicBatch, example.rank > 0 else { return graph }
+        return (try? graph.withSymbolicBatch(axis: 0)) ?? graph
     }
 
-    /// This module's forward pass compiled: traced once per input shape and mode, fused, and replayed
+    /// This module's forward pass compiled: traced once per input shape and mode (once for every
+    /// batch size when the forward follows the batch, see `traced(example:)`), fused, and replayed
     /// with the current weights at each call (so training the module keeps the compiled one current).
     ///
     /// ```swift
@@ -33,7 +40,7 @@ public final class CompiledModule {
     public let module: Module
     let fused: Bool
     private let state: ModuleState
-    private var graphs: [Key: Graph] = [:]
+    private(set) var graphs: [Key: Graph] = [:]
 
     struct Key: Hashable {
         let shape: [Int], dtype: DType, training: Bool
@@ -48,10 +55,13 @@ public final class CompiledModule {
     /// The graph used for inputs like `x` (traced on first use).
     public func graph(for x: Tensor) -> Graph {
         let key = Key(shape: x.shape, dtype: x.dtype, training: module.isTraining)
-        if let g = graphs[key] { return g }
+        // A graph symbolic in the batch is stored with -1 as its batch size (never a real size).
+        let anyBatch = Key(shape: [-1] + x.shape.dropFirst(), dtype: x.dtype, training: module.isTraining)
+        if let g = graphs[anyBatch] ?? graphs[key] { return g }
         var g = module.traced(example: x)
+        let symbolic = g.hasSymbolicBatch
         if fused { g = g.fused() }
-        graphs[key] = g
+        graphs[symbolic ? anyBatch : key] = g
         return g
     }
 
