@@ -4,7 +4,9 @@
 /// gives bit for bit the eager result. It prints, saves and loads (`save(to:)`, `Graph.load`), and
 /// an optimisation pass (`fused()`) merges chains of elementwise ops into single loops.
 ///
-/// Values are numbered: the inputs first, then the constants, then one value per node.
+/// Values are numbered: the inputs first, then the constants, then one value per node. A graph
+/// traced with `trace(inputs:batchAxis:_:)` is symbolic in the batch size: its types say which
+/// dimensions are N, and it replays at every batch size.
 ///
 /// ```swift
 /// let graph = Graph.trace(inputs: [x]) { xs in [(xs[0] * 2 + 1).relu()] }

@@ -36,7 +36,8 @@ public protocol Primitive: Codable, Sendable {
     /// `inputs[i].requiresGrad` to skip work). `output` is NaN unless `savesOutput`.
     func vjp(_ gradient: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]
     /// The output's shape and dtype for inputs of these types, throwing where `forward` would trap
-    /// (a loaded graph is checked with it before it runs); nil when the primitive has no rule.
+    /// (a loaded graph is checked with it before it runs, and evaluated at other batch sizes to find
+    /// which dimensions follow the batch); nil when the primitive has no rule.
     func outputType(_ inputs: [Graph.ValueType]) throws -> Graph.ValueType?
     /// A short description of the attributes for printed graphs (`axes=[1] keepDims=true`).
     var attributeDescription: String { get }

@@ -95,6 +95,12 @@ private func same(_ a: Tensor, _ b: Tensor) -> Bool {
         let xs = Self.inputs(7, seed: 6)
         #expect(zip(loaded(xs), Self.f(xs)).allSatisfy(same))
         #expect(try graph.encodedJSON().contains(#""batch":[0]"#))
+        // A fused graph keeps them too: its fused nodes' batch axes are derived from their steps' rules.
+        let fused = graph.fused()
+        #expect(fused.nodes.contains { $0.primitive is FusedElementwise && $0.type.batchAxes == [0] })
+        try fused.save(to: path)
+        let loadedFused = try Graph.load(path)
+        #expect(loadedFused.description == fused.description && same(loadedFused(xs)[0], fused(xs)[0]))
         // A graph of fixed shapes writes no batch axes: its file is what it was before they existed.
         #expect(try !Graph.trace(inputs: Self.inputs(4, seed: 5), Self.f).encodedJSON().contains("batch"))
     }
