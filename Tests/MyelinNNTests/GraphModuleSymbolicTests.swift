@@ -36,6 +36,27 @@ private func same(_ a: Tensor, _ b: Tensor) -> Bool {
         #expect(compiled.graphs.count == 1)
     }
 
+    @Test func trainingThroughOneCompiledGraphAtChangingBatchSizes() {
+        let eagerModel = GraphModuleTests.mlp(16), compiledModel = GraphModuleTests.mlp(16)
+        let compiled = compiledModel.compiled()
+        let optA = SGD(parameters: eagerModel.parameters(), lr: 0.1, momentum: 0.9)
+        let optB = SGD(parameters: compiledModel.parameters(), lr: 0.1, momentum: 0.9)
+        for (k, n) in [3, 7, 1, 5].enumerated() {
+            let x = Tensor.randn([n, 20], generator: RandomGenerator(seed: UInt64(50 + k)))
+            let labels = Tensor.randint(0, 3, shape: [n], generator: RandomGenerator(seed: UInt64(60 + k)))
+            optA.zeroGrad()
+            crossEntropy(eagerModel(x), labels: labels).backward()
+            optA.step()
+            optB.zeroGrad()
+            crossEntropy(compiled(x), labels: labels).backward()
+            optB.step()
+        }
+        for ((name, a), (_, b)) in zip(eagerModel.namedParameters(), compiledModel.namedParameters()) {
+            #expect(same(a.value, b.value), "\(name)")
+        }
+        #expect(compiled.graphs.count == 1)
+    }
+
     @Test func aForwardFoldingTheBatchIsTracedPerShape() {
         let model = Sequential { Linear(4, 3, generator: RandomGenerator(seed: 12)); Flatten(startAxis: 0) }
         let x2 = Tensor.randn([2, 4], generator: RandomGenerator(seed: 13)), x5 = Tensor.randn([5, 4], generator: RandomGenerator(seed: 14))
