@@ -172,8 +172,8 @@ extension Graph {
 
     /// Runs every node's shape rule on the types the file gives its inputs and compares the result with
     /// the node's declared type: a file whose ops do not fit its types is rejected before it is used
-    /// (ops trap on misuse, so each is checked against the shapes it will see).
-    /// Shapes are checked at the traced sizes, without batch axes (`checkBatchAxes` checks those).
+    /// (ops trap on misuse, so each is checked against the shapes it will see). Types are compared at
+    /// the traced sizes without their batch axes, which `checkBatchAxes` checks.
     func checkTypes() throws {
         var values: [ValueType] = inputs.map(\.withoutBatch) + constants.map { ValueType(shape: $0.value.shape, dtype: $0.value.dtype) }
         for (i, n) in nodes.enumerated() {
