@@ -197,6 +197,8 @@ public struct FusedElementwise: Primitive, Sendable {
     let steps: [Step]
     /// A final sum over every element (the output is 0-d).
     let reduce: Bool
+    /// Loops generated for this chain (see `FusedCodegen`), shared by copies of the primitive.
+    let generated = FusedCodegen.Slot()
 
     public var name: String { "fused[" + steps.map(\.primitive.name).joined(separator: ",") + (reduce ? ",sum]" : "]") }
 
@@ -227,20 +229,24 @@ public struct FusedElementwise: Primitive, Sendable {
         self.reduce = reduce
     }
 
-    public func forward(_ x: [Tensor]) -> Tensor {
+    public func forward(_ x: [Tensor]) -> Tensor { forward(x, generate: FusedCodegen.enabled) }
+
+    /// `generate: false` keeps the block interpreter (tests compare the two).
+    func forward(_ x: [Tensor], generate: Bool) -> Tensor {
         switch x[0].dtype {
-        case .float64: return run(Double.self, x) { $0.double }
-        default: return run(Float.self, x) { $0.float }
+        case .float64: return run(Double.self, x, generate: false) { $0.double }
+        default: return run(Float.self, x, generate: generate) { $0.float }
         }
     }
 
     static let block = 1024
 
-    private func run<T: FloatElement>(_: T.Type, _ x: [Tensor],
+    private func run<T: FloatElement>(_: T.Type, _ x: [Tensor], generate: Bool,
                                       _ pick: (FusionKernel) -> (UnsafePointer<T>, UnsafePointer<T>?, UnsafeMutablePointer<T>, Int) -> Void) -> Tensor {
         var shape: [Int] = []
         for t in x { shape = Shape.broadcastOrTrap("fused", shape, t.shape) }
         let total = Shape.count(shape)
+        if generate, T.self == Float.self, let y = runGenerated(x, shape: shape, total: total) { return y }
         let kernels = steps.map { pick($0.kernel) }
         let operands = steps.map(\.operands)
         let out = Tensor(uninitializedShape: reduce ? [] : shape, dtype: T.dtype)

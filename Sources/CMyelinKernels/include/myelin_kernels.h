@@ -42,6 +42,10 @@ void myelin_vdiv_f32(const float *a, const float *b, float *y, long n);
 void myelin_vmaximum_f32(const float *a, const float *b, float *y, long n);
 void myelin_vminimum_f32(const float *a, const float *b, float *y, long n);
 
+/// The C text of the element functions above (`exp_one`, `add_one`, ...: elementwise_ops.h), for
+/// loops generated and compiled at run time that must give the same bits as these loops.
+const char *myelin_elementwise_source(void);
+
 /// 1 when this CPU and OS run AVX-512F code (x86-64 only; 0 elsewhere).
 int myelin_cpu_has_avx512f(void);
 

@@ -1,0 +1,167 @@
+import CMyelinKernels
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Fused float32 chains as generated C, compiled at run time: one loop in which every value stays
+/// in a register, as PyTorch's Inductor and tinygrad do on CPUs.
+///
+/// The block interpreter of `FusedElementwise` still passes each 1024-element block through the
+/// first-level cache once per step; a generated loop does not, and runs a chain of cheap ops about
+/// twice as fast. The loop calls the element functions of `CMyelinKernels/elementwise_ops.h`
+/// (the same text the built-in vector loops use), compiled without FMA contraction, so its results
+/// are bit for bit the interpreter's and the unfused ops'. Only ops with such a function, contiguous
+/// inputs of the full shape or single values, and no final sum are generated; anything else, or no
+/// C compiler (`MYELIN_CC`, else `clang`, `cc` or `gcc` on the PATH), keeps the interpreter.
+/// `MYELIN_FUSION=interpret` turns generation off. The source holds no user text (op names map to
+/// a fixed table; constants are arguments), and is built in a private temporary folder that is
+/// removed once the library is loaded.
+enum FusedCodegen {
+    /// `loop(inputs, scalars, out, lo, hi)`: elements lo..<hi of the chain.
+    typealias Loop = @convention(c) (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int) -> Void
+
+    /// The C element function of each op that generated loops support, by primitive name.
+    static let functions: [String: String] = [
+        UnaryOps.Exp.name: "exp_one", UnaryOps.Tanh.name: "tanh_one", UnaryOps.Sigmoid.name: "sigmoid_one",
+        UnaryOps.Erf.name: "erf_one", UnaryOps.Gelu.name: "gelu_one", UnaryOps.GeluTanh.name: "gelu_tanh_one",
+        UnaryOps.Negate.name: "neg_one", UnaryOps.Abs.name: "abs_one", UnaryOps.Relu.name: "relu_one",
+        UnaryOps.Square.name: "square_one",
+        BinaryOps.Add.name: "add_one", BinaryOps.Sub.name: "sub_one", BinaryOps.Mul.name: "mul_one",
+        BinaryOps.Div.name: "div_one", BinaryOps.Maximum.name: "maximum_one", BinaryOps.Minimum.name: "minimum_one",
+        BinaryOps.PassWherePositive.name: "pass_where_positive_one",
+    ]
+
+    /// Whether fused graphs may generate code (tests switch it to compare with the interpreter).
+    static var enabled: Bool {
+        get { _enabled.load(ordering: .relaxed) }
+        set { _enabled.store(newValue, ordering: .relaxed) }
+    }
+    private static let _enabled = Atomic<Bool>(ProcessInfo.processInfo.environment["MYELIN_FUSION"] != "interpret")
+
+    /// The C compiler found at start-up, or nil.
+    static let compiler: String? = {
+        let env = ProcessInfo.processInfo.environment
+        if let cc = env["MYELIN_CC"], !cc.isEmpty { return FileManager.default.isExecutableFile(atPath: cc) ? cc : nil }
+        let path = (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+        for name in ["clang", "cc", "gcc"] {
+            for dir in path where FileManager.default.isExecutableFile(atPath: dir + "/" + name) { return dir + "/" + name }
+        }
+        return nil
+    }()
+
+    /// How many distinct loops this process compiled (tests check that generation ran).
+    static var compiledCount: Int { cache.withLock { $0.values.filter { $0 != 0 }.count } }
+
+    /// Loops by source text; 0 records a failed compilation so it is not retried.
+    private static let cache = Mutex<[String: Int]>([:])
+
+    /// The C source of a chain: registers 0..<inputCount are the inputs (`scalar[k]`: one value),
+    /// step k writes register inputCount + k, the last is stored. Nil when a step has no C function.
+    static func source(steps: [(name: String, operands: [Int])], inputCount: Int, scalar: [Bool]) -> String? {
+        var lines: [String] = []
+        var head: [String] = []
+        for k in 0..<inputCount {
+            if scalar[k] { head.append("    const float s\(k) = scal[\(k)];") } else { head.append("    const float *restrict x\(k) = in[\(k)];") }
+            lines.append("        float r\(k) = " + (scalar[k] ? "s\(k);" : "x\(k)[i];"))
+        }
+        for (k, s) in steps.enumerated() {
+            guard let f = functions[s.name], s.operands.allSatisfy({ $0 >= 0 && $0 < inputCount + k }) else { return nil }
+            lines.append("        float r\(inputCount + k) = \(f)(" + s.operands.map { "r\($0)" }.joined(separator: ", ") + ");")
+        }
+        return """
+            #pragma STDC FP_CONTRACT OFF
+            \(String(cString: myelin_elementwise_source()))
+            void myelin_fused(const float *const *in, const float *scal, float *restrict out, long lo, long hi) {
+            \(head.joined(separator: "\n"))
+                for (long i = lo; i < hi; i++) {
+            \(lines.joined(separator: "\n"))
+                    out[i] = r\(inputCount + steps.count - 1);
+                }
+            }
+
+            """
+    }
+
+    /// The compiled loop for `source`, compiling it on first use; nil when generation is off or fails.
+    static func loop(source: String) -> Loop? {
+        guard enabled, let compiler else { return nil }
+        let address = cache.withLock { cache -> Int in
+            if let known = cache[source] { return known }
+            let made = compile(source, with: compiler)
+            cache[source] = made
+            return made
+        }
+        guard address != 0, let raw = UnsafeRawPointer(bitPattern: address) else { return nil }
+        return unsafeBitCast(raw, to: Loop.self)
+    }
+
+    /// Compiles and loads `source`; the function's address, or 0.
+    private static func compile(_ source: String, with compiler: String) -> Int {
+        var template = Array((NSTemporaryDirectory() + "/myelin-fused-XXXXXX").utf8CString)
+        guard let dirPointer = mkdtemp(&template) else { return 0 }
+        let dir = String(cString: dirPointer)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cFile = dir + "/fused.c", library = dir + "/fused.so"
+        guard (try? source.write(toFile: cFile, atomically: false, encoding: .utf8)) != nil else { return 0 }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: compiler)
+        // -march=native: the loop runs where it is compiled; no FMA contraction, no fast-math, so
+        // the bits are those of the built-in loops.
+        process.arguments = ["-O2", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-w", "-fPIC", "-shared", "-o", library, cFile]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return 0 }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL),
+              let symbol = dlsym(handle, "myelin_fused") else { return 0 }
+        // The handle stays open for the life of the process: the loop is cached.
+        return Int(bitPattern: symbol)
+    }
+}
+
+extension FusedCodegen {
+    /// The loops one fused primitive has compiled, by which of its inputs are single values, so a
+    /// replay does not rebuild the source text (0: cannot be generated).
+    final class Slot: Sendable {
+        let loops = Mutex<[UInt64: Int]>([:])
+    }
+}
+
+extension FusedElementwise {
+    /// The chain through a generated loop, or nil (see `FusedCodegen`): float32, no final sum,
+    /// every input contiguous with the full shape or a single value.
+    func runGenerated(_ x: [Tensor], shape: [Int], total: Int) -> Tensor? {
+        guard !reduce, x.count <= 64, x.allSatisfy({ $0.dtype == .float32 }) else { return nil }
+        var mask: UInt64 = 0
+        for (k, t) in x.enumerated() {
+            if t.count == 1 && t.isContiguous { mask |= 1 << UInt64(k) } else if t.shape != shape || !t.isContiguous { return nil }
+        }
+        let address = generated.loops.withLock { loops -> Int in
+            if let known = loops[mask] { return known }
+            let scalar = (0..<x.count).map { mask & (1 << UInt64($0)) != 0 }
+            let made = FusedCodegen.source(steps: steps.map { ($0.primitive.name, $0.operands) }, inputCount: x.count, scalar: scalar)
+                .flatMap(FusedCodegen.loop(source:)).map { unsafeBitCast($0, to: Int.self) } ?? 0
+            loops[mask] = made
+            return made
+        }
+        guard address != 0, let raw = UnsafeRawPointer(bitPattern: address) else { return nil }
+        let loop = unsafeBitCast(raw, to: FusedCodegen.Loop.self)
+        let out = Tensor(uninitializedShape: shape, dtype: .float32)
+        let dst = out.basePointer(Float.self)
+        let inputs = x.map { UnsafePointer<Float>?(UnsafePointer($0.basePointer(Float.self))) }
+        let scalars = x.map { $0.count == 1 ? $0.basePointer(Float.self)[0] : 0 }
+        inputs.withUnsafeBufferPointer { ins in
+            scalars.withUnsafeBufferPointer { scal in
+                Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), 1024)) { lo, hi in
+                    loop(ins.baseAddress, scal.baseAddress, dst, lo, hi)
+                }
+            }
+        }
+        withExtendedLifetime(x) {}
+        return out
+    }
+}
