@@ -6,7 +6,8 @@ import Foundation
 // per-parameter state keyed by the Parameter object, state export and import), and the options
 // protocol. As in torch.optim, each group holds its own options; unlike PyTorch's dictionaries, the
 // options are a struct per optimiser (`SGD.Options`, `Adam.Options`, ...). The updates themselves
-// are the in-place tensor operations of MyelinCore's Tensor+Update.swift (backend calls).
+// are the in-place tensor operations of MyelinCore's Tensor+Update.swift, which call the backend of
+// the parameter's device.
 
 /// The options of one optimiser's parameter groups (`SGD.Options`, `Adam.Options`, ... or your
 /// own): a learning rate schedulers can change, the names a checkpoint stores them under, and a

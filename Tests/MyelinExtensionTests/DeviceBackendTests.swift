@@ -91,6 +91,8 @@ final class CountingBackend: Backend {
         #expect(y.device == counting && y.device.name == "counting")
         #expect(y.backend is CountingBackend)
         #expect(y.shape == [2, 2] && y.dtype == .float32)
+        #expect(y.description == x.description.dropLast() + ", device: counting)")
+        #expect(x.description.hasSuffix("dtype: float32)"))
         #expect(x.device == .cpu, "to(device:) copies; the source stays where it was")
         #expect(Backends.backend(for: counting)?.device == counting)
         #expect(Backends.backend(for: Device("nowhere")) == nil)
