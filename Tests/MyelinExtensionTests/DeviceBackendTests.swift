@@ -1,3 +1,4 @@
+import Foundation
 import Myelin
 import Synchronization
 import Testing
@@ -160,6 +161,27 @@ final class CountingBackend: Backend {
         }
         #expect(BackendError.noBackend(op: "add", device: Device("nowhere")).description
                 == "[add] no backend is registered for device nowhere")
+    }
+
+    /// Running what the backend lacks traps with the op and the device: a primitive (`sum`) and an
+    /// update (`sgdUpdate`), each in a child process.
+    @Test func missingKernelsTrapWithTheOpAndTheDevice() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = CountingBackend.registered
+            _ = Tensor([1.0, 2.0]).to(device: CountingBackend.device).sum()
+        }.map { result in
+            let err = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(err.contains("[sum] the tensor is on counting, whose backend has no kernel for sum"), "\(err)")
+        }
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = CountingBackend.registered
+            let p = Parameter(Tensor([1.0, 2.0]).to(device: CountingBackend.device))
+            p.grad = Tensor([0.5, 0.5]).to(device: CountingBackend.device)
+            SGD(parameters: [p], lr: 0.1).step()
+        }.map { result in
+            let err = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(err.contains("[sgdUpdate] the tensor is on counting, whose backend has no kernel for sgdUpdate"), "\(err)")
+        }
     }
 
     /// An Adam step of a parameter on the counting device goes through the backend's update (once
