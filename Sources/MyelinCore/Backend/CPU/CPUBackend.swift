@@ -1,4 +1,3 @@
-import CMyelinKernels
 import Foundation
 
 /// The CPU backend: host memory, Myelin's thread pool, BLAS and the C kernels. Ops on host tensors

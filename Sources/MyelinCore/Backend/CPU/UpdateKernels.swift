@@ -1,7 +1,8 @@
 import CMyelinKernels
 import Foundation
 
-// MARK: kernels
+// The loops of CPUBackend's updates (CPUBackend.swift prepares the pointers and splits the work
+// across threads) and the norm of `elementNorm`.
 
 /// IEEE square root (NaN below zero) in a form LLVM vectorises: `squareRoot()` keeps a libm call
 /// for negative inputs (to set errno), and that call stops the loop from vectorising. Only -0
