@@ -303,7 +303,7 @@ enum BinaryOps {
 // trace), if any input requires a gradient or a trace runs.
 extension Tensor {
     func apply<Op: FloatUnaryOp>(_ op: Op) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.FloatUnary(op), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Elementwise.FloatUnary(op), [self]) }
         let y: Tensor
         switch dtype {
         case .float32: y = Op.vectorF32.map { VectorKernels.map($0, self) } ?? mapElements(ElementKernels.FloatUnary<Op, Float>(op: op))
@@ -314,7 +314,7 @@ extension Tensor {
     }
 
     func apply<Op: NumericUnaryOp>(_ op: Op) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.NumericUnary(op), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Elementwise.NumericUnary(op), [self]) }
         let y: Tensor
         switch dtype {
         case .float32: y = mapElements(ElementKernels.NumericUnary<Op, Float>(op: op))
@@ -337,7 +337,7 @@ extension Tensor {
     }
 
     static func apply<Op: NumericBinaryOp>(_ op: Op, _ a: Tensor, _ b: Tensor) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.NumericBinary(op), [a, b]) }
+        if routed(a, b) { return Tensor.apply(Elementwise.NumericBinary(op), [a, b]) }
         let d = arithmeticDType(a.dtype, b.dtype)
         let (x, y) = (a.to(d), b.to(d))
         let out: Tensor
@@ -351,7 +351,7 @@ extension Tensor {
     }
 
     static func apply<Op: FloatBinaryOp>(_ op: Op, _ a: Tensor, _ b: Tensor) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.FloatBinary(op), [a, b]) }
+        if routed(a, b) { return Tensor.apply(Elementwise.FloatBinary(op), [a, b]) }
         var d = DType.promote(a.dtype, b.dtype)
         if !d.isFloatingPoint { d = .float32 }
         let (x, y) = (a.to(d), b.to(d))
@@ -362,7 +362,7 @@ extension Tensor {
     }
 
     static func apply<Op: ComparisonOp>(_ op: Op, _ a: Tensor, _ b: Tensor) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.Compare(op), [a, b]) }
+        if routed(a, b) { return Tensor.apply(Elementwise.Compare(op), [a, b]) }
         let d = arithmeticDType(a.dtype, b.dtype)
         let (x, y) = (a.detached().to(d), b.detached().to(d))
         let out: Tensor
@@ -377,7 +377,7 @@ extension Tensor {
 
     /// A logical op on the truth values of two tensors.
     static func logical(_ a: Tensor, _ b: Tensor, _ op: Elementwise.LogicalOp) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.Logical(op: op), [a, b]) }
+        if routed(a, b) { return Tensor.apply(Elementwise.Logical(op: op), [a, b]) }
         let (x, y) = (a.detached().to(.bool), b.detached().to(.bool))
         let out: Tensor
         switch op {
@@ -390,7 +390,7 @@ extension Tensor {
 
     /// Logical not of the truth values.
     func logicalNotElements() -> Tensor {
-        if Recording.tracing { return Tensor.apply(Elementwise.LogicalNot(), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Elementwise.LogicalNot(), [self]) }
         let x = detached().to(.bool)
         let out = x.mapElements(ElementKernels.Not())
         return out

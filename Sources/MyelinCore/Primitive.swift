@@ -58,14 +58,15 @@ public enum ElementwiseKind: Sendable {
 }
 
 extension Tensor {
-    /// Applies a primitive: runs its forward with recording off and records it (in the autograd
-    /// graph when an input requires a gradient, in the active trace when one is running).
+    /// Applies a primitive: runs its forward with recording off (on the backend of the inputs'
+    /// device when it is not the CPU) and records it (in the autograd graph when an input requires
+    /// a gradient, in the active trace when one is running).
     ///
     /// ```swift
     /// let y = Tensor.apply(Cube(), [x])
     /// ```
     public static func apply<P: Primitive>(_ primitive: P, _ inputs: [Tensor]) -> Tensor {
-        let out = Recording.suspended { primitive.forward(inputs.map { $0.detached() }) }
+        let out = Recording.suspended { Backends.forward(primitive, inputs.map { $0.detached() }) }
         return out.recorded(primitive, inputs)
     }
 

@@ -39,7 +39,7 @@ extension Tensor {
         let attention = Attention.Forward(scale: scale ?? 1 / Double(Swift.max(query.shape.last ?? 1, 1)).squareRoot(),
                                           isCausal: isCausal, hasMask: mask != nil)
         let g = attention.checkedGeometry(inputs)
-        if records(inputs) {
+        if recordsOrRoutes(inputs) {
             let packed = apply(attention, inputs)
             let count = g.slices * g.tq * g.dv
             return packed.split(sizes: [count, g.slices * g.tq])[0].reshape(g.batchShape + [g.tq, g.dv])

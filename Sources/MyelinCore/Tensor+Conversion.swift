@@ -7,7 +7,7 @@ extension Tensor {
     /// ```
     public func to(_ dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
-        if Recording.tracing { return Tensor.apply(Convert(dtype: dtype), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Convert(dtype: dtype), [self]) }
         let out = converted(to: dtype)
         return Tensor.needsGrad(self) ? out.recorded(Convert(dtype: dtype), [self]) : out
     }

@@ -237,7 +237,7 @@ extension Tensor {
 
     /// y = conv(x, w) + bias.
     static func conv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Convolution.Forward(geometry: geo), [x, w] + (bias.map { [$0] } ?? [])) }
+        if Tensor.routed(x, w, bias) { return Tensor.apply(Convolution.Forward(geometry: geo), [x, w] + (bias.map { [$0] } ?? [])) }
         let xc = x.detached().contiguous(), wc = w.detached().contiguous(), bc = bias?.detached().contiguous()
         let out = Tensor(uninitializedShape: geo.outputShape, dtype: x.dtype)
         if out.count > 0 {
@@ -262,7 +262,7 @@ extension Tensor {
 
     /// dx = the transpose of conv(·, w) applied to gy [n, o, oh, ow]; gives [n, c, h, w].
     static func convInputGrad(_ gy: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Convolution.InputGrad(geometry: geo), [gy, w]) }
+        if Tensor.routed(gy, w) { return Tensor.apply(Convolution.InputGrad(geometry: geo), [gy, w]) }
         let gc = gy.detached().contiguous(), wc = w.detached().contiguous()
         let out = Tensor(uninitializedShape: geo.inputShape, dtype: gy.dtype)
         if out.count > 0 {
@@ -285,7 +285,7 @@ extension Tensor {
 
     /// dw = the transpose of conv(x, ·) applied to gy; gives [o, c / groups, kh, kw].
     static func convWeightGrad(_ x: Tensor, _ gy: Tensor, _ geo: ConvGeometry) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Convolution.WeightGrad(geometry: geo), [x, gy]) }
+        if Tensor.routed(x, gy) { return Tensor.apply(Convolution.WeightGrad(geometry: geo), [x, gy]) }
         let xc = x.detached().contiguous(), gc = gy.detached().contiguous()
         let out = Tensor(uninitializedShape: geo.weightShape, dtype: x.dtype)
         if out.count > 0 {

@@ -19,7 +19,8 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
     }
     private static let _printOptions = Mutex(TensorPrintOptions())
 
-    /// NumPy/PyTorch-like text: nested brackets with aligned columns, then shape and dtype.
+    /// NumPy/PyTorch-like text: nested brackets with aligned columns, then shape and dtype (and,
+    /// as PyTorch does, the device when it is not the CPU).
     ///
     /// ```
     /// Tensor([[1.0000, 2.5000],
@@ -30,7 +31,8 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
         let summarise = count > opts.threshold
         let prefix = "Tensor("
         let body = formattedBody(summarise: summarise, options: opts, indent: prefix.count)
-        return "\(prefix)\(body), shape: \(shape), dtype: \(dtype))"
+        let place = storage.deviceSlot == 0 ? "" : ", device: \(device)"
+        return "\(prefix)\(body), shape: \(shape), dtype: \(dtype)\(place))"
     }
 
     public var debugDescription: String { description }

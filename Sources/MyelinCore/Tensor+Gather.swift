@@ -22,7 +22,7 @@ extension Tensor {
     /// x.gather(axis: 1, index: Tensor([[0, 0], [1, 0]]))   // [[1, 1], [4, 3]]
     /// ```
     public func gather(axis: Int, index: Tensor) -> Tensor {
-        if Tensor.records(self, index) { return Tensor.apply(Gathering.Gather(axis: axis), [self, index]) }
+        if Tensor.recordsOrRoutes(self, index) { return Tensor.apply(Gathering.Gather(axis: axis), [self, index]) }
         let op = "gather"
         CopyOps.checkIndexDType(index, op)
         if index.rank != rank {
@@ -47,7 +47,7 @@ extension Tensor {
     /// x.indexSelect(axis: 1, indices: Tensor([-1]))      // [[2], [4], [6]]
     /// ```
     public func indexSelect(axis: Int, indices: Tensor) -> Tensor {
-        if Tensor.records(self, indices) { return Tensor.apply(Gathering.IndexSelect(axis: axis), [self, indices]) }
+        if Tensor.recordsOrRoutes(self, indices) { return Tensor.apply(Gathering.IndexSelect(axis: axis), [self, indices]) }
         let op = "indexSelect"
         CopyOps.checkIndexDType(indices, op, "indices")
         if indices.rank > 1 { fatalError("[indexSelect] indices must be 1-d, got shape \(indices.shape)") }
@@ -156,7 +156,7 @@ extension Tensor {
     /// // [[0, 0, 5], [7, 0, 0]]
     /// ```
     public func scatter(axis: Int, index: Tensor, source: Tensor) -> Tensor {
-        if Tensor.records([self, index, source]) { return Tensor.apply(Gathering.Scatter(axis: axis, add: false), [self, index, source]) }
+        if Tensor.recordsOrRoutes([self, index, source]) { return Tensor.apply(Gathering.Scatter(axis: axis, add: false), [self, index, source]) }
         return scatterKernel("scatter", axis: axis, index: index, source: source, add: false)
     }
 
@@ -167,7 +167,7 @@ extension Tensor {
     /// Tensor.zeros([2, 3]).scatter(axis: 1, index: Tensor([[1], [2]]), value: 1)   // [[0, 1, 0], [0, 0, 1]]
     /// ```
     public func scatter(axis: Int, index: Tensor, value: Double) -> Tensor {
-        if Tensor.records(self, index) {
+        if Tensor.recordsOrRoutes(self, index) {
             let filler = Tensor(scalar: value, dtype: dtype)
             return scatter(axis: axis, index: index, source: index.rank == 0 ? filler : filler.expand(index.shape))
         }
@@ -185,7 +185,7 @@ extension Tensor {
     /// // [4, 0, 2]
     /// ```
     public func scatterAdd(axis: Int, index: Tensor, source: Tensor) -> Tensor {
-        if Tensor.records([self, index, source]) { return Tensor.apply(Gathering.Scatter(axis: axis, add: true), [self, index, source]) }
+        if Tensor.recordsOrRoutes([self, index, source]) { return Tensor.apply(Gathering.Scatter(axis: axis, add: true), [self, index, source]) }
         return scatterKernel("scatterAdd", axis: axis, index: index, source: source, add: true)
     }
 
@@ -267,7 +267,7 @@ extension Tensor {
     /// ```
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let dtype = DType.promote(a.dtype, b.dtype)
-        if Recording.tracing { return Tensor.apply(Gathering.Where(), [condition, a, b]) }
+        if Tensor.routed(a, b, condition) { return Tensor.apply(Gathering.Where(), [condition, a, b]) }
         let x = a.to(dtype), y = b.to(dtype)
         if needsGrad(x, y) { return Tensor.apply(Gathering.Where(), [condition.detached(), x, y]) }
         let c = condition.dtype == .bool ? condition : condition.to(.bool)
@@ -335,7 +335,7 @@ extension Tensor {
     /// x.maskedFill(Tensor([true, false]), value: 0)   // [[0, 2], [0, 4]]
     /// ```
     public func maskedFill(_ mask: Tensor, value: Double) -> Tensor {
-        if Tensor.records(self, mask) { return Tensor.apply(Gathering.MaskedFill(value: value), [self, mask]) }
+        if Tensor.recordsOrRoutes(self, mask) { return Tensor.apply(Gathering.MaskedFill(value: value), [self, mask]) }
         if Shape.broadcast(mask.shape, shape) != shape {
             fatalError("[maskedFill] mask of shape \(mask.shape) cannot be broadcast to the tensor's shape \(shape)")
         }
@@ -405,7 +405,7 @@ extension Tensor {
     public func oneHot(classes: Int, dtype outDType: DType = .float32) -> Tensor {
         if !dtype.isInteger { fatalError("[oneHot] tensor must have dtype int32 or int64, got \(dtype)") }
         if classes < 0 { fatalError("[oneHot] classes must be non-negative, got \(classes)") }
-        if Recording.tracing { return Tensor.apply(Gathering.OneHot(classes: classes, dtype: outDType), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Gathering.OneHot(classes: classes, dtype: outDType), [self]) }
         let out = Tensor.zeros(shape + [classes], dtype: outDType)
         let total = count
         if total == 0 { return out }

@@ -14,7 +14,7 @@ extension Tensor {
     /// ```
     public static func cat(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
         if tensors.isEmpty { fatalError("[cat] needs at least one tensor") }
-        if records(tensors) {
+        if recordsOrRoutes(tensors) {
             let inputs = tensors.filter { !($0.rank == 1 && $0.shape[0] == 0) }
             return Tensor.apply(Join(axis: axis), inputs.isEmpty ? [tensors[0]] : inputs)
         }

@@ -10,7 +10,7 @@ extension Tensor {
     /// Tensor.ones([5, 2, 3]).matmul(b).shape     // [5, 2, 4]
     /// ```
     public func matmul(_ other: Tensor) -> Tensor {
-        if Recording.tracing { return Tensor.apply(LinearAlgebra.Matmul(), [self, other]) }
+        if Tensor.routed(self, other) { return Tensor.apply(LinearAlgebra.Matmul(), [self, other]) }
         let a = self, b = other
         if a.rank == 0 || b.rank == 0 {
             fatalError("[matmul] both operands need at least one dimension, got shapes \(a.shape) and \(b.shape)")
@@ -81,7 +81,7 @@ extension Tensor {
     /// The bias is written into the output first and the product added onto it (BLAS's beta = 1), so
     /// there is no separate broadcast add: one op and one pass over the output fewer per layer.
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
-        if Recording.tracing { return Tensor.apply(LinearAlgebra.Linear(), [self, weight] + (bias.map { [$0] } ?? [])) }
+        if Tensor.routed(self, weight, bias) { return Tensor.apply(LinearAlgebra.Linear(), [self, weight] + (bias.map { [$0] } ?? [])) }
         let x = self
         guard weight.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == weight.shape[1] else {
             fatalError("[linear] cannot apply a weight of shape \(weight.shape) to an input of shape \(x.shape): "

@@ -30,11 +30,12 @@ public final class PackedLinearWeight: @unchecked Sendable {
 
 extension Tensor {
     /// `linear(weight:bias:)` with a packed weight, without autograd; nil when the product is one
-    /// the packed kernel does not take (a single row, or too small) or a trace is recording, so
-    /// the caller uses the plain path.
+    /// the packed kernel does not take (a single row, or too small), a trace is recording or an
+    /// operand is on another device, so the caller uses the plain path.
     public func linear(packed: PackedLinearWeight, bias: Tensor?) -> Tensor? {
-        // A traced graph must record the product as a Linear op, so tracing takes the plain path.
-        guard !Recording.tracing, dtype == .float32, rank >= 1, shape[rank - 1] == packed.inFeatures, bias.map({ $0.dtype == .float32 }) ?? true else {
+        // A traced graph must record the product as a Linear op, and another device runs it on
+        // its backend: both take the plain path.
+        guard !Tensor.routed(self, bias ?? self), dtype == .float32, rank >= 1, shape[rank - 1] == packed.inFeatures, bias.map({ $0.dtype == .float32 }) ?? true else {
             return nil
         }
         let rows = shape.dropLast().reduce(1, *), n = packed.outFeatures, k = packed.inFeatures

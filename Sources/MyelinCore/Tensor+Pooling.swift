@@ -109,7 +109,7 @@ extension Tensor {
     // MARK: Max pooling: forward, scatter to the argmax, gather from it
 
     static func maxPool(_ x: Tensor, _ spec: PoolSpec) -> Tensor {
-        if Recording.tracing {
+        if routed(x) {
             let where_ = Tensor.apply(Pooling.MaxIndex(spec: spec), [x])
             return Tensor.apply(Pooling.MaxGather(), [x, where_])
         }
@@ -143,7 +143,7 @@ extension Tensor {
 
     /// gy [n, c, oh, ow] added at the argmax positions of a zero [n, c, h, w] tensor.
     static func maxPoolScatter(_ gy: Tensor, _ index: Tensor, _ inShape: [Int]) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Pooling.MaxScatter(inputShape: inShape), [gy, index]) }
+        if routed(gy, index) { return Tensor.apply(Pooling.MaxScatter(inputShape: inShape), [gy, index]) }
         let gc = gy.detached().contiguous()
         let out = Tensor(uninitializedShape: inShape, dtype: gy.dtype)
         let planes = inShape[0] * inShape[1], inPlane = inShape[2] * inShape[3], outPlane = index.shape[2] * index.shape[3]
@@ -162,7 +162,7 @@ extension Tensor {
 
     /// x [n, c, h, w] read at the argmax positions: [n, c, oh, ow].
     static func maxPoolGather(_ x: Tensor, _ index: Tensor) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Pooling.MaxGather(), [x, index]) }
+        if routed(x, index) { return Tensor.apply(Pooling.MaxGather(), [x, index]) }
         let xc = x.detached().contiguous()
         let out = Tensor(uninitializedShape: index.shape, dtype: x.dtype)
         let planes = x.shape[0] * x.shape[1], inPlane = x.shape[2] * x.shape[3], outPlane = index.shape[2] * index.shape[3]
@@ -182,7 +182,7 @@ extension Tensor {
     // MARK: Average pooling: forward and its transpose
 
     static func avgPool(_ x: Tensor, _ spec: PoolSpec) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Pooling.Average(spec: spec), [x]) }
+        if routed(x) { return Tensor.apply(Pooling.Average(spec: spec), [x]) }
         let geo = spec.geometry("avgPool2d", x)
         let xc = x.detached().contiguous()
         let out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], geo.oh, geo.ow], dtype: x.dtype)
@@ -198,7 +198,7 @@ extension Tensor {
     }
 
     static func avgPoolBackward(_ gy: Tensor, _ spec: PoolSpec, _ inShape: [Int]) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Pooling.AverageBackward(spec: spec, inputShape: inShape), [gy]) }
+        if routed(gy) { return Tensor.apply(Pooling.AverageBackward(spec: spec, inputShape: inShape), [gy]) }
         let geo = spec.geometry("avgPool2d", inShape)
         let gc = gy.detached().contiguous()
         let out = Tensor(uninitializedShape: inShape, dtype: gy.dtype)

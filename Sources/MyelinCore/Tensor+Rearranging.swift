@@ -10,7 +10,7 @@ extension Tensor {
     /// Tensor([[1, 2], [3, 4]]).flip(axes: [0, -1])   // [[4, 3], [2, 1]]
     /// ```
     public func flip(axes: [Int]) -> Tensor {
-        if Tensor.records(self) { return Tensor.apply(Flip(axes: axes), [self]) }
+        if Tensor.recordsOrRoutes(self) { return Tensor.apply(Flip(axes: axes), [self]) }
         let ax = Shape.axes(axes, rank: rank, op: "flip")
         var st = strides, off = offset
         for a in ax where shape[a] > 1 {
@@ -57,7 +57,7 @@ extension Tensor {
         if widths.count != rank {
             fatalError("[pad] needs one (before, after) pair per axis: got \(widths.count) pairs for a tensor of rank \(rank)")
         }
-        if Tensor.records(self) {
+        if Tensor.recordsOrRoutes(self) {
             if case .constant(let value) = mode {
                 return Tensor.apply(ConstantPad(before: widths.map(\.before), after: widths.map(\.after), value: value), [self])
             }
@@ -152,7 +152,7 @@ extension Tensor {
         }
         let lead = repeats.count - rank
         let srcShape = [Int](repeating: 1, count: lead) + shape
-        if Tensor.records(self) {
+        if Tensor.recordsOrRoutes(self) {
             // Composed from differentiable views: [1, s0, 1, s1, ...] expanded to [r0, s0, r1, s1, ...].
             let ones = srcShape.flatMap { [1, $0] }
             let pairs = repeats.indices.flatMap { [repeats[$0], srcShape[$0]] }
@@ -199,7 +199,7 @@ extension Tensor {
         if n < 0 { fatalError("[repeatInterleave] repeat count must be non-negative, got \(n)") }
         guard let axis else { return flattened().repeatInterleave(n, axis: 0) }
         let ax = CopyOps.axis(axis, rank: rank, op: "repeatInterleave")
-        if Tensor.records(self) {
+        if Tensor.recordsOrRoutes(self) {
             let src = rank == 0 ? reshape([1]) : self
             var sh = src.shape
             sh.insert(n, at: ax + 1)

@@ -66,7 +66,7 @@ extension Tensor {
         if let mask { inputs.append(mask) }
         let geo = spec.checkedGeometry(inputs)
         let packed: Tensor
-        if records(inputs) {
+        if recordsOrRoutes(inputs) {
             let workspace = apply(Recurrence.Forward(spec: spec), inputs)
             packed = apply(Recurrence.Output(spec: spec), inputs + [workspace])
         } else {

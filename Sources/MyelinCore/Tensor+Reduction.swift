@@ -11,7 +11,7 @@ extension Tensor {
     /// x.sum(axes: [1], keepDims: true) // [[3], [7]]
     /// ```
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Reductions.Sum(axes: axes, keepDims: keepDims), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Reductions.Sum(axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Sum(), axes: axes, keepDims: keepDims, name: "sum", widenIntegers: true)
         return Tensor.needsGrad(self) ? y.recorded(Reductions.Sum(axes: axes, keepDims: keepDims), [self]) : y
     }
@@ -37,7 +37,7 @@ extension Tensor {
     /// Product of elements over `axes`. Integer and bool inputs multiply in int64.
     /// The gradient is product / x, so it is not defined where an element is 0.
     public func prod(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        if Recording.tracing { return Tensor.apply(Reductions.Prod(axes: axes, keepDims: keepDims), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Reductions.Prod(axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Prod(), axes: axes, keepDims: keepDims, name: "prod", widenIntegers: true)
         return Tensor.needsGrad(self) ? y.recorded(Reductions.Prod(axes: axes, keepDims: keepDims), [self]) : y
     }
@@ -47,7 +47,7 @@ extension Tensor {
     /// Largest element over `axes` (NaN if any element is NaN). Traps on an empty reduction.
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         checkNonEmptyReduction(axes, "max")
-        if Recording.tracing { return Tensor.apply(Reductions.Extremum(largest: true, axes: axes, keepDims: keepDims), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Reductions.Extremum(largest: true, axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Max(), axes: axes, keepDims: keepDims, name: "max", widenIntegers: false)
         return Tensor.needsGrad(self) ? y.recorded(Reductions.Extremum(largest: true, axes: axes, keepDims: keepDims), [self]) : y
     }
@@ -57,7 +57,7 @@ extension Tensor {
     /// Smallest element over `axes` (NaN if any element is NaN). Traps on an empty reduction.
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         checkNonEmptyReduction(axes, "min")
-        if Recording.tracing { return Tensor.apply(Reductions.Extremum(largest: false, axes: axes, keepDims: keepDims), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(Reductions.Extremum(largest: false, axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Min(), axes: axes, keepDims: keepDims, name: "min", widenIntegers: false)
         return Tensor.needsGrad(self) ? y.recorded(Reductions.Extremum(largest: false, axes: axes, keepDims: keepDims), [self]) : y
     }
@@ -145,7 +145,7 @@ extension Tensor {
 
     fileprivate func argExtremum(axis: Int?, keepDims: Bool, largest: Bool) -> Tensor {
         let name = largest ? "argmax" : "argmin"
-        if Tensor.records(self) { return Tensor.apply(Reductions.ArgExtremum(largest: largest, axis: axis, keepDims: keepDims), [self]) }
+        if Tensor.recordsOrRoutes(self) { return Tensor.apply(Reductions.ArgExtremum(largest: largest, axis: axis, keepDims: keepDims), [self]) }
         guard let axis else {
             let r = flattened().argExtremum(axis: 0, keepDims: false, largest: largest)
             return keepDims ? r.reshape([Int](repeating: 1, count: rank)) : r
@@ -194,7 +194,7 @@ extension Tensor {
     /// Tensor([1, 2, 3]).cumsum(axis: 0)   // [1, 3, 6]
     /// ```
     public func cumsum(axis: Int) -> Tensor {
-        if Tensor.records(self) { return Tensor.apply(Reductions.Cumsum(axis: axis), [self]) }
+        if Tensor.recordsOrRoutes(self) { return Tensor.apply(Reductions.Cumsum(axis: axis), [self]) }
         if rank == 0 { return to(dtype.isFloatingPoint ? dtype : .int64) }
         let a = Shape.axis(axis, rank: rank, op: "cumsum")
         var order = Array(0..<rank)

@@ -16,7 +16,7 @@ extension Tensor {
     /// Tensor([[3, 1], [2, 5]]).sorted(axis: 0, descending: true).values   // [[3, 5], [2, 1]]
     /// ```
     public func sorted(axis: Int = -1, descending: Bool = false) -> (values: Tensor, indices: Tensor) {
-        if Tensor.records(self) {
+        if Tensor.recordsOrRoutes(self) {
             // The values are a gather of the input, which carries the gradient.
             let indices = Tensor.apply(SortIndices(axis: axis, k: nil, descending: descending), [self])
             return (rank == 0 ? self + 0 : gather(axis: axis, index: indices), indices)
@@ -35,7 +35,7 @@ extension Tensor {
     /// Tensor([3.0, 1.0, 2.0]).argsort(descending: true)    // [0, 2, 1]
     /// ```
     public func argsort(axis: Int = -1, descending: Bool = false) -> Tensor {
-        if Recording.tracing { return Tensor.apply(SortIndices(axis: axis, k: nil, descending: descending), [self]) }
+        if Tensor.routed(self) { return Tensor.apply(SortIndices(axis: axis, k: nil, descending: descending), [self]) }
         let ax = CopyOps.axis(axis, rank: rank, op: "argsort")
         let n = rank == 0 ? 1 : shape[ax]
         return sortKernel(axis: ax, k: n, descending: descending, wantValues: false).indices
@@ -52,7 +52,7 @@ extension Tensor {
     /// Tensor([1.0, 5.0, 3.0]).topk(1, largest: false).values   // [1]
     /// ```
     public func topk(_ k: Int, axis: Int = -1, largest: Bool = true, sorted: Bool = true) -> (values: Tensor, indices: Tensor) {
-        if Tensor.records(self) {
+        if Tensor.recordsOrRoutes(self) {
             let indices = Tensor.apply(SortIndices(axis: axis, k: k, descending: largest), [self])
             return (rank == 0 ? self + 0 : gather(axis: axis, index: indices), indices)
         }

@@ -172,7 +172,8 @@ extension Tensor {
     /// A new contiguous tensor with a copy of the values, never sharing memory with this one.
     public func contiguousCopy() -> Tensor {
         if Recording.tracing { return Tensor.apply(ViewOps.Copy(), [self]) }
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
+        // A memory operation, done here for every device (its storage is host memory).
+        var out = Tensor(uninitializedShape: shape, dtype: dtype, deviceSlot: storage.deviceSlot)
         out.copyElements(from: detached())
         return Tensor.needsGrad(self) ? out.recorded(ViewOps.Copy(), [self]) : out
     }

@@ -31,10 +31,10 @@ public struct Tensor: @unchecked Sendable {
         self.offset = offset
     }
 
-    /// A contiguous tensor over fresh, uninitialised storage; callers write every element.
-
-    init(uninitializedShape shape: [Int], dtype: DType) {
-        self.init(storage: TensorStorage(dtype: dtype, count: Shape.count(shape)),
+    /// A contiguous tensor over fresh, uninitialised storage (on the CPU unless `deviceSlot` says
+    /// otherwise); callers write every element.
+    init(uninitializedShape shape: [Int], dtype: DType, deviceSlot: Int = 0) {
+        self.init(storage: TensorStorage(dtype: dtype, count: Shape.count(shape), deviceSlot: deviceSlot),
                   shape: shape, strides: Shape.contiguousStrides(shape), offset: 0)
     }
 

@@ -6,7 +6,8 @@ import Foundation
 // per-parameter state keyed by the Parameter object, state export and import), and the options
 // protocol. As in torch.optim, each group holds its own options; unlike PyTorch's dictionaries, the
 // options are a struct per optimiser (`SGD.Options`, `Adam.Options`, ...). The updates themselves
-// are the in-place tensor operations of MyelinCore's Tensor+Update.swift (backend calls).
+// are the in-place tensor operations of MyelinCore's Tensor+Update.swift, which call the backend of
+// the parameter's device.
 
 /// The options of one optimiser's parameter groups (`SGD.Options`, `Adam.Options`, ... or your
 /// own): a learning rate schedulers can change, the names a checkpoint stores them under, and a
@@ -274,10 +275,10 @@ public final class ParameterState {
 
     /// Removes and returns buffer `name`, so the caller holds its only reference and updates it in
     /// place without a copy (put it back with `buffers[name] = buffer`); a missing buffer comes back
-    /// as a new one filled with `fill`. A buffer of another dtype than the parameter (the module
+    /// as a new one filled with `fill`, on the parameter's device. A buffer of another dtype than the parameter (the module
     /// was converted with `to(_:)` after some steps) is converted to follow it.
     public func takeBuffer(_ name: String, fill: Double = 0) -> Tensor {
-        takeBufferIfPresent(name) ?? Tensor.full(parameter.shape, value: fill, dtype: parameter.dtype)
+        takeBufferIfPresent(name) ?? Tensor.full(parameter.shape, value: fill, dtype: parameter.dtype).to(device: parameter.value.device)
     }
 
     /// `takeBuffer` without creating a missing buffer: nil on the parameter's first update.

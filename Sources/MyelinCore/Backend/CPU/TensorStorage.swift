@@ -5,7 +5,11 @@ import CBLAS
 import Darwin
 #endif
 
-/// The memory behind one or more tensors: a 64-byte aligned buffer of `count` elements of `dtype`.
+/// The memory behind one or more tensors: a 64-byte aligned buffer of `count` elements of `dtype`,
+/// and the device it belongs to.
+///
+/// Every device's storage is host memory today (as Metal's shared buffers are); `deviceSlot` says
+/// which backend runs ops on it: 0 for the CPU, otherwise a slot of `Backends` (see `Device`).
 ///
 /// Tensors hold it by reference and copy it before writing when it is shared (copy-on-write).
 // @unchecked: its fields are constant and the buffer is written only by the holder of the sole reference (copy-on-write, atomic refcount, as Array) or before the storage is shared.
@@ -13,6 +17,8 @@ final class TensorStorage: @unchecked Sendable {
     let dtype: DType
     let count: Int
     let data: UnsafeMutableRawPointer
+    /// 0 on the CPU, else the device's slot in `Backends`: an integer, so the op gate's check is one compare.
+    let deviceSlot: Int
 
     /// Keeps freed tensor buffers in malloc's heap instead of returning them to the system: by
     /// default glibc maps every block over 128 KiB afresh, so each training step's activations and
@@ -25,10 +31,11 @@ final class TensorStorage: @unchecked Sendable {
     }()
 
     /// Uninitialised memory for `count` elements; callers fill every element they expose.
-    init(dtype: DType, count: Int) {
+    init(dtype: DType, count: Int, deviceSlot: Int = 0) {
         _ = TensorStorage.tuneAllocator
         self.dtype = dtype
         self.count = count
+        self.deviceSlot = deviceSlot
         let bytes = max(count * dtype.byteSize, 64)
         // posix_memalign keeps large buffers on malloc's fast path and aligned for SIMD loads.
         var raw: UnsafeMutableRawPointer?
