@@ -7,13 +7,16 @@ import Synchronization
 // of each op making a pass over memory. Eager mode stays unfused.
 
 extension Graph {
-    /// This graph with chains of elementwise ops merged into single loops (see `FusedElementwise`).
-    /// Values are the same within floating-point rounding: only a fused sum adds in another order.
+    /// This graph simplified (`simplified()`) and with chains of elementwise ops merged into single
+    /// loops (see `FusedElementwise`). Values are the same within floating-point rounding: only a
+    /// fused sum adds in another order.
     ///
     /// ```swift
     /// let fast = Graph.trace(inputs: [x]) { xs in [(xs[0] * 2 + 1).tanh()] }.fused()
     /// ```
-    public func fused() -> Graph {
+    public func fused() -> Graph { simplified().fusingChains() }
+
+    private func fusingChains() -> Graph {
         let base = inputs.count + constants.count
         let uses = useCounts()
         let isOutput = Set(outputs)

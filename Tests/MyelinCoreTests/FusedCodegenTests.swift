@@ -57,6 +57,16 @@ struct FusedCodegenTests {
         }
     }
 
+    /// GELU composed of ops and compiled is the one-loop GELU op, bit for bit: the same arithmetic.
+    @Test func composedGELUCompiledGivesTheGELUOpsBits() {
+        let x = Self.values(5_000, seed: 7)
+        let composed = Graph.trace(inputs: [x]) { xs in
+            [xs[0] * 0.5 * (1 + ((xs[0] + xs[0] * xs[0] * xs[0] * 0.044715) * (2 / Double.pi).squareRoot()).tanh())]
+        }.fused()
+        #expect(composed.nodes.count == 1)
+        #expect(sameBits(composed([x])[0], x.gelu(approximate: .tanh)))
+    }
+
     @Test func eachChainIsCompiledOnceAndReused() throws {
         let x = Self.values(100, seed: 3), y = Self.values(100, seed: 4)
         let fused = Graph.trace(inputs: [x, y]) { xs in [((xs[0] * 3 - xs[1]).tanh() + 0.125).abs()] }.fused()
