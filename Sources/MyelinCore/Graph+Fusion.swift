@@ -171,8 +171,35 @@ enum FusionKernels {
             if first.dtype == .float32 { run(Float.self, k.float) } else { run(Double.self, k.double) }
             return out
         }
+        if first.dtype == .float32, let y = matrixByVector(k.float, x) { return y }
+        if first.dtype == .float64, let y = matrixByVector(k.double, x) { return y }
         let step = FusedElementwise.Step(primitive: p, operands: Array(0..<x.count), kernel: k)
         return FusedElementwise(inputCount: x.count, steps: [step], reduce: false).forward(x)
+    }
+
+    /// A binary op between a small contiguous matrix and a column ([rows, 1]) or a row ([cols] or
+    /// [1, cols]) on either side, row by row through the block loop (a loss's softmax makes these);
+    /// nil for other operands. The gathering loop of the general case costs more at this size.
+    private static func matrixByVector<T: FloatElement>(_ f: FusionKernel.Block<T>, _ x: [Tensor]) -> Tensor? {
+        guard x.count == 2, x[0].isContiguous, x[1].isContiguous else { return nil }
+        let full = x[0].rank == 2 && x[0].count >= x[1].count ? 0 : 1, vector = 1 - full
+        let shape = x[full].shape
+        guard shape.count == 2, x[full].count < Threading.elementwiseGrain else { return nil }
+        let rows = shape[0], cols = shape[1], v = x[vector].shape
+        let isColumn = v == [rows, 1], isRow = v == [cols] || v == [1, cols]
+        guard isColumn || isRow, v != shape else { return nil }
+        let out = Tensor(uninitializedShape: shape, dtype: T.dtype)
+        let m = UnsafePointer(x[full].basePointer(T.self)), w = UnsafePointer(x[vector].basePointer(T.self))
+        let o = out.basePointer(T.self)
+        let column = UnsafeMutablePointer<T>.allocate(capacity: cols)
+        defer { column.deallocate() }
+        for r in 0..<rows {
+            let vec: UnsafePointer<T>
+            if isColumn { column.update(repeating: w[r], count: cols); vec = UnsafePointer(column) } else { vec = w }
+            if full == 0 { f(m + r * cols, vec, o + r * cols, cols) } else { f(vec, m + r * cols, o + r * cols, cols) }
+        }
+        withExtendedLifetime(x) {}
+        return out
     }
 
     static func kernel(for p: any Primitive) -> FusionKernel? { table[p.name].flatMap { $0(p) } }

@@ -339,10 +339,12 @@ open class GroupedOptimizer<Options: OptimizerOptions>: Optimizer {
     /// The class name used in load errors (`[Adam.load] ...`).
     var typeName: String { String(describing: type(of: self)) }
 
-    public var parameters: [Parameter] { groups.flatMap(\.parameters) }
+    // Closures, not key paths: a key path into a generic type is built at run time on every call,
+    // which cost more than zeroGrad's work on a small model.
+    public var parameters: [Parameter] { groups.flatMap { $0.parameters } }
 
     public var learningRates: [Double] {
-        get { groups.map(\.options.lr) }
+        get { groups.map { $0.options.lr } }
         set {
             if newValue.count != groups.count {
                 fatalError("[\(name)] got \(newValue.count) learning rates for \(groups.count) parameter groups")
@@ -352,7 +354,7 @@ open class GroupedOptimizer<Options: OptimizerOptions>: Optimizer {
     }
 
     public var initialLearningRates: [Double?] {
-        get { groups.map(\.initialLR) }
+        get { groups.map { $0.initialLR } }
         set {
             if newValue.count != groups.count {
                 fatalError("[\(name)] got \(newValue.count) initial learning rates for \(groups.count) parameter groups")
@@ -362,7 +364,7 @@ open class GroupedOptimizer<Options: OptimizerOptions>: Optimizer {
     }
 
     public var momentums: [Double?] {
-        get { groups.map(\.options.cycledMomentum) }
+        get { groups.map { $0.options.cycledMomentum } }
         set {
             if newValue.count != groups.count {
                 fatalError("[\(name)] got \(newValue.count) momentums for \(groups.count) parameter groups")

@@ -67,6 +67,22 @@ struct FusedCodegenTests {
         #expect(sameBits(composed([x])[0], x.gelu(approximate: .tanh)))
     }
 
+    /// A chain ending in a sum of everything: the generated loop sums as the interpreter does.
+    @Test(arguments: [1, 1_017, 65_536])
+    func generatedSumsGiveTheInterpretersBits(count: Int) throws {
+        let x = Tensor.randn([count], generator: RandomGenerator(seed: 9)) * 4
+        let y = Tensor.randn([count], generator: RandomGenerator(seed: 10)).abs()
+        let graph = Graph.trace(inputs: [x, y]) { xs in [((xs[0] * 0.5 - xs[1]).tanh() * xs[1]).sum()] }
+        let fused = graph.fused()
+        let node = try #require(fused.nodes.first?.primitive as? FusedElementwise)
+        #expect(fused.nodes.count == 1)
+        let operands = fused.nodes[0].inputs.map { ([x, y] + fused.constants.map(\.value))[$0] }
+        let generated = try #require(node.runGenerated(operands, shape: [count], total: count))
+        #expect(sameBits(generated, node.forward(operands, generate: false)))
+        let plain = graph([x, y])[0].item()
+        #expect(Swift.abs(generated.item() - plain) <= 1e-5 * Swift.max(1, Swift.abs(plain)))
+    }
+
     @Test func eachChainIsCompiledOnceAndReused() throws {
         let x = Self.values(100, seed: 3), y = Self.values(100, seed: 4)
         let fused = Graph.trace(inputs: [x, y]) { xs in [((xs[0] * 3 - xs[1]).tanh() + 0.125).abs()] }.fused()
@@ -82,15 +98,16 @@ struct FusedCodegenTests {
     @Test func chainsOutsideTheGeneratedSetStayInterpreted() throws {
         let x = Self.values(300, seed: 5).abs() + 1
         let row = Tensor.randn([3, 100], generator: RandomGenerator(seed: 6))
-        // log has no C element function; a broadcast input and a final sum are interpreted.
+        // log has no C element function; a broadcast input and a sum of over 65,536 are interpreted.
+        let big = Self.values(70_000, seed: 8)
         let cases: [(String, Graph, [Tensor])] = [
             ("log", Graph.trace(inputs: [x]) { xs in [(xs[0] * 2).log() + 1] }, [x]),
-            ("sum", Graph.trace(inputs: [x]) { xs in [(xs[0] * 2 + 1).sum()] }, [x]),
+            ("sum", Graph.trace(inputs: [big]) { xs in [(xs[0] * 2 + 1).sum()] }, [big]),
         ]
         for (name, graph, inputs) in cases {
             let node = try #require(graph.fused().nodes.compactMap { $0.primitive as? FusedElementwise }.first, "\(name)")
             let operands = graph.fused().nodes.first { $0.primitive is FusedElementwise }!.inputs.map { (inputs + graph.fused().constants.map(\.value))[$0] }
-            #expect(node.runGenerated(operands, shape: x.shape, total: x.count) == nil, "\(name) was generated")
+            #expect(node.runGenerated(operands, shape: inputs[0].shape, total: inputs[0].count) == nil, "\(name) was generated")
         }
         let broadcast = Graph.trace(inputs: [row]) { xs in [(xs[0] + Tensor.ones([100])).tanh() * 2] }.fused()
         #expect(sameBits(broadcast([row])[0], (row + Tensor.ones([100])).tanh() * 2))

@@ -132,10 +132,12 @@ extension FusedCodegen {
 }
 
 extension FusedElementwise {
-    /// The chain through a generated loop, or nil (see `FusedCodegen`): float32, no final sum,
-    /// every input contiguous with the full shape or a single value.
+    /// The chain through a generated loop, or nil (see `FusedCodegen`): float32, a final sum only
+    /// over at most 65,536 elements, every input contiguous with the full shape or a single value.
     func runGenerated(_ x: [Tensor], shape: [Int], total: Int) -> Tensor? {
-        guard !reduce, x.count <= 64, x.allSatisfy({ $0.dtype == .float32 }) else { return nil }
+        // A chain ending in a sum is generated when small (the loss of a step): its values go to a
+        // temporary, then are summed exactly as the interpreter sums its blocks.
+        guard !reduce || total <= 1 << 16, x.count <= 64, x.allSatisfy({ $0.dtype == .float32 }) else { return nil }
         var mask: UInt64 = 0
         for (k, t) in x.enumerated() {
             if t.count == 1 && t.isContiguous { mask |= 1 << UInt64(k) } else if t.shape != shape || !t.isContiguous { return nil }
@@ -150,18 +152,32 @@ extension FusedElementwise {
         }
         guard address != 0, let raw = UnsafeRawPointer(bitPattern: address) else { return nil }
         let loop = unsafeBitCast(raw, to: FusedCodegen.Loop.self)
-        let out = Tensor(uninitializedShape: shape, dtype: .float32)
-        let dst = out.basePointer(Float.self)
+        let values = Tensor(uninitializedShape: shape, dtype: .float32)
+        let dst = values.basePointer(Float.self)
         let inputs = x.map { UnsafePointer<Float>?(UnsafePointer($0.basePointer(Float.self))) }
         let scalars = x.map { $0.count == 1 ? $0.basePointer(Float.self)[0] : 0 }
+        let partials = Mutex<[(Int, Double)]>([])
         inputs.withUnsafeBufferPointer { ins in
             scalars.withUnsafeBufferPointer { scal in
-                Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), 1024)) { lo, hi in
+                Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
                     loop(ins.baseAddress, scal.baseAddress, dst, lo, hi)
+                    guard reduce else { return }
+                    var sum = 0.0, start = lo
+                    while start < hi {
+                        let m = Swift.min(Self.block, hi - start)
+                        var acc: Float = 0
+                        for t in start..<(start + m) { acc += dst[t] }
+                        sum += Double(acc)
+                        start += m
+                    }
+                    partials.withLock { $0.append((lo, sum)) }
                 }
             }
         }
         withExtendedLifetime(x) {}
+        guard reduce else { return values }
+        let out = Tensor(uninitializedShape: [], dtype: .float32)
+        out.basePointer(Float.self)[0] = Float(partials.withLock { $0.sorted { $0.0 < $1.0 }.reduce(0) { $0 + $1.1 } })
         return out
     }
 }

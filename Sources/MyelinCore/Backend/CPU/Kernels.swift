@@ -109,6 +109,10 @@ extension Tensor {
             Threading.parallelChunks(n) { lo, hi in zipScalarLeft(k, pa[0], pb, dst, lo, hi) }
             return out
         }
+        if shape.count == 2, n < Threading.elementwiseGrain, a.isContiguous, b.isContiguous,
+           zipMatrixByVector(k, a, b, pa, pb, dst, rows: shape[0], cols: shape[1]) {
+            return out
+        }
         let loop = StridedLoop(shape: shape, strides: [
             out.strides,
             Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: shape),
@@ -116,6 +120,28 @@ extension Tensor {
         ])
         Threading.parallelChunks(n) { lo, hi in zipStrided(k, loop, pa, pb, dst, lo, hi) }
         return out
+    }
+
+    /// A small matrix with a column ([rows, 1]) or a row ([1, cols] or [cols]) on either side, as
+    /// a loss's softmax and a layer's bias make them: plain loops instead of a strided loop (which
+    /// costs more than the arithmetic at this size). False when the operands are not of that form.
+    static func zipMatrixByVector<K: ZipKernel>(_ k: K, _ a: Tensor, _ b: Tensor, _ pa: UnsafeMutablePointer<K.In>,
+                                                _ pb: UnsafeMutablePointer<K.In>, _ dst: UnsafeMutablePointer<K.Out>,
+                                                rows: Int, cols: Int) -> Bool {
+        let full = [rows, cols], column = [rows, 1]
+        let isRow: (Tensor) -> Bool = { $0.shape == [1, cols] || $0.shape == [cols] }
+        if a.shape == full && b.shape == column {
+            for r in 0..<rows { let v = pb[r], o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(pa[o &+ j], v) } }
+        } else if a.shape == full && isRow(b) {
+            for r in 0..<rows { let o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(pa[o &+ j], pb[j]) } }
+        } else if b.shape == full && a.shape == column {
+            for r in 0..<rows { let v = pa[r], o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(v, pb[o &+ j]) } }
+        } else if b.shape == full && isRow(a) {
+            for r in 0..<rows { let o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(pa[j], pb[o &+ j]) } }
+        } else {
+            return false
+        }
+        return true
     }
 
     @inline(__always)

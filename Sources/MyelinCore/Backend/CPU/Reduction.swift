@@ -40,7 +40,19 @@ extension Tensor {
         let dst = out.basePointer(T.self)
         dst.update(repeating: op.identity(T.self), count: outCount)
         let n = count
-        if n > 0 {
+        if rank == 2, isContiguous, n > 0, n < Threading.elementwiseGrain, axes == [0] || axes == [1] {
+            // A small matrix by rows or columns (a loss's per-row sums, a bias's gradient): the loops
+            // below in the same order, without building a strided loop (most of the time at this size).
+            let src = basePointer(T.self), rows = shape[0], cols = shape[1]
+            if axes == [1] {
+                for r in 0..<rows { dst[r] = op(dst[r], Tensor.reduceRun(op, src + r &* cols, cols, 1)) }
+            } else {
+                for r in 0..<rows {
+                    let row = src + r &* cols
+                    for j in 0..<cols { dst[j] = op(dst[j], row[j]) }
+                }
+            }
+        } else if n > 0 {
             var outStrides = out.strides
             for a in axes { outStrides[a] = 0 }
             // Visit dimensions in the input's memory order (largest stride outermost).
