@@ -261,6 +261,14 @@ public struct FusedElementwise: Primitive, Sendable {
 
     public func forward(_ x: [Tensor]) -> Tensor { forward(x, generate: FusedCodegen.enabled) }
 
+    /// The steps one by one through `Backends.forward`: a fused chain on a device whose backend
+    /// runs the ops but has no fused kernel.
+    func forwardStepByStep(_ x: [Tensor]) -> Tensor {
+        var registers = x
+        for s in steps { registers.append(Backends.forward(s.primitive, s.operands.map { registers[$0] })) }
+        return reduce ? Backends.forward(Reductions.Sum(axes: nil, keepDims: false), [registers[registers.count - 1]]) : registers[registers.count - 1]
+    }
+
     /// `generate: false` keeps the block interpreter (tests compare the two).
     func forward(_ x: [Tensor], generate: Bool) -> Tensor {
         switch x[0].dtype {

@@ -142,7 +142,8 @@ public struct Graph: Sendable {
         for (i, n) in nodes.enumerated() { for v in n.inputs { lastUse[v] = i } }
         for o in outputs { lastUse[o] = Int.max }
         for (i, node) in nodes.enumerated() {
-            values.append(node.primitive.forward(node.inputs.map { values[$0]! }))
+            // Through the backend of the inputs' device (the primitive's own CPU code for CPU tensors).
+            values.append(Backends.forward(node.primitive, node.inputs.map { values[$0]! }))
             for v in node.inputs where lastUse[v] == i { values[v] = nil }
         }
         return outputs.map { values[$0]! }

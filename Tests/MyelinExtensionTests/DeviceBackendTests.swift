@@ -117,6 +117,22 @@ final class CountingBackend: Backend {
         #expect(d.scalars(as: Double.self).map(\.bitPattern) == [1.5, -0.0, Double.leastNormalMagnitude / 4].map(\.bitPattern))
     }
 
+    /// A graph traced on the CPU replays on counting tensors through the device's kernels, unfused
+    /// and fused (a fused chain runs its steps one by one on the device), with the CPU's bits.
+    @Test func graphReplaysRunOnTheDeviceKernels() {
+        let x = Tensor([[0.5, -1.25, 3.0], [2.0, -0.75, 8.0]]), w = Tensor([[1.5, 4.0, -2.5], [0.25, 3.0, -1.0]])
+        let graph = Graph.trace(inputs: [x, w]) { xs in [relu(xs[0] * xs[1] + xs[0])] }
+        let expected = relu(x * w + x).floats
+        for g in [graph, graph.fused()] {
+            let before = ["add", "mul", "relu"].map { backend.runs(of: $0) }
+            let y = g([x.to(device: counting), w.to(device: counting)])[0]
+            let after = ["add", "mul", "relu"].map { backend.runs(of: $0) }
+            #expect(zip(after, before).map { $0 - $1 } == [1, 1, 1])
+            #expect(y.device == counting)
+            #expect(y.floats == expected)
+        }
+    }
+
     /// add, mul, relu and matmul on counting tensors run the backend's kernels, once each, give
     /// tensors of that device, and equal the CPU's results exactly.
     @Test func opsDispatchToTheDeviceKernels() {

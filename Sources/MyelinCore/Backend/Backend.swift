@@ -188,6 +188,9 @@ public enum Backends {
         guard let kernel = backend.kernel(for: primitive.name) else {
             // Views and copies read host memory the same on every device, as they run without recording.
             if primitive is any MemoryPrimitive { return primitive.forward(inputs) }
+            // A fused chain (from a compiled graph) without a device kernel of its own: its steps one
+            // by one on the device's kernels.
+            if let fused = primitive as? FusedElementwise { return fused.forwardStepByStep(inputs) }
             fatalError(BackendError.noKernel(op: primitive.name, device: backend.device).description)
         }
         return kernel(primitive, inputs)
