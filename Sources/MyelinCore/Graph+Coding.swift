@@ -77,6 +77,8 @@ enum GraphCoding {
         var version: Int
         var inputs: [Graph.ValueType]
         var constants: [String]
+        /// Indices of the literal constants (`Constant.isLiteral`); files without it name them c0, c1, ...
+        var literals: [Int]?
         var nodes: [FileNode]
         var outputs: [Int]
     }
@@ -98,7 +100,8 @@ extension Graph {
             return GraphCoding.FileNode(op: type(of: n.primitive).name, attributes: try attrs(n.primitive), inputs: n.inputs, type: n.type)
         }
         let file = GraphCoding.File(format: "myelin.graph", version: GraphCoding.version, inputs: inputs,
-                                    constants: constants.map(\.name), nodes: try nodes.map(node), outputs: outputs)
+                                    constants: constants.map(\.name), literals: constants.indices.filter { constants[$0].isLiteral },
+                                    nodes: try nodes.map(node), outputs: outputs)
         return String(decoding: try JSONEncoder().encode(file), as: UTF8.self)
     }
 
@@ -136,10 +139,18 @@ extension Graph {
         for t in file.inputs + file.nodes.map(\.type) {
             if t.shape.contains(where: { $0 < 0 }) { throw GraphError(reason: "a value has a negative dimension: \(t)") }
         }
+        if let literals = file.literals, let bad = literals.first(where: { $0 < 0 || $0 >= file.constants.count }) {
+            throw GraphError(reason: "literal constant \(bad) is out of range (the graph has \(file.constants.count) constants)")
+        }
+        // Files from before literals were listed: the trace named them c0, c1, ...
+        let literal = file.literals.map(Set.init) ?? Set(file.constants.indices.filter { k in
+            let n = file.constants[k]
+            return n.first == "c" && n.count > 1 && n.dropFirst().allSatisfy(\.isNumber)
+        })
         var constants: [Constant] = []
-        for name in file.constants {
+        for (k, name) in file.constants.enumerated() {
             guard let value = tensors[name] else { throw GraphError(reason: "constant '\(name)' is missing from the file") }
-            constants.append(Constant(name: name, value: value))
+            constants.append(Constant(name: name, value: value, isLiteral: literal.contains(k)))
         }
         var nodes: [Node] = []
         let base = file.inputs.count + constants.count

@@ -5,14 +5,8 @@
 // rewrite gives the same bits as the node it replaces.
 
 extension Graph {
-    /// Whether constant `c` was made by the trace from the function's own values (`c0`, `c1`, ...),
-    /// not a named weight that a replay may replace, so nodes reading only such constants can be
-    /// computed once.
-    static func isLiteral(_ c: Constant) -> Bool {
-        c.name.first == "c" && c.name.count > 1 && c.name.dropFirst().allSatisfy(\.isNumber)
-    }
-
-    /// This graph with nodes of literal constants computed once (their values become constants),
+    /// This graph with nodes that read only literal constants (`Constant.isLiteral`: values the
+    /// traced function made, not weights the caller named) computed once (their values become constants),
     /// reshapes and expansions to the shape they read removed, `where` by a constant mask that is all
     /// true (or all false) replaced by the side it selects, and dead nodes dropped.
     ///
@@ -23,8 +17,8 @@ extension Graph {
         let base = inputs.count + constants.count
         var constants = self.constants
         var literal = [Bool](repeating: false, count: base)
-        for (k, c) in constants.enumerated() { literal[inputs.count + k] = Graph.isLiteral(c) }
-        var next = (constants.compactMap { Graph.isLiteral($0) ? Int($0.name.dropFirst()) : nil }.max() ?? -1) + 1
+        for (k, c) in constants.enumerated() { literal[inputs.count + k] = c.isLiteral }
+        var taken = Set(constants.map(\.name)), next = constants.count
         // Old value number -> value in the new graph: .value(number among inputs and old constants,
         // or a kept node's old number) or a folded constant's index.
         var map = [Int](0..<base)
@@ -72,8 +66,9 @@ extension Graph {
         for v in 0..<base { renumber[v] = v }
         for v in folded.keys.sorted() {
             renumber[v] = inputs.count + constants.count
-            constants.append(Constant(name: "c\(next)", value: folded[v]!))
-            next += 1
+            while taken.contains("c\(next)") { next += 1 }
+            taken.insert("c\(next)")
+            constants.append(Constant(name: "c\(next)", value: folded[v]!, isLiteral: true))
         }
         let nodeBase = inputs.count + constants.count
         for (k, old) in keptOld.enumerated() { renumber[old] = nodeBase + k }

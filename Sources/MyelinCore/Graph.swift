@@ -71,6 +71,9 @@ public struct Graph: Sendable {
     public struct Constant: Sendable {
         public var name: String
         public var value: Tensor
+        /// Made by the trace from the function's own values (named `c0`, `c1`, ...), not a weight
+        /// the caller named: `simplified()` may compute nodes that read only such constants.
+        public var isLiteral: Bool = false
     }
 
     public internal(set) var inputs: [ValueType]
@@ -244,6 +247,8 @@ final class Tracer {
     /// Constants already captured, by where their elements are (a weight read twice is one constant).
     private var constantNumbers: [ViewKey: Int] = [:]
     private var names: [ViewKey: String] = [:]
+    /// The caller's names and the names given so far.
+    private lazy var takenNames = Set(names.values)
 
     struct ViewKey: Hashable {
         let storage: ObjectIdentifier, offset: Int, shape: [Int], strides: [Int]
@@ -269,7 +274,14 @@ final class Tracer {
         let key = ViewKey(t)
         if let c = constantNumbers[key] { return c }
         let c = -(constants.count + 1)
-        constants.append(Graph.Constant(name: names[key] ?? "c\(constants.count)", value: t.detached()))
+        var name = names[key] ?? "c\(constants.count)"
+        if names[key] == nil {
+            // A literal's name never takes one the caller gave (a weight called "c1", say).
+            var k = constants.count
+            while takenNames.contains(name) { k += 1; name = "c\(k)" }
+        }
+        takenNames.insert(name)
+        constants.append(Graph.Constant(name: name, value: t.detached(), isLiteral: names[key] == nil))
         constantNumbers[key] = c
         return c
     }

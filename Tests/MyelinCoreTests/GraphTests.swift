@@ -194,6 +194,8 @@ private func temporaryPath(_ name: String) -> String {
          GraphFileTests.graph(inputs: #"[{"shape":[1,1,4,4],"dtype":"float32"},{"shape":[1,1,2,2],"dtype":"int32"}]"#,
                               nodes: [GraphFileTests.node("maxPool2d", "{}", [0, 1], [1, 1, 2, 2])], outputs: "[2]")),
         ("a missing constant", GraphFileTests.graph(constants: #"["w"]"#, nodes: [GraphFileTests.node("exp", "{}", [0], [2, 3])])),
+        ("a literal index out of range",
+         GraphFileTests.graph(constants: #"["w"],"literals":[1]"#, nodes: [GraphFileTests.node("exp", "{}", [0], [2, 3])])),
         ("a fused step that is no elementwise op",
          GraphFileTests.graph(nodes: [GraphFileTests.node("fused", #"{"inputs":1,"reduce":false,"steps":[{"op":"matmul","attributes":"{}","operands":[0,0]}]}"#, [0], [2, 3])])),
         ("a fused step reading a later register",
