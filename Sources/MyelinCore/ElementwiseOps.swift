@@ -17,20 +17,23 @@ extension ElementwiseGradient {
     static var savesOutput: Bool { false }
 }
 
+/// A unary op's gradient rule, shared by the float and numeric kinds.
+protocol UnaryGradient: ElementwiseGradient {
+    func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
+}
+
 /// A unary op on floating-point elements; integer and bool inputs are computed in float32.
-protocol FloatUnaryOp: ElementwiseGradient {
+protocol FloatUnaryOp: UnaryGradient {
     func callAsFunction<T: FloatElement>(_ x: T) -> T
     /// The op's float32 loop over contiguous memory (VectorKernels), or nil. A requirement, not only
     /// an extension member, so that generic code (`Op.vectorF32`) sees the op's own loop.
     static var vectorF32: VectorUnaryF32? { get }
-    func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
 }
 
 /// A unary op on every numeric dtype; bool inputs are computed in int64.
-protocol NumericUnaryOp: ElementwiseGradient {
+protocol NumericUnaryOp: UnaryGradient {
     func callAsFunction<T: NumericElement>(_ x: T) -> T
     static var vectorF32: VectorUnaryF32? { get }
-    func vjp(_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
 }
 
 /// Which operands of a binary op want a gradient: the vjp skips the others' work.
@@ -38,20 +41,23 @@ struct GradNeed {
     let a: Bool, b: Bool
 }
 
-/// A binary op computed in the operands' promoted numeric dtype.
-protocol NumericBinaryOp: ElementwiseGradient {
-    func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T
-    static var vectorF32: VectorBinaryF32? { get }
+/// A binary op's gradient rule, shared by the numeric and float kinds.
+protocol BinaryGradient: ElementwiseGradient {
     /// Gradients in the broadcast shape, computed only for the operands `need` names; the caller
     /// sums them back to each operand's shape.
     func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?)
 }
 
+/// A binary op computed in the operands' promoted numeric dtype.
+protocol NumericBinaryOp: BinaryGradient {
+    func callAsFunction<T: NumericElement>(_ a: T, _ b: T) -> T
+    static var vectorF32: VectorBinaryF32? { get }
+}
+
 /// A binary op computed in floating point (integer operands are promoted to float32).
-protocol FloatBinaryOp: ElementwiseGradient {
+protocol FloatBinaryOp: BinaryGradient {
     func callAsFunction<T: FloatElement>(_ a: T, _ b: T) -> T
     static var vectorF32: VectorBinaryF32? { get }
-    func vjp(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ need: GradNeed) -> (Tensor?, Tensor?)
 }
 
 /// A comparison of two numeric elements giving a bool (not differentiable).
@@ -400,70 +406,42 @@ extension Tensor {
 /// The elementwise ops as primitives: one generic wrapper per kind of op, whose attributes are the
 /// op's own (a clamp's bounds).
 enum Elementwise {
-    struct FloatUnary<Op: FloatUnaryOp>: Primitive {
+    struct FloatUnary<Op: FloatUnaryOp>: OpWrapper {
         let op: Op
         init(_ op: Op) { self.op = op }
-        static var name: String { Op.name }
-        var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .unary }
         func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? x[0].apply(op) }
-        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
-        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
-        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
     }
 
-    struct NumericUnary<Op: NumericUnaryOp>: Primitive {
+    struct NumericUnary<Op: NumericUnaryOp>: OpWrapper {
         let op: Op
         init(_ op: Op) { self.op = op }
-        static var name: String { Op.name }
-        var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .unary }
         func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? x[0].apply(op) }
-        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
-        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
-        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
     }
 
-    struct NumericBinary<Op: NumericBinaryOp>: Primitive {
+    struct NumericBinary<Op: NumericBinaryOp>: OpWrapper {
         let op: Op
         init(_ op: Op) { self.op = op }
-        static var name: String { Op.name }
-        var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .binary }
         func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? Tensor.apply(op, x[0], x[1]) }
-        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
-            let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
-            return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]
-        }
-        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
-        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
     }
 
-    struct FloatBinary<Op: FloatBinaryOp>: Primitive {
+    struct FloatBinary<Op: FloatBinaryOp>: OpWrapper {
         let op: Op
         init(_ op: Op) { self.op = op }
-        static var name: String { Op.name }
-        var savesOutput: Bool { Op.savesOutput }
         var elementwise: ElementwiseKind? { .binary }
         func forward(_ x: [Tensor]) -> Tensor { FusionKernels.apply(self, x) ?? Tensor.apply(op, x[0], x[1]) }
-        func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
-            let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
-            return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]
-        }
-        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
-        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
     }
 
     /// Comparisons give bool tensors: no gradient.
-    struct Compare<Op: ComparisonOp>: Primitive {
+    struct Compare<Op: ComparisonOp>: OpWrapper {
         let op: Op
         init(_ op: Op) { self.op = op }
         static var name: String { Op.name }
         var elementwise: ElementwiseKind? { .binary }
         func forward(_ x: [Tensor]) -> Tensor { Tensor.apply(op, x[0], x[1]) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil, nil] }
-        init(from decoder: Decoder) throws { op = try Op(from: decoder) }
-        func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
     }
 
     enum LogicalOp: String, Codable, Sendable { case and = "logicalAnd", or = "logicalOr", xor = "logicalXor" }
@@ -480,6 +458,35 @@ enum Elementwise {
         static let name = "logicalNot"
         func forward(_ x: [Tensor]) -> Tensor { x[0].logicalNotElements() }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [nil] }
+    }
+}
+
+/// An elementwise primitive wrapping one op value: the op's own attributes are the primitive's
+/// (its graph-file form is the op's), and the op's name and gradient rule are the primitive's.
+protocol OpWrapper: Primitive {
+    associatedtype Op: Codable & Sendable
+    var op: Op { get }
+    init(_ op: Op)
+}
+
+extension OpWrapper {
+    init(from decoder: Decoder) throws { self.init(try Op(from: decoder)) }
+    func encode(to encoder: Encoder) throws { try op.encode(to: encoder) }
+}
+
+extension OpWrapper where Op: ElementwiseGradient {
+    static var name: String { Op.name }
+    var savesOutput: Bool { Op.savesOutput }
+}
+
+extension OpWrapper where Op: UnaryGradient {
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] { [op.vjp(g, x[0], y)] }
+}
+
+extension OpWrapper where Op: BinaryGradient {
+    func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+        let (ga, gb) = op.vjp(g, x[0], x[1], y, GradNeed(a: x[0].requiresGrad, b: x[1].requiresGrad))
+        return [ga?.sumTo(x[0].shape), gb?.sumTo(x[1].shape)]
     }
 }
 

@@ -40,15 +40,8 @@ public final class RandomGenerator: @unchecked Sendable {
     /// Restarts the stream as if the generator had just been made with `seed`.
     public func reseed(_ seed: UInt64) {
         locked {
-            var x = seed
-            func splitmix() -> UInt64 {
-                x &+= 0x9E37_79B9_7F4A_7C15
-                var z = x
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-            s = (splitmix(), splitmix(), splitmix(), splitmix())
+            var x = SplitMix64(seed: seed)
+            s = (x.next(), x.next(), x.next(), x.next())
             spareNormal = nil
         }
     }

@@ -265,22 +265,6 @@ private final class SkipGramModel {
     }
 }
 
-/// SplitMix64: a small, fast generator for the training loop, where taking `RandomGenerator`'s
-/// lock for each of the hundreds of millions of draws would cost more than the arithmetic.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    @inline(__always)
-    mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1.0p-24 }
-}
+/// The training loop's generator: SplitMix64, as taking `RandomGenerator`'s lock for each of the
+/// hundreds of millions of draws would cost more than the arithmetic.
+private typealias SplitMix = SplitMix64

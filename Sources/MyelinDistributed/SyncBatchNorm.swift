@@ -46,25 +46,12 @@ public final class SyncBatchNorm: BatchNormBase {
             mean = Tensor.apply(AllreduceSum(group: group), [input.sum(axes: axes)]) / total
             let centered = input - mean.reshape(channelShape)
             variance = Tensor.apply(AllreduceSum(group: group), [(centered * centered).sum(axes: axes)]) / total
-            if isTraining, let runningMean, let runningVar, let numBatchesTracked {
-                withoutGrad {
-                    let unbiased = variance.detached() * (n / (n - 1))
-                    runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
-                    runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
-                    numBatchesTracked.value = numBatchesTracked.value + 1
-                }
-            }
-            var y = centered * (variance.reshape(channelShape) + eps).rsqrt()
-            if let weight { y = y * weight.value.reshape(channelShape) }
-            if let bias { y = y + bias.value.reshape(channelShape) }
-            return y
+            updateRunningStatistics(mean: mean, variance: variance, count: n)
+            return normalized(centered, variance: variance, channelShape: channelShape)
         }
         mean = runningMean!.value
         variance = runningVar!.value
-        var y = (input - mean.reshape(channelShape)) * (variance.reshape(channelShape) + eps).rsqrt()
-        if let weight { y = y * weight.value.reshape(channelShape) }
-        if let bias { y = y + bias.value.reshape(channelShape) }
-        return y
+        return normalized(input - mean.reshape(channelShape), variance: variance, channelShape: channelShape)
     }
 }
 

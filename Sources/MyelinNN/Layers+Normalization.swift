@@ -65,19 +65,30 @@ open class BatchNormBase: Module {
             }
             mean = input.mean(axes: axes)
             variance = input.variance(axes: axes, unbiased: false)
-            if isTraining, let runningMean, let runningVar, let numBatchesTracked {
-                withoutGrad {
-                    let unbiased = variance.detached() * (Double(n) / Double(n - 1))
-                    runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
-                    runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
-                    numBatchesTracked.value = numBatchesTracked.value + 1
-                }
-            }
+            updateRunningStatistics(mean: mean, variance: variance, count: Double(n))
         } else {
             mean = runningMean!.value
             variance = runningVar!.value
         }
-        var y = (input - mean.reshape(channelShape)) * (variance.reshape(channelShape) + eps).rsqrt()
+        return normalized(input - mean.reshape(channelShape), variance: variance, channelShape: channelShape)
+    }
+
+    /// In training, moves the running statistics (when tracked) toward a batch's `mean` and biased
+    /// `variance` over `n` values a channel, the variance made unbiased as PyTorch does.
+    package func updateRunningStatistics(mean: Tensor, variance: Tensor, count n: Double) {
+        guard isTraining, let runningMean, let runningVar, let numBatchesTracked else { return }
+        withoutGrad {
+            let unbiased = variance.detached() * (n / (n - 1))
+            runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
+            runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
+            numBatchesTracked.value = numBatchesTracked.value + 1
+        }
+    }
+
+    /// `centered / √(variance + eps)`, then scaled and shifted by the affine parameters; per-channel
+    /// tensors are reshaped to `channelShape`.
+    package func normalized(_ centered: Tensor, variance: Tensor, channelShape: [Int]) -> Tensor {
+        var y = centered * (variance.reshape(channelShape) + eps).rsqrt()
         if let weight { y = y * weight.value.reshape(channelShape) }
         if let bias { y = y + bias.value.reshape(channelShape) }
         return y

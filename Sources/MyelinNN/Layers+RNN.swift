@@ -60,22 +60,9 @@ public final class LSTM: RNNBase, RecurrentLayer {
     }
 }
 
-/// A multi-layer GRU with PyTorch's semantics and parameter names (`nn.GRU`): gates r, z, n with
-/// n = tanh(Wᵢₙx + bᵢₙ + r ⊙ (Wₕₙh + bₕₙ)) and h' = (1 - z) ⊙ n + z ⊙ h. Layouts, lengths and
-/// states as `LSTM`, the state being one tensor `[numLayers * numDirections, batch, hiddenSize]`.
-///
-/// ```swift
-/// let gru = GRU(inputSize: 8, hiddenSize: 32, numLayers: 2, batchFirst: true, bidirectional: true)
-/// let (y, h) = gru(x)             // y [batch, time, 64], h [4, batch, 32]
-/// ```
-public final class GRU: RNNBase, RecurrentLayer {
-    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
-                dropout: Double = 0, bidirectional: Bool = false, generator: RandomGenerator = Random.global) {
-        super.init(kind: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-                   batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: 0,
-                   generator: generator)
-    }
-
+/// The recurrent layers whose state is one tensor h, `[numLayers * numDirections, batch, hiddenSize]`
+/// (`GRU`, `RNN`): their runs, written once.
+public class HiddenStateRNN: RNNBase, RecurrentLayer {
     public func initialState(batchSize: Int, dtype: DType) -> Tensor { zeroStates(batchSize: batchSize, dtype: dtype).h }
 
     public func forward(_ input: SequenceBatch, state: Tensor) -> (output: Tensor, state: Tensor) {
@@ -96,6 +83,23 @@ public final class GRU: RNNBase, RecurrentLayer {
     }
 }
 
+/// A multi-layer GRU with PyTorch's semantics and parameter names (`nn.GRU`): gates r, z, n with
+/// n = tanh(Wᵢₙx + bᵢₙ + r ⊙ (Wₕₙh + bₕₙ)) and h' = (1 - z) ⊙ n + z ⊙ h. Layouts, lengths and
+/// states as `LSTM`, the state being one tensor `[numLayers * numDirections, batch, hiddenSize]`.
+///
+/// ```swift
+/// let gru = GRU(inputSize: 8, hiddenSize: 32, numLayers: 2, batchFirst: true, bidirectional: true)
+/// let (y, h) = gru(x)             // y [batch, time, 64], h [4, batch, 32]
+/// ```
+public final class GRU: HiddenStateRNN {
+    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
+                dropout: Double = 0, bidirectional: Bool = false, generator: RandomGenerator = Random.global) {
+        super.init(kind: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                   batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: 0,
+                   generator: generator)
+    }
+}
+
 /// A multi-layer Elman RNN with PyTorch's semantics and parameter names (`nn.RNN`):
 /// h' = tanh(Wᵢₕx + bᵢₕ + Wₕₕh + bₕₕ), or relu with `nonlinearity: .relu`. Layouts, lengths and
 /// states as `GRU`.
@@ -104,7 +108,7 @@ public final class GRU: RNNBase, RecurrentLayer {
 /// let rnn = RNN(inputSize: 4, hiddenSize: 8, nonlinearity: .relu, batchFirst: true)
 /// let (y, h) = rnn(x)
 /// ```
-public final class RNN: RNNBase, RecurrentLayer {
+public final class RNN: HiddenStateRNN {
     /// The activation of an Elman RNN.
     public enum Nonlinearity: String, Sendable {
         case tanh, relu
@@ -118,25 +122,6 @@ public final class RNN: RNNBase, RecurrentLayer {
         super.init(kind: nonlinearity == .tanh ? .rnnTanh : .rnnRelu, inputSize: inputSize, hiddenSize: hiddenSize,
                    numLayers: numLayers, bias: bias, batchFirst: batchFirst, dropout: dropout,
                    bidirectional: bidirectional, projSize: 0, generator: generator)
-    }
-
-    public func initialState(batchSize: Int, dtype: DType) -> Tensor { zeroStates(batchSize: batchSize, dtype: dtype).h }
-
-    public func forward(_ input: SequenceBatch, state: Tensor) -> (output: Tensor, state: Tensor) {
-        let r = run(input, h0: state, c0: nil)
-        return (r.output, r.h)
-    }
-
-    /// Runs over `input` in the layout `batchFirst` says, from `state` (zeros when nil).
-    public func callAsFunction(_ input: Tensor, state: Tensor? = nil) -> (output: Tensor, state: Tensor) {
-        let r = run(timeMajor(input), mask: nil, h0: state, c0: nil)
-        return reported(userLayout(r.output), r.h)
-    }
-
-    /// Runs over padded sequences of the given lengths, in the layout `batchFirst` says.
-    public func callAsFunction(_ input: Tensor, lengths: [Int], state: Tensor? = nil) -> (output: Tensor, state: Tensor) {
-        let (output, next) = self(SequenceBatch(batchFirst ? input : timeMajor(input).transposed(0, 1), lengths: lengths), state: state)
-        return (batchFirst ? output : output.transposed(0, 1), next)
     }
 }
 

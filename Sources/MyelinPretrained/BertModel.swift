@@ -210,14 +210,15 @@ public final class BertSelfAttention: Module {
     }
 }
 
-/// The attention's output projection, dropout, residual and LayerNorm.
-public final class BertSelfOutput: Module {
+/// A projection to the hidden size, dropout, residual and LayerNorm: how BERT's attention
+/// (`BertSelfOutput`) and feed-forward block (`BertOutput`) end, differing only in input width.
+public class BertResidualOutput: Module {
     public let dense: Linear
     public let layerNorm: LayerNorm
     let dropout: Dropout
 
-    init(_ c: BertConfig, _ make: BertInit) {
-        dense = make.linear(c.hiddenSize, c.hiddenSize)
+    init(inputSize: Int, _ c: BertConfig, _ make: BertInit) {
+        dense = make.linear(inputSize, c.hiddenSize)
         layerNorm = LayerNorm([c.hiddenSize], eps: c.layerNormEps)
         dropout = Dropout(c.hiddenDropoutProb)
         super.init()
@@ -228,6 +229,11 @@ public final class BertSelfOutput: Module {
     func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
         layerNorm(dropout(dense(x)) + residual)
     }
+}
+
+/// The attention's output projection, dropout, residual and LayerNorm.
+public final class BertSelfOutput: BertResidualOutput {
+    init(_ c: BertConfig, _ make: BertInit) { super.init(inputSize: c.hiddenSize, c, make) }
 }
 
 /// The feed-forward block's widening projection and activation.
@@ -245,23 +251,8 @@ public final class BertIntermediate: Module {
 }
 
 /// The feed-forward block's narrowing projection, dropout, residual and LayerNorm.
-public final class BertOutput: Module {
-    public let dense: Linear
-    public let layerNorm: LayerNorm
-    let dropout: Dropout
-
-    init(_ c: BertConfig, _ make: BertInit) {
-        dense = make.linear(c.intermediateSize, c.hiddenSize)
-        layerNorm = LayerNorm([c.hiddenSize], eps: c.layerNormEps)
-        dropout = Dropout(c.hiddenDropoutProb)
-        super.init()
-    }
-
-    public override func namedChildren() -> [(String, Module)] { huggingFaceNames(super.namedChildren()) }
-
-    func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
-        layerNorm(dropout(dense(x)) + residual)
-    }
+public final class BertOutput: BertResidualOutput {
+    init(_ c: BertConfig, _ make: BertInit) { super.init(inputSize: c.intermediateSize, c, make) }
 }
 
 /// tanh(dense(first token)): BERT's pooler, kept for its weights.

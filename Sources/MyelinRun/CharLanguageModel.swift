@@ -105,7 +105,7 @@ public enum TextSource: Codable, Equatable, Sendable {
 
 /// What a language-model run folder's `language-model.json` holds: the text's source, the
 /// vocabulary, the network's sizes and the training settings.
-public struct LanguageModelDescription: Codable, Sendable {
+public struct LanguageModelDescription: Codable, Sendable, ResumableDescription {
     public var format = LanguageModelDescription.formatName
     public var version = 1
     public var source: TextSource

@@ -155,7 +155,7 @@ public enum ClassicJob {
         let results = [data.testIsTraining ? "training_data" : "test": fit.test.metrics, "training": training]
 
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
-        do {
+        try tx.abandoningOnError {
             for note in data.notes { output(note + "\n") }
             output("data: \(request.source.label): \(fit.trainingRows) training (no validation part: classic models fit all of it), "
                    + (data.testIsTraining ? "no held-out test (the training data)" : "\(data.test.count) test")
@@ -167,9 +167,6 @@ public enum ClassicJob {
             try drawPictures(fit, data: data, run: run)
             try run.writeJSON(results, to: run.results)
             try tx.commit()
-        } catch {
-            tx.abandon()
-            throw error
         }
         output((data.testIsTraining ? "training data (no held-out test): " : "test: ") + fit.test.line + "\n")
         let state = fit.settings.kind == .knn ? neighborsFile : stateFile

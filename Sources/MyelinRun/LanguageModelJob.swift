@@ -103,7 +103,7 @@ public enum LanguageModelJob {
         let model = description.build()
         try request.checkParameters(model)
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
-        do {
+        return try tx.abandoningOnError {
             output("data: \(source.label): \(data.characters) characters, \(data.vocabulary.count) distinct; windows of "
                    + "\(request.sequenceLength): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
                    + "\(data.test.count) test\n")
@@ -114,9 +114,6 @@ public enum LanguageModelJob {
                                                    history: History(), samples: [], verbosity: request.verbosity,
                                                    observers: request.observers, output: output)
             return try session.run()
-        } catch {
-            tx.abandon()
-            throw error
         }
     }
 
@@ -125,11 +122,7 @@ public enum LanguageModelJob {
     public static func resume(_ path: String, epochs: Int?, dataDir: String?, verbosity: Verbosity,
                               observers: RunObservers = RunObservers(),
                               output: @escaping (String) -> Void) throws -> [String: Double] {
-        let run = RunFolder(path)
-        RunTransaction.recoverStale(run)
-        var description = try readDescription(path, op: "resume")
-        try description.settings.applyResumeEpochs(epochs)
-        let checkpoint = try run.resumeCheckpoint()
+        let (run, description, checkpoint) = try RunFolder.startResume(path, epochs: epochs, read: readDescription)
         let data = try loadData(description, dataDir: dataDir, op: "resume")
         let model = description.build()
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
@@ -145,9 +138,7 @@ public enum LanguageModelJob {
             }
             throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
         }
-        try? FileManager.default.removeItem(atPath: run.results)
-        try run.writeJSON(description, to: run.languageModel)
-        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        try run.reopen(description, to: run.languageModel, checkpoint: checkpoint, output: output)
         return try session.run()
     }
 
@@ -217,21 +208,10 @@ public enum LanguageModelJob {
             }
             throw RunError(op: op, "\(path) is not a language-model run folder: \(run.languageModel) does not exist")
         }
-        let description: LanguageModelDescription
-        do {
-            description = try RunFolder.decoder.decode(LanguageModelDescription.self,
-                                                       from: Data(contentsOf: URL(fileURLWithPath: run.languageModel)))
-        } catch {
-            throw RunError(op: op, "\(run.languageModel) is not a valid language-model description: \(RunFolder.reason(error))")
+        return try RunFolder.readDescription(LanguageModelDescription.self, file: run.languageModel, kind: "language-model", op: op) { d in
+            d.format == LanguageModelDescription.formatName && d.vocabulary.count > 0
+                && [d.hidden, d.layers, d.embedding, d.sequenceLength].allSatisfy({ $0 >= 1 && $0 <= 100_000 })
         }
-        guard description.format == LanguageModelDescription.formatName, description.vocabulary.count > 0,
-              [description.hidden, description.layers, description.embedding, description.sequenceLength].allSatisfy({ $0 >= 1 && $0 <= 100_000 }) else {
-            throw RunError(op: op, "\(run.languageModel) is not a valid language-model description: bad format or sizes")
-        }
-        do { try description.settings.validate() } catch let error as RunError {
-            throw RunError(op: op, "\(run.languageModel) is not a valid language-model description: \(error.message)")
-        }
-        return description
     }
 
     static func loadModel(_ description: LanguageModelDescription, path: String, op: String) throws -> CharLanguageModel {

@@ -28,3 +28,47 @@ extension RunFolder {
         RunError(op: "resume", "\(path) already trained \(done) of \(epochs) epochs; pass --epochs N with N > \(done) to train longer")
     }
 }
+
+/// What a run of one kind (language model, text classifier) keeps about itself: its settings, reached
+/// generically so that reading and resuming are written once for every kind.
+protocol ResumableDescription: Codable {
+    var settings: TrainSettings { get set }
+}
+
+extension RunFolder {
+    /// The start of every kind's `resume`: the folder with a stale transaction recovered, its
+    /// description (read by `read(path, op)`) with `--epochs` applied, and the checkpoint.
+    static func startResume<D: ResumableDescription>(_ path: String, epochs: Int?,
+                                                     read: (String, String) throws -> D) throws
+        -> (run: RunFolder, description: D, checkpoint: Checkpoint) {
+        let run = RunFolder(path)
+        RunTransaction.recoverStale(run)
+        var description = try read(path, "resume")
+        try description.settings.applyResumeEpochs(epochs)
+        return (run, description, try run.resumeCheckpoint())
+    }
+
+    /// Just before a resumed run trains again: its old results go (they describe the shorter run), the
+    /// description with the new epoch count is written to `file`, and the user is told where it resumes.
+    func reopen<D: ResumableDescription>(_ description: D, to file: String, checkpoint: Checkpoint,
+                                         output: (String) -> Void) throws {
+        try? FileManager.default.removeItem(atPath: results)
+        try writeJSON(description, to: file)
+        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+    }
+
+    /// Decodes the description `file` of a run of `kind` (`"sequence-classifier"`), checked by `valid` and
+    /// by its settings' own rules; every failure names the file and says why.
+    static func readDescription<D: ResumableDescription>(_ type: D.Type, file: String, kind: String, op: String,
+                                                         valid: (D) -> Bool) throws -> D {
+        let d: D
+        do { d = try decoder.decode(D.self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
+            throw RunError(op: op, "\(file) is not a valid \(kind) description: \(reason(error))")
+        }
+        guard valid(d) else { throw RunError(op: op, "\(file) is not a valid \(kind) description: bad format or sizes") }
+        do { try d.settings.validate() } catch let error as RunError {
+            throw RunError(op: op, "\(file) is not a valid \(kind) description: \(error.message)")
+        }
+        return d
+    }
+}

@@ -119,6 +119,15 @@ public final class RunTransaction {
         if !published { try? FileManager.default.removeItem(atPath: current.path) }
     }
 
+    /// Runs `body`, abandoning the transaction (`abandon()`) when it throws: how every kind of run
+    /// writes a new run folder.
+    func abandoningOnError<T>(_ body: () throws -> T) rethrows -> T {
+        do { return try body() } catch {
+            abandon()
+            throw error
+        }
+    }
+
     /// `parent/.name.tag-pid`.
     static func stagingPath(for target: String, tag: String, pid: Int32) -> String {
         let (parent, name) = split(target)

@@ -6,7 +6,7 @@ import MyelinTrain
 
 /// What `sequence-classifier.json` holds: the data's source, the word vocabulary (fitted on the
 /// training part), the classes, the network's sizes and the settings.
-public struct SequenceClassifierDescription: Codable, Sendable {
+public struct SequenceClassifierDescription: Codable, Sendable, ResumableDescription {
     public var format = SequenceClassifierDescription.formatName
     public var version = 1
     /// The catalogue data set (`sms-spam`) or a CSV file's text and label columns.
@@ -110,7 +110,7 @@ public enum SequenceClassifierJob {
         let model = description.build()
         try request.checkParameters(model)
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
-        do {
+        return try tx.abandoningOnError {
             output("data: \(source.label): \(parts.train.count) training, \(parts.validation?.count ?? 0) validation, \(parts.test.count) test "
                    + "messages, \(parts.vocabulary.count) words (up to \(request.sequenceLength) a message)\n")
             output("model: embedding \(request.embedding) -> \(request.cell.rawValue) \(request.layers)x\(request.hidden) -> \(parts.classNames.count) classes "
@@ -119,9 +119,6 @@ public enum SequenceClassifierJob {
             return try run(description, model: model, parts: parts, transaction: tx, checkpoint: nil, history: History(),
                            observers: request.observers,
                            verbosity: request.verbosity, output: output)
-        } catch {
-            tx.abandon()
-            throw error
         }
     }
 
@@ -130,20 +127,14 @@ public enum SequenceClassifierJob {
     public static func resume(_ path: String, epochs: Int?, dataDir: String?, verbosity: Verbosity,
                               observers: RunObservers = RunObservers(),
                               output: @escaping (String) -> Void) throws -> [String: Double] {
-        let run = RunFolder(path)
-        RunTransaction.recoverStale(run)
-        var description = try readDescription(path, op: "resume")
-        try description.settings.applyResumeEpochs(epochs)
-        let checkpoint = try run.resumeCheckpoint()
+        let (run, description, checkpoint) = try RunFolder.startResume(path, epochs: epochs, read: readDescription)
         guard checkpoint.epoch < description.settings.epochs else {
             throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
         }
         let parts = try load(description.source, dataDir: dataDir, settings: description.settings,
                              vocabulary: description.vocabulary, maxLength: description.maxLength, op: "resume")
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
-        try? FileManager.default.removeItem(atPath: run.results)
-        try run.writeJSON(description, to: run.sequenceClassifier)
-        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        try run.reopen(description, to: run.sequenceClassifier, checkpoint: checkpoint, output: output)
         return try self.run(description, model: description.build(), parts: parts, transaction: RunTransaction(existing: run),
                             checkpoint: checkpoint, history: history, observers: observers, verbosity: verbosity, output: output)
     }
@@ -154,34 +145,19 @@ public enum SequenceClassifierJob {
         let s = description.settings
         let loader = DataLoader(parts.train, batchSize: s.batchSize, shuffle: true, seed: s.seed)
         let validation = parts.validation.map { DataLoader($0, batchSize: 256) }
-        let optimizer = s.makeOptimizer(model.parameters())
-        let scheduler = s.cosine ? CosineAnnealingLR(optimizer: optimizer, tMax: s.epochs) : nil
-        let recorder = RunRecorder(transaction: transaction, checkpointEvery: s.checkpointEvery ?? 1, totalEpochs: s.epochs,
-                                   monitor: validation == nil ? "loss" : "val_loss", patience: s.patience, history: history)
-        let run = transaction.current
-        let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, metrics: [Accuracy()],
-                              callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder]
-                                  + (try observers.callbacks(target: transaction.target, current: run)),
-                              scheduler: scheduler, verbosity: verbosity, output: output)
-        trainer.gradientClipNorm = s.clipGradNorm
-        if let checkpoint { try trainer.restore(from: checkpoint, loader: loader, history: history) }
-        let start = monotonicSeconds()
-        try trainer.fit(loader, epochs: s.epochs, validation: validation)
-        let seconds = monotonicSeconds() - start
-        let final = transaction.current
-        try trainer.history.save(to: final.history)
-        try model.save(to: final.weights)
-        let test = trainer.evaluate(DataLoader(parts.test, batchSize: 256))
-        var results: [String: [String: Double]] = ["test": test]
-        if let validation { results["validation"] = trainer.evaluate(validation) }
+        let trainer = try ClassifierTraining.trainer(model, optimizer: s.makeOptimizer(model.parameters()), settings: s,
+                                                     validated: validation != nil, transaction: transaction, history: history,
+                                                     observers: observers, verbosity: verbosity, output: output)
+        let (tested, seconds) = try ClassifierTraining.fit(trainer, model, loader: loader, validation: validation,
+                                                             test: DataLoader(parts.test, batchSize: 256), epochs: s.epochs,
+                                                             checkpoint: checkpoint, history: history, transaction: transaction)
+        var results = tested
         results["training"] = ["epochs": Double(trainer.history.epochs.count), "seconds": seconds,
                                "parameters": Double(model.parameterCount)]
-        try final.writeJSON(results, to: final.results)
-        try transaction.commit()
-        output(String(format: "test: loss %.4f, accuracy %.4f\n", test["loss"] ?? .nan, test["accuracy"] ?? .nan))
+        try ClassifierTraining.finish(results, transaction: transaction, output: output)
         output("wrote \(transaction.current.path)/: model.safetensors, sequence-classifier.json, checkpoint.safetensors, "
                + "history.json, metrics.csv, results.json\n")
-        return test
+        return results["test"]!
     }
 
     /// `index,prediction,p_ham,p_spam` for each message (raw text).
@@ -232,29 +208,15 @@ public enum SequenceClassifierJob {
         text += "model: embedding \(d.embedding) (\(d.vocabulary.count) words) -> \(d.cell.rawValue) \(d.layers)x\(d.hidden) -> "
             + "\(d.classNames.count) classes, \(d.build().parameterCount) parameters\n"
         text += "settings: \(d.settings.optimizer) lr \(d.settings.learningRate), batch \(d.settings.batchSize), \(d.settings.epochs) epochs\n"
-        if let data = FileManager.default.contents(atPath: RunFolder(path).results),
-           let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) {
-            for part in results.keys.sorted() {
-                text += "\(part): " + results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }.joined(separator: "  ") + "\n"
-            }
-        }
-        return text
+        return text + resultsLines(RunFolder(path))
     }
 
     static func readDescription(_ path: String, op: String) throws -> SequenceClassifierDescription {
         let file = RunFolder(path).sequenceClassifier
         guard isSequenceClassifierRun(path) else { throw RunError(op: op, "\(path) is not a sequence-classifier run: \(file) does not exist") }
-        let d: SequenceClassifierDescription
-        do { d = try RunFolder.decoder.decode(SequenceClassifierDescription.self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
-            throw RunError(op: op, "\(file) is not a valid sequence-classifier description: \(RunFolder.reason(error))")
+        return try RunFolder.readDescription(SequenceClassifierDescription.self, file: file, kind: "sequence-classifier", op: op) { d in
+            d.format == SequenceClassifierDescription.formatName && d.classNames.count >= 2 && d.vocabulary.count >= 1
+                && [d.hidden, d.layers, d.embedding, d.maxLength].allSatisfy({ $0 >= 1 && $0 <= 100_000 })
         }
-        guard d.format == SequenceClassifierDescription.formatName, d.classNames.count >= 2, d.vocabulary.count >= 1,
-              [d.hidden, d.layers, d.embedding, d.maxLength].allSatisfy({ $0 >= 1 && $0 <= 100_000 }) else {
-            throw RunError(op: op, "\(file) is not a valid sequence-classifier description: bad format or sizes")
-        }
-        do { try d.settings.validate() } catch let error as RunError {
-            throw RunError(op: op, "\(file) is not a valid sequence-classifier description: \(error.message)")
-        }
-        return d
     }
 }

@@ -136,7 +136,7 @@ public enum TrainJob {
             throw error
         }
         _ = try distributed?.agree(true, op: "train")
-        do {
+        return try tx.abandoningOnError {
             for note in data.notes { output(note + "\n") }
             output("data: \(request.source.label): \(data.train.count) training, \(data.validation?.count ?? 0) validation, "
                    + "\(data.testIsTraining ? "no held-out test (the training data)" : "\(data.test.count) test") examples of shape \(data.inputShape)"
@@ -149,9 +149,6 @@ public enum TrainJob {
                                               verbosity: request.verbosity, observers: request.observers,
                                               distributed: distributed, output: output)
             return try session.run(drawFilters: request.drawFilters)
-        } catch {
-            tx.abandon()
-            throw error
         }
     }
 

@@ -8,7 +8,7 @@ import MyelinTrain
 /// What `transfer-classifier.json` holds: the messages' source, the classes, the encoder (name,
 /// revision, files' SHA-256), how many of its top layers were fine-tuned and at what rate, and
 /// the settings.
-public struct TransferClassifierDescription: Codable, Sendable {
+public struct TransferClassifierDescription: Codable, Sendable, ResumableDescription {
     public var format = TransferClassifierDescription.formatName
     public var version = 1
     public var source: SequenceSource
@@ -170,14 +170,11 @@ public enum TransferClassifierJob {
                + String(format: "%.1f s", parts.seconds)
                + (parts.truncated == 0 ? "" : ", \(parts.truncated) cut to \(encoder.maxSequenceLength) tokens") + "\n")
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
-        do {
+        return try tx.abandoningOnError {
             try tx.current.writeJSON(description, to: tx.current.transferClassifier)
             try tx.current.writeJSON(parts.split, to: tx.current.split)
             return try run(description, encoder: encoder, parts: parts, transaction: tx, checkpoint: nil, history: History(),
                            observers: request.observers, verbosity: request.verbosity, output: output)
-        } catch {
-            tx.abandon()
-            throw error
         }
     }
 
@@ -185,11 +182,7 @@ public enum TransferClassifierJob {
     @discardableResult
     public static func resume(_ path: String, epochs: Int?, dataDir: String?, catalog: EncoderCatalog, verbosity: Verbosity,
                               observers: RunObservers = RunObservers(), output: @escaping (String) -> Void) throws -> [String: Double] {
-        let run = RunFolder(path)
-        RunTransaction.recoverStale(run)
-        var description = try readDescription(path, op: "resume")
-        try description.settings.applyResumeEpochs(epochs)
-        let checkpoint = try run.resumeCheckpoint()
+        let (run, description, checkpoint) = try RunFolder.startResume(path, epochs: epochs, read: readDescription)
         guard checkpoint.epoch < description.settings.epochs else {
             throw run.alreadyTrained(checkpoint.epoch, of: description.settings.epochs)
         }
@@ -197,9 +190,7 @@ public enum TransferClassifierJob {
         let parts = try load(description, dataDir: dataDir, encoder: encoder, recorded: try readSplit(path, op: "resume"), batchSize: 32,
                              op: "resume")
         let history = CSVLogger.read(path: run.metricsLog, upToEpoch: checkpoint.epoch)
-        try? FileManager.default.removeItem(atPath: run.results)
-        try run.writeJSON(description, to: run.transferClassifier)
-        output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        try run.reopen(description, to: run.transferClassifier, checkpoint: checkpoint, output: output)
         return try self.run(description, encoder: encoder, parts: parts, transaction: RunTransaction(existing: run),
                             checkpoint: checkpoint, history: history, observers: observers, verbosity: verbosity, output: output)
     }
@@ -223,40 +214,26 @@ public enum TransferClassifierJob {
                + "\(s.optimizer) lr \(s.learningRate)\n")
         let loader = DataLoader(parts.train, batchSize: s.batchSize, shuffle: true, seed: s.seed)
         let validation = parts.validation.map { DataLoader($0, batchSize: 64) }
-        let scheduler = s.cosine ? CosineAnnealingLR(optimizer: optimizer, tMax: s.epochs) : nil
-        let recorder = RunRecorder(transaction: transaction, checkpointEvery: s.checkpointEvery ?? 1, totalEpochs: s.epochs,
-                                   monitor: validation == nil ? "loss" : "val_loss", patience: s.patience, history: history)
-        let run = transaction.current
-        let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, metrics: [Accuracy()],
-                              callbacks: [CSVLogger(path: run.metricsLog, append: true), BatchLog(path: run.batchLog), recorder]
-                                  + (try observers.callbacks(target: transaction.target, current: run)),
-                              scheduler: scheduler, verbosity: verbosity, output: output)
-        trainer.gradientClipNorm = s.clipGradNorm
+        let trainer = try ClassifierTraining.trainer(model, optimizer: optimizer, settings: s, validated: validation != nil,
+                                                     transaction: transaction, history: history, observers: observers,
+                                                     verbosity: verbosity, output: output)
         if d.fineTune > 0 {
             // BERT's dropout draws from the global generator: seeded from --seed, saved in checkpoints and restored on resume.
             Random.seed(s.seed &+ 3)
             trainer.generators["dropout"] = Random.global
         }
-        if let checkpoint { try trainer.restore(from: checkpoint, loader: loader, history: history) }
-        let start = monotonicSeconds()
-        try trainer.fit(loader, epochs: s.epochs, validation: validation)
-        let seconds = monotonicSeconds() - start
-        let final = transaction.current
-        try trainer.history.save(to: final.history)
-        try model.save(to: final.weights)
-        let test = trainer.evaluate(DataLoader(parts.test, batchSize: 64))
-        var results: [String: [String: Double]] = ["test": test]
-        if let validation { results["validation"] = trainer.evaluate(validation) }
+        let (tested, seconds) = try ClassifierTraining.fit(trainer, model, loader: loader, validation: validation,
+                                                             test: DataLoader(parts.test, batchSize: 64), epochs: s.epochs,
+                                                             checkpoint: checkpoint, history: history, transaction: transaction)
+        var results = tested
         let epochsRun = trainer.history.epochs.count - (checkpoint?.epoch ?? 0)
         results["training"] = ["epochs": Double(trainer.history.epochs.count), "seconds": seconds, "parameters": Double(trained),
                                "seconds_per_epoch": seconds / Double(max(epochsRun, 1)), "encoding_seconds": parts.seconds,
                                "truncated": Double(parts.truncated)]
-        try final.writeJSON(results, to: final.results)
-        try transaction.commit()
-        output(String(format: "test: loss %.4f, accuracy %.4f\n", test["loss"] ?? .nan, test["accuracy"] ?? .nan))
+        try ClassifierTraining.finish(results, transaction: transaction, output: output)
         output("wrote \(transaction.current.path)/: model.safetensors (head\(d.fineTune == 0 ? "" : " and top \(d.fineTune) layers")), "
                + "transfer-classifier.json, split.json, checkpoint.safetensors, history.json, metrics.csv, results.json\n")
-        return test
+        return results["test"]!
     }
 
     /// The run's classifier with its trained weights, on the encoder it recorded.
@@ -329,31 +306,17 @@ public enum TransferClassifierJob {
         text += "model: " + (d.fineTune == 0 ? "" : "encoder layers \(d.encoder.layers - d.fineTune)...\(d.encoder.layers - 1) (trained) -> pooling -> ")
             + "linear \(d.encoder.dimension) -> \(d.classNames.count) classes (logistic regression on the sentence vectors)\n"
         text += "settings: \(d.settings.optimizer) lr \(d.settings.learningRate), batch \(d.settings.batchSize), \(d.settings.epochs) epochs\n"
-        if let data = FileManager.default.contents(atPath: RunFolder(path).results),
-           let results = try? RunFolder.decoder.decode([String: [String: Double]].self, from: data) {
-            for part in results.keys.sorted() {
-                text += "\(part): " + results[part]!.keys.sorted().map { "\($0) \(format(results[part]![$0]!))" }.joined(separator: "  ") + "\n"
-            }
-        }
-        return text
+        return text + resultsLines(RunFolder(path))
     }
 
     static func readDescription(_ path: String, op: String) throws -> TransferClassifierDescription {
         let file = RunFolder(path).transferClassifier
         guard isTransferRun(path) else { throw RunError(op: op, "\(path) is not a transfer-classifier run: \(file) does not exist") }
-        let d: TransferClassifierDescription
-        do { d = try RunFolder.decoder.decode(TransferClassifierDescription.self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
-            throw RunError(op: op, "\(file) is not a valid transfer-classifier description: \(RunFolder.reason(error))")
+        return try RunFolder.readDescription(TransferClassifierDescription.self, file: file, kind: "transfer-classifier", op: op) { d in
+            d.format == TransferClassifierDescription.formatName && d.classNames.count >= 2
+                && (1...1000).contains(d.encoder.layers) && (0...d.encoder.layers).contains(d.fineTune)
+                && d.encoderLearningRate.isFinite && d.encoderLearningRate > 0
         }
-        guard d.format == TransferClassifierDescription.formatName, d.classNames.count >= 2,
-              (1...1000).contains(d.encoder.layers), (0...d.encoder.layers).contains(d.fineTune),
-              d.encoderLearningRate.isFinite, d.encoderLearningRate > 0 else {
-            throw RunError(op: op, "\(file) is not a valid transfer-classifier description: bad format or sizes")
-        }
-        do { try d.settings.validate() } catch let error as RunError {
-            throw RunError(op: op, "\(file) is not a valid transfer-classifier description: \(error.message)")
-        }
-        return d
     }
 
     /// The recorded split, or nil when the run has no `split.json`.

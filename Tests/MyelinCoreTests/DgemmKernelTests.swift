@@ -7,57 +7,7 @@ import CMyelinKernels
 /// microkernel tiles or of the k and n blocking, either operand transposed, with and without
 /// accumulation, from every microkernel this CPU has and on 1 to 4 threads.
 @Suite struct DgemmKernelTests {
-    /// Random row-major A (m x k) and B (k x n), each stored transposed on request (with a leading
-    /// dimension 3 wider than needed), and a C to accumulate onto.
-    struct Problem {
-        let m, n, k: Int
-        let a, b, c0: [Double]
-        let opA, opB: BLASOperand
-
-        init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, seed: UInt64) {
-            (self.m, self.n, self.k) = (m, n, k)
-            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-            func next() -> Double {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                return Double(Int(state % 2001) - 1000) / 997
-            }
-            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 3
-            a = (0..<((transA ? k : m) * lda)).map { _ in next() }
-            b = (0..<((transB ? n : k) * ldb)).map { _ in next() }
-            c0 = (0..<(m * n)).map { _ in next() }
-            opA = BLASOperand(rows: m, cols: k, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)!
-            opB = BLASOperand(rows: k, cols: n, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)!
-        }
-
-        func run(accumulate: Bool, threads: Int, isa: PackedDgemm.ISA) -> [Double]? {
-            var c = c0
-            let ran = a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeMutableBufferPointer { pc in
-                        PackedDgemm.run(pa.baseAddress!, opA, pb.baseAddress!, opB, pc.baseAddress!, m: m, n: n, k: k,
-                                        accumulate: accumulate, threads: threads, isa: isa)
-                    }
-                }
-            }
-            return ran ? c : nil
-        }
-
-        /// What the kernel promises: c = fma(a[k-1], b[k-1], ... fma(a[0], b[0], c0 or 0)).
-        func fmaChain(accumulate: Bool) -> [Double] {
-            var out = [Double](repeating: 0, count: m * n)
-            for i in 0..<m {
-                for j in 0..<n {
-                    var s = accumulate ? c0[i * n + j] : 0
-                    for p in 0..<k {
-                        s = s.addingProduct(a[opA.rowOffset(i) + (opA.transposed ? p * opA.leadingDimension : p)],
-                                            b[(opB.transposed ? p : p * opB.leadingDimension) + opB.columnOffset(j)])
-                    }
-                    out[i * n + j] = s
-                }
-            }
-            return out
-        }
-    }
+    typealias Problem = GemmProblem<Double>
 
     static let isas: [PackedDgemm.ISA] = [.scalar, .avx2, .avx512]
 
@@ -118,5 +68,26 @@ import CMyelinKernels
         #expect(got.map(\.bitPattern) == want.map(\.bitPattern))
         let worst = zip(got, MatmulThreadingTests.reference(a, b)).map { abs($0 - $1) / (1 + abs($1)) }.max()!
         #expect(worst < 1e-13)
+    }
+}
+
+extension GemmProblem where T == Double {
+    func run(accumulate: Bool, threads: Int, isa: PackedDgemm.ISA) -> [Double]? {
+        run { a, b, c in
+            PackedDgemm.run(a, opA, b, opB, c, m: m, n: n, k: k, accumulate: accumulate, threads: threads, isa: isa)
+        }
+    }
+
+    /// What the kernel promises: c = fma(a[k-1], b[k-1], ... fma(a[0], b[0], c0 or 0)).
+    func fmaChain(accumulate: Bool) -> [Double] {
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = accumulate ? c0[i * n + j] : 0
+                for p in 0..<k { s = s.addingProduct(aAt(i, p), bAt(p, j)) }
+                out[i * n + j] = s
+            }
+        }
+        return out
     }
 }

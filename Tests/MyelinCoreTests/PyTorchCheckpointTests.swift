@@ -10,19 +10,6 @@ import MyelinTestSupport
 private let cases = Fixtures.load("pytorch/expected")
 private func path(_ c: FixtureCase) -> String { Fixtures.directory.appendingPathComponent(c.string("file") ?? "missing").path }
 
-/// A seeded generator, so that a failing fuzz round repeats.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct PyTorchCheckpointTests {
     static let loadCases = cases.filter { $0.op == "load" }
     static let errorCases = cases.filter { $0.op == "error" }

@@ -6,56 +6,7 @@ import CMyelinKernels
 /// shapes that are not multiples of the microkernel tiles or of the k blocking, with either
 /// operand transposed and with accumulation; the same bits from every microkernel and thread count.
 @Suite struct SgemmKernelTests {
-    /// Random row-major A (m x k) and B (k x n), each stored transposed on request (with a leading
-    /// dimension 3 wider than needed), and a C to accumulate onto.
-    struct Problem {
-        let m, n, k: Int
-        let a, b, c0: [Float]
-        let opA, opB: BLASOperand
-
-        init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, seed: UInt64) {
-            (self.m, self.n, self.k) = (m, n, k)
-            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-            func next() -> Float {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                return Float(Int(state % 2001) - 1000) / 997
-            }
-            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 3
-            a = (0..<((transA ? k : m) * lda)).map { _ in next() }
-            b = (0..<((transB ? n : k) * ldb)).map { _ in next() }
-            c0 = (0..<(m * n)).map { _ in next() }
-            opA = BLASOperand(rows: m, cols: k, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)!
-            opB = BLASOperand(rows: k, cols: n, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)!
-        }
-
-        func run(accumulate: Bool, threads: Int, isa: PackedSgemm.ISA) -> [Float]? {
-            var c = c0
-            let ran = a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeMutableBufferPointer { pc in
-                        PackedSgemm.run(pa.baseAddress!, opA, pb.baseAddress!, opB, pc.baseAddress!, m: m, n: n, k: k,
-                                        accumulate: accumulate, threads: threads, isa: isa)
-                    }
-                }
-            }
-            return ran ? c : nil
-        }
-
-        func reference(accumulate: Bool) -> [Double] {
-            var out = [Double](repeating: 0, count: m * n)
-            for i in 0..<m {
-                for j in 0..<n {
-                    var s = accumulate ? Double(c0[i * n + j]) : 0
-                    for p in 0..<k {
-                        s += Double(a[opA.rowOffset(i) + (opA.transposed ? p * opA.leadingDimension : p)])
-                            * Double(b[(opB.transposed ? p : p * opB.leadingDimension) + opB.columnOffset(j)])
-                    }
-                    out[i * n + j] = s
-                }
-            }
-            return out
-        }
-    }
+    typealias Problem = GemmProblem<Float>
 
     static let isas: [PackedSgemm.ISA] = [.scalar, .avx2, .avx512]
 
@@ -140,5 +91,26 @@ import CMyelinKernels
         let want = MatmulThreadingTests.reference(a, b)
         let worst = zip(got, want).map { abs($0 - $1) / (1 + abs($1)) }.max()!
         #expect(worst < 1e-5)
+    }
+}
+
+extension GemmProblem where T == Float {
+    func run(accumulate: Bool, threads: Int, isa: PackedSgemm.ISA) -> [Float]? {
+        run { a, b, c in
+            PackedSgemm.run(a, opA, b, opB, c, m: m, n: n, k: k, accumulate: accumulate, threads: threads, isa: isa)
+        }
+    }
+
+    /// The product summed in float64.
+    func reference(accumulate: Bool) -> [Double] {
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = accumulate ? Double(c0[i * n + j]) : 0
+                for p in 0..<k { s += Double(aAt(i, p)) * Double(bAt(p, j)) }
+                out[i * n + j] = s
+            }
+        }
+        return out
     }
 }

@@ -44,12 +44,7 @@ private func same(_ a: Tensor, _ b: Tensor) -> Bool {
         for (k, n) in [3, 7, 1, 5].enumerated() {
             let x = Tensor.randn([n, 20], generator: RandomGenerator(seed: UInt64(50 + k)))
             let labels = Tensor.randint(0, 3, shape: [n], generator: RandomGenerator(seed: UInt64(60 + k)))
-            optA.zeroGrad()
-            crossEntropy(eagerModel(x), labels: labels).backward()
-            optA.step()
-            optB.zeroGrad()
-            crossEntropy(compiled(x), labels: labels).backward()
-            optB.step()
+            GraphModuleTests.stepBoth(eagerModel, optA, compiled, optB, x, labels)
         }
         for ((name, a), (_, b)) in zip(eagerModel.namedParameters(), compiledModel.namedParameters()) {
             #expect(same(a.value, b.value), "\(name)")

@@ -9,6 +9,18 @@ private func same(_ a: Tensor, _ b: Tensor) -> Bool {
 
 /// Traced and compiled models: replays equal the eager forward bit for bit.
 @Suite struct GraphModuleTests {
+    /// One cross-entropy step on the batch for the eager model and, with its own optimiser, for the
+    /// compiled twin: what the training comparisons repeat.
+    static func stepBoth(_ eager: Module, _ optA: Optimizer, _ compiled: CompiledModule, _ optB: Optimizer,
+                         _ x: Tensor, _ labels: Tensor) {
+        optA.zeroGrad()
+        crossEntropy(eager(x), labels: labels).backward()
+        optA.step()
+        optB.zeroGrad()
+        crossEntropy(compiled(x), labels: labels).backward()
+        optB.step()
+    }
+
     static func mlp(_ seed: UInt64) -> Module {
         let g = RandomGenerator(seed: seed)
         return Sequential { Linear(20, 32, generator: g); ReLU(); Linear(32, 16, generator: g); Tanh(); Linear(16, 3, generator: g) }
@@ -52,12 +64,7 @@ private func same(_ a: Tensor, _ b: Tensor) -> Bool {
         let optA = SGD(parameters: eagerModel.parameters(), lr: 0.1, momentum: 0.9)
         let optB = SGD(parameters: compiledModel.parameters(), lr: 0.1, momentum: 0.9)
         for _ in 0..<5 {
-            optA.zeroGrad()
-            crossEntropy(eagerModel(x), labels: labels).backward()
-            optA.step()
-            optB.zeroGrad()
-            crossEntropy(compiled(x), labels: labels).backward()
-            optB.step()
+            Self.stepBoth(eagerModel, optA, compiled, optB, x, labels)
         }
         for ((_, a), (_, b)) in zip(eagerModel.namedParameters(), compiledModel.namedParameters()) {
             #expect(same(a.value, b.value))

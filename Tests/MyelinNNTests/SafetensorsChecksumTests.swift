@@ -7,18 +7,6 @@ import MyelinCore
 /// corrupt files are rejected, files without it load as before, and the file stays plain
 /// safetensors.
 @Suite struct SafetensorsChecksumTests {
-    /// A small deterministic generator for picking bytes (SplitMix64).
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func temporaryFolder() throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("myelin-crc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -49,7 +37,7 @@ import MyelinCore
         #expect(fresh.stateDict().mapValues(\.doubles) == model.stateDict().mapValues(\.doubles), "the good file loads")
 
         let before = fresh.stateDict().mapValues(\.doubles)
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         var rejections = 0
         var flipped = Set<Int>()
         while flipped.count < 50 {

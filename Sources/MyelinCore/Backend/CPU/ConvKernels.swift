@@ -170,6 +170,37 @@ enum ConvKernels {
         while k < n { dst[k] += src[k]; k += 1 }
     }
 
+    /// The fewest samples a chunk of `parallelRange` takes: enough for about 2^16 multiply-adds.
+    @inline(__always)
+    static func sampleGrain(_ g: ConvGeometry) -> Int {
+        let work = g.o * g.colRows * g.colCols
+        return work >= 1 << 16 ? 1 : Swift.max(1, (1 << 16) / Swift.max(work, 1))
+    }
+
+    /// Runs `body(chunk, lo, hi, col)` over the samples in chunks of at least `sampleGrain`, each
+    /// with its own im2col buffer `col` [colRows, oh*ow] (nil when the convolution is pointwise:
+    /// the product reads x itself).
+    @inline(__always)
+    static func sampleChunks<T: FloatElement>(_ g: ConvGeometry, _: T.Type,
+                                              _ body: (Int, Int, Int, UnsafeMutablePointer<T>?) -> Void) {
+        parallelRange(g.n, minPerChunk: sampleGrain(g)) { chunk, lo, hi in
+            let col = g.isPointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: g.colRows * g.colCols)
+            defer { col?.deallocate() }
+            body(chunk, lo, hi, col)
+        }
+    }
+
+    /// The product's operand for sample `s`, group `gi`: its columns unfolded into `col`, or x
+    /// itself when there is no buffer (pointwise).
+    @inline(__always)
+    static func columns<T: FloatElement>(_ x: UnsafePointer<T>, sample s: Int, group gi: Int, _ g: ConvGeometry,
+                                         _ col: UnsafeMutablePointer<T>?) -> UnsafePointer<T> {
+        let xg = x + (s * g.c + gi * g.cg) * g.h * g.w
+        guard let col else { return xg }
+        im2col(xg, g, col)
+        return UnsafePointer(col)
+    }
+
     /// Unfolds one sample's group of channels (`x` at its first channel) into `col` [colRows, oh*ow].
     static func im2col<T: FloatElement>(_ x: UnsafePointer<T>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<T>) {
         let ohw = g.oh * g.ow, hw = g.h * g.w
@@ -239,23 +270,13 @@ enum ConvKernels {
     /// out [n, o, oh, ow] = conv(x [n, c, h, w], w [o, cg, kh, kw]) + bias.
     static func forward<T: FloatElement>(_: T.Type, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?,
                                          _ out: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
-        let ohw = g.colCols, rows = g.colRows, pointwise = g.isPointwise
-        let work = g.o * rows * ohw
+        let ohw = g.colCols, rows = g.colRows
         // Fewer samples than threads: each product is split across the threads instead.
         let fewSamples = g.n < Threading.count
-        parallelRange(g.n, minPerChunk: work >= 1 << 16 ? 1 : Swift.max(1, (1 << 16) / Swift.max(work, 1))) { _, lo, hi in
-            let col = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
-            defer { col?.deallocate() }
+        sampleChunks(g, T.self) { _, lo, hi, col in
             for s in lo..<hi {
                 for gi in 0..<g.groups {
-                    let xg = x + (s * g.c + gi * g.cg) * g.h * g.w
-                    let b: UnsafePointer<T>
-                    if let col {
-                        im2col(xg, g, col)
-                        b = UnsafePointer(col)
-                    } else {
-                        b = xg
-                    }
+                    let b = columns(x, sample: s, group: gi, g, col)
                     let o = out + (s * g.o + gi * g.og) * ohw
                     // With a bias, the output starts as the bias and the product adds to it (one
                     // pass over the output instead of BLAS zeroing it and a second pass adding).
@@ -273,12 +294,9 @@ enum ConvKernels {
     static func backwardInput<T: FloatElement>(_: T.Type, _ gy: UnsafePointer<T>, _ w: UnsafePointer<T>,
                                                _ dx: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
         let ohw = g.colCols, rows = g.colRows, pointwise = g.isPointwise
-        let work = g.o * rows * ohw
         // Fewer samples than threads: each product is split across the threads instead.
         let fewSamples = g.n < Threading.count
-        parallelRange(g.n, minPerChunk: work >= 1 << 16 ? 1 : Swift.max(1, (1 << 16) / Swift.max(work, 1))) { _, lo, hi in
-            let col = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
-            defer { col?.deallocate() }
+        sampleChunks(g, T.self) { _, lo, hi, col in
             for s in lo..<hi {
                 let dxs = dx + s * g.c * g.h * g.w
                 if !pointwise { dxs.update(repeating: 0, count: g.c * g.h * g.w) }
@@ -297,7 +315,7 @@ enum ConvKernels {
     /// dw [o, cg, kh, kw] = sum over samples of gy [o, oh*ow] times the columns of x, transposed.
     static func backwardWeight<T: FloatElement>(_: T.Type, _ x: UnsafePointer<T>, _ gy: UnsafePointer<T>,
                                                 _ dw: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
-        let ohw = g.colCols, rows = g.colRows, pointwise = g.isPointwise
+        let ohw = g.colCols, rows = g.colRows
         let wCount = g.o * rows
         let fewSamples = g.n < Threading.count
         let threads = Swift.max(1, Swift.min(Threading.count, g.n))
@@ -309,22 +327,12 @@ enum ConvKernels {
         var used = [Bool](repeating: false, count: threads)
         used.withUnsafeMutableBufferPointer { usedFlags in
             let flags = usedFlags.baseAddress!
-            let work = g.o * rows * ohw
-            parallelRange(g.n, minPerChunk: work >= 1 << 16 ? 1 : Swift.max(1, (1 << 16) / Swift.max(work, 1))) { chunk, lo, hi in
+            sampleChunks(g, T.self) { chunk, lo, hi, col in
                 flags[chunk] = true
                 let acc = chunk == 0 ? dw : extra! + (chunk - 1) * wCount
-                let col = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
-                defer { col?.deallocate() }
                 for s in lo..<hi {
                     for gi in 0..<g.groups {
-                        let xg = x + (s * g.c + gi * g.cg) * g.h * g.w
-                        let b: UnsafePointer<T>
-                        if let col {
-                            im2col(xg, g, col)
-                            b = UnsafePointer(col)
-                        } else {
-                            b = xg
-                        }
+                        let b = columns(x, sample: s, group: gi, g, col)
                         let gys = gy + (s * g.o + gi * g.og) * ohw
                         gemmMaybeThreaded(fewSamples, false, true, g.og, rows, ohw, gys, ohw, b, ohw, beta: 1,
                                           acc + gi * g.og * rows, rows)
