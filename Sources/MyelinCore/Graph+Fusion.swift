@@ -14,7 +14,29 @@ extension Graph {
     /// ```swift
     /// let fast = Graph.trace(inputs: [x]) { xs in [(xs[0] * 2 + 1).tanh()] }.fused()
     /// ```
-    public func fused() -> Graph { simplified().fusingChains() }
+    public func fused() -> Graph { simplified().fusingChains().absorbingExpansions() }
+
+    /// Fused nodes read what an expansion read instead of the expansion, when it has no other
+    /// reader: a fused loop broadcasts its inputs itself (a loss's backward expands a column).
+    private func absorbingExpansions() -> Graph {
+        let base = inputs.count + constants.count
+        let uses = useCounts()
+        var g = self
+        var changed = false
+        for (i, n) in nodes.enumerated() where n.primitive is FusedElementwise {
+            for (k, v) in n.inputs.enumerated() where v >= base && uses[v] == 1 {
+                let producer = nodes[v - base]
+                guard producer.primitive is ViewOps.Expand, producer.type.batchAxes.isEmpty else { continue }
+                var ins = g.nodes[i].inputs
+                ins[k] = producer.inputs[0]
+                // Only where the node's shape rule still gives its type (a graph file is checked by it).
+                guard (try? n.primitive.outputType(ins.map { g.valueType($0) })) == n.type else { continue }
+                g.nodes[i].inputs = ins
+                changed = true
+            }
+        }
+        return changed ? g.withoutDeadNodes() : self
+    }
 
     private func fusingChains() -> Graph {
         let base = inputs.count + constants.count

@@ -67,6 +67,21 @@ struct FusedCodegenTests {
         #expect(sameBits(composed([x])[0], x.gelu(approximate: .tanh)))
     }
 
+    /// Rows and columns of a small matrix broadcast inside the generated loop, also where the
+    /// graph expanded them first (the fused node then reads the unexpanded value).
+    @Test func rowsAndColumnsBroadcastInTheGeneratedLoop() throws {
+        let m = Tensor.randn([33, 64], generator: RandomGenerator(seed: 11)), column = Tensor.randn([33, 1], generator: RandomGenerator(seed: 12))
+        let row = Tensor.randn([64], generator: RandomGenerator(seed: 13))
+        let f: ([Tensor]) -> [Tensor] = { xs in [((xs[0] * xs[1] + xs[2]).tanh() - xs[1].expand([33, 64])) * 2] }
+        let fused = Graph.trace(inputs: [m, column, row], f).fused()
+        #expect(fused.nodes.count == 1, "\(fused)")
+        let node = try #require(fused.nodes[0].primitive as? FusedElementwise)
+        let operands = fused.nodes[0].inputs.map { ([m, column, row] + fused.constants.map(\.value))[$0] }
+        let generated = try #require(node.runGenerated(operands, shape: [33, 64], total: 33 * 64))
+        #expect(sameBits(generated, f([m, column, row])[0]))
+        #expect(sameBits(fused([m, column, row])[0], f([m, column, row])[0]))
+    }
+
     /// A chain ending in a sum of everything: the generated loop sums as the interpreter does.
     @Test(arguments: [1, 1_017, 65_536])
     func generatedSumsGiveTheInterpretersBits(count: Int) throws {
@@ -115,7 +130,7 @@ struct FusedCodegenTests {
 
     @Test func sourceThatDoesNotCompileGivesNoLoop() {
         #expect(FusedCodegen.loop(source: "this is not C \(UUID().uuidString)") == nil)
-        #expect(FusedCodegen.source(steps: [("log", [0])], inputCount: 1, scalar: [false]) == nil)
-        #expect(FusedCodegen.source(steps: [("add", [0, 5])], inputCount: 1, scalar: [false]) == nil)
+        #expect(FusedCodegen.source(steps: [("log", [0])], inputCount: 1, operands: [.full]) == nil)
+        #expect(FusedCodegen.source(steps: [("add", [0, 5])], inputCount: 1, operands: [.full]) == nil)
     }
 }

@@ -21,8 +21,9 @@ import Darwin
 /// a fixed table; constants are arguments), and is built in a private temporary folder that is
 /// removed once the library is loaded.
 enum FusedCodegen {
-    /// `loop(inputs, scalars, out, lo, hi)`: elements lo..<hi of the chain.
-    typealias Loop = @convention(c) (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int) -> Void
+    /// `loop(inputs, scalars, out, lo, hi, cols)`: elements lo..<hi of the chain (`cols`: the
+    /// columns of a matrix that row or column operands broadcast over).
+    typealias Loop = @convention(c) (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int, Int) -> Void
 
     /// The C element function of each op that generated loops support, by primitive name.
     static let functions: [String: String] = [
@@ -59,14 +60,25 @@ enum FusedCodegen {
     /// Loops by source text; 0 records a failed compilation so it is not retried.
     private static let cache = Mutex<[String: Int]>([:])
 
-    /// The C source of a chain: registers 0..<inputCount are the inputs (`scalar[k]`: one value),
-    /// step k writes register inputCount + k, the last is stored. Nil when a step has no C function.
-    static func source(steps: [(name: String, operands: [Int])], inputCount: Int, scalar: [Bool]) -> String? {
+    /// How a generated loop reads an input: every element, one value, or (for a matrix of `cols`
+    /// columns) one value a row or one row for every row.
+    enum Operand: UInt64 { case full = 0, scalar = 1, column = 2, row = 3 }
+
+    /// The C source of a chain: registers 0..<inputCount are the inputs (read as `operands[k]`
+    /// says), step k writes register inputCount + k, the last is stored. Nil when a step has no C function.
+    static func source(steps: [(name: String, operands: [Int])], inputCount: Int, operands: [Operand]) -> String? {
         var lines: [String] = []
         var head: [String] = []
         for k in 0..<inputCount {
-            if scalar[k] { head.append("    const float s\(k) = scal[\(k)];") } else { head.append("    const float *restrict x\(k) = in[\(k)];") }
-            lines.append("        float r\(k) = " + (scalar[k] ? "s\(k);" : "x\(k)[i];"))
+            switch operands[k] {
+            case .scalar:
+                head.append("    const float s\(k) = scal[\(k)];")
+                lines.append("        float r\(k) = s\(k);")
+            case .full, .column, .row:
+                head.append("    const float *restrict x\(k) = in[\(k)];")
+                let index = operands[k] == .full ? "i" : operands[k] == .column ? "i / cols" : "i % cols"
+                lines.append("        float r\(k) = x\(k)[\(index)];")
+            }
         }
         for (k, s) in steps.enumerated() {
             guard let f = functions[s.name], s.operands.allSatisfy({ $0 >= 0 && $0 < inputCount + k }) else { return nil }
@@ -81,7 +93,7 @@ enum FusedCodegen {
             #define MYELIN_INTERLEAVE
             #endif
             \(String(cString: myelin_elementwise_source()))
-            void myelin_fused(const float *const *in, const float *scal, float *restrict out, long lo, long hi) {
+            void myelin_fused(const float *const *in, const float *scal, float *restrict out, long lo, long hi, long cols) {
             \(head.joined(separator: "\n"))
                 MYELIN_INTERLEAVE for (long i = lo; i < hi; i++) {
             \(lines.joined(separator: "\n"))
@@ -139,19 +151,26 @@ extension FusedCodegen {
 
 extension FusedElementwise {
     /// The chain through a generated loop, or nil (see `FusedCodegen`): float32, a final sum only
-    /// over at most 65,536 elements, every input contiguous with the full shape or a single value.
+    /// over at most 65,536 elements, every input contiguous with the full shape, a single value, or
+    /// a row or column of a matrix of at most 65,536 elements.
     func runGenerated(_ x: [Tensor], shape: [Int], total: Int) -> Tensor? {
         // A chain ending in a sum is generated when small (the loss of a step): its values go to a
         // temporary, then are summed exactly as the interpreter sums its blocks.
-        guard !reduce || total <= 1 << 16, x.count <= 64, x.allSatisfy({ $0.dtype == .float32 }) else { return nil }
-        var mask: UInt64 = 0
-        for (k, t) in x.enumerated() {
-            if t.count == 1 && t.isContiguous { mask |= 1 << UInt64(k) } else if t.shape != shape || !t.isContiguous { return nil }
+        guard !reduce || total <= 1 << 16, x.count <= 32, x.allSatisfy({ $0.dtype == .float32 }) else { return nil }
+        // Rows and columns broadcast over small matrices only: their index is a division.
+        let cols = shape.count == 2 && total <= 1 << 16 ? shape[1] : 0
+        var operands: [FusedCodegen.Operand] = []
+        for t in x {
+            guard t.isContiguous else { return nil }
+            if t.count == 1 { operands.append(.scalar) } else if t.shape == shape { operands.append(.full) }
+            else if cols > 0, t.shape == [shape[0], 1] { operands.append(.column) }
+            else if cols > 0, t.shape == [cols] || t.shape == [1, cols] { operands.append(.row) }
+            else { return nil }
         }
+        let mask = operands.enumerated().reduce(UInt64(0)) { $0 | ($1.element.rawValue << (2 * UInt64($1.offset))) }
         let address = generated.loops.withLock { loops -> Int in
             if let known = loops[mask] { return known }
-            let scalar = (0..<x.count).map { mask & (1 << UInt64($0)) != 0 }
-            let made = FusedCodegen.source(steps: steps.map { ($0.primitive.name, $0.operands) }, inputCount: x.count, scalar: scalar)
+            let made = FusedCodegen.source(steps: steps.map { ($0.primitive.name, $0.operands) }, inputCount: x.count, operands: operands)
                 .flatMap(FusedCodegen.loop(source:)).map { unsafeBitCast($0, to: Int.self) } ?? 0
             loops[mask] = made
             return made
@@ -166,7 +185,7 @@ extension FusedElementwise {
         inputs.withUnsafeBufferPointer { ins in
             scalars.withUnsafeBufferPointer { scal in
                 Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
-                    loop(ins.baseAddress, scal.baseAddress, dst, lo, hi)
+                    loop(ins.baseAddress, scal.baseAddress, dst, lo, hi, cols)
                     guard reduce else { return }
                     var sum = 0.0, start = lo
                     while start < hi {
