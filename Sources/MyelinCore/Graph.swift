@@ -105,6 +105,12 @@ public struct Graph: Sendable {
     /// let logits = graph([batch])[0]
     /// ```
     public func callAsFunction(_ inputs: [Tensor], constants replacing: [String: Tensor] = [:]) -> [Tensor] {
+        callAsFunction(inputs, constantValues: replacing.isEmpty ? [] : constants.map { replacing[$0.name] })
+    }
+
+    /// The replay with constants replaced by position (`constantValues[k]` for constant k; nil or
+    /// missing: its own value), for callers that replay one graph often (no name lookups).
+    package func callAsFunction(_ inputs: [Tensor], constantValues replacing: [Tensor?]) -> [Tensor] {
         if inputs.count != self.inputs.count {
             fatalError("[Graph] the graph takes \(self.inputs.count) inputs, got \(inputs.count)")
         }
@@ -116,9 +122,9 @@ public struct Graph: Sendable {
         var values: [Tensor] = inputs
         values.reserveCapacity(inputs.count + constants.count + nodes.count)
         let recording = Recording.tracing
-            || (GradMode.enabled && (inputs.contains(where: \.requiresGrad) || replacing.values.contains(where: \.requiresGrad)))
-        for c in constants {
-            if let v = replacing[c.name] {
+            || (GradMode.enabled && (inputs.contains(where: \.requiresGrad) || replacing.contains { $0?.requiresGrad == true }))
+        for (k, c) in constants.enumerated() {
+            if k < replacing.count, let v = replacing[k] {
                 if v.shape != c.value.shape || v.dtype != c.value.dtype {
                     fatalError("[Graph] constant \(c.name) is \(c.value.dtype)\(c.value.shape), the replacement \(v.dtype)\(v.shape)")
                 }

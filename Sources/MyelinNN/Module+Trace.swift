@@ -94,7 +94,7 @@ public final class CompiledStep {
     public let module: Module
     let fused: Bool
     let loss: (Tensor, Tensor) -> Tensor
-    private var graphs: [Key: Graph] = [:]
+    private var graphs: [Key: (graph: Graph, sources: [Int?])] = [:]
 
     struct Key: Hashable {
         let input: [Int], target: [Int], inputType: DType, targetType: DType, training: Bool
@@ -110,24 +110,30 @@ public final class CompiledStep {
     }
 
     /// The graph for inputs and targets like these: outputs are the loss, then one gradient per parameter.
-    public func graph(input x: Tensor, target y: Tensor) -> Graph {
+    public func graph(input x: Tensor, target y: Tensor) -> Graph { entry(input: x, target: y).graph }
+
+    /// The graph and, for each of its constants, its index in `state.values` (nil: a literal).
+    private func entry(input x: Tensor, target y: Tensor) -> (graph: Graph, sources: [Int?]) {
         let key = Key(input: x.shape, target: y.shape, inputType: x.dtype, targetType: y.dtype, training: module.isTraining)
-        if let g = graphs[key] { return g }
+        if let e = graphs[key] { return e }
         let trained = state.trained
         var g = state.trace(op: "compiledStep", inputs: [x, y]) { xs in
             let l = loss(module(xs[0]), xs[1])
             return [l] + gradients(of: l, with: trained.map(\.value))
         }
         if fused { g = g.fused() }
-        graphs[key] = g
-        return g
+        let position = Dictionary(state.names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let e = (graph: g, sources: g.constants.map { position[$0.name] })
+        graphs[key] = e
+        return e
     }
 
     /// The loss for `x` and `target`; the parameters' gradients are added to their `.grad`.
     @discardableResult
     public func callAsFunction(_ x: Tensor, _ target: Tensor) -> Tensor {
-        let g = graph(input: x, target: target)
-        let results = g([x.detached(), target.detached()], constants: state.current(detachingParameters: true))
+        let (g, sources) = entry(input: x, target: target)
+        let current = state.values(detachingParameters: true)
+        let results = g([x.detached(), target.detached()], constantValues: sources.map { $0.map { current[$0] } })
         for (p, grad) in zip(state.trained, results.dropFirst()) {
             p.grad = p.grad.map { $0 + grad } ?? grad
         }
@@ -148,6 +154,14 @@ struct ModuleState {
 
     /// The parameters that require gradients, in order.
     var trained: [Parameter] { parameters.map(\.1).filter(\.requiresGrad) }
+
+    /// The state-dict names of the parameters, then of the buffers.
+    var names: [String] { parameters.map(\.0) + buffers.map(\.0) }
+
+    /// The current values in the order of `names`.
+    func values(detachingParameters: Bool) -> [Tensor] {
+        parameters.map { detachingParameters ? $0.1.value.detached() : $0.1.value } + buffers.map(\.1.value)
+    }
 
     /// The current values by name, to replace a graph's constants.
     func current(detachingParameters: Bool) -> [String: Tensor] {
