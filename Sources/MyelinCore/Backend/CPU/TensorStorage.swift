@@ -37,6 +37,14 @@ final class TensorStorage: @unchecked Sendable {
         self.count = count
         self.deviceSlot = deviceSlot
         let bytes = max(count * dtype.byteSize, 64)
+        if let k = SmallBlocks.sizeClass(bytes) {
+            // Small buffers from the cache of freed ones (see `SmallBlocks`).
+            guard let raw = SmallBlocks.take(k) else {
+                fatalError("[storage] cannot allocate \(bytes) bytes for \(count) \(dtype) elements")
+            }
+            self.data = raw
+            return
+        }
         // posix_memalign keeps large buffers on malloc's fast path and aligned for SIMD loads.
         var raw: UnsafeMutableRawPointer?
         let status = posix_memalign(&raw, 64, bytes)
@@ -53,7 +61,9 @@ final class TensorStorage: @unchecked Sendable {
         memset(data, 0, count * dtype.byteSize)
     }
 
-    deinit { free(data) }
+    deinit {
+        if let k = SmallBlocks.sizeClass(max(count * dtype.byteSize, 64)) { SmallBlocks.give(data, k) } else { free(data) }
+    }
 
     @inline(__always)
     func pointer<T: TensorElement>(as: T.Type) -> UnsafeMutablePointer<T> {
