@@ -122,7 +122,8 @@ public final class CompiledStep {
             return [l] + gradients(of: l, with: trained.map(\.value))
         }
         if fused { g = g.fused() }
-        let position = Dictionary(state.names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        // A name given twice resolves to its last value, as in `current`.
+        let position = Dictionary(state.names.enumerated().map { ($1, $0) }, uniquingKeysWith: { _, later in later })
         let e = (graph: g, sources: g.constants.map { position[$0.name] })
         graphs[key] = e
         return e
@@ -165,10 +166,7 @@ struct ModuleState {
 
     /// The current values by name, to replace a graph's constants.
     func current(detachingParameters: Bool) -> [String: Tensor] {
-        var values: [String: Tensor] = [:]
-        for (name, p) in parameters { values[name] = detachingParameters ? p.value.detached() : p.value }
-        for (name, b) in buffers { values[name] = b.value }
-        return values
+        Dictionary(zip(names, values(detachingParameters: detachingParameters)), uniquingKeysWith: { _, later in later })
     }
 
     /// `body` traced with the parameters and buffers as named constants; traps when it changed a
