@@ -204,12 +204,13 @@ enum FusionKernels {
     /// nil for other operands. The gathering loop of the general case costs more at this size.
     private static func matrixByVector<T: FloatElement>(_ f: FusionKernel.Block<T>, _ x: [Tensor]) -> Tensor? {
         guard x.count == 2, x[0].isContiguous, x[1].isContiguous else { return nil }
-        let full = x[0].rank == 2 && x[0].count >= x[1].count ? 0 : 1, vector = 1 - full
-        let shape = x[full].shape
-        guard shape.count == 2, x[full].count < Threading.elementwiseGrain else { return nil }
-        let rows = shape[0], cols = shape[1], v = x[vector].shape
-        let isColumn = v == [rows, 1], isRow = v == [cols] || v == [1, cols]
-        guard isColumn || isRow, v != shape else { return nil }
+        let full: Int, kind: Shape.MatrixVector
+        if let k = Shape.matrixVector(x[1].shape, over: x[0].shape) { (full, kind) = (0, k) }
+        else if let k = Shape.matrixVector(x[0].shape, over: x[1].shape) { (full, kind) = (1, k) }
+        else { return nil }
+        let vector = 1 - full, shape = x[full].shape
+        guard x[full].count < Threading.elementwiseGrain else { return nil }
+        let rows = shape[0], cols = shape[1], isColumn = kind == .column
         let out = Tensor(uninitializedShape: shape, dtype: T.dtype)
         let m = UnsafePointer(x[full].basePointer(T.self)), w = UnsafePointer(x[vector].basePointer(T.self))
         let o = out.basePointer(T.self)
@@ -333,7 +334,7 @@ public struct FusedElementwise: Primitive, Sendable {
         let scratchBlocks = x.count + blocks
         // Operands as flat arrays (first, second or -1), read without retaining per block.
         let first = operands.map { $0[0] }, second = operands.map { $0.count > 1 ? $0[1] : -1 }
-        let partials = Mutex<[(Int, Double)]>([])
+        let partials = ChunkSums()
         Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
             let scratch = UnsafeMutablePointer<T>.allocate(capacity: scratchBlocks * Self.block)
             let p = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: registers)
@@ -367,10 +368,7 @@ public struct FusedElementwise: Primitive, Sendable {
                                 kernels[s](p[first[s]], b >= 0 ? UnsafePointer(p[b]) : nil, p[x.count + s], m)
                             }
                             if reduce {
-                                let r = p[registers - 1]
-                                var acc = T.zero
-                                for t in 0..<m { acc += r[t] }
-                                sum += Double(acc)
+                                sum += Self.blockSum(p[registers - 1], m)
                                 p[registers - 1] = scratch + (x.count + blockOf[steps.count - 1]) * Self.block
                             }
                             start += m
@@ -378,12 +376,28 @@ public struct FusedElementwise: Primitive, Sendable {
                     }
                 }
             }
-            if reduce { partials.withLock { $0.append((lo, sum)) } }
+            if reduce { partials.add(lo, sum) }
         }
         withExtendedLifetime(contiguous) {}
-        // Partial sums added in the order of their chunks, so the result does not depend on timing.
-        if reduce { dst[0] = T(partials.withLock { $0.sorted { $0.0 < $1.0 }.reduce(0) { $0 + $1.1 } }) }
+        if reduce { dst[0] = T(partials.total) }
         return out
+    }
+
+    /// The sum of `m` values of one block, in the element type (as unfused it would be in float32),
+    /// widened for adding blocks: how a fused sum adds, interpreted or generated.
+    @inline(__always)
+    static func blockSum<T: FloatElement>(_ values: UnsafePointer<T>, _ m: Int) -> Double {
+        var acc = T.zero
+        for t in 0..<m { acc += values[t] }
+        return Double(acc)
+    }
+
+    /// The partial sums of a fused sum's chunks, added in the order of the chunks (not of their
+    /// finishing), so the result does not depend on timing.
+    final class ChunkSums: Sendable {
+        private let partials = Mutex<[(start: Int, sum: Double)]>([])
+        func add(_ start: Int, _ sum: Double) { partials.withLock { $0.append((start, sum)) } }
+        var total: Double { partials.withLock { $0.sorted { $0.start < $1.start }.reduce(0) { $0 + $1.sum } } }
     }
 
     /// The gradient of the unfused steps, replayed on detached copies of the inputs (so a fused graph

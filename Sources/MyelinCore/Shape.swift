@@ -43,6 +43,19 @@ enum Shape {
         return s
     }
 
+    /// How a vector broadcasts over a matrix: one value a row, or one row for every row.
+    enum MatrixVector { case column, row }
+
+    /// `v` as a column ([rows, 1]) or a row ([cols] or [1, cols]) of `matrix` [rows, cols]; nil for
+    /// other shapes, and for the matrix's own shape. The short paths for small matrices (eager,
+    /// replayed and generated) read operands this way.
+    static func matrixVector(_ v: [Int], over matrix: [Int]) -> MatrixVector? {
+        guard matrix.count == 2, v != matrix else { return nil }
+        if v == [matrix[0], 1] { return .column }
+        if v == [matrix[1]] || v == [1, matrix[1]] { return .row }
+        return nil
+    }
+
     /// Strides that read a tensor of `shape`/`strides` as if it had `target` shape (0 on broadcast axes).
 
     static func broadcastStrides(shape: [Int], strides: [Int], to target: [Int]) -> [Int] {

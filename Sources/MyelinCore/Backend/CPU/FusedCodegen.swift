@@ -163,8 +163,7 @@ extension FusedElementwise {
         for t in x {
             guard t.isContiguous else { return nil }
             if t.count == 1 { operands.append(.scalar) } else if t.shape == shape { operands.append(.full) }
-            else if cols > 0, t.shape == [shape[0], 1] { operands.append(.column) }
-            else if cols > 0, t.shape == [cols] || t.shape == [1, cols] { operands.append(.row) }
+            else if cols > 0, let kind = Shape.matrixVector(t.shape, over: shape) { operands.append(kind == .column ? .column : .row) }
             else { return nil }
         }
         let mask = operands.enumerated().reduce(UInt64(0)) { $0 | ($1.element.rawValue << (2 * UInt64($1.offset))) }
@@ -181,28 +180,22 @@ extension FusedElementwise {
         let dst = values.basePointer(Float.self)
         let inputs = x.map { UnsafePointer<Float>?(UnsafePointer($0.basePointer(Float.self))) }
         let scalars = x.map { $0.count == 1 ? $0.basePointer(Float.self)[0] : 0 }
-        let partials = Mutex<[(Int, Double)]>([])
+        let partials = ChunkSums()
         inputs.withUnsafeBufferPointer { ins in
             scalars.withUnsafeBufferPointer { scal in
                 Threading.parallelChunks(total, grain: Swift.max(Threading.elementwiseGrain / Swift.max(steps.count, 1), Self.block)) { lo, hi in
                     loop(ins.baseAddress, scal.baseAddress, dst, lo, hi, cols)
                     guard reduce else { return }
-                    var sum = 0.0, start = lo
-                    while start < hi {
-                        let m = Swift.min(Self.block, hi - start)
-                        var acc: Float = 0
-                        for t in start..<(start + m) { acc += dst[t] }
-                        sum += Double(acc)
-                        start += m
-                    }
-                    partials.withLock { $0.append((lo, sum)) }
+                    var sum = 0.0
+                    for start in stride(from: lo, to: hi, by: Self.block) { sum += Self.blockSum(dst + start, Swift.min(Self.block, hi - start)) }
+                    partials.add(lo, sum)
                 }
             }
         }
         withExtendedLifetime(x) {}
         guard reduce else { return values }
         let out = Tensor(uninitializedShape: [], dtype: .float32)
-        out.basePointer(Float.self)[0] = Float(partials.withLock { $0.sorted { $0.0 < $1.0 }.reduce(0) { $0 + $1.1 } })
+        out.basePointer(Float.self)[0] = Float(partials.total)
         return out
     }
 }

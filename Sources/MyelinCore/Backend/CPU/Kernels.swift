@@ -128,17 +128,18 @@ extension Tensor {
     static func zipMatrixByVector<K: ZipKernel>(_ k: K, _ a: Tensor, _ b: Tensor, _ pa: UnsafeMutablePointer<K.In>,
                                                 _ pb: UnsafeMutablePointer<K.In>, _ dst: UnsafeMutablePointer<K.Out>,
                                                 rows: Int, cols: Int) -> Bool {
-        let full = [rows, cols], column = [rows, 1]
-        let isRow: (Tensor) -> Bool = { $0.shape == [1, cols] || $0.shape == [cols] }
-        if a.shape == full && b.shape == column {
+        let full = [rows, cols]
+        switch (a.shape == full ? Shape.matrixVector(b.shape, over: full) : nil,
+                b.shape == full ? Shape.matrixVector(a.shape, over: full) : nil) {
+        case (.column?, _):
             for r in 0..<rows { let v = pb[r], o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(pa[o &+ j], v) } }
-        } else if a.shape == full && isRow(b) {
+        case (.row?, _):
             for r in 0..<rows { let o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(pa[o &+ j], pb[j]) } }
-        } else if b.shape == full && a.shape == column {
+        case (nil, .column?):
             for r in 0..<rows { let v = pa[r], o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(v, pb[o &+ j]) } }
-        } else if b.shape == full && isRow(a) {
+        case (nil, .row?):
             for r in 0..<rows { let o = r &* cols; for j in 0..<cols { dst[o &+ j] = k(pa[j], pb[o &+ j]) } }
-        } else {
+        case (nil, nil):
             return false
         }
         return true
