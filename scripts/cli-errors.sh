@@ -334,5 +334,14 @@ if [ -e /tmp/myelin-pwned ]; then echo "FAIL a malicious checkpoint ran a comman
 "$MYELIN" convert "$P/dtypes.pt" "$T/dtypes.safetensors" > /dev/null 2>&1 && [ -s "$T/dtypes.safetensors" ] \
     || { echo "FAIL converting a real PyTorch checkpoint"; failures=$((failures + 1)); }
 
+# bench: a bad workload name, and --subprocess giving each workload its own process and peak memory.
+expect "bench: unknown workload"     "[bench] unknown workload 'gemm_f32_2x3'" "$MYELIN" bench --workloads gemm_f32_2x3
+expect "bench: zero threads"         "[bench] --threads must be at least 1" "$MYELIN" bench --workloads add_f32_1m --threads 0
+"$MYELIN" bench --workloads small_op_overhead,gemm_f32_8x16x4 --threads 1 --subprocess > "$T/bench.jsonl" 2> /dev/null
+if [ "$(grep -c '"metric": "peak_rss_mb"' "$T/bench.jsonl")" -ne 2 ] || ! grep -q '"workload": "gemm_f32_8x16x4", "metric": "gflops"' "$T/bench.jsonl"; then
+    echo "FAIL bench --subprocess: expected a result and a peak_rss_mb line per workload, got:"; sed 's/^/    /' "$T/bench.jsonl"
+    failures=$((failures + 1))
+fi
+
 if [ $failures -gt 0 ]; then echo "$failures CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

@@ -14,6 +14,10 @@ public enum Benchmarks {
         public let value: Double
         public let unit, better: String
 
+        public init(workload: String, metric: String, value: Double, unit: String, better: String) {
+            (self.workload, self.metric, self.value, self.unit, self.better) = (workload, metric, value, unit, better)
+        }
+
         public func jsonLine(threads: Int) -> String {
             // Six significant digits, as the peers print.
             let v = Double(String(format: "%.6g", value)) ?? value
@@ -30,7 +34,7 @@ public enum Benchmarks {
         public var description: String {
             switch self {
             case .unknownWorkload(let w):
-                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads + Benchmarks.pretrainedWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f64_<n>"
+                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads + Benchmarks.pretrainedWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f32_<m>x<k>x<n>, gemm_f64_<n>"
             }
         }
     }
@@ -40,6 +44,11 @@ public enum Benchmarks {
         Random.seed(0)
         if name.hasPrefix("gemm_f32_"), let n = Int(name.dropFirst("gemm_f32_".count)), n > 0 {
             return [gemm(name, n)]
+        }
+        // gemm_f32_<m>x<k>x<n>: A [m, k] times B [k, n], one layer's product (README, "Matrix products").
+        if name.hasPrefix("gemm_f32_") {
+            let dims = name.dropFirst("gemm_f32_".count).split(separator: "x").compactMap { Int($0) }
+            if dims.count == 3, dims.allSatisfy({ $0 > 0 }) { return [gemm(name, m: dims[0], k: dims[1], n: dims[2])] }
         }
         if name.hasPrefix("gemm_f64_"), let n = Int(name.dropFirst("gemm_f64_".count)), n > 0 {
             return [gemm(name, n, dtype: .float64)]
@@ -87,9 +96,13 @@ public enum Benchmarks {
     static func consume(_ t: Tensor) { if t.count == -1 { print(t) } }
 
     static func gemm(_ name: String, _ n: Int, dtype: DType = .float32) -> Result {
-        let a = Tensor.randn([n, n]).to(dtype), b = Tensor.randn([n, n]).to(dtype)
+        gemm(name, m: n, k: n, n: n, dtype: dtype)
+    }
+
+    static func gemm(_ name: String, m: Int, k: Int, n: Int, dtype: DType = .float32) -> Result {
+        let a = Tensor.randn([m, k]).to(dtype), b = Tensor.randn([k, n]).to(dtype)
         let t = perCall { consume(a.matmul(b)) }
-        return Result(workload: name, metric: "gflops", value: 2 * pow(Double(n), 3) / t / 1e9, unit: "GFLOP/s", better: "higher")
+        return Result(workload: name, metric: "gflops", value: 2 * Double(m) * Double(k) * Double(n) / t / 1e9, unit: "GFLOP/s", better: "higher")
     }
 
     static func add(_ name: String, _ n: Int) -> Result {

@@ -2,7 +2,8 @@
 /// without gradients: packing a Linear layer's weight cost a third of batch-1 transformer
 /// inference (all-MiniLM-L6-v2, about 20 rows a product) when done at every call.
 ///
-/// Products give the same bits as `linear(weight:bias:)`. The pack is a copy: the caller keeps it
+/// Products give the bits of `linear(weight:bias:)` where that takes the packed kernel too
+/// (`PackedSgemm.preferred`), and agree within float32 rounding where BLAS runs it. The pack is a copy: the caller keeps it
 /// only while the weight's values stay the same (`Linear.packsWeightForInference` does).
 ///
 /// ```swift
@@ -39,7 +40,7 @@ extension Tensor {
             return nil
         }
         let rows = shape.dropLast().reduce(1, *), n = packed.outFeatures, k = packed.inFeatures
-        guard PackedSgemm.takes(m: rows, n: n, k: k) else { return nil }
+        guard PackedSgemm.takesPrepacked(m: rows, n: n, k: k) else { return nil }
         if let b = bias, b.shape != [n] {
             fatalError("[linear] bias of shape \(b.shape) does not match the weight's \(n) outputs")
         }

@@ -37,7 +37,8 @@ struct BLASOperand: Equatable {
 }
 
 /// C (row-major) = A (m x k) * B (k x n), through the platform's CBLAS, or for products of two
-/// rows or more on AVX2/AVX-512 CPUs, Myelin's own packed kernels (`PackedSgemm`, `PackedDgemm`).
+/// rows or more on AVX2/AVX-512 CPUs that BLAS runs without FMA kernels, Myelin's own packed
+/// kernels (`PackedSgemm`, `PackedDgemm`; `PackedSgemm.preferred`).
 ///
 /// OpenBLAS runs single-threaded and Myelin splits big products across its own threads (columns of
 /// C when A is the smaller operand, else rows): OpenBLAS's idle workers spin for ~0.1 s after every call,
@@ -45,6 +46,30 @@ struct BLASOperand: Equatable {
 enum BLAS {
     /// Products below this many multiply-adds stay on one thread.
     static let parallelThreshold = 1 << 21
+
+    /// The kernel set the platform BLAS runs on this CPU: OpenBLAS's core name ("Haswell",
+    /// "SkylakeX", "Prescott", ...), or "Accelerate".
+    public static let coreName: String = {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+        #endif
+    }()
+
+    /// Whether OpenBLAS runs AVX2+FMA or AVX-512 kernels here (it recognised the CPU). Those beat
+    /// Myelin's packed kernels on most shapes: on a 2-core AMD EPYC (Zen 4) with the Cooperlake
+    /// kernels, 1.1-1.6x on the products of cnn_train and mlp_train and on Winograd's blocks,
+    /// 0.94-0.98x only on tall products (3136x64 by 64x128), one thread (`/tmp`-built harness,
+    /// README "Matrix products"). Its SSE3 fallbacks (an unrecognised CPU) are several times slower.
+    static let hasFMAKernels: Bool = {
+        #if canImport(Accelerate)
+        return false
+        #else
+        return ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"].contains(coreName.lowercased())
+        #endif
+    }()
 
     static let configure: Void = {
         #if !canImport(Accelerate)
@@ -171,9 +196,10 @@ enum BLAS {
 
 extension BLAS {
     /// A right-hand operand B (k x n) used in many products C = A B with A of `rows` rows: a
-    /// recurrent layer's weights at every time step. Packed once where `gemm` would take the
-    /// packed float32 kernel, so the products are those of `gemm`, bit for bit, without packing
-    /// B again each time; otherwise each product is a plain `gemm`.
+    /// recurrent layer's weights at every time step. Packed once for the packed float32 kernel
+    /// wherever it runs (`PackedSgemm.takesPrepacked`: without packing B each time it beats BLAS),
+    /// so the products are those of `gemm` within rounding (bit for bit where `gemm` takes the
+    /// packed kernel too); otherwise each product is a plain `gemm`.
     struct RepeatedOperand<T: FloatElement> {
         let b: UnsafePointer<T>, opB: BLASOperand
         let k: Int, n: Int
@@ -181,7 +207,7 @@ extension BLAS {
 
         init(_ b: UnsafePointer<T>, _ opB: BLASOperand, k: Int, n: Int, rows m: Int) {
             (self.b, self.opB, self.k, self.n) = (b, opB, k, n)
-            if T.self == Float.self && PackedSgemm.takes(m: m, n: n, k: k) {
+            if T.self == Float.self && PackedSgemm.takesPrepacked(m: m, n: n, k: k) {
                 packed = PackedSgemm.PackedB(UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), opB, k: k, n: n)
             } else {
                 packed = nil

@@ -122,10 +122,10 @@ extension ConvKernels {
         let tb = winogradBlock(m: m, inC: inC, outC: outC)
         let blocks = (tiles + tb - 1) / tb
         // The products run tiles x channels, M^T = V^T U^T, so the filters are the B operand: packed
-        // once per call for every block (the same bits as packing each time), and the long tile
-        // dimension fills whole microkernel rows.
+        // once per call for every block when the packed kernels run here (the same bits as packing
+        // each time), and the long tile dimension fills whole microkernel rows.
         let isa = PackedSgemm.ISA.auto.rawValue
-        let panel = myelin_sgemm_packed_size(isa, inC, outC)
+        let panel = PackedSgemm.preferred ? myelin_sgemm_packed_size(isa, inC, outC) : 0
         let packed = panel > 0 ? UnsafeMutableRawPointer.allocate(byteCount: 4 * a2 * panel, alignment: 64)
             .bindMemory(to: Float.self, capacity: a2 * panel) : nil
         defer { packed?.deallocate() }

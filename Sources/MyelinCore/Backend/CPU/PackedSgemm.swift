@@ -3,9 +3,10 @@ import CMyelinKernels
 /// Myelin's own float32 matrix product (`CMyelinKernels/sgemm.c`): packed panels, cache
 /// blocking and AVX-512 (12x32) or AVX2+FMA (6x16) microkernels, chosen at run time.
 ///
-/// Debian's OpenBLAS 0.3.21 does not recognise these CPUs without `OPENBLAS_CORETYPE` and runs
-/// its SSE3 kernel (about 60 GFLOP/s on two threads for 1024³); this one reaches several times
-/// that. Each element of C is one chain of fused multiply-adds in increasing k, so the result is
+/// Debian's OpenBLAS 0.3.21 does not recognise some of these CPUs (Zen 5) without
+/// `OPENBLAS_CORETYPE` and runs its SSE3 kernel (about 60 GFLOP/s on two threads for 1024³); this
+/// one reaches several times that. Where OpenBLAS does run an FMA kernel, it is used instead
+/// (`preferred`). Each element of C is one chain of fused multiply-adds in increasing k, so the result is
 /// the same bits on one thread or several and with any of the microkernels.
 enum PackedSgemm {
     /// Products with fewer multiply-adds go to BLAS (measured: below this the packing costs more
@@ -22,10 +23,30 @@ enum PackedSgemm {
     /// Whether this CPU has a microkernel worth running (AVX2+FMA or AVX-512 on x86-64).
     static let available: Bool = myelin_cpu_has_avx2_fma() != 0
 
+    /// Whether products run here rather than in BLAS: when this CPU has a microkernel and BLAS has
+    /// no FMA kernel for it (`BLAS.hasFMAKernels`). `MYELIN_GEMM=packed` or `blas` forces one side
+    /// (for measurements); read once, so a process never mixes the two for one shape.
+    static let preferred: Bool = {
+        switch getenvString("MYELIN_GEMM") ?? "" {
+        case "": return available && !BLAS.hasFMAKernels
+        case "packed": return available
+        case "blas": return false
+        case let s: fatalError("[matmul] MYELIN_GEMM must be packed or blas, got '\(s)'")
+        }
+    }()
+
     /// Whether an m x k by k x n product runs on the packed kernels (float32 or float64) rather
-    /// than BLAS: two rows or more, enough multiply-adds, and a microkernel on this CPU.
+    /// than BLAS: two rows or more, enough multiply-adds, and `preferred` on this CPU.
     @inline(__always)
-    static func takes(m: Int, n: Int, k: Int) -> Bool { m > 1 && m * n * k >= threshold && available }
+    static func takes(m: Int, n: Int, k: Int) -> Bool { m > 1 && m * n * k >= threshold && preferred }
+
+    /// Whether a product with a B packed once for many products (`PackedB`) runs on the packed
+    /// kernels: as `takes`, but wherever a microkernel runs, since packing B each time is what
+    /// BLAS loses there. A recurrent layer's steps (lstm_train 57-63k tokens/s against 53-60k
+    /// through OpenBLAS's Cooperlake kernels) and batch-1 MiniLM (120-124 sentences/s against
+    /// 89-100) measured so on a 2-core AMD EPYC (Zen 4), alternating rounds.
+    @inline(__always)
+    static func takesPrepacked(m: Int, n: Int, k: Int) -> Bool { m > 1 && m * n * k >= threshold && available }
 
     /// C (+)= A B as `BLAS.gemm` describes it, split across `threads` threads (columns of C when
     /// it is at least as wide as tall, else rows; each thread packs its own panels). Returns false
@@ -75,7 +96,8 @@ enum PackedSgemm {
     /// A right-hand operand B (k x n) packed once into the microkernel's panels, for many
     /// products with the same B: a recurrent layer multiplies by its weights at every time step,
     /// and packing them each time cost about as much as the product (m is the batch, 32 in
-    /// `lstm_train`). Products give the same bits as `run`.
+    /// `lstm_train`). Products give the same bits as `run` (and so as `BLAS.gemm` where
+    /// `preferred`).
     final class PackedB {
         let k: Int, n: Int
         let isa: ISA
