@@ -60,9 +60,10 @@ enum BLAS {
 
     /// Whether OpenBLAS runs AVX2+FMA or AVX-512 kernels here (it recognised the CPU). Those beat
     /// Myelin's packed kernels on most shapes: on a 2-core AMD EPYC (Zen 4) with the Cooperlake
-    /// kernels, 1.1-1.6x on the products of cnn_train and mlp_train and on Winograd's blocks,
-    /// 0.94-0.98x only on tall products (3136x64 by 64x128), one thread (`/tmp`-built harness,
-    /// README "Matrix products"). Its SSE3 fallbacks (an unrecognised CPU) are several times slower.
+    /// kernels, 1.04-1.75x on the products of cnn_train and mlp_train and on Winograd's blocks, and
+    /// 0.94x only on a tall product (3136x64 by 64x128), one thread (`myelin bench --workloads
+    /// gemm_f32_<m>x<k>x<n>`, README "Matrix products"). Its SSE3 fallbacks (an unrecognised CPU)
+    /// are several times slower.
     static let hasFMAKernels: Bool = {
         #if canImport(Accelerate)
         return false
