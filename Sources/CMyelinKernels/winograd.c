@@ -143,6 +143,22 @@ static inline __attribute__((always_inline)) void transpose8(v8 *r) {
     r[7] = __builtin_shufflevector(s3, s7, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
+/// dst[0..<n] = src[0..<n] for the short rows of these images: up to two 8-float blocks, then the
+/// tail in 4-, 2- and 1-float pieces. Every piece has a constant size, so the compiler moves it
+/// with vector loads in place; a memcpy of a variable size was a libc call per row, about a tenth
+/// of cnn_train (perf: __memmove_avx512_unaligned_erms under the transforms).
+static inline __attribute__((always_inline)) void copy_floats(float *dst, const float *src, long n) {
+    // Longer rows: one call, its cost spread over them (a loop of 8-float pieces would be turned
+    // back into that call by the compiler anyway).
+    if (n > 16) { memcpy(dst, src, sizeof(float) * (size_t)n); return; }
+    long i = 0;
+    if (n - i >= 8) { memcpy(dst + i, src + i, 8 * sizeof(float)); i += 8; }
+    if (n - i >= 8) { memcpy(dst + i, src + i, 8 * sizeof(float)); i += 8; }
+    if (n - i >= 4) { memcpy(dst + i, src + i, 4 * sizeof(float)); i += 4; }
+    if (n - i >= 2) { memcpy(dst + i, src + i, 2 * sizeof(float)); i += 2; }
+    if (n - i >= 1) memcpy(dst + i, src + i, sizeof(float));
+}
+
 /// The input rows that the tile rows g0..<g1 read (global tile row g: image g / tilesH, tile row
 /// g % tilesH), copied into strips of `planes` x `rows` x wp floats with the image at column padLeft
 /// and zeros around it: every tile then lies inside its strip, and each tile row is one unchecked
@@ -163,7 +179,7 @@ static float *strips(const float *x, long planes, long h, long w, long padTop, l
                 long yy = top + i;
                 if (yy < 0 || yy >= h) { memset(row, 0, sizeof(float) * (size_t)wp); continue; }
                 for (long j = 0; j < padLeft; j++) row[j] = 0.0f;
-                memcpy(row + padLeft, src + yy * w, sizeof(float) * (size_t)w);
+                copy_floats(row + padLeft, src + yy * w, w);
                 for (long j = 0; j < right; j++) row[padLeft + w + j] = 0.0f;
             }
         }
@@ -185,13 +201,13 @@ static inline __attribute__((always_inline)) void gather(v8 *p, int size, const 
 /// Stores the vector's first n lanes to out[0..<n].
 static inline __attribute__((always_inline)) void put(float *out, const v8 *v, int n) {
     if (n == LANES) memcpy(out, v, sizeof(v8));
-    else memcpy(out, v, sizeof(float) * (size_t)n);
+    else copy_floats(out, (const float *)v, n);
 }
 
 static inline __attribute__((always_inline)) void get(v8 *v, const float *in, int n) {
     if (n == LANES) { memcpy(v, in, sizeof(v8)); return; }
     *v = splat(0.0f);
-    memcpy(v, in, sizeof(float) * (size_t)n);
+    copy_floats((float *)v, in, n);
 }
 
 // MARK: Bodies (m a constant where called; instantiated portable and with AVX2 below)
@@ -254,7 +270,7 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
                 for (int l = 0; l < n; l++) {
                     float *d = dst + l * oh * ow + i * ow;
                     if (cols == m) memcpy(d, &rv[l], sizeof(float) * (size_t)m);
-                    else memcpy(d, &rv[l], sizeof(float) * (size_t)cols);
+                    else copy_floats(d, (const float *)&rv[l], cols);
                 }
             }
         }
