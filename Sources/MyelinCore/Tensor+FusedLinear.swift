@@ -14,8 +14,10 @@ extension Tensor {
     /// `linear(weight:bias:)` followed by `activation`, for a single row without autograd: one
     /// matrix-vector kernel call that adds the bias and applies the activation to each output as
     /// it is produced, with the bits of the three ops run apart. Batch-1 inference (an MLP's
-    /// layers on one sample) then makes one output tensor and one hand-off to the threads per
-    /// layer, not three ops with their passes over the output.
+    /// layers on one sample) then makes one output tensor and one pass over the weights per
+    /// layer, not three ops with their passes over the output: mlp_infer_b1 went from 19.7 to
+    /// 18.3 us a call with two threads (median of the 9 alternating pairs no other process slowed,
+    /// 2-core AMD EPYC, Zen 4) and from 28.6 to 27.3 with one (8 pairs), 5 allocations a call fewer.
     ///
     /// ```swift
     /// let h = withoutGrad { x.fusedLinear(weight: w, bias: b, activation: .relu) }   // x [1, 784], w [512, 784]
