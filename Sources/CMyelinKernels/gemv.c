@@ -62,26 +62,45 @@ static float row1(const float *w, long cols, const float *x) {
     return r;
 }
 
-int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
+// The epilogue on one output: the accumulate add, the bias add, then the activation, each
+// rounded on its own as the separate ops (`y += product`, `+ bias`, `relu`) round them.
+static inline float epilogue(float v, float prior, const float *bias, long r, int accumulate, int activation, float slope) {
+    if (accumulate) v = prior + v;
+    if (bias) v = bias[r] + v;
+    switch (activation) {
+    case MYELIN_GEMV_RELU: return v < 0 ? 0.0f : v;
+    case MYELIN_GEMV_LEAKY_RELU: return v > 0 ? v : v * slope;
+    default: return v;
+    }
+}
+
+int myelin_sgemv_rows_fused(const float *w, long rows, long cols, long ldw, const float *x, float *y,
+                            const float *bias, int accumulate, int activation, float slope) {
     if (!myelin_cpu_has_avx2_fma()) return 0;
     long r = 0;
     float out[4];
     for (; r + 4 <= rows; r += 4) {
         rows4(w + r * ldw, cols, ldw, x, out);
-        for (int j = 0; j < 4; j++) y[r + j] = accumulate ? y[r + j] + out[j] : out[j];
+        for (int j = 0; j < 4; j++) y[r + j] = epilogue(out[j], y[r + j], bias, r + j, accumulate, activation, slope);
     }
-    for (; r < rows; r++) {
-        float v = row1(w + r * ldw, cols, x);
-        y[r] = accumulate ? y[r] + v : v;
-    }
+    for (; r < rows; r++) y[r] = epilogue(row1(w + r * ldw, cols, x), y[r], bias, r, accumulate, activation, slope);
     return 1;
+}
+
+int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
+    return myelin_sgemv_rows_fused(w, rows, cols, ldw, x, y, NULL, accumulate, MYELIN_GEMV_IDENTITY, 0);
 }
 
 #else
 
-int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
-    (void)w; (void)rows; (void)cols; (void)ldw; (void)x; (void)y; (void)accumulate;
+int myelin_sgemv_rows_fused(const float *w, long rows, long cols, long ldw, const float *x, float *y,
+                            const float *bias, int accumulate, int activation, float slope) {
+    (void)w; (void)rows; (void)cols; (void)ldw; (void)x; (void)y; (void)bias; (void)accumulate; (void)activation; (void)slope;
     return 0;
+}
+
+int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate) {
+    return myelin_sgemv_rows_fused(w, rows, cols, ldw, x, y, NULL, accumulate, MYELIN_GEMV_IDENTITY, 0);
 }
 
 #endif

@@ -42,8 +42,20 @@ public final class Linear: Module {
         if input.shape.last != inputSize {
             fatalError("[linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
         }
+        if let y = input.fusedLinear(weight: weight.value, bias: bias?.value, activation: .identity) { return y }
         if packsWeightForInference, let y = packedForward(input) { return y }
         return input.linear(weight: weight.value, bias: bias?.value)
+    }
+
+    /// This layer followed by `activation` (an activation layer after it in a `Sequential`, say),
+    /// as one kernel call where `Tensor.fusedLinear` takes it (a single row without gradients),
+    /// else the layer and then the activation's op. The same bits either way.
+    public func forward(_ input: Tensor, then activation: LinearActivation) -> Tensor {
+        if input.shape.last != inputSize {
+            fatalError("[linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
+        }
+        if let y = input.fusedLinear(weight: weight.value, bias: bias?.value, activation: activation) { return y }
+        return activation.applied(to: forward(input))
     }
 
     /// The product through the packed weight when nothing needs gradients, or nil.
@@ -95,6 +107,16 @@ public final class Dense: Module {
             case .custom(let f): return f(x)
             }
         }
+
+        /// The same activation as the linear kernel's epilogue, or nil when it has none.
+        var linearActivation: LinearActivation? {
+            switch self {
+            case .none: return .identity
+            case .relu: return .relu
+            case .leakyRelu(let slope): return .leakyRelu(slope: slope)
+            default: return nil
+            }
+        }
     }
 
     public init(_ units: Int, activation: Activation = .none, useBias: Bool = true, generator: RandomGenerator = Random.global) {
@@ -119,6 +141,10 @@ public final class Dense: Module {
     public override func forward(_ input: Tensor) -> Tensor {
         guard let features = input.shape.last else { fatalError("[dense] needs inputs with at least 1 dimension, got a scalar") }
         build(inputSize: features)
+        // Activations the linear kernel applies itself run with the product (batch-1 inference).
+        if ModuleSummaryRecorder.current == nil, let fused = activation.linearActivation {
+            return linear!.forward(input, then: fused)
+        }
         return activation.apply(linear!(input))
     }
 }

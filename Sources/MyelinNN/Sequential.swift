@@ -21,9 +21,17 @@
 /// ```
 public final class Sequential: Module, SequenceLayer {
     public let layers: [Module]
+    /// For each layer, the activation of the next one when it is a `Linear` followed by an
+    /// activation layer the linear kernel applies itself: batch-1 inference runs the pair as one
+    /// kernel call (`Linear.forward(_:then:)`).
+    private let fusedActivations: [LinearActivation?]
 
     public init(_ layers: [Module]) {
         self.layers = layers
+        fusedActivations = layers.indices.map { i in
+            guard layers[i] is Linear, i + 1 < layers.count else { return nil }
+            return LinearActivation(layer: layers[i + 1])
+        }
         super.init()
     }
 
@@ -32,7 +40,19 @@ public final class Sequential: Module, SequenceLayer {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer(x) }
+        // A module summary records each layer's call: the pairs then run apart.
+        if ModuleSummaryRecorder.current != nil { return layers.reduce(input) { x, layer in layer(x) } }
+        var x = input, i = 0
+        while i < layers.count {
+            if let activation = fusedActivations[i], let linear = layers[i] as? Linear {
+                x = linear.forward(x, then: activation)
+                i += 2
+            } else {
+                x = layers[i](x)
+                i += 1
+            }
+        }
+        return x
     }
 
     /// The layers in turn, the lengths or mask going to those that take them.

@@ -9,6 +9,17 @@
 /// (the caller then uses BLAS).
 int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const float *x, float *y, int accumulate);
 
+/// Activations `myelin_sgemv_rows_fused` applies to each output.
+enum { MYELIN_GEMV_IDENTITY = 0, MYELIN_GEMV_RELU = 1, MYELIN_GEMV_LEAKY_RELU = 2 };
+
+/// `myelin_sgemv_rows` with an epilogue on each output while it is in registers: v = the dot
+/// product; v = y[r] + v with `accumulate`; v = bias[r] + v when `bias` is not NULL; then the
+/// activation (ReLU: v < 0 ? 0 : v; leaky ReLU: v > 0 ? v : v * slope). Each step is rounded
+/// on its own, so the result has the bits of the product, bias add and activation run apart.
+/// Returns 0 when this CPU lacks AVX2 and FMA.
+int myelin_sgemv_rows_fused(const float *w, long rows, long cols, long ldw, const float *x, float *y,
+                            const float *bias, int accumulate, int activation, float slope);
+
 /// 1 when this CPU and OS run AVX2 and FMA code (x86-64 only; 0 elsewhere).
 int myelin_cpu_has_avx2_fma(void);
 

@@ -141,6 +141,32 @@ enum BLAS {
         call(a, opA, b, opB, c, m: m, n: n, k: k, ldc: n, accumulate: accumulate)
     }
 
+    /// One row `x` (k floats) times a Linear weight's transpose, `y = act(x Wᵀ + bias)` with W
+    /// `[n, k]` whose rows are contiguous and `ldw` apart, the bias add and activation done on each
+    /// output in the kernel (`myelin_sgemv_rows_fused`): the bits of the product, bias add and
+    /// activation run as three ops, in one pass and one hand-off to the threads. The outputs are
+    /// split across threads as `gemm` splits a single row (same sizes, same chunks), so each
+    /// core keeps reading its half of a layer from its own cache. False when this CPU lacks
+    /// AVX2 and FMA (nothing written).
+    static func rowTimesWeightFused(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, ldw: Int,
+                                    _ y: UnsafeMutablePointer<Float>, n: Int, k: Int, bias: UnsafePointer<Float>?,
+                                    activation: Int32, slope: Float) -> Bool {
+        guard hasGemvKernel else { return false }
+        let threads = Threading.count
+        if threads > 1 && n * k >= 1 << 17 && n >= 4 * threads * 8 {
+            let chunks = threads
+            ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
+                let lo = n * t / chunks, hi = n * (t + 1) / chunks
+                _ = myelin_sgemv_rows_fused(w + lo * ldw, hi - lo, k, ldw, x, y + lo, bias.map { $0 + lo }, 0, activation, slope)
+            }
+            return true
+        }
+        return myelin_sgemv_rows_fused(w, n, k, ldw, x, y, bias, 0, activation, slope) != 0
+    }
+
+    /// Whether `myelin_sgemv_rows_fused` runs here (AVX2 and FMA).
+    static let hasGemvKernel: Bool = myelin_cpu_has_avx2_fma() != 0
+
     /// A single row times a matrix as a matrix-vector product (sgemv is several times faster
     /// than sgemm for one row, which is what batch-1 inference does).
     @inline(__always)
