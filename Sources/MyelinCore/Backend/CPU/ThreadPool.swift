@@ -109,8 +109,12 @@ final class ThreadPool: @unchecked Sendable {
 
     /// Returns once every claimed unit of the job is done: polls, then yields, then sleeps until
     /// the last worker signals (a chunk may take milliseconds, or its worker may have lost its core).
+    ///
+    /// Unlike an idle worker, the caller keeps yielding when the cores are oversubscribed: a thread
+    /// that sleeps there waits for a time slice after its wake-up, and the caller is on the job's
+    /// critical path.
     private func waitForUnits() {
-        var backoff = Backoff()
+        var backoff = Backoff(yieldNanos: Backoff.callerYieldNanos, blocksWhenContended: false)
         while remaining.load(ordering: .acquiring) > 0 {
             if backoff.keepPolling() { continue }
             pthread_mutex_lock(&mutex)
@@ -167,7 +171,7 @@ final class ThreadPool: @unchecked Sendable {
     private func workerLoop(participant: Int, seen initial: Int) {
         var seen = initial
         while true {
-            var backoff = Backoff()
+            var backoff = Backoff(yieldNanos: Backoff.yieldNanos, blocksWhenContended: true)
             while generation.load(ordering: .acquiring) == seen {
                 if !backoff.keepPolling() {
                     pthread_mutex_lock(&mutex)
@@ -199,15 +203,26 @@ final class ThreadPool: @unchecked Sendable {
 private struct Backoff {
     /// Pure polling, long enough to cover the gaps between the ops of a training step.
     static let spinNanos: UInt64 = 50_000
-    /// Polling with a yield each time, until the waiter blocks.
+    /// Polling with a yield each time, until an idle worker blocks.
     static let yieldNanos: UInt64 = 500_000
+    /// The same for a caller waiting for its job's last chunks.
+    static let callerYieldNanos: UInt64 = 2_000_000
     /// A yield longer than this ran another thread: a yield to nobody is a system call, under a few
     /// microseconds.
     static let contendedNanos: UInt64 = 20_000
 
+    private let yieldLimit: UInt64
+    private let blocksWhenContended: Bool
     private var polls = 0
     private var start: UInt64 = 0
     private var yielding = false
+
+    /// A waiter that yields until `yieldNanos`; `blocksWhenContended`: blocks as soon as a yield
+    /// shows another thread wanted its core.
+    init(yieldNanos: UInt64, blocksWhenContended: Bool) {
+        yieldLimit = yieldNanos
+        self.blocksWhenContended = blocksWhenContended
+    }
 
     /// Whether to poll again (after yielding, past the spin phase); false once the waiter should block.
     @inline(__always)
@@ -222,9 +237,9 @@ private struct Backoff {
             yielding = true
         }
         let before = monotonicNanos()
-        if before &- start >= Backoff.yieldNanos { return false }
+        if before &- start >= yieldLimit { return false }
         sched_yield()
-        return monotonicNanos() &- before < Backoff.contendedNanos
+        return !blocksWhenContended || monotonicNanos() &- before < Backoff.contendedNanos
     }
 }
 
