@@ -199,7 +199,7 @@ final class ThreadPool: @unchecked Sendable {
 /// blocking after about a millisecond, as OpenMP runtimes do after their spin count, keeps an idle
 /// process from using CPU. A yield that returns late means another thread ran on this core, so the
 /// cores are oversubscribed and polling longer would only take time from the thread waited for:
-/// the waiter then blocks at once.
+/// an idle worker then blocks at once (a waiting caller does not, see `waitForUnits`).
 private struct Backoff {
     /// Pure polling, long enough to cover the gaps between the ops of a training step.
     static let spinNanos: UInt64 = 50_000
