@@ -3,12 +3,15 @@ import Glibc
 #else
 import Darwin
 #endif
+import Foundation
 import Synchronization
 import Testing
 @testable import MyelinCore
 
 /// The worker pool runs every chunk exactly once, whatever the chunk count (above 64 chunks
-/// share claim units), from nested and concurrent callers, and back to back without losing a job.
+/// share claim units), from nested and concurrent callers, and back to back without losing a job;
+/// its threads stop using the CPU when they have nothing to do, and a pool with more threads than
+/// cores does not stall.
 @Suite struct ThreadPoolTests {
     @Test(arguments: [2, 3, 63, 64, 65, 130, 1000])
     func everyChunkRunsOnce(chunks: Int) {
@@ -54,4 +57,125 @@ import Testing
         Threading.parallelFor(n, grain: 1000) { lo, hi in sum.add((lo..<hi).reduce(0, +), ordering: .relaxed) }
         #expect(sum.load(ordering: .relaxed) == n * (n - 1) / 2)
     }
+
+    @Test func idleWorkersStopUsingTheCPU() {
+        // Back-to-back jobs for a while leave the worker spinning for the next one; once jobs stop,
+        // it must soon stop spinning (a process idle between calls, or after a training, should not
+        // keep a core busy). The worker's own CPU clock is read, so other tests running in this
+        // process at the same time do not count.
+        let pool = ThreadPool(workers: 1)
+        let caller = pthread_self()
+        let workerClock = Mutex<clockid_t?>(nil)
+        let start = monotonicNow()
+        while monotonicNow() - start < 0.05 || (workerClock.withLock { $0 } == nil && monotonicNow() - start < 10) {
+            pool.run(chunks: 2, threads: 2) { _ in
+                guard pthread_equal(pthread_self(), caller) == 0 else { return }
+                var clock = clockid_t()
+                if pthread_getcpuclockid(pthread_self(), &clock) == 0 { workerClock.withLock { $0 = clock } }
+            }
+        }
+        guard let clock = workerClock.withLock({ $0 }) else {
+            Issue.record("the worker never ran a chunk")
+            return
+        }
+        usleep(50_000)  // grace: the pool may spin for a little while after the last job
+        let cpu0 = cpuSeconds(clock), wall0 = monotonicNow()
+        usleep(300_000)
+        let cpu = cpuSeconds(clock) - cpu0, wall = monotonicNow() - wall0
+        // A spinning worker uses all of the window's CPU (less on a busy machine, but rarely below a quarter).
+        #expect(cpu < 0.05 * wall, "worker used \(cpu * 1e3) ms of CPU in \(wall * 1e3) ms idle")
+    }
+
+    @Test func aCallerWaitingForASlowChunkDoesNotSpin() {
+        // The caller finishes its chunk first and waits for the worker's, which takes 200 ms: the
+        // wait must give the core back (another process, or this one's other threads, may need it).
+        let pool = ThreadPool(workers: 1)
+        let caller = pthread_self()
+        for _ in 0..<20 {
+            let workerRan = Atomic<Bool>(false)
+            let cpu0 = cpuSeconds(CLOCK_THREAD_CPUTIME_ID), wall0 = monotonicNow()
+            pool.run(chunks: 2, threads: 2) { _ in
+                // The caller's chunk is short but leaves the worker time to claim the other.
+                guard pthread_equal(pthread_self(), caller) == 0 else { usleep(2_000); return }
+                workerRan.store(true, ordering: .relaxed)
+                usleep(200_000)
+            }
+            let cpu = cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - cpu0, wall = monotonicNow() - wall0
+            // The caller ran both chunks (the worker was late): try again.
+            guard workerRan.load(ordering: .relaxed) else { continue }
+            #expect(wall >= 0.2)
+            #expect(cpu < 0.2 * wall, "caller used \(cpu * 1e3) ms of CPU waiting \(wall * 1e3) ms")
+            return
+        }
+        Issue.record("the worker never ran a chunk")
+    }
+
+    #if os(Linux)
+    @Test func twoThreadsOnOneCoreDoNotStall() throws {
+        // The caller and the worker pinned to the same core, as when two processes' pools share the
+        // machine's cores: whoever waits must hand the core over rather than spin through its time
+        // slice (a slice is milliseconds, the jobs microseconds). Compared with the same jobs run serially.
+        let times = Mutex<(serial: Double, pooled: Double)?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { finished.signal() }
+            // The worker inherits the creating thread's CPU mask.
+            guard pinToOneCPU() else { return }
+            let pool = ThreadPool(workers: 1)
+            let sink = Atomic<Int>(0)
+            let work: (Int) -> Void = { c in
+                var x = c
+                for i in 0..<20_000 { x = x &* 31 &+ i }
+                sink.wrappingAdd(x, ordering: .relaxed)
+            }
+            let jobs = 200
+            pool.run(chunks: 2, threads: 2, work)
+            var t = monotonicNow()
+            for _ in 0..<jobs { pool.run(chunks: 2, threads: 1, work) }
+            let serial = monotonicNow() - t
+            t = monotonicNow()
+            for _ in 0..<jobs { pool.run(chunks: 2, threads: 2, work) }
+            let pooled = monotonicNow() - t
+            times.withLock { $0 = (serial, pooled) }
+        }
+        thread.start()
+        finished.wait()
+        let measured = try #require(times.withLock { $0 }, "could not pin a thread to one core")
+        // Serially the jobs take tens of milliseconds; a caller spinning through time slices takes seconds.
+        #expect(measured.pooled < 3 * measured.serial + 0.1,
+                "pooled \(measured.pooled * 1e3) ms, serial \(measured.serial * 1e3) ms")
+    }
+    #endif
+}
+
+#if os(Linux)
+/// Restricts the calling thread to the lowest-numbered CPU it may use; false if it cannot.
+///
+/// Glibc's module hides the `sched_*affinity` calls (they need `_GNU_SOURCE`), so they are looked up by name.
+private func pinToOneCPU() -> Bool {
+    typealias Affinity = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
+    guard let get = dlsym(nil, "sched_getaffinity"), let set = dlsym(nil, "sched_setaffinity") else { return false }
+    var mask = cpu_set_t()
+    let size = MemoryLayout<cpu_set_t>.size
+    guard withUnsafeMutableBytes(of: &mask, { unsafeBitCast(get, to: Affinity.self)(0, size, $0.baseAddress!) }) == 0 else { return false }
+    return withUnsafeMutableBytes(of: &mask) { raw -> Bool in
+        guard let byte = raw.firstIndex(where: { $0 != 0 }) else { return false }
+        let bit = raw[byte].trailingZeroBitCount
+        for i in raw.indices { raw[i] = 0 }
+        raw[byte] = UInt8(1) << UInt8(bit)
+        return unsafeBitCast(set, to: Affinity.self)(0, size, raw.baseAddress!) == 0
+    }
+}
+#endif
+
+private func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+private func cpuSeconds(_ clock: clockid_t) -> Double {
+    var ts = timespec()
+    clock_gettime(clock, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

@@ -5,17 +5,23 @@ import Glibc
 import Darwin
 #endif
 
-/// Myelin's worker threads: persistent, spinning briefly for the next job before they sleep.
+/// Myelin's worker threads: persistent, polling briefly for the next job before they sleep.
 ///
 /// Every parallel kernel (elementwise, reductions, split matrix products) runs here, so a
 /// training step's back-to-back ops find the workers awake (a fresh wake-up costs tens of
 /// microseconds, as long as a 256x256 matmul half) and never compete with another pool.
 ///
+/// Waiting threads (an idle worker, a caller whose chunks are done) poll for a bounded time, then
+/// yield the core between polls, then sleep (see `Backoff`): a process between calls stops using
+/// the CPU within a millisecond, and when the machine has more runnable threads than cores (two
+/// trainings at once, say) a waiter hands its core to the thread it waits for instead of spinning
+/// through its time slice.
+///
 /// A job's body is a plain (non-`@Sendable`) closure: kernels hand it raw pointers into tensor
 /// buffers, and each chunk writes a disjoint range, which the type system cannot express. Marking
 /// it `@Sendable` would cost nothing at run time but would only move the unchecked part into every
 /// one of the ~30 callers (boxes or `nonisolated(unsafe)` copies of each pointer).
-// @unchecked: `job` and `chunkCount` are written only by the caller holding `busy`, before the claim mask publishes them; the pthread mutex and condition exist before any worker starts.
+// @unchecked: `job` and `chunkCount` are written only by the caller holding `busy`, before the claim mask publishes them; the pthread mutex and conditions exist before any worker starts.
 final class ThreadPool: @unchecked Sendable {
     static let shared = ThreadPool(workers: max(0, Threading.maxThreads - 1))
 
@@ -30,21 +36,23 @@ final class ThreadPool: @unchecked Sendable {
     private let participants = Atomic<Int>(1)
     /// Set while a job runs; a second caller (another thread, or a kernel inside a job) runs serially.
     private let busy = Atomic<Bool>(false)
+    /// Workers asleep on `wake`: the caller signals only when there are some.
     private let sleepers = Atomic<Int>(0)
+    /// Set while the caller sleeps on `finished`: the worker finishing the last unit signals it.
+    private let callerAsleep = Atomic<Bool>(false)
     /// The job's chunk count and body: written before the claim mask is published and read only
     /// by a thread holding a claim, when the job cannot end.
     private var chunkCount = 0
     private var job: ((Int) -> Void)?
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
-
-    /// How long an idle worker polls for the next job before sleeping (iterations of an atomic load).
-    private static let spinIterations = 200_000
+    private var finished = pthread_cond_t()
 
     init(workers: Int) {
         workerCount = workers
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
+        pthread_cond_init(&finished, nil)
         for index in 0..<workers {
             // The generation before any job: a worker that starts after the first job was posted still
             // takes part in it (reading the counter at its own start would skip that job).
@@ -93,10 +101,33 @@ final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             drain(participant: 0)
-            while remaining.load(ordering: .acquiring) > 0 {}
+            waitForUnits()
             job = nil
         }
         busy.store(false, ordering: .releasing)
+    }
+
+    /// Returns once every claimed unit of the job is done: polls, then yields, then sleeps until
+    /// the last worker signals (a chunk may take milliseconds, or its worker may have lost its core).
+    ///
+    /// Unlike an idle worker, the caller keeps yielding when the cores are oversubscribed: a thread
+    /// that sleeps there waits for a time slice after its wake-up, and the caller is on the job's
+    /// critical path.
+    private func waitForUnits() {
+        var backoff = Backoff(yieldNanos: Backoff.callerYieldNanos, blocksWhenContended: false)
+        while remaining.load(ordering: .acquiring) > 0 {
+            if backoff.keepPolling() { continue }
+            pthread_mutex_lock(&mutex)
+            // Sequentially consistent with the count: the worker taking it to 0 either sees the
+            // flag and signals, or the count read here is already 0.
+            callerAsleep.store(true, ordering: .sequentiallyConsistent)
+            while remaining.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_cond_wait(&finished, &mutex)
+            }
+            callerAsleep.store(false, ordering: .relaxed)
+            pthread_mutex_unlock(&mutex)
+            return
+        }
     }
 
     /// Claims and runs units until none are left.
@@ -129,16 +160,20 @@ final class ThreadPool: @unchecked Sendable {
         guard claimed.bitwiseOr(bit, ordering: .acquiringAndReleasing).oldValue & bit == 0 else { return }
         let chunks = chunkCount, units = min(chunks, 64)
         for c in (u * chunks / units)..<((u + 1) * chunks / units) { job!(c) }
-        remaining.subtract(1, ordering: .releasing)
+        if remaining.subtract(1, ordering: .sequentiallyConsistent).newValue == 0
+            && callerAsleep.load(ordering: .sequentiallyConsistent) {
+            pthread_mutex_lock(&mutex)
+            pthread_cond_signal(&finished)
+            pthread_mutex_unlock(&mutex)
+        }
     }
 
     private func workerLoop(participant: Int, seen initial: Int) {
         var seen = initial
         while true {
-            var spins = 0
+            var backoff = Backoff(yieldNanos: Backoff.yieldNanos, blocksWhenContended: true)
             while generation.load(ordering: .acquiring) == seen {
-                spins += 1
-                if spins >= ThreadPool.spinIterations {
+                if !backoff.keepPolling() {
                     pthread_mutex_lock(&mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     while generation.load(ordering: .sequentiallyConsistent) == seen {
@@ -153,6 +188,66 @@ final class ThreadPool: @unchecked Sendable {
             drain(participant: participant)
         }
     }
+}
+
+/// How a thread waits for another: it polls for `spinNanos`, then yields its core between polls
+/// until `yieldNanos` have passed, then should block.
+///
+/// Polling keeps the wake-up latency of back-to-back jobs (batch-1 inference runs a job every few
+/// microseconds) at a cache-line transfer. Past that, yielding costs a solo process a system call
+/// per poll but lets a thread waiting on the same core (a preempted worker, another process) run;
+/// blocking after about a millisecond, as OpenMP runtimes do after their spin count, keeps an idle
+/// process from using CPU. A yield that returns late means another thread ran on this core, so the
+/// cores are oversubscribed and polling longer would only take time from the thread waited for:
+/// an idle worker then blocks at once (a waiting caller does not, see `waitForUnits`).
+private struct Backoff {
+    /// Pure polling, long enough to cover the gaps between the ops of a training step.
+    static let spinNanos: UInt64 = 50_000
+    /// Polling with a yield each time, until an idle worker blocks.
+    static let yieldNanos: UInt64 = 500_000
+    /// The same for a caller waiting for its job's last chunks.
+    static let callerYieldNanos: UInt64 = 2_000_000
+    /// A yield longer than this ran another thread: a yield to nobody is a system call, under a few
+    /// microseconds.
+    static let contendedNanos: UInt64 = 20_000
+
+    private let yieldLimit: UInt64
+    private let blocksWhenContended: Bool
+    private var polls = 0
+    private var start: UInt64 = 0
+    private var yielding = false
+
+    /// A waiter that yields until `yieldNanos`; `blocksWhenContended`: blocks as soon as a yield
+    /// shows another thread wanted its core.
+    init(yieldNanos: UInt64, blocksWhenContended: Bool) {
+        yieldLimit = yieldNanos
+        self.blocksWhenContended = blocksWhenContended
+    }
+
+    /// Whether to poll again (after yielding, past the spin phase); false once the waiter should block.
+    @inline(__always)
+    mutating func keepPolling() -> Bool {
+        if !yielding {
+            // The clock costs tens of nanoseconds; an atomic load, one.
+            polls &+= 1
+            if polls & 255 != 0 { return true }
+            let now = monotonicNanos()
+            if start == 0 { start = now }
+            if now &- start < Backoff.spinNanos { return true }
+            yielding = true
+        }
+        let before = monotonicNanos()
+        if before &- start >= yieldLimit { return false }
+        sched_yield()
+        return !blocksWhenContended || monotonicNanos() &- before < Backoff.contendedNanos
+    }
+}
+
+@inline(__always)
+private func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 /// What a new worker thread starts with: its pool and its participant number.
