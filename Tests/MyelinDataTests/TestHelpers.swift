@@ -1,13 +1,10 @@
 import Foundation
+import MyelinTestSupport
 import MyelinCore
 @testable import MyelinData
 
-/// A fresh temporary folder for one test.
-func makeTempDir(_ tag: String = "data") -> String {
-    let dir = NSTemporaryDirectory() + "myelin-\(tag)-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
+/// A fresh temporary folder for one test, removed when the tests end.
+func makeTempDir(_ tag: String = "data") -> String { temporaryTestFolder(tag) }
 
 func writeText(_ text: String, _ path: String) {
     try! text.write(toFile: path, atomically: true, encoding: .utf8)

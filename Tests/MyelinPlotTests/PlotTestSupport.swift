@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import CZlib
 import MyelinPlot
+import MyelinTestSupport
 
 /// Element counts of a well-formed XML document, or nil (with the parser's error) when it is not.
 final class ElementCounter: NSObject, XMLParserDelegate {
@@ -146,7 +147,7 @@ func examplesFolder() -> String {
 }
 
 func temporaryFolder() -> String {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("myelin-plot-\(UUID().uuidString)")
+    let path = temporaryTestPath("plot")
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

@@ -8,7 +8,7 @@ import Testing
 /// The registry of pretrained models: search order, downloads through a mirror, checksums, bad files.
 @Suite struct PretrainedRegistryTests {
     func folder() -> String {
-        let dir = NSTemporaryDirectory() + "myelin-pretrained-\(UUID().uuidString)"
+        let dir = temporaryTestPath("pretrained")
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }

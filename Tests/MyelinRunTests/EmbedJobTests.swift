@@ -8,7 +8,7 @@ import Testing
 /// `myelin embed` and `myelin search` as a library: text files, output files, nearest lines.
 @Suite struct EmbedJobTests {
     func file(_ text: String) -> String {
-        let path = NSTemporaryDirectory() + "myelin-embed-\(UUID().uuidString).txt"
+        let path = temporaryTestPath("embed", suffix: ".txt")
         FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
@@ -22,13 +22,13 @@ import Testing
 
     @Test func vectorsAreWrittenAsNPYOrCSV() throws {
         let v = Tensor(shape: [2, 3], scalars: [1, 0.5, -2, 0, 0.25, 3] as [Float])
-        let npy = NSTemporaryDirectory() + "myelin-embed-\(UUID().uuidString).npy"
+        let npy = temporaryTestPath("embed", suffix: ".npy")
         try EmbedJob.write(v, to: npy)
         #expect(try Tensor(npyFile: npy).floats == v.floats)
-        let csv = NSTemporaryDirectory() + "myelin-embed-\(UUID().uuidString).csv"
+        let csv = temporaryTestPath("embed", suffix: ".csv")
         try EmbedJob.write(v, to: csv)
         #expect(try String(contentsOfFile: csv, encoding: .utf8) == "1.0,0.5,-2.0\n0.0,0.25,3.0\n")
-        let bad = NSTemporaryDirectory() + "myelin-embed-\(UUID().uuidString).txt"
+        let bad = temporaryTestPath("embed", suffix: ".txt")
         #expect(throws: RunError.self) { try EmbedJob.write(v, to: bad) }
         #expect(!FileManager.default.fileExists(atPath: bad))
         #expect(EmbedJob.preview("a\tb\nc", width: 60) == "a b c")

@@ -1,4 +1,5 @@
 import Foundation
+import MyelinTestSupport
 @testable import MyelinTrain
 import MyelinCore
 import MyelinNN
@@ -43,9 +44,5 @@ struct Scripted: Metric {
     func value() -> Double { values[Swift.min(Swift.max(resets - 1, 0), values.count - 1)] }
 }
 
-/// A fresh temporary folder.
-func temporaryFolder() -> String {
-    let path = NSTemporaryDirectory() + "myelin-train-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+/// A fresh temporary folder, removed when the tests end.
+func temporaryFolder() -> String { temporaryTestFolder("train") }
