@@ -199,7 +199,8 @@ enum BLAS {
     private static func call<T: FloatElement>(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ b: UnsafePointer<T>, _ opB: BLASOperand,
                                               _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int, ldc: Int,
                                               accumulate: Bool) {
-        if m == 1 && ldc == n && k > 0 {
+        // One row: C is its n contiguous values whatever ldc says (a column split passes the full width).
+        if m == 1 && k > 0 {
             rowTimesMatrix(a, opA, b, opB, c, n: n, k: k, accumulate: accumulate)
             return
         }
