@@ -39,12 +39,7 @@ public final class Linear: Module {
     private var packedGeneration = 0
 
     public override func forward(_ input: Tensor) -> Tensor {
-        if input.shape.last != inputSize {
-            fatalError("[linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
-        }
-        if let y = input.fusedLinear(weight: weight.value, bias: bias?.value, activation: .identity) { return y }
-        if packsWeightForInference, let y = packedForward(input) { return y }
-        return input.linear(weight: weight.value, bias: bias?.value)
+        forward(input, then: .identity)
     }
 
     /// This layer followed by `activation` (an activation layer after it in a `Sequential`, say),
@@ -55,7 +50,9 @@ public final class Linear: Module {
             fatalError("[linear] expected inputs with \(inputSize) features in the last dimension, got shape \(input.shape)")
         }
         if let y = input.fusedLinear(weight: weight.value, bias: bias?.value, activation: activation) { return y }
-        return activation.applied(to: forward(input))
+        // Where the fused kernel declines, it declines for every activation: the product alone.
+        let packed = packsWeightForInference ? packedForward(input) : nil
+        return activation.applied(to: packed ?? input.linear(weight: weight.value, bias: bias?.value))
     }
 
     /// The product through the packed weight when nothing needs gradients, or nil.

@@ -20,10 +20,8 @@ private let removeAtExit: Void = {
 /// let dir = temporaryTestFolder("train")
 /// ```
 public func temporaryTestFolder(_ tag: String) -> String {
-    _ = removeAtExit
-    let path = NSTemporaryDirectory() + "myelin-\(tag)-\(UUID().uuidString)"
+    let path = temporaryTestPath(tag)
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    madeFolders.withLock { $0.append(path) }
     return path
 }
 

@@ -100,13 +100,8 @@ enum BLAS {
             return
         }
         // One row (batch-1 inference) is bound by reading B: split B's columns across threads.
-        if m == 1 && threads > 1 && n * k >= 1 << 17 && n >= 4 * threads * 8 {
-            // One chunk per thread: the pool hands chunk t to the same thread on every call, so each
-            // core reads its part of the weights from its own cache (alternating mlp_infer_b1 runs:
-            // 24 us against 25-28 with two chunks per thread claimed first-come).
-            let chunks = threads
-            ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
-                let lo = n * t / chunks, hi = n * (t + 1) / chunks
+        if m == 1 && splitsOneRow(n: n, k: k, threads: threads) {
+            overOneRowOutputs(n: n, threads: threads) { lo, hi in
                 rowTimesMatrix(a, opA, b + opB.columnOffset(lo), opB, c + lo, n: hi - lo, k: k, accumulate: accumulate)
             }
             return
@@ -151,12 +146,11 @@ enum BLAS {
     static func rowTimesWeightFused(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, ldw: Int,
                                     _ y: UnsafeMutablePointer<Float>, n: Int, k: Int, bias: UnsafePointer<Float>?,
                                     activation: Int32, slope: Float) -> Bool {
-        guard hasGemvKernel else { return false }
+        // The kernel needs AVX2 and FMA, as the packed GEMM does.
+        guard PackedSgemm.available else { return false }
         let threads = Threading.count
-        if threads > 1 && n * k >= 1 << 17 && n >= 4 * threads * 8 {
-            let chunks = threads
-            ThreadPool.shared.run(chunks: chunks, threads: threads) { t in
-                let lo = n * t / chunks, hi = n * (t + 1) / chunks
+        if splitsOneRow(n: n, k: k, threads: threads) {
+            overOneRowOutputs(n: n, threads: threads) { lo, hi in
                 _ = myelin_sgemv_rows_fused(w + lo * ldw, hi - lo, k, ldw, x, y + lo, bias.map { $0 + lo }, 0, activation, slope)
             }
             return true
@@ -164,8 +158,23 @@ enum BLAS {
         return myelin_sgemv_rows_fused(w, n, k, ldw, x, y, bias, 0, activation, slope) != 0
     }
 
-    /// Whether `myelin_sgemv_rows_fused` runs here (AVX2 and FMA).
-    static let hasGemvKernel: Bool = myelin_cpu_has_avx2_fma() != 0
+    /// Whether a single row times an n-output, k-deep weight is split across `threads`: enough
+    /// weights to read (2^17) and at least 32 outputs a thread.
+    @inline(__always)
+    private static func splitsOneRow(n: Int, k: Int, threads: Int) -> Bool {
+        threads > 1 && n * k >= 1 << 17 && n >= 4 * threads * 8
+    }
+
+    /// Runs `body(lo, hi)` over the n outputs of a single row in one chunk per thread. The pool
+    /// hands chunk t to the same thread on every call, so each core reads its part of the weights
+    /// from its own cache (alternating mlp_infer_b1 runs: 24 us against 25-28 with two chunks per
+    /// thread claimed first-come).
+    @inline(__always)
+    private static func overOneRowOutputs(n: Int, threads: Int, _ body: (Int, Int) -> Void) {
+        ThreadPool.shared.run(chunks: threads, threads: threads) { t in
+            body(n * t / threads, n * (t + 1) / threads)
+        }
+    }
 
     /// A single row times a matrix as a matrix-vector product (sgemv is several times faster
     /// than sgemm for one row, which is what batch-1 inference does).
