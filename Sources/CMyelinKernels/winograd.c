@@ -21,6 +21,7 @@
 #endif
 
 typedef float v8 __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
 #define LANES 8
 
 // A macro, not a function: passing or returning a 32-byte vector by value without AVX changes the ABI.
@@ -240,10 +241,44 @@ static inline __attribute__((always_inline)) int input_body(int m, const float *
     return 1;
 }
 
+/// The epilogue's 2x2 max pool of one tile's m x m outputs (r, one vector per output position, a
+/// lane per channel) into pooled [img][o][oh / 2][ow / 2] and index (the flat position in the
+/// unpooled plane), for the windows inside the pooled plane. Each window is scanned as the pooling
+/// kernel's general loop scans it (row by row, from -inf, a larger value or the first NaN wins), so
+/// values and positions are the bits of relu and max pooling run as separate ops.
+static inline __attribute__((always_inline)) void pool_tile(int m, const v8 *r, int n, long img, long oc, long o,
+                                                            long y0, long x0, long oh, long ow, float *pooled,
+                                                            int32_t *index) {
+    long ph = oh / 2, pw = ow / 2;
+    for (int a = 0; a < m / 2; a++) {
+        long py = y0 / 2 + a;
+        if (py >= ph) break;
+        for (int b = 0; b < m / 2; b++) {
+            long px = x0 / 2 + b;
+            if (px >= pw) break;
+            v8 best = splat(-__builtin_inff());
+            v8i at = (v8i){0, 0, 0, 0, 0, 0, 0, 0} + (int)((2 * py) * ow + 2 * px);
+            for (int k = 0; k < 4; k++) {
+                int di = k >> 1, dj = k & 1;
+                v8 v = r[(2 * a + di) * m + 2 * b + dj];
+                v8i take = (v > best) | ((v != v) & (best == best));
+                best = (v8)(((v8i)v & take) | ((v8i)best & ~take));
+                v8i pos = (v8i){0, 0, 0, 0, 0, 0, 0, 0} + (int)((2 * py + di) * ow + 2 * px + dj);
+                at = (pos & take) | (at & ~take);
+            }
+            long base = ((img * o + oc) * ph + py) * pw + px;
+            for (int l = 0; l < n; l++) {
+                pooled[base + l * ph * pw] = best[l];
+                index[base + l * ph * pw] = at[l];
+            }
+        }
+    }
+}
+
 /// Products mm [alpha^2][tiles][o] (channels contiguous): eight output channels of one tile at a time.
 static inline __attribute__((always_inline)) void output_body(int m, const float *mm, long o, long t0, long t1,
-                                                              long tilesH, long tilesW, const float *bias, float *y,
-                                                              long oh, long ow) {
+                                                              long tilesH, long tilesW, const float *bias, int relu,
+                                                              float *y, int32_t *index, long oh, long ow) {
     int a = m + 2;
     long T = t1 - t0, per = tilesH * tilesW;
     for (long t = t0; t < t1; t++) {
@@ -260,6 +295,13 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
                 v8 b;
                 get(&b, bias + oc, n);
                 for (int e = 0; e < m * m; e++) r[e] += b;
+            }
+            // relu as the op computes it, v < 0 ? 0 : v (so -0 and NaN pass unchanged).
+            if (relu)
+                for (int e = 0; e < m * m; e++) r[e] = (v8)((v8i)r[e] & ~(r[e] < splat(0.0f)));
+            if (index) {
+                pool_tile(m, r, n, img, oc, o, y0, x0, oh, ow, y, index);
+                continue;
             }
             // Each output row: transposed to one vector per channel, stored whole where the tile
             // lies inside, clipped at the right and bottom edges.
@@ -314,9 +356,9 @@ static inline __attribute__((always_inline)) int gradout_body(int m, const float
                       : input_body(4, x, c, h, w, pt, pl, th, tw, t0, t1, v);                                         \
     }                                                                                                                \
     attr static void output_##suffix(int m, const float *mm, long o, long t0, long t1, long th, long tw,             \
-                                     const float *bias, float *y, long oh, long ow) {                                \
-        if (m == 2) output_body(2, mm, o, t0, t1, th, tw, bias, y, oh, ow);                                          \
-        else output_body(4, mm, o, t0, t1, th, tw, bias, y, oh, ow);                                                 \
+                                     const float *bias, int relu, float *y, int32_t *index, long oh, long ow) {      \
+        if (m == 2) output_body(2, mm, o, t0, t1, th, tw, bias, relu, y, index, oh, ow);                             \
+        else output_body(4, mm, o, t0, t1, th, tw, bias, relu, y, index, oh, ow);                                    \
     }                                                                                                                \
     attr static int gradout_##suffix(int m, const float *gy, long o, long oh, long ow, long th, long tw, long t0,    \
                                      long t1, float *z) {                                                            \
@@ -342,9 +384,9 @@ int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, lon
 }
 
 void myelin_winograd_output_f32(int m, const float *mm, long o, long t0, long t1, long tilesH, long tilesW,
-                                const float *bias, float *y, long oh, long ow) {
-    if (HAS_AVX2) output_avx2(m, mm, o, t0, t1, tilesH, tilesW, bias, y, oh, ow);
-    else output_portable(m, mm, o, t0, t1, tilesH, tilesW, bias, y, oh, ow);
+                                const float *bias, int relu, float *y, int32_t *index, long oh, long ow) {
+    if (HAS_AVX2) output_avx2(m, mm, o, t0, t1, tilesH, tilesW, bias, relu, y, index, oh, ow);
+    else output_portable(m, mm, o, t0, t1, tilesH, tilesW, bias, relu, y, index, oh, ow);
 }
 
 int myelin_winograd_gradout_f32(int m, const float *gy, long o, long oh, long ow, long tilesH, long tilesW, long t0,

@@ -41,6 +41,7 @@ public enum PrimitiveRegistry {
         add(Pooling.MaxIndex.self); add(Pooling.MaxGather.self); add(Pooling.MaxScatter.self)
         add(Pooling.Average.self); add(Pooling.AverageBackward.self)
         add(Convolution.Forward.self); add(Convolution.InputGrad.self); add(Convolution.WeightGrad.self)
+        add(Convolution.Fused.self); add(Convolution.FusedIndex.self)
         add(LinearAlgebra.Matmul.self); add(LinearAlgebra.Linear.self)
         add(Convert.self); add(Indexing.View.self); add(Indexing.Put.self); add(Join.self); add(Flip.self); add(ConstantPad.self)
         add(Gathering.Gather.self); add(Gathering.IndexSelect.self); add(Gathering.Scatter.self); add(Gathering.Where.self)

@@ -62,6 +62,18 @@ public final class Conv2d: Module {
         }
         return y
     }
+
+    /// The layer followed by the ops of `epilogue` in one pass (`conv2d(_:...:then:)`): the same
+    /// values and gradients as the layers run apart. A `Sequential` calls it for a Conv2d followed
+    /// by ReLU and/or MaxPool2d(2).
+    ///
+    /// ```swift
+    /// let y = conv.forward(x, then: .reluMaxPool)   // MaxPool2d(kernelSize: 2)(ReLU()(conv(x)))
+    /// ```
+    public func forward(_ input: Tensor, then epilogue: ConvEpilogue) -> Tensor {
+        input.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                     then: epilogue)
+    }
 }
 
 /// A 1-D convolution layer over [N, C, L] inputs, as PyTorch's `nn.Conv1d`: weight

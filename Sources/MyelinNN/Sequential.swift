@@ -21,16 +21,32 @@
 /// ```
 public final class Sequential: Module, SequenceLayer {
     public let layers: [Module]
-    /// For each layer, the activation of the next one when it is a `Linear` followed by an
-    /// activation layer the linear kernel applies itself: batch-1 inference runs the pair as one
-    /// kernel call (`Linear.forward(_:then:)`).
-    private let fusedActivations: [LinearActivation?]
+    /// For each layer, the layers after it that its kernel applies itself, run as one call:
+    /// - a `Linear` followed by an activation layer the linear kernel applies (batch-1 inference
+    ///   runs the pair as one kernel call, `Linear.forward(_:then:)`);
+    /// - a `Conv2d` followed by `ReLU` and/or `MaxPool2d(kernelSize: 2)`, applied while the output
+    ///   is in cache (`Conv2d.forward(_:then:)`), in training too.
+    private let fusions: [Fusion?]
+
+    private enum Fusion {
+        case linear(LinearActivation)
+        case conv(ConvEpilogue, layers: Int)
+    }
 
     public init(_ layers: [Module]) {
         self.layers = layers
-        fusedActivations = layers.indices.map { i in
-            guard layers[i] is Linear, i + 1 < layers.count else { return nil }
-            return LinearActivation(layer: layers[i + 1])
+        fusions = layers.indices.map { i in
+            guard i + 1 < layers.count else { return nil }
+            if layers[i] is Linear { return LinearActivation(layer: layers[i + 1]).map { .linear($0) } }
+            guard layers[i] is Conv2d else { return nil }
+            var epilogue = ConvEpilogue(), next = i + 1
+            if layers[next] is ReLU { epilogue.relu = true; next += 1 }
+            if next < layers.count, let pool = layers[next] as? MaxPool2d, pool.kernelSize == 2, pool.stride == 2,
+               pool.padding == 0 {
+                epilogue.maxPool2x2 = true
+                next += 1
+            }
+            return epilogue == .none ? nil : .conv(epilogue, layers: next - i)
         }
         super.init()
     }
@@ -44,10 +60,14 @@ public final class Sequential: Module, SequenceLayer {
         if ModuleSummaryRecorder.current != nil { return layers.reduce(input) { x, layer in layer(x) } }
         var x = input, i = 0
         while i < layers.count {
-            if let activation = fusedActivations[i], let linear = layers[i] as? Linear {
-                x = linear.forward(x, then: activation)
+            switch fusions[i] {
+            case .linear(let activation)?:
+                x = (layers[i] as! Linear).forward(x, then: activation)
                 i += 2
-            } else {
+            case .conv(let epilogue, let count)?:
+                x = (layers[i] as! Conv2d).forward(x, then: epilogue)
+                i += count
+            case nil:
                 x = layers[i](x)
                 i += 1
             }

@@ -113,9 +113,12 @@ int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int
 int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, long padTop, long padLeft, long tilesH,
                                long tilesW, long t0, long t1, float *v);
 /// y [n][o][oh][ow] at tiles t0..<t1 = A^T M A (+ bias[oc]) from mm [alpha^2][t1 - t0][o] (channels
-/// contiguous: the products come out tiles x channels), clipped at the edges.
+/// contiguous: the products come out tiles x channels), clipped at the edges. The epilogue, on the
+/// tile in registers: with `relu`, v < 0 ? 0 : v; with `index` non-null, a 2x2 stride-2 max pool,
+/// y then being the pooled [n][o][oh / 2][ow / 2] and index each maximum's flat position in its
+/// unpooled oh x ow plane (the bits and positions of the separate ops).
 void myelin_winograd_output_f32(int m, const float *mm, long o, long t0, long t1, long tilesH, long tilesW,
-                                const float *bias, float *y, long oh, long ow);
+                                const float *bias, int relu, float *y, int32_t *index, long oh, long ow);
 /// z[e][oc][t - t0] = (A dY A^T)[e] for the m x m tiles of gy [n][o][oh][ow] (zero past the edges):
 /// the output gradient's side of the weight gradient. Returns 0 when its scratch buffer could not
 /// be allocated.

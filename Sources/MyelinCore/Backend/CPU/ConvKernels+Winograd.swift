@@ -114,8 +114,11 @@ extension ConvKernels {
 
     /// y [n, outC, outH, outW] = the 3x3 correlation of x [n, inC, inH, inW], read at (row - padTop,
     /// column - padLeft) and zero outside, with the transformed filters u [alpha^2, outC, inC]; plus bias.
+    /// The epilogue runs on each tile in registers: `relu`, then with `index` a 2x2 max pool, y being
+    /// the pooled [n, outC, outH / 2, outW / 2] (`myelin_winograd_output_f32`).
     static func winogradConv(m: Int, _ x: UnsafePointer<Float>, n: Int, inC: Int, inH: Int, inW: Int, padTop: Int,
                              padLeft: Int, _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                             relu: Bool = false, index: UnsafeMutablePointer<Int32>? = nil,
                              _ y: UnsafeMutablePointer<Float>, outC: Int, outH: Int, outW: Int) {
         let a2 = (m + 2) * (m + 2)
         let tilesH = (outH + m - 1) / m, tilesW = (outW + m - 1) / m, tiles = n * tilesH * tilesW
@@ -149,20 +152,23 @@ extension ConvKernels {
                     }
                     gemm(true, true, nt, outC, inC, ve, nt, u + e * outC * inC, inC, beta: 0, me, outC)
                 }
-                myelin_winograd_output_f32(Int32(m), mm, outC, t0, t1, tilesH, tilesW, bias, y, outH, outW)
+                myelin_winograd_output_f32(Int32(m), mm, outC, t0, t1, tilesH, tilesW, bias, relu ? 1 : 0, y, index,
+                                           outH, outW)
             }
         }
     }
 
     /// out [n, o, oh, ow] = conv(x, w) + bias with F(m x m, 3x3); `g` must be `winogradEligible`.
+    /// With `relu` and `index`, the epilogue of `winogradConv` (out is then the pooled output).
     static func winogradForward(m: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                relu: Bool = false, index: UnsafeMutablePointer<Int32>? = nil,
                                 _ out: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
         let a2 = (m + 2) * (m + 2)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: a2 * g.o * g.c)
         defer { u.deallocate() }
         myelin_winograd_weight_f32(Int32(m), w, g.o, g.c, 0, u)
-        winogradConv(m: m, x, n: g.n, inC: g.c, inH: g.h, inW: g.w, padTop: g.padTop, padLeft: g.padLeft, u, bias, out,
-                     outC: g.o, outH: g.oh, outW: g.ow)
+        winogradConv(m: m, x, n: g.n, inC: g.c, inH: g.h, inW: g.w, padTop: g.padTop, padLeft: g.padLeft, u, bias,
+                     relu: relu, index: index, out, outC: g.o, outH: g.oh, outW: g.ow)
     }
 
     /// dx [n, c, h, w] from gy [n, o, oh, ow]: the "full" correlation of gy with the rotated filters.

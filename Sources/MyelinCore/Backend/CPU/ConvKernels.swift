@@ -269,15 +269,22 @@ enum ConvKernels {
 
     /// out [n, o, oh, ow] = conv(x [n, c, h, w], w [o, cg, kh, kw]) + bias.
     static func forward<T: FloatElement>(_: T.Type, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?,
+                                         relu: Bool = false, index: UnsafeMutablePointer<Int32>? = nil,
                                          _ out: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
         let ohw = g.colCols, rows = g.colRows
         // Fewer samples than threads: each product is split across the threads instead.
         let fewSamples = g.n < Threading.count
+        // The pooling epilogue: each sample's output goes to a buffer (in cache), pooled from there.
+        let pool = index.map { _ in Tensor.slidingGeometry("conv2d", [1, g.o, g.oh, g.ow], kernel: 2, stride: 2, padding: 0,
+                                                           divisor: nil) }
         sampleChunks(g, T.self) { _, lo, hi, col in
+            let sampleOut = pool == nil ? nil : UnsafeMutablePointer<T>.allocate(capacity: g.o * ohw)
+            defer { sampleOut?.deallocate() }
             for s in lo..<hi {
+                let full = sampleOut ?? out + s * g.o * ohw
                 for gi in 0..<g.groups {
                     let b = columns(x, sample: s, group: gi, g, col)
-                    let o = out + (s * g.o + gi * g.og) * ohw
+                    let o = full + gi * g.og * ohw
                     // With a bias, the output starts as the bias and the product adds to it (one
                     // pass over the output instead of BLAS zeroing it and a second pass adding).
                     if let bias {
@@ -286,7 +293,24 @@ enum ConvKernels {
                     gemmMaybeThreaded(fewSamples, false, false, g.og, ohw, rows, w + gi * g.og * rows, rows, b, ohw,
                                       beta: bias == nil ? 0 : 1, o, ohw)
                 }
+                // The epilogue while the sample's output is in cache, as the separate ops compute it.
+                if relu { reluInPlace(full, count: g.o * ohw) }
+                if let pool, let index {
+                    let pooled = pool.oh * pool.ow
+                    PoolKernels.maxForwardPlanes(UnsafePointer(full), out + s * g.o * pooled, index + s * g.o * pooled,
+                                                 pool, 0..<g.o)
+                }
             }
+        }
+    }
+
+    /// x = x < 0 ? 0 : x, the relu op's arithmetic (float32 through its vector kernel).
+    static func reluInPlace<T: FloatElement>(_ x: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            let f = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+            VectorKernels.relu(UnsafePointer(f), f, count)
+        } else {
+            for i in 0..<count where x[i] < 0 { x[i] = 0 }
         }
     }
 
@@ -401,33 +425,40 @@ enum PoolKernels {
     /// NaN wins, as in PyTorch.
     static func maxForward<T: FloatElement>(_: T.Type, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
                                             _ index: UnsafeMutablePointer<Int32>, _ g: PoolGeometry) {
+        ConvKernels.parallelRange(g.planes, minPerChunk: planeGrain(g.h * g.w)) { _, lo, hi in
+            maxForwardPlanes(x, out, index, g, lo..<hi)
+        }
+    }
+
+    /// `maxForward` of the planes in `planes`, on this thread (also a convolution's pooling epilogue).
+    static func maxForwardPlanes<T: FloatElement>(_ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
+                                                  _ index: UnsafeMutablePointer<Int32>, _ g: PoolGeometry,
+                                                  _ planes: Range<Int>) {
         let hw = g.h * g.w, ohw = g.oh * g.ow
         g.rows.lo.withUnsafeBufferPointer { rlo in g.rows.hi.withUnsafeBufferPointer { rhi in
         g.cols.lo.withUnsafeBufferPointer { clo in g.cols.hi.withUnsafeBufferPointer { chi in
             // 2x2, stride 2, no padding: the common CNN pool, without window bookkeeping.
             let simple2x2 = g.h / 2 == g.oh && g.w / 2 == g.ow && (0..<g.oh).allSatisfy { rlo[$0] == 2 * $0 && rhi[$0] == 2 * $0 + 2 }
                 && (0..<g.ow).allSatisfy { clo[$0] == 2 * $0 && chi[$0] == 2 * $0 + 2 }
-            ConvKernels.parallelRange(g.planes, minPerChunk: planeGrain(hw)) { _, lo, hi in
-                for p in lo..<hi {
-                    let xp = x + p * hw, op = out + p * ohw, ip = index + p * ohw
-                    if simple2x2 && maxPool2x2Plane(xp, op, ip, w: g.w, oh: g.oh, ow: g.ow) { continue }
-                    for i in 0..<g.oh {
-                        for j in 0..<g.ow {
-                            var best = -T.infinity, at = rlo[i] * g.w + clo[j]
-                            var r = rlo[i]
-                            while r < rhi[i] {
-                                let row = xp + r * g.w
-                                var c = clo[j]
-                                while c < chi[j] {
-                                    let v = row[c]
-                                    if v > best || (v.isNaN && !best.isNaN) { best = v; at = r * g.w + c }
-                                    c += 1
-                                }
-                                r += 1
+            for p in planes {
+                let xp = x + p * hw, op = out + p * ohw, ip = index + p * ohw
+                if simple2x2 && maxPool2x2Plane(xp, op, ip, w: g.w, oh: g.oh, ow: g.ow) { continue }
+                for i in 0..<g.oh {
+                    for j in 0..<g.ow {
+                        var best = -T.infinity, at = rlo[i] * g.w + clo[j]
+                        var r = rlo[i]
+                        while r < rhi[i] {
+                            let row = xp + r * g.w
+                            var c = clo[j]
+                            while c < chi[j] {
+                                let v = row[c]
+                                if v > best || (v.isNaN && !best.isNaN) { best = v; at = r * g.w + c }
+                                c += 1
                             }
-                            op[i * g.ow + j] = best
-                            ip[i * g.ow + j] = Int32(truncatingIfNeeded: at)
+                            r += 1
                         }
+                        op[i * g.ow + j] = best
+                        ip[i * g.ow + j] = Int32(truncatingIfNeeded: at)
                     }
                 }
             }
