@@ -68,23 +68,7 @@ static inline __attribute__((always_inline)) void a4(const v8 *z, int s, v8 *r, 
     r[0] = z0; r[rs] = e + o; r[2 * rs] = e - o; r[3 * rs] = e4 + o2; r[4 * rs] = e4 - o2; r[5 * rs] = z3;
 }
 
-// Scalar weight transforms (once per product, not per tile): G g and G^T u.
-static void g_apply(int m, const float *g, int s, float *r, int rs) {
-    float g0 = g[0], g1 = g[s], g2 = g[2 * s];
-    if (m == 2) {
-        r[0] = g0; r[rs] = (g0 + g1 + g2) * 0.5f; r[2 * rs] = (g0 - g1 + g2) * 0.5f; r[3 * rs] = g2;
-    } else {
-        // Products by rounded reciprocals rather than divisions (a float32 1/6 is off by 1e-8
-        // relative, far below the transform's own rounding).
-        const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
-        r[0] = g0 * 0.25f;
-        r[rs] = -(g0 + g1 + g2) * sixth;
-        r[2 * rs] = -(g0 - g1 + g2) * sixth;
-        r[3 * rs] = g0 * f24 + g1 * twelfth + g2 * sixth;
-        r[4 * rs] = g0 * f24 - g1 * twelfth + g2 * sixth;
-        r[5 * rs] = g2;
-    }
-}
+// The scalar transform back (once per product, not per tile): G^T u.
 static void gt_apply(int m, const float *u, int s, float *g, int gs) {
     if (m == 2) {
         float u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
@@ -346,6 +330,58 @@ static inline __attribute__((always_inline)) int gradout_body(int m, const float
     return 1;
 }
 
+/// G g G^T for eight filters at a time, one per lane: the destinations u[e][at..<at + 8] are
+/// contiguous (at = oc c + ch, or ch o + oc with `flip`), so each of the alpha^2 results is one
+/// vector store; the taps are gathered lane by lane. Once per product, not per tile.
+static inline __attribute__((always_inline)) void weight_body(int m, const float *w, long o, long c, int flip,
+                                                              float *u) {
+    int a = m + 2;
+    long total = o * c;
+    for (long at = 0; at < total; at += LANES) {
+        int n = (int)(total - at < LANES ? total - at : LANES);
+        v8 g[9], tmp[18], r[36];
+        for (int e = 0; e < 9; e++) g[e] = splat(0.0f);
+        for (int l = 0; l < n; l++) {
+            long d = at + l, oc = flip ? d % o : d / c, ch = flip ? d / o : d % c;
+            const float *k = w + (oc * c + ch) * 9;
+            for (int e = 0; e < 9; e++) g[e][l] = flip ? k[8 - e] : k[e];
+        }
+        for (int j = 0; j < 3; j++) {      // columns: a x 3
+            v8 g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+            v8 *t = tmp + j;
+            if (m == 2) {
+                t[0] = g0; t[3] = (g0 + g1 + g2) * splat(0.5f); t[6] = (g0 - g1 + g2) * splat(0.5f); t[9] = g2;
+            } else {
+                // Products by rounded reciprocals rather than divisions (a float32 1/6 is off by
+                // 1e-8 relative, far below the transform's own rounding).
+                const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
+                t[0] = g0 * splat(0.25f);
+                t[3] = -(g0 + g1 + g2) * splat(sixth);
+                t[6] = -(g0 - g1 + g2) * splat(sixth);
+                t[9] = g0 * splat(f24) + g1 * splat(twelfth) + g2 * splat(sixth);
+                t[12] = g0 * splat(f24) - g1 * splat(twelfth) + g2 * splat(sixth);
+                t[15] = g2;
+            }
+        }
+        for (int i = 0; i < a; i++) {      // rows: a x a
+            v8 g0 = tmp[i * 3], g1 = tmp[i * 3 + 1], g2 = tmp[i * 3 + 2];
+            v8 *t = r + i * a;
+            if (m == 2) {
+                t[0] = g0; t[1] = (g0 + g1 + g2) * splat(0.5f); t[2] = (g0 - g1 + g2) * splat(0.5f); t[3] = g2;
+            } else {
+                const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
+                t[0] = g0 * splat(0.25f);
+                t[1] = -(g0 + g1 + g2) * splat(sixth);
+                t[2] = -(g0 - g1 + g2) * splat(sixth);
+                t[3] = g0 * splat(f24) + g1 * splat(twelfth) + g2 * splat(sixth);
+                t[4] = g0 * splat(f24) - g1 * splat(twelfth) + g2 * splat(sixth);
+                t[5] = g2;
+            }
+        }
+        for (int e = 0; e < a * a; e++) put(u + e * total + at, &r[e], n);
+    }
+}
+
 // Two builds of each body, each with m fixed (fully unrolled transforms): portable, and AVX2 (a
 // ymm per vector instead of two xmm) where the CPU has it. Both give the same bits (no
 // contraction; the same operations in the same order).
@@ -364,6 +400,10 @@ static inline __attribute__((always_inline)) int gradout_body(int m, const float
                                      long t1, float *z) {                                                            \
         return m == 2 ? gradout_body(2, gy, o, oh, ow, th, tw, t0, t1, z)                                             \
                       : gradout_body(4, gy, o, oh, ow, th, tw, t0, t1, z);                                            \
+    }                                                                                                                \
+    attr static void weight_##suffix(int m, const float *w, long o, long c, int flip, float *u) {                   \
+        if (m == 2) weight_body(2, w, o, c, flip, u);                                                                \
+        else weight_body(4, w, o, c, flip, u);                                                                       \
     }
 
 VARIANTS(portable, )
@@ -375,6 +415,7 @@ VARIANTS(avx2, __attribute__((target("avx2,fma"))))
 #define input_avx2 input_portable
 #define output_avx2 output_portable
 #define gradout_avx2 gradout_portable
+#define weight_avx2 weight_portable
 #endif
 
 int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, long padTop, long padLeft, long tilesH,
@@ -396,17 +437,8 @@ int myelin_winograd_gradout_f32(int m, const float *gy, long o, long oh, long ow
 }
 
 void myelin_winograd_weight_f32(int m, const float *w, long o, long c, int flip, float *u) {
-    int a = m + 2;
-    for (long oc = 0; oc < o; oc++)
-        for (long ch = 0; ch < c; ch++) {
-            const float *k = w + (oc * c + ch) * 9;
-            float g[9], tmp[18], r[36];
-            for (int e = 0; e < 9; e++) g[e] = flip ? k[8 - e] : k[e];
-            for (int j = 0; j < 3; j++) g_apply(m, g + j, 3, tmp + j, 3);      // columns: a x 3
-            for (int i = 0; i < a; i++) g_apply(m, tmp + i * 3, 1, r + i * a, 1); // rows: a x a
-            long at = flip ? ch * o + oc : oc * c + ch;
-            for (int e = 0; e < a * a; e++) u[e * o * c + at] = r[e];
-        }
+    if (HAS_AVX2) weight_avx2(m, w, o, c, flip, u);
+    else weight_portable(m, w, o, c, flip, u);
 }
 
 void myelin_winograd_weight_grad_f32(int m, const float *du, long o, long c, float *dw) {

@@ -1,5 +1,6 @@
 import Testing
 @testable import MyelinCore
+import CMyelinKernels
 #if canImport(Glibc)
 import Glibc
 #else
@@ -169,6 +170,39 @@ import Darwin
         if ConvAlgorithm.environment == nil {
             #expect(x.conv2dAlgorithm(w, padding: 1) == .winograd4)
             #expect(x.to(.float64).conv2dAlgorithm(w.to(.float64), padding: 1) == .im2col)
+        }
+    }
+
+    @Test(arguments: [2, 4])
+    func filterTransformIsTheScalarFormulaBitForBit(_ m: Int) {
+        // The vectorised transform (eight filters a lane each) against G g G^T written out in
+        // float32, columns then rows, for 5 x 3 filters (a partial lane group), plain and rotated.
+        let (o, c, a) = (5, 3, m + 2)
+        let w = Tensor.randn([o, c, 3, 3], generator: RandomGenerator(seed: 17)).floats
+        func g(_ v: [Float]) -> [Float] {      // one column or row of 3 to a values
+            let (g0, g1, g2) = (v[0], v[1], v[2])
+            if m == 2 { return [g0, (g0 + g1 + g2) * 0.5, (g0 - g1 + g2) * 0.5, g2] }
+            let sixth: Float = 1.0 / 6.0, twelfth: Float = 1.0 / 12.0, f24: Float = 1.0 / 24.0
+            let r3 = g0 * f24 + g1 * twelfth + g2 * sixth, r4 = g0 * f24 - g1 * twelfth + g2 * sixth
+            return [g0 * 0.25, -(g0 + g1 + g2) * sixth, -(g0 - g1 + g2) * sixth, r3, r4, g2]
+        }
+        for flip in [false, true] {
+            var u = [Float](repeating: .nan, count: a * a * o * c)
+            w.withUnsafeBufferPointer { wp in u.withUnsafeMutableBufferPointer { up in
+                myelin_winograd_weight_f32(Int32(m), wp.baseAddress, o, c, flip ? 1 : 0, up.baseAddress)
+            }}
+            var expected = [Float](repeating: 0, count: u.count)
+            for oc in 0..<o { for ch in 0..<c {
+                let k = (0..<9).map { w[(oc * c + ch) * 9 + (flip ? 8 - $0 : $0)] }
+                let cols = (0..<3).map { j in g([k[j], k[3 + j], k[6 + j]]) }          // cols[j][i]
+                let at = flip ? ch * o + oc : oc * c + ch
+                for i in 0..<a {
+                    let row = g([cols[0][i], cols[1][i], cols[2][i]])
+                    for j in 0..<a { expected[(i * a + j) * o * c + at] = row[j] }
+                }
+            }}
+            let same = u.map(\.bitPattern) == expected.map(\.bitPattern)
+            #expect(same, "m \(m) flip \(flip)")
         }
     }
 }

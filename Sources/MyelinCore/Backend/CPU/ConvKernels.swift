@@ -549,9 +549,10 @@ enum PoolKernels {
     static func maxScatter<T: FloatElement>(_: T.Type, _ gy: UnsafePointer<T>, _ index: UnsafePointer<Int32>,
                                             _ dx: UnsafeMutablePointer<T>, planes: Int, inPlane: Int, outPlane: Int) {
         ConvKernels.parallelRange(planes, minPerChunk: planeGrain(inPlane)) { _, lo, hi in
-            (dx + lo * inPlane).update(repeating: 0, count: (hi - lo) * inPlane)
             for p in lo..<hi {
                 let d = dx + p * inPlane, s = gy + p * outPlane, ip = index + p * outPlane
+                // Zeroed a plane at a time, so the adds find it in cache.
+                d.update(repeating: 0, count: inPlane)
                 for q in 0..<outPlane { d[Int(ip[q])] += s[q] }
             }
         }
