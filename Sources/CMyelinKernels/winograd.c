@@ -201,7 +201,7 @@ static inline __attribute__((always_inline)) void get(v8 *v, const float *in, in
 /// Returns 0 when the scratch buffer could not be allocated.
 static inline __attribute__((always_inline)) int input_body(int m, const float *x, long c, long h, long w, long padTop,
                                                             long padLeft, long tilesH, long tilesW, long t0, long t1,
-                                                            float *v) {
+                                                            float *v, long es) {
     int a = m + 2;
     long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
     float *buf = strips(x, c, h, w, padTop, padLeft, m, a, tilesH, wp, g0, g1);
@@ -218,7 +218,7 @@ static inline __attribute__((always_inline)) int input_body(int m, const float *
             // Columns, then rows: r = B^T d B.
             for (int j = 0; j < a; j++) { if (m == 2) bt2(d + j, a, tmp + j, a); else bt4(d + j, a, tmp + j, a); }
             for (int i = 0; i < a; i++) { if (m == 2) bt2(tmp + i * a, 1, r + i * a, 1); else bt4(tmp + i * a, 1, r + i * a, 1); }
-            for (int e = 0; e < a * a; e++) put(v + (e * c + ch) * T + (t - t0), &r[e], L.n);
+            for (int e = 0; e < a * a; e++) put(v + e * es + ch * T + (t - t0), &r[e], L.n);
         }
     }
     free(buf);
@@ -260,7 +260,7 @@ static inline __attribute__((always_inline)) void pool_tile(int m, const v8 *r, 
 }
 
 /// Products mm [alpha^2][tiles][o] (channels contiguous): eight output channels of one tile at a time.
-static inline __attribute__((always_inline)) void output_body(int m, const float *mm, long o, long t0, long t1,
+static inline __attribute__((always_inline)) void output_body(int m, const float *mm, long es, long o, long t0, long t1,
                                                               long tilesH, long tilesW, const float *bias, int relu,
                                                               float *y, int32_t *index, long oh, long ow) {
     int a = m + 2;
@@ -271,7 +271,7 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
         for (long oc = 0; oc < o; oc += LANES) {
             int n = (int)(o - oc < LANES ? o - oc : LANES);
             v8 mv[36], tmp[24], r[16];
-            for (int e = 0; e < a * a; e++) get(&mv[e], mm + (e * T + (t - t0)) * o + oc, n);
+            for (int e = 0; e < a * a; e++) get(&mv[e], mm + e * es + (t - t0) * o + oc, n);
             // Columns (a -> m rows), then rows: r = A^T M A.
             for (int j = 0; j < a; j++) { if (m == 2) at2(mv + j, a, tmp + j, a); else at4(mv + j, a, tmp + j, a); }
             for (int i = 0; i < m; i++) { if (m == 2) at2(tmp + i * a, 1, r + i * m, 1); else at4(tmp + i * a, 1, r + i * m, 1); }
@@ -306,7 +306,8 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
 
 /// Returns 0 when the scratch buffer could not be allocated.
 static inline __attribute__((always_inline)) int gradout_body(int m, const float *gy, long o, long oh, long ow,
-                                                              long tilesH, long tilesW, long t0, long t1, float *z) {
+                                                              long tilesH, long tilesW, long t0, long t1, float *z,
+                                                              long es) {
     int a = m + 2;
     long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
     float *buf = strips(gy, o, oh, ow, 0, 0, m, m, tilesH, wp, g0, g1);
@@ -323,7 +324,7 @@ static inline __attribute__((always_inline)) int gradout_body(int m, const float
             // Columns (m -> a rows), then rows: r = A dY A^T.
             for (int j = 0; j < m; j++) { if (m == 2) a2(d + j, m, tmp + j, m); else a4(d + j, m, tmp + j, m); }
             for (int i = 0; i < a; i++) { if (m == 2) a2(tmp + i * m, 1, r + i * a, 1); else a4(tmp + i * m, 1, r + i * a, 1); }
-            for (int e = 0; e < a * a; e++) put(z + (e * o + oc) * T + (t - t0), &r[e], L.n);
+            for (int e = 0; e < a * a; e++) put(z + e * es + oc * T + (t - t0), &r[e], L.n);
         }
     }
     free(buf);
@@ -387,19 +388,19 @@ static inline __attribute__((always_inline)) void weight_body(int m, const float
 // contraction; the same operations in the same order).
 #define VARIANTS(suffix, attr)                                                                                       \
     attr static int input_##suffix(int m, const float *x, long c, long h, long w, long pt, long pl, long th, long tw, \
-                                   long t0, long t1, float *v) {                                                     \
-        return m == 2 ? input_body(2, x, c, h, w, pt, pl, th, tw, t0, t1, v)                                          \
-                      : input_body(4, x, c, h, w, pt, pl, th, tw, t0, t1, v);                                         \
+                                   long t0, long t1, float *v, long es) {                                            \
+        return m == 2 ? input_body(2, x, c, h, w, pt, pl, th, tw, t0, t1, v, es)                                      \
+                      : input_body(4, x, c, h, w, pt, pl, th, tw, t0, t1, v, es);                                     \
     }                                                                                                                \
-    attr static void output_##suffix(int m, const float *mm, long o, long t0, long t1, long th, long tw,             \
+    attr static void output_##suffix(int m, const float *mm, long es, long o, long t0, long t1, long th, long tw,    \
                                      const float *bias, int relu, float *y, int32_t *index, long oh, long ow) {      \
-        if (m == 2) output_body(2, mm, o, t0, t1, th, tw, bias, relu, y, index, oh, ow);                             \
-        else output_body(4, mm, o, t0, t1, th, tw, bias, relu, y, index, oh, ow);                                    \
+        if (m == 2) output_body(2, mm, es, o, t0, t1, th, tw, bias, relu, y, index, oh, ow);                         \
+        else output_body(4, mm, es, o, t0, t1, th, tw, bias, relu, y, index, oh, ow);                                \
     }                                                                                                                \
     attr static int gradout_##suffix(int m, const float *gy, long o, long oh, long ow, long th, long tw, long t0,    \
-                                     long t1, float *z) {                                                            \
-        return m == 2 ? gradout_body(2, gy, o, oh, ow, th, tw, t0, t1, z)                                             \
-                      : gradout_body(4, gy, o, oh, ow, th, tw, t0, t1, z);                                            \
+                                     long t1, float *z, long es) {                                                   \
+        return m == 2 ? gradout_body(2, gy, o, oh, ow, th, tw, t0, t1, z, es)                                         \
+                      : gradout_body(4, gy, o, oh, ow, th, tw, t0, t1, z, es);                                        \
     }                                                                                                                \
     attr static void weight_##suffix(int m, const float *w, long o, long c, int flip, float *u) {                   \
         if (m == 2) weight_body(2, w, o, c, flip, u);                                                                \
@@ -419,21 +420,21 @@ VARIANTS(avx2, __attribute__((target("avx2,fma"))))
 #endif
 
 int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, long padTop, long padLeft, long tilesH,
-                              long tilesW, long t0, long t1, float *v) {
-    if (HAS_AVX2) return input_avx2(m, x, c, h, w, padTop, padLeft, tilesH, tilesW, t0, t1, v);
-    return input_portable(m, x, c, h, w, padTop, padLeft, tilesH, tilesW, t0, t1, v);
+                              long tilesW, long t0, long t1, float *v, long es) {
+    if (HAS_AVX2) return input_avx2(m, x, c, h, w, padTop, padLeft, tilesH, tilesW, t0, t1, v, es);
+    return input_portable(m, x, c, h, w, padTop, padLeft, tilesH, tilesW, t0, t1, v, es);
 }
 
-void myelin_winograd_output_f32(int m, const float *mm, long o, long t0, long t1, long tilesH, long tilesW,
+void myelin_winograd_output_f32(int m, const float *mm, long es, long o, long t0, long t1, long tilesH, long tilesW,
                                 const float *bias, int relu, float *y, int32_t *index, long oh, long ow) {
-    if (HAS_AVX2) output_avx2(m, mm, o, t0, t1, tilesH, tilesW, bias, relu, y, index, oh, ow);
-    else output_portable(m, mm, o, t0, t1, tilesH, tilesW, bias, relu, y, index, oh, ow);
+    if (HAS_AVX2) output_avx2(m, mm, es, o, t0, t1, tilesH, tilesW, bias, relu, y, index, oh, ow);
+    else output_portable(m, mm, es, o, t0, t1, tilesH, tilesW, bias, relu, y, index, oh, ow);
 }
 
 int myelin_winograd_gradout_f32(int m, const float *gy, long o, long oh, long ow, long tilesH, long tilesW, long t0,
-                                long t1, float *z) {
-    if (HAS_AVX2) return gradout_avx2(m, gy, o, oh, ow, tilesH, tilesW, t0, t1, z);
-    return gradout_portable(m, gy, o, oh, ow, tilesH, tilesW, t0, t1, z);
+                                long t1, float *z, long es) {
+    if (HAS_AVX2) return gradout_avx2(m, gy, o, oh, ow, tilesH, tilesW, t0, t1, z, es);
+    return gradout_portable(m, gy, o, oh, ow, tilesH, tilesW, t0, t1, z, es);
 }
 
 void myelin_winograd_weight_f32(int m, const float *w, long o, long c, int flip, float *u) {

@@ -102,28 +102,31 @@ int myelin_dgemm(int isa, long m, long n, long k, const double *a, long lda, int
                  const double *b, long ldb, int transB, double *c, long ldc, int accumulate);
 
 /// Winograd F(m x m, 3x3) transforms for float32 convolutions (winograd.c), m = 2 (4x4 tiles) or 4
-/// (6x6 tiles); alpha = m + 2. Buffers are [alpha^2][channels][tiles], tiles contiguous (the
-/// forward products' output [alpha^2][tiles][channels]), so the alpha^2 products are row-major GEMMs. Tile t of a batch with tilesH x tilesW tiles per image is
-/// image t / (tilesH tilesW), output rows m (t % (tilesH tilesW)) / tilesW ... + m, columns likewise.
-/// Every function is single-threaded (callers split the tiles); the same bits on every CPU.
+/// (6x6 tiles); alpha = m + 2. Buffers are alpha^2 planes `es` floats apart, each [channels][tiles]
+/// with tiles contiguous (the forward products' output: [tiles][channels]), so the alpha^2 products
+/// are row-major GEMMs. `es` is the plane size padded (`ConvKernels.winogradPlaneStride`) so that
+/// the alpha^2 rows a tile reads or writes do not share one L1 set. Tile t of a batch with
+/// tilesH x tilesW tiles per image is image t / (tilesH tilesW), output rows m (t % (tilesH tilesW))
+/// / tilesW ... + m, columns likewise. Every function is single-threaded (callers split the tiles);
+/// the same bits on every CPU.
 ///
 /// v[e][ch][t - t0] = (B^T d B)[e] for tiles t0..<t1 of x [n][c][h][w], d the alpha x alpha patch at
 /// (tile row - padTop, tile column - padLeft), zero outside the image. Returns 0 when its scratch
 /// buffer (the images the tiles touch, padded) could not be allocated.
 int myelin_winograd_input_f32(int m, const float *x, long c, long h, long w, long padTop, long padLeft, long tilesH,
-                               long tilesW, long t0, long t1, float *v);
+                               long tilesW, long t0, long t1, float *v, long es);
 /// y [n][o][oh][ow] at tiles t0..<t1 = A^T M A (+ bias[oc]) from mm [alpha^2][t1 - t0][o] (channels
 /// contiguous: the products come out tiles x channels), clipped at the edges. The epilogue, on the
 /// tile in registers: with `relu`, v < 0 ? 0 : v; with `index` non-null, a 2x2 stride-2 max pool,
 /// y then being the pooled [n][o][oh / 2][ow / 2] and index each maximum's flat position in its
 /// unpooled oh x ow plane (the bits and positions of the separate ops).
-void myelin_winograd_output_f32(int m, const float *mm, long o, long t0, long t1, long tilesH, long tilesW,
+void myelin_winograd_output_f32(int m, const float *mm, long es, long o, long t0, long t1, long tilesH, long tilesW,
                                 const float *bias, int relu, float *y, int32_t *index, long oh, long ow);
 /// z[e][oc][t - t0] = (A dY A^T)[e] for the m x m tiles of gy [n][o][oh][ow] (zero past the edges):
 /// the output gradient's side of the weight gradient. Returns 0 when its scratch buffer could not
 /// be allocated.
 int myelin_winograd_gradout_f32(int m, const float *gy, long o, long oh, long ow, long tilesH, long tilesW, long t0,
-                                 long t1, float *z);
+                                 long t1, float *z, long es);
 /// u[e][oc][ch] = (G g G^T)[e] for each 3x3 filter g = w[oc][ch] of w [o][c][3][3]; with `flip`,
 /// u[e][ch][oc] from the filter rotated 180 degrees (the input gradient's convolution).
 void myelin_winograd_weight_f32(int m, const float *w, long o, long c, int flip, float *u);

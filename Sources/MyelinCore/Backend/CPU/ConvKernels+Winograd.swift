@@ -112,6 +112,15 @@ extension ConvKernels {
         return Swift.min(480, Swift.max(48, tiles / 48 * 48))
     }
 
+    /// The floats between the alpha^2 planes of a transformed buffer whose planes hold `count`:
+    /// rounded up to whole 64-byte lines, then an odd number of lines, so the alpha^2 rows that a
+    /// tile's transform reads or writes (one per plane) fall in distinct L1 sets. Plane strides of
+    /// whole 4 KB pages put all 36 in one set (cnn_train's 48 tiles x 64 channels is 12 KB).
+    static func winogradPlaneStride(_ count: Int) -> Int {
+        let lines = (count + 15) / 16
+        return 16 * (lines % 2 == 0 ? lines + 1 : lines)
+    }
+
     /// y [n, outC, outH, outW] = the 3x3 correlation of x [n, inC, inH, inW], read at (row - padTop,
     /// column - padLeft) and zero outside, with the transformed filters u [alpha^2, outC, inC]; plus bias.
     /// The epilogue runs on each tile in registers: `relu`, then with `index` a 2x2 max pool, y being
@@ -135,24 +144,25 @@ extension ConvKernels {
         if let packed {
             for e in 0..<a2 { _ = myelin_sgemm_pack_b(isa, inC, outC, u + e * outC * inC, inC, 1, packed + e * panel) }
         }
+        let vs = winogradPlaneStride(inC * tb), ms = winogradPlaneStride(outC * tb)
         parallelRange(blocks) { _, lo, hi in
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * inC * tb)
-            let mm = UnsafeMutablePointer<Float>.allocate(capacity: a2 * outC * tb)
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * vs)
+            let mm = UnsafeMutablePointer<Float>.allocate(capacity: a2 * ms)
             defer { v.deallocate(); mm.deallocate() }
             for b in lo..<hi {
                 let t0 = b * tb, t1 = Swift.min(tiles, t0 + tb), nt = t1 - t0
-                if myelin_winograd_input_f32(Int32(m), x, inC, inH, inW, padTop, padLeft, tilesH, tilesW, t0, t1, v) == 0 {
+                if myelin_winograd_input_f32(Int32(m), x, inC, inH, inW, padTop, padLeft, tilesH, tilesW, t0, t1, v, vs) == 0 {
                     fatalError("[conv2d] no memory for the Winograd input scratch of \(inC) channels of \(inH)x\(inW)")
                 }
                 for e in 0..<a2 {
-                    let ve = v + e * inC * nt, me = mm + e * nt * outC
+                    let ve = v + e * vs, me = mm + e * ms
                     if let packed, myelin_sgemm_prepacked(isa, nt, 0, outC, inC, ve, nt, 1, packed + e * panel, outC, me,
                                                           outC, 0) != 0 {
                         continue
                     }
                     gemm(true, true, nt, outC, inC, ve, nt, u + e * outC * inC, inC, beta: 0, me, outC)
                 }
-                myelin_winograd_output_f32(Int32(m), mm, outC, t0, t1, tilesH, tilesW, bias, relu ? 1 : 0, y, index,
+                myelin_winograd_output_f32(Int32(m), mm, ms, outC, t0, t1, tilesH, tilesW, bias, relu ? 1 : 0, y, index,
                                            outH, outW)
             }
         }
@@ -195,20 +205,21 @@ extension ConvKernels {
         let du = UnsafeMutablePointer<Float>.allocate(capacity: chunks * uCount)
         defer { du.deallocate() }
         du.update(repeating: 0, count: chunks * uCount)
+        let vs = winogradPlaneStride(g.c * tb), zs = winogradPlaneStride(g.o * tb)
         ThreadPool.shared.run(chunks: chunks, threads: chunks) { chunk in
             let lo = blocks * chunk / chunks, hi = blocks * (chunk + 1) / chunks
             let acc = du + chunk * uCount
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * g.c * tb)
-            let z = UnsafeMutablePointer<Float>.allocate(capacity: a2 * g.o * tb)
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * vs)
+            let z = UnsafeMutablePointer<Float>.allocate(capacity: a2 * zs)
             defer { v.deallocate(); z.deallocate() }
             for b in lo..<hi {
                 let t0 = b * tb, t1 = Swift.min(tiles, t0 + tb), nt = t1 - t0
-                if myelin_winograd_input_f32(Int32(m), x, g.c, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, t0, t1, v) == 0
-                    || myelin_winograd_gradout_f32(Int32(m), gy, g.o, g.oh, g.ow, tilesH, tilesW, t0, t1, z) == 0 {
+                if myelin_winograd_input_f32(Int32(m), x, g.c, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, t0, t1, v, vs) == 0
+                    || myelin_winograd_gradout_f32(Int32(m), gy, g.o, g.oh, g.ow, tilesH, tilesW, t0, t1, z, zs) == 0 {
                     fatalError("[conv2dWeightGrad] no memory for the Winograd scratch of \(g.c) + \(g.o) channels of \(g.h)x\(g.w)")
                 }
                 for e in 0..<a2 {
-                    gemm(false, true, g.o, g.c, nt, z + e * g.o * nt, nt, v + e * g.c * nt, nt, beta: 1,
+                    gemm(false, true, g.o, g.c, nt, z + e * zs, nt, v + e * vs, nt, beta: 1,
                          acc + e * g.o * g.c, g.c)
                 }
             }
