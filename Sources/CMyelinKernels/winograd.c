@@ -145,32 +145,40 @@ static inline __attribute__((always_inline)) void copy_floats(float *dst, const 
     if (n - i >= 1) memcpy(dst + i, src + i, sizeof(float));
 }
 
-/// The input rows that the tile rows g0..<g1 read (global tile row g: image g / tilesH, tile row
-/// g % tilesH), copied into strips of `planes` x `rows` x wp floats with the image at column padLeft
-/// and zeros around it: every tile then lies inside its strip, and each tile row is one unchecked
-/// 8-float load (wp leaves the slack). Work in proportion to the block, whatever the image size.
-/// Returns NULL when malloc fails.
-static float *strips(const float *x, long planes, long h, long w, long padTop, long padLeft, int m, int rows,
-                     long tilesH, long wp, long g0, long g1) {
-    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * planes * rows * wp));
-    if (!buf) return NULL;
+/// The rows of plane p (of `planes` per image) that the tile rows g0..<g1 read (global tile row g:
+/// image g / tilesH, tile row g % tilesH), copied into buf as (g1 - g0) strips of `rows` x wp floats
+/// with the image at column padLeft and zeros around it: every tile then lies inside its strip, and
+/// each tile row is one unchecked 8-float load (wp leaves the slack). One plane at a time, so the
+/// strips stay in L1 while the transforms read them.
+static void fill_strips(float *buf, const float *x, long planes, long p, long h, long w, long padTop, long padLeft,
+                        int m, int rows, long tilesH, long wp, long g0, long g1) {
     long right = wp - padLeft - w;
     for (long g = g0; g < g1; g++) {
         long img = g / tilesH, top = (g % tilesH) * m - padTop;
-        for (long p = 0; p < planes; p++) {
-            const float *src = x + (img * planes + p) * h * w;
-            float *dst = buf + ((g - g0) * planes + p) * rows * wp;
-            for (int i = 0; i < rows; i++) {
-                float *row = dst + i * wp;
-                long yy = top + i;
-                if (yy < 0 || yy >= h) { memset(row, 0, sizeof(float) * (size_t)wp); continue; }
-                for (long j = 0; j < padLeft; j++) row[j] = 0.0f;
-                copy_floats(row + padLeft, src + yy * w, w);
-                for (long j = 0; j < right; j++) row[padLeft + w + j] = 0.0f;
-            }
+        const float *src = x + (img * planes + p) * h * w;
+        float *dst = buf + (g - g0) * rows * wp;
+        for (int i = 0; i < rows; i++) {
+            float *row = dst + i * wp;
+            long yy = top + i;
+            if (yy < 0 || yy >= h) { memset(row, 0, sizeof(float) * (size_t)wp); continue; }
+            for (long j = 0; j < padLeft; j++) row[j] = 0.0f;
+            copy_floats(row + padLeft, src + yy * w, w);
+            for (long j = 0; j < right; j++) row[padLeft + w + j] = 0.0f;
         }
     }
-    return buf;
+}
+
+/// Each tile's corner in the strips of fill_strips, for tiles t0..<t1 (rounded up to whole lane
+/// groups; the extra lanes repeat their group's first tile). NULL when malloc fails.
+static long *tile_offsets(int m, int rows, long t0, long t1, long tilesH, long tilesW, long wp, long g0) {
+    long *off = malloc(sizeof(long) * (size_t)(t1 - t0 + LANES));
+    if (!off) return NULL;
+    for (long t = t0; t < t1; t += LANES) {
+        lanes_t L;
+        lanes_at(&L, m, t, t1, tilesH, tilesW);
+        for (int l = 0; l < LANES; l++) off[t - t0 + l] = (L.img[l] * tilesH + L.y[l] / m - g0) * rows * wp + L.x[l];
+    }
+    return off;
 }
 
 /// size x size tiles of each lane's plane `ch` (lane l's corner at `at[l]`, rows wp apart) into
@@ -198,30 +206,32 @@ static inline __attribute__((always_inline)) void get(v8 *v, const float *in, in
 
 // MARK: Bodies (m a constant where called; instantiated portable and with AVX2 below)
 
-/// Returns 0 when the scratch buffer could not be allocated.
+/// Returns 0 when the scratch buffers could not be allocated. Plane by plane: its strips, then
+/// every tile's transform of it, eight tiles at a time.
 static inline __attribute__((always_inline)) int input_body(int m, const float *x, long c, long h, long w, long padTop,
                                                             long padLeft, long tilesH, long tilesW, long t0, long t1,
                                                             float *v, long es) {
     int a = m + 2;
     long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
-    float *buf = strips(x, c, h, w, padTop, padLeft, m, a, tilesH, wp, g0, g1);
-    if (!buf) return 0;
-    for (long t = t0; t < t1; t += LANES) {
-        lanes_t L;
-        lanes_at(&L, m, t, t1, tilesH, tilesW);
-        const float *at[LANES];
-        for (int l = 0; l < LANES; l++) at[l] = buf + (L.img[l] * tilesH + L.y[l] / m - g0) * c * a * wp + L.x[l];
-        for (long ch = 0; ch < c; ch++) {
+    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * a * wp));
+    long *off = tile_offsets(m, a, t0, t1, tilesH, tilesW, wp, g0);
+    if (!buf || !off) { free(buf); free(off); return 0; }
+    for (long ch = 0; ch < c; ch++) {
+        fill_strips(buf, x, c, ch, h, w, padTop, padLeft, m, a, tilesH, wp, g0, g1);
+        for (long t = t0; t < t1; t += LANES) {
+            int n = (int)(t1 - t < LANES ? t1 - t : LANES);
+            const float *at[LANES];
+            for (int l = 0; l < LANES; l++) at[l] = buf + off[t - t0 + l];
             v8 d[36], tmp[36], r[36];
             gather(d, a, at, wp);
-            for (int l = 0; l < LANES; l++) at[l] += a * wp;
             // Columns, then rows: r = B^T d B.
             for (int j = 0; j < a; j++) { if (m == 2) bt2(d + j, a, tmp + j, a); else bt4(d + j, a, tmp + j, a); }
             for (int i = 0; i < a; i++) { if (m == 2) bt2(tmp + i * a, 1, r + i * a, 1); else bt4(tmp + i * a, 1, r + i * a, 1); }
-            for (int e = 0; e < a * a; e++) put(v + e * es + ch * T + (t - t0), &r[e], L.n);
+            for (int e = 0; e < a * a; e++) put(v + e * es + ch * T + (t - t0), &r[e], n);
         }
     }
     free(buf);
+    free(off);
     return 1;
 }
 
@@ -304,30 +314,31 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
     }
 }
 
-/// Returns 0 when the scratch buffer could not be allocated.
+/// Returns 0 when the scratch buffers could not be allocated. Plane by plane, as input_body.
 static inline __attribute__((always_inline)) int gradout_body(int m, const float *gy, long o, long oh, long ow,
                                                               long tilesH, long tilesW, long t0, long t1, float *z,
                                                               long es) {
     int a = m + 2;
     long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
-    float *buf = strips(gy, o, oh, ow, 0, 0, m, m, tilesH, wp, g0, g1);
-    if (!buf) return 0;
-    for (long t = t0; t < t1; t += LANES) {
-        lanes_t L;
-        lanes_at(&L, m, t, t1, tilesH, tilesW);
-        const float *at[LANES];
-        for (int l = 0; l < LANES; l++) at[l] = buf + (L.img[l] * tilesH + L.y[l] / m - g0) * o * m * wp + L.x[l];
-        for (long oc = 0; oc < o; oc++) {
+    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * m * wp));
+    long *off = tile_offsets(m, m, t0, t1, tilesH, tilesW, wp, g0);
+    if (!buf || !off) { free(buf); free(off); return 0; }
+    for (long oc = 0; oc < o; oc++) {
+        fill_strips(buf, gy, o, oc, oh, ow, 0, 0, m, m, tilesH, wp, g0, g1);
+        for (long t = t0; t < t1; t += LANES) {
+            int n = (int)(t1 - t < LANES ? t1 - t : LANES);
+            const float *at[LANES];
+            for (int l = 0; l < LANES; l++) at[l] = buf + off[t - t0 + l];
             v8 d[16], tmp[24], r[36];
             gather(d, m, at, wp);
-            for (int l = 0; l < LANES; l++) at[l] += m * wp;
             // Columns (m -> a rows), then rows: r = A dY A^T.
             for (int j = 0; j < m; j++) { if (m == 2) a2(d + j, m, tmp + j, m); else a4(d + j, m, tmp + j, m); }
             for (int i = 0; i < a; i++) { if (m == 2) a2(tmp + i * m, 1, r + i * a, 1); else a4(tmp + i * m, 1, r + i * a, 1); }
-            for (int e = 0; e < a * a; e++) put(z + e * es + oc * T + (t - t0), &r[e], L.n);
+            for (int e = 0; e < a * a; e++) put(z + e * es + oc * T + (t - t0), &r[e], n);
         }
     }
     free(buf);
+    free(off);
     return 1;
 }
 
