@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "MyelinTrainTests", dependencies: ["MyelinTrain", "MyelinData", "MyelinNN", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinRunTests", dependencies: ["MyelinRun", "MyelinPretrained", "MyelinNN", "MyelinData", "MyelinCore", "MyelinClassic", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPlotTests", dependencies: ["MyelinPlot", "MyelinCore", "MyelinTestSupport", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinWebDriver", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData"]),
+        .testTarget(name: "MyelinDashboardTests", dependencies: ["MyelinDashboard", "MyelinWebDriver", "MyelinRun", "MyelinTrain", "MyelinNN", "MyelinCore", "MyelinData", "MyelinTestSupport"]),
         .testTarget(name: "MyelinPretrainedTests", dependencies: ["MyelinPretrained", "MyelinNN", "MyelinData", "MyelinCore", "MyelinTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MyelinDistributedTests", dependencies: ["MyelinDistributed", "MyelinTrain", "MyelinNN", "MyelinData", "MyelinCore"]),
         .testTarget(name: "MyelinClassicTests", dependencies: ["MyelinClassic", "MyelinData", "MyelinCore"], exclude: ["Fixtures"]),

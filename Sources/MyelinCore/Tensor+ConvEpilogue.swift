@@ -29,14 +29,14 @@ public struct ConvEpilogue: Codable, Sendable, Hashable, CustomStringConvertible
     /// A ReLU, then 2x2 max pooling.
     public static let reluMaxPool = ConvEpilogue(relu: true, maxPool2x2: true)
     /// Nothing beyond the bias.
-    public static let none = ConvEpilogue()
+    public static let identity = ConvEpilogue()
 
     public var description: String {
         switch (relu, maxPool2x2) {
         case (true, true): return "relu+maxPool2x2"
         case (true, false): return "relu"
         case (false, true): return "maxPool2x2"
-        case (false, false): return "none"
+        case (false, false): return "identity"
         }
     }
 
@@ -68,7 +68,7 @@ extension Tensor {
         // and operands on another device (its backend has the separate ops' kernels): the separate ops.
         let elsewhere = (storage.deviceSlot | weight.storage.deviceSlot | (bias?.storage.deviceSlot ?? 0)) != 0
         if elsewhere || geo.n == 0 || geo.colRows == 0 || geo.o == 0 || (epilogue.maxPool2x2 && (geo.oh < 2 || geo.ow < 2))
-            || epilogue == .none {
+            || epilogue == .identity {
             return epilogue.applied(to: Tensor.conv(self, weight, bias, geo))
         }
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])

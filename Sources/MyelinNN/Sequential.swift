@@ -46,7 +46,7 @@ public final class Sequential: Module, SequenceLayer {
                 epilogue.maxPool2x2 = true
                 next += 1
             }
-            return epilogue == .none ? nil : .conv(epilogue, layers: next - i)
+            return epilogue == .identity ? nil : .conv(epilogue, layers: next - i)
         }
         super.init()
     }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import MyelinTestSupport
 @testable import MyelinDashboard
 @testable import MyelinWebDriver
 import MyelinCore
@@ -14,7 +15,7 @@ import MyelinTrain
 /// A folder of run folders made for one test: a finished run "a", a nested "exp/b", and a file
 /// beside them that must never be served.
 func makeRunsFolder() throws -> String {
-    let root = NSTemporaryDirectory() + "myelin-dash-\(UUID().uuidString)"
+    let root = temporaryTestPath("dash")
     for (id, steps) in [("a", 5), ("exp/b", 3)] {
         let dir = root + "/" + id
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MyelinTestSupport
 @testable import MyelinDashboard
 @testable import MyelinWebDriver
 import MyelinCore
@@ -9,7 +10,7 @@ import MyelinTrain
 
 /// A small two-class CSV (400 rows): enough batches for the controls to act between them.
 func makeCSV() throws -> String {
-    let path = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString).csv"
+    let path = temporaryTestPath("live", suffix: ".csv")
     var text = "x,y,label\n"
     for i in 0..<400 {
         let x = Double(i % 20) / 10 - 1, y = Double(i / 20) / 10 - 1
@@ -63,7 +64,7 @@ struct LiveRunTests {
     }
 
     @Test func pauseHoldsStepAdvancesByExactlyOneAndResumeGoesOn() async throws {
-        let out = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString)"
+        let out = temporaryTestPath("live")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let live = LiveRun(id: "run")
         live.pause()  // before the first batch ends: training holds at step 1
@@ -85,7 +86,7 @@ struct LiveRunTests {
     }
 
     @Test func learningRateChangeIsRecordedAndResumedAndStopSavesAResumableRun() async throws {
-        let out = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString)"
+        let out = temporaryTestPath("live")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let live = LiveRun(id: "run")
         live.pause()
@@ -127,7 +128,7 @@ struct LiveRunTests {
     }
 
     @Test func aSchedulerLocksTheLearningRate() async throws {
-        let out = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString)"
+        let out = temporaryTestPath("live")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let live = LiveRun(id: "run")
         live.pause()
@@ -141,7 +142,7 @@ struct LiveRunTests {
     }
 
     @Test func clientsThatNeverReadDoNotHoldTrainingUp() async throws {
-        let out = NSTemporaryDirectory() + "myelin-live-\(UUID().uuidString)"
+        let out = temporaryTestPath("live")
         let root = (out as NSString).deletingLastPathComponent
         defer { try? FileManager.default.removeItem(atPath: out) }
         let live = LiveRun(id: (out as NSString).lastPathComponent)
