@@ -13,8 +13,10 @@ import Testing
         var n, c, o, h, w, pad: Int
         var bias = true
         var dtype: DType = .float32
+        var kernel = 3, stride = 1, groups = 1
         var description: String {
             "\(algorithm.rawValue) \(epilogue) \(dtype) n\(n) c\(c) o\(o) \(h)x\(w) pad \(pad)\(bias ? "" : " no bias")"
+                + " k\(kernel) stride \(stride) groups \(groups)"
         }
     }
 
@@ -30,7 +32,15 @@ import Testing
                 Case(algorithm: a, epilogue: e, n: 3, c: 40, o: 33, h: 15, w: 14, pad: 1),
             ]
         }
-    } + epilogues.map { Case(algorithm: .im2col, epilogue: $0, n: 2, c: 3, o: 4, h: 9, w: 7, pad: 1, dtype: .float64) }
+    } + epilogues.flatMap { e in
+        [
+            Case(algorithm: .im2col, epilogue: e, n: 2, c: 3, o: 4, h: 9, w: 7, pad: 1, dtype: .float64),
+            // The im2col loop's other shapes: strided, grouped, pointwise (no column buffer), one sample.
+            Case(algorithm: .im2col, epilogue: e, n: 3, c: 4, o: 6, h: 11, w: 10, pad: 1, stride: 2, groups: 2),
+            Case(algorithm: .im2col, epilogue: e, n: 2, c: 5, o: 7, h: 6, w: 9, pad: 0, kernel: 1),
+            Case(algorithm: .im2col, epilogue: e, n: 1, c: 3, o: 9, h: 8, w: 8, pad: 1),
+        ]
+    }
 
     static func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
 
@@ -39,8 +49,9 @@ import Testing
         ConvAlgorithm.$forced.withValue(k.algorithm) {
             let (xl, wl, bl) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
             let bias = k.bias ? bl : nil
-            let y = fused ? xl.conv2d(wl, bias: bias, padding: .size(Size2D(k.pad)), then: k.epilogue)
-                          : k.epilogue.applied(to: xl.conv2d(wl, bias: bias, padding: .size(Size2D(k.pad))))
+            let pad = ConvPadding.size(Size2D(k.pad)), stride = Size2D(k.stride)
+            let y = fused ? xl.conv2d(wl, bias: bias, stride: stride, padding: pad, groups: k.groups, then: k.epilogue)
+                          : k.epilogue.applied(to: xl.conv2d(wl, bias: bias, stride: stride, padding: pad, groups: k.groups))
             let up = Tensor.randn(y.shape, generator: RandomGenerator(seed: 3)).to(k.dtype)
             (y * up).sum().backward()
             return [y.detached(), xl.grad!, wl.grad!] + (k.bias ? [bl.grad!] : [])
@@ -51,10 +62,10 @@ import Testing
     func fusedIsTheSeparateOpsBitForBit(_ k: Case) {
         let g = RandomGenerator(seed: 11)
         let x = Tensor.randn([k.n, k.c, k.h, k.w], generator: g).to(k.dtype)
-        let w = Tensor.randn([k.o, k.c, 3, 3], generator: g).to(k.dtype)
+        let w = Tensor.randn([k.o, k.c / k.groups, k.kernel, k.kernel], generator: g).to(k.dtype)
         let b = Tensor.randn([k.o], generator: g).to(k.dtype)
         let fused = Self.run(k, x, w, b, fused: true), apart = Self.run(k, x, w, b, fused: false)
-        let oh = k.h + 2 * k.pad - 2, ow = k.w + 2 * k.pad - 2
+        let oh = (k.h + 2 * k.pad - k.kernel) / k.stride + 1, ow = (k.w + 2 * k.pad - k.kernel) / k.stride + 1
         #expect(fused[0].shape == (k.epilogue.maxPool2x2 ? [k.n, k.o, oh / 2, ow / 2] : [k.n, k.o, oh, ow]))
         for (i, (f, a)) in zip(fused, apart).enumerated() {
             let name = ["output", "input gradient", "weight gradient", "bias gradient"][i]
