@@ -53,12 +53,17 @@ public final class Conv2d: Module {
     /// The weight, [outChannels, inChannels / groups, kH, kW]: one filter per output channel.
     public var filters: Tensor { weight.value }
 
+    /// The epilogue a `Sequential` runs this layer with, while a summary runs its layers apart.
+    @TaskLocal static var summaryEpilogue: ConvEpilogue?
+
     public override func forward(_ input: Tensor) -> Tensor {
         let y = input.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        // A summary shows which algorithm the layer runs (fixed by its shape).
+        // A summary shows which algorithm the layer runs (fixed by its shape) and what a
+        // Sequential fuses into it.
         if let recorder = ModuleSummaryRecorder.current {
             let algorithm = input.conv2dAlgorithm(weight.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
-            recorder.record(self, output: y, note: algorithm.description)
+            let fused = Conv2d.summaryEpilogue.map { "; \($0) fused" } ?? ""
+            recorder.record(self, output: y, note: algorithm.description + fused)
         }
         return y
     }

@@ -56,8 +56,14 @@ public final class Sequential: Module, SequenceLayer {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        // A module summary records each layer's call: the pairs then run apart.
-        if ModuleSummaryRecorder.current != nil { return layers.reduce(input) { x, layer in layer(x) } }
+        // A module summary records each layer's call: the pairs then run apart, and a convolution's
+        // row says what runs fused into it.
+        if ModuleSummaryRecorder.current != nil {
+            return layers.indices.reduce(input) { x, i in
+                guard case .conv(let epilogue, _)? = fusions[i] else { return layers[i](x) }
+                return Conv2d.$summaryEpilogue.withValue(epilogue) { layers[i](x) }
+            }
+        }
         var x = input, i = 0
         while i < layers.count {
             switch fusions[i] {

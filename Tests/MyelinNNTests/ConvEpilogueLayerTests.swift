@@ -48,5 +48,8 @@ import Testing
         #expect(Sequential([conv, Tanh()])(x).gradFunctionName == "tanh")
         let summary = Sequential([conv, ReLU(), MaxPool2d(kernelSize: 2)]).summary(inputShape: [2, 3, 8, 8])
         #expect(summary.contains("ReLU") && summary.contains("MaxPool2d") && summary.contains("[2, 5, 4, 4]"))
+        #expect(summary.contains("[2, 5, 8, 8] (im2col+GEMM; relu+maxPool2x2 fused)"))
+        let unfused = Sequential([conv, Tanh()]).summary(inputShape: [2, 3, 8, 8])
+        #expect(unfused.contains("[2, 5, 8, 8] (im2col+GEMM)") && !unfused.contains("fused"))
     }
 }

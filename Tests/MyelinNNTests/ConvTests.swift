@@ -110,7 +110,9 @@ import MyelinTestSupport
         }
         let lines = model.summary(inputShape: [1, 1, 28, 28]).split(separator: "\n").map(String.init)
         let wino = ConvAlgorithm.environment == nil ? "Winograd F(4x4,3x3)" : ConvAlgorithm.environment == .im2col ? "im2col+GEMM" : nil
-        #expect(lines[2].contains("[1, 32, 28, 28] (im2col+GEMM)") || ConvAlgorithm.environment != nil, "\(lines[2])")
+        // (The first is followed by ReLU and MaxPool2d, which the Sequential fuses into it.)
+        #expect(lines[2].contains("[1, 32, 28, 28] (im2col+GEMM; relu+maxPool2x2 fused)") || ConvAlgorithm.environment != nil,
+                "\(lines[2])")
         if let wino { #expect(lines[5].contains("[1, 64, 14, 14] (\(wino))"), "\(lines[5])") }
         #expect(lines[6].contains("[1, 8, 14, 14] (GEMM (1x1))"), "\(lines[6])")
         #expect(lines[7].contains("[1, 8, 6, 6] (im2col+GEMM)"), "\(lines[7])")
