@@ -68,6 +68,24 @@ static inline __attribute__((always_inline)) void a4(const v8 *z, int s, v8 *r, 
     r[0] = z0; r[rs] = e + o; r[2 * rs] = e - o; r[3 * rs] = e4 + o2; r[4 * rs] = e4 - o2; r[5 * rs] = z3;
 }
 
+/// r = G g for three taps (F(2,3) or F(4,3) by m), eight filters a lane: the filter transform.
+static inline __attribute__((always_inline)) void g4(int m, const v8 *g, int s, v8 *r, int rs) {
+    v8 g0 = g[0], g1 = g[s], g2 = g[2 * s];
+    if (m == 2) {
+        r[0] = g0; r[rs] = (g0 + g1 + g2) * splat(0.5f); r[2 * rs] = (g0 - g1 + g2) * splat(0.5f); r[3 * rs] = g2;
+        return;
+    }
+    // Products by rounded reciprocals rather than divisions (a float32 1/6 is off by 1e-8
+    // relative, far below the transform's own rounding).
+    const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
+    r[0] = g0 * splat(0.25f);
+    r[rs] = -(g0 + g1 + g2) * splat(sixth);
+    r[2 * rs] = -(g0 - g1 + g2) * splat(sixth);
+    r[3 * rs] = g0 * splat(f24) + g1 * splat(twelfth) + g2 * splat(sixth);
+    r[4 * rs] = g0 * splat(f24) - g1 * splat(twelfth) + g2 * splat(sixth);
+    r[5 * rs] = g2;
+}
+
 // The scalar transform back (once per product, not per tile): G^T u.
 static void gt_apply(int m, const float *u, int s, float *g, int gs) {
     if (m == 2) {
@@ -354,38 +372,8 @@ static inline __attribute__((always_inline)) void weight_body(int m, const float
             const float *k = w + (oc * c + ch) * 9;
             for (int e = 0; e < 9; e++) g[e][l] = flip ? k[8 - e] : k[e];
         }
-        for (int j = 0; j < 3; j++) {      // columns: a x 3
-            v8 g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-            v8 *t = tmp + j;
-            if (m == 2) {
-                t[0] = g0; t[3] = (g0 + g1 + g2) * splat(0.5f); t[6] = (g0 - g1 + g2) * splat(0.5f); t[9] = g2;
-            } else {
-                // Products by rounded reciprocals rather than divisions (a float32 1/6 is off by
-                // 1e-8 relative, far below the transform's own rounding).
-                const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
-                t[0] = g0 * splat(0.25f);
-                t[3] = -(g0 + g1 + g2) * splat(sixth);
-                t[6] = -(g0 - g1 + g2) * splat(sixth);
-                t[9] = g0 * splat(f24) + g1 * splat(twelfth) + g2 * splat(sixth);
-                t[12] = g0 * splat(f24) - g1 * splat(twelfth) + g2 * splat(sixth);
-                t[15] = g2;
-            }
-        }
-        for (int i = 0; i < a; i++) {      // rows: a x a
-            v8 g0 = tmp[i * 3], g1 = tmp[i * 3 + 1], g2 = tmp[i * 3 + 2];
-            v8 *t = r + i * a;
-            if (m == 2) {
-                t[0] = g0; t[1] = (g0 + g1 + g2) * splat(0.5f); t[2] = (g0 - g1 + g2) * splat(0.5f); t[3] = g2;
-            } else {
-                const float sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, f24 = 1.0f / 24.0f;
-                t[0] = g0 * splat(0.25f);
-                t[1] = -(g0 + g1 + g2) * splat(sixth);
-                t[2] = -(g0 - g1 + g2) * splat(sixth);
-                t[3] = g0 * splat(f24) + g1 * splat(twelfth) + g2 * splat(sixth);
-                t[4] = g0 * splat(f24) - g1 * splat(twelfth) + g2 * splat(sixth);
-                t[5] = g2;
-            }
-        }
+        for (int j = 0; j < 3; j++) g4(m, g + j, 3, tmp + j, 3);              // columns: a x 3
+        for (int i = 0; i < a; i++) g4(m, tmp + i * 3, 1, r + i * a, 1);      // rows: a x a
         for (int e = 0; e < a * a; e++) put(u + e * total + at, &r[e], n);
     }
 }
