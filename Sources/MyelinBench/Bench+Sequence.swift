@@ -4,14 +4,16 @@ import Myelin
 // The `lstm_train` workload of ../shared/bench/README.md.
 extension Benchmarks {
     /// Embedding(65→64), LSTM(64→256, batch first, zero initial state), Linear(256→65) on every
-    /// step; logits flattened to [batch · time, 65] for the cross-entropy over all positions.
+    /// step; logits flattened to [batch · time, 65] for the cross-entropy over all positions. The
+    /// tokens go to the LSTM with their embedding (`run(tokens:embedding:state:)`), as
+    /// `CharLanguageModel` gives them, so its input projection runs over the 65 entries.
     final class CharLSTM: Module {
         let emb = Embedding(65, 64)
         let lstm = LSTM(inputSize: 64, hiddenSize: 256, batchFirst: true)
         let head = Linear(256, 65)
 
         override func forward(_ x: Tensor) -> Tensor {
-            let logits = head(lstm(emb(x)).output)
+            let logits = head(lstm.run(tokens: x, embedding: emb, state: nil).output)
             return logits.reshape([-1, 65])
         }
     }

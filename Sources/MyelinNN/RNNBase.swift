@@ -144,9 +144,16 @@ public class RNNBase: Module {
     }
 
     /// Runs the layers over `[time, batch, features]` inputs from the given states (zeros when
-    /// nil); `mask` is `[time, batch]`, 1 at valid steps.
-    func run(_ x: Tensor, mask: Tensor?, h0: Tensor?, c0: Tensor?) -> (output: Tensor, h: Tensor, c: Tensor?) {
-        if x.shape[2] != inputSize {
+    /// nil); `mask` is `[time, batch]`, 1 at valid steps. With `embedding`, x is `[time, batch]`
+    /// token ids and the first layer's input projection goes through `Embedding.projected`.
+    func run(_ x: Tensor, mask: Tensor?, h0: Tensor?, c0: Tensor?,
+             embedding: Embedding? = nil) -> (output: Tensor, h: Tensor, c: Tensor?) {
+        if let embedding {
+            if x.rank != 2 { fatalError("[\(op)] tokens must be [batch, time], got shape \(x.shape)") }
+            if embedding.dimension != inputSize {
+                fatalError("[\(op)] the embedding gives \(embedding.dimension) features but inputSize is \(inputSize)")
+            }
+        } else if x.shape[2] != inputSize {
             fatalError("[\(op)] input has \(x.shape[2]) features but inputSize is \(inputSize)")
         }
         if x.shape[0] == 0 { fatalError("[\(op)] the input has no time steps (shape \(x.shape))") }
@@ -162,7 +169,7 @@ public class RNNBase: Module {
             fatalError("[\(op)] c0 has shape \(c0.shape) but should be [\(n), \(batch), \(hiddenSize)]")
         }
         let hs = h0.unbind(axis: 0), cs = c0?.unbind(axis: 0)
-        var layerInput = x.dtype == dtype ? x : x.to(dtype)
+        var layerInput = x.dtype == dtype || embedding != nil ? x : x.to(dtype)
         let mask = mask.map { $0.dtype == dtype ? $0 : $0.to(dtype) }
         var finalH: [Tensor] = [], finalC: [Tensor] = []
         for layer in 0..<numLayers {
@@ -170,13 +177,14 @@ public class RNNBase: Module {
                 let keep = Tensor.bernoulli(layerInput.shape, p: 1 - dropout, dtype: dtype, generator: generator)
                 layerInput = layerInput * (keep / (1 - dropout))
             }
-            let features = layerInput.shape[2]
-            let flat = layerInput.reshape([steps * batch, features])
+            let tokens = layer == 0 ? embedding : nil
+            let flat = tokens == nil ? layerInput.reshape([steps * batch, layerInput.shape[2]]) : layerInput.reshape([steps * batch])
             var outputs: [Tensor] = []
             for direction in 0..<numDirections {
                 let k = layer * numDirections + direction
                 let w = weights[k]
-                let projected = flat.linear(weight: w.ih.value, bias: w.biasIh?.value)
+                let projected = (tokens.map { $0.projected(flat, weight: w.ih.value, bias: w.biasIh?.value) }
+                                    ?? flat.linear(weight: w.ih.value, bias: w.biasIh?.value))
                     .reshape([steps, batch, kind.gateCount * hiddenSize])
                 let r = Tensor.recurrence(kind, inputProjection: projected, weightHH: w.hh.value, biasHH: w.biasHh?.value,
                                           weightHR: w.hr?.value, h0: hs[k], c0: cs?[k], mask: mask,

@@ -49,7 +49,7 @@ public final class CharLanguageModel: Module {
     /// recurrent state after the last step (its tensors: `[h]`, or `[h, c]` for an LSTM).
     public func run(_ tokens: Tensor, state: [Tensor]?) -> (logits: Tensor, state: [Tensor]) {
         let b = tokens.shape[0], t = tokens.shape[1]
-        let (output, next) = rnn.run(embedding(tokens), state: state)
+        let (output, next) = rnn.run(tokens: tokens, embedding: embedding, state: state)
         let logits = head(output.reshape([b * t, output.shape[2]])).reshape([b, t, vocabularySize])
         return (logits, next)
     }
