@@ -25,12 +25,15 @@ public final class Sequential: Module, SequenceLayer {
     /// - a `Linear` followed by an activation layer the linear kernel applies (batch-1 inference
     ///   runs the pair as one kernel call, `Linear.forward(_:then:)`);
     /// - a `Conv2d` followed by `ReLU` and/or `MaxPool2d(kernelSize: 2)`, applied while the output
-    ///   is in cache (`Conv2d.forward(_:then:)`), in training too.
+    ///   is in cache (`Conv2d.forward(_:then:)`), in training too;
+    /// - an `Embedding` followed by a recurrent layer (`LSTM`, `GRU`, `RNN`), whose first input
+    ///   projection then goes through the vocabulary (`RNNBase.run(tokens:embedding:state:)`).
     private let fusions: [Fusion?]
 
     private enum Fusion {
         case linear(LinearActivation)
         case conv(ConvEpilogue, layers: Int)
+        case tokens
     }
 
     public init(_ layers: [Module]) {
@@ -38,6 +41,7 @@ public final class Sequential: Module, SequenceLayer {
         fusions = layers.indices.map { i in
             guard i + 1 < layers.count else { return nil }
             if layers[i] is Linear { return LinearActivation(layer: layers[i + 1]).map { .linear($0) } }
+            if layers[i] is Embedding && layers[i + 1] is RNNBase { return .tokens }
             guard layers[i] is Conv2d else { return nil }
             var epilogue = ConvEpilogue(), next = i + 1
             if layers[next] is ReLU { epilogue.relu = true; next += 1 }
@@ -73,6 +77,9 @@ public final class Sequential: Module, SequenceLayer {
             case .conv(let epilogue, let count)?:
                 x = (layers[i] as! Conv2d).forward(x, then: epilogue)
                 i += count
+            case .tokens?:
+                x = (layers[i + 1] as! RNNBase).run(tokens: x, embedding: layers[i] as! Embedding, state: nil).output
+                i += 2
             case nil:
                 x = layers[i](x)
                 i += 1

@@ -84,4 +84,23 @@ import MyelinCore
             #expect(Self.close(f, a), "\(name): value \(i) \(f.shape) differs")
         }
     }
+
+    @Test func sequentialFeedsTheTokensWithTheirEmbedding() {
+        let g = RandomGenerator(seed: 35)
+        let model = Sequential {
+            Embedding(9, 4, generator: g)
+            GRU(inputSize: 4, hiddenSize: 5, batchFirst: true, generator: g)
+            Linear(5, 9, generator: g)
+        }
+        let tokens = Tensor.randint(0, 9, shape: [4, 6], generator: g)
+        func run(_ fused: Bool) -> [Tensor] {
+            model.zeroGrad()
+            let y = fused ? model(tokens) : model.layers.reduce(tokens) { h, layer in layer(h) }
+            (y * y).sum().backward()
+            return [y.detached()] + model.parameters().map { $0.grad! }
+        }
+        let apart = run(false), fused = run(true)
+        for (i, (f, a)) in zip(fused, apart).enumerated() { #expect(Self.close(f, a), "value \(i) differs") }
+        #expect(fused[0].shape == [4, 6, 9])
+    }
 }
