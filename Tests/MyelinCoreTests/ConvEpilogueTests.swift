@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MyelinTestSupport
 @testable import MyelinCore
 
 /// The fused convolution epilogue (Tensor+ConvEpilogue.swift): ReLU and 2x2 max pooling applied in
@@ -64,7 +65,7 @@ import Testing
         let x = Tensor.randn([k.n, k.c, k.h, k.w], generator: g).to(k.dtype)
         let w = Tensor.randn([k.o, k.c / k.groups, k.kernel, k.kernel], generator: g).to(k.dtype)
         let b = Tensor.randn([k.o], generator: g).to(k.dtype)
-        let fused = Self.run(k, x, w, b, fused: true), apart = Self.run(k, x, w, b, fused: false)
+        let (fused, apart) = ThreadCountGuard.comparing { (Self.run(k, x, w, b, fused: true), Self.run(k, x, w, b, fused: false)) }
         let oh = (k.h + 2 * k.pad - k.kernel) / k.stride + 1, ow = (k.w + 2 * k.pad - k.kernel) / k.stride + 1
         #expect(fused[0].shape == (k.epilogue.maxPool2x2 ? [k.n, k.o, oh / 2, ow / 2] : [k.n, k.o, oh, ow]))
         for (i, (f, a)) in zip(fused, apart).enumerated() {
@@ -90,7 +91,7 @@ import Testing
         bs[0] = 0
         let b = Tensor(shape: [40], scalars: bs)
         let k = Case(algorithm: algorithm, epilogue: .reluMaxPool, n: 2, c: 32, o: 40, h: 8, w: 8, pad: 1)
-        let fused = Self.run(k, x, w, b, fused: true), apart = Self.run(k, x, w, b, fused: false)
+        let (fused, apart) = ThreadCountGuard.comparing { (Self.run(k, x, w, b, fused: true), Self.run(k, x, w, b, fused: false)) }
         #expect(fused[0].floats.contains { $0.isNaN } && fused[0].floats.contains { $0 == 0 })
         for (i, (f, a)) in zip(fused, apart).enumerated() {
             let name = ["output", "input gradient", "weight gradient", "bias gradient"][i]
@@ -112,6 +113,10 @@ import Testing
     }
 
     @Test func tracedGraphsRecordTheFusedPrimitivesAndReplayThem() throws {
+        try ThreadCountGuard.comparing { try tracedGraphs() }
+    }
+
+    private func tracedGraphs() throws {
         let g = RandomGenerator(seed: 13)
         let w = Tensor.randn([6, 3, 3, 3], generator: g), b = Tensor.randn([6], generator: g)
         let x = Tensor.randn([2, 3, 9, 9], generator: g)
@@ -147,8 +152,9 @@ import Testing
             let gw = gradients(of: (y * y * y).sum(), with: [w], createGraph: true)[0]
             return (gw * gw).sum()
         }
-        let gf = gradients(of: loss(w, fused: true), with: [w])[0]
-        let ga = gradients(of: loss(w, fused: false), with: [w])[0]
+        let (gf, ga) = ThreadCountGuard.comparing {
+            (gradients(of: loss(w, fused: true), with: [w])[0], gradients(of: loss(w, fused: false), with: [w])[0])
+        }
         let sameSecondOrder = Self.bits(gf) == Self.bits(ga)
         #expect(sameSecondOrder)
     }

@@ -25,12 +25,14 @@ import MyelinTestSupport
 
     @Test(arguments: [1, 2])
     func independentOfThreadCount(threads: Int) {
-        let saved = Threading.count
-        Threading.count = threads
-        defer { Threading.count = saved }
-        let x = Tensor.normal([200_000], generator: RandomGenerator(seed: 9))
-        Threading.count = 1
-        let y = Tensor.normal([200_000], generator: RandomGenerator(seed: 9))
+        let (x, y) = ThreadCountGuard.changing {
+            let saved = Threading.count
+            Threading.count = threads
+            defer { Threading.count = saved }
+            let x = Tensor.normal([200_000], generator: RandomGenerator(seed: 9))
+            Threading.count = 1
+            return (x, Tensor.normal([200_000], generator: RandomGenerator(seed: 9)))
+        }
         #expect(x.floats == y.floats)
     }
 

@@ -56,6 +56,10 @@ import MyelinTestSupport
     /// Big reductions take the multi-threaded paths; they must agree with a Float64 reference.
     @Test(arguments: [1, 2])
     func largeReductionsAgreeAcrossThreadCounts(threads: Int) {
+        ThreadCountGuard.changing { largeReductions(threads: threads) }
+    }
+
+    private func largeReductions(threads: Int) {
         let saved = Threading.count
         Threading.count = threads
         defer { Threading.count = saved }

@@ -1,6 +1,7 @@
 import Testing
 @testable import MyelinCore
 import CMyelinKernels
+import MyelinTestSupport
 #if canImport(Glibc)
 import Glibc
 #else
@@ -114,13 +115,15 @@ import Darwin
                 return (y.detached(), xl.grad!)
             }
         }
-        let (y1, dx1) = run(), (y2, dx2) = run()
+        let ((y1, dx1), (y2, dx2)) = ThreadCountGuard.comparing { (run(), run()) }
         #expect(y1.floats == y2.floats)
         #expect(dx1.floats == dx2.floats)
-        let saved = Threading.count
-        Threading.count = 1
-        let (y3, dx3) = run()
-        Threading.count = saved
+        let (y3, dx3) = ThreadCountGuard.changing {
+            let saved = Threading.count
+            Threading.count = 1
+            defer { Threading.count = saved }
+            return run()
+        }
         #expect(y3.floats == y1.floats)
         #expect(dx3.floats == dx1.floats)
     }

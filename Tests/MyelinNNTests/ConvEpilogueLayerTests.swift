@@ -1,4 +1,5 @@
 import Testing
+import MyelinTestSupport
 @testable import MyelinNN
 @testable import MyelinCore
 
@@ -29,7 +30,7 @@ import Testing
             (y * y).sum().backward()
             return [y.detached()] + m.parameters().map { $0.grad! }
         }
-        let apart = step(fused: false), fused = step(fused: true)
+        let (apart, fused) = ThreadCountGuard.comparing { (step(fused: false), step(fused: true)) }
         #expect(apart.count == fused.count && apart.count == 10)
         for (i, (a, f)) in zip(apart, fused).enumerated() {
             let same = a.shape == f.shape && bits(a) == bits(f)
