@@ -1,7 +1,7 @@
 // Pooling on NCHW tensors with PyTorch semantics (floor mode): max, average, adaptive average and
 // global average pooling, 1-D and 2-D. Each op's forward sits next to its vjp; the gradient ops
 // (scatter to the argmax, spread over the window) are differentiable in turn. Loops are in
-// ConvKernels.swift.
+// PoolKernels.swift.
 
 extension Tensor {
     /// 2-D max pooling of [N, C, H, W] (or [C, H, W]); `stride` defaults to the kernel size,
