@@ -56,7 +56,9 @@ struct DashboardBrowserTests {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let live = LiveRun(id: "live")
-        let done = try startTraining(root: root, live: live)
+        // Far more epochs than the test lets run (it stops the training itself): on a loaded
+        // machine, where the browser is slow, 200 epochs ended before the pause was clicked.
+        let done = try startTraining(root: root, live: live, epochs: 5_000)
         let server = try await DashboardServer.launch(root: root, port: 0, live: [live], pollInterval: 0.1)
         defer { server.stop() }
         try await withBrowser { browser in
