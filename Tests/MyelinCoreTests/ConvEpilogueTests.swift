@@ -113,33 +113,31 @@ import MyelinTestSupport
     }
 
     @Test func tracedGraphsRecordTheFusedPrimitivesAndReplayThem() throws {
-        try ThreadCountGuard.comparing { try tracedGraphs() }
-    }
-
-    private func tracedGraphs() throws {
-        let g = RandomGenerator(seed: 13)
-        let w = Tensor.randn([6, 3, 3, 3], generator: g), b = Tensor.randn([6], generator: g)
-        let x = Tensor.randn([2, 3, 9, 9], generator: g)
-        let f: ([Tensor]) -> [Tensor] = { [$0[0].conv2d(w, bias: b, padding: 1, then: .reluMaxPool).tanh(),
-                                           $0[0].conv2d(w, padding: 1, then: .relu)] }
-        let graph = Graph.trace(inputs: [x]) { f($0) }
-        #expect(graph.description.contains("conv2dFusedIndex") && graph.description.contains("conv2dFused("))
-        let eager = f([x])
-        let replayed = zip(eager, graph([x])).allSatisfy { Self.bits($0) == Self.bits($1) }
-        #expect(replayed)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("myelin-fused-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try graph.save(to: path)
-        let loaded = try Graph.load(path)
-        let x2 = Tensor.randn([2, 3, 9, 9], generator: g)
-        let reloaded = zip(f([x2]), loaded([x2])).allSatisfy { Self.bits($0) == Self.bits($1) }
-        #expect(reloaded)
-        // The replay is differentiable, through the same vjp.
-        let a = x2.requiringGrad(), c = x2.requiringGrad()
-        f([a])[0].sum().backward()
-        loaded([c])[0].sum().backward()
-        let sameGrad = Self.bits(a.grad!) == Self.bits(c.grad!)
-        #expect(sameGrad)
+        try ThreadCountGuard.comparing {
+            let g = RandomGenerator(seed: 13)
+            let w = Tensor.randn([6, 3, 3, 3], generator: g), b = Tensor.randn([6], generator: g)
+            let x = Tensor.randn([2, 3, 9, 9], generator: g)
+            let f: ([Tensor]) -> [Tensor] = { [$0[0].conv2d(w, bias: b, padding: 1, then: .reluMaxPool).tanh(),
+                                               $0[0].conv2d(w, padding: 1, then: .relu)] }
+            let graph = Graph.trace(inputs: [x]) { f($0) }
+            #expect(graph.description.contains("conv2dFusedIndex") && graph.description.contains("conv2dFused("))
+            let eager = f([x])
+            let replayed = zip(eager, graph([x])).allSatisfy { Self.bits($0) == Self.bits($1) }
+            #expect(replayed)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("myelin-fused-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try graph.save(to: path)
+            let loaded = try Graph.load(path)
+            let x2 = Tensor.randn([2, 3, 9, 9], generator: g)
+            let reloaded = zip(f([x2]), loaded([x2])).allSatisfy { Self.bits($0) == Self.bits($1) }
+            #expect(reloaded)
+            // The replay is differentiable, through the same vjp.
+            let a = x2.requiringGrad(), c = x2.requiringGrad()
+            f([a])[0].sum().backward()
+            loaded([c])[0].sum().backward()
+            let sameGrad = Self.bits(a.grad!) == Self.bits(c.grad!)
+            #expect(sameGrad)
+        }
     }
 
     @Test func gradientsOfGradientsFlowThroughTheFusedVjp() {

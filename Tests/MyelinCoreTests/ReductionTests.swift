@@ -56,23 +56,21 @@ import MyelinTestSupport
     /// Big reductions take the multi-threaded paths; they must agree with a Float64 reference.
     @Test(arguments: [1, 2])
     func largeReductionsAgreeAcrossThreadCounts(threads: Int) {
-        ThreadCountGuard.changing { largeReductions(threads: threads) }
-    }
-
-    private func largeReductions(threads: Int) {
-        let saved = Threading.count
-        Threading.count = threads
-        defer { Threading.count = saved }
-        let x = Tensor.uniform([300, 700], low: -1, high: 1, dtype: .float64, generator: RandomGenerator(seed: 3))
-        let xf = x.to(.float32)
-        let rowSums = x.doubles.chunked(700).map { $0.reduce(0, +) }
-        var colSums = [Double](repeating: 0, count: 700)
-        for (i, v) in x.doubles.enumerated() { colSums[i % 700] += v }
-        expectClose(xf.sum(axes: [1]), Tensor(shape: [300], doubles: rowSums, dtype: .float32), rtol: 1e-4, atol: 1e-4, "row sums")
-        expectClose(xf.sum(axes: [0]), Tensor(shape: [700], doubles: colSums, dtype: .float32), rtol: 1e-4, atol: 1e-4, "column sums")
-        expectClose(xf.T.sum(axes: [1]), Tensor(shape: [700], doubles: colSums, dtype: .float32), rtol: 1e-4, atol: 1e-4, "transposed")
-        #expect(Swift.abs(xf.sum().item() - rowSums.reduce(0, +)) < 1e-2)
-        #expect(x.max().item() == x.doubles.max())
+        ThreadCountGuard.changing {
+            let saved = Threading.count
+            Threading.count = threads
+            defer { Threading.count = saved }
+            let x = Tensor.uniform([300, 700], low: -1, high: 1, dtype: .float64, generator: RandomGenerator(seed: 3))
+            let xf = x.to(.float32)
+            let rowSums = x.doubles.chunked(700).map { $0.reduce(0, +) }
+            var colSums = [Double](repeating: 0, count: 700)
+            for (i, v) in x.doubles.enumerated() { colSums[i % 700] += v }
+            expectClose(xf.sum(axes: [1]), Tensor(shape: [300], doubles: rowSums, dtype: .float32), rtol: 1e-4, atol: 1e-4, "row sums")
+            expectClose(xf.sum(axes: [0]), Tensor(shape: [700], doubles: colSums, dtype: .float32), rtol: 1e-4, atol: 1e-4, "column sums")
+            expectClose(xf.T.sum(axes: [1]), Tensor(shape: [700], doubles: colSums, dtype: .float32), rtol: 1e-4, atol: 1e-4, "transposed")
+            #expect(Swift.abs(xf.sum().item() - rowSums.reduce(0, +)) < 1e-2)
+            #expect(x.max().item() == x.doubles.max())
+        }
     }
 
     @Test func largeMatmulMatchesNaiveProduct() {
