@@ -86,8 +86,9 @@ extension Tensor {
         return out.recorded(Convolution.Fused(geometry: geo, epilogue: epilogue), inputs + [positions])
     }
 
-    /// The fused kernel: the output (pooled when the epilogue pools) and, when it pools, each
-    /// maximum's flat position in its unpooled plane.
+    /// The convolution kernels (the algorithm `ConvAlgorithm.choose` picks) with `epilogue`: the
+    /// output (pooled when the epilogue pools) and, when it pools, each maximum's flat position in
+    /// its unpooled plane. `conv` runs them with `.identity`; shapes must not be degenerate.
     static func fusedConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                           _ epilogue: ConvEpilogue) -> (values: Tensor, index: Tensor?) {
         let xc = x.detached().contiguous(), wc = w.detached().contiguous(), bc = bias?.detached().contiguous()
@@ -123,25 +124,19 @@ extension Convolution {
         var savesOutput: Bool { epilogue.relu }
 
         func forward(_ x: [Tensor]) -> Tensor {
-            let (conv, bias) = split(x)
-            return Tensor.fusedConv(conv.x, conv.w, bias, geometry.batch(conv.x.shape[0]), epilogue).values
+            let c = convInputs(x)
+            return Tensor.fusedConv(c[0], c[1], c.count > 2 ? c[2] : nil, geometry.batch(c[0].shape[0]), epilogue).values
         }
 
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
-            let geo = geometry.batch(x[0].shape[0])
-            let (_, bias) = split(x)
             var gy = epilogue.relu ? Tensor.apply(BinaryOps.PassWherePositive(), g, y.detached()) : g
-            if epilogue.maxPool2x2 { gy = Tensor.maxPoolScatter(gy, x[x.count - 1], geo.outputShape) }
-            let convInputs = Array(x[0..<(bias == nil ? 2 : 3)])
-            let grads = Convolution.Forward(geometry: geometry).vjp(gy, convInputs, y)
+            if epilogue.maxPool2x2 { gy = Tensor.maxPoolScatter(gy, x[x.count - 1], geometry.batch(x[0].shape[0]).outputShape) }
+            let grads = Convolution.Forward(geometry: geometry).vjp(gy, convInputs(x), y)
             return epilogue.maxPool2x2 ? grads + [nil] : grads
         }
 
-        /// The input, weight and bias among the inputs (the positions, when pooling, come last).
-        private func split(_ x: [Tensor]) -> (conv: (x: Tensor, w: Tensor), bias: Tensor?) {
-            let convCount = x.count - (epilogue.maxPool2x2 ? 1 : 0)
-            return ((x[0], x[1]), convCount > 2 ? x[2] : nil)
-        }
+        /// The input, weight and bias?: the inputs without the positions, which come last when pooling.
+        private func convInputs(_ x: [Tensor]) -> [Tensor] { epilogue.maxPool2x2 ? Array(x.dropLast()) : x }
     }
 
     /// Where each pooled maximum of `Fused` sits in its unpooled plane (int32); not differentiable.

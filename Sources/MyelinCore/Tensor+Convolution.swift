@@ -238,24 +238,16 @@ extension Tensor {
     /// y = conv(x, w) + bias.
     static func conv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) -> Tensor {
         if Tensor.routed(x, w, bias) { return Tensor.apply(Convolution.Forward(geometry: geo), [x, w] + (bias.map { [$0] } ?? [])) }
-        let xc = x.detached().contiguous(), wc = w.detached().contiguous(), bc = bias?.detached().contiguous()
-        let out = Tensor(uninitializedShape: geo.outputShape, dtype: x.dtype)
-        if out.count > 0 {
-            if geo.colRows == 0 || geo.n == 0 {
-                out.basePointerRaw.initializeMemory(as: UInt8.self, repeating: 0, count: out.count * x.dtype.byteSize)
-                if let bc { return conv(x, w, nil, geo) + bc.reshape([geo.o, 1, 1]) }
-            } else if x.dtype == .float32, let m = ConvAlgorithm.choose(geo, dtype: .float32).winogradTile {
-                ConvKernels.winogradForward(m: m, xc.basePointer(Float.self), wc.basePointer(Float.self),
-                                            bc.map { UnsafePointer($0.basePointer(Float.self)) }, out.basePointer(Float.self), geo)
-            } else if x.dtype == .float32 {
-                ConvKernels.forward(Float.self, xc.basePointer(Float.self), wc.basePointer(Float.self),
-                                    bc.map { UnsafePointer($0.basePointer(Float.self)) }, out.basePointer(Float.self), geo)
-            } else {
-                ConvKernels.forward(Double.self, xc.basePointer(Double.self), wc.basePointer(Double.self),
-                                    bc.map { UnsafePointer($0.basePointer(Double.self)) }, out.basePointer(Double.self), geo)
-            }
+        let out: Tensor
+        if geo.outputShape.contains(0) {
+            out = Tensor(uninitializedShape: geo.outputShape, dtype: x.dtype)
+        } else if geo.colRows == 0 || geo.n == 0 {
+            if let bias { return conv(x, w, nil, geo) + bias.detached().contiguous().reshape([geo.o, 1, 1]) }
+            out = Tensor.zeros(geo.outputShape, dtype: x.dtype)
+        } else {
+            // The kernels with no epilogue.
+            out = fusedConv(x, w, bias, geo, .identity).values
         }
-        withExtendedLifetime((xc, wc, bc)) {}
         let inputs = [x, w] + (bias.map { [$0] } ?? [])
         return needsGrad(inputs) ? out.recorded(Convolution.Forward(geometry: geo), inputs) : out
     }
