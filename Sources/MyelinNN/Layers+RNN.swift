@@ -144,17 +144,13 @@ extension RNNBase {
     /// let (y, state) = rnn.run(x, state: carried)        // state: [h], or [h, c] for the LSTM
     /// ```
     public func run(_ input: Tensor, lengths: [Int]? = nil, state: [Tensor]?) -> (output: Tensor, state: [Tensor]) {
-        let count = kind == .lstm ? 2 : 1
-        if let state, state.count != count {
-            fatalError("[\(op)] the state has \(state.count) tensors; this layer's has \(count) (\(kind == .lstm ? "h and c" : "h"))")
-        }
-        let h0 = state?[0], c0 = count == 2 ? state?[1] : nil
+        let (h0, c0) = stateTensors(state)
         let output: Tensor, h: Tensor, c: Tensor?
         if let lengths {
             let batch = SequenceBatch(batchFirst ? input : timeMajor(input).transposed(0, 1), lengths: lengths)
             let dtype = batch.values.dtype.isFloatingPoint ? batch.values.dtype : .float32
             let zeros = h0 == nil ? zeroStates(batchSize: batch.batchSize, dtype: dtype) : nil
-            let r = run(batch, h0: h0 ?? zeros!.h, c0: count == 2 ? (c0 ?? zeros!.c) : nil)
+            let r = run(batch, h0: h0 ?? zeros!.h, c0: kind == .lstm ? (c0 ?? zeros!.c) : nil)
             (output, h, c) = (batchFirst ? r.output : r.output.transposed(0, 1), r.h, r.c)
         } else {
             let r = run(timeMajor(input), mask: nil, h0: h0, c0: c0)
@@ -171,23 +167,28 @@ extension RNNBase {
     /// the vocabulary (`Embedding.projected`): for a character model, 65 rows to project instead
     /// of one per token, forward and in both gradients (lstm_train: 19% of its arithmetic). The
     /// same values up to rounding. Tokens are int `[batch, time]` with `batchFirst`, else
-    /// `[time, batch]`; a module summary, or an embedding with a padding row, runs the two layers
-    /// apart.
+    /// `[time, batch]`; a module summary runs the two layers apart, and so does the projection of
+    /// an embedding with a padding row.
     ///
     /// ```swift
     /// let (y, state) = lstm.run(tokens: ids, embedding: embed, state: nil)   // = lstm.run(embed(ids), state: nil)
     /// ```
     public func run(tokens: Tensor, embedding: Embedding, state: [Tensor]?) -> (output: Tensor, state: [Tensor]) {
-        if ModuleSummaryRecorder.current != nil || embedding.paddingIndex != nil || tokens.rank != 2
-            || embedding.weight.value.dtype != weights[0].ih.value.dtype {
+        // (A padding row is `Embedding.projected`'s to handle: it runs the two ops itself.)
+        if ModuleSummaryRecorder.current != nil || tokens.rank != 2 || embedding.weight.value.dtype != weights[0].ih.value.dtype {
             return run(embedding(tokens), state: state)
         }
+        let (h0, c0) = stateTensors(state)
+        let r = run(batchFirst ? tokens.transposed(0, 1) : tokens, mask: nil, h0: h0, c0: c0, embedding: embedding)
+        return (userLayout(r.output), [r.h] + (r.c.map { [$0] } ?? []))
+    }
+
+    /// h0 and (LSTM) c0 from a state given as its tensors, trapping on the wrong count.
+    private func stateTensors(_ state: [Tensor]?) -> (h0: Tensor?, c0: Tensor?) {
         let count = kind == .lstm ? 2 : 1
         if let state, state.count != count {
             fatalError("[\(op)] the state has \(state.count) tensors; this layer's has \(count) (\(kind == .lstm ? "h and c" : "h"))")
         }
-        let r = run(batchFirst ? tokens.transposed(0, 1) : tokens, mask: nil, h0: state?[0], c0: count == 2 ? state?[1] : nil,
-                    embedding: embedding)
-        return (userLayout(r.output), [r.h] + (r.c.map { [$0] } ?? []))
+        return (state?[0], count == 2 ? state?[1] : nil)
     }
 }
