@@ -220,27 +220,38 @@ static inline __attribute__((always_inline)) void get(v8 *v, const float *in, in
 
 // MARK: Bodies (m a constant where called; instantiated portable and with AVX2 below)
 
-/// Returns 0 when the scratch buffers could not be allocated. Plane by plane: its strips, then
-/// every tile's transform of it, eight tiles at a time.
-static inline __attribute__((always_inline)) int input_body(int m, const float *x, long c, long h, long w, long padTop,
-                                                            long padLeft, long tilesH, long tilesW, long t0, long t1,
-                                                            float *v, long es) {
-    int a = m + 2;
+/// The transforms that read tiles of an image, into alpha^2 planes `es` apart, plane by plane
+/// (each plane's strips, then every tile's transform of it, eight tiles at a time):
+/// - input (`grad` 0): v[e][ch][t - t0] = (B^T d B)[e] of the alpha x alpha patches d of x
+///   [n][c][h][w] read at (tile row - padTop, tile column - padLeft);
+/// - output gradient (`grad` 1): z[e][oc][t - t0] = (A dY A^T)[e] of the m x m tiles dY of gy
+///   [n][o][oh][ow] (no padding).
+/// Zero outside the image. Returns 0 when the scratch buffers could not be allocated.
+static inline __attribute__((always_inline)) int tiles_body(int m, int grad, const float *x, long c, long h, long w,
+                                                            long padTop, long padLeft, long tilesH, long tilesW,
+                                                            long t0, long t1, float *v, long es) {
+    int a = m + 2, size = grad ? m : a;
     long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
-    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * a * wp));
-    long *off = tile_offsets(m, a, t0, t1, tilesH, tilesW, wp, g0);
+    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * size * wp));
+    long *off = tile_offsets(m, size, t0, t1, tilesH, tilesW, wp, g0);
     if (!buf || !off) { free(buf); free(off); return 0; }
     for (long ch = 0; ch < c; ch++) {
-        fill_strips(buf, x, c, ch, h, w, padTop, padLeft, m, a, tilesH, wp, g0, g1);
+        fill_strips(buf, x, c, ch, h, w, padTop, padLeft, m, size, tilesH, wp, g0, g1);
         for (long t = t0; t < t1; t += LANES) {
             int n = (int)(t1 - t < LANES ? t1 - t : LANES);
             const float *at[LANES];
             for (int l = 0; l < LANES; l++) at[l] = buf + off[t - t0 + l];
             v8 d[36], tmp[36], r[36];
-            gather(d, a, at, wp);
-            // Columns, then rows: r = B^T d B.
-            for (int j = 0; j < a; j++) { if (m == 2) bt2(d + j, a, tmp + j, a); else bt4(d + j, a, tmp + j, a); }
-            for (int i = 0; i < a; i++) { if (m == 2) bt2(tmp + i * a, 1, r + i * a, 1); else bt4(tmp + i * a, 1, r + i * a, 1); }
+            gather(d, size, at, wp);
+            if (!grad) {
+                // Columns, then rows: r = B^T d B.
+                for (int j = 0; j < a; j++) { if (m == 2) bt2(d + j, a, tmp + j, a); else bt4(d + j, a, tmp + j, a); }
+                for (int i = 0; i < a; i++) { if (m == 2) bt2(tmp + i * a, 1, r + i * a, 1); else bt4(tmp + i * a, 1, r + i * a, 1); }
+            } else {
+                // Columns (m -> a rows), then rows: r = A dY A^T.
+                for (int j = 0; j < m; j++) { if (m == 2) a2(d + j, m, tmp + j, m); else a4(d + j, m, tmp + j, m); }
+                for (int i = 0; i < a; i++) { if (m == 2) a2(tmp + i * m, 1, r + i * a, 1); else a4(tmp + i * m, 1, r + i * a, 1); }
+            }
             for (int e = 0; e < a * a; e++) put(v + e * es + ch * T + (t - t0), &r[e], n);
         }
     }
@@ -328,34 +339,6 @@ static inline __attribute__((always_inline)) void output_body(int m, const float
     }
 }
 
-/// Returns 0 when the scratch buffers could not be allocated. Plane by plane, as input_body.
-static inline __attribute__((always_inline)) int gradout_body(int m, const float *gy, long o, long oh, long ow,
-                                                              long tilesH, long tilesW, long t0, long t1, float *z,
-                                                              long es) {
-    int a = m + 2;
-    long T = t1 - t0, g0 = t0 / tilesW, g1 = (t1 - 1) / tilesW + 1, wp = tilesW * m + 8;
-    float *buf = malloc(sizeof(float) * (size_t)((g1 - g0) * m * wp));
-    long *off = tile_offsets(m, m, t0, t1, tilesH, tilesW, wp, g0);
-    if (!buf || !off) { free(buf); free(off); return 0; }
-    for (long oc = 0; oc < o; oc++) {
-        fill_strips(buf, gy, o, oc, oh, ow, 0, 0, m, m, tilesH, wp, g0, g1);
-        for (long t = t0; t < t1; t += LANES) {
-            int n = (int)(t1 - t < LANES ? t1 - t : LANES);
-            const float *at[LANES];
-            for (int l = 0; l < LANES; l++) at[l] = buf + off[t - t0 + l];
-            v8 d[16], tmp[24], r[36];
-            gather(d, m, at, wp);
-            // Columns (m -> a rows), then rows: r = A dY A^T.
-            for (int j = 0; j < m; j++) { if (m == 2) a2(d + j, m, tmp + j, m); else a4(d + j, m, tmp + j, m); }
-            for (int i = 0; i < a; i++) { if (m == 2) a2(tmp + i * m, 1, r + i * a, 1); else a4(tmp + i * m, 1, r + i * a, 1); }
-            for (int e = 0; e < a * a; e++) put(z + e * es + oc * T + (t - t0), &r[e], n);
-        }
-    }
-    free(buf);
-    free(off);
-    return 1;
-}
-
 /// G g G^T for eight filters at a time, one per lane: the destinations u[e][at..<at + 8] are
 /// contiguous (at = oc c + ch, or ch o + oc with `flip`), so each of the alpha^2 results is one
 /// vector store; the taps are gathered lane by lane. Once per product, not per tile.
@@ -384,8 +367,8 @@ static inline __attribute__((always_inline)) void weight_body(int m, const float
 #define VARIANTS(suffix, attr)                                                                                       \
     attr static int input_##suffix(int m, const float *x, long c, long h, long w, long pt, long pl, long th, long tw, \
                                    long t0, long t1, float *v, long es) {                                            \
-        return m == 2 ? input_body(2, x, c, h, w, pt, pl, th, tw, t0, t1, v, es)                                      \
-                      : input_body(4, x, c, h, w, pt, pl, th, tw, t0, t1, v, es);                                     \
+        return m == 2 ? tiles_body(2, 0, x, c, h, w, pt, pl, th, tw, t0, t1, v, es)                                   \
+                      : tiles_body(4, 0, x, c, h, w, pt, pl, th, tw, t0, t1, v, es);                                  \
     }                                                                                                                \
     attr static void output_##suffix(int m, const float *mm, long es, long o, long t0, long t1, long th, long tw,    \
                                      const float *bias, int relu, float *y, int32_t *index, long oh, long ow) {      \
@@ -394,8 +377,8 @@ static inline __attribute__((always_inline)) void weight_body(int m, const float
     }                                                                                                                \
     attr static int gradout_##suffix(int m, const float *gy, long o, long oh, long ow, long th, long tw, long t0,    \
                                      long t1, float *z, long es) {                                                   \
-        return m == 2 ? gradout_body(2, gy, o, oh, ow, th, tw, t0, t1, z, es)                                         \
-                      : gradout_body(4, gy, o, oh, ow, th, tw, t0, t1, z, es);                                        \
+        return m == 2 ? tiles_body(2, 1, gy, o, oh, ow, 0, 0, th, tw, t0, t1, z, es)                                  \
+                      : tiles_body(4, 1, gy, o, oh, ow, 0, 0, th, tw, t0, t1, z, es);                                 \
     }                                                                                                                \
     attr static void weight_##suffix(int m, const float *w, long o, long c, int flip, float *u) {                   \
         if (m == 2) weight_body(2, w, o, c, flip, u);                                                                \
