@@ -44,7 +44,7 @@ public enum PrimitiveRegistry {
         add(Convolution.Fused.self); add(Convolution.FusedIndex.self)
         add(LinearAlgebra.Matmul.self); add(LinearAlgebra.Linear.self)
         add(Convert.self); add(Indexing.View.self); add(Indexing.Put.self); add(Join.self); add(Flip.self); add(ConstantPad.self)
-        add(Gathering.Gather.self); add(Gathering.IndexSelect.self); add(Gathering.Scatter.self); add(Gathering.Where.self)
+        add(Gathering.Gather.self); add(Gathering.IndexSelect.self); add(Gathering.IndexAdd.self); add(Gathering.Scatter.self); add(Gathering.Where.self)
         add(Gathering.MaskedFill.self); add(Gathering.OneHot.self); add(SortIndices.self); add(CustomOp.self)
         add(FusedElementwise.self)
         add(Recurrence.Forward.self); add(Recurrence.Output.self); add(Recurrence.Backward.self)
@@ -241,6 +241,11 @@ extension Graph {
                 try checkRange(idx, size, fail)
             }
         case let g as Gathering.IndexSelect:
+            if let idx = constant(n.inputs[1]) {
+                let s = valueType(n.inputs[0]).shape
+                try checkRange(idx, s.isEmpty ? 1 : s[try ShapeRules.axis(g.axis, rank: s.count)], fail)
+            }
+        case let g as Gathering.IndexAdd:
             if let idx = constant(n.inputs[1]) {
                 let s = valueType(n.inputs[0]).shape
                 try checkRange(idx, s.isEmpty ? 1 : s[try ShapeRules.axis(g.axis, rank: s.count)], fail)

@@ -454,18 +454,13 @@ enum Gathering {
         }
     }
 
-    /// Repeated indices add up: the gradient scatter-adds along the axis with the index broadcast over the rest.
+    /// Repeated indices add up: the gradient adds each slice back at its index (indexAdd).
     struct IndexSelect: Primitive {
         static let name = "indexSelect"
         let axis: Int
         func forward(_ x: [Tensor]) -> Tensor { x[0].indexSelect(axis: axis, indices: x[1]) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
-            let indices = x[1]
-            let ax = Shape.axis(axis, rank: Swift.max(x[0].rank, 1), op: "indexSelect")
-            var idxShape = [Int](repeating: 1, count: g.rank)
-            if g.rank > 0 { idxShape[ax] = indices.count }
-            let index = indices.reshape(idxShape).expand(g.shape)
-            return [Tensor.zeros(x[0].shape, dtype: g.dtype).scatterAdd(axis: axis, index: index, source: g), nil]
+            [Tensor.zeros(x[0].shape, dtype: g.dtype).indexAdd(axis: axis, indices: x[1], source: g), nil]
         }
     }
 

@@ -27,6 +27,7 @@ import MyelinTestSupport
         "unbind": { c, x in x[0].unbind(axis: c.int("axis")) },
         "gather": { c, x in [x[0].gather(axis: c.int("axis"), index: x[1])] },
         "indexSelect": { c, x in [x[0].indexSelect(axis: c.int("axis"), indices: x[1])] },
+        "indexAdd": { c, x in [x[0].indexAdd(axis: c.int("axis"), indices: x[1], source: x[2])] },
         "scatter": { c, x in [x[0].scatter(axis: c.int("axis"), index: x[1], source: x[2])] },
         "scatterValue": { c, x in [x[0].scatter(axis: c.int("axis"), index: x[1], value: c.double("value"))] },
         "scatterAdd": { c, x in [x[0].scatterAdd(axis: c.int("axis"), index: x[1], source: x[2])] },

@@ -99,6 +99,8 @@ import MyelinTestSupport
         Row("chunk + unbind", [[4, 3]]) { $0[0].chunk(2)[0].unbind(axis: 1)[2] },
         Row("gather", [[2, 3]]) { $0[0].gather(axis: 1, index: idx) },
         Row("indexSelect repeated", [[4, 3]]) { $0[0].indexSelect(axis: 0, indices: Tensor([3, 0, 3])) },
+        Row("indexSelect axis 1", [[2, 4, 3]]) { $0[0].indexSelect(axis: 1, indices: Tensor([1, -1, 1])) * $0[0].indexSelect(axis: 1, indices: Tensor([0, 2, 3])) },
+        Row("indexAdd", [[4, 3], [5, 3]]) { $0[0].indexAdd(axis: 0, indices: Tensor([3, 0, 3, 1, -1]), source: $0[1]).square() },
         Row("scatter", [[2, 3], [2, 3]]) { $0[0].scatter(axis: 1, index: Tensor([[2, 0, 1], [1, 2, 0]]), source: $0[1]) },
         Row("scatter value", [[2, 3]]) { $0[0].scatter(axis: 1, index: Tensor([[2], [0]]), value: 4) },
         Row("scatterAdd", [[2, 3], [2, 3]]) { $0[0].scatterAdd(axis: 1, index: idx, source: $0[1]) },

@@ -1,5 +1,5 @@
 """Fixtures for the copying ops (CopyingOpsTests.swift): cat, stack, split, chunk, unbind, gather,
-indexSelect, scatter, scatterAdd, where, maskedFill, maskedSelect, oneHot, flip, pad, repeat, tile,
+indexSelect, indexAdd, scatter, scatterAdd, where, maskedFill, maskedSelect, oneHot, flip, pad, repeat, tile,
 repeatInterleave, sort, argsort, topk.
 
 Expectations follow PyTorch's semantics, computed with NumPy (np.take_along_axis for gather, explicit
@@ -444,6 +444,43 @@ add("sort_empty_axis", "sort", [e], [e, np.zeros((3, 0), np.int64)], axis=1, des
 add("sort_0d", "sort", [np.array(2.5, np.float32)], [np.array(2.5, np.float32), np.array(0, np.int64)], axis=0,
     descending=False)
 
+# ---------------------------------------------------------------- indexAdd (drawn last: the cases above keep their values)
+
+
+def index_add(x, axis, indices, src):
+    """torch.index_add: slice j of src added at position indices[j] along axis, in order."""
+    out = x.copy()
+    n = x.shape[axis]
+    for j, v in enumerate(indices.reshape(-1)):
+        at = [slice(None)] * x.ndim
+        at[axis] = int(v) % n
+        sl = [slice(None)] * x.ndim
+        sl[axis] = j
+        at, sl = tuple(at), tuple(sl)
+        out[at] = (out[at] | src[sl]) if out.dtype == np.bool_ else out[at] + src[sl]
+    return out
+
+
+for dt in ALL:
+    x = arr((5, 3), dt)
+    ii = np.array([4, 0, -1, 2, 2, 4], np.int64)
+    src = arr((6, 3), dt)
+    add(f"indexAdd_rows_repeats_{dt}", "indexAdd", [x, ii, src], index_add(x, 0, ii, src), axis=0)
+x = arr((3, 5), "float32")
+ij = np.array([1, -1, 1], np.int32)
+src = arr((3, 3), "float32")
+add("indexAdd_cols_int32", "indexAdd", [x, ij, src], index_add(x, 1, ij, src), axis=-1)
+x = arr((2, 4, 3), "float64")
+ii = np.array([3, 1, 1, 0, 2, 3], np.int64)
+src = arr((2, 6, 3), "float64")
+add("indexAdd_rank3_axis1", "indexAdd", [x, ii, src], index_add(x, 1, ii, src), axis=1)
+add("indexAdd_rank3_axis1_rev_index", "indexAdd", [x, (ii, "rev"), src], index_add(x, 1, ii[::-1], src), axis=1)
+st = arr((2, 3, 6), "float64")  # viewed as (2, 6, 3)
+add("indexAdd_rank3_transposed_self_and_source", "indexAdd", [(np.swapaxes(x, -1, -2).copy(), "T"), ii, (st, "T")],
+    index_add(x, 1, ii, np.swapaxes(st, -1, -2)), axis=1)
+xe = arr((3, 2), "int64")
+add("indexAdd_empty_indices", "indexAdd", [xe, np.zeros((0,), np.int64), np.zeros((0, 2), np.int64)], xe, axis=0)
+
 # ---------------------------------------------------------------- optional cross-check with PyTorch
 
 if torch is not None:
@@ -473,6 +510,9 @@ if torch is not None:
         elif c["op"] == "scatterAdd" and ins[0].dtype != torch.bool:
             ix = torch.where(ins[1] < 0, ins[1] + ins[0].shape[p["axis"]], ins[1]).long()
             got = [ins[0].scatter_add(p["axis"], ix, ins[2]).numpy()]
+        elif c["op"] == "indexAdd" and ins[0].dtype != torch.bool:
+            ix = torch.where(ins[1] < 0, ins[1] + ins[0].shape[p["axis"]], ins[1]).long()
+            got = [ins[0].index_add(p["axis"], ix, ins[2]).numpy()]
         elif c["op"] == "padLast" and ins[0].dtype.is_floating_point:
             kw = {"value": p["value"]} if p["mode"] == "constant" else {}
             x = ins[0] if p["mode"] == "constant" else ins[0][None]  # non-constant modes want a batch
