@@ -89,19 +89,19 @@ static int shape_for(int isa, gemm_shape *s) {
     }
     if (isa == MYELIN_SGEMM_AVX512) {
         if (!myelin_cpu_has_avx512f()) return 0;
-        *s = (gemm_shape){12, 16, 240, 256, 2048, micro_avx512};
+        *s = (gemm_shape){12, 16, 240, 256, 2048, micro_avx512, 0, NULL};
         return 1;
     }
     if (isa == MYELIN_SGEMM_AVX2) {
         if (!myelin_cpu_has_avx2_fma()) return 0;
-        *s = (gemm_shape){6, 8, 120, 256, 2048, micro_avx2};
+        *s = (gemm_shape){6, 8, 120, 256, 2048, micro_avx2, 0, NULL};
         return 1;
     }
 #else
     if (isa == MYELIN_SGEMM_AUTO) return 0;
 #endif
     if (isa == MYELIN_SGEMM_SCALAR) {
-        *s = (gemm_shape){4, 4, 64, 256, 1024, micro_scalar};
+        *s = (gemm_shape){4, 4, 64, 256, 1024, micro_scalar, 0, NULL};
         return 1;
     }
     return 0;

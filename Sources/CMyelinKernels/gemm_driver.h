@@ -13,6 +13,10 @@ typedef struct {
     int mr, nr;
     long mc, kc, nc;
     micro_fn kernel;
+    /// A kernel for a last panel of at most `short_rows` rows (0 and NULL: none), reading the
+    /// panel as packed, mr rows tall.
+    int short_rows;
+    micro_fn short_kernel;
 } gemm_shape;
 
 // MARK: packing
@@ -90,17 +94,20 @@ static real *buffer(size_t count) {
     return pack_buffer;
 }
 
-/// One microkernel call on the mr x nr tile at cp: in place when whole, else through `tile`
+/// One microkernel call on the tile at cp (`rows` of at most mr, `cols` of at most nr): the short
+/// kernel when the rows fit it, in place when the tile fills the kernel, else through `tile`
 /// (mr x nr) so the kernel never reads or writes past C's edges.
 static inline void gemm_tile(const gemm_shape *s, long kb, const real *ap, const real *bp, real *cp, long ldc,
                              long rows, long cols, int load, real *tile) {
     const int nr = s->nr;
-    if (rows == s->mr && cols == nr) {
-        s->kernel(kb, ap, bp, cp, ldc, load);
+    const int fits = s->short_kernel && rows <= s->short_rows;
+    micro_fn kernel = fits ? s->short_kernel : s->kernel;
+    if (rows == (fits ? s->short_rows : s->mr) && cols == nr) {
+        kernel(kb, ap, bp, cp, ldc, load);
     } else {
         if (load)
             for (long i = 0; i < rows; i++) memcpy(tile + i * nr, cp + i * ldc, (size_t)cols * sizeof(real));
-        s->kernel(kb, ap, bp, tile, nr, load);
+        kernel(kb, ap, bp, tile, nr, load);
         for (long i = 0; i < rows; i++) memcpy(cp + i * ldc, tile + i * nr, (size_t)cols * sizeof(real));
     }
 }

@@ -61,28 +61,41 @@ static void micro_avx2(long kc, const float *pa, const float *pb, float *c, long
 #undef STORE2
 }
 
-// MARK: AVX-512, 12 rows x 32 columns (24 zmm accumulators)
+// MARK: AVX-512, 12 rows x 32 columns (24 zmm accumulators), and 8 rows for a last panel
 
-__attribute__((target("avx512f")))
-static void micro_avx512(long kc, const float *pa, const float *pb, float *c, long ldc, int load) {
-#define ROW5(i) __m512 c##i##0, c##i##1; \
+// One kernel body per row count: the rows of a micro-panel are listed by ROWS(X). Both read A
+// panels packed 12 rows tall. The 8-row kernel runs the last panel of an m that leaves 8 or fewer
+// rows (a recurrent layer's batch of 32 is 12 + 12 + 8; a batch of 128 is ten 12s and an 8)
+// directly on C: through the 12-row kernel it computed 4 zero rows and went through the tile copy,
+// a ninth of the arithmetic of a 32-row product. The same chain of FMAs per element either way.
+#define AVX512_LOAD(i) __m512 c##i##0, c##i##1; \
     if (load) { c##i##0 = _mm512_loadu_ps(c + i * ldc); c##i##1 = _mm512_loadu_ps(c + i * ldc + 16); } \
     else { c##i##0 = _mm512_setzero_ps(); c##i##1 = _mm512_setzero_ps(); }
-    ROW5(0) ROW5(1) ROW5(2) ROW5(3) ROW5(4) ROW5(5) ROW5(6) ROW5(7) ROW5(8) ROW5(9) ROW5(10) ROW5(11)
-#undef ROW5
-    for (long p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
-        __m512 a;
-#define STEP5(i) a = _mm512_set1_ps(pa[i]); \
-        c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);
-        STEP5(0) STEP5(1) STEP5(2) STEP5(3) STEP5(4) STEP5(5) STEP5(6) STEP5(7) STEP5(8) STEP5(9) STEP5(10) STEP5(11)
-#undef STEP5
-        pa += 12; pb += 32;
-    }
-#define STORE5(i) _mm512_storeu_ps(c + i * ldc, c##i##0); _mm512_storeu_ps(c + i * ldc + 16, c##i##1);
-    STORE5(0) STORE5(1) STORE5(2) STORE5(3) STORE5(4) STORE5(5) STORE5(6) STORE5(7) STORE5(8) STORE5(9) STORE5(10) STORE5(11)
-#undef STORE5
+#define AVX512_STEP(i) a = _mm512_set1_ps(pa[i]); \
+    c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);
+#define AVX512_STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##0); _mm512_storeu_ps(c + i * ldc + 16, c##i##1);
+#define AVX512_ROWS8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define AVX512_ROWS12(X) AVX512_ROWS8(X) X(8) X(9) X(10) X(11)
+#define AVX512_KERNEL(NAME, ROWS) \
+__attribute__((target("avx512f"))) \
+static void NAME(long kc, const float *pa, const float *pb, float *c, long ldc, int load) { \
+    ROWS(AVX512_LOAD) \
+    for (long p = 0; p < kc; p++) { \
+        __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16); \
+        __m512 a; \
+        ROWS(AVX512_STEP) \
+        pa += 12; pb += 32; \
+    } \
+    ROWS(AVX512_STORE) \
 }
+AVX512_KERNEL(micro_avx512, AVX512_ROWS12)
+AVX512_KERNEL(micro_avx512_8, AVX512_ROWS8)
+#undef AVX512_KERNEL
+#undef AVX512_ROWS12
+#undef AVX512_ROWS8
+#undef AVX512_STORE
+#undef AVX512_STEP
+#undef AVX512_LOAD
 #endif
 
 // MARK: driver
@@ -95,19 +108,19 @@ static int shape_for(int isa, gemm_shape *s) {
     }
     if (isa == MYELIN_SGEMM_AVX512) {
         if (!myelin_cpu_has_avx512f()) return 0;
-        *s = (gemm_shape){12, 32, 480, 256, 4096, micro_avx512};
+        *s = (gemm_shape){12, 32, 480, 256, 4096, micro_avx512, 8, micro_avx512_8};
         return 1;
     }
     if (isa == MYELIN_SGEMM_AVX2) {
         if (!myelin_cpu_has_avx2_fma()) return 0;
-        *s = (gemm_shape){6, 16, 240, 256, 4096, micro_avx2};
+        *s = (gemm_shape){6, 16, 240, 256, 4096, micro_avx2, 0, NULL};
         return 1;
     }
 #else
     if (isa == MYELIN_SGEMM_AUTO) return 0;
 #endif
     if (isa == MYELIN_SGEMM_SCALAR) {
-        *s = (gemm_shape){4, 8, 64, 256, 1024, micro_scalar};
+        *s = (gemm_shape){4, 8, 64, 256, 1024, micro_scalar, 0, NULL};
         return 1;
     }
     return 0;
