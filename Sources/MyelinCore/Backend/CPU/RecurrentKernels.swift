@@ -1,4 +1,5 @@
 import RealModule
+import CMyelinKernels
 
 /// Sizes of one recurrence call and where each part of its workspace lies.
 ///
@@ -168,24 +169,21 @@ enum RecurrentKernels {
         }
     }
 
-    /// An LSTM step's gates for one float32 row through the vector kernels (VectorKernels): the
-    /// pre-activations are summed in place in `a`, the gates written to `g` as [i, f, g, o].
+    /// An LSTM step's gates for one float32 row in one C pass (`myelin_lstm_forward_row_f32`): the
+    /// gates written to `g` as [i, f, g, o], then the cell and state.
     private static func lstmGatesF32<T: FloatElement>(_ H: Int, _ x: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
                                                       _ cp: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>,
                                                       _ c: UnsafeMutablePointer<T>, _ h: UnsafeMutablePointer<T>) {
-        let x = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
-        let a = UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self)
-        let cp = UnsafeRawPointer(cp).assumingMemoryBound(to: Float.self)
-        let g = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
-        let c = UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self)
-        let h = UnsafeMutableRawPointer(h).assumingMemoryBound(to: Float.self)
-        for j in 0..<4 * H { a[j] += x[j] }     // in place in Swift: the C loops want distinct arrays
-        VectorKernels.sigmoid(a, g, 2 * H)
-        VectorKernels.tanh(a + 2 * H, g + 2 * H, H)
-        VectorKernels.sigmoid(a + 3 * H, g + 3 * H, H)
-        for j in 0..<H { c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
-        VectorKernels.tanh(c, h, H)
-        for j in 0..<H { h[j] = g[3 * H + j] * h[j] }
+        myelin_lstm_forward_row_f32(H, f32(x), f32(a), f32(cp), f32(g), f32(c), f32(h))
+    }
+
+    /// A float32 view of a pointer whose element type is Float (`T.self == Float.self` checked by the caller).
+    @inline(__always) private static func f32<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always) private static func f32<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
     /// A GRU step's gates for one float32 row through the vector kernels, written to `g` as
@@ -208,30 +206,11 @@ enum RecurrentKernels {
         for j in 0..<H { h[j] = (1 - g[H + j]) * g[2 * H + j] + g[H + j] * hp[j] }
     }
 
-    /// An LSTM step's backward for one float32 row: tanh(c) through the vector kernel (the scalar
-    /// exp per element was a tenth of `lstm_train`), the rest one loop the compiler vectorises.
+    /// An LSTM step's backward for one float32 row in one C pass (`myelin_lstm_backward_row_f32`).
     private static func lstmBackwardF32<T: FloatElement>(_ H: Int, _ gt: UnsafeMutablePointer<T>, _ c: UnsafeMutablePointer<T>,
                                                          _ cp: UnsafePointer<T>, _ dc: UnsafeMutablePointer<T>,
                                                          _ dho: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>) {
-        let gt = UnsafeRawPointer(gt).assumingMemoryBound(to: Float.self)
-        let c = UnsafeRawPointer(c).assumingMemoryBound(to: Float.self)
-        let cp = UnsafeRawPointer(cp).assumingMemoryBound(to: Float.self)
-        let dc = UnsafeMutableRawPointer(dc).assumingMemoryBound(to: Float.self)
-        let dho = UnsafeRawPointer(dho).assumingMemoryBound(to: Float.self)
-        let dx = UnsafeMutableRawPointer(dx).assumingMemoryBound(to: Float.self)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: H) { buffer in
-            let tc = buffer.baseAddress!
-            VectorKernels.tanh(c, tc, H)
-            for j in 0..<H {
-                let i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j], t = tc[j]
-                let dct = dc[j] + dho[j] * o * (1 - t * t)
-                dx[j] = dct * gg * i * (1 - i)
-                dx[H + j] = dct * cp[j] * f * (1 - f)
-                dx[2 * H + j] = dct * i * (1 - gg * gg)
-                dx[3 * H + j] = dho[j] * t * o * (1 - o)
-                dc[j] = dct * f
-            }
-        }
+        myelin_lstm_backward_row_f32(H, f32(gt), f32(c), f32(cp), f32(dc), f32(dho), f32(dx))
     }
 
     // MARK: Output

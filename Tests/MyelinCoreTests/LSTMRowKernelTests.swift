@@ -1,0 +1,68 @@
+import Testing
+@testable import MyelinCore
+import CMyelinKernels
+
+/// The one-pass LSTM row kernels (lstm.c) give the bits of the passes they replaced: the sum of
+/// the pre-activations, vecmath.c's sigmoid and tanh loops, and the rest in Swift in the same
+/// operation order (the float32 recurrence's results must not move with the kernel).
+@Suite struct LSTMRowKernelTests {
+    /// Pre-activations over the ranges a trained LSTM sees, past the polynomials' switch points
+    /// and into saturation, with exact zeros.
+    static func values(_ n: Int, seed: UInt64, scale: Float) -> [Float] {
+        var g = SplitMix64(seed: seed)
+        return (0..<n).map { i in i % 17 == 0 ? 0 : (Float(g.next() % 1_000_001) / 500_000 - 1) * scale }
+    }
+
+    static func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
+
+    @Test(arguments: [1, 37, 256])
+    func forwardRowMatchesTheSeparatePasses(hidden H: Int) {
+        let x = Self.values(4 * H, seed: 1, scale: 6), a = Self.values(4 * H, seed: 2, scale: 6)
+        let cp = Self.values(H, seed: 3, scale: 3)
+        var g = [Float](repeating: 0, count: 4 * H), c = [Float](repeating: 0, count: H), h = c
+        myelin_lstm_forward_row_f32(H, x, a, cp, &g, &c, &h)
+        // The passes before lstm.c.
+        let s = zip(a, x).map { $0 + $1 }
+        var gw = [Float](repeating: 0, count: 4 * H)
+        myelin_vsigmoid_f32(s, &gw, 2 * H)
+        s.withUnsafeBufferPointer { sp in
+            gw.withUnsafeMutableBufferPointer { gp in
+                myelin_vtanh_f32(sp.baseAddress! + 2 * H, gp.baseAddress! + 2 * H, H)
+                myelin_vsigmoid_f32(sp.baseAddress! + 3 * H, gp.baseAddress! + 3 * H, H)
+            }
+        }
+        let cw = (0..<H).map { j in gw[H + j] * cp[j] + gw[j] * gw[2 * H + j] }
+        var tw = [Float](repeating: 0, count: H)
+        myelin_vtanh_f32(cw, &tw, H)
+        let hw = (0..<H).map { gw[3 * H + $0] * tw[$0] }
+        #expect(Self.bits(g) == Self.bits(gw))
+        #expect(Self.bits(c) == Self.bits(cw))
+        #expect(Self.bits(h) == Self.bits(hw))
+    }
+
+    @Test(arguments: [1, 37, 256])
+    func backwardRowMatchesTheSeparatePasses(hidden H: Int) {
+        // Gates in (0, 1) and (-1, 1) as the forward makes them.
+        var gates = Self.values(4 * H, seed: 4, scale: 4)
+        myelin_vsigmoid_f32(gates, &gates, 4 * H)
+        for j in 2 * H..<3 * H { gates[j] = 2 * gates[j] - 1 }
+        let c = Self.values(H, seed: 5, scale: 5), cp = Self.values(H, seed: 6, scale: 3)
+        let dh = Self.values(H, seed: 7, scale: 1), dc0 = Self.values(H, seed: 8, scale: 1)
+        var dc = dc0, dx = [Float](repeating: 0, count: 4 * H)
+        myelin_lstm_backward_row_f32(H, gates, c, cp, &dc, dh, &dx)
+        var t = [Float](repeating: 0, count: H)
+        myelin_vtanh_f32(c, &t, H)
+        var dcw = dc0, dxw = [Float](repeating: 0, count: 4 * H)
+        for j in 0..<H {
+            let i = gates[j], f = gates[H + j], gg = gates[2 * H + j], o = gates[3 * H + j]
+            let dct = dcw[j] + dh[j] * o * (1 - t[j] * t[j])
+            dxw[j] = dct * gg * i * (1 - i)
+            dxw[H + j] = dct * cp[j] * f * (1 - f)
+            dxw[2 * H + j] = dct * i * (1 - gg * gg)
+            dxw[3 * H + j] = dh[j] * t[j] * o * (1 - o)
+            dcw[j] = dct * f
+        }
+        #expect(Self.bits(dx) == Self.bits(dxw))
+        #expect(Self.bits(dc) == Self.bits(dcw))
+    }
+}
