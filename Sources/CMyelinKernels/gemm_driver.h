@@ -21,12 +21,21 @@ typedef struct {
 
 // MARK: packing
 
-/// Rows ic..<ic+mb, k steps pc..<pc+kb of A into mr-tall micro-panels (p-major within each),
-/// zero-padding the last panel.
-static void pack_a(const real *a, long lda, int trans, long ic, long mb, long pc, long kb, int mr, real *out) {
-    for (long ir = 0; ir < mb; ir += mr) {
-        long rows = mb - ir < mr ? mb - ir : mr;
-        real *dst = out + ir * kb;
+/// Rows for the next A micro-panel when `left` rows remain: mr, except that a remainder of mr + 1
+/// to 2 short_rows rows (13-16 with AVX-512) becomes two short panels: 8 + 8 ran as 12 + 4, the
+/// 4 through the 8-row kernel (a recurrent layer's batch of 32 split over two threads is 16 each).
+static inline long panel_rows(const gemm_shape *s, long left) {
+    if (s->short_kernel && left > s->mr && left <= 2 * s->short_rows) return s->short_rows;
+    return left < s->mr ? left : s->mr;
+}
+
+/// Rows ic..<ic+mb, k steps pc..<pc+kb of A into micro-panels of `panel_rows` rows, each mr tall
+/// (p-major within each, zero-padded), panel i at out + i mr kb.
+static void pack_a(const gemm_shape *s, const real *a, long lda, int trans, long ic, long mb, long pc, long kb, real *out) {
+    const int mr = s->mr;
+    for (long ir = 0, panel = 0; ir < mb; panel++) {
+        long rows = panel_rows(s, mb - ir);
+        real *dst = out + panel * mr * kb;
         if (!trans) {
             for (long i = 0; i < rows; i++) {
                 const real *src = a + (ic + ir + i) * lda + pc;
@@ -41,6 +50,7 @@ static void pack_a(const real *a, long lda, int trans, long ic, long mb, long pc
         if (rows < mr)
             for (long p = 0; p < kb; p++)
                 for (long i = rows; i < mr; i++) dst[p * mr + i] = 0;
+        ir += rows;
     }
 }
 
@@ -139,13 +149,14 @@ static int gemm_drive(const gemm_shape *s, long m, long n, long k, const real *a
             pack_b(b, ldb, transB, pc, kb, jc, nb, nr, pb);
             for (long ic = 0; ic < m; ic += s->mc) {
                 long mb = m - ic < s->mc ? m - ic : s->mc;
-                pack_a(a, lda, transA, ic, mb, pc, kb, mr, pa);
+                pack_a(s, a, lda, transA, ic, mb, pc, kb, pa);
                 for (long jr = 0; jr < nb; jr += nr) {
                     long cols = nb - jr < nr ? nb - jr : nr;
                     const real *bp = pb + jr * kb;
-                    for (long ir = 0; ir < mb; ir += mr) {
-                        long rows = mb - ir < mr ? mb - ir : mr;
-                        gemm_tile(s, kb, pa + ir * kb, bp, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, load, tile);
+                    for (long ir = 0, panel = 0; ir < mb; panel++) {
+                        long rows = panel_rows(s, mb - ir);
+                        gemm_tile(s, kb, pa + panel * mr * kb, bp, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, load, tile);
+                        ir += rows;
                     }
                 }
             }

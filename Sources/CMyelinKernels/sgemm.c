@@ -181,13 +181,14 @@ int myelin_sgemm_prepacked(int isa, long m, long n0, long n1, long k, const floa
         const float *pb = packed + pc * nPad;
         for (long ic = 0; ic < m; ic += s.mc) {
             long mb = m - ic < s.mc ? m - ic : s.mc;
-            pack_a(a, lda, transA, ic, mb, pc, kb, mr, pa);
+            pack_a(&s, a, lda, transA, ic, mb, pc, kb, pa);
             for (long jr = n0; jr < n1; jr += nr) {
                 long cols = n1 - jr < nr ? n1 - jr : nr;
                 const float *bp = pb + jr * kb;
-                for (long ir = 0; ir < mb; ir += mr) {
-                    long rows = mb - ir < mr ? mb - ir : mr;
-                    gemm_tile(&s, kb, pa + ir * kb, bp, c + (ic + ir) * ldc + jr, ldc, rows, cols, load, tile);
+                for (long ir = 0, panel = 0; ir < mb; panel++) {
+                    long rows = panel_rows(&s, mb - ir);
+                    gemm_tile(&s, kb, pa + panel * mr * kb, bp, c + (ic + ir) * ldc + jr, ldc, rows, cols, load, tile);
+                    ir += rows;
                 }
             }
         }

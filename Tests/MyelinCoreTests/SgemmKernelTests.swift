@@ -10,10 +10,12 @@ import CMyelinKernels
 
     static let isas: [PackedSgemm.ISA] = [.scalar, .avx2, .avx512]
 
-    // Rows left in the last panel: 1, 7, 8 and 4 (the AVX-512 8-row kernel, in place and through
-    // the edge tile), 10 (the 12-row kernel's edge tile).
+    // Rows left for the last panels: 1, 7, 8 and 4 (the AVX-512 8-row kernel, in place and
+    // through the edge tile), 10 (the 12-row kernel's edge tile), 13 and 16 (two short panels:
+    // 8 + 5, 8 + 8).
     @Test(arguments: [(1, 1, 1), (2, 3, 1), (13, 33, 7), (12, 32, 256), (25, 65, 257), (7, 100, 300),
-                      (100, 7, 513), (61, 97, 600), (130, 40, 33), (20, 70, 300), (8, 64, 513)])
+                      (100, 7, 513), (61, 97, 600), (130, 40, 33), (20, 70, 300), (8, 64, 513), (16, 96, 260),
+                      (28, 64, 40)])
     func matchesTheFloat64SumWithTheSameBitsEverywhere(m: Int, n: Int, k: Int) {
         for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
             let problem = Problem(m: m, n: n, k: k, transA: transA, transB: transB, seed: UInt64(m * 1000 + n * 10 + k))

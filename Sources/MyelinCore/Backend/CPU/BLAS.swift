@@ -251,11 +251,13 @@ extension BLAS {
             }
         }
 
-        /// C (+)= A B for an A of the `rows` given at creation.
-        func multiply(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ c: UnsafeMutablePointer<T>, m: Int, accumulate: Bool = false) {
+        /// C (+)= A B for an A of at most the `rows` given at creation, split over `threads`.
+        func multiply(_ a: UnsafePointer<T>, _ opA: BLASOperand, _ c: UnsafeMutablePointer<T>, m: Int, accumulate: Bool = false,
+                      threads: Int = Threading.count) {
             if let packed {
                 packed.multiply(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), opA,
-                                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), m: m, accumulate: accumulate)
+                                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), m: m, accumulate: accumulate,
+                                threads: threads)
             } else {
                 gemm(a, opA, b, opB, c, m: m, n: n, k: k, accumulate: accumulate)
             }

@@ -48,9 +48,14 @@ struct RecurrencePointers<T: FloatElement> {
 /// The loops of `Tensor.recurrence`: forward (state, cell and gates of every step), output
 /// extraction, and backward through time.
 ///
-/// Each step is one matrix product over the whole batch (`BLAS.gemm` splits it over the threads
-/// by columns, so each thread packs only its part of Wₕₕ) and one pass over the gates, split over
-/// the threads by batch rows. Scratch buffers are allocated once per call, never per step.
+/// The batch's rows never meet until the weight gradients: a row's state at each step depends
+/// only on that row's input and previous state. So with enough rows each thread takes a block of
+/// them through every step, forward and backward, with one hand-off for the whole sequence
+/// (`batchBlocks`); each step is then one product of the block's rows by the shared packed Wₕₕ and
+/// one pass over its gates. With fewer rows (generation, small batches) each step's product is
+/// split over the threads by columns and its gates by rows, two hand-offs a step. Either way an
+/// element is computed by the same operations, so the bits do not depend on the split. Scratch
+/// buffers are allocated once per call, never per step.
 enum RecurrentKernels {
     @inline(__always) static func sigmoid<T: FloatElement>(_ x: T) -> T { 1 / (1 + .exp(-x)) }
 
@@ -86,25 +91,62 @@ enum RecurrentKernels {
         }
     }
 
+    /// Blocks of batch rows that threads take through the whole sequence: one per thread when
+    /// each gets at least 8 rows (the AVX-512 product's short panel), else 1 (steps split instead).
+    /// lstm_train (batch 32, 2 threads): 2 blocks of 16, instead of 4 hand-offs a step.
+    static func batchBlocks(_ geo: RecurrenceGeometry) -> Int {
+        let threads = Threading.count
+        return threads > 1 && geo.batch >= 8 * threads ? threads : 1
+    }
+
+    /// Runs `body(b0, b1, blocked)` once over all rows (blocked false: the body splits each step
+    /// itself) or over `batchBlocks` blocks of rows in parallel (blocked true: the body runs each
+    /// step on one thread).
+    static func overBatchBlocks(_ geo: RecurrenceGeometry, _ body: (Int, Int, Bool) -> Void) {
+        let blocks = batchBlocks(geo)
+        if blocks == 1 {
+            body(0, geo.batch, false)
+            return
+        }
+        ThreadPool.shared.run(chunks: blocks, threads: Threading.count) { c in
+            body(geo.batch * c / blocks, geo.batch * (c + 1) / blocks, true)
+        }
+    }
+
     // MARK: Forward
 
     static func forward<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>) {
-        let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
+        let (B, P, GH) = (geo.batch, geo.stateSize, geo.gateWidth)
         let hh = UnsafeMutablePointer<T>.allocate(capacity: B * GH)
         let proj = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? B * P : 0)
         defer { hh.deallocate(); proj.deallocate() }
-        let hs = p.workspace + geo.hsOffset, hf = p.workspace + geo.hfOffset
         let wHhT = BLAS.RepeatedOperand(UnsafePointer(p.wHh), transposedOf(P, GH), k: P, n: GH, rows: B)
+        overBatchBlocks(geo) { b0, b1, blocked in forwardSteps(geo, p, wHhT, hh, proj, b0, b1, blocked: blocked) }
+    }
+
+    /// Every step for batch rows `b0..<b1` (rows of the shared scratch `hh` and `proj`): on this
+    /// thread when `blocked`, else each step's product and gates split over the threads.
+    private static func forwardSteps<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
+                                                      _ wHhT: BLAS.RepeatedOperand<T>, _ hh: UnsafeMutablePointer<T>,
+                                                      _ proj: UnsafeMutablePointer<T>, _ b0: Int, _ b1: Int, blocked: Bool) {
+        let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
+        let rows = b1 - b0, threads = blocked ? 1 : Threading.count
+        let hs = p.workspace + geo.hsOffset, hf = p.workspace + geo.hfOffset
         for s in 0..<geo.steps {
             let t = geo.reverse ? geo.steps - 1 - s : s
             let tp = geo.reverse ? t + 1 : t - 1
             let hPrev = s == 0 ? p.h0 : hs + tp * B * P
-            wHhT.multiply(UnsafePointer(hPrev), rowMajor(B, P, P), hh, m: B)
-            overBatch(geo) { b0, b1 in forwardGates(geo, p, s: s, t: t, tp: tp, hh, b0, b1) }
+            wHhT.multiply(UnsafePointer(hPrev + b0 * P), rowMajor(rows, P, P), hh + b0 * GH, m: rows, threads: threads)
+            if blocked {
+                forwardGates(geo, p, s: s, t: t, tp: tp, hh, b0, b1)
+            } else {
+                overBatch(geo) { c0, c1 in forwardGates(geo, p, s: s, t: t, tp: tp, hh, c0, c1) }
+            }
             if geo.projected {
                 // h = o·tanh(c) Wₕᵣᵀ for this step's rows; masked rows already hold the kept state.
-                BLAS.gemm(UnsafePointer(hf + t * B * H), rowMajor(B, H, H), p.wHr!, transposedOf(H, P), proj, m: B, n: P, k: H)
-                for b in 0..<B where p.mask.map({ $0[t * B + b] != 0 }) ?? true {
+                BLAS.gemm(UnsafePointer(hf + (t * B + b0) * H), rowMajor(rows, H, H), p.wHr!, transposedOf(H, P), proj + b0 * P,
+                          m: rows, n: P, k: H)
+                for b in b0..<b1 where p.mask.map({ $0[t * B + b] != 0 }) ?? true {
                     (hs + (t * B + b) * P).update(from: proj + b * P, count: P)
                 }
             }
@@ -275,10 +317,13 @@ enum RecurrentKernels {
         BLAS.gemm(UnsafePointer(dGhh + first * B * GH), transposedOf(GH, B), UnsafePointer(p.h0), rowMajor(B, P, P),
                   dwHh, m: GH, n: P, k: B, accumulate: geo.steps > 1)
         if geo.hasBias {
+            // Column blocks over the threads, each column summed over the rows in order.
             dbHh.update(repeating: .zero, count: GH)
-            for row in 0..<rows {
-                let d = dGhh + row * GH
-                for j in 0..<GH { dbHh[j] += d[j] }
+            Threading.parallelChunks(GH, grain: Swift.max(16, Threading.elementwiseGrain / Swift.max(1, rows))) { j0, j1 in
+                for row in 0..<rows {
+                    let d = dGhh + row * GH
+                    for j in j0..<j1 { dbHh[j] += d[j] }
+                }
             }
         }
         if geo.projected {
@@ -287,43 +332,60 @@ enum RecurrentKernels {
         }
     }
 
-    /// Backward through the steps in reverse processing order: the gates' gradients row by row
-    /// (split over threads), then the previous state's gradient as one product per step.
+    /// Backward through the steps in reverse processing order: each step's gates' gradients, then
+    /// the previous state's gradient as one product (split as `forward` splits).
     private static func backwardSteps<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
                                                        _ g: UnsafePointer<T>, _ dxp: UnsafeMutablePointer<T>,
                                                        _ dGhh: UnsafeMutablePointer<T>, _ dHs: UnsafeMutablePointer<T>,
                                                        _ dh0: UnsafeMutablePointer<T>, _ dc0: UnsafeMutablePointer<T>) {
         let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
-        let lstm = geo.kind == .lstm
         // The running gradients of h and c live in dh0 and dc0 until they are final.
-        let dh = dh0, dc = dc0
         let tmp = UnsafeMutablePointer<T>.allocate(capacity: B * P)
         let dhf = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? B * H : 0)
         defer { tmp.deallocate(); dhf.deallocate() }
-        let gOut = g, gHn = g + geo.rows * P, gCn = gHn + B * P
-        dh.update(from: gHn, count: B * P)
-        if lstm { dc.update(from: gCn, count: B * H) }
+        let gHn = g + geo.rows * P, gCn = gHn + B * P
+        dh0.update(from: gHn, count: B * P)
+        if geo.kind == .lstm { dc0.update(from: gCn, count: B * H) }
         let wHh = BLAS.RepeatedOperand(UnsafePointer(p.wHh), rowMajor(GH, P, P), k: GH, n: P, rows: B)
+        overBatchBlocks(geo) { b0, b1, blocked in
+            backwardRows(geo, p, wHh, g, dxp, dGhh, dHs, dh0, dc0, tmp, dhf, b0, b1, blocked: blocked)
+        }
+    }
+
+    /// Every step backward for batch rows `b0..<b1` (rows of the shared dh, dc, tmp and dhf): on
+    /// this thread when `blocked`, else each step's product and gates split over the threads.
+    private static func backwardRows<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
+                                                      _ wHh: BLAS.RepeatedOperand<T>, _ gOut: UnsafePointer<T>,
+                                                      _ dxp: UnsafeMutablePointer<T>, _ dGhh: UnsafeMutablePointer<T>,
+                                                      _ dHs: UnsafeMutablePointer<T>, _ dh: UnsafeMutablePointer<T>,
+                                                      _ dc: UnsafeMutablePointer<T>, _ tmp: UnsafeMutablePointer<T>,
+                                                      _ dhf: UnsafeMutablePointer<T>, _ b0: Int, _ b1: Int, blocked: Bool) {
+        let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
+        let rows = b1 - b0, threads = blocked ? 1 : Threading.count
         for s in (0..<geo.steps).reversed() {
             let t = geo.reverse ? geo.steps - 1 - s : s
             let tp = geo.reverse ? t + 1 : t - 1
             @inline(__always) func valid(_ b: Int) -> Bool { p.mask.map { $0[t * B + b] != 0 } ?? true }
-            for b in 0..<B where valid(b) {
+            for b in b0..<b1 where valid(b) {
                 let go = gOut + (t * B + b) * P, d = dh + b * P
                 for j in 0..<P { d[j] += go[j] }
             }
             if geo.projected {
-                for b in 0..<B {
+                for b in b0..<b1 {
                     let dst = dHs + (t * B + b) * P
                     if valid(b) { dst.update(from: dh + b * P, count: P) } else { dst.update(repeating: .zero, count: P) }
                 }
                 // The unprojected output's gradient: dh Wₕᵣ.
-                BLAS.gemm(UnsafePointer(dh), rowMajor(B, P, P), p.wHr!, rowMajor(P, H, H), dhf, m: B, n: H, k: P)
+                BLAS.gemm(UnsafePointer(dh + b0 * P), rowMajor(rows, P, P), p.wHr!, rowMajor(P, H, H), dhf + b0 * H, m: rows, n: H, k: P)
             }
-            overBatch(geo) { b0, b1 in backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, b0, b1) }
+            if blocked {
+                backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, b0, b1)
+            } else {
+                overBatch(geo) { c0, c1 in backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, c0, c1) }
+            }
             // The previous state's gradient: dGₜ Wₕₕ (plus GRU's direct path); kept at masked steps.
-            wHh.multiply(UnsafePointer(dGhh + t * B * GH), rowMajor(B, GH, GH), tmp, m: B)
-            for b in 0..<B where valid(b) {
+            wHh.multiply(UnsafePointer(dGhh + (t * B + b0) * GH), rowMajor(rows, GH, GH), tmp + b0 * P, m: rows, threads: threads)
+            for b in b0..<b1 where valid(b) {
                 let d = dh + b * P, e = tmp + b * P
                 if geo.kind == .gru {
                     for j in 0..<P { d[j] += e[j] }
