@@ -30,7 +30,7 @@ static inline long panel_rows(const gemm_shape *s, long left) {
 }
 
 /// Rows ic..<ic+mb, k steps pc..<pc+kb of A into micro-panels of `panel_rows` rows, each mr tall
-/// (p-major within each, zero-padded), panel i at out + i mr kb.
+/// (p-major within each, zero-padded up to the rows its kernel reads), panel i at out + i mr kb.
 static void pack_a(const gemm_shape *s, const real *a, long lda, int trans, long ic, long mb, long pc, long kb, real *out) {
     const int mr = s->mr;
     for (long ir = 0, panel = 0; ir < mb; panel++) {
@@ -47,9 +47,11 @@ static void pack_a(const gemm_shape *s, const real *a, long lda, int trans, long
                 for (long i = 0; i < rows; i++) dst[p * mr + i] = src[i];
             }
         }
-        if (rows < mr)
+        // Zero the rows the kernel will read past the panel's (the short kernel reads short_rows).
+        long read = s->short_kernel && rows <= s->short_rows ? s->short_rows : mr;
+        if (rows < read)
             for (long p = 0; p < kb; p++)
-                for (long i = rows; i < mr; i++) dst[p * mr + i] = 0;
+                for (long i = rows; i < read; i++) dst[p * mr + i] = 0;
         ir += rows;
     }
 }

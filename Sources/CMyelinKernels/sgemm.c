@@ -147,12 +147,18 @@ long myelin_sgemm_packed_size(int isa, long k, long n) {
 }
 
 int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int transB, float *out) {
+    return myelin_sgemm_pack_b_columns(isa, k, n, 0, n, b, ldb, transB, out);
+}
+
+int myelin_sgemm_pack_b_columns(int isa, long k, long n, long n0, long n1, const float *b, long ldb, int transB,
+                                float *out) {
     gemm_shape s;
     if (!shape_for(isa, &s)) return 0;
     long nPad = (n + s.nr - 1) / s.nr * s.nr;
+    if (n1 <= n0) return 1;
     for (long pc = 0; pc < k; pc += s.kc) {
         long kb = k - pc < s.kc ? k - pc : s.kc;
-        pack_b(b, ldb, transB, pc, kb, 0, n, s.nr, out + pc * nPad);
+        pack_b(b, ldb, transB, pc, kb, n0, n1 - n0, s.nr, out + pc * nPad + n0 * kb);
     }
     return 1;
 }

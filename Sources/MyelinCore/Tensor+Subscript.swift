@@ -205,9 +205,14 @@ enum Indexing {
         static let name = "index"
         let items: [TensorIndexItem]
         func forward(_ x: [Tensor]) -> Tensor { x[0].view(items) }
-        /// The upstream gradient placed into zeros of the base's shape.
+        /// The upstream gradient placed into zeros of the base's shape: written straight into them
+        /// when nothing records (Put would copy the zeros first: a recurrent layer's outputs are a
+        /// slice of one packed tensor, 2 MB of copying a step in lstm_train).
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
-            [Tensor.apply(Put(items: items), [Tensor.zeros(x[0].shape, dtype: g.dtype), g])]
+            var base = Tensor.zeros(x[0].shape, dtype: g.dtype)
+            if Tensor.records(g) || g.storage.deviceSlot != 0 { return [Tensor.apply(Put(items: items), [base, g])] }
+            base.assign(g, at: items)
+            return [base]
         }
     }
 

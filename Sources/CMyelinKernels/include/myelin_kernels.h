@@ -90,6 +90,10 @@ long myelin_sgemm_packed_size(int isa, long k, long n);
 /// weights at every time step). Returns 0 when `isa` cannot run here.
 int myelin_sgemm_pack_b(int isa, long k, long n, const float *b, long ldb, int transB, float *out);
 
+/// Columns n0..<n1 of that packing (n0 a multiple of 32, n1 one too or n): threads packing
+/// disjoint columns into one `out` write what `myelin_sgemm_pack_b` writes.
+int myelin_sgemm_pack_b_columns(int isa, long k, long n, long n0, long n1, const float *b, long ldb, int transB, float *out);
+
 /// Columns n0..<n1 of C (+)= A B with B packed by `myelin_sgemm_pack_b` (same isa, k, n); n0 a
 /// multiple of 32. The same bits as `myelin_sgemm`. Returns 0 when `isa` cannot run here or the
 /// packing buffer of A could not be allocated.

@@ -112,8 +112,15 @@ enum PackedSgemm {
             self.isa = isa
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
             panels = raw.bindMemory(to: Float.self, capacity: count)
-            _ = myelin_sgemm_pack_b(isa.rawValue, k, n, b + opB.columnOffset(0), opB.leadingDimension,
-                                    opB.transposed ? 1 : 0, panels)
+            // Column blocks on the threads (a recurrent layer packs its 1 MB Wₕₕ twice a training
+            // step, 2% of lstm_train on one thread alone).
+            let threads = k * n >= 1 << 16 ? Swift.min(Threading.count, Swift.max(1, n / 32)) : 1
+            let base = b + opB.columnOffset(0), ld = opB.leadingDimension, trans: Int32 = opB.transposed ? 1 : 0
+            let panels = panels
+            ThreadPool.shared.run(chunks: threads, threads: threads) { t in
+                let n0 = n * t / threads / 32 * 32, n1 = t == threads - 1 ? n : n * (t + 1) / threads / 32 * 32
+                _ = myelin_sgemm_pack_b_columns(isa.rawValue, k, n, n0, n1, base, ld, trans, panels)
+            }
         }
 
         deinit { UnsafeMutableRawPointer(panels).deallocate() }

@@ -261,16 +261,19 @@ enum RecurrentKernels {
     static func output<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>, _ out: UnsafeMutablePointer<T>) {
         let (B, H, P) = (geo.batch, geo.hidden, geo.stateSize)
         let hs = p.workspace + geo.hsOffset
+        // On both cores: lstm_train's outputs are 2 MB a step.
         if let mask = p.mask {
-            for row in 0..<geo.rows {
-                if mask[row] == 0 {
-                    (out + row * P).update(repeating: .zero, count: P)
-                } else {
-                    (out + row * P).update(from: hs + row * P, count: P)
+            Threading.parallelChunks(geo.rows, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(1, P))) { r0, r1 in
+                for row in r0..<r1 {
+                    if mask[row] == 0 {
+                        (out + row * P).update(repeating: .zero, count: P)
+                    } else {
+                        (out + row * P).update(from: hs + row * P, count: P)
+                    }
                 }
             }
         } else {
-            out.update(from: hs, count: geo.rows * P)
+            Threading.parallelChunks(geo.rows * P) { lo, hi in (out + lo).update(from: hs + lo, count: hi - lo) }
         }
         let last = geo.lastStep
         (out + geo.rows * P).update(from: hs + last * B * P, count: B * P)
