@@ -1,3 +1,5 @@
+import CMyelinKernels
+
 // indexAdd: slices added into positions along an axis (PyTorch's `index_add`), the gradient of
 // indexSelect (and so of every embedding lookup).
 
@@ -85,9 +87,12 @@ enum IndexAddKernel {
             // Enough columns a chunk that each chunk adds `elementwiseGrain` elements.
             let grain = Swift.max(16, Threading.elementwiseGrain / Swift.max(1, outer * k))
             Threading.parallelChunks(inner, grain: grain) { lo, hi in
+                let ahead = 4 &* inner, bytes = (hi &- lo) &* MemoryLayout<T>.stride
                 for o in 0..<outer {
                     for j in 0..<k {
                         let d = dst + (o &* n &+ p[j]) &* inner, s = src + (o &* k &+ j) &* inner
+                        // The slice four ahead, as a column block leaves the prefetchers a page's part.
+                        if j &+ 4 < k { myelin_prefetch(s + ahead + lo, bytes) }
                         for c in lo..<hi { d[c] = T.indexAdded(d[c], s[c]) }
                     }
                 }

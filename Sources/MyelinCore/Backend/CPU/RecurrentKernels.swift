@@ -323,8 +323,10 @@ enum RecurrentKernels {
             // Column blocks over the threads, each column summed over the rows in order.
             dbHh.update(repeating: .zero, count: GH)
             Threading.parallelChunks(GH, grain: Swift.max(16, Threading.elementwiseGrain / Swift.max(1, rows))) { j0, j1 in
+                let bytes = (j1 - j0) * MemoryLayout<T>.stride
                 for row in 0..<rows {
                     let d = dGhh + row * GH
+                    if row + 4 < rows { myelin_prefetch(d + 4 * GH + j0, bytes) }
                     for j in j0..<j1 { dbHh[j] += d[j] }
                 }
             }
