@@ -114,12 +114,12 @@ enum PackedSgemm {
             panels = raw.bindMemory(to: Float.self, capacity: count)
             // Column blocks on the threads (a recurrent layer packs its 1 MB Wₕₕ twice a training
             // step, 2% of lstm_train on one thread alone).
-            let threads = k * n >= 1 << 16 ? Swift.min(Threading.count, Swift.max(1, n / 32)) : 1
+            // Split as a product's columns are (whole 32-wide tiles, a multiple of every isa's panel).
+            let threads = Threading.count, chunks = k * n >= 1 << 16 ? threads : 1
             let base = b + opB.columnOffset(0), ld = opB.leadingDimension, trans: Int32 = opB.transposed ? 1 : 0
             let panels = panels
-            ThreadPool.shared.run(chunks: threads, threads: threads) { t in
-                let n0 = n * t / threads / 32 * 32, n1 = t == threads - 1 ? n : n * (t + 1) / threads / 32 * 32
-                _ = myelin_sgemm_pack_b_columns(isa.rawValue, k, n, n0, n1, base, ld, trans, panels)
+            PackedSgemm.split(m: 1, n: n, chunks: chunks, threads: threads, columnTile: 32, rowTile: 12) { _, cols in
+                _ = myelin_sgemm_pack_b_columns(isa.rawValue, k, n, cols.lowerBound, cols.upperBound, base, ld, trans, panels)
             }
         }
 

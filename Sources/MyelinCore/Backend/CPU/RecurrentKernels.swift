@@ -78,9 +78,14 @@ enum RecurrentKernels {
         BLASOperand(rows: rows, cols: cols, rowStride: 1, colStride: rows)!
     }
 
-    /// Runs `body(b0, b1)` over blocks of one step's batch rows, one per thread when the step's
-    /// gate work is large enough to pay for a hand-off.
-    static func overBatch(_ geo: RecurrenceGeometry, _ body: (Int, Int) -> Void) {
+    /// Runs `body` over one step's batch rows `b0..<b1`: at once when `blocked` (a thread's block
+    /// of `overBatchBlocks`), else all rows in blocks, one per thread when the step's gate work is
+    /// large enough to pay for a hand-off.
+    static func overBatch(_ geo: RecurrenceGeometry, _ b0: Int, _ b1: Int, blocked: Bool, _ body: (Int, Int) -> Void) {
+        if blocked {
+            body(b0, b1)
+            return
+        }
         let chunks = Swift.min(Threading.count, geo.batch / 2)
         if chunks <= 1 || geo.batch * geo.gateWidth < 1 << 13 {
             body(0, geo.batch)
@@ -137,11 +142,7 @@ enum RecurrentKernels {
             let tp = geo.reverse ? t + 1 : t - 1
             let hPrev = s == 0 ? p.h0 : hs + tp * B * P
             wHhT.multiply(UnsafePointer(hPrev + b0 * P), rowMajor(rows, P, P), hh + b0 * GH, m: rows, threads: threads)
-            if blocked {
-                forwardGates(geo, p, s: s, t: t, tp: tp, hh, b0, b1)
-            } else {
-                overBatch(geo) { c0, c1 in forwardGates(geo, p, s: s, t: t, tp: tp, hh, c0, c1) }
-            }
+            overBatch(geo, b0, b1, blocked: blocked) { c0, c1 in forwardGates(geo, p, s: s, t: t, tp: tp, hh, c0, c1) }
             if geo.projected {
                 // h = o·tanh(c) Wₕᵣᵀ for this step's rows; masked rows already hold the kept state.
                 BLAS.gemm(UnsafePointer(hf + (t * B + b0) * H), rowMajor(rows, H, H), p.wHr!, transposedOf(H, P), proj + b0 * P,
@@ -383,10 +384,8 @@ enum RecurrentKernels {
                 // The unprojected output's gradient: dh Wₕᵣ.
                 BLAS.gemm(UnsafePointer(dh + b0 * P), rowMajor(rows, P, P), p.wHr!, rowMajor(P, H, H), dhf + b0 * H, m: rows, n: H, k: P)
             }
-            if blocked {
-                backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, b0, b1)
-            } else {
-                overBatch(geo) { c0, c1 in backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, c0, c1) }
+            overBatch(geo, b0, b1, blocked: blocked) { c0, c1 in
+                backwardGates(geo, p, s: s, t: t, tp: tp, dxp, dGhh, dh, dc, dhf, c0, c1)
             }
             // The previous state's gradient: dGₜ Wₕₕ (plus GRU's direct path); kept at masked steps.
             wHh.multiply(UnsafePointer(dGhh + (t * B + b0) * GH), rowMajor(rows, GH, GH), tmp + b0 * P, m: rows, threads: threads)
