@@ -235,22 +235,8 @@ extension Graph {
                   Array(valueType(p.inputs[0]).shape.suffix(2)) == plane else {
                 throw fail("its positions must come from a max-pooling index of a plane of size \(plane)")
             }
-        case let g as Gathering.Gather:
-            if let idx = constant(n.inputs[1]) {
-                let size = valueType(n.inputs[0]).shape.isEmpty ? 1 : valueType(n.inputs[0]).shape[try ShapeRules.axis(g.axis, rank: valueType(n.inputs[0]).shape.count)]
-                try checkRange(idx, size, fail)
-            }
-        case let g as Gathering.IndexSelect:
-            if let idx = constant(n.inputs[1]) {
-                let s = valueType(n.inputs[0]).shape
-                try checkRange(idx, s.isEmpty ? 1 : s[try ShapeRules.axis(g.axis, rank: s.count)], fail)
-            }
-        case let g as Gathering.IndexAdd:
-            if let idx = constant(n.inputs[1]) {
-                let s = valueType(n.inputs[0]).shape
-                try checkRange(idx, s.isEmpty ? 1 : s[try ShapeRules.axis(g.axis, rank: s.count)], fail)
-            }
-        case let g as Gathering.Scatter:
+        case let g as any Gathering.AlongAxis:
+            // Input 1 indexes input 0's axis: a constant index must fall inside it.
             if let idx = constant(n.inputs[1]) {
                 let s = valueType(n.inputs[0]).shape
                 try checkRange(idx, s.isEmpty ? 1 : s[try ShapeRules.axis(g.axis, rank: s.count)], fail)

@@ -445,7 +445,13 @@ public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor { T
 
 /// The indexing primitives; index, mask and condition inputs get no gradient.
 enum Gathering {
-    struct Gather: Primitive {
+    /// A primitive whose input 1 holds positions along `axis` of its input 0 (a loaded graph
+    /// checks constant ones against the axis).
+    protocol AlongAxis: Primitive {
+        var axis: Int { get }
+    }
+
+    struct Gather: AlongAxis {
         static let name = "gather"
         let axis: Int
         func forward(_ x: [Tensor]) -> Tensor { x[0].gather(axis: axis, index: x[1]) }
@@ -455,7 +461,7 @@ enum Gathering {
     }
 
     /// Repeated indices add up: the gradient adds each slice back at its index (indexAdd).
-    struct IndexSelect: Primitive {
+    struct IndexSelect: AlongAxis {
         static let name = "indexSelect"
         let axis: Int
         func forward(_ x: [Tensor]) -> Tensor { x[0].indexSelect(axis: axis, indices: x[1]) }
@@ -466,7 +472,7 @@ enum Gathering {
 
     /// scatter (overwritten positions send nothing back to the base; each written value came from
     /// source) and scatterAdd.
-    struct Scatter: Primitive {
+    struct Scatter: AlongAxis {
         static let name = "scatter"
         let axis: Int
         let add: Bool

@@ -103,7 +103,7 @@ enum IndexAddKernel {
 
 extension Gathering {
     /// indexAdd: the base's gradient passes through; the source's is the gradient read back at the indices.
-    struct IndexAdd: Primitive {
+    struct IndexAdd: AlongAxis {
         static let name = "indexAdd"
         let axis: Int
         func forward(_ x: [Tensor]) -> Tensor { x[0].indexAdd(axis: axis, indices: x[1], source: x[2]) }

@@ -211,6 +211,18 @@ private func temporaryPath(_ name: String) -> String {
         #expect((try? Self.file(json, ["i": Tensor([[Int64(0)], [Int64(2)]])])) != nil)
     }
 
+    /// The same check for the other primitives that index along an axis with input 1.
+    @Test(arguments: [
+        ("indexSelect", #"{"axis":1}"#, [0, 1], [2, 2], [Int64(0), 7], [Int64(0), 2]),
+        ("indexAdd", #"{"axis":0}"#, [0, 1, 0], [2, 3], [Int64(0), 5], [Int64(1), 0]),
+    ])
+    func aConstantIndexOutOfRangeIsRejectedAlongAnyAxis(op: String, attributes: String, inputs: [Int], shape: [Int],
+                                                         bad: [Int64], good: [Int64]) {
+        let json = Self.graph(constants: #"["i"]"#, nodes: [Self.node(op, attributes, inputs, shape)], outputs: "[2]")
+        #expect(throws: GraphError.self) { _ = try Self.file(json, ["i": Tensor(bad)]) }
+        #expect((try? Self.file(json, ["i": Tensor(good)])) != nil)
+    }
+
     @Test func damagedFilesThrow() throws {
         let x = Tensor.randn([3, 3], generator: RandomGenerator(seed: 18))
         let graph = Graph.trace(inputs: [x]) { xs in [xs[0].matmul(x).relu()] }
