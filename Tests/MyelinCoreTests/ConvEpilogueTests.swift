@@ -43,8 +43,6 @@ import MyelinTestSupport
         ]
     }
 
-    static func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
-
     /// Output and gradients of x, w and b for the loss sum(y * up), fused or run apart.
     static func run(_ k: Case, _ x: Tensor, _ w: Tensor, _ b: Tensor, fused: Bool) -> [Tensor] {
         ConvAlgorithm.$forced.withValue(k.algorithm) {
@@ -70,7 +68,7 @@ import MyelinTestSupport
         #expect(fused[0].shape == (k.epilogue.maxPool2x2 ? [k.n, k.o, oh / 2, ow / 2] : [k.n, k.o, oh, ow]))
         for (i, (f, a)) in zip(fused, apart).enumerated() {
             let name = ["output", "input gradient", "weight gradient", "bias gradient"][i]
-            let same = f.shape == a.shape && Self.bits(f) == Self.bits(a)
+            let same = f.shape == a.shape && bitPatterns(f) == bitPatterns(a)
             #expect(same, "\(k): \(name) differs")
         }
     }
@@ -95,7 +93,7 @@ import MyelinTestSupport
         #expect(fused[0].floats.contains { $0.isNaN } && fused[0].floats.contains { $0 == 0 })
         for (i, (f, a)) in zip(fused, apart).enumerated() {
             let name = ["output", "input gradient", "weight gradient", "bias gradient"][i]
-            let same = Self.bits(f) == Self.bits(a)
+            let same = bitPatterns(f) == bitPatterns(a)
             #expect(same, "\(algorithm): \(name) differs")
         }
     }
@@ -108,7 +106,7 @@ import MyelinTestSupport
         let b = Tensor.randn([64], generator: g)
         let batch = ConvAlgorithm.$forced.withValue(.winograd4) { x.conv2d(w, bias: b, padding: 1, then: .reluMaxPool) }
         let single = ConvAlgorithm.$forced.withValue(.winograd4) { x[1].conv2d(w, bias: b, padding: 1, then: .reluMaxPool) }
-        let sameUnbatched = single.shape == [64, 7, 7] && Self.bits(single) == Self.bits(batch[1])
+        let sameUnbatched = single.shape == [64, 7, 7] && bitPatterns(single) == bitPatterns(batch[1])
         #expect(sameUnbatched)
     }
 
@@ -122,20 +120,20 @@ import MyelinTestSupport
             let graph = Graph.trace(inputs: [x]) { f($0) }
             #expect(graph.description.contains("conv2dFusedIndex") && graph.description.contains("conv2dFused("))
             let eager = f([x])
-            let replayed = zip(eager, graph([x])).allSatisfy { Self.bits($0) == Self.bits($1) }
+            let replayed = zip(eager, graph([x])).allSatisfy { bitPatterns($0) == bitPatterns($1) }
             #expect(replayed)
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("myelin-fused-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: path) }
             try graph.save(to: path)
             let loaded = try Graph.load(path)
             let x2 = Tensor.randn([2, 3, 9, 9], generator: g)
-            let reloaded = zip(f([x2]), loaded([x2])).allSatisfy { Self.bits($0) == Self.bits($1) }
+            let reloaded = zip(f([x2]), loaded([x2])).allSatisfy { bitPatterns($0) == bitPatterns($1) }
             #expect(reloaded)
             // The replay is differentiable, through the same vjp.
             let a = x2.requiringGrad(), c = x2.requiringGrad()
             f([a])[0].sum().backward()
             loaded([c])[0].sum().backward()
-            let sameGrad = Self.bits(a.grad!) == Self.bits(c.grad!)
+            let sameGrad = bitPatterns(a.grad!) == bitPatterns(c.grad!)
             #expect(sameGrad)
         }
     }
@@ -153,7 +151,7 @@ import MyelinTestSupport
         let (gf, ga) = ThreadCountGuard.comparing {
             (gradients(of: loss(w, fused: true), with: [w])[0], gradients(of: loss(w, fused: false), with: [w])[0])
         }
-        let sameSecondOrder = Self.bits(gf) == Self.bits(ga)
+        let sameSecondOrder = bitPatterns(gf) == bitPatterns(ga)
         #expect(sameSecondOrder)
     }
 }

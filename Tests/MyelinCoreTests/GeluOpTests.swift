@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MyelinTestSupport
 @testable import MyelinCore
 import CMyelinKernels
 
@@ -17,12 +18,10 @@ import CMyelinKernels
         return x * 0.5 * (1 + inner.tanh())
     }
 
-    private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
-
     @Test func float32IsTheComposedFormulasBits() {
         let x = Tensor(inputs)
-        #expect(bits(x.gelu()) == bits(composedExact(x)))
-        #expect(bits(x.gelu(approximate: .tanh)) == bits(composedTanh(x)))
+        #expect(bitPatterns(x.gelu()) == bitPatterns(composedExact(x)))
+        #expect(bitPatterns(x.gelu(approximate: .tanh)) == bitPatterns(composedTanh(x)))
     }
 
     /// Lengths around every vector width (4, 8, 16 floats and the loops' interleaving), so each
@@ -30,11 +29,11 @@ import CMyelinKernels
     @Test func tailsAndStridesGiveTheSameBits() {
         for n in [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129] {
             let x = Tensor(Array(inputs[5_000..<(5_000 + n)]))
-            #expect(bits(x.gelu()) == bits(composedExact(x)), "length \(n)")
-            #expect(bits(x.gelu(approximate: .tanh)) == bits(composedTanh(x)), "length \(n)")
+            #expect(bitPatterns(x.gelu()) == bitPatterns(composedExact(x)), "length \(n)")
+            #expect(bitPatterns(x.gelu(approximate: .tanh)) == bitPatterns(composedTanh(x)), "length \(n)")
         }
         let m = Tensor(Array(inputs[0..<600])).reshape([20, 30]).T
-        #expect(bits(m.gelu()) == bits(composedExact(m)))
+        #expect(bitPatterns(m.gelu()) == bitPatterns(composedExact(m)))
     }
 
     @Test func float64MatchesTheComposedFormula() {

@@ -1,5 +1,6 @@
 import CMyelinKernels
 import Testing
+import MyelinTestSupport
 @testable import MyelinCore
 
 /// The batch-1 linear kernel's epilogue (`myelin_sgemv_rows_fused`, `Tensor.fusedLinear`): the
@@ -11,8 +12,6 @@ import Testing
     // whose one-row parts must still take the matrix-vector kernel (they went to cblas_sgemm).
     static let sizes = [(1, 1), (3, 7), (5, 8), (9, 15), (13, 16), (4, 17), (130, 257), (300, 784), (256, 512), (10, 256),
                         (40, 60000)]
-
-    private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
 
     /// Values of both signs and exact zeros, so ReLU's and leaky ReLU's branches and -0 and +0 all occur.
     private func data(_ shape: [Int], _ g: RandomGenerator) -> Tensor {
@@ -67,11 +66,11 @@ import Testing
                         continue
                     }
                     #expect(got.shape == want.shape)
-                    #expect(bits(got) == bits(want), "n \(n) k \(k) bias \(bias != nil) \(activation)")
+                    #expect(bitPatterns(got) == bitPatterns(want), "n \(n) k \(k) bias \(bias != nil) \(activation)")
                 }
                 // A 1-D input gives a 1-D output, as linear(weight:bias:) does.
                 let flat = x.reshape([k]).fusedLinear(weight: w, bias: bias, activation: .relu)
-                #expect(flat?.shape == [n] && flat.map(bits) == bits(y.relu().reshape([n])))
+                #expect(flat?.shape == [n] && flat.map(bitPatterns) == bitPatterns(y.relu().reshape([n])))
             }
         }
     }
@@ -82,7 +81,7 @@ import Testing
         let wide = Tensor.randn([70, 45], generator: g), w = wide[0..., 2..<39]
         let x = Tensor.randn([1, 37], generator: g), b = Tensor.randn([70], generator: g)
         let got = withoutGrad { x.fusedLinear(weight: w, bias: b, activation: .relu) }
-        #expect(got.map(bits) == bits(x.linear(weight: w, bias: b).relu()))
+        #expect(got.map(bitPatterns) == bitPatterns(x.linear(weight: w, bias: b).relu()))
     }
 
     @Test func declinesWhereTheOrdinaryOpsMustRun() {

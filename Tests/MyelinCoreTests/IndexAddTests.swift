@@ -8,7 +8,6 @@ import MyelinTestSupport
 /// before): the same bits, since both sum each element in the order of the indices. The small
 /// cases against PyTorch are fixtures in CopyingOpsTests.
 @Suite struct IndexAddTests {
-    static func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
 
     /// indexAdd along `axis` of `base`, and the same sum as a scatterAdd.
     static func bothWays(_ base: Tensor, axis: Int, _ indices: Tensor, _ source: Tensor) -> (Tensor, Tensor) {
@@ -27,7 +26,7 @@ import MyelinTestSupport
         let base = Tensor.randn([65, 1024], dtype: dtype, generator: g)
         let (added, scattered) = ThreadCountGuard.comparing { Self.bothWays(base, axis: 0, tokens, source) }
         #expect(added.shape == [65, 1024] && added.dtype == dtype)
-        let same = Self.bits(added) == Self.bits(scattered)
+        let same = bitPatterns(added) == bitPatterns(scattered)
         #expect(same)
     }
 
@@ -38,7 +37,7 @@ import MyelinTestSupport
         // A transposed base: the result is a contiguous copy with the sums added.
         let base = Tensor.randn([3, 200, 7], generator: g).transposed(1, 2)
         let (added, scattered) = ThreadCountGuard.comparing { Self.bothWays(base, axis: 1, indices, source) }
-        let same = Self.bits(added) == Self.bits(scattered)
+        let same = bitPatterns(added) == bitPatterns(scattered)
         #expect(same)
         #expect(added.isContiguous)
     }
@@ -56,7 +55,7 @@ import MyelinTestSupport
             Threading.count = 2
             return (one, base.indexAdd(axis: 0, indices: tokens, source: source))
         }
-        let same = Self.bits(one) == Self.bits(two)
+        let same = bitPatterns(one) == bitPatterns(two)
         #expect(same)
     }
 
@@ -79,7 +78,7 @@ import MyelinTestSupport
         defer { try? FileManager.default.removeItem(atPath: path) }
         try graph.save(to: path)
         let loaded = try Graph.load(path)
-        let replayed = Self.bits(loaded([x, s])[0]) == Self.bits(f([x, s])[0])
+        let replayed = bitPatterns(loaded([x, s])[0]) == bitPatterns(f([x, s])[0])
         #expect(replayed)
     }
 }

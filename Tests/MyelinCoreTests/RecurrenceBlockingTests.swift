@@ -25,8 +25,6 @@ import MyelinTestSupport
         Case(kind: .lstm, batch: 16, dtype: .float64),
     ]
 
-    static func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
-
     /// Outputs, final states and the gradients of every input for the loss sum(y * up) + sum(hT) (+ sum(cT)).
     static func run(_ k: Case, threads: Int) -> [Tensor] {
         let g = RandomGenerator(seed: 11)
@@ -57,7 +55,7 @@ import MyelinTestSupport
     @Test(arguments: cases)
     func blocksOfRowsGiveTheBitsOfWholeSteps(_ k: Case) {
         let (one, two) = ThreadCountGuard.changing { (Self.run(k, threads: 1), Self.run(k, threads: 2)) }
-        let same = zip(one, two).allSatisfy { Self.bits($0) == Self.bits($1) }
+        let same = zip(one, two).allSatisfy { bitPatterns($0) == bitPatterns($1) }
         #expect(same)
     }
 

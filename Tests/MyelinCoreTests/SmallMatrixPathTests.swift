@@ -1,8 +1,7 @@
 import Foundation
 import Testing
+import MyelinTestSupport
 @testable import MyelinCore
-
-private func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
 
 /// The short paths for small matrices (row and column sums and maxima, a matrix with a row or a
 /// column on either side of a binary op, eager and in a graph replay) against the general ones.
@@ -17,9 +16,9 @@ private func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
             let strided = x.transposed().contiguous().transposed()   // same values, general loop
             #expect(!strided.isContiguous || shape.contains(1))
             for axes in [[0], [1]] {
-                #expect(bits(x.sum(axes: axes)) == bits(strided.sum(axes: axes)), "sum \(axes) \(shape) \(dtype)")
-                #expect(bits(x.max(axes: axes, keepDims: true)) == bits(strided.max(axes: axes, keepDims: true)), "max \(axes) \(shape) \(dtype)")
-                #expect(bits(x.min(axes: axes)) == bits(strided.min(axes: axes)), "min \(axes) \(shape) \(dtype)")
+                #expect(bitPatterns(x.sum(axes: axes)) == bitPatterns(strided.sum(axes: axes)), "sum \(axes) \(shape) \(dtype)")
+                #expect(bitPatterns(x.max(axes: axes, keepDims: true)) == bitPatterns(strided.max(axes: axes, keepDims: true)), "max \(axes) \(shape) \(dtype)")
+                #expect(bitPatterns(x.min(axes: axes)) == bitPatterns(strided.min(axes: axes)), "min \(axes) \(shape) \(dtype)")
             }
         }
         // NaN wins a maximum, as in NumPy.
@@ -36,13 +35,13 @@ private func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
             let row = Tensor.randn([cols], dtype: dtype, generator: RandomGenerator(seed: 4))
             for v in [column, row, row.reshape([1, cols])] {
                 let wide = v.expand(shape).contiguous()
-                #expect(bits(m - v) == bits(m - wide), "\(shape) - \(v.shape) \(dtype)")
-                #expect(bits(v - m) == bits(wide - m), "\(v.shape) - \(shape) \(dtype)")
-                #expect(bits(m / v) == bits(m / wide), "\(shape) / \(v.shape) \(dtype)")
-                #expect(bits(m.maximum(v)) == bits(m.maximum(wide)), "max \(shape), \(v.shape) \(dtype)")
+                #expect(bitPatterns(m - v) == bitPatterns(m - wide), "\(shape) - \(v.shape) \(dtype)")
+                #expect(bitPatterns(v - m) == bitPatterns(wide - m), "\(v.shape) - \(shape) \(dtype)")
+                #expect(bitPatterns(m / v) == bitPatterns(m / wide), "\(shape) / \(v.shape) \(dtype)")
+                #expect(bitPatterns(m.maximum(v)) == bitPatterns(m.maximum(wide)), "max \(shape), \(v.shape) \(dtype)")
                 // The same in a graph replay, which runs binary ops through the fusion kernels.
                 let replayed = Graph.trace(inputs: [m, v]) { xs in [xs[0] - xs[1], xs[1] * xs[0]] }([m, v])
-                #expect(bits(replayed[0]) == bits(m - wide) && bits(replayed[1]) == bits(wide * m), "replay \(shape), \(v.shape) \(dtype)")
+                #expect(bitPatterns(replayed[0]) == bitPatterns(m - wide) && bitPatterns(replayed[1]) == bitPatterns(wide * m), "replay \(shape), \(v.shape) \(dtype)")
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MyelinTestSupport
 @testable import MyelinNN
 import MyelinCore
 
@@ -121,17 +122,12 @@ import MyelinCore
         var random: [[UInt64]]
     }
 
-    /// Bit patterns, so -0.0 and NaN compare exactly too.
-    static func bits(_ t: Tensor) -> [UInt64] {
-        t.dtype == .float32 ? t.floats.map { UInt64($0.bitPattern) } : t.doubles.map(\.bitPattern)
-    }
-
     static func expectIdentical(_ a: [String: Tensor], _ b: [String: Tensor], _ what: String,
                                 sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(a.keys.sorted() == b.keys.sorted(), "\(what): names", sourceLocation: sourceLocation)
         for (name, t) in a {
             guard let u = b[name] else { continue }
-            #expect(t.dtype == u.dtype && t.shape == u.shape && bits(t) == bits(u), "\(what): \(name)", sourceLocation: sourceLocation)
+            #expect(t.dtype == u.dtype && t.shape == u.shape && bitPatterns(t) == bitPatterns(u), "\(what): \(name)", sourceLocation: sourceLocation)
         }
     }
 
@@ -170,7 +166,7 @@ import MyelinCore
         try first.capture(epoch: half / Self.batchesPerEpoch, step: half, metadata: ["run": "resume test"]).save(to: path)
 
         let resumed = Run(kind, seed: 1000)
-        #expect(Self.bits(resumed.model.fc1.weight.value) != Self.bits(first.model.fc1.weight.value), "other seeds, other weights")
+        #expect(bitPatterns(resumed.model.fc1.weight.value) != bitPatterns(first.model.fc1.weight.value), "other seeds, other weights")
         let ckpt = try Checkpoint.load(from: path)
         #expect(ckpt.epoch == 2 && ckpt.step == half && ckpt.metadata == ["run": "resume test"])
         try resumed.restore(ckpt)
@@ -178,7 +174,7 @@ import MyelinCore
         resumed.train(ckpt.step..<Self.totalSteps)
         Self.expectIdentical(resumed.snapshot, reference.snapshot, "resumed")
         // Not vacuous: training moved the weights, and the optimiser holds state for every parameter.
-        #expect(Self.bits(reference.model.fc2.weight.value) != Self.bits(first.model.fc2.weight.value))
+        #expect(bitPatterns(reference.model.fc2.weight.value) != bitPatterns(first.model.fc2.weight.value))
         #expect(reference.optimizer.stateDict().scalars.keys.filter { $0.hasSuffix(".step") }.count == 6)
     }
 
@@ -200,7 +196,7 @@ import MyelinCore
             default: resumed.global.reseed(7)
             }
             resumed.train(half..<Self.totalSteps)
-            #expect(Self.bits(resumed.model.fc1.weight.value) != Self.bits(reference.model.fc1.weight.value),
+            #expect(bitPatterns(resumed.model.fc1.weight.value) != bitPatterns(reference.model.fc1.weight.value),
                     "without restoring \(skip) the run should differ")
         }
     }

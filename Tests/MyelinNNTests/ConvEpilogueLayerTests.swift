@@ -7,7 +7,6 @@ import MyelinTestSupport
 /// (`Conv2d.forward(_:then:)`), in training too: the outputs and parameter gradients of the layers
 /// run one by one, bit for bit; other pools and a module summary run the layers apart.
 @Suite struct ConvEpilogueLayerTests {
-    private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
 
     private func model(_ g: RandomGenerator) -> Sequential {
         Sequential {
@@ -33,7 +32,7 @@ import MyelinTestSupport
         let (apart, fused) = ThreadCountGuard.comparing { (step(fused: false), step(fused: true)) }
         #expect(apart.count == fused.count && apart.count == 10)
         for (i, (a, f)) in zip(apart, fused).enumerated() {
-            let same = a.shape == f.shape && bits(a) == bits(f)
+            let same = a.shape == f.shape && bitPatterns(a) == bitPatterns(f)
             #expect(same, "value \(i) differs")
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+import MyelinTestSupport
 @testable import MyelinNN
 @testable import MyelinCore
 
@@ -6,7 +7,6 @@ import Testing
 /// it into one kernel call (`Linear.forward(_:then:)`): the bits of the layers run one by one,
 /// gradients when they are needed, and ordinary ops in a traced graph.
 @Suite struct FusedLinearLayerTests {
-    private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
 
     private func model(_ g: RandomGenerator) -> Sequential {
         Sequential {
@@ -34,7 +34,7 @@ import Testing
             let x = Tensor.randn(shape, generator: g)
             let (got, want) = withoutGrad { (m(x), reference(m, x)) }
             #expect(got.shape == want.shape)
-            #expect(bits(got) == bits(want), "input \(shape)")
+            #expect(bitPatterns(got) == bitPatterns(want), "input \(shape)")
         }
     }
 
@@ -46,7 +46,7 @@ import Testing
             d.build(inputSize: 19)
             let l = d.linear!
             let (got, want) = withoutGrad { (d(x), activation.apply(x.linear(weight: l.weight.value, bias: l.bias?.value))) }
-            #expect(bits(got) == bits(want), "\(activation)")
+            #expect(bitPatterns(got) == bitPatterns(want), "\(activation)")
         }
     }
 
@@ -55,14 +55,14 @@ import Testing
         let m = model(g)
         let x = Tensor.randn([1, 37], generator: g).requiringGrad()
         m(x).sum().backward()
-        let fusedGrads = m.parameters().map { $0.grad.map(bits) }
-        let inputGrad = x.grad.map(bits)
+        let fusedGrads = m.parameters().map { $0.grad.map(bitPatterns) }
+        let inputGrad = x.grad.map(bitPatterns)
         #expect(fusedGrads.allSatisfy { $0 != nil } && inputGrad != nil)
         m.zeroGrad()
         let x2 = x.detached().requiringGrad()
         reference(m, x2).sum().backward()
-        #expect(m.parameters().map { $0.grad.map(bits) } == fusedGrads)
-        #expect(x2.grad.map(bits) == inputGrad)
+        #expect(m.parameters().map { $0.grad.map(bitPatterns) } == fusedGrads)
+        #expect(x2.grad.map(bitPatterns) == inputGrad)
     }
 
     @Test func aTracedGraphRecordsTheOrdinaryOps() {
@@ -75,7 +75,7 @@ import Testing
         #expect(names.filter { $0 == "linear" }.count == 5)
         #expect(names.contains("relu"))
         let eager = withoutGrad { m(x) }
-        #expect(bits(graph([x])[0]) == bits(eager))
+        #expect(bitPatterns(graph([x])[0]) == bitPatterns(eager))
     }
 
     @Test func aSummaryListsEveryLayer() {

@@ -7,14 +7,13 @@ import MyelinTestSupport
 /// `Linear.packsWeightForInference`: the plain product (its bits where that runs on the packed kernel), a new pack whenever the
 /// weight changes through its `Parameter`, and the plain path wherever gradients are needed.
 @Suite struct PackedLinearTests {
-    private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
 
     /// The plain product's bits where it runs on the packed kernel too (`PackedSgemm.preferred`);
     /// where BLAS runs it, its values within float32 rounding (a stale pack is off by far more).
     private func expectPlain(_ packed: Tensor, _ plain: Tensor, _ what: String = "",
                              sourceLocation: SourceLocation = #_sourceLocation) {
         if PackedSgemm.preferred {
-            #expect(bits(packed) == bits(plain), "\(what)", sourceLocation: sourceLocation)
+            #expect(bitPatterns(packed) == bitPatterns(plain), "\(what)", sourceLocation: sourceLocation)
         } else {
             expectClose(packed, plain, rtol: 1e-5, atol: 1e-5, what, sourceLocation: sourceLocation)
         }
