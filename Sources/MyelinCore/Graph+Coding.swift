@@ -241,6 +241,11 @@ extension Graph {
                 let s = valueType(n.inputs[0]).shape
                 try checkRange(idx, s.isEmpty ? 1 : s[try ShapeRules.axis(g.axis, rank: s.count)], fail)
             }
+        case let r as any RecurrencePart:
+            // Token ids index the rows of the input projection table.
+            if let t = r.spec.tokensIndex, let idx = constant(n.inputs[r.inputOffset + t]) {
+                try checkRange(idx, valueType(n.inputs[r.inputOffset]).shape.first ?? 0, fail)
+            }
         case let o as Gathering.OneHot:
             if let idx = constant(n.inputs[0]) {
                 if idx.doubles.contains(where: { $0 < 0 || $0 >= Double(o.classes) }) { throw fail("a class is out of range 0..<\(o.classes)") }

@@ -68,14 +68,7 @@ extension Tensor {
             return gatherKernel(op, axis: ax, index: idx)
         }
         // Contiguous: each selected slice is `inner` consecutive elements; copy them as blocks.
-        var picks = [Int](repeating: 0, count: k)
-        let flatIndices = indices.contiguous()
-        for j in 0..<k {
-            let v = Int(flatIndices.elementAsInt64(at: flatIndices.offset + j))
-            let w = v < 0 ? v + n : v
-            if w < 0 || w >= n { CopyOps.indexOutOfRange(op, v, axis: ax, size: n) }
-            picks[j] = w
-        }
+        let picks = CopyOps.positions(indices, size: n, axis: ax, op: op)
         let out = Tensor(uninitializedShape: outShape, dtype: dtype)
         let outer = Shape.count(Array(shape[..<ax]))
         let inner = Shape.count(Array(shape[(ax + 1)...]))

@@ -33,13 +33,7 @@ extension Tensor {
             fatalError("[indexAdd] source shape \(source.shape) must be \(expected): the tensor's shape \(shape) with \(indices.count) slices on axis \(ax)")
         }
         let n = shape[ax], k = indices.count
-        let flat = indices.contiguous()
-        let picks = (0..<k).map { j -> Int in
-            let v = Int(flat.elementAsInt64(at: flat.offset + j))
-            let w = v < 0 ? v + n : v
-            if w < 0 || w >= n { CopyOps.indexOutOfRange(op, v, axis: ax, size: n) }
-            return w
-        }
+        let picks = CopyOps.positions(indices, size: n, axis: ax, op: op)
         let out = contiguousCopy()
         let outer = Shape.count(Array(shape[..<ax])), inner = Shape.count(Array(shape[(ax + 1)...]))
         if outer * k * inner == 0 { return out }
@@ -80,9 +74,15 @@ enum IndexAddKernel {
     /// slices, so each element sums in the order of `picks` (the bits of a serial loop) and two
     /// slices that pick one row never race.
     static func run<T: IndexAddElement>(_: T.Type, _ out: Tensor, _ source: Tensor, _ picks: [Int], outer: Int, n: Int, inner: Int) {
+        run(out.storage.data.assumingMemoryBound(to: T.self) + out.offset,
+            UnsafePointer(source.storage.data.assumingMemoryBound(to: T.self) + source.offset),
+            picks, outer: outer, n: n, inner: inner)
+    }
+
+    /// The same on raw buffers: `dst` [outer, n, inner], `src` [outer, picks.count, inner].
+    static func run<T: IndexAddElement>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ picks: [Int],
+                                        outer: Int, n: Int, inner: Int) {
         let k = picks.count
-        let dst = out.storage.data.assumingMemoryBound(to: T.self) + out.offset
-        let src = source.storage.data.assumingMemoryBound(to: T.self) + source.offset
         picks.withUnsafeBufferPointer { p in
             // Enough columns a chunk that each chunk adds `elementwiseGrain` elements.
             let grain = Swift.max(16, Threading.elementwiseGrain / Swift.max(1, outer * k))

@@ -217,6 +217,18 @@ enum CopyOps {
         fatalError("[\(op)] index \(value) is out of range for axis \(axis) of size \(size)")
     }
 
+    /// The positions `indices` (int32 or int64, any shape, read in order) name along an axis of
+    /// `size`, negative ones counted from the end; traps on one outside the axis.
+    static func positions(_ indices: Tensor, size n: Int, axis: Int, op: String) -> [Int] {
+        let flat = indices.contiguous()
+        return (0..<flat.count).map { j -> Int in
+            let v = Int(flat.elementAsInt64(at: flat.offset + j))
+            let w = v < 0 ? v + n : v
+            if w < 0 || w >= n { indexOutOfRange(op, v, axis: axis, size: n) }
+            return w
+        }
+    }
+
     /// The bit pattern of `value` converted to `dtype`, as a word of the dtype's width.
     static func word<W>(_: W.Type, of value: Double, dtype: DType) -> W {
         let t = Tensor(scalar: value, dtype: dtype)

@@ -44,6 +44,12 @@ extension Tensor {
     /// mask is 0 the output is zero and the state is kept (PyTorch's packed sequences); with
     /// `reverse` the steps run from last to first.
     ///
+    /// With `tokens` (int32 or int64 ids [T, B]), `inputProjection` is a table [V, G·H] and step
+    /// t of row b reads its row `tokens[t, b]`: `inputProjection.indexSelect(axis: 0, indices:
+    /// tokens.flattened()).reshape([T, B, G·H])` without writing that tensor out (an embedding
+    /// followed by the input projection, through the vocabulary). The table's gradient is the
+    /// same sum as indexSelect's.
+    ///
     /// ```swift
     /// let xp = x.reshape([t * b, f]).linear(weight: wIh, bias: bIh).reshape([t, b, 4 * h])
     /// let (y, hT, cT) = Tensor.recurrence(.lstm, inputProjection: xp, weightHH: wHh, biasHH: bHh,
@@ -51,19 +57,21 @@ extension Tensor {
     /// ```
     public static func recurrence(_ kind: RecurrenceKind, inputProjection: Tensor, weightHH: Tensor,
                                   biasHH: Tensor? = nil, weightHR: Tensor? = nil, h0: Tensor, c0: Tensor? = nil,
-                                  mask: Tensor? = nil, reverse: Bool = false) -> (output: Tensor, h: Tensor, c: Tensor?) {
+                                  mask: Tensor? = nil, reverse: Bool = false,
+                                  tokens: Tensor? = nil) -> (output: Tensor, h: Tensor, c: Tensor?) {
         if (kind == .lstm) != (c0 != nil) {
             fatalError("[recurrence] \(kind == .lstm ? "an LSTM needs c0" : "only an LSTM takes c0")")
         }
         if weightHR != nil && kind != .lstm { fatalError("[recurrence] only an LSTM takes a projection weight") }
         let spec = RecurrenceSpec(kind: kind, reverse: reverse, hasBias: biasHH != nil,
-                                  hasProjection: weightHR != nil, hasMask: mask != nil)
+                                  hasProjection: weightHR != nil, hasMask: mask != nil, hasTokens: tokens != nil)
         var inputs = [inputProjection, weightHH]
         if let biasHH { inputs.append(biasHH) }
         if let weightHR { inputs.append(weightHR) }
         inputs.append(h0)
         if let c0 { inputs.append(c0) }
         if let mask { inputs.append(mask) }
+        if let tokens { inputs.append(tokens) }
         let geo = spec.checkedGeometry(inputs)
         let packed: Tensor
         if recordsOrRoutes(inputs) {
@@ -80,22 +88,43 @@ extension Tensor {
 }
 
 /// The attributes of a recurrence: which cell, which direction, and which optional inputs are
-/// present. Inputs are, in order: inputProjection, weightHH, biasHH?, weightHR?, h0, c0 (LSTM),
-/// mask?, and for `recurrenceOutput`/`recurrenceBackward` the workspace last.
+/// present. Inputs are, in order: inputProjection (a table with tokens), weightHH, biasHH?,
+/// weightHR?, h0, c0 (LSTM), mask?, tokens?, and for `recurrenceOutput`/`recurrenceBackward`
+/// the workspace last.
 struct RecurrenceSpec: Codable, Sendable, Equatable {
     let kind: RecurrenceKind
     let reverse: Bool
     let hasBias: Bool
     let hasProjection: Bool
     let hasMask: Bool
+    let hasTokens: Bool
+
+    init(kind: RecurrenceKind, reverse: Bool, hasBias: Bool, hasProjection: Bool, hasMask: Bool, hasTokens: Bool = false) {
+        (self.kind, self.reverse, self.hasBias) = (kind, reverse, hasBias)
+        (self.hasProjection, self.hasMask, self.hasTokens) = (hasProjection, hasMask, hasTokens)
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, reverse, hasBias, hasProjection, hasMask, hasTokens }
+
+    /// Graphs saved before token inputs existed have no `hasTokens`.
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decode(RecurrenceKind.self, forKey: .kind), reverse: try c.decode(Bool.self, forKey: .reverse),
+                  hasBias: try c.decode(Bool.self, forKey: .hasBias), hasProjection: try c.decode(Bool.self, forKey: .hasProjection),
+                  hasMask: try c.decode(Bool.self, forKey: .hasMask),
+                  hasTokens: try c.decodeIfPresent(Bool.self, forKey: .hasTokens) ?? false)
+    }
 
     var biasIndex: Int? { hasBias ? 2 : nil }
     var projectionIndex: Int? { hasProjection ? 2 + (hasBias ? 1 : 0) : nil }
     var h0Index: Int { 2 + (hasBias ? 1 : 0) + (hasProjection ? 1 : 0) }
     var c0Index: Int? { kind == .lstm ? h0Index + 1 : nil }
     var maskIndex: Int? { hasMask ? h0Index + (kind == .lstm ? 2 : 1) : nil }
+    var tokensIndex: Int? { hasTokens ? inputCount - 1 : nil }
     /// Inputs of `recurrence` (the others take the workspace after them).
-    var inputCount: Int { h0Index + (kind == .lstm ? 2 : 1) + (hasMask ? 1 : 0) }
+    var inputCount: Int { h0Index + (kind == .lstm ? 2 : 1) + (hasMask ? 1 : 0) + (hasTokens ? 1 : 0) }
+    /// The inputs that get gradients, in the order of `RecurrenceGeometry.gradientSizes`.
+    var differentiableIndices: [Int] { (0..<inputCount).filter { $0 != maskIndex && $0 != tokensIndex } }
 
     /// The geometry of these inputs, trapping on misuse (the eager op and `forward`).
     func checkedGeometry(_ x: [Tensor]) -> RecurrenceGeometry {
@@ -111,12 +140,21 @@ struct RecurrenceSpec: Codable, Sendable, Equatable {
         if x.count < inputCount { throw ShapeRuleError("takes \(inputCount) inputs, got \(x.count)") }
         let xp = x[0], w = x[1]
         try ShapeRules.float(xp, "input projection")
-        for i in 1..<inputCount where x[i].dtype != xp.dtype {
+        for i in 1..<inputCount where i != tokensIndex && x[i].dtype != xp.dtype {
             throw ShapeRuleError("input \(i) has dtype \(x[i].dtype) but the input projection has \(xp.dtype)")
         }
-        try ShapeRules.rank(xp, 3, "the input projection [time, batch, gates x hidden]")
+        let (steps, batch, width): (Int, Int, Int)
+        if let i = tokensIndex {
+            try ShapeRules.integer(x[i], "tokens")
+            try ShapeRules.rank(x[i], 2, "tokens [time, batch]")
+            try ShapeRules.rank(xp, 2, "the input projection table [entries, gates x hidden]")
+            if xp.shape[0] < 1 { throw ShapeRuleError("the input projection table has no rows") }
+            (steps, batch, width) = (x[i].shape[0], x[i].shape[1], xp.shape[1])
+        } else {
+            try ShapeRules.rank(xp, 3, "the input projection [time, batch, gates x hidden]")
+            (steps, batch, width) = (xp.shape[0], xp.shape[1], xp.shape[2])
+        }
         try ShapeRules.rank(w, 2, "weightHH [gates x hidden, state]")
-        let (steps, batch, width) = (xp.shape[0], xp.shape[1], xp.shape[2])
         let gates = kind.gateCount
         if width % gates != 0 || w.shape[0] != width {
             throw ShapeRuleError("the input projection has \(width) features and weightHH \(w.shape[0]) rows; a \(kind) needs \(gates) x hidden for both")
@@ -143,16 +181,25 @@ struct RecurrenceSpec: Codable, Sendable, Equatable {
             throw ShapeRuleError("the mask has shape \(x[i].shape) but should be [\(steps), \(batch)]")
         }
         return RecurrenceGeometry(kind: kind, reverse: reverse, steps: steps, batch: batch, hidden: hidden,
-                                  stateSize: state, projected: hasProjection, hasBias: hasBias)
+                                  stateSize: state, projected: hasProjection, hasBias: hasBias,
+                                  tableRows: hasTokens ? xp.shape[0] : 0)
     }
+}
+
+/// One of the three primitives of a recurrence, for the graph loader's checks: its attributes,
+/// and where the recurrence's inputs start among its own (Backward's come after the gradient).
+protocol RecurrencePart: Primitive {
+    var spec: RecurrenceSpec { get }
+    var inputOffset: Int { get }
 }
 
 /// The three primitives of a recurrence.
 enum Recurrence {
     /// Every step's state, cell and gates (the workspace the backward reads), 1-D.
-    struct Forward: Primitive {
+    struct Forward: RecurrencePart {
         static let name = "recurrence"
         let spec: RecurrenceSpec
+        var inputOffset: Int { 0 }
         func forward(_ x: [Tensor]) -> Tensor {
             Recurrence.forward(spec, spec.checkedGeometry(x), x)
         }
@@ -161,9 +208,10 @@ enum Recurrence {
     }
 
     /// The outputs [T·B·P], final h [B·P] and (LSTM) final c [B·H], packed in one 1-D tensor.
-    struct Output: Primitive {
+    struct Output: RecurrencePart {
         static let name = "recurrenceOutput"
         let spec: RecurrenceSpec
+        var inputOffset: Int { 0 }
         func forward(_ x: [Tensor]) -> Tensor {
             Recurrence.output(spec, spec.checkedGeometry(x), x)
         }
@@ -173,9 +221,8 @@ enum Recurrence {
             let pieces = packed.split(sizes: geo.gradientSizes(spec))
             var result = [Tensor?](repeating: nil, count: x.count)
             var next = 0
-            for i in 0..<spec.inputCount where i != spec.maskIndex {
-                if x[i].requiresGrad { result[i] = pieces[next].reshape(x[i].shape) }
-                next += 1
+            for (piece, i) in spec.differentiableIndices.enumerated() where x[i].requiresGrad {
+                result[i] = pieces[piece].reshape(x[i].shape)
             }
             return result
         }
@@ -184,9 +231,10 @@ enum Recurrence {
     /// Every differentiable input's gradient, packed in one 1-D tensor in input order, from the
     /// gradient of `recurrenceOutput`'s packed output. Inputs: that gradient, then the inputs of
     /// `recurrenceOutput`.
-    struct Backward: Primitive {
+    struct Backward: RecurrencePart {
         static let name = "recurrenceBackward"
         let spec: RecurrenceSpec
+        var inputOffset: Int { 1 }
         func forward(_ x: [Tensor]) -> Tensor {
             let inputs = Array(x.dropFirst())
             return Recurrence.backward(spec, spec.checkedGeometry(inputs), x[0], inputs)
@@ -202,9 +250,9 @@ enum Recurrence {
         let c = x.prefix(spec.inputCount).map { $0.detached().contiguous() }
         let workspace = Tensor(uninitializedShape: [geo.workspaceCount], dtype: c[0].dtype)
         if c[0].dtype == .float32 {
-            RecurrentKernels.forward(geo, pointers(Float.self, spec, c, workspace))
+            tokenRows(spec, geo, c) { RecurrentKernels.forward(geo, pointers(Float.self, spec, c, workspace, tokens: $0)) }
         } else {
-            RecurrentKernels.forward(geo, pointers(Double.self, spec, c, workspace))
+            tokenRows(spec, geo, c) { RecurrentKernels.forward(geo, pointers(Double.self, spec, c, workspace, tokens: $0)) }
         }
         withExtendedLifetime(c) {}
         return workspace
@@ -229,18 +277,30 @@ enum Recurrence {
         }
         let out = Tensor(uninitializedShape: [geo.gradientSizes(spec).reduce(0, +)], dtype: c[0].dtype)
         if c[0].dtype == .float32 {
-            RecurrentKernels.backward(geo, pointers(Float.self, spec, c, c[spec.inputCount]),
-                                      gc.basePointer(Float.self), out.basePointer(Float.self))
+            tokenRows(spec, geo, c) {
+                RecurrentKernels.backward(geo, pointers(Float.self, spec, c, c[spec.inputCount], tokens: $0),
+                                          gc.basePointer(Float.self), out.basePointer(Float.self))
+            }
         } else {
-            RecurrentKernels.backward(geo, pointers(Double.self, spec, c, c[spec.inputCount]),
-                                      gc.basePointer(Double.self), out.basePointer(Double.self))
+            tokenRows(spec, geo, c) {
+                RecurrentKernels.backward(geo, pointers(Double.self, spec, c, c[spec.inputCount], tokens: $0),
+                                          gc.basePointer(Double.self), out.basePointer(Double.self))
+            }
         }
         withExtendedLifetime((c, gc)) {}
         return out
     }
 
+    /// Runs `body` with the table row of every (t, b), checked against the table, when the
+    /// inputs are tokens; else with nil.
+    private static func tokenRows(_ spec: RecurrenceSpec, _ geo: RecurrenceGeometry, _ c: [Tensor],
+                                  _ body: (UnsafePointer<Int>?) -> Void) {
+        guard let i = spec.tokensIndex else { return body(nil) }
+        CopyOps.positions(c[i], size: geo.tableRows, axis: 0, op: "recurrence").withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
     private static func pointers<T: FloatElement>(_: T.Type, _ spec: RecurrenceSpec, _ c: [Tensor],
-                                                  _ workspace: Tensor) -> RecurrencePointers<T> {
+                                                  _ workspace: Tensor, tokens: UnsafePointer<Int>? = nil) -> RecurrencePointers<T> {
         RecurrencePointers(
             xp: c[0].basePointer(T.self), wHh: c[1].basePointer(T.self),
             bHh: spec.biasIndex.map { UnsafePointer(c[$0].basePointer(T.self)) },
@@ -248,14 +308,14 @@ enum Recurrence {
             h0: c[spec.h0Index].basePointer(T.self),
             c0: spec.c0Index.map { UnsafePointer(c[$0].basePointer(T.self)) },
             mask: spec.maskIndex.map { UnsafePointer(c[$0].basePointer(T.self)) },
-            workspace: workspace.basePointer(T.self))
+            workspace: workspace.basePointer(T.self), tokens: tokens)
     }
 }
 
 extension RecurrenceGeometry {
     /// Sizes of the packed gradients, in input order (mask excluded).
     func gradientSizes(_ spec: RecurrenceSpec) -> [Int] {
-        var sizes = [steps * batch * gateWidth, gateWidth * stateSize]
+        var sizes = [(tableRows > 0 ? tableRows : steps * batch) * gateWidth, gateWidth * stateSize]
         if hasBias { sizes.append(gateWidth) }
         if projected { sizes.append(stateSize * hidden) }
         sizes.append(batch * stateSize)

@@ -129,13 +129,22 @@ public final class Embedding: Module {
     /// let xp = embed.projected(tokens, weight: w, bias: b)   // = linear(embed(tokens), w, b): tokens.shape + [out]
     /// ```
     public func projected(_ tokens: Tensor, weight w: Tensor, bias: Tensor?) -> Tensor {
-        if paddingIndex != nil || count >= tokens.count { return self(tokens).linear(weight: w, bias: bias) }
+        guard let table = projectionTable(for: tokens, weight: w, bias: bias) else {
+            return self(tokens).linear(weight: w, bias: bias)
+        }
+        return table.indexSelect(axis: 0, indices: tokens.flattened()).reshape(tokens.shape + [w.shape[0]])
+    }
+
+    /// The table `projected` reads at the tokens, `self.weight · weightᵀ + bias` ([count, out]),
+    /// or nil where it runs the two layers instead (a padding row, or at least as many entries as
+    /// tokens). A recurrent layer passes it with the tokens to `Tensor.recurrence`.
+    public func projectionTable(for tokens: Tensor, weight w: Tensor, bias: Tensor?) -> Tensor? {
+        if paddingIndex != nil || count >= tokens.count { return nil }
         if !tokens.dtype.isInteger { fatalError("[embedding] indices must be int32 or int64, got \(tokens.dtype)") }
         if w.rank != 2 || w.shape[1] != dimension {
             fatalError("[embedding] cannot project \(dimension)-wide rows with a weight of shape \(w.shape)")
         }
-        let table = weight.value.linear(weight: w, bias: bias)
-        return table.indexSelect(axis: 0, indices: tokens.flattened()).reshape(tokens.shape + [w.shape[0]])
+        return weight.value.linear(weight: w, bias: bias)
     }
 
     /// Row `p` of the weight as a new tensor with no history.

@@ -183,12 +183,14 @@ public class RNNBase: Module {
             for direction in 0..<numDirections {
                 let k = layer * numDirections + direction
                 let w = weights[k]
-                let projected = (tokens.map { $0.projected(flat, weight: w.ih.value, bias: w.biasIh?.value) }
-                                    ?? flat.linear(weight: w.ih.value, bias: w.biasIh?.value))
+                // Through the vocabulary, the recurrence reads the table at the tokens itself.
+                let table = tokens?.projectionTable(for: flat, weight: w.ih.value, bias: w.biasIh?.value)
+                let projected = table ?? (tokens.map { $0.projected(flat, weight: w.ih.value, bias: w.biasIh?.value) }
+                                          ?? flat.linear(weight: w.ih.value, bias: w.biasIh?.value))
                     .reshape([steps, batch, kind.gateCount * hiddenSize])
                 let r = Tensor.recurrence(kind, inputProjection: projected, weightHH: w.hh.value, biasHH: w.biasHh?.value,
                                           weightHR: w.hr?.value, h0: hs[k], c0: cs?[k], mask: mask,
-                                          reverse: direction == 1)
+                                          reverse: direction == 1, tokens: table == nil ? nil : layerInput)
                 outputs.append(r.output)
                 finalH.append(r.h)
                 if let c = r.c { finalC.append(c) }

@@ -14,6 +14,9 @@ struct RecurrenceGeometry: Equatable {
     let stateSize: Int
     let projected: Bool
     let hasBias: Bool
+    /// With token inputs, the rows of the table the input projections are read from (0: the
+    /// projections are given per step, [T, B, G·H]).
+    var tableRows = 0
 
     var gateWidth: Int { kind.gateCount * hidden }
     /// Per row of the gates block: LSTM i, f, g, o; GRU r, z, n and Wₕₙh + bₕₙ; RNN none.
@@ -43,6 +46,9 @@ struct RecurrencePointers<T: FloatElement> {
     let h0: UnsafeMutablePointer<T>, c0: UnsafePointer<T>?
     let mask: UnsafePointer<T>?
     let workspace: UnsafeMutablePointer<T>
+    /// Row (t, b)'s row of the table `xp` when the inputs are tokens, [T, B]; nil when `xp` holds
+    /// every step's projections.
+    var tokens: UnsafePointer<Int>? = nil
 }
 
 /// The loops of `Tensor.recurrence`: forward (state, cell and gates of every step), output
@@ -173,7 +179,7 @@ enum RecurrentKernels {
                 if geo.projected { (hf + row * H).update(repeating: zero, count: H) }
                 continue
             }
-            let x = p.xp + row * GH, a = hh + b * GH
+            let x = p.xp + (p.tokens?[row] ?? row) * GH, a = hh + b * GH
             if let bh = p.bHh { for j in 0..<GH { a[j] += bh[j] } }
             switch geo.kind {
             case .lstm:
@@ -287,12 +293,15 @@ enum RecurrentKernels {
 
     /// Gradients of every input from the packed output gradient `g`, written packed into `out` in
     /// the order of `RecurrenceGeometry.gradientSizes`.
-    static func backward<T: FloatElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
-                                          _ g: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>) {
+    static func backward<T: FloatElement & IndexAddElement>(_ geo: RecurrenceGeometry, _ p: RecurrencePointers<T>,
+                                                            _ g: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>) {
         let (B, H, P, GH) = (geo.batch, geo.hidden, geo.stateSize, geo.gateWidth)
         let rows = geo.rows
-        let dxp = out
-        let dwHh = dxp + rows * GH
+        // With tokens the first gradient is the table's: every step's rows are summed into it at
+        // the end, as indexSelect's gradient (indexAdd) sums them.
+        let tokens = p.tokens.map { Array(UnsafeBufferPointer(start: $0, count: rows)) }
+        let dxp = tokens == nil ? out : UnsafeMutablePointer<T>.allocate(capacity: rows * GH)
+        let dwHh = out + (tokens == nil ? rows : geo.tableRows) * GH
         let dbHh = dwHh + GH * P
         let dwHr = dbHh + (geo.hasBias ? GH : 0)
         let dh0 = dwHr + (geo.projected ? P * H : 0)
@@ -304,6 +313,7 @@ enum RecurrentKernels {
         let dHs = UnsafeMutablePointer<T>.allocate(capacity: geo.projected ? rows * P : 0)
         defer {
             if geo.kind == .gru { dGhh.deallocate() }
+            if tokens != nil { dxp.deallocate() }
             dHs.deallocate()
         }
         backwardSteps(geo, p, g, dxp, dGhh, dHs, dh0, dc0)
@@ -321,16 +331,13 @@ enum RecurrentKernels {
         BLAS.gemm(UnsafePointer(dGhh + first * B * GH), transposedOf(GH, B), UnsafePointer(p.h0), rowMajor(B, P, P),
                   dwHh, m: GH, n: P, k: B, accumulate: geo.steps > 1)
         if geo.hasBias {
-            // Column blocks over the threads, each column summed over the rows in order.
+            // Every row added into one, in order (columns split over the threads).
             dbHh.update(repeating: .zero, count: GH)
-            Threading.parallelChunks(GH, grain: Swift.max(16, Threading.elementwiseGrain / Swift.max(1, rows))) { j0, j1 in
-                let bytes = (j1 - j0) * MemoryLayout<T>.stride
-                for row in 0..<rows {
-                    let d = dGhh + row * GH
-                    if row + 4 < rows { myelin_prefetch(d + 4 * GH + j0, bytes) }
-                    for j in j0..<j1 { dbHh[j] += d[j] }
-                }
-            }
+            IndexAddKernel.run(dbHh, UnsafePointer(dGhh), [Int](repeating: 0, count: rows), outer: 1, n: 1, inner: GH)
+        }
+        if let tokens {
+            out.update(repeating: .zero, count: geo.tableRows * GH)
+            IndexAddKernel.run(out, UnsafePointer(dxp), tokens, outer: 1, n: geo.tableRows, inner: GH)
         }
         if geo.projected {
             BLAS.gemm(UnsafePointer(dHs), transposedOf(P, rows), UnsafePointer(p.workspace + geo.hfOffset),
