@@ -96,6 +96,11 @@ extension Tensor {
             let y = x.matmul(weight.T)
             return bias.map { y + $0 } ?? y
         }
+        if let order = x.denseLeadingOrder {
+            // A batch-first view of time-major outputs, say: run on the memory's order, no copy.
+            let inverse = order.indices.map { order.firstIndex(of: $0)! }
+            return x.permute(order).linear(weight: weight, bias: bias).permute(inverse)
+        }
         let rows = x.shape.dropLast().reduce(1, *)
         // Matrices (the common case) skip the reshapes: each costs shape arrays on a path that
         // batch-1 inference runs per layer.
@@ -183,6 +188,20 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// For a view of rank 3 or more that is not contiguous but would be with its leading axes
+    /// reordered (rows of the last axis contiguous), that order of all axes; else nil.
+    var denseLeadingOrder: [Int]? {
+        guard rank >= 3, !isContiguous, strides[rank - 1] == 1 else { return nil }
+        let leading = (0..<rank - 1).sorted { (strides[$0], $1) > (strides[$1], $0) }
+        let order = leading + [rank - 1]
+        var expected = 1
+        for axis in order.reversed() {
+            if shape[axis] != 1 && strides[axis] != expected { return nil }
+            expected *= shape[axis]
+        }
+        return order == Array(0..<rank) ? nil : order
     }
 
     /// A 2-D view whose columns are contiguous: the transpose of a row-major matrix.

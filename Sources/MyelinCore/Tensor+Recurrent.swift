@@ -75,7 +75,12 @@ extension Tensor {
         let geo = spec.checkedGeometry(inputs)
         let packed: Tensor
         if recordsOrRoutes(inputs) {
-            let workspace = apply(Recurrence.Forward(spec: spec), inputs)
+            // The workspace takes no gradient (Output's vjp gives every input's), so it is made
+            // without a graph node unless traced or on a device: backward never visits that node,
+            // which would keep the weights shared until the graph goes and make the optimiser
+            // copy them (Wₕₕ and bₕₕ, each step of lstm_train).
+            let routes = Recording.tracing || inputs.contains { $0.storage.deviceSlot != 0 }
+            let workspace = routes ? apply(Recurrence.Forward(spec: spec), inputs) : Recurrence.forward(spec, geo, inputs)
             packed = apply(Recurrence.Output(spec: spec), inputs + [workspace])
         } else {
             let workspace = Recurrence.forward(spec, geo, inputs)

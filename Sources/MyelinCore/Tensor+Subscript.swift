@@ -209,10 +209,32 @@ enum Indexing {
         /// when nothing records (Put would copy the zeros first: a recurrent layer's outputs are a
         /// slice of one packed tensor, 2 MB of copying a step in lstm_train).
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
+            if Tensor.records(g) || g.storage.deviceSlot != 0 {
+                return [Tensor.apply(Put(items: items), [Tensor.zeros(x[0].shape, dtype: g.dtype), g])]
+            }
+            if !Recording.tracing, let base = Self.placed(g, in: x[0].shape, at: items) { return [base] }
             var base = Tensor.zeros(x[0].shape, dtype: g.dtype)
-            if Tensor.records(g) || g.storage.deviceSlot != 0 { return [Tensor.apply(Put(items: items), [base, g])] }
             base.assign(g, at: items)
             return [base]
+        }
+
+        /// `g` written into a new tensor of `shape` at `items` when they select one contiguous
+        /// block (a piece of `split`): only the elements around it are zeroed, not all first.
+        static func placed(_ g: Tensor, in shape: [Int], at items: [TensorIndexItem]) -> Tensor? {
+            var base = Tensor(uninitializedShape: shape, dtype: g.dtype)
+            // The slot's bounds, then the view dropped: assign would copy a shared storage.
+            let bounds: (lo: Int, hi: Int)? = {
+                let slot = base.view(items)
+                guard slot.isContiguous, slot.storage === base.storage else { return nil }
+                return (slot.offset - base.offset, slot.offset - base.offset + slot.count)
+            }()
+            guard let (lo, hi) = bounds else { return nil }
+            let width = g.dtype.byteSize
+            let bytes = base.storage.data + base.offset * width
+            bytes.initializeMemory(as: UInt8.self, repeating: 0, count: lo * width)
+            (bytes + hi * width).initializeMemory(as: UInt8.self, repeating: 0, count: (base.count - hi) * width)
+            base.assign(g, at: items)
+            return base
         }
     }
 

@@ -115,4 +115,32 @@ import MyelinTestSupport
         tensors["tokens"] = Tensor([Int64](repeating: 7, count: 8)).reshape([4, 2])
         #expect(throws: GraphError.self) { _ = try Graph.decode(tensors: tensors, metadata: [GraphCoding.metadataKey: json]) }
     }
+
+    /// After backward, while the loss (and so its graph) is still alive, nothing but the caller
+    /// holds the weights: an optimiser updates them in place instead of copying them.
+    @Test func backwardLeavesTheWeightsUnshared() {
+        let g = RandomGenerator(seed: 14)
+        var wHh = (Tensor.randn([12, 3], generator: g) * 0.3).requiringGrad()
+        var bHh = Tensor.randn([12], generator: g).requiringGrad()
+        let table = Tensor.randn([5, 12], generator: g).requiringGrad()
+        let tokens = Tensor.randint(0, 5, shape: [4, 2], generator: g), h0 = Tensor.zeros([2, 3])
+        let loss = Tensor.recurrence(.lstm, inputProjection: table, weightHH: wHh, biasHH: bHh, h0: h0, c0: h0,
+                                     tokens: tokens).output.sum()
+        loss.backward()
+        withExtendedLifetime(loss) {
+            #expect(isKnownUniquelyReferenced(&wHh.storage) && isKnownUniquelyReferenced(&bHh.storage))
+        }
+        #expect(wHh.grad != nil && bHh.grad != nil && table.grad != nil)
+    }
+
+    /// A piece of a split gets the gradient in place and zeros around it.
+    @Test func aSplitPieceGradientIsZeroElsewhere() {
+        let x = Tensor([1.0, 2, 3, 4, 5, 6]).requiringGrad()
+        let parts = x.split(sizes: [2, 3, 1])
+        let grad = gradients(of: (parts[1] * Tensor([10.0, 20, 30])).sum(), with: [x])[0]
+        #expect(grad.doubles == [0, 0, 10, 20, 30, 0])
+        let last = gradients(of: parts[2].sum() + parts[0].sum(), with: [x])[0]
+        #expect(last.doubles == [1, 1, 0, 0, 0, 1])
+    }
 }
+
