@@ -55,9 +55,11 @@ import CMyelinKernels
 
     @Test func aBPackedOnceGivesTheBitsOfRun() {
         // Recurrent layers' shapes (few rows, B reused at every step), edges that are not whole
-        // tiles, several k blocks, splits by columns and by rows.
+        // tiles, several k blocks, splits by columns and by rows. 8 and 16 rows over whole column
+        // panels take the AVX-512 kernel that reads A in place.
         for (m, n, k, transB) in [(32, 1024, 256, true), (32, 256, 1024, false), (5, 70, 300, true),
-                                  (64, 40, 600, false), (1, 33, 7, false), (13, 33, 1, true)] {
+                                  (64, 40, 600, false), (1, 33, 7, false), (13, 33, 1, true),
+                                  (16, 1024, 256, true), (8, 256, 1024, false), (16, 96, 600, false), (16, 70, 300, true)] {
             let problem = Problem(m: m, n: n, k: k, transA: false, transB: transB, seed: UInt64(m + n + k))
             for isa in Self.isas {
                 let packed = problem.b.withUnsafeBufferPointer {
