@@ -10,19 +10,28 @@
 
 #include "elementwise_ops.h"
 
-#define LSTM_LOOPS(SUFFIX, ATTR)                                                                   \
-    ATTR static void forward_##SUFFIX(long H, const float *x, const float *a, const float *cp,     \
-                                      float *g, float *c, float *h) {                              \
+// A(k) is the recurrent pre-activation of gate block k at j: h Wₕₕᵀ, plus bₕₕ when given (added
+// first, as the separate bias loop this replaces did).
+#define LSTM_FORWARD(NAME, ATTR, A)                                                                \
+    ATTR static void NAME(long H, const float *x, const float *a, const float *bh, const float *cp, \
+                          float *g, float *c, float *h) {                                          \
+        (void)bh;                                                                                  \
         _Pragma("clang loop interleave_count(2)") for (long j = 0; j < H; j++) {                   \
-            float i = sigmoid_one(a[j] + x[j]), f = sigmoid_one(a[H + j] + x[H + j]);              \
-            float gg = tanh_one(a[2 * H + j] + x[2 * H + j]);                                      \
-            float o = sigmoid_one(a[3 * H + j] + x[3 * H + j]);                                    \
+            float i = sigmoid_one(A(0) + x[j]), f = sigmoid_one(A(1) + x[H + j]);                  \
+            float gg = tanh_one(A(2) + x[2 * H + j]);                                              \
+            float o = sigmoid_one(A(3) + x[3 * H + j]);                                            \
             float cn = f * cp[j] + i * gg;                                                         \
             g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o;                           \
             c[j] = cn;                                                                             \
             h[j] = o * tanh_one(cn);                                                               \
         }                                                                                          \
-    }                                                                                              \
+    }
+#define LSTM_PLAIN(k) a[(k) * H + j]
+#define LSTM_BIASED(k) (a[(k) * H + j] + bh[(k) * H + j])
+
+#define LSTM_LOOPS(SUFFIX, ATTR)                                                                   \
+    LSTM_FORWARD(forward_##SUFFIX, ATTR, LSTM_PLAIN)                                               \
+    LSTM_FORWARD(forward_bias_##SUFFIX, ATTR, LSTM_BIASED)                                         \
     ATTR static void backward_##SUFFIX(long H, const float *g, const float *c, const float *cp,    \
                                        float *dc, const float *dh, float *dx) {                    \
         _Pragma("clang loop interleave_count(2)") for (long j = 0; j < H; j++) {                   \
@@ -47,8 +56,10 @@ LSTM_LOOPS(avx512, __attribute__((target("avx512f,avx2"))))
 #define PICK(NAME) NAME##_base
 #endif
 
-void myelin_lstm_forward_row_f32(long H, const float *x, const float *a, const float *cp, float *g, float *c, float *h) {
-    PICK(forward)(H, x, a, cp, g, c, h);
+void myelin_lstm_forward_row_f32(long H, const float *x, const float *a, const float *bh, const float *cp, float *g,
+                                 float *c, float *h) {
+    if (bh) PICK(forward_bias)(H, x, a, bh, cp, g, c, h);
+    else PICK(forward)(H, x, a, bh, cp, g, c, h);
 }
 
 void myelin_lstm_backward_row_f32(long H, const float *g, const float *c, const float *cp, float *dc, const float *dh,

@@ -15,14 +15,14 @@ import CMyelinKernels
 
     static func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
 
-    @Test(arguments: [1, 37, 256])
-    func forwardRowMatchesTheSeparatePasses(hidden H: Int) {
+    @Test(arguments: [1, 37, 256], [false, true])
+    func forwardRowMatchesTheSeparatePasses(hidden H: Int, biased: Bool) {
         let x = Self.values(4 * H, seed: 1, scale: 6), a = Self.values(4 * H, seed: 2, scale: 6)
-        let cp = Self.values(H, seed: 3, scale: 3)
+        let cp = Self.values(H, seed: 3, scale: 3), bh = Self.values(4 * H, seed: 9, scale: 2)
         var g = [Float](repeating: 0, count: 4 * H), c = [Float](repeating: 0, count: H), h = c
-        myelin_lstm_forward_row_f32(H, x, a, cp, &g, &c, &h)
-        // The passes before lstm.c.
-        let s = zip(a, x).map { $0 + $1 }
+        if biased { myelin_lstm_forward_row_f32(H, x, a, bh, cp, &g, &c, &h) } else { myelin_lstm_forward_row_f32(H, x, a, nil, cp, &g, &c, &h) }
+        // The passes before lstm.c: the bias added to h Wₕₕᵀ in place, then the input's projection.
+        let s = zip(biased ? zip(a, bh).map { $0 + $1 } : a, x).map { $0 + $1 }
         var gw = [Float](repeating: 0, count: 4 * H)
         myelin_vsigmoid_f32(s, &gw, 2 * H)
         s.withUnsafeBufferPointer { sp in

@@ -63,10 +63,11 @@ void myelin_vminimum_f32(const float *a, const float *b, float *y, long n);
 
 /// One batch row of an LSTM step (lstm.c), float32, with vecmath.c's sigmoid and tanh and no FMA
 /// contraction (the same bits on every machine). Forward: the gates [i, f, g, o] of the
-/// pre-activations x + a (each 4H) into g, the cell c = f cp + i g and h = o tanh(c). Backward:
+/// pre-activations x + a (each 4H; a + bh first when bh is not NULL) into g, the cell c = f cp + i g and h = o tanh(c). Backward:
 /// from the gates, c, the previous cell cp, the running dc (updated to the previous cell's) and
 /// dh, the pre-activations' gradient dx (4H).
-void myelin_lstm_forward_row_f32(long H, const float *x, const float *a, const float *cp, float *g, float *c, float *h);
+void myelin_lstm_forward_row_f32(long H, const float *x, const float *a, const float *bh, const float *cp, float *g,
+                                 float *c, float *h);
 void myelin_lstm_backward_row_f32(long H, const float *g, const float *c, const float *cp, float *dc, const float *dh,
                                   float *dx);
 

@@ -180,15 +180,17 @@ enum RecurrentKernels {
                 continue
             }
             let x = p.xp + (p.tokens?[row] ?? row) * GH, a = hh + b * GH
+            if geo.kind == .lstm && T.self == Float.self {
+                // The C pass adds bₕₕ itself (in the same order as the loop below).
+                let h = geo.projected ? hf + row * H : hOut
+                lstmGatesF32(H, x, a, p.bHh, cPrev! + b * H, gs + row * S, cs + row * H, h)
+                continue
+            }
             if let bh = p.bHh { for j in 0..<GH { a[j] += bh[j] } }
             switch geo.kind {
             case .lstm:
                 let c = cs + row * H, g = gs + row * S, cp = cPrev! + b * H
                 let h = geo.projected ? hf + row * H : hOut
-                if T.self == Float.self {
-                    lstmGatesF32(H, x, a, cp, g, c, h)
-                    continue
-                }
                 for j in 0..<H {
                     let i = sigmoid(x[j] + a[j]), f = sigmoid(x[H + j] + a[H + j])
                     let gg = tanh(x[2 * H + j] + a[2 * H + j]), o = sigmoid(x[3 * H + j] + a[3 * H + j])
@@ -221,9 +223,9 @@ enum RecurrentKernels {
     /// An LSTM step's gates for one float32 row in one C pass (`myelin_lstm_forward_row_f32`): the
     /// gates written to `g` as [i, f, g, o], then the cell and state.
     private static func lstmGatesF32<T: FloatElement>(_ H: Int, _ x: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
-                                                      _ cp: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>,
+                                                      _ bh: UnsafePointer<T>?, _ cp: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>,
                                                       _ c: UnsafeMutablePointer<T>, _ h: UnsafeMutablePointer<T>) {
-        myelin_lstm_forward_row_f32(H, f32(x), f32(a), f32(cp), f32(g), f32(c), f32(h))
+        myelin_lstm_forward_row_f32(H, f32(x), f32(a), bh.map { f32($0) }, f32(cp), f32(g), f32(c), f32(h))
     }
 
     /// A float32 view of a pointer whose element type is Float (`T.self == Float.self` checked by the caller).
