@@ -25,6 +25,11 @@ import MyelinTestSupport
         Case(kind: .lstm, batch: 16, dtype: .float64),
     ]
 
+    /// A time-major mask of sequences of lengths 1...steps, so some rows stop early.
+    static func lengthsMask(steps T: Int, batch: Int, dtype: DType) -> Tensor {
+        Tensor(shape: [T, batch], scalars: (0..<T * batch).map { i in Double(i / batch < 1 + (i % batch) % T ? 1 : 0) }).to(dtype)
+    }
+
     /// Outputs, final states and the gradients of every input for the loss sum(y * up) + sum(hT) (+ sum(cT)).
     static func run(_ k: Case, threads: Int) -> [Tensor] {
         let g = RandomGenerator(seed: 11)
@@ -36,10 +41,7 @@ import MyelinTestSupport
         let wHr = k.projection ? (Tensor.randn([P, H], dtype: k.dtype, generator: g) * 0.3).requiringGrad() : nil
         let h0 = Tensor.randn([k.batch, P], dtype: k.dtype, generator: g).requiringGrad()
         let c0 = k.kind == .lstm ? Tensor.randn([k.batch, H], dtype: k.dtype, generator: g).requiringGrad() : nil
-        // Sequences of lengths 1...T (time-major mask), so some rows stop early.
-        let mask = k.mask ? Tensor(shape: [T, k.batch], scalars: (0..<T * k.batch).map { i in
-            Double(i / k.batch < 1 + (i % k.batch) % T ? 1 : 0)
-        }).to(k.dtype) : nil
+        let mask = k.mask ? Self.lengthsMask(steps: T, batch: k.batch, dtype: k.dtype) : nil
         let up = Tensor.randn([T, k.batch, P], dtype: k.dtype, generator: g)
         let saved = Threading.count
         Threading.count = threads

@@ -40,9 +40,7 @@ import MyelinTestSupport
         let wHr = k.projection ? (Tensor.randn([P, H], dtype: k.dtype, generator: g) * 0.3).requiringGrad() : nil
         let h0 = Tensor.randn([k.batch, P], dtype: k.dtype, generator: g).requiringGrad()
         let c0 = k.kind == .lstm ? Tensor.randn([k.batch, H], dtype: k.dtype, generator: g).requiringGrad() : nil
-        let mask = k.mask ? Tensor(shape: [T, k.batch], scalars: (0..<T * k.batch).map { i in
-            Double(i / k.batch < 1 + (i % k.batch) % T ? 1 : 0)
-        }).to(k.dtype) : nil
+        let mask = k.mask ? RecurrenceBlockingTests.lengthsMask(steps: T, batch: k.batch, dtype: k.dtype) : nil
         let up = Tensor.randn([T, k.batch, P], dtype: k.dtype, generator: g)
         let saved = Threading.count
         Threading.count = k.threads
