@@ -89,7 +89,9 @@ struct MPIRunTests {
     }
 
     @Test func anUnsupportedModelIsOneLineAndExitOne() throws {
-        let outcome = try MPIJob.mpi(2, ["train", "--data", "circles", "--model", "knn", "--out", MPIJob.temporaryFolder() + "/knn"])
+        let dir = MPIJob.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let outcome = try MPIJob.mpi(2, ["train", "--data", "circles", "--model", "knn", "--out", dir + "/knn"])
         #expect(outcome.status != 0)
         #expect(outcome.output.contains("[train] --model knn does not run under MPI"), "\(outcome.output)")
     }
