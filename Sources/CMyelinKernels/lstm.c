@@ -1,4 +1,4 @@
-// An LSTM step's element work for one float32 batch row, forward and backward, in one pass each
+// An LSTM or GRU step's element work for one float32 batch row, forward and backward, in one pass each
 // (RecurrentKernels.swift calls these per row). Compiled for AVX-512, AVX2 and the baseline like
 // vecmath.c, with its element functions and without contracting a*b+c into an FMA, so every
 // machine gives the bits of the separate passes these replace (a sum, the vector sigmoid and
@@ -46,11 +46,41 @@
         }                                                                                          \
     }
 
+// A GRU row: gates r, z, n with n = tanh(xₙ + r (Wₕₙ h + bₕₙ)); a holds h Wₕₕᵀ + bₕₕ. The gates
+// go to g as [r, z, n, Wₕₙh + bₕₙ]. Backward writes the input projection's gradient dx and the
+// recurrent pre-activations' dG (its n block times r), and leaves dh z (the direct path) in dh.
+#define GRU_LOOPS(SUFFIX, ATTR)                                                                    \
+    ATTR static void gru_forward_##SUFFIX(long H, const float *x, const float *a, const float *hp, \
+                                          float *g, float *h) {                                    \
+        _Pragma("clang loop interleave_count(2)") for (long j = 0; j < H; j++) {                   \
+            float r = sigmoid_one(a[j] + x[j]), z = sigmoid_one(a[H + j] + x[H + j]);              \
+            float hn = a[2 * H + j];                                                               \
+            float n = tanh_one(x[2 * H + j] + r * hn);                                             \
+            g[j] = r; g[H + j] = z; g[2 * H + j] = n; g[3 * H + j] = hn;                           \
+            h[j] = (1.0f - z) * n + z * hp[j];                                                     \
+        }                                                                                          \
+    }                                                                                              \
+    ATTR static void gru_backward_##SUFFIX(long H, const float *g, const float *hp, float *dh,     \
+                                           float *dx, float *dG) {                                 \
+        _Pragma("clang loop interleave_count(2)") for (long j = 0; j < H; j++) {                   \
+            float r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];                     \
+            float dn = dh[j] * (1.0f - z) * (1.0f - n * n);                                        \
+            float dz = dh[j] * (hp[j] - n) * z * (1.0f - z);                                       \
+            float dr = dn * hn * r * (1.0f - r);                                                   \
+            dx[j] = dr; dx[H + j] = dz; dx[2 * H + j] = dn;                                        \
+            dG[j] = dr; dG[H + j] = dz; dG[2 * H + j] = dn * r;                                    \
+            dh[j] = dh[j] * z;                                                                     \
+        }                                                                                          \
+    }
+
 LSTM_LOOPS(base, )
+GRU_LOOPS(base, )
 
 #if defined(__x86_64__)
 LSTM_LOOPS(avx2, __attribute__((target("avx2"))))
 LSTM_LOOPS(avx512, __attribute__((target("avx512f,avx2"))))
+GRU_LOOPS(avx2, __attribute__((target("avx2"))))
+GRU_LOOPS(avx512, __attribute__((target("avx512f,avx2"))))
 #define PICK(NAME) (myelin_cpu_has_avx512f() ? NAME##_avx512 : myelin_cpu_has_avx2_fma() ? NAME##_avx2 : NAME##_base)
 #else
 #define PICK(NAME) NAME##_base
@@ -65,4 +95,12 @@ void myelin_lstm_forward_row_f32(long H, const float *x, const float *a, const f
 void myelin_lstm_backward_row_f32(long H, const float *g, const float *c, const float *cp, float *dc, const float *dh,
                                   float *dx) {
     PICK(backward)(H, g, c, cp, dc, dh, dx);
+}
+
+void myelin_gru_forward_row_f32(long H, const float *x, const float *a, const float *hp, float *g, float *h) {
+    PICK(gru_forward)(H, x, a, hp, g, h);
+}
+
+void myelin_gru_backward_row_f32(long H, const float *g, const float *hp, float *dh, float *dx, float *dG) {
+    PICK(gru_backward)(H, g, hp, dh, dx, dG);
 }

@@ -225,7 +225,6 @@ enum Recurrence {
             let packed = Tensor.apply(Backward(spec: spec), [g] + x)
             let pieces = packed.split(sizes: geo.gradientSizes(spec))
             var result = [Tensor?](repeating: nil, count: x.count)
-            var next = 0
             for (piece, i) in spec.differentiableIndices.enumerated() where x[i].requiresGrad {
                 result[i] = pieces[piece].reshape(x[i].shape)
             }

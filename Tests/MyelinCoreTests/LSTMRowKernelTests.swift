@@ -2,7 +2,7 @@ import Testing
 @testable import MyelinCore
 import CMyelinKernels
 
-/// The one-pass LSTM row kernels (lstm.c) give the bits of the passes they replaced: the sum of
+/// The one-pass LSTM and GRU row kernels (lstm.c) give the bits of the passes they replaced: the sum of
 /// the pre-activations, vecmath.c's sigmoid and tanh loops, and the rest in Swift in the same
 /// operation order (the float32 recurrence's results must not move with the kernel).
 @Suite struct LSTMRowKernelTests {
@@ -65,4 +65,47 @@ import CMyelinKernels
         #expect(Self.bits(dx) == Self.bits(dxw))
         #expect(Self.bits(dc) == Self.bits(dcw))
     }
+
+    @Test(arguments: [1, 37, 256])
+    func gruForwardRowMatchesTheSeparatePasses(hidden H: Int) {
+        let x = Self.values(3 * H, seed: 11, scale: 6), a = Self.values(3 * H, seed: 12, scale: 6)
+        let hp = Self.values(H, seed: 13, scale: 1)
+        var g = [Float](repeating: 0, count: 4 * H), h = [Float](repeating: 0, count: H)
+        myelin_gru_forward_row_f32(H, x, a, hp, &g, &h)
+        // The passes before lstm.c: r and z through the vector sigmoid, n through the vector tanh.
+        var gw = [Float](repeating: 0, count: 4 * H)
+        let rz = (0..<2 * H).map { a[$0] + x[$0] }
+        myelin_vsigmoid_f32(rz, &gw, 2 * H)
+        let pre = (0..<H).map { x[2 * H + $0] + gw[$0] * a[2 * H + $0] }
+        var n = [Float](repeating: 0, count: H)
+        myelin_vtanh_f32(pre, &n, H)
+        for j in 0..<H { gw[2 * H + j] = n[j]; gw[3 * H + j] = a[2 * H + j] }
+        let hw = (0..<H).map { (1 - gw[H + $0]) * gw[2 * H + $0] + gw[H + $0] * hp[$0] }
+        #expect(Self.bits(g) == Self.bits(gw))
+        #expect(Self.bits(h) == Self.bits(hw))
+    }
+
+    @Test(arguments: [1, 37, 256])
+    func gruBackwardRowMatchesTheSwiftLoop(hidden H: Int) {
+        var gates = Self.values(4 * H, seed: 14, scale: 4)
+        myelin_vsigmoid_f32(gates, &gates, 2 * H)
+        gates.withUnsafeMutableBufferPointer { p in myelin_vtanh_f32(p.baseAddress! + 2 * H, p.baseAddress! + 2 * H, H) }
+        let hp = Self.values(H, seed: 15, scale: 1), dh0 = Self.values(H, seed: 16, scale: 1)
+        var dh = dh0, dx = [Float](repeating: 0, count: 3 * H), dG = dx
+        myelin_gru_backward_row_f32(H, gates, hp, &dh, &dx, &dG)
+        var dhw = dh0, dxw = [Float](repeating: 0, count: 3 * H), dGw = dxw
+        for j in 0..<H {
+            let r = gates[j], z = gates[H + j], n = gates[2 * H + j], hn = gates[3 * H + j]
+            let dn = dhw[j] * (1 - z) * (1 - n * n)
+            let dz = dhw[j] * (hp[j] - n) * z * (1 - z)
+            let dr = dn * hn * r * (1 - r)
+            dxw[j] = dr; dxw[H + j] = dz; dxw[2 * H + j] = dn
+            dGw[j] = dr; dGw[H + j] = dz; dGw[2 * H + j] = dn * r
+            dhw[j] *= z
+        }
+        #expect(Self.bits(dx) == Self.bits(dxw))
+        #expect(Self.bits(dG) == Self.bits(dGw))
+        #expect(Self.bits(dh) == Self.bits(dhw))
+    }
 }
+

@@ -70,6 +70,12 @@ void myelin_lstm_forward_row_f32(long H, const float *x, const float *a, const f
                                  float *c, float *h);
 void myelin_lstm_backward_row_f32(long H, const float *g, const float *c, const float *cp, float *dc, const float *dh,
                                   float *dx);
+/// One batch row of a GRU step (lstm.c), likewise. Forward: from x (3H) and a = h Wₕₕᵀ + bₕₕ (3H),
+/// the gates [r, z, n, Wₕₙh + bₕₙ] into g (4H) and h = (1 - z) n + z hp. Backward: from the
+/// gates, the previous state hp and dh, the input projection's gradient dx (3H), the recurrent
+/// pre-activations' dG (3H, the n block times r), and dh replaced by dh z.
+void myelin_gru_forward_row_f32(long H, const float *x, const float *a, const float *hp, float *g, float *h);
+void myelin_gru_backward_row_f32(long H, const float *g, const float *hp, float *dh, float *dx, float *dG);
 
 /// The C text of the element functions above (`exp_one`, `add_one`, ...: elementwise_ops.h), for
 /// loops generated and compiled at run time that must give the same bits as these loops.

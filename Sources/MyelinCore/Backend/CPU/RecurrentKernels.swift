@@ -237,24 +237,12 @@ enum RecurrentKernels {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
-    /// A GRU step's gates for one float32 row through the vector kernels, written to `g` as
-    /// [r, z, n, W_hn h + b_hn]; `a` (h W_hhᵀ + b_hh) is overwritten.
+    /// A GRU step's gates for one float32 row in one C pass (`myelin_gru_forward_row_f32`), written
+    /// to `g` as [r, z, n, W_hn h + b_hn], from `a` = h W_hhᵀ + b_hh.
     private static func gruGatesF32<T: FloatElement>(_ H: Int, _ x: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
                                                      _ hp: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>,
                                                      _ h: UnsafeMutablePointer<T>) {
-        let x = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
-        let a = UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self)
-        let hp = UnsafeRawPointer(hp).assumingMemoryBound(to: Float.self)
-        let g = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
-        let h = UnsafeMutableRawPointer(h).assumingMemoryBound(to: Float.self)
-        for j in 0..<2 * H { a[j] += x[j] }
-        VectorKernels.sigmoid(a, g, 2 * H)
-        for j in 0..<H {
-            g[3 * H + j] = a[2 * H + j]
-            a[2 * H + j] = x[2 * H + j] + g[j] * a[2 * H + j]
-        }
-        VectorKernels.tanh(a + 2 * H, g + 2 * H, H)
-        for j in 0..<H { h[j] = (1 - g[H + j]) * g[2 * H + j] + g[H + j] * hp[j] }
+        myelin_gru_forward_row_f32(H, f32(x), f32(a), f32(hp), f32(g), f32(h))
     }
 
     /// An LSTM step's backward for one float32 row in one C pass (`myelin_lstm_backward_row_f32`).
@@ -450,6 +438,10 @@ enum RecurrentKernels {
                 }
             case .gru:
                 let gt = gs + row * S, hp = hPrev + b * P
+                if T.self == Float.self {
+                    myelin_gru_backward_row_f32(H, f32(gt), f32(hp), f32(d), f32(dx), f32(dG))
+                    continue
+                }
                 for j in 0..<H {
                     let rr = gt[j], z = gt[H + j], n = gt[2 * H + j], hn = gt[3 * H + j]
                     let dn = d[j] * (one - z) * (one - n * n)
