@@ -74,27 +74,27 @@ enum IndexAddKernel {
     /// slices, so each element sums in the order of `picks` (the bits of a serial loop) and two
     /// slices that pick one row never race.
     static func run<T: IndexAddElement>(_: T.Type, _ out: Tensor, _ source: Tensor, _ picks: [Int], outer: Int, n: Int, inner: Int) {
-        run(out.storage.data.assumingMemoryBound(to: T.self) + out.offset,
-            UnsafePointer(source.storage.data.assumingMemoryBound(to: T.self) + source.offset),
-            picks, outer: outer, n: n, inner: inner)
+        picks.withUnsafeBufferPointer {
+            run(out.storage.data.assumingMemoryBound(to: T.self) + out.offset,
+                UnsafePointer(source.storage.data.assumingMemoryBound(to: T.self) + source.offset),
+                $0, outer: outer, n: n, inner: inner)
+        }
     }
 
     /// The same on raw buffers: `dst` [outer, n, inner], `src` [outer, picks.count, inner].
-    static func run<T: IndexAddElement>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ picks: [Int],
+    static func run<T: IndexAddElement>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ picks: UnsafeBufferPointer<Int>,
                                         outer: Int, n: Int, inner: Int) {
         let k = picks.count
-        picks.withUnsafeBufferPointer { p in
-            // Enough columns a chunk that each chunk adds `elementwiseGrain` elements.
-            let grain = Swift.max(16, Threading.elementwiseGrain / Swift.max(1, outer * k))
-            Threading.parallelChunks(inner, grain: grain) { lo, hi in
-                let ahead = 4 &* inner, bytes = (hi &- lo) &* MemoryLayout<T>.stride
-                for o in 0..<outer {
-                    for j in 0..<k {
-                        let d = dst + (o &* n &+ p[j]) &* inner, s = src + (o &* k &+ j) &* inner
-                        // The slice four ahead, as a column block leaves the prefetchers a page's part.
-                        if j &+ 4 < k { myelin_prefetch(s + ahead + lo, bytes) }
-                        for c in lo..<hi { d[c] = T.indexAdded(d[c], s[c]) }
-                    }
+        // Enough columns a chunk that each chunk adds `elementwiseGrain` elements.
+        let grain = Swift.max(16, Threading.elementwiseGrain / Swift.max(1, outer * k))
+        Threading.parallelChunks(inner, grain: grain) { lo, hi in
+            let ahead = 4 &* inner, bytes = (hi &- lo) &* MemoryLayout<T>.stride
+            for o in 0..<outer {
+                for j in 0..<k {
+                    let d = dst + (o &* n &+ picks[j]) &* inner, s = src + (o &* k &+ j) &* inner
+                    // The slice four ahead, as a column block leaves the prefetchers a page's part.
+                    if j &+ 4 < k { myelin_prefetch(s + ahead + lo, bytes) }
+                    for c in lo..<hi { d[c] = T.indexAdded(d[c], s[c]) }
                 }
             }
         }

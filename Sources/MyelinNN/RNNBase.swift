@@ -185,8 +185,7 @@ public class RNNBase: Module {
                 let w = weights[k]
                 // Through the vocabulary, the recurrence reads the table at the tokens itself.
                 let table = tokens?.projectionTable(for: flat, weight: w.ih.value, bias: w.biasIh?.value)
-                let projected = table ?? (tokens.map { $0.projected(flat, weight: w.ih.value, bias: w.biasIh?.value) }
-                                          ?? flat.linear(weight: w.ih.value, bias: w.biasIh?.value))
+                let projected = table ?? (tokens.map { $0(flat) } ?? flat).linear(weight: w.ih.value, bias: w.biasIh?.value)
                     .reshape([steps, batch, kind.gateCount * hiddenSize])
                 let r = Tensor.recurrence(kind, inputProjection: projected, weightHH: w.hh.value, biasHH: w.biasHh?.value,
                                           weightHR: w.hr?.value, h0: hs[k], c0: cs?[k], mask: mask,

@@ -180,17 +180,17 @@ enum RecurrentKernels {
                 continue
             }
             let x = p.xp + (p.tokens?[row] ?? row) * GH, a = hh + b * GH
-            if geo.kind == .lstm && T.self == Float.self {
-                // The C pass adds bₕₕ itself (in the same order as the loop below).
-                let h = geo.projected ? hf + row * H : hOut
-                lstmGatesF32(H, x, a, p.bHh, cPrev! + b * H, gs + row * S, cs + row * H, h)
-                continue
-            }
-            if let bh = p.bHh { for j in 0..<GH { a[j] += bh[j] } }
+            // A float32 LSTM's C pass adds bₕₕ itself, in the same order as this loop.
+            let biasInPass = geo.kind == .lstm && T.self == Float.self
+            if !biasInPass, let bh = p.bHh { for j in 0..<GH { a[j] += bh[j] } }
             switch geo.kind {
             case .lstm:
                 let c = cs + row * H, g = gs + row * S, cp = cPrev! + b * H
                 let h = geo.projected ? hf + row * H : hOut
+                if biasInPass {
+                    lstmGatesF32(H, x, a, p.bHh, cp, g, c, h)
+                    continue
+                }
                 for j in 0..<H {
                     let i = sigmoid(x[j] + a[j]), f = sigmoid(x[H + j] + a[H + j])
                     let gg = tanh(x[2 * H + j] + a[2 * H + j]), o = sigmoid(x[3 * H + j] + a[3 * H + j])
@@ -289,7 +289,7 @@ enum RecurrentKernels {
         let rows = geo.rows
         // With tokens the first gradient is the table's: every step's rows are summed into it at
         // the end, as indexSelect's gradient (indexAdd) sums them.
-        let tokens = p.tokens.map { Array(UnsafeBufferPointer(start: $0, count: rows)) }
+        let tokens = p.tokens.map { UnsafeBufferPointer(start: $0, count: rows) }
         let dxp = tokens == nil ? out : UnsafeMutablePointer<T>.allocate(capacity: rows * GH)
         let dwHh = out + (tokens == nil ? rows : geo.tableRows) * GH
         let dbHh = dwHh + GH * P
@@ -323,7 +323,9 @@ enum RecurrentKernels {
         if geo.hasBias {
             // Every row added into one, in order (columns split over the threads).
             dbHh.update(repeating: .zero, count: GH)
-            IndexAddKernel.run(dbHh, UnsafePointer(dGhh), [Int](repeating: 0, count: rows), outer: 1, n: 1, inner: GH)
+            [Int](repeating: 0, count: rows).withUnsafeBufferPointer {
+                IndexAddKernel.run(dbHh, UnsafePointer(dGhh), $0, outer: 1, n: 1, inner: GH)
+            }
         }
         if let tokens {
             out.update(repeating: .zero, count: geo.tableRows * GH)
