@@ -51,6 +51,32 @@ import MyelinTestSupport
         }
     }
 
+    /// Passes run last row first every other time (so weights a little larger than the L2 are
+    /// read from it): each direction writes every output, with the same bits.
+    @Test(.enabled(if: myelin_cpu_has_avx2_fma() != 0, "no AVX2+FMA: the kernel declines"), arguments: sizes)
+    func bothRowOrdersGiveTheSameBits(n: Int, k: Int) throws {
+        let g = RandomGenerator(seed: UInt64(n * 7 + k))
+        let w = data([n * k], g).floats, x = data([k], g).floats, bias = data([n], g).floats
+        var results: [[UInt32]] = []
+        for reversed: Int32 in [0, 1] {
+            // NaN where nothing is written: a skipped row shows.
+            var y = [Float](repeating: .nan, count: n)
+            #expect(myelin_sgemv_rows_fused_directed(w, n, k, k, x, &y, bias, 0, Int32(MYELIN_GEMV_RELU), 0, reversed) == 1)
+            #expect(!y.contains { $0.isNaN }, "n \(n) k \(k) reversed \(reversed)")
+            results.append(y.map(\.bitPattern))
+        }
+        #expect(results[0] == results[1], "n \(n) k \(k)")
+    }
+
+    @Test func passesOverOneMatrixAlternate() {
+        let w = [Float](repeating: 1, count: 8)
+        w.withUnsafeBufferPointer { p in
+            let first = myelin_sgemv_next_pass_reversed(p.baseAddress)
+            #expect(myelin_sgemv_next_pass_reversed(p.baseAddress) == 1 - first)
+            #expect(myelin_sgemv_next_pass_reversed(p.baseAddress) == first)
+        }
+    }
+
     @Test(.enabled(if: myelin_cpu_has_avx2_fma() != 0, "no AVX2+FMA: fusedLinear declines"), arguments: sizes)
     func fusedLinearGivesTheBitsOfTheSeparateOps(n: Int, k: Int) throws {
         let g = RandomGenerator(seed: UInt64(n * 31 + k))

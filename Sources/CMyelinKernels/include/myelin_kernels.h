@@ -20,6 +20,17 @@ enum { MYELIN_GEMV_IDENTITY = 0, MYELIN_GEMV_RELU = 1, MYELIN_GEMV_LEAKY_RELU = 
 int myelin_sgemv_rows_fused(const float *w, long rows, long cols, long ldw, const float *x, float *y,
                             const float *bias, int accumulate, int activation, float slope);
 
+/// `myelin_sgemv_rows_fused` in a given row order: last block of four first when `reversed`.
+/// The outputs have the same bits either way. The plain call alternates the direction on each
+/// pass over the same matrix (see `myelin_sgemv_next_pass_reversed`).
+int myelin_sgemv_rows_fused_directed(const float *w, long rows, long cols, long ldw, const float *x, float *y,
+                                     const float *bias, int accumulate, int activation, float slope, int reversed);
+
+/// Whether the next pass over the matrix at w runs its rows last to first, flipping that for
+/// the pass after: repeated passes over weights a little larger than the L2 read first the
+/// rows read last, still in cache.
+int myelin_sgemv_next_pass_reversed(const float *w);
+
 /// Asks the CPU to start loading the `bytes` bytes at p (a part of a row read soon). For loops
 /// that read a slice of each of many rows, such as a column block per thread: the hardware
 /// prefetchers stop at every 4 KB page, so each new row waited for memory.
