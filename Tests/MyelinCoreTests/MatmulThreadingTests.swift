@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import MyelinCore
 
@@ -15,6 +18,28 @@ import Testing
             }
         }
         return out
+    }
+
+    /// OpenBLAS's `blas_server_avail` flag (1 while its worker threads exist), or nil for a BLAS
+    /// without them.
+    static var openBLASServerFlag: UnsafeMutableRawPointer? {
+        #if canImport(Glibc)
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_server_avail")
+        #else
+        nil
+        #endif
+    }
+
+    /// OpenBLAS's own worker threads, which poll for work for the process's first tenth of a
+    /// second, are stopped once the first tensor exists (Myelin's pool splits the products), and
+    /// products still run.
+    @Test(.enabled(if: openBLASServerFlag != nil, "this BLAS has no worker threads"))
+    func openBLASThreadsAreStoppedAtTheFirstTensor() throws {
+        let flag = try #require(Self.openBLASServerFlag)
+        _ = Tensor.zeros([1])
+        #expect(flag.load(as: Int32.self) == 0)
+        let a = Tensor.ones([40, 300]), b = Tensor.ones([300, 50])
+        #expect(a.matmul(b).floats.allSatisfy { $0 == 300 })
     }
 
     @Test(arguments: [(20, 200, 601, false), (20, 200, 601, true), (700, 160, 24, false), (48, 180, 333, true),

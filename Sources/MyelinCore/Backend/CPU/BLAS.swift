@@ -2,6 +2,9 @@
 import Accelerate
 #else
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 #endif
 import CMyelinKernels
 
@@ -72,9 +75,19 @@ enum BLAS {
         #endif
     }()
 
+    /// One OpenBLAS thread per call: Myelin's pool splits the products itself. OpenBLAS also starts
+    /// worker threads when it loads, and each polls for work (with `sched_yield`) for its first
+    /// 2^28 cycles, about 0.1 s: beside Myelin's two threads on 2 cores, a third busy one, 100 ms of
+    /// CPU in every process (`perf stat` of `myelin bench --workloads small_op_overhead`: 266-273
+    /// ms against 158-179 with `OPENBLAS_NUM_THREADS=1`). They are stopped as OpenBLAS stops them
+    /// before a fork (`blas_thread_shutdown_`; it starts them again if a caller asks for more
+    /// threads). Builds without them (serial, OpenMP) have no such function.
     static let configure: Void = {
         #if !canImport(Accelerate)
         openblas_set_num_threads(1)
+        if let shutdown = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(shutdown, to: (@convention(c) () -> Int32).self)()
+        }
         #endif
     }()
 

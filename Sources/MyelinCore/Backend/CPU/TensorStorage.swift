@@ -20,19 +20,22 @@ final class TensorStorage: @unchecked Sendable {
     /// 0 on the CPU, else the device's slot in `Backends`: an integer, so the op gate's check is one compare.
     let deviceSlot: Int
 
-    /// Keeps freed tensor buffers in malloc's heap instead of returning them to the system: by
-    /// default glibc maps every block over 128 KiB afresh, so each training step's activations and
-    /// gradients page-fault their memory in again. Done once, at the first allocation.
-    private static let tuneAllocator: Void = {
+    /// Done once, at the first allocation: keeps freed tensor buffers in malloc's heap instead of
+    /// returning them to the system (by default glibc maps every block over 128 KiB afresh, so each
+    /// training step's activations and gradients page-fault their memory in again), and sets up
+    /// OpenBLAS (`BLAS.configure`: its own threads, which busy a core for the process's first
+    /// tenth of a second, are stopped).
+    private static let setUpProcess: Void = {
         #if canImport(Glibc)
         _ = mallopt(M_MMAP_THRESHOLD, 256 << 20)
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
         #endif
+        _ = BLAS.configure
     }()
 
     /// Uninitialised memory for `count` elements; callers fill every element they expose.
     init(dtype: DType, count: Int, deviceSlot: Int = 0) {
-        _ = TensorStorage.tuneAllocator
+        _ = TensorStorage.setUpProcess
         self.dtype = dtype
         self.count = count
         self.deviceSlot = deviceSlot
