@@ -87,6 +87,14 @@ int myelin_sgemv_next_pass_reversed(const float *w) {
     return __atomic_fetch_xor(&pass_parity[h >> 54], 1, __ATOMIC_RELAXED);
 }
 
+// Rows from..<rows (those past the last block of four), one at a time.
+__attribute__((target("avx2,fma")))
+static void tail_rows(const float *w, long from, long rows, long cols, long ldw, const float *x, float *y,
+                      const float *bias, int accumulate, int activation, float slope) {
+    for (long r = from; r < rows; r++)
+        y[r] = epilogue(row1(w + r * ldw, cols, x), y[r], bias, r, accumulate, activation, slope);
+}
+
 int myelin_sgemv_rows_fused_directed(const float *w, long rows, long cols, long ldw, const float *x, float *y,
                                      const float *bias, int accumulate, int activation, float slope, int reversed) {
     if (!myelin_cpu_has_avx2_fma()) return 0;
@@ -94,21 +102,18 @@ int myelin_sgemv_rows_fused_directed(const float *w, long rows, long cols, long 
     // same order in rows4 and row1: the direction does not change a bit.
     long blocks = rows / 4;
     float out[4];
-    for (long r = reversed ? blocks * 4 : rows; r < rows; r++)
-        y[r] = epilogue(row1(w + r * ldw, cols, x), y[r], bias, r, accumulate, activation, slope);
+    if (reversed) tail_rows(w, blocks * 4, rows, cols, ldw, x, y, bias, accumulate, activation, slope);
     for (long b = 0; b < blocks; b++) {
         long r = 4 * (reversed ? blocks - 1 - b : b);
         rows4(w + r * ldw, cols, ldw, x, out);
         for (int j = 0; j < 4; j++) y[r + j] = epilogue(out[j], y[r + j], bias, r + j, accumulate, activation, slope);
     }
-    for (long r = reversed ? rows : blocks * 4; r < rows; r++)
-        y[r] = epilogue(row1(w + r * ldw, cols, x), y[r], bias, r, accumulate, activation, slope);
+    if (!reversed) tail_rows(w, blocks * 4, rows, cols, ldw, x, y, bias, accumulate, activation, slope);
     return 1;
 }
 
 int myelin_sgemv_rows_fused(const float *w, long rows, long cols, long ldw, const float *x, float *y,
                             const float *bias, int accumulate, int activation, float slope) {
-    if (!myelin_cpu_has_avx2_fma()) return 0;
     return myelin_sgemv_rows_fused_directed(w, rows, cols, ldw, x, y, bias, accumulate, activation, slope,
                                             myelin_sgemv_next_pass_reversed(w));
 }
