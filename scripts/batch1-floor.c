@@ -1,0 +1,154 @@
+// The floor under mlp_infer_b1 on this machine: how fast Myelin's batch-1 kernel can go with no
+// Myelin op, tensor or thread pool around it. Built and run by scripts/batch1-floor.sh.
+//
+// Batch-1 inference reads every weight once per call, so its time is bounded by how fast a core
+// streams its share of the weights from cache. This prints:
+//   1. one core's rate through `myelin_sgemv_rows_fused` on matrices of 256 KB to 4 MB (each read
+//      the kernel's alternating row order, best of five timings), so where the L2 ends shows;
+//   2. the floor: a core's share of the model's weights at the best rate seen (no hand-off, no
+//      overflow of the L2 counted);
+//   3. the model's three layers split as Myelin splits them (the rows of a layer halved between
+//      two threads, the 10-output layer on one), on two threads pinned to CPUs 0 and 1 that meet
+//      at spinning barriers: what a perfect thread pool would give.
+// mlp_infer_b1's figure from `myelin bench` against 3. is what Myelin's ops and pool add; a
+// PyTorch figure over 3. is the largest ratio this kernel can reach here.
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "myelin_kernels.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static float *uniform(long count, float low, float high, unsigned *seed) {
+    float *p = aligned_alloc(64, ((count * sizeof(float) + 63) / 64) * 64);
+    for (long i = 0; i < count; i++) p[i] = low + (high - low) * (rand_r(seed) / (float)RAND_MAX);
+    return p;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// mlp_infer_b1's model: Linear(784, 512) ReLU Linear(512, 256) ReLU Linear(256, 10).
+enum { LAYERS = 3, CALLS = 2000, WARMUP = 200, REPEATS = 7 };
+static const long inputs[LAYERS] = {784, 512, 256}, outputs[LAYERS] = {512, 256, 10};
+static float *weights[LAYERS], *biases[LAYERS], *acts[LAYERS + 1];
+
+// A reusable barrier for two threads that spin: a hand-off as fast as the hardware allows.
+static atomic_int arrived, phase;
+
+static void meet(void) {
+    int p = atomic_load_explicit(&phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&arrived, 1, memory_order_acq_rel) == 1) {
+        atomic_store_explicit(&arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&phase, p + 1, memory_order_release);
+    } else {
+        while (atomic_load_explicit(&phase, memory_order_acquire) == p) __builtin_ia32_pause();
+    }
+}
+
+// Thread t's part of one forward call: its half of each split layer, the last layer on thread 0.
+static void forward(int t) {
+    for (int l = 0; l < LAYERS; l++) {
+        long n = outputs[l], k = inputs[l];
+        int split = n >= 64;
+        long lo = split ? n * t / 2 : 0, hi = split ? n * (t + 1) / 2 : n;
+        if (split || t == 0)
+            myelin_sgemv_rows_fused(weights[l] + lo * k, hi - lo, k, k, acts[l], acts[l + 1] + lo, biases[l] + lo, 0,
+                                    l < LAYERS - 1 ? MYELIN_GEMV_RELU : MYELIN_GEMV_IDENTITY, 0);
+        if (l < LAYERS - 1) meet();
+    }
+}
+
+static void pin(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *worker(void *arg) {
+    (void)arg;
+    pin(1);
+    for (int r = 0; r < REPEATS; r++)
+        for (int c = 0; c < WARMUP + CALLS; c++) {
+            meet();   // the call starts
+            forward(1);
+        }
+    return NULL;
+}
+
+int main(void) {
+    if (!myelin_cpu_has_avx2_fma()) {
+        puts("batch1-floor: this CPU lacks AVX2 and FMA; Myelin's batch-1 kernel does not run here");
+        return 0;
+    }
+    unsigned seed = 42;
+    pin(0);
+
+    // 1. One core's rate from each level of cache.
+    double best = 0;
+    const long sizes_kb[] = {256, 512, 768, 896, 1024, 1536, 4096};
+    puts("one core, myelin_sgemv_rows_fused, 784 columns:");
+    for (size_t s = 0; s < sizeof sizes_kb / sizeof *sizes_kb; s++) {
+        long cols = 784, rows = sizes_kb[s] * 1024 / (cols * 4);
+        float *w = uniform(rows * cols, -0.03f, 0.03f, &seed), *x = uniform(cols, 0, 1, &seed);
+        float *y = malloc(rows * sizeof(float));
+        int passes = (int)(128L * 1024 * 1024 / (rows * cols * 4)) + 20;
+        for (int i = 0; i < 10; i++) myelin_sgemv_rows_fused(w, rows, cols, cols, x, y, NULL, 0, 0, 0);
+        // The best of five timings: other load on the machine only slows a timing down.
+        double rate = 0;
+        for (int t = 0; t < 5; t++) {
+            double start = now();
+            for (int i = 0; i < passes; i++) myelin_sgemv_rows_fused(w, rows, cols, cols, x, y, NULL, 0, 0, 0);
+            double r = (double)passes * rows * cols * 4 / (now() - start) / 1e9;
+            if (r > rate) rate = r;
+        }
+        printf("  %5ld KB: %6.1f GB/s\n", sizes_kb[s], rate);
+        if (sizes_kb[s] <= 768 && rate > best) best = rate;
+        free(w); free(x); free(y);
+    }
+
+    // 2. The floor: one core's share of the model at the best rate from L2.
+    long bytes = 0;
+    for (int l = 0; l < LAYERS; l++) bytes += inputs[l] * outputs[l] * 4;
+    printf("mlp_infer_b1 weights: %ld bytes, %ld a core on two; at %.1f GB/s (the best up to 768 KB) that is %.2f us a call\n",
+           bytes, bytes / 2, best, bytes / 2 / best / 1e3);
+
+    // 3. The three layers on two pinned threads with spinning barriers.
+    for (int l = 0; l < LAYERS; l++) {
+        float bound = 1.0f / __builtin_sqrtf((float)inputs[l]);
+        weights[l] = uniform(inputs[l] * outputs[l], -bound, bound, &seed);
+        biases[l] = uniform(outputs[l], -bound, bound, &seed);
+    }
+    acts[0] = uniform(inputs[0], 0, 1, &seed);
+    for (int l = 0; l < LAYERS; l++) acts[l + 1] = aligned_alloc(64, 4096);
+    pthread_t thread;
+    pthread_create(&thread, NULL, worker, NULL);
+    double us[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double start = 0;
+        for (int c = 0; c < WARMUP + CALLS; c++) {
+            if (c == WARMUP) start = now();
+            meet();
+            forward(0);
+        }
+        us[r] = (now() - start) / CALLS * 1e6;
+    }
+    pthread_join(thread, NULL);
+    qsort(us, REPEATS, sizeof *us, compare);
+    printf("three layers on two pinned threads with spinning barriers: median %.2f us a call (%d runs of %d calls: %.2f-%.2f)\n",
+           us[REPEATS / 2], REPEATS, CALLS, us[0], us[REPEATS - 1]);
+    return 0;
+}
