@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "myelin_kernels.h"
 
@@ -126,7 +127,12 @@ int main(void) {
     printf("mlp_infer_b1 weights: %ld bytes, %ld a core on two; at %.1f GB/s (the best up to 768 KB) that is %.2f us a call\n",
            bytes, bytes / 2, best, bytes / 2 / best / 1e3);
 
-    // 3. The three layers on two pinned threads with spinning barriers.
+    // 3. The three layers on two pinned threads with spinning barriers (on one CPU the spinning
+    // thread would hold it while the other waits for its turn).
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        puts("one CPU: no two-thread figure");
+        return 0;
+    }
     for (int l = 0; l < LAYERS; l++) {
         float bound = 1.0f / __builtin_sqrtf((float)inputs[l]);
         weights[l] = uniform(inputs[l] * outputs[l], -bound, bound, &seed);
