@@ -8,6 +8,9 @@ Two figures per workload, from one `myelin` binary in alternating rounds:
                    the algorithm);
   of GEMM peak     the workload's multiply-adds (direct convolution counted, as frameworks report
                    FLOPs) per second over gemm_f32_1024's GFLOP/s: how busy the FMA units are kept.
+Each fraction is taken within a round (the trainings against that round's products, run one after
+the other) and the median of the rounds printed, with each round's figure: a machine whose speed
+drifts from minute to minute then moves a round, not the result.
 
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/gemm-bound.py --myelin .build/release/myelin
 """
@@ -59,25 +62,34 @@ def main():
     args = ap.parse_args()
     shapes = sorted(set(mlp_products(128)))
     gemms = [f"gemm_f32_{m}x{k}x{n}" for m, k, n in shapes] + ["gemm_f32_1024"]
-    rates, trains = {}, {}
+    # Each round's trainings against that round's products: the machine's speed drifts from minute
+    # to minute, so a fraction is taken within a round and the median of the rounds reported.
+    per_round = {"peak": [], "mlp_products": [], "mlp_peak": [], "cnn_peak": [], "lstm_peak": []}
+    speeds = {}
     for _ in range(args.rounds):
-        for (w, metric), v in run(args.myelin, gemms, args.threads).items():
-            rates.setdefault(w, []).append(v)
-        for (w, metric), v in run(args.myelin, ["mlp_train", "cnn_train", "lstm_train"], args.threads).items():
-            if metric in ("samples_per_s", "tokens_per_s"):
-                trains.setdefault(w, []).append(v)
-    rate = {w: statistics.median(v) for w, v in rates.items()}
-    peak = rate["gemm_f32_1024"]
-    step = sum(2 * m * k * n / (rate[f"gemm_f32_{m}x{k}x{n}"] * 1e9) for m, k, n in mlp_products(128))
-    speed = {w: statistics.median(v) for w, v in trains.items()}
-    print(f"gemm_f32_1024: {peak:.1f} GFLOP/s on {args.threads} threads (median of {args.rounds})")
-    bound = 128 / step
-    print(f"mlp_train   {speed['mlp_train']:9.0f} samples/s; its products allow {bound:.0f}: "
-          f"{speed['mlp_train'] / bound:.0%} of its products, {speed['mlp_train'] * mlp_flops() / 1e9 / peak:.0%} of GEMM peak")
-    print(f"cnn_train   {speed['cnn_train']:9.0f} samples/s: {speed['cnn_train'] * cnn_flops() / 1e9 / peak:.0%} of GEMM peak "
-          f"(direct-convolution FLOPs; Winograd does fewer)")
-    print(f"lstm_train  {speed['lstm_train']:9.0f} tokens/s: {speed['lstm_train'] * lstm_flops_per_token() / 1e9 / peak:.0%} of GEMM peak")
-
+        rate = run(args.myelin, gemms, args.threads)
+        rate = {w: v for (w, _), v in rate.items()}
+        speed = {w: v for (w, metric), v in run(args.myelin, ["mlp_train", "cnn_train", "lstm_train"], args.threads).items()
+                 if metric in ("samples_per_s", "tokens_per_s")}
+        peak = rate["gemm_f32_1024"]
+        step = sum(2 * m * k * n / (rate[f"gemm_f32_{m}x{k}x{n}"] * 1e9) for m, k, n in mlp_products(128))
+        per_round["peak"].append(peak)
+        per_round["mlp_products"].append(speed["mlp_train"] / (128 / step))
+        per_round["mlp_peak"].append(speed["mlp_train"] * mlp_flops() / 1e9 / peak)
+        per_round["cnn_peak"].append(speed["cnn_train"] * cnn_flops() / 1e9 / peak)
+        per_round["lstm_peak"].append(speed["lstm_train"] * lstm_flops_per_token() / 1e9 / peak)
+        for w, v in speed.items():
+            speeds.setdefault(w, []).append(v)
+    med = {k: statistics.median(v) for k, v in per_round.items()}
+    speed = {w: statistics.median(v) for w, v in speeds.items()}
+    rounds = lambda k: " / ".join(f"{f:.0%}" for f in per_round[k])
+    print(f"gemm_f32_1024: {med['peak']:.1f} GFLOP/s on {args.threads} threads (median of {args.rounds} rounds; "
+          f"fractions are medians of each round's own)")
+    print(f"mlp_train   {speed['mlp_train']:9.0f} samples/s: {med['mlp_products']:.0%} of its products "
+          f"({rounds('mlp_products')}), {med['mlp_peak']:.0%} of GEMM peak")
+    print(f"cnn_train   {speed['cnn_train']:9.0f} samples/s: {med['cnn_peak']:.0%} of GEMM peak "
+          f"({rounds('cnn_peak')}; direct-convolution FLOPs, Winograd does fewer)")
+    print(f"lstm_train  {speed['lstm_train']:9.0f} tokens/s: {med['lstm_peak']:.0%} of GEMM peak ({rounds('lstm_peak')})")
 
 if __name__ == "__main__":
     main()
