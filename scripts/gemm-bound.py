@@ -62,13 +62,10 @@ def main():
     args = ap.parse_args()
     shapes = sorted(set(mlp_products(128)))
     gemms = [f"gemm_f32_{m}x{k}x{n}" for m, k, n in shapes] + ["gemm_f32_1024"]
-    # Each round's trainings against that round's products: the machine's speed drifts from minute
-    # to minute, so a fraction is taken within a round and the median of the rounds reported.
     per_round = {"peak": [], "mlp_products": [], "mlp_peak": [], "cnn_peak": [], "lstm_peak": []}
     speeds = {}
     for _ in range(args.rounds):
-        rate = run(args.myelin, gemms, args.threads)
-        rate = {w: v for (w, _), v in rate.items()}
+        rate = {w: v for (w, _), v in run(args.myelin, gemms, args.threads).items()}
         speed = {w: v for (w, metric), v in run(args.myelin, ["mlp_train", "cnn_train", "lstm_train"], args.threads).items()
                  if metric in ("samples_per_s", "tokens_per_s")}
         peak = rate["gemm_f32_1024"]
@@ -90,6 +87,7 @@ def main():
     print(f"cnn_train   {speed['cnn_train']:9.0f} samples/s: {med['cnn_peak']:.0%} of GEMM peak "
           f"({rounds('cnn_peak')}; direct-convolution FLOPs, Winograd does fewer)")
     print(f"lstm_train  {speed['lstm_train']:9.0f} tokens/s: {med['lstm_peak']:.0%} of GEMM peak ({rounds('lstm_peak')})")
+
 
 if __name__ == "__main__":
     main()
