@@ -10,7 +10,10 @@
 //   3. the model's three layers split as Myelin splits them (the rows of a layer halved between
 //      two threads, the 10-output layer on one), on two threads pinned to CPUs 0 and 1 that meet
 //      at spinning barriers: what a perfect thread pool would give; and the same with the second
-//      layer split by its inputs, which needs one meeting a call fewer but sums in another order.
+//      layer split by its inputs, which needs one meeting a call fewer but sums in another order;
+//   4. what one meeting costs: both threads run a short fixed chunk (1,000 steps of x = 31 x + i)
+//      and meet, against the chunk alone. `myelin bench --workloads pool_handoff` times the same
+//      chunk as a two-chunk job of Myelin's thread pool, so the two hand-offs compare directly.
 // mlp_infer_b1's figure from `myelin bench` against 3. is what Myelin's ops and pool add; a
 // PyTorch figure over 3. is the largest ratio this kernel can reach here.
 #define _GNU_SOURCE
@@ -43,7 +46,7 @@ static int compare(const void *a, const void *b) {
 }
 
 // mlp_infer_b1's model: Linear(784, 512) ReLU Linear(512, 256) ReLU Linear(256, 10).
-enum { LAYERS = 3, CALLS = 2000, WARMUP = 200, REPEATS = 7 };
+enum { LAYERS = 3, CALLS = 2000, WARMUP = 200, REPEATS = 7, MEETINGS = 20000 };
 static const long inputs[LAYERS] = {784, 512, 256}, outputs[LAYERS] = {512, 256, 10};
 static float *weights[LAYERS], *biases[LAYERS], *acts[LAYERS + 1];
 
@@ -94,6 +97,15 @@ static void forward_by_columns(int t) {
     myelin_sgemv_rows_fused(weights[2], outputs[2], inputs[2], inputs[2], acts[2], acts[3], biases[2], 0, MYELIN_GEMV_IDENTITY, 0);
 }
 
+// The chunk of part 4 (the same steps as the pool_handoff workload's).
+static volatile unsigned long chunk_sink[2][16];
+
+__attribute__((noinline)) static void chunk(int t) {
+    unsigned long x = (unsigned long)t;
+    for (unsigned long i = 0; i < 1000; i++) x = x * 31 + i;
+    chunk_sink[t][0] = x;
+}
+
 static void pin(int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -108,6 +120,11 @@ static void *worker(void *arg) {
         for (int c = 0; c < WARMUP + CALLS; c++) {
             meet();   // the call starts
             if (r % 2) forward_by_columns(1); else forward(1);
+        }
+    for (int r = 0; r < REPEATS; r++)
+        for (int c = 0; c < WARMUP + MEETINGS; c++) {
+            chunk(1);
+            meet();
         }
     return NULL;
 }
@@ -177,7 +194,24 @@ int main(void) {
         us[r % 2][r / 2] = (now() - start) / CALLS * 1e6;
         if (r == 0) memcpy(reference, acts[3], sizeof reference);
     }
+    // 4. A chunk and a meeting, against the chunk alone (after the two-thread runs, so thread 1
+    // is not timed here).
+    double met[REPEATS], alone[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double start = 0;
+        for (int c = 0; c < WARMUP + MEETINGS; c++) {
+            if (c == WARMUP) start = now();
+            chunk(0);
+            meet();
+        }
+        met[r] = (now() - start) / MEETINGS * 1e6;
+    }
     pthread_join(thread, NULL);
+    for (int r = 0; r < REPEATS; r++) {
+        double start = now();
+        for (int c = 0; c < MEETINGS; c++) chunk(0);
+        alone[r] = (now() - start) / MEETINGS * 1e6;
+    }
     // Both ways compute the same function: the outputs agree to float32 rounding.
     float worst = 0;
     for (int i = 0; i < 10; i++) {
@@ -195,5 +229,9 @@ int main(void) {
         printf("%s: median %.2f us a call (%d runs of %d calls: %.2f-%.2f)\n", ways[m], us[m][REPEATS / 2], REPEATS, CALLS,
                us[m][0], us[m][REPEATS - 1]);
     }
+    qsort(met, REPEATS, sizeof *met, compare);
+    qsort(alone, REPEATS, sizeof *alone, compare);
+    printf("a chunk on each thread and a meeting: median %.3f us (the chunk alone %.3f us): a meeting costs %.3f us\n",
+           met[REPEATS / 2], alone[REPEATS / 2], met[REPEATS / 2] - alone[REPEATS / 2]);
     return 0;
 }

@@ -7,6 +7,8 @@ public enum Benchmarks {
     public static let version = "0.1.0"
     /// Workloads run when none are named, in the README's order.
     public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead", "autograd_small_step", "mlp_train", "cnn_train", "mlp_infer_b1", "lstm_train"]
+    /// Myelin's own measurements of its machinery, with no peer.
+    static let diagnosticWorkloads = ["pool_handoff"]
 
     /// One JSON line of results.
     public struct Result {
@@ -34,7 +36,7 @@ public enum Benchmarks {
         public var description: String {
             switch self {
             case .unknownWorkload(let w):
-                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads + Benchmarks.pretrainedWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f32_<m>x<k>x<n>, gemm_f64_<n>"
+                return "[bench] unknown workload '\(w)'; known: \((Benchmarks.defaultWorkloads + Benchmarks.diagnosticWorkloads + Benchmarks.compiledWorkloads + Benchmarks.classicWorkloads + Benchmarks.pretrainedWorkloads).joined(separator: ", ")), gemm_f32_<n>, gemm_f32_<m>x<k>x<n>, gemm_f64_<n>"
             }
         }
     }
@@ -60,6 +62,7 @@ public enum Benchmarks {
         case "mlp_train": return mlpTrain(name)
         case "cnn_train": return cnnTrain(name)
         case "mlp_infer_b1": return mlpInferB1(name)
+        case "pool_handoff": return poolHandoff(name, jobs: 20_000)
         case "lstm_train": return lstmTrain(name)
         case "fusion_chain_cheap_1m": return fusionChain(name, cheapChain)
         case "fusion_chain_exp_tanh_1m": return fusionChain(name, expTanhChain)
@@ -122,6 +125,41 @@ public enum Benchmarks {
             }
         }
         return Result(workload: name, metric: "us_per_step", value: t / Double(steps) * 1e6, unit: "us", better: "lower")
+    }
+
+    /// What one hand-off to the thread pool costs: a job of two chunks (1,000 steps of
+    /// x = 31 x + i each, the chunk of `scripts/batch1-floor.sh`'s meeting), against one chunk
+    /// alone. `us_per_job` minus `us_per_chunk` is the hand-off, to set beside that script's
+    /// meeting of two spinning threads; `worker_share` is the fraction of jobs whose second chunk
+    /// the worker ran (the caller runs it when the worker is late).
+    static func poolHandoff(_ name: String, jobs: Int) -> [Result] {
+        let sink = UnsafeMutablePointer<UInt>.allocate(capacity: 48)
+        sink.initialize(repeating: 0, count: 48)
+        defer { sink.deallocate() }
+        // A first tensor sets the process up as every workload has it (OpenBLAS's own threads,
+        // which spin on the cores from process start, stopped).
+        consume(Tensor.zeros([1]))
+        let caller = pthread_self()
+        // Each chunk writes its own cache line; the worker counts the chunks it ran on a third.
+        @inline(never) func chunk(_ c: Int) {
+            var x = UInt(c)
+            for i in 0..<UInt(1_000) { x = x &* 31 &+ i }
+            sink[c * 16] = x
+            if pthread_equal(pthread_self(), caller) == 0 { sink[32] &+= 1 }
+        }
+        let alone = perCall(samples: 7) { for _ in 0..<jobs { chunk(0) } }
+        sink[32] = 0
+        var ran = 0
+        // 32 elements in two chunks of 16: one chunk for each of the two threads.
+        let job = perCall(samples: 7) {
+            for _ in 0..<jobs { Threading.parallelFor(32, grain: 16) { lo, _ in chunk(lo == 0 ? 0 : 1) } }
+            ran += jobs
+        }
+        return [
+            Result(workload: name, metric: "us_per_job", value: job / Double(jobs) * 1e6, unit: "us", better: "lower"),
+            Result(workload: name, metric: "us_per_chunk", value: alone / Double(jobs) * 1e6, unit: "us", better: "lower"),
+            Result(workload: name, metric: "worker_share", value: Double(sink[32]) / Double(max(ran, 1)), unit: "fraction", better: "higher"),
+        ]
     }
 
     static func smallOps(_ name: String, _ ops: Int) -> Result {

@@ -43,6 +43,22 @@ import Testing
         #expect(total.load(ordering: .relaxed) == (0..<20_000).reduce(0) { $0 + 2 + $1 % 5 })
     }
 
+    @Test func threadCountsChangingFromJobToJob() {
+        // More threads than cores, and each job asks for another number of them (the preferred
+        // units of a participant follow the count): a worker still draining one job must not
+        // run a chunk of the next twice or leave one undone.
+        let pool = ThreadPool(workers: 3)
+        let pattern = [(2, 2), (4, 4), (3, 3), (4, 7), (2, 3), (3, 5), (4, 9), (2, 65)]
+        var wrong = 0
+        for job in 0..<10_000 {
+            let (threads, chunks) = pattern[job % pattern.count]
+            let counts = Mutex([Int](repeating: 0, count: chunks))
+            pool.run(chunks: chunks, threads: threads) { c in counts.withLock { $0[c] += 1 } }
+            if counts.withLock({ $0 }) != [Int](repeating: 1, count: chunks) { wrong += 1 }
+        }
+        #expect(wrong == 0, "\(wrong) of 10000 jobs ran a chunk twice or not at all")
+    }
+
     @Test func nestedRunsAreSerial() {
         let inner = Atomic<Int>(0)
         ThreadPool.shared.run(chunks: 4, threads: 2) { _ in
