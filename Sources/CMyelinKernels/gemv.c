@@ -2,6 +2,7 @@
 // stream at a time; four rows per pass share each load of x and keep eight sums in flight,
 // about 12% faster on the mlp_infer_b1 layers (alternating runs of both on this machine).
 #include "myelin_kernels.h"
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -143,3 +144,16 @@ int myelin_sgemv_rows(const float *w, long rows, long cols, long ldw, const floa
 }
 
 #endif
+
+void myelin_sgemv_rows_fused_part(const long *args, long part, long parts) {
+    const float *w = (const float *)args[0], *x = (const float *)args[1], *bias = (const float *)args[3];
+    float *y = (float *)args[2];
+    long rows = args[4], cols = args[5], ldw = args[6];
+    unsigned long packed = (unsigned long)args[7];
+    uint32_t slopeBits = (uint32_t)(packed >> 32);
+    float slope;
+    memcpy(&slope, &slopeBits, sizeof slope);
+    long lo = rows * part / parts, hi = rows * (part + 1) / parts;
+    myelin_sgemv_rows_fused(w + lo * ldw, hi - lo, cols, ldw, x, y + lo, bias ? bias + lo : NULL, 0,
+                            (int)(packed & 0xffffffffu), slope);
+}

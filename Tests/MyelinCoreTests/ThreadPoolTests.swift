@@ -6,6 +6,7 @@ import Darwin
 import Foundation
 import Synchronization
 import Testing
+import CMyelinKernels
 @testable import MyelinCore
 
 /// The worker pool runs every chunk exactly once, whatever the chunk count (above 64 chunks
@@ -57,6 +58,67 @@ import Testing
             if counts.withLock({ $0 }) != [Int](repeating: 1, count: chunks) { wrong += 1 }
         }
         #expect(wrong == 0, "\(wrong) of 10000 jobs ran a chunk twice or not at all")
+    }
+
+    @Test func inlineJobsRunEachPartOnceWithTheirOwnArguments() {
+        // C jobs (`runInline`: function and arguments in the pool's lines) between closure jobs,
+        // with part counts changing from job to job, on more threads than cores: every part runs
+        // once, and reads its own job's arguments (a worker reading a job late must not run it
+        // with the next job's).
+        let pool = ThreadPool(workers: 3)
+        let lines = UnsafeMutablePointer<Int>.allocate(capacity: 8 * 16)
+        defer { lines.deallocate() }
+        // Part t counts its runs on line t and records the job number and part count it saw.
+        let job: myelin_pool_job = { args, part, parts in
+            let out = UnsafeMutablePointer<Int>(bitPattern: args![0])! + part * 16
+            out[0] += 1
+            out[1] = args![1]
+            out[2] = parts
+        }
+        var wrong = 0
+        for n in 0..<10_000 {
+            let threads = [2, 4, 3, 4, 2, 3, 5][n % 7]
+            lines.initialize(repeating: 0, count: 8 * 16)
+            pool.runInline(threads: threads, job, (Int(bitPattern: lines), n, 0, 0, 0, 0, 0, 0))
+            // Five threads asked, four the pool has: four parts.
+            let parts = min(threads, 4)
+            for t in 0..<8 where lines[t * 16] != (t < parts ? 1 : 0)
+                || (t < parts && (lines[t * 16 + 1] != n || lines[t * 16 + 2] != parts)) {
+                wrong += 1
+            }
+            if n % 3 == 0 { pool.run(chunks: 2 + n % 5, threads: threads) { _ in } }
+        }
+        #expect(wrong == 0, "\(wrong) parts of 10000 jobs ran twice, not at all, or with another job's arguments")
+    }
+
+    @Test(.enabled(if: myelin_cpu_has_avx2_fma() != 0, "no AVX2+FMA: the kernel declines"))
+    func batchOneKernelInPartsGivesTheBitsOfOneCall() {
+        // `myelin_sgemv_rows_fused_part` as the pool runs it, in 1 to 4 parts, against one call
+        // over all rows: rows ldw apart, a bias, leaky ReLU (the slope travels in the high bits).
+        let pool = ThreadPool(workers: 3)
+        let n = 300, k = 784, ldw = 787
+        let g = RandomGenerator(seed: 11)
+        let w = Tensor.randn([n * ldw], generator: g).floats, x = Tensor.randn([k], generator: g).floats
+        let bias = Tensor.randn([n], generator: g).floats
+        let slope: Float = 0.07
+        var want = [Float](repeating: 0, count: n)
+        #expect(myelin_sgemv_rows_fused(w, n, k, ldw, x, &want, bias, 0, Int32(MYELIN_GEMV_LEAKY_RELU), slope) == 1)
+        for threads in 1...4 {
+            var got = [Float](repeating: .nan, count: n)
+            w.withUnsafeBufferPointer { w in
+                x.withUnsafeBufferPointer { x in
+                    bias.withUnsafeBufferPointer { b in
+                        got.withUnsafeMutableBufferPointer { y in
+                            let args = (Int(bitPattern: w.baseAddress), Int(bitPattern: x.baseAddress), Int(bitPattern: y.baseAddress),
+                                        Int(bitPattern: b.baseAddress), n, k, ldw,
+                                        Int(MYELIN_GEMV_LEAKY_RELU) | Int(slope.bitPattern) << 32)
+                            pool.runInline(threads: threads, myelin_sgemv_rows_fused_part, args)
+                        }
+                    }
+                }
+            }
+            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(threads) threads")
+        }
     }
 
     @Test func nestedRunsAreSerial() {

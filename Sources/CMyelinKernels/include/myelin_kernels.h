@@ -26,6 +26,15 @@ int myelin_sgemv_rows_fused(const float *w, long rows, long cols, long ldw, cons
 int myelin_sgemv_rows_fused_directed(const float *w, long rows, long cols, long ldw, const float *x, float *y,
                                      const float *bias, int accumulate, int activation, float slope, int reversed);
 
+/// A job of the thread pool given as a C function and its arguments (`ThreadPool.runInline`):
+/// part `part` of `parts` equal parts, the arguments in the pool's own cache lines.
+typedef void (*myelin_pool_job)(const long *args, long part, long parts);
+
+/// `myelin_sgemv_rows_fused` over part `part` of `parts` of the rows, as a `myelin_pool_job`:
+/// args = {w, x, y, bias (or 0), rows, cols, ldw, activation | slope's bits << 32}, no
+/// accumulate. Rows lo..<hi with lo = rows * part / parts, as `BLAS` splits a single row.
+void myelin_sgemv_rows_fused_part(const long *args, long part, long parts);
+
 /// Whether the next pass over the matrix at w runs its rows last to first, flipping that for
 /// the pass after: repeated passes over weights a little larger than the L2 read first the
 /// rows read last, still in cache.
@@ -37,6 +46,15 @@ int myelin_sgemv_next_pass_reversed(const float *w);
 static inline void myelin_prefetch(const void *p, long bytes) {
     const char *c = (const char *)p;
     for (long i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 3);
+}
+
+/// Atomics on a word of memory the caller lays out (the thread pool's own cache lines, on which
+/// Swift's `Atomic` properties cannot be placed).
+static inline long myelin_atomic_load_acquire(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline long myelin_atomic_load_seq_cst(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void myelin_atomic_store_seq_cst(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline int myelin_atomic_cas(long *p, long expected, long desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 /// 1 when this CPU and OS run AVX2 and FMA code (x86-64 only; 0 elsewhere).

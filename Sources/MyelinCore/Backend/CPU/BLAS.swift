@@ -163,9 +163,11 @@ enum BLAS {
         guard PackedSgemm.available else { return false }
         let threads = Threading.count
         if splitsOneRow(n: n, k: k, threads: threads) {
-            overOneRowOutputs(n: n, threads: threads) { lo, hi in
-                _ = myelin_sgemv_rows_fused(w + lo * ldw, hi - lo, k, ldw, x, y + lo, bias.map { $0 + lo }, 0, activation, slope)
-            }
+            // A C job, split as `overOneRowOutputs` splits: the worker starts without following a
+            // closure's pointers (`ThreadPool.runInline`).
+            let args = (Int(bitPattern: w), Int(bitPattern: x), Int(bitPattern: y), Int(bitPattern: bias), n, k, ldw,
+                        Int(activation) | Int(slope.bitPattern) << 32)
+            ThreadPool.shared.runInline(threads: threads, myelin_sgemv_rows_fused_part, args)
             return true
         }
         return myelin_sgemv_rows_fused(w, n, k, ldw, x, y, bias, 0, activation, slope) != 0
