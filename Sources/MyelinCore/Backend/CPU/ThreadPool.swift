@@ -112,8 +112,6 @@ final class ThreadPool: @unchecked Sendable {
             // then always finds it, even by a worker still looking at the previous job.
             remaining.store(units, ordering: .relaxed)
             claimed.store(units == 64 ? 0 : ~0 << UInt64(units), ordering: .releasing)
-            // Sequentially consistent with the sleepers count, so a worker going to sleep either
-            // sees the new job or is woken.
             _ = publish(kind: 0)
             drain(participant: 0)
             waitForUnits()
