@@ -109,9 +109,8 @@ import CMyelinKernels
                 x.withUnsafeBufferPointer { x in
                     bias.withUnsafeBufferPointer { b in
                         got.withUnsafeMutableBufferPointer { y in
-                            let args = (Int(bitPattern: w.baseAddress), Int(bitPattern: x.baseAddress), Int(bitPattern: y.baseAddress),
-                                        Int(bitPattern: b.baseAddress), n, k, ldw,
-                                        Int(MYELIN_GEMV_LEAKY_RELU) | Int(slope.bitPattern) << 32)
+                            let args = BLAS.fusedRowsArguments(w.baseAddress!, ldw: ldw, x.baseAddress!, y.baseAddress!, n: n, k: k,
+                                                               bias: b.baseAddress, activation: Int32(MYELIN_GEMV_LEAKY_RELU), slope: slope)
                             pool.runInline(threads: threads, myelin_sgemv_rows_fused_part, args)
                         }
                     }

@@ -165,12 +165,19 @@ enum BLAS {
         if splitsOneRow(n: n, k: k, threads: threads) {
             // A C job, split as `overOneRowOutputs` splits: the worker starts without following a
             // closure's pointers (`ThreadPool.runInline`).
-            let args = (Int(bitPattern: w), Int(bitPattern: x), Int(bitPattern: y), Int(bitPattern: bias), n, k, ldw,
-                        Int(activation) | Int(slope.bitPattern) << 32)
-            ThreadPool.shared.runInline(threads: threads, myelin_sgemv_rows_fused_part, args)
+            ThreadPool.shared.runInline(threads: threads, myelin_sgemv_rows_fused_part,
+                                        fusedRowsArguments(w, ldw: ldw, x, y, n: n, k: k, bias: bias, activation: activation, slope: slope))
             return true
         }
         return myelin_sgemv_rows_fused(w, n, k, ldw, x, y, bias, 0, activation, slope) != 0
+    }
+
+    /// The arguments of `myelin_sgemv_rows_fused_part` in the order its header gives.
+    static func fusedRowsArguments(_ w: UnsafePointer<Float>, ldw: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                   n: Int, k: Int, bias: UnsafePointer<Float>?, activation: Int32,
+                                   slope: Float) -> ThreadPool.InlineArguments {
+        (Int(bitPattern: w), Int(bitPattern: x), Int(bitPattern: y), Int(bitPattern: bias), n, k, ldw,
+         Int(activation) | Int(slope.bitPattern) << 32)
     }
 
     /// Whether a single row times an n-output, k-deep weight is split across `threads`: enough

@@ -158,10 +158,10 @@ final class ThreadPool: @unchecked Sendable {
     /// into the pool's own lines, so a worker starts after fetching two lines, with no closure to
     /// follow; the caller takes any part whose worker has not claimed it once its own is done.
     func runInline(threads: Int, _ job: myelin_pool_job, _ args: InlineArguments) {
-        let parts = min(threads, workerCount + 1, 64)
-        if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+        let parts = max(1, min(threads, workerCount + 1, 64))
+        if parts == 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
             withUnsafeBytes(of: args) { a in
-                for t in 0..<max(parts, 1) { job(a.baseAddress!.assumingMemoryBound(to: Int.self), t, max(parts, 1)) }
+                for t in 0..<parts { job(a.baseAddress!.assumingMemoryBound(to: Int.self), t, parts) }
             }
             return
         }
@@ -178,30 +178,11 @@ final class ThreadPool: @unchecked Sendable {
                     job(a, t, parts)
                     myelin_atomic_store_seq_cst(line, ticket + 1)
                 } else {
-                    waitForSlot(line, done: ticket + 1)
+                    waitAsCaller { $0 ? myelin_atomic_load_seq_cst(line) <= ticket : myelin_atomic_load_acquire(line) <= ticket }
                 }
             }
         }
         busy.store(false, ordering: .releasing)
-    }
-
-    /// Returns once the part on `line` is done: polls, then yields, then sleeps until its worker
-    /// signals (as `waitForUnits`).
-    private func waitForSlot(_ line: UnsafeMutablePointer<Int>, done: Int) {
-        var backoff = Backoff(yieldNanos: Backoff.callerYieldNanos, blocksWhenContended: false)
-        while myelin_atomic_load_acquire(line) < done {
-            if backoff.keepPolling() { continue }
-            pthread_mutex_lock(&mutex)
-            // Sequentially consistent with the line: the worker marking it done either sees the
-            // flag and signals, or the value read here is already done.
-            callerAsleep.store(true, ordering: .sequentiallyConsistent)
-            while myelin_atomic_load_seq_cst(line) < done {
-                pthread_cond_wait(&finished, &mutex)
-            }
-            callerAsleep.store(false, ordering: .relaxed)
-            pthread_mutex_unlock(&mutex)
-            return
-        }
     }
 
     /// Participant p's part of the C job of generation `g`, unless the caller took it (the
@@ -215,34 +196,46 @@ final class ThreadPool: @unchecked Sendable {
         let job = inlineJob.load(as: myelin_pool_job.self)
         job((inlineJob + 8).assumingMemoryBound(to: Int.self), p, (g >> 1) & 127)
         myelin_atomic_store_seq_cst(line, ticket + 1)
-        if callerAsleep.load(ordering: .sequentiallyConsistent) {
-            pthread_mutex_lock(&mutex)
-            pthread_cond_signal(&finished)
-            pthread_mutex_unlock(&mutex)
-        }
+        wakeCallerIfAsleep()
     }
 
-    /// Returns once every claimed unit of the job is done: polls, then yields, then sleeps until
-    /// the last worker signals (a chunk may take milliseconds, or its worker may have lost its core).
+    /// Returns once every claimed unit of the job is done (see `waitAsCaller`).
+    private func waitForUnits() {
+        waitAsCaller { $0 ? remaining.load(ordering: .sequentiallyConsistent) > 0 : remaining.load(ordering: .acquiring) > 0 }
+    }
+
+    /// The caller's wait for the rest of its job, while `pending(sequentiallyConsistent)` holds:
+    /// polls, then yields, then sleeps until the worker finishing the last part signals (a part
+    /// may take milliseconds, or its worker may have lost its core; see `wakeCallerIfAsleep`).
     ///
     /// Unlike an idle worker, the caller keeps yielding when the cores are oversubscribed: a thread
     /// that sleeps there waits for a time slice after its wake-up, and the caller is on the job's
     /// critical path.
-    private func waitForUnits() {
+    @inline(__always)
+    private func waitAsCaller(_ pending: (_ sequentiallyConsistent: Bool) -> Bool) {
         var backoff = Backoff(yieldNanos: Backoff.callerYieldNanos, blocksWhenContended: false)
-        while remaining.load(ordering: .acquiring) > 0 {
+        while pending(false) {
             if backoff.keepPolling() { continue }
             pthread_mutex_lock(&mutex)
-            // Sequentially consistent with the count: the worker taking it to 0 either sees the
-            // flag and signals, or the count read here is already 0.
+            // Sequentially consistent with what the worker writes last: the worker either sees
+            // the flag and signals, or the state read here already shows the work done.
             callerAsleep.store(true, ordering: .sequentiallyConsistent)
-            while remaining.load(ordering: .sequentiallyConsistent) > 0 {
+            while pending(true) {
                 pthread_cond_wait(&finished, &mutex)
             }
             callerAsleep.store(false, ordering: .relaxed)
             pthread_mutex_unlock(&mutex)
             return
         }
+    }
+
+    /// Called by a worker after its sequentially consistent write that ends the caller's wait.
+    @inline(__always)
+    private func wakeCallerIfAsleep() {
+        guard callerAsleep.load(ordering: .sequentiallyConsistent) else { return }
+        pthread_mutex_lock(&mutex)
+        pthread_cond_signal(&finished)
+        pthread_mutex_unlock(&mutex)
     }
 
     /// Claims and runs units until none are left.
@@ -275,12 +268,7 @@ final class ThreadPool: @unchecked Sendable {
         guard claimed.bitwiseOr(bit, ordering: .acquiringAndReleasing).oldValue & bit == 0 else { return }
         let chunks = chunkCount, units = min(chunks, 64)
         for c in (u * chunks / units)..<((u + 1) * chunks / units) { job!(c) }
-        if remaining.subtract(1, ordering: .sequentiallyConsistent).newValue == 0
-            && callerAsleep.load(ordering: .sequentiallyConsistent) {
-            pthread_mutex_lock(&mutex)
-            pthread_cond_signal(&finished)
-            pthread_mutex_unlock(&mutex)
-        }
+        if remaining.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeCallerIfAsleep() }
     }
 
     private func workerLoop(participant: Int, seen initial: Int) {
