@@ -136,9 +136,7 @@ public enum Benchmarks {
         let sink = UnsafeMutablePointer<UInt>.allocate(capacity: 48)
         sink.initialize(repeating: 0, count: 48)
         defer { sink.deallocate() }
-        // A first tensor sets the process up as every workload has it (OpenBLAS's own threads,
-        // which spin on the cores from process start, stopped).
-        consume(Tensor.zeros([1]))
+        // No tensor first: the pool stops OpenBLAS's own threads itself (`ThreadPool.shared`).
         let caller = pthread_self()
         // Each chunk writes its own cache line; the worker counts the chunks it ran on a third.
         @inline(never) func chunk(_ c: Int) {

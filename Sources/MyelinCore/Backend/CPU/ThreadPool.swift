@@ -24,7 +24,13 @@ import Darwin
 /// one of the ~30 callers (boxes or `nonisolated(unsafe)` copies of each pointer).
 // @unchecked: `job` and `chunkCount` are written only by the caller holding `busy`, before the claim mask publishes them; the pthread mutex and conditions exist before any worker starts.
 final class ThreadPool: @unchecked Sendable {
-    static let shared = ThreadPool(workers: max(0, Threading.maxThreads - 1))
+    /// OpenBLAS's own threads are stopped first (`BLAS.configure`), as the first tensor stops them:
+    /// a program whose parallel work came before any tensor (`Threading.parallelFor` on its own
+    /// buffers) kept OpenBLAS's worker beside the pool's (3 threads on 2 cores instead of 2).
+    static let shared: ThreadPool = {
+        _ = BLAS.configure
+        return ThreadPool(workers: max(0, Threading.maxThreads - 1))
+    }()
 
     private let workerCount: Int
     /// The pool's own cache lines, 128 bytes each (adjacent-line prefetchers pull pairs):
