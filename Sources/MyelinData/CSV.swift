@@ -240,6 +240,13 @@ public struct CSVReader: Sendable {
     /// file the schema came from: its columns are matched by name (or position without a header),
     /// the label column may be absent, and unseen categories or classes throw.
     public func read(path: String, schema: CSVSchema? = nil) throws -> TabularDataset {
+        let records = try records(path: path)
+        if let schema { return try readWithSchema(records, schema: schema, path: path) }
+        return try readInferring(records, path: path)
+    }
+
+    /// The file's rows (gzip detected, a byte-order mark skipped); at least one.
+    func records(path: String) throws -> [CSVParser.Record] {
         let bytes = try readMaybeGzipped(path, op: "csv")
         let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
         let delimiterByte: UInt8
@@ -248,8 +255,7 @@ public struct CSVReader: Sendable {
         }
         let records = try CSVParser.parse(text, delimiter: delimiterByte, path: path, maxCells: maxCells / 4)
         guard !records.isEmpty else { throw DataError(op: "csv", file: path, reason: "file has no rows") }
-        if let schema { return try readWithSchema(records, schema: schema, path: path) }
-        return try readInferring(records, path: path)
+        return records
     }
 
     // MARK: inferring a schema
@@ -305,7 +311,7 @@ public struct CSVReader: Sendable {
 
     // MARK: reading with a saved schema
 
-    private func readWithSchema(_ records: [CSVParser.Record], schema: CSVSchema, path: String) throws -> TabularDataset {
+    func readWithSchema(_ records: [CSVParser.Record], schema: CSVSchema, path: String) throws -> TabularDataset {
         let header = hasHeader ?? schema.hasHeader
         let width = records[0].cells.count
         var rows = header ? Array(records.dropFirst()) : records

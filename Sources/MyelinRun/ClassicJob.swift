@@ -313,13 +313,20 @@ public enum ClassicJob {
             (inputs, labels) = (data.rawTest.inputs, data.rawTest.targets.ints)
         case .csv(let file, let label, _)?:
             let table = try UseJobs.readCSV(file, schema: description.schema, missing: description.settings.missing,
-                                            source: description.source, requireLabel: true, label: label.isEmpty ? nil : label)
+                                            source: description.source, requireLabel: true, label: label.isEmpty ? nil : label,
+                                            table: plainTable(description))
             (inputs, labels) = (table.inputs, table.targets.ints)
         }
         guard inputs.shape[0] > 0 else { throw RunError(op: "evaluate", "no examples to evaluate on") }
         try UseJobs.checkFinite(inputs, what: "the data")
         let evaluation = evaluate(model, inputs: description.scaling.inputs(inputs), labels: labels, classes: description.classNames.count)
         return (evaluation, description.classNames)
+    }
+
+    /// The run's plain numeric features when it has no CSV schema (`UseJobs.PlainTable`).
+    static func plainTable(_ description: ClassicDescription) -> UseJobs.PlainTable? {
+        UseJobs.PlainTable(featureNames: description.featureNames, inputShape: description.inputShape,
+                           classNames: description.classNames, task: description.task)
     }
 
     /// `myelin predict` on a classic run: `index,prediction` and, except for the perceptron, one probability column per class.
@@ -329,7 +336,7 @@ public enum ClassicJob {
         let model = try loadModel(run, description)
         let inputs = try UseJobs.readInputs(input, csv: {
             try UseJobs.readCSV(input, schema: description.schema, missing: description.settings.missing,
-                                source: description.source, requireLabel: false).inputs
+                                source: description.source, requireLabel: false, table: plainTable(description)).inputs
         })
         try UseJobs.check(Array(inputs.shape.dropFirst()), expected: description.inputShape, what: input)
         try UseJobs.checkFinite(inputs, what: input)

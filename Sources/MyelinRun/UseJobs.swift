@@ -87,15 +87,45 @@ public enum UseJobs {
     /// `label` names the file's label column when it differs from the training file's.
     static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool, label: String? = nil) throws -> TabularDataset {
         try readCSV(file, schema: description.schema, missing: description.settings.missing, source: description.source,
-                    requireLabel: requireLabel, label: label)
+                    requireLabel: requireLabel, label: label,
+                    table: PlainTable(featureNames: description.featureNames, inputShape: description.spec.inputShape,
+                                      classNames: description.classNames ?? [], task: description.task))
+    }
+
+    /// A run's numeric features when it was trained on a table without a CSV schema (a catalogue
+    /// set such as iris, a generated 2-D set): a CSV of those features can still be read.
+    struct PlainTable {
+        let featureNames: [String]
+        let classNames: [String]
+        let task: LearningTask
+
+        /// Nil unless the model reads one value per named feature.
+        init?(featureNames: [String]?, inputShape: [Int], classNames: [String], task: LearningTask) {
+            guard let featureNames, !featureNames.isEmpty, inputShape == [featureNames.count] else { return nil }
+            (self.featureNames, self.classNames, self.task) = (featureNames, classNames, task)
+        }
     }
 
     /// `readCSV` with the parts of a run description it needs (`schema`, the `missing` policy, the
-    /// source to name when there is no schema).
+    /// source to name when there is no schema, the plain features to read when there is none).
     static func readCSV(_ file: String, schema: CSVSchema?, missing: String?, source: DataSource, requireLabel: Bool,
-                        label: String? = nil) throws -> TabularDataset {
+                        label: String? = nil, table plain: PlainTable? = nil) throws -> TabularDataset {
+        let policy = CSVReader.MissingPolicy(rawValue: missing ?? "impute") ?? .impute
         guard var schema else {
-            throw RunError("this run was trained on \(source.label), not on a CSV file; give images (IDX) or .npy")
+            guard let plain else {
+                throw RunError("this run was trained on \(source.label), not on a CSV file; give images (IDX) or .npy")
+            }
+            let table = try CSVReader(label: nil, missing: policy).readFeatures(path: file, featureNames: plain.featureNames,
+                                                                               classNames: plain.classNames, task: plain.task)
+            for warning in table.report.warnings { warn("warning: \(warning)") }
+            if let label, !table.hasLabels || table.schema.labelColumn != label {
+                throw RunError(op: "evaluate", "--label \(label): \(file) has no such column besides the \(plain.featureNames.count) features")
+            }
+            if requireLabel && !table.hasLabels {
+                throw RunError("\(file) has no label column to evaluate against: after the \(plain.featureNames.count) features, one column of class names")
+            }
+            guard table.count > 0 else { throw RunError(op: "csv", "\(file) has no data rows") }
+            return table
         }
         if let label, label != schema.labelColumn {
             guard schema.hasHeader else {
@@ -103,7 +133,6 @@ public enum UseJobs {
             }
             schema.labelColumn = label
         }
-        let policy = CSVReader.MissingPolicy(rawValue: missing ?? "impute") ?? .impute
         let table = try CSVReader(label: nil, missing: policy).read(path: file, schema: schema)
         for warning in table.report.warnings { warn("warning: \(warning)") }
         if requireLabel && !table.hasLabels {

@@ -195,5 +195,14 @@ private let irisPresent = Catalogue(dataDir: nil, allowDownload: false).status("
         let (evaluation, classes) = try UseJobs.evaluate(dir + "/iris", source: nil, dataDir: nil)
         #expect(classes.count == 3 && evaluation.metrics["accuracy"] == metrics["accuracy"])
         #expect(try UseJobs.summary(dir + "/iris").contains("keeps the training set: 120 rows x 4 features"))
+
+        // New flowers as a CSV with their own column names (no schema in a catalogue run).
+        let flowers = dir + "/flowers.csv"
+        try "petal_width,sepal_length,sepal_width,petal_length,species\n0.2,5.1,3.5,1.4,setosa\n2.3,6.7,3.0,5.2,virginica\n"
+            .write(toFile: flowers, atomically: true, encoding: .utf8)
+        let text = try UseJobs.predict(dir + "/iris", input: flowers)
+        #expect(text.hasPrefix("index,prediction,p_setosa,p_versicolor,p_virginica\n0,setosa,") && text.contains("\n1,virginica,"))
+        let (onFlowers, _) = try UseJobs.evaluate(dir + "/iris", source: .csv(path: flowers, label: "", task: nil), dataDir: nil)
+        #expect(onFlowers.count == 2 && onFlowers.metrics["accuracy"] == 1)
     }
 }
