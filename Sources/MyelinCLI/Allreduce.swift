@@ -7,10 +7,12 @@ struct Allreduce: ParsableCommand {
         abstract: "Time allreduce of a float buffer across the ranks of an mpirun job.",
         discussion: """
         Examples:
-          mpirun -np 2 myelin allreduce                                   # shared memory
-          mpirun -np 2 --mca btl self,tcp myelin allreduce --count 10000000   # loopback TCP
-        Prints (rank 0) the time per allreduce through Myelin's communicator and straight from C
-        (the raw MPI figure), with algorithm and bus bandwidth, and checks the sums.
+          mpirun -np 2 myelin allreduce                          # shared memory
+          mpirun -np 2 --mca btl self,tcp myelin allreduce \\
+              --count 10000000                                   # loopback TCP
+
+        Prints (rank 0) the time per allreduce through Myelin's communicator and straight \
+        from C (the raw MPI figure), with algorithm and bus bandwidth, and checks the sums.
         """)
 
     @Option(help: "Floats in the buffer.") var count = 10_000_000

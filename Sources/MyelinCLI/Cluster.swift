@@ -10,8 +10,11 @@ struct Cluster: ParsableCommand {
         discussion: """
             myelin cluster --csv points.csv --k 3 --out clusters
             myelin cluster --data iris --k 3 --method gmm --out clusters
-            myelin cluster --data moons --count 400 --noise 0.05 --k 2 --method gmm --out clusters
-            A CSV may have a header; a column named label, class, target or y is read as labels (for the ARI).
+            myelin cluster --data moons --count 400 --noise 0.05 --k 2 --method gmm \\
+                --out clusters
+
+            A CSV may have a header; a column named label, class, target or y is read as \
+            labels (for the ARI).
             """)
 
     @Option(help: "Numeric CSV file to cluster.") var csv: String?

@@ -12,8 +12,10 @@ struct Compare: ParsableCommand {
             myelin compare --data breast-cancer --out runs/compare-bc
             myelin compare --data mnist --include forest
             myelin compare --data spirals --count 1000 --noise 0.3
-            Models whose fitting would take more than about a minute on the data (estimated from its size,
-            e.g. a tree or a forest on MNIST) are listed as skipped unless --include NAME or --all asks for them.
+
+            Models whose fitting would take more than about a minute on the data (estimated \
+            from its size, e.g. a tree or a forest on MNIST) are listed as skipped unless \
+            --include NAME or --all asks for them.
             """)
 
     @OptionGroup var dataOptions: DataOptions

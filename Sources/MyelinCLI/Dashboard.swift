@@ -47,9 +47,9 @@ struct Dashboard: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a live dashboard of every run folder under a folder.",
         discussion: """
-        Curves per batch and per epoch (running runs update live), per-layer statistics when the runs
-        recorded them (--histogram-every, on by default with train --dashboard), pictures of finished
-        runs, and the playground. Serves until interrupted (Ctrl-C).
+        Curves per batch and per epoch (running runs update live), per-layer statistics when \
+        the runs recorded them (--histogram-every, on by default with train --dashboard), \
+        pictures of finished runs, and the playground. Serves until interrupted (Ctrl-C).
 
         Examples:
           myelin dashboard runs
@@ -75,10 +75,11 @@ struct Playground: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the playground: train a small network on 2-D data in the browser and watch it bend its boundary.",
         discussion: """
-        TensorFlow Playground's choices (data set, noise, training share, features, layers and neurons,
-        activation, learning rate, L1/L2, batch size) trained by Myelin's trainer in this process; the page
-        draws the decision boundary and every neuron's output as it trains. The dashboard of FOLDER's runs
-        is served beside it. Serves until interrupted (Ctrl-C).
+        TensorFlow Playground's choices (data set, noise, training share, features, layers \
+        and neurons, activation, learning rate, L1/L2, batch size) trained by Myelin's \
+        trainer in this process; the page draws the decision boundary and every neuron's \
+        output as it trains. The dashboard of FOLDER's runs is served beside it. Serves \
+        until interrupted (Ctrl-C).
 
         Examples:
           myelin playground

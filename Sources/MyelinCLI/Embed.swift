@@ -17,10 +17,10 @@ struct Embed: ParsableCommand {
         abstract: "Sentence vectors of texts from a pretrained encoder (all-MiniLM-L6-v2).",
         discussion: """
             myelin embed "A man is eating food." "A man is riding a horse."
-            myelin embed --input sentences.txt --output vectors.npy      (one text a line; or .csv)
+            myelin embed --input sentences.txt --output vectors.npy   # one text a line; or .csv
 
-            Vectors are unit length (cosine similarity is the dot product). Texts longer than the
-            encoder's 256 tokens are cut, as sentence-transformers does, and counted.
+            Vectors are unit length (cosine similarity is the dot product). Texts longer than \
+            the encoder's 256 tokens are cut, as sentence-transformers does, and counted.
             """)
 
     @Argument(help: "Texts to embed.") var texts: [String] = []

@@ -8,7 +8,8 @@ struct Generate: ParsableCommand {
         abstract: "Generate text from a language-model run (myelin train --data tinyshakespeare).",
         discussion: """
         Examples:
-          myelin generate runs/tinyshakespeare-1 --prompt "ROMEO:" --length 500 --temperature 0.8 --seed 1
+          myelin generate runs/tinyshakespeare-1 --prompt "ROMEO:" --length 500 \\
+              --temperature 0.8 --seed 1
           myelin generate runs/notes --top-k 10 --top-p 0.9
         """)
     @Argument(help: "The run folder.") var folder: String

@@ -177,20 +177,26 @@ struct Train: ParsableCommand {
         abstract: "Train a model on a catalogue data set or a CSV file and write a run folder.",
         discussion: """
         Examples:
-          myelin train --data mnist --hidden 512,256 --dropout 0.2 --epochs 10 --out runs/mnist
-          myelin train --data mnist --model cnn --epochs 12 --cosine --out runs/mnist-cnn
+          myelin train --data mnist --hidden 512,256 --dropout 0.2 --epochs 10 \\
+              --out runs/mnist
+          myelin train --data mnist --model cnn --epochs 12 --cosine --out runs/cnn
           myelin train --csv houses.csv --label price --hidden 64,64 --out runs/houses
-          myelin train --data fashion-mnist --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
+          myelin train --data fashion-mnist \\
+              --layers conv:32:3,relu,maxpool:2,flatten,dense:128,relu --out runs/f
           myelin train --data mnist --model knn --neighbors 3 --out runs/mnist-knn
-          myelin train --data breast-cancer --model forest --trees 100 --seed 0 --out runs/bc-forest
-          myelin train --data spirals --count 1000 --noise 0.3 --hidden 16,16 --out runs/spirals
-          myelin train --data sms-spam --encoder all-MiniLM-L6-v2 [--fine-tune 2] --out runs/spam-minilm
+          myelin train --data breast-cancer --model forest --trees 100 --seed 0 \\
+              --out runs/bc-forest
+          myelin train --data spirals --count 1000 --noise 0.3 --hidden 16,16 \\
+              --out runs/spirals
+          myelin train --data sms-spam --encoder all-MiniLM-L6-v2 [--fine-tune 2] \\
+              --out runs/spam-minilm
 
-        Classic models (perceptron, knn, naive-bayes, tree, forest) are fitted in one pass on the whole
-        training part (no validation part) with the usual scaling (standardised table features, images as
-        they are; multinomial naive Bayes reads raw counts); they do not resume. They take --seed, --test-split
-        and the data options; the perceptron also --epochs (most passes, default 100) and --lr (η, default 1);
-        any other network option is rejected.
+        Classic models (perceptron, knn, naive-bayes, tree, forest) are fitted in one pass on \
+        the whole training part (no validation part) with the usual scaling (standardised \
+        table features, images as they are; multinomial naive Bayes reads raw counts); they \
+        do not resume. They take --seed, --test-split and the data options; the perceptron \
+        also --epochs (most passes, default 100) and --lr (η, default 1); any other network \
+        option is rejected.
 
         Activations (--activation, or a block of --layers):
         """ + "\n" + ActivationTable.helpTable.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))

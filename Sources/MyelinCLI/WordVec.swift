@@ -9,9 +9,11 @@ struct WordVec: ParsableCommand {
         commandName: "word2vec",
         abstract: "Train word vectors (skip-gram, negative sampling) on a text file, or query them.",
         discussion: """
-            Train:  myelin word2vec --text input.txt --out vectors/shakespeare [--dim 100 --window 5 --epochs 5]
+            Train:  myelin word2vec --text input.txt --out vectors/shakespeare \\
+                        [--dim 100 --window 5 --epochs 5]
             Query:  myelin word2vec vectors/shakespeare --nearest king [--k 10]
-                    myelin word2vec vectors/shakespeare --analogy king,man,woman   (king - man + woman)
+                    myelin word2vec vectors/shakespeare --analogy king,man,woman
+                    (the words nearest king - man + woman)
             """)
 
     @Argument(help: "A folder written by --out, to query.") var folder: String?
