@@ -48,10 +48,12 @@ extension Benchmarks {
         ]
     }
 
-    static func mlpInferB1(_ name: String, calls: Int = 2_000) -> [Result] {
-        let model = mlp()
+    /// mlp_infer_b1, or with `model` another network of its structure: `layer_overhead_b1` runs
+    /// it with 16-wide layers, whose kernels take nanoseconds, so its figure is what Myelin's
+    /// modules and ops cost a call around them (the tensors, checks and allocations of three layers).
+    static func mlpInferB1(_ name: String, model: Sequential = mlp(), features: Int = 784, calls: Int = 2_000) -> [Result] {
         model.eval()
-        let x = Tensor.uniform([1, 784])
+        let x = Tensor.uniform([1, features])
         let t = perCall(samples: 7) {
             withoutGrad {
                 for _ in 0..<calls { consume(model(x)) }

@@ -8,7 +8,7 @@ public enum Benchmarks {
     /// Workloads run when none are named, in the README's order.
     public static let defaultWorkloads = ["gemm_f32_1024", "gemm_f32_256", "add_f32_1m", "small_op_overhead", "autograd_small_step", "mlp_train", "cnn_train", "mlp_infer_b1", "lstm_train"]
     /// Myelin's own measurements of its machinery, with no peer.
-    static let diagnosticWorkloads = ["pool_handoff"]
+    static let diagnosticWorkloads = ["pool_handoff", "layer_overhead_b1"]
 
     /// One JSON line of results.
     public struct Result {
@@ -62,6 +62,8 @@ public enum Benchmarks {
         case "mlp_train": return mlpTrain(name)
         case "cnn_train": return cnnTrain(name)
         case "mlp_infer_b1": return mlpInferB1(name)
+        case "layer_overhead_b1": return mlpInferB1(name, model: Sequential { Linear(16, 16); ReLU(); Linear(16, 16); ReLU(); Linear(16, 10) },
+                                                     features: 16, calls: 20_000)
         case "pool_handoff": return poolHandoff(name, jobs: 20_000)
         case "lstm_train": return lstmTrain(name)
         case "fusion_chain_cheap_1m": return fusionChain(name, cheapChain)

@@ -26,7 +26,7 @@ struct Convert: ParsableCommand {
             let values = tensors.reduce(0) { $0 + $1.tensor.count }
             try Safetensors.save(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }), to: output,
                                  metadata: ["format": "pt"])
-            print("wrote \(tensors.count) tensors (\(values) values) to \(output)")
+            print("wrote \(tensors.count) tensor\(tensors.count == 1 ? "" : "s") (\(values) value\(values == 1 ? "" : "s")) to \(output)")
         }
     }
 }

@@ -110,6 +110,16 @@ import MyelinTestSupport
         #expect(got.map(bitPatterns) == bitPatterns(x.linear(weight: w, bias: b).relu()))
     }
 
+    @Test(.enabled(if: myelin_cpu_has_avx2_fma() != 0, "no AVX2+FMA: fusedLinear declines"))
+    func stridedInputAndBiasGiveTheBitsOfTheirCopies() throws {
+        let g = RandomGenerator(seed: 6)
+        let w = Tensor.randn([70, 37], generator: g)
+        let x = Tensor.randn([37, 3], generator: g).T[1..<2, 0...], b = Tensor.randn([70, 2], generator: g)[0..., 1]
+        #expect(!x.isContiguous && !b.isContiguous)
+        let got = withoutGrad { x.fusedLinear(weight: w, bias: b, activation: .relu) }
+        #expect(got.map(bitPatterns) == bitPatterns(x.contiguous().linear(weight: w, bias: b.contiguous()).relu()))
+    }
+
     @Test func declinesWhereTheOrdinaryOpsMustRun() {
         let g = RandomGenerator(seed: 2)
         let w = Tensor.randn([8, 5], generator: g), b = Tensor.randn([8], generator: g)
@@ -121,6 +131,8 @@ import MyelinTestSupport
         // A gradient needed: the op must be recorded.
         let wg = w.requiringGrad()
         #expect(x.fusedLinear(weight: wg, bias: b, activation: .relu) == nil)
+        #expect(x.fusedLinear(weight: w, bias: b.requiringGrad(), activation: .relu) == nil)
+        #expect(x.requiringGrad().fusedLinear(weight: w, bias: b, activation: .relu) == nil)
         #expect(withoutGrad { x.fusedLinear(weight: wg, bias: b, activation: .relu) } != nil || myelin_cpu_has_avx2_fma() == 0)
     }
 }
