@@ -4,6 +4,14 @@ enum Shape {
     /// Row-major (C order) strides in elements.
     @inline(__always)
     static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        // Array literals for the common ranks: an array of a count known only at run time also
+        // asks malloc for its usable size, twice the cost of the allocation (50 against 25 ns).
+        switch shape.count {
+        case 1: return [1]
+        case 2: return [max(shape[1], 1), 1]
+        case 3: return [max(shape[1], 1) &* max(shape[2], 1), max(shape[2], 1), 1]
+        default: break
+        }
         var strides = [Int](repeating: 1, count: shape.count)
         var acc = 1
         var i = shape.count - 1
