@@ -41,8 +41,9 @@ acceptance: release
 # The whole test suite (Swift Testing), then bad input through the real `myelin` command: fixed
 # cases, 150 random ones, kill -9 during training, a full disk (when root). Every script runs; the
 # recipe fails at the end when any of them failed.
-# myelin is built first: the MPI tests run it under `mpirun -np 2`. batch1-floor.sh runs to check
-# that it still builds against the kernel; its figures mean nothing on a machine running tests.
+# myelin is built first: the MPI tests run it under `mpirun -np 2`. batch1-floor.sh and
+# sgemm-in-situ.sh run to check that they still build and run; their figures mean nothing on a
+# machine running tests.
 test: test-deps
 	$(SWIFT) build --product myelin
 	$(SWIFT) test --disable-xctest
@@ -50,6 +51,8 @@ test: test-deps
 	@status=0; \
 	./scripts/cli-errors.sh || status=1; \
 	./scripts/batch1-floor.sh >/dev/null || status=1; \
+	[ "$$(uname -s)" != Linux ] || ./scripts/sgemm-in-situ.sh .build/debug/myelin bench --workloads gemm_f32_64 --threads 1 2>&1 \
+		| grep -q "^sgemm in all" || status=1; \
 	MYELIN=.build/debug/myelin python3 scripts/fuzz-cli.py --cases 150 --seed 1 --time-limit 30 --memory-limit-mb 1024 || status=1; \
 	MYELIN=.build/debug/myelin python3 scripts/kill-loop.py --trials 6 || status=1; \
 	MYELIN=.build/debug/myelin ./scripts/full-disk.sh || status=1; \

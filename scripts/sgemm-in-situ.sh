@@ -9,6 +9,10 @@
 # kernels (CPUs whose OpenBLAS lacks FMA kernels) are not seen. The table counts the timed
 # workload's warm-up steps too.
 set -euo pipefail
+if [ "$(uname -s)" != Linux ]; then
+    echo "sgemm-in-situ: runs on Linux only (LD_PRELOAD; this is $(uname -s))" >&2
+    exit 1
+fi
 [ $# -ge 1 ] || { echo "usage: scripts/sgemm-in-situ.sh COMMAND [ARGUMENTS...]" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 compiler=$(command -v clang || command -v cc || true)
