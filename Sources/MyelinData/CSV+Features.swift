@@ -21,10 +21,13 @@ extension CSVReader {
         var label = "target"
         if header {
             let names = records[0].cells
+            let exact = Set(names)
             var byKey: [String: String] = [:]
             for name in names where byKey[Self.matchKey(name, unit: true)] == nil { byKey[Self.matchKey(name, unit: true)] = name }
             var missing: [String] = []
+            // A column of the feature's own name first; the loose comparison only for the others.
             columns = featureNames.map { feature in
+                if exact.contains(feature) { return feature }
                 if let found = byKey[Self.matchKey(feature, unit: false)] ?? byKey[Self.matchKey(feature, unit: true)] { return found }
                 missing.append(feature)
                 return feature
@@ -33,6 +36,15 @@ extension CSVReader {
                 throw DataError(op: "csv", file: path, line: records[0].line, reason:
                     "no column for the feature\(missing.count == 1 ? "" : "s") \(CSVParser.list(missing.map { "'\($0)'" })) (file has: "
                     + "\(CSVParser.list(names))); name the columns as in training, or leave out the header to read them by position")
+            }
+            // Two features found in one column (names that differ only in punctuation): never guess.
+            var taken: [String: String] = [:]
+            for (feature, column) in zip(featureNames, columns) {
+                if let other = taken.updateValue(feature, forKey: column) {
+                    throw DataError(op: "csv", file: path, line: records[0].line, reason:
+                        "the features '\(CSVParser.shown(other))' and '\(CSVParser.shown(feature))' both match the column "
+                        + "'\(CSVParser.shown(column))'; name the columns exactly as in training")
+                }
             }
             let others = names.filter { !columns.contains($0) }
             guard others.count <= 1 else {

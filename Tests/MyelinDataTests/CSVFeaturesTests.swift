@@ -34,6 +34,15 @@ import MyelinCore
         let last = try CSVReader().readFeatures(path: dir + "/last.csv", featureNames: Self.iris, classNames: Self.classes, task: .classification)
         #expect(last.hasLabels && last.targets.scalars(as: Int64.self) == [2])
 
+        // An exact name wins over a loose match; two features on one column throw.
+        writeText("its,it's\n1,2\n", dir + "/exact.csv")
+        let exact = try CSVReader().readFeatures(path: dir + "/exact.csv", featureNames: ["it's", "its"], classNames: ["a"], task: .classification)
+        #expect(exact.inputs.floats == [2, 1])
+        writeText("its\n1\n", dir + "/clash.csv")
+        let clash = thrownMessage { try CSVReader().readFeatures(path: dir + "/clash.csv", featureNames: ["it's", "its"], classNames: ["a"],
+                                                                 task: .classification) }
+        #expect(clash?.contains("the features 'it's' and 'its' both match the column 'its'") == true)
+
         // A gap under the error policy throws with its place.
         writeText("5.1,,1.4,0.2\n", dir + "/gap.csv")
         let gap = thrownMessage { try CSVReader(missing: .error).readFeatures(path: dir + "/gap.csv", featureNames: Self.iris,
