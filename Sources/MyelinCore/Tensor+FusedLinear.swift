@@ -29,7 +29,8 @@ extension Tensor {
     public func fusedLinear(weight: Tensor, bias: Tensor?, activation: LinearActivation) -> Tensor? {
         guard !Tensor.routed(self, weight, bias), dtype == .float32, weight.dtype == .float32, weight.rank == 2,
               rank >= 1, count == weight.shape[1], shape[rank - 1] == weight.shape[1] else { return nil }
-        if Tensor.needsGrad(self, weight) || (bias?.gradState?.requiresGrad ?? false) && GradMode.enabled { return nil }
+        if Tensor.needsGrad(self, weight) { return nil }
+        if let b = bias, Tensor.needsGrad(b) { return nil }
         let n = weight.shape[0], k = weight.shape[1]
         guard k > 0, n > 0, weight.strides[1] == 1 || k == 1, weight.strides[0] >= 0 else { return nil }
         if let b = bias {
@@ -46,8 +47,7 @@ extension Tensor {
         // Only pointers are read, so no detached copies: each Tensor copy retains four objects,
         // and the retains and releases were a quarter of a small layer's cost (layer_overhead_b1).
         // The operands are parameters, alive for the call; a copy made contiguous is kept alive below.
-        let x = isContiguous ? self : contiguousCopy()
-        let b = bias.map { $0.isContiguous ? $0 : $0.contiguousCopy() }
+        let x = contiguous(), b = bias?.contiguous()
         // Rows one apart when there is only one (any stride is then fine for the kernel).
         let ldw = n == 1 ? k : weight.strides[0]
         let out = Tensor(uninitializedShape: rank == 2 ? [1, n] : Array(shape.dropLast()) + [n], dtype: .float32)

@@ -22,8 +22,7 @@ extension CSVReader {
         if header {
             let names = records[0].cells
             let exact = Set(names)
-            var byKey: [String: String] = [:]
-            for name in names where byKey[Self.matchKey(name, unit: true)] == nil { byKey[Self.matchKey(name, unit: true)] = name }
+            let byKey = Dictionary(names.map { (Self.matchKey($0, unit: true), $0) }, uniquingKeysWith: { first, _ in first })
             var missing: [String] = []
             // A column of the feature's own name first; the loose comparison only for the others.
             columns = featureNames.map { feature in
@@ -46,7 +45,8 @@ extension CSVReader {
                         + "'\(CSVParser.shown(column))'; name the columns exactly as in training")
                 }
             }
-            let others = names.filter { !columns.contains($0) }
+            // `taken` holds the feature columns: a bag of words has thousands of them.
+            let others = names.filter { taken[$0] == nil }
             guard others.count <= 1 else {
                 throw DataError(op: "csv", file: path, line: records[0].line, reason:
                     "columns \(CSVParser.list(others.map { "'\(CSVParser.shown($0))'" })) besides the \(featureNames.count) features: at most one more, the label")

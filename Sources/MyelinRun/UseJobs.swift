@@ -110,34 +110,29 @@ public enum UseJobs {
     /// source to name when there is no schema, the plain features to read when there is none).
     static func readCSV(_ file: String, schema: CSVSchema?, missing: String?, source: DataSource, requireLabel: Bool,
                         label: String? = nil, table plain: PlainTable? = nil) throws -> TabularDataset {
-        let policy = CSVReader.MissingPolicy(rawValue: missing ?? "impute") ?? .impute
-        guard var schema else {
-            guard let plain else {
-                throw RunError("this run was trained on \(source.label), not on a CSV file; give images (IDX) or .npy")
+        let reader = CSVReader(label: nil, missing: CSVReader.MissingPolicy(rawValue: missing ?? "impute") ?? .impute)
+        let table: TabularDataset, noLabel: String
+        if var schema {
+            if let label, label != schema.labelColumn {
+                guard schema.hasHeader else {
+                    throw RunError(op: "evaluate", "--label \(label): the run's CSV had no header, so its label is found by position")
+                }
+                schema.labelColumn = label
             }
-            let table = try CSVReader(label: nil, missing: policy).readFeatures(path: file, featureNames: plain.featureNames,
-                                                                               classNames: plain.classNames, task: plain.task)
-            for warning in table.report.warnings { warn("warning: \(warning)") }
-            if let label, !table.hasLabels || table.schema.labelColumn != label {
-                throw RunError(op: "evaluate", "--label \(label): \(file) has no such column besides the \(plain.featureNames.count) features")
-            }
-            if requireLabel && !table.hasLabels {
-                throw RunError("\(file) has no label column to evaluate against: after the \(plain.featureNames.count) features, one column of class names")
-            }
-            guard table.count > 0 else { throw RunError(op: "csv", "\(file) has no data rows") }
-            return table
+            table = try reader.read(path: file, schema: schema)
+            noLabel = "\(file) has no label column '\(schema.labelColumn ?? "\(schema.labelPosition ?? -1)")' to evaluate against"
+        } else if let plain {
+            table = try reader.readFeatures(path: file, featureNames: plain.featureNames, classNames: plain.classNames, task: plain.task)
+            noLabel = "\(file) has no label column to evaluate against: after the \(plain.featureNames.count) features, one column of class names"
+        } else {
+            throw RunError("this run was trained on \(source.label), not on a CSV file; give images (IDX) or .npy")
         }
-        if let label, label != schema.labelColumn {
-            guard schema.hasHeader else {
-                throw RunError(op: "evaluate", "--label \(label): the run's CSV had no header, so its label is found by position")
-            }
-            schema.labelColumn = label
-        }
-        let table = try CSVReader(label: nil, missing: policy).read(path: file, schema: schema)
         for warning in table.report.warnings { warn("warning: \(warning)") }
-        if requireLabel && !table.hasLabels {
-            throw RunError("\(file) has no label column '\(schema.labelColumn ?? "\(schema.labelPosition ?? -1)")' to evaluate against")
+        // Without a schema the label column is whichever one is not a feature: `--label` must name it.
+        if schema == nil, let label, let plain, !table.hasLabels || table.schema.labelColumn != label {
+            throw RunError(op: "evaluate", "--label \(label): \(file) has no such column besides the \(plain.featureNames.count) features")
         }
+        if requireLabel && !table.hasLabels { throw RunError(noLabel) }
         guard table.count > 0 else { throw RunError(op: "csv", "\(file) has no data rows") }
         return table
     }
