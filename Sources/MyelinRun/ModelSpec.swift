@@ -22,6 +22,14 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case globalAvgPool
         case batchNorm
         case flatten
+
+        /// Whether the layer works on `[channels, height, width]` maps (convolutions and pools).
+        public var needsImage: Bool {
+            switch self {
+            case .conv, .maxPool, .avgPool, .globalAvgPool: true
+            case .dense, .activation, .dropout, .batchNorm, .flatten: false
+            }
+        }
     }
 
     /// Shape of one example (`[784]`, `[1, 28, 28]`, `[4]`).

@@ -88,6 +88,8 @@ public struct RunData {
             let catalogue = Catalogue(dataDir: dataDir)
             let data = if case .generated(let set) = source {
                 try catalogue.load(set, seed: settings.seed, testFraction: settings.testSplit)
+            } else if settings.images == true {
+                try catalogue.loadImages(source.label, seed: settings.seed, testFraction: settings.testSplit)
             } else {
                 try catalogue.load(source.label, seed: settings.seed, testFraction: settings.testSplit)  // the label is the name
             }

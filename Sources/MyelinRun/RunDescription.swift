@@ -98,6 +98,9 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var clipGradNorm: Double?
     /// What the command chose for settings the user did not give (printed, and kept for `summary`).
     public var defaultsNote: String?
+    /// True when a catalogue table of pixels (`digits`) is read as images, which `train` chooses for
+    /// a network that convolves or pools (nil: read as features, as in runs written before).
+    public var images: Bool?
 
     public init() {}
 

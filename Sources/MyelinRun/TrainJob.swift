@@ -92,7 +92,13 @@ public enum TrainJob {
         let out = request.out ?? newRunFolder(for: request.source)
         // Before the data are read: a run in the way is the cheapest thing to report.
         try RunTransaction.checkTarget(RunFolder(out), overwrite: request.overwrite)
+        request.settings.images = readsImages(request) ? true : nil
         var data = try RunData.load(request.source, dataDir: request.dataDir, settings: request.settings)
+        if request.settings.images == true, let layout = Catalogue.imageLayout(request.source.label) {
+            let size = layout.shape.map(String.init).joined(separator: "x")
+            data.notes.append("\(request.source.label): the \(layout.pixels) pixel values read as \(size) images "
+                              + "(divided by \(Int(layout.maxValue)), in [0, 1]) for the convolutions")
+        }
         let plan = TrainPlan(trainCount: data.train.count, images: data.inputShape.count == 3, given: request.given)
         request.settings = plan.apply(to: request.settings)
         try checkLoss(request.settings, data: data)
@@ -276,6 +282,16 @@ public enum TrainJob {
         }
     }
 
+    /// Whether a catalogue table of pixels (`digits`) is read as images: when the network is
+    /// `--model cnn` or its `--layers` convolve or pool (a dense network keeps the 64 features).
+    static func readsImages(_ request: TrainRequest) -> Bool {
+        guard case .catalogue(let name) = request.source, let layout = Catalogue.imageLayout(name) else { return false }
+        guard let layers = request.layers else { return request.model == "cnn" }
+        // A list that does not parse on images is read as features, where `makeSpec` reports it.
+        guard let spec = try? ModelSpec.parse(layers, input: layout.shape, outputs: 1) else { return false }
+        return spec.layers.contains { $0.needsImage }
+    }
+
     static func makeSpec(_ request: TrainRequest, data: RunData, outputs: Int) throws -> ModelSpec {
         let images = data.inputShape.count == 3
         if let layers = request.layers {
@@ -287,7 +303,8 @@ public enum TrainJob {
                                      activation: request.activation, dropout: request.dropout ?? (images ? 0.2 : 0))
         case "cnn":
             guard images else {
-                throw RunError("--model cnn needs image data ([channels, height, width]); this data has shape \(data.inputShape)")
+                throw RunError("--model cnn needs image data ([channels, height, width]) such as mnist, fashion-mnist or digits; "
+                               + "this data has shape \(data.inputShape)")
             }
             return try ModelSpec.cnn(input: data.inputShape, outputs: outputs, dropout: request.dropout ?? 0.25)
         case "linear":

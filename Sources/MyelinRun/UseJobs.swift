@@ -26,7 +26,7 @@ public enum UseJobs {
             try check(data.inputShape, against: description.spec, what: "the data")
             raw = data.rawTest
         case .csv(let file, let label, _)?:
-            raw = try readCSV(file, description: description, requireLabel: true, label: label.isEmpty ? nil : label).tensorDataset
+            raw = try readCSV(file, description: description, requireLabel: true, label: label.isEmpty ? nil : label)
         }
         guard raw.count > 0 else { throw RunError(op: "evaluate", "no examples to evaluate on") }
         try checkFinite(raw.inputs, what: "the data")
@@ -84,12 +84,17 @@ public enum UseJobs {
     }
 
     /// Reads a CSV file with the run's schema, so columns are encoded exactly as in training;
-    /// `label` names the file's label column when it differs from the training file's.
-    static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool, label: String? = nil) throws -> TabularDataset {
-        try readCSV(file, schema: description.schema, missing: description.settings.missing, source: description.source,
-                    requireLabel: requireLabel, label: label,
-                    table: PlainTable(featureNames: description.featureNames, inputShape: description.spec.inputShape,
-                                      classNames: description.classNames ?? [], task: description.task))
+    /// `label` names the file's label column when it differs from the training file's. A run that
+    /// read a table of pixels as images (`digits` with a CNN) gets the rows as its images.
+    static func readCSV(_ file: String, description: RunDescription, requireLabel: Bool, label: String? = nil) throws -> TensorDataset {
+        let layout = description.settings.images == true ? Catalogue.imageLayout(description.source.label) : nil
+        let table = try readCSV(file, schema: description.schema, missing: description.settings.missing, source: description.source,
+                                requireLabel: requireLabel, label: label,
+                                table: PlainTable(featureNames: description.featureNames,
+                                                  inputShape: layout.map { [$0.pixels] } ?? description.spec.inputShape,
+                                                  classNames: description.classNames ?? [], task: description.task))
+        guard let layout else { return table.tensorDataset }
+        return TensorDataset(inputs: layout.images(table.inputs), targets: table.targets)
     }
 
     /// A run's numeric features when it was trained on a table without a CSV schema (a catalogue
@@ -195,6 +200,7 @@ public enum UseJobs {
         let built = try RunModel(description)
         var text = "run \(path)\n"
         text += "data: \(description.source.label), \(description.task.rawValue)"
+        if description.settings.images == true { text += " (read as \(description.spec.inputShape.map(String.init).joined(separator: "x")) images)" }
         if let classes = description.classNames, !classes.isEmpty { text += ", classes: \(classes.joined(separator: ", "))" }
         text += "\nlayers: \(description.spec.layersText.isEmpty ? "(linear)" : description.spec.layersText)\n"
         text += built.model.summary(inputShape: [1] + description.spec.inputShape) + "\n"
