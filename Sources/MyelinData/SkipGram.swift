@@ -69,12 +69,12 @@ public struct SkipGram: Sendable, Equatable, Codable {
         func check(_ ok: Bool, _ reason: String) throws {
             if !ok { throw DataError(op: "word2vec", reason: reason) }
         }
-        try check(dimension >= 1 && dimension <= 10_000, "dimension must be in 1...10000, got \(dimension)")
+        try check(dimension >= 1 && dimension <= 10_000, "dimension (--dim) must be in 1...10000, got \(dimension)")
         try check(window >= 1 && window <= 1000, "window must be in 1...1000, got \(window)")
         try check(negative >= 1 && negative <= 1000, "negative must be in 1...1000, got \(negative)")
         try check(epochs >= 1 && epochs <= 100_000, "epochs must be in 1...100000, got \(epochs)")
-        try check(minCount >= 1, "minCount must be at least 1, got \(minCount)")
-        try check(learningRate > 0 && learningRate.isFinite, "learning rate must be positive and finite, got \(learningRate)")
+        try check(minCount >= 1, "minCount (--min-count) must be at least 1, got \(minCount)")
+        try check(learningRate > 0 && learningRate.isFinite, "learning rate (--learning-rate) must be positive and finite, got \(learningRate)")
         try check(subsample >= 0 && subsample.isFinite, "subsample must be finite and non-negative, got \(subsample)")
         try check(threads >= 1 && threads <= 256, "threads must be in 1...256, got \(threads)")
     }
@@ -114,6 +114,11 @@ public struct SkipGram: Sendable, Equatable, Codable {
         let start = monotonicSeconds()
         model.run(ids)
         let seconds = monotonicSeconds() - start
+        // Too large a rate makes the updates grow without bound: refuse vectors of NaN or inf.
+        if let bad = model.inputVectors.firstIndex(where: { !$0.isFinite }) {
+            throw DataError(op: "word2vec", reason: "training diverged at learning rate \(learningRate): the vector of '\(words[bad / dimension])' "
+                            + "holds \(model.inputVectors[bad]); lower --learning-rate (word2vec's default is 0.025)")
+        }
         let vectors = WordVectors(words: words, dimension: dimension, values: model.inputVectors)
         return Result(vectors: vectors, corpusTokens: corpusTokens, tokensProcessed: corpusTokens * epochs, seconds: seconds)
     }

@@ -84,6 +84,11 @@ public struct TokenSampler: Sendable, Equatable {
             return p
         }
         var z = logits.map { $0 / temperature }
+        if z[best] == .infinity {
+            // A temperature so small that the largest logit overflows: scale the differences from
+            // it instead (all <= 0), which the softmax below takes to the same limit.
+            z = logits.map { ($0 - logits[best]) / temperature }
+        }
         if let topK, topK < v {
             let threshold = z.sorted(by: >)[topK - 1]
             for i in 0..<v where z[i] < threshold { z[i] = -.infinity }

@@ -75,17 +75,30 @@ import MyelinCore
 
     @Test func badSettingsAndEmptyTextThrow() {
         func message(_ s: SkipGram, _ text: String = "a b c") -> String? { thrownMessage { try s.train(text: text) } }
-        #expect(message(SkipGram(dimension: 0)) == "[word2vec] dimension must be in 1...10000, got 0")
+        #expect(message(SkipGram(dimension: 0)) == "[word2vec] dimension (--dim) must be in 1...10000, got 0")
         #expect(message(SkipGram(window: 0)) == "[word2vec] window must be in 1...1000, got 0")
         #expect(message(SkipGram(negative: -1)) == "[word2vec] negative must be in 1...1000, got -1")
         #expect(message(SkipGram(epochs: 0)) == "[word2vec] epochs must be in 1...100000, got 0")
-        #expect(message(SkipGram(minCount: 0)) == "[word2vec] minCount must be at least 1, got 0")
-        #expect(message(SkipGram(learningRate: .nan)) == "[word2vec] learning rate must be positive and finite, got nan")
+        #expect(message(SkipGram(minCount: 0)) == "[word2vec] minCount (--min-count) must be at least 1, got 0")
+        #expect(message(SkipGram(learningRate: .nan)) == "[word2vec] learning rate (--learning-rate) must be positive and finite, got nan")
         #expect(message(SkipGram(subsample: -1)) == "[word2vec] subsample must be finite and non-negative, got -1.0")
         #expect(message(SkipGram(threads: 0)) == "[word2vec] threads must be in 1...256, got 0")
         #expect(message(SkipGram(), " ,.; \n") == "[word2vec] the text has no words")
         #expect(message(SkipGram(minCount: 2), "a b c") == "[word2vec] no word occurs at least 2 times (the text has 3 words, 3 distinct); lower minCount (--min-count)")
         #expect(message(SkipGram(minCount: 2), "a b c a a") == nil)
+    }
+
+    /// Too large a learning rate drives the vectors to NaN: an error, not a file of NaN (which
+    /// `myelin word2vec --learning-rate 1` wrote before, exit 0).
+    @Test func divergenceThrows() throws {
+        let words = ["the", "king", "queen", "a", "crown", "wears", "man", "woman", "and", "rules"]
+        let g = RandomGenerator(seed: 4)
+        let text = Tensor.randint(0, words.count, shape: [3000], generator: g).ints.map { words[$0] }.joined(separator: " ")
+        let settings = SkipGram(dimension: 16, window: 3, epochs: 2, minCount: 1, learningRate: 5)
+        let m = try #require(thrownMessage { try settings.train(text: text) })
+        #expect(m.hasPrefix("[word2vec] training diverged at learning rate 5.0: the vector of '"), "\(m)")
+        #expect(m.hasSuffix("lower --learning-rate (word2vec's default is 0.025)"))
+        #expect(thrownMessage { try SkipGram(dimension: 16, window: 3, epochs: 2, minCount: 1).train(text: text) } == nil)
     }
 
     // MARK: Nearest and analogies on vectors made by hand

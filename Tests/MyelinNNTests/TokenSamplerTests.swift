@@ -27,6 +27,21 @@ import MyelinCore
         #expect(Self.close(Array(p.doubles[4...]), Self.softmax(logits.map { $0 / 0.5 })))
     }
 
+    /// A positive temperature so small that logit / temperature overflows acts as greedy, with
+    /// ties shared, instead of giving inf - inf = NaN (which trapped `myelin generate --temperature 1e-320`).
+    @Test func tinyTemperaturesAreGreedy() {
+        let logits = Tensor([0.5, -1.0, 2.0, 0.0], dtype: .float64)
+        for t in [1e-320, 1e-308, Double.leastNonzeroMagnitude] {
+            #expect(TokenSampler(temperature: t).probabilities(logits: logits).doubles == [0, 0, 1, 0])
+            #expect(TokenSampler(temperature: t, topK: 2).sample(logits: logits).ints == [2])
+        }
+        let tied = Tensor([2.0, -1.0, 2.0, -Double.infinity], dtype: .float64)
+        #expect(TokenSampler(temperature: 1e-320).probabilities(logits: tied).doubles == [0.5, 0, 0.5, 0])
+        // Where nothing overflows the values are as before: 1e-300 still divides the logits.
+        #expect(TokenSampler(temperature: 1e-300).probabilities(logits: Tensor([1e-300, 0], dtype: .float64)).doubles
+                == Self.softmax([1, 0]))
+    }
+
     @Test func topKKeepsTheKLargestAndTies() {
         let logits = Tensor([1.0, 3.0, 2.0, 0.0, 2.0], dtype: .float64)
         let p = TokenSampler(topK: 2).probabilities(logits: logits).doubles

@@ -66,7 +66,7 @@ import MyelinData
         #expect(thrownMessage { try WordVectorJobs.train(text: dir + "/missing.txt", out: dir + "/b", settings: Self.settings) }?
             .hasPrefix("[word2vec] cannot read the text: [file] \(dir)/missing.txt: cannot open for reading") == true)
         #expect(thrownMessage { try WordVectorJobs.train(text: empty, out: dir + "/c", settings: SkipGram(dimension: 0)) }
-            == "[word2vec] dimension must be in 1...10000, got 0")
+            == "[word2vec] dimension (--dim) must be in 1...10000, got 0")
         #expect(thrownMessage { try WordVectorJobs.train(text: empty, out: empty, settings: Self.settings) }
             == "[word2vec] \(empty) is a file, not a folder")
         #expect(!FileManager.default.fileExists(atPath: dir + "/b") && !FileManager.default.fileExists(atPath: dir + "/c"))
