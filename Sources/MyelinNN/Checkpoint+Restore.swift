@@ -56,6 +56,8 @@ extension Checkpoint {
         if let scheduler, let s = schedulerState {
             scheduler.load(s)
             try optimizer.load(optimizerState)
+            // Unless the scheduler moved its rates on loading (a cosine of another length): those win.
+            if let moved = scheduler as? LRScheduler, moved.lastLR != s.lists["last_lr"] { moved.setRates(moved.lastLR) }
         }
         for (name, g) in generators { g.restore(randomStates[name]!) }
         global.restore(globalRandomState)
@@ -104,7 +106,9 @@ extension Checkpoint {
             let reference = live.stateDict()
             let scalarKeys = Set(reference.scalars.keys), savedScalars = Set(saved.scalars.keys)
             let listKeys = Set(reference.lists.keys), savedLists = Set(saved.lists.keys)
-            let missing = scalarKeys.subtracting(savedScalars).union(listKeys.subtracting(savedLists)).sorted()
+            // Keys a scheduler added later may be absent from older checkpoints.
+            let optional = (live as? LRScheduler)?.laterStateKeys ?? []
+            let missing = scalarKeys.subtracting(savedScalars).union(listKeys.subtracting(savedLists)).subtracting(optional).sorted()
             let unexpected = savedScalars.subtracting(scalarKeys).union(savedLists.subtracting(listKeys)).sorted()
             if !missing.isEmpty { add("missing \(missing.joined(separator: ", "))") }
             if !unexpected.isEmpty { add("unexpected \(unexpected.joined(separator: ", "))") }
@@ -112,7 +116,7 @@ extension Checkpoint {
                 add("\(key) has \(saved.lists[key]!.count) values, the scheduler \(reference.lists[key]!.count)")
             }
             // The counters `load` turns into Int, which traps on anything but a whole number.
-            for key in ["last_epoch", "step_count", "num_bad_epochs", "cooldown_counter"].filter(savedScalars.contains) {
+            for key in ["last_epoch", "step_count", "num_bad_epochs", "cooldown_counter", "t_max"].filter(savedScalars.contains) {
                 let v = saved.scalars[key]!
                 if !(v.magnitude <= 9_007_199_254_740_992 && v.rounded() == v) { add("\(key) is \(v), not a whole number") }
             }

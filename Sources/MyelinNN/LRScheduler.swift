@@ -127,14 +127,23 @@ open class LRScheduler {
         stepCount = Int(c)
         baseLRs = b
         lastLR = l
-        loadExtra(from: s)
         optimizer.learningRates = l
+        loadExtra(from: s)
     }
 
     /// Adds a subclass's own counters to the exported state (the base has none).
     open func saveExtra(into s: inout SchedulerState) {}
-    /// Reads back what `saveExtra` added.
+    /// Keys of `saveExtra` that checkpoints written before them lack (`loadExtra` copes).
+    open var laterStateKeys: Set<String> { [] }
+    /// Reads back what `saveExtra` added, after the counters and rates are restored (it may set
+    /// other rates through `setRates`).
     open func loadExtra(from s: SchedulerState) {}
+
+    /// Sets the optimiser's rates and `lastLR`, for a subclass that must move them (`loadExtra`).
+    public func setRates(_ rates: [Double]) {
+        optimizer.learningRates = rates
+        lastLR = optimizer.learningRates
+    }
 }
 
 /// Multiplies the rates by `gamma` every `stepSize` epochs (`torch.optim.lr_scheduler.StepLR`).
@@ -218,6 +227,29 @@ public final class CosineAnnealingLR: LRScheduler {
         self.tMax = tMax
         self.etaMin = etaMin
         super.init(name: "CosineAnnealingLR", optimizer: optimizer)
+    }
+
+    /// Saves `t_max`, so that a state loaded into a schedule of another length can be told apart.
+    public override func saveExtra(into s: inout SchedulerState) {
+        s.scalars["t_max"] = Double(tMax)
+    }
+
+    public override var laterStateKeys: Set<String> { ["t_max"] }
+
+    /// A state from a schedule of another length (a run resumed for more epochs) carries that
+    /// schedule's rates, which the chainable form would scale along: from its end, where the rate
+    /// is `etaMin`, it would stay there. The rates are then put on this schedule's curve at the
+    /// saved epoch (closed form). States saved before `t_max` was kept are moved only when their
+    /// rates sit at `etaMin` before this schedule's end (which only another length gives).
+    public override func loadExtra(from s: SchedulerState) {
+        let other = s.scalars["t_max"].map { $0 != Double(tMax) } ?? (lastEpoch < tMax && lastLR.allSatisfy { $0 == etaMin })
+        guard other else { return }
+        setRates(closedForm(at: lastEpoch))
+    }
+
+    /// The rates at `epoch` by the closed form, `etaMin + (base - etaMin)(1 + cos(pi epoch / tMax)) / 2`.
+    public func closedForm(at epoch: Int) -> [Double] {
+        baseLRs.map { etaMin + ($0 - etaMin) * (1 + cos(Double.pi * Double(epoch) / Double(tMax))) / 2 }
     }
 
     public override func computeLRs() -> [Double] {

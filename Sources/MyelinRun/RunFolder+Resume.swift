@@ -14,6 +14,20 @@ extension TrainSettings {
     }
 }
 
+extension TrainSettings {
+    /// What `resume` says when the run's cosine decay was saved over another number of epochs:
+    /// the rate goes on from the new curve (`CosineAnnealingLR.loadExtra`), not from the old one's
+    /// end, where it was 0 and would have stayed.
+    func cosineNote(_ checkpoint: Checkpoint) -> String? {
+        guard cosine, checkpoint.schedulerType == "CosineAnnealingLR", let state = checkpoint.schedulerState,
+              let saved = state.scalars["t_max"].map({ Int($0) }), saved != epochs,
+              let base = state.lists["base_lrs"]?.first else { return nil }
+        let rate = base * (1 + cos(Double.pi * Double(checkpoint.epoch) / Double(epochs))) / 2
+        return "the cosine decay of the learning rate now spans \(epochs) epochs instead of \(saved): "
+            + "it goes on from that curve, at \(String(format: "%.3g", rate)) for epoch \(checkpoint.epoch + 1)"
+    }
+}
+
 extension RunFolder {
     /// The checkpoint `resume` continues from; throws when the folder has none.
     func resumeCheckpoint() throws -> Checkpoint {
@@ -55,6 +69,7 @@ extension RunFolder {
         try? FileManager.default.removeItem(atPath: results)
         try writeJSON(description, to: file)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        if let note = description.settings.cosineNote(checkpoint) { output(note + "\n") }
     }
 
     /// Decodes the description `file` of a run of `kind` (`"sequence-classifier"`), checked by `valid` and

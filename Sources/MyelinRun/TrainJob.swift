@@ -238,6 +238,7 @@ public enum TrainJob {
         try? FileManager.default.removeItem(atPath: run.results)
         try run.writeJSON(description, to: run.description)
         output("resuming \(path) at epoch \(checkpoint.epoch + 1) of \(description.settings.epochs)\n")
+        if let note = description.settings.cosineNote(checkpoint) { output(note + "\n") }
         if let distributed { output(distributed.summary(batchSize: description.settings.batchSize)) }
         return try session.run(drawFilters: true)
     }

@@ -144,6 +144,42 @@ import MyelinTestSupport
         #expect(opt.groups.map(\.initialLR) == [0.1, 0.2] && opt.initialLearningRates == [0.1, 0.2])
     }
 
+    /// A cosine state loaded into a schedule of another length (`myelin resume --epochs` after the
+    /// decay ended) goes on from the new curve; the chainable form alone would keep its rate 0.
+    @Test func cosineStateFromAnotherLengthMovesToTheNewCurve() {
+        func opt() -> SGD { SGD(groups: [ParameterGroup([Parameter(Tensor.zeros([1]))], options: .init(lr: 0.1))]) }
+        let short = CosineAnnealingLR(optimizer: opt(), tMax: 3)
+        for _ in 0..<3 { short.step() }
+        #expect(short.lastLR == [0] && short.stateDict().scalars["t_max"] == 3)
+
+        let longer = opt(), resumed = CosineAnnealingLR(optimizer: longer, tMax: 6)
+        resumed.load(short.stateDict())
+        #expect(resumed.lastEpoch == 3 && abs(longer.learningRates[0] - 0.05) < 1e-15 && resumed.lastLR == longer.learningRates)
+        var rates: [Double] = []
+        for _ in 0..<3 { resumed.step(); rates.append(longer.learningRates[0]) }
+        // The rest of the 6-epoch curve: 0.1 (1 + cos(pi e / 6)) / 2 for e = 4, 5, 6.
+        for (e, r) in zip(4..., rates) { #expect(abs(r - 0.05 * (1 + cos(Double.pi * Double(e) / 6))) < 1e-12, "epoch \(e): \(r)") }
+
+        // The same length keeps the saved rates, bit for bit (a resume after a kill).
+        let mid = CosineAnnealingLR(optimizer: opt(), tMax: 6)
+        for _ in 0..<4 { mid.step() }
+        let same = opt(), again = CosineAnnealingLR(optimizer: same, tMax: 6)
+        again.load(mid.stateDict())
+        #expect(same.learningRates == mid.lastLR)
+
+        // A state saved before t_max was kept: moved only when its rate is etaMin before the end.
+        var old = short.stateDict()
+        old.scalars["t_max"] = nil
+        let legacy = opt(), fromOld = CosineAnnealingLR(optimizer: legacy, tMax: 6)
+        fromOld.load(old)
+        #expect(abs(legacy.learningRates[0] - 0.05) < 1e-15)
+        var oldMid = mid.stateDict()
+        oldMid.scalars["t_max"] = nil
+        let legacyMid = opt()
+        CosineAnnealingLR(optimizer: legacyMid, tMax: 6).load(oldMid)
+        #expect(legacyMid.learningRates == mid.lastLR)
+    }
+
     /// Stepping 7 times, exporting (through JSON), rebuilding optimiser and scheduler, importing,
     /// and stepping on gives exactly the rates of stepping straight through.
     @Test(arguments: ["cosine", "onecycle_cos_sgd", "linear_warmup", "multistep", "plateau_min_rel"])

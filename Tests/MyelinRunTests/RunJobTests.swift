@@ -122,6 +122,31 @@ import MyelinNN
             .contains("already trained 4 of 4 epochs"))
     }
 
+    /// `resume --epochs` after a cosine decay ended: the added epochs follow the longer curve
+    /// instead of running at the old curve's final rate of 0 (which repeated one epoch's figures).
+    @Test func resumeForMoreEpochsStretchesTheCosineDecay() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var request = Self.request(Self.blobsCSV(in: dir), out: dir + "/run", epochs: 2)
+        request.settings.cosine = true
+        try TrainJob.train(request, output: { _ in })
+        var lines: [String] = []
+        try TrainJob.resume(dir + "/run", epochs: 4, dataDir: nil, verbosity: .silent, output: { lines.append($0) })
+        #expect(lines.contains("the cosine decay of the learning rate now spans 4 epochs instead of 2: "
+                               + "it goes on from that curve, at 0.005 for epoch 3\n"), "\(lines)")
+        let rows = try String(contentsOfFile: dir + "/run/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
+        let column = try #require(rows[0].firstIndex(of: "lr"))
+        let rates = rows.dropFirst().map { Double($0[column])! }
+        // Each epoch's rate: epochs 1-2 on the 2-epoch curve (its next rate, at epoch 3, would be
+        // 0), then epochs 3-4 on the 4-epoch curve, 0.005 (1 + cos(pi e / 4)) for e = 2, 3.
+        #expect(rates.count == 4 && rates[0] == 0.01 && rates[1] == 0.005, "\(rates)")
+        #expect(abs(rates[2] - 0.005) < 1e-12 && abs(rates[3] - 0.005 * (1 + cos(Double.pi * 3 / 4))) < 1e-12, "\(rates)")
+        // A second lengthening moves it again, from the 4-epoch curve.
+        var quiet: [String] = []
+        try TrainJob.resume(dir + "/run", epochs: 5, dataDir: nil, verbosity: .silent, output: { quiet.append($0) })
+        #expect(quiet.contains { $0.contains("now spans 5 epochs instead of 4") })
+    }
+
     @Test func badInputGivesOneLineErrors() throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -196,7 +221,9 @@ import MyelinNN
         let new = try history()
         #expect(old.epochs == [0, 1] && new.epochs == [0, 1, 2])
         #expect(Array(new.loss.prefix(2)) == old.loss, "the first two epochs are the old run's")
-        #expect(new.lr == [0.05, 0.025, 0], "the cosine schedule resumed where it ended")
+        // The 2-epoch cosine had ended at 0; the third epoch follows the 3-epoch curve,
+        // 0.05 (1 + cos(2 pi / 3)) / 2 (the checkpoint predates t_max in the scheduler's state).
+        #expect(Array(new.lr.prefix(2)) == [0.05, 0.025] && abs(new.lr[2] - 0.0125) < 1e-12, "\(new.lr)")
         let ckpt = try Checkpoint.load(from: "\(dir)/\(name)/checkpoint.safetensors")
         #expect(ckpt.epoch == 3 && ckpt.step == 15)
     }
