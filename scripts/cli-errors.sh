@@ -131,7 +131,7 @@ printf 'the cat sat on the mat\n' > "$T/short.txt"
 expect "word2vec: empty text"       "the text has no words"        "$MYELIN" word2vec --text "$T/empty.txt" --out "$T/w1"
 expect "word2vec: missing text"     "cannot read the text"         "$MYELIN" word2vec --text "$T/nope.txt" --out "$T/w2"
 expect "word2vec: min-count"        "no word occurs at least 5"    "$MYELIN" word2vec --text "$T/short.txt" --out "$T/w3"
-expect "word2vec: zero dimension"   "dimension must be in"         "$MYELIN" word2vec --text "$T/short.txt" --out "$T/w4" --dim 0
+expect "word2vec: zero dimension"   "dimension (--dim) must be in" "$MYELIN" word2vec --text "$T/short.txt" --out "$T/w4" --dim 0
 expect "word2vec: no --out"         "--text needs --out"           "$MYELIN" word2vec --text "$T/short.txt"
 expect "word2vec: nothing to do"    "give --text FILE --out DIR"   "$MYELIN" word2vec
 expect "word2vec: missing folder"   "no such folder"               "$MYELIN" word2vec "$T/w5" --nearest king
@@ -295,6 +295,19 @@ done
     || { echo "FAIL training on a small generated set"; failures=$((failures + 1)); }
 expect "toy: resume past the end"   "already trained 1 of 1"       "$MYELIN" resume "$T/toy"
 expect "toy: evaluate on iris"      "--count is for the generated data sets" "$MYELIN" evaluate "$T/toy" --data iris --count 5
+
+# Catalogue sets on disk ($MYELIN_DATA, which `make test` sets): refusals that need the data read.
+if [ -n "${MYELIN_DATA:-}" ] && [ -e "$MYELIN_DATA/iris/iris.csv" ] && [ -e "$MYELIN_DATA/tinyshakespeare/input.txt" ]; then
+    expect "data: cluster a text"        "[cluster] 'tinyshakespeare' is a sequence data set" "$MYELIN" cluster --data tinyshakespeare --k 2 --out "$T/d1"
+    expect "data: no test rows (knn)"    "[train] --test-split 0.001 holds out none of the 150 rows" "$MYELIN" train --data iris --model knn --test-split 0.001 --out "$T/d2"
+    expect "data: no test rows (network)" "[train] --test-split 0.001 holds out none of the 150 rows" "$MYELIN" train --data iris --test-split 0.001 "${Y[@]}" --out "$T/d3"
+    expect "data: no test rows (compare)" "--test-split 0.001 holds out none of the 150 rows" "$MYELIN" compare --data iris --test-split 0.001 --out "$T/d4"
+    for d in d1 d2 d3 d4; do
+        if [ -e "$T/$d" ]; then echo "FAIL a refused job on a catalogue set left $T/$d behind"; failures=$((failures + 1)); fi
+    done
+else
+    echo "skip the catalogue refusals: no iris and tinyshakespeare under \$MYELIN_DATA"
+fi
 
 # The dashboard and the playground: bad folders, ports and options; nothing left behind.
 expect "dashboard: no folder"       "[dashboard] $T/no-such-folder is not a folder" "$MYELIN" dashboard "$T/no-such-folder" --port 0

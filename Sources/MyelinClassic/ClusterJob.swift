@@ -34,17 +34,40 @@ public enum ClusterJob {
         }
         guard !lines.isEmpty else { throw ClusterError("\(path) has a header but no rows") }
         var rows: [[Double]] = [], labels: [Int] = []
+        // Labels only score the clustering (the ARI): names or numbers, numbered as first seen.
+        var labelNumbers: [String: Int] = [:]
         for (n, cells) in lines.enumerated() {
             guard cells.count == first.count else { throw ClusterError("\(path): row \(n + 1) has \(cells.count) cells, expected \(first.count)") }
             var row: [Double] = []
             for (j, c) in cells.enumerated() {
+                if j == labelColumn {
+                    let key = Double(c).map { "\($0)" } ?? c
+                    labels.append(labelNumbers[key] ?? { labelNumbers[key] = labelNumbers.count; return labelNumbers.count - 1 }())
+                    continue
+                }
                 guard let v = Double(c), v.isFinite else { throw ClusterError("\(path): row \(n + 1), column \(j + 1): '\(c)' is not a number") }
-                if j == labelColumn { labels.append(Int(v)) } else { row.append(v) }
+                row.append(v)
             }
             rows.append(row)
         }
         guard rows[0].count >= 1 else { throw ClusterError("\(path) has no feature columns") }
         return (FeatureMatrix(rows), labelColumn == nil ? nil : labels)
+    }
+
+    /// Throws unless `out` can take the job's files: an empty path, a file, or a folder holding
+    /// another command's run (its model or results would be mixed with these) are refused; a
+    /// folder of an earlier `cluster` is written over.
+    static func checkOut(_ out: String) throws {
+        guard !out.isEmpty else { throw ClusterError("--out must name a folder, got an empty path") }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: out, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw ClusterError("--out \(out) is a file") }
+        let entries = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+        let run = ["model.json", "checkpoint.safetensors", "history.json"].first(where: entries.contains)
+            ?? (entries.contains("results.json") && !entries.contains("assignments.csv") ? "results.json" : nil)
+        if let run {
+            throw ClusterError("--out \(out) holds another run (\(run)); choose another folder")
+        }
     }
 
     /// The rows (training then test) and labels of a catalogue data set, flattened; a generated set's
@@ -56,6 +79,9 @@ public enum ClusterJob {
             return (FeatureMatrix(points.inputs), points.targets.ints)
         }
         let d = try Catalogue().load(name)
+        guard d.train.targets.rank == 1 else {
+            throw ClusterError("'\(name)' is a sequence data set; cluster takes rows of numbers (a table, images or a CSV file)")
+        }
         func flat(_ t: Tensor) -> FeatureMatrix { FeatureMatrix(t.reshape([t.shape[0], -1])) }
         let a = flat(d.train.inputs), b = flat(d.test.inputs)
         let x = FeatureMatrix(rows: a.rows + b.rows, cols: a.cols, values: a.values + b.values)
@@ -65,6 +91,8 @@ public enum ClusterJob {
     /// Clusters `x`, writes `assignments.csv`, `centers.csv` and `results.json` into `out`, returns the results.
     @discardableResult
     public static func run(_ x: FeatureMatrix, labels: [Int]?, k: Int, method: Method, seed: UInt64, out: String) throws -> [String: Double] {
+        try checkOut(out)
+        guard x.rows >= 3 else { throw ClusterError("clustering needs at least 3 rows, got \(x.rows)") }
         guard k >= 2 && k < x.rows else { throw ClusterError("--k \(k) must be between 2 and \(x.rows - 1) (the rows less one)") }
         let assigned: [Int], probabilities: FeatureMatrix, centers: FeatureMatrix
         var results: [String: Double] = [:]

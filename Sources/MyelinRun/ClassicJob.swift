@@ -344,7 +344,7 @@ public enum ClassicJob {
         let predicted = model.predict(x)
         let classes = description.classNames
         let probabilities = model.predictProbabilities(x)
-        var lines = [(["index", "prediction"] + (probabilities == nil ? [] : model.classes.map { "p_\(classes[$0])" })).joined(separator: ",")]
+        var lines = [UseJobs.predictionHeader(probabilities == nil ? [] : model.classes.map { classes[$0] })]
         for i in 0..<x.rows {
             var fields = [String(i), UseJobs.csvField(classes[predicted[i]])]
             if let p = probabilities { fields += (0..<p.cols).map { String(format: "%.6f", p[i, $0]) } }

@@ -99,6 +99,10 @@ public struct RunData {
                 throw RunError("'\(data.name)' is a sequence data set; `myelin train` learns classification and regression")
             }
             (classNames, featureNames, inputShape) = (data.classNames, data.featureNames, data.inputShape)
+            guard testX.shape[0] > 0 else {
+                let rows = trainX.shape[0]
+                throw RunError(op: "train", "--test-split \(settings.testSplit) holds out none of the \(rows) rows; raise it")
+            }
         case .csv(let path, let label, let wanted):
             let column: CSVReader.Column = Int(label).map { .index($0) } ?? .name(label)
             let table = try readTable(path, label: column, task: wanted, settings: settings)

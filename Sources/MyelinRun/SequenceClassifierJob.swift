@@ -171,7 +171,7 @@ public enum SequenceClassifierJob {
         }
         let data = TokenSequenceDataset(texts: messages, labels: messages.map { _ in 0 }, vocabulary: description.vocabulary,
                                         maxLength: description.maxLength)
-        var lines = [(["index", "prediction"] + description.classNames.map { "p_\($0)" }).joined(separator: ",")]
+        var lines = [UseJobs.predictionHeader(description.classNames)]
         for start in stride(from: 0, to: data.count, by: 256) {
             let rows = Array(start..<min(start + 256, data.count))
             let p = model.predict(data.batch(at: rows).inputs).softmax(axis: 1).doubles
@@ -179,7 +179,7 @@ public enum SequenceClassifierJob {
             for (r, row) in rows.enumerated() {
                 let probabilities = Array(p[r * k..<(r + 1) * k])
                 let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-                lines.append(([String(row), description.classNames[best]] + probabilities.map { String(format: "%.6f", $0) })
+                lines.append(([String(row), UseJobs.csvField(description.classNames[best])] + probabilities.map { String(format: "%.6f", $0) })
                     .joined(separator: ","))
             }
         }

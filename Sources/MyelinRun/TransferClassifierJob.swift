@@ -266,11 +266,11 @@ public enum TransferClassifierJob {
         let (d, model) = try restore(path, catalog: catalog, op: "predict")
         let (logits, truncated) = model.classify(messages)
         let p = logits.softmax(axis: 1).to(.float64).doubles, k = d.classNames.count
-        var lines = [(["index", "prediction"] + d.classNames.map { "p_\($0)" }).joined(separator: ",")]
+        var lines = [UseJobs.predictionHeader(d.classNames)]
         for row in messages.indices {
             let probabilities = Array(p[row * k..<(row + 1) * k])
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-            lines.append(([String(row), d.classNames[best]] + probabilities.map { String(format: "%.6f", $0) }).joined(separator: ","))
+            lines.append(([String(row), UseJobs.csvField(d.classNames[best])] + probabilities.map { String(format: "%.6f", $0) }).joined(separator: ","))
         }
         return (lines.joined(separator: "\n") + "\n", truncated)
     }

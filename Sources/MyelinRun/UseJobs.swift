@@ -51,7 +51,7 @@ public enum UseJobs {
         let classes = description.classNames ?? []
         switch description.task {
         case .classification:
-            lines.append((["index", "prediction"] + classes.map { "p_\($0)" }).joined(separator: ","))
+            lines.append(predictionHeader(classes))
             let predicted = values.scalars(as: Int64.self)
             let p = probabilities!.floats
             for i in 0..<predicted.count {
@@ -63,6 +63,11 @@ public enum UseJobs {
             for (i, v) in values.floats.enumerated() { lines.append("\(i),\(v)") }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `index,prediction` and a `p_<class>` column per class, quoted where a name needs it.
+    static func predictionHeader(_ classes: [String]) -> String {
+        (["index", "prediction"] + classes.map { csvField("p_" + $0) }).joined(separator: ",")
     }
 
     static func csvField(_ s: String) -> String {

@@ -33,4 +33,38 @@ struct ClusterJobTests {
         try "a,b\n1,x\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
         #expect(throws: ClusterError.self) { try ClusterJob.readCSV(dir + "/bad.csv") }
     }
+
+    static func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "no error" } catch { return "\(error)" }
+    }
+
+    /// Text labels score the clustering too; a folder holding another command's run is never
+    /// written into (a kNN run's results.json was replaced); too few rows and sequence sets are refused.
+    @Test func labelsFoldersAndRefusals() throws {
+        let dir = NSTemporaryDirectory() + "cluster-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "a,b,class\n0,0,cat\n0,1,cat\n5,5,dog\n5,6,dog\n9,0,1\n9,1,1.0\n".write(toFile: dir + "/p.csv", atomically: true, encoding: .utf8)
+        let (x, labels) = try ClusterJob.readCSV(dir + "/p.csv")
+        #expect(x.rows == 6 && labels == [0, 0, 1, 1, 2, 2])
+        #expect(try ClusterJob.run(x, labels: labels, k: 3, method: .kmeans, seed: 0, out: dir + "/c")["adjusted_rand_index"] == 1)
+        // Running again into its own folder replaces its files.
+        #expect(try ClusterJob.run(x, labels: labels, k: 2, method: .kmeans, seed: 0, out: dir + "/c")["adjusted_rand_index"] != nil)
+        #expect(try String(contentsOfFile: dir + "/c/results.json", encoding: .utf8).contains("\"k\" : 2"))
+
+        for (marker, name) in [("model.json", "net"), ("results.json", "classic"), ("checkpoint.safetensors", "lm")] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + name, withIntermediateDirectories: true)
+            try "{}".write(toFile: dir + "/\(name)/\(marker)", atomically: true, encoding: .utf8)
+            #expect(Self.message { _ = try ClusterJob.run(x, labels: nil, k: 3, method: .kmeans, seed: 0, out: dir + "/" + name) }
+                    == "[cluster] --out \(dir)/\(name) holds another run (\(marker)); choose another folder")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/" + name) == [marker])
+        }
+        #expect(Self.message { _ = try ClusterJob.run(x, labels: nil, k: 3, method: .kmeans, seed: 0, out: "") }
+                == "[cluster] --out must name a folder, got an empty path")
+        #expect(Self.message { _ = try ClusterJob.run(x, labels: nil, k: 3, method: .kmeans, seed: 0, out: dir + "/p.csv") }
+                == "[cluster] --out \(dir)/p.csv is a file")
+        let one = FeatureMatrix(rows: 1, cols: 2, values: [1, 2])
+        #expect(Self.message { _ = try ClusterJob.run(one, labels: nil, k: 2, method: .gmm, seed: 0, out: dir + "/one") }
+                == "[cluster] clustering needs at least 3 rows, got 1")
+    }
 }

@@ -147,6 +147,14 @@ import MyelinNN
         #expect(quiet.contains { $0.contains("now spans 5 epochs instead of 4") })
     }
 
+    /// Class names with a comma or a quote are quoted in predict's header as in its rows (a
+    /// reader of the CSV counted one column more in the header than in the rows).
+    @Test func predictionHeaderQuotesClassNames() {
+        #expect(UseJobs.predictionHeader(["a", "New York, NY", "San \"Fran\""])
+                == "index,prediction,p_a,\"p_New York, NY\",\"p_San \"\"Fran\"\"\"")
+        #expect(UseJobs.predictionHeader([]) == "index,prediction")
+    }
+
     @Test func badInputGivesOneLineErrors() throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
