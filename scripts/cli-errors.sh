@@ -224,6 +224,11 @@ done
 "$MYELIN" train "${S[@]}" --text-column review --model gru --out "$T/sc" > /dev/null 2>&1 \
     || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
 expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
+expect "evaluate: seq, other data"  "holds a sequence classifier, which is evaluated on its own test part" "$MYELIN" evaluate "$T/sc" --csv "$T/reviews.csv"
+expect "summary: seq, --graph"      "holds a sequence classifier: --graph" "$MYELIN" summary "$T/sc" --graph
+# The language model trained above ($T/lm).
+expect "evaluate: lm, other data"   "holds a language model, which is evaluated on its own test part" "$MYELIN" evaluate "$T/lm" --data iris
+expect "predict: lm"                "holds a language model; \`myelin generate" "$MYELIN" predict "$T/lm" --input "$T/lines.txt"
 
 # Transfer learning (train --encoder NAME): the options are checked before the encoder is loaded.
 E=(--encoder all-MiniLM-L6-v2 --epochs 1 --quiet)

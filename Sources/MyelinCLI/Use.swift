@@ -12,6 +12,14 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         runOrFail {
+            let kind = TransferClassifierJob.isTransferRun(folder) ? "transfer classifier"
+                : LanguageModelJob.isLanguageModelRun(folder) ? "language model"
+                : SequenceClassifierJob.isSequenceClassifierRun(folder) ? "sequence classifier" : nil
+            // These runs are evaluated on their own test part only: other data must not be ignored silently.
+            if let kind, try dataOptions.source(required: false, labelRequired: false, op: "evaluate") != nil {
+                throw RunError(op: "evaluate", "\(folder) holds a \(kind), which is evaluated on its own test part; "
+                               + "--data and --csv are for runs on tables and images")
+            }
             if TransferClassifierJob.isTransferRun(folder) {
                 print(try TransferClassifierJob.evaluate(folder, dataDir: dataOptions.dataDir, catalog: .registry(modelsDir: modelsDir)),
                       terminator: "")
@@ -63,6 +71,8 @@ struct Predict: ParsableCommand {
                         messages += String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
                     }
                     text = try SequenceClassifierJob.predict(folder, messages: messages)
+                } else if LanguageModelJob.isLanguageModelRun(folder) {
+                    throw RunError(op: "predict", "\(folder) holds a language model; `myelin generate \(folder)` writes text with it")
                 } else {
                     guard let input else { throw RunError(op: "predict", "give --input FILE (--text is for sequence classifiers)") }
                     text = try UseJobs.predict(folder, input: input)

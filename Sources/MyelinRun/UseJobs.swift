@@ -173,9 +173,12 @@ public enum UseJobs {
 
     /// What `myelin summary` prints: data, model table, settings, final results.
     public static func summary(_ path: String, graph: Bool = false, graphFile: String? = nil) throws -> String {
-        if LanguageModelJob.isLanguageModelRun(path) && !graph && graphFile == nil { return try LanguageModelJob.summary(path) }
-        if SequenceClassifierJob.isSequenceClassifierRun(path) && !graph && graphFile == nil {
-            return try SequenceClassifierJob.summary(path)
+        for (isKind, kind) in [(LanguageModelJob.isLanguageModelRun, "language model"),
+                               (SequenceClassifierJob.isSequenceClassifierRun, "sequence classifier")] where isKind(path) {
+            guard !graph && graphFile == nil else {
+                throw RunError(op: "summary", "\(path) holds a \(kind): --graph captures the networks of model.json (tables and images)")
+            }
+            return try kind == "language model" ? LanguageModelJob.summary(path) : SequenceClassifierJob.summary(path)
         }
         if TransferClassifierJob.isTransferRun(path) {
             guard !graph && graphFile == nil else { throw RunError(op: "summary", "\(path) holds a transfer classifier: --graph is not supported for it") }
