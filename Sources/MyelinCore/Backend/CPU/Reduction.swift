@@ -40,7 +40,12 @@ extension Tensor {
         let dst = out.basePointer(T.self)
         dst.update(repeating: op.identity(T.self), count: outCount)
         let n = count
-        if rank == 2, isContiguous, n > 0, n < Threading.elementwiseGrain, axes == [0] || axes == [1] {
+        // Float sums with many terms per output are added in blocks, pairwise (see `reduceRun` and
+        // `cascadeBlocks`), so their error grows with the log of the count (as NumPy's and
+        // PyTorch's), not with the count: a million float32 0.1s summed to 99910 in one running total.
+        let cascades = Op.self == ReduceOps.Sum.self && (T.self == Float.self || T.self == Double.self)
+            && n / Swift.max(outCount, 1) > 2 * Tensor.pairwiseBlock
+        if rank == 2, isContiguous, n > 0, n < Threading.elementwiseGrain, axes == [1] || (axes == [0] && !cascades) {
             // A small matrix by rows or columns (a loss's per-row sums, a bias's gradient): the loops
             // below in the same order, without building a strided loop (most of the time at this size).
             let src = basePointer(T.self), rows = shape[0], cols = shape[1]
@@ -73,6 +78,22 @@ extension Tensor {
             if let inner = reducedInner, inner > 0 {
                 Threading.parallelChunks(outCount, grain: Swift.max(1, grain / inner)) { lo, hi in
                     Tensor.reduceRuns(op, loop, src, dst, lo * inner, hi * inner)
+                }
+            } else if cascades {
+                // Outer axes reduced (a mean over a batch): flat blocks of the loop, each into a
+                // partial output, added as a binary counter adds (pairwise), a run of blocks per thread.
+                let block = outCount * Tensor.pairwiseBlock
+                let blocks = (n + block - 1) / block
+                let chunks = Threading.count > 1 && n >= 2 * grain ? Swift.min(Threading.count, blocks) : 1
+                var partials = [[T]](repeating: [], count: chunks)
+                partials.withUnsafeMutableBufferPointer { parts in
+                    ThreadPool.shared.run(chunks: chunks, threads: Threading.count) { c in
+                        parts[c] = Tensor.cascadeBlocks(op, loop, src, outCount: outCount, block: block, n: n,
+                                                        blocks: (blocks * c / chunks)..<(blocks * (c + 1) / chunks))
+                    }
+                }
+                for part in partials {
+                    for i in 0..<outCount { dst[i] = op(dst[i], part[i]) }
                 }
             } else if Threading.count > 1 && n >= 2 * grain && outCount * 16 <= n {
                 let chunks = Swift.min(Threading.count, n / grain)
@@ -113,10 +134,64 @@ extension Tensor {
         }
     }
 
-    /// Reduces `m` elements `stride` apart; eight independent accumulators let the compiler
-    /// vectorise unit-stride runs and keep float sums accurate (a partial pairwise sum).
+    /// Terms per block of a pairwise reduction: NumPy's block size.
+    static let pairwiseBlock = 128
+
+    /// The blocks `blocks` of `block` flat loop elements (the last may be short), each reduced
+    /// into a partial output of `outCount`, combined as a binary counter: level k holds 2^k blocks
+    /// and two of a level merge into the next, so every output is a pairwise tree of its blocks.
+    static func cascadeBlocks<T: NumericElement, Op: ReduceOp>(
+        _ op: Op, _ loop: StridedLoop, _ src: UnsafeMutablePointer<T>, outCount: Int, block: Int, n: Int, blocks: Range<Int>
+    ) -> [T] {
+        let id = op.identity(T.self)
+        var levels = [T](repeating: id, count: 64 * outCount)
+        var current = [T](repeating: id, count: outCount)
+        var occupied: UInt64 = 0
+        levels.withUnsafeMutableBufferPointer { levelBuffer in
+            current.withUnsafeMutableBufferPointer { currentBuffer in
+                let level = levelBuffer.baseAddress!, cur = currentBuffer.baseAddress!
+                for b in blocks {
+                    cur.update(repeating: id, count: outCount)
+                    reduceRuns(op, loop, src, cur, b * block, Swift.min((b + 1) * block, n))
+                    var k = 0
+                    while occupied & (1 << k) != 0 {
+                        let l = level + k * outCount
+                        for i in 0..<outCount { cur[i] = op(l[i], cur[i]) }
+                        occupied &= ~(1 << k)
+                        k += 1
+                    }
+                    (level + k * outCount).update(from: cur, count: outCount)
+                    occupied |= 1 << k
+                }
+                // What is left: the occupied levels, smallest first.
+                cur.update(repeating: id, count: outCount)
+                for k in 0..<64 where occupied & (1 << k) != 0 {
+                    let l = level + k * outCount
+                    for i in 0..<outCount { cur[i] = op(l[i], cur[i]) }
+                }
+            }
+        }
+        return current
+    }
+
+    /// Reduces `m` elements `stride` apart, pairwise above `pairwiseBlock` elements (NumPy's
+    /// pairwise sum: a float sum's error grows with log m, not m); within a block, eight
+    /// independent accumulators let the compiler vectorise unit-stride runs.
     @inline(__always)
     static func reduceRun<T: NumericElement, Op: ReduceOp>(_ op: Op, _ p: UnsafeMutablePointer<T>, _ m: Int, _ stride: Int) -> T {
+        m <= pairwiseBlock ? reduceBlock(op, p, m, stride) : reducePairwise(op, p, m, stride)
+    }
+
+    /// `reduceRun` of more than a block: halves (the first a multiple of 8 long) reduced apart.
+    static func reducePairwise<T: NumericElement, Op: ReduceOp>(_ op: Op, _ p: UnsafeMutablePointer<T>, _ m: Int, _ stride: Int) -> T {
+        if m <= pairwiseBlock { return reduceBlock(op, p, m, stride) }
+        let half = (m / 2) & ~7
+        return op(reducePairwise(op, p, half, stride), reducePairwise(op, p + half &* stride, m - half, stride))
+    }
+
+    /// At most a block of `m` elements `stride` apart, in eight accumulators when unit-stride.
+    @inline(__always)
+    static func reduceBlock<T: NumericElement, Op: ReduceOp>(_ op: Op, _ p: UnsafeMutablePointer<T>, _ m: Int, _ stride: Int) -> T {
         let id = op.identity(T.self)
         if stride == 1 && m >= 16 {
             var a0 = id, a1 = id, a2 = id, a3 = id, a4 = id, a5 = id, a6 = id, a7 = id
