@@ -118,7 +118,14 @@ extension Tensor {
     public func norm(p: Double = 2, axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let x = dtype.isFloatingPoint ? self : to(.float32)
         switch p {
-        case 2: return (x * x).sum(axes: axes, keepDims: keepDims).sqrt()
+        case 2:
+            let s = (x * x).sum(axes: axes, keepDims: keepDims)
+            guard Tensor.records(s) else { return s.sqrt() }
+            // sqrt's gradient at 0 is infinite and x * x's is 0: NaN. PyTorch's is 0 there (an
+            // all-zero row, zero-initialised biases); sqrt sees 1 where the sum is 0, so neither
+            // branch of the where is infinite. NaN sums are not 0, so NaN still propagates.
+            let nonzero = s.ne(0)
+            return Tensor.where(nonzero, Tensor.where(nonzero, s, 1).sqrt(), 0)
         case 1: return x.abs().sum(axes: axes, keepDims: keepDims)
         case .infinity: return x.abs().max(axes: axes, keepDims: keepDims)
         case -.infinity: return x.abs().min(axes: axes, keepDims: keepDims)

@@ -73,7 +73,9 @@ extension Tensor {
     /// ```
     ///
     /// Assigning through a subscript writes into this tensor (broadcasting the new value):
-    /// `x[0] = Tensor.zeros([4])`.
+    /// `x[0] = Tensor.zeros([4])`. When the value or the tensor carries gradients, the tensor
+    /// becomes a new recorded value with the slice replaced (views of the old one do not see the
+    /// write), so gradients reach both; a leaf that requires gradients cannot be written.
     public subscript(_ items: TensorIndex...) -> Tensor {
         get { view(items.map(\.indexItem)) }
         set { assign(newValue, at: items.map(\.indexItem)) }
@@ -166,9 +168,11 @@ extension Tensor {
     }
 
     mutating func assign(_ value: Tensor, at items: [TensorIndexItem]) {
-        checkInPlaceWrite("index")
-        if Recording.tracing {
-            // A write into a traced value becomes a new value (a copy with the slice replaced).
+        if GradMode.enabled && requiresGrad && isLeaf { checkInPlaceWrite("index") }
+        if Tensor.records(self, value) {
+            // A write into a traced value, or one that carries gradients (the value's or this
+            // tensor's), becomes a new value, a copy with the slice replaced, recorded so that the
+            // gradients reach both, as PyTorch's CopySlices does; an eager write dropped the value's.
             self = Tensor.apply(Indexing.Put(items: items), [self, value])
             return
         }

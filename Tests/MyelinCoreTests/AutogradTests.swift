@@ -262,6 +262,59 @@ import MyelinTestSupport
 
     // MARK: Errors say what went wrong
 
+    /// A value with gradients written through a subscript keeps them (PyTorch's CopySlices): the
+    /// write used to go into the storage unrecorded, and `w`'s share of the gradient was lost.
+    /// PyTorch 2.15: out.requires_grad True, w.grad [2, 7].
+    @Test func subscriptWritesRecordTheirGradients() {
+        let w = Tensor([1.0, 2.0], dtype: .float64).requiringGrad()
+        var out = Tensor.zeros([3], dtype: .float64)
+        out[0] = (w * w).sum()
+        out[2] = w[1] * 3
+        #expect(out.requiresGrad && out.doubles == [5, 0, 6])
+        out.sum().backward()
+        #expect(w.grad?.doubles == [2, 7])
+        // Written into a tensor that carries gradients itself: both get theirs; the overwritten
+        // elements pass none back.
+        let a = Tensor([1.0, 2.0, 3.0], dtype: .float64).requiringGrad(), b = Tensor([10.0], dtype: .float64).requiringGrad()
+        var y = a * 2
+        y[1...] = b
+        #expect(y.doubles == [2, 10, 10])
+        (y * Tensor([1.0, 2.0, 3.0], dtype: .float64)).sum().backward()
+        #expect(a.grad?.doubles == [2, 0, 0] && b.grad?.doubles == [5])
+        // Nothing recording: still a write into the storage, seen through views.
+        var plain = Tensor.zeros([2, 2])
+        let row = plain[0]
+        withoutGrad { plain[0] = Tensor([1.0, 2.0]) }
+        plain[1, 1] = Tensor(scalar: 7.0)
+        #expect(plain.floats == [1, 2, 0, 7] && row.floats == [0, 0])
+    }
+
+    /// The 2-norm's gradient is 0 where the norm is 0, as PyTorch's (it was NaN: sqrt's infinite
+    /// slope times x * x's zero). PyTorch 2.15: [0, 0] for zeros; [[0, 0], [0.6, 0.8]] by rows.
+    @Test func normGradientAtZeroIsZero() {
+        let zero = Tensor([0.0, 0.0], dtype: .float64).requiringGrad()
+        let n = zero.norm()
+        #expect(n.doubles == [0])
+        n.backward()
+        #expect(zero.grad?.doubles == [0, 0])
+        let rows = Tensor([[0.0, 0.0], [3.0, 4.0]], dtype: .float64).requiringGrad()
+        let byRow = rows.norm(axes: [1])
+        #expect(byRow.doubles == [0, 5])
+        byRow.sum().backward()
+        let rowGrad = rows.grad!.doubles
+        #expect(rowGrad[0] == 0 && rowGrad[1] == 0 && abs(rowGrad[2] - 0.6) < 1e-15 && abs(rowGrad[3] - 0.8) < 1e-15)
+        // NaN still propagates, in the value and the gradient.
+        let bad = Tensor([Double.nan, 1.0], dtype: .float64).requiringGrad()
+        let b = bad.norm()
+        #expect(b.item().isNaN)
+        b.backward()
+        let badGrad = bad.grad!.doubles
+        #expect(badGrad.allSatisfy { $0.isNaN })
+        // The same bits as without recording.
+        let x = Tensor.normal([5, 7], generator: RandomGenerator(seed: 2))
+        #expect(x.requiringGrad().norm(axes: [0]).floats == x.norm(axes: [0]).floats)
+    }
+
     @Test func misuseTrapsWithMessages() async {
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor([1.0]).sum().backward()
