@@ -351,6 +351,9 @@ done
 if [ -e /tmp/myelin-pwned ]; then echo "FAIL a malicious checkpoint ran a command"; failures=$((failures + 1)); fi
 "$MYELIN" convert "$P/dtypes.pt" "$T/dtypes.safetensors" > /dev/null 2>&1 && [ -s "$T/dtypes.safetensors" ] \
     || { echo "FAIL converting a real PyTorch checkpoint"; failures=$((failures + 1)); }
+expect "convert: output exists"      "[convert] $T/dtypes.safetensors exists; pass --overwrite" "$MYELIN" convert "$P/dtypes.pt" "$T/dtypes.safetensors"
+"$MYELIN" convert "$P/dtypes.pt" "$T/dtypes.safetensors" --overwrite > /dev/null 2>&1 \
+    || { echo "FAIL convert --overwrite"; failures=$((failures + 1)); }
 
 # bench: a bad workload name, and --subprocess giving each workload its own process and peak memory.
 expect "bench: unknown workload"     "[bench] unknown workload 'gemm_f32_2x3'" "$MYELIN" bench --workloads gemm_f32_2x3

@@ -15,11 +15,16 @@ struct Convert: ParsableCommand {
 
     @Argument(help: "The checkpoint to read (.pt or .pth).") var input: String
     @Argument(help: "The .safetensors file to write.") var output: String
+    @Flag(help: "Replace the output file when it exists.") var overwrite = false
 
     func run() throws {
         runOrFail {
             guard output.hasSuffix(".safetensors") else {
                 throw RunError(op: "convert", "the output \(output) must end in .safetensors")
+            }
+            // As train and word2vec do: an existing file is replaced only when asked.
+            guard overwrite || !FileManager.default.fileExists(atPath: output) else {
+                throw RunError(op: "convert", "\(output) exists; pass --overwrite to replace it")
             }
             let tensors = try PyTorchCheckpoint.load(input)
             guard !tensors.isEmpty else { throw RunError(op: "convert", "\(input) holds no tensors; nothing written") }

@@ -103,6 +103,11 @@ public enum SequenceClassifierJob {
         try RunTransaction.checkTarget(RunFolder(out), overwrite: request.overwrite)
         let parts = try load(source, dataDir: request.dataDir, settings: request.settings, vocabulary: nil,
                              maxLength: request.sequenceLength, op: "train")
+        guard parts.test.count > 0 else {
+            let total = parts.train.count + (parts.validation?.count ?? 0)
+            throw RunError(op: "train", "--test-split \(request.settings.testSplit) holds out none of the \(total) messages; "
+                           + "raise it or give more messages")
+        }
         let description = SequenceClassifierDescription(source: source, vocabulary: parts.vocabulary, classNames: parts.classNames,
                                                         cell: request.cell, hidden: request.hidden, layers: request.layers,
                                                         embedding: request.embedding, maxLength: request.sequenceLength,

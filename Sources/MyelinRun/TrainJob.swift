@@ -68,7 +68,8 @@ public struct TrainRequest {
             throw RunError(op: "train", "--activation: \(error.reason)")
         }
         guard layers != nil || ["mlp", "cnn", "linear"].contains(model) else {
-            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers), or a classic model: \(ClassicKind.list)")
+            throw RunError(op: "train", "unknown --model '\(model)'; expected mlp, cnn or linear (or give --layers), or a classic model: "
+                           + "\(ClassicKind.list); for texts (sms-spam, --text-column) lstm or gru, for --text lstm, gru or rnn")
         }
         guard maxParameters >= 1 else { throw RunError(op: "train", "--max-parameters must be positive, got \(maxParameters)") }
         if let out { try RunFolder(out).checkCreatable() }
@@ -98,6 +99,16 @@ public enum TrainJob {
             let size = layout.shape.map(String.init).joined(separator: "x")
             data.notes.append("\(request.source.label): the \(layout.pixels) pixel values read as \(size) images "
                               + "(divided by \(Int(layout.maxValue)), in [0, 1]) for the convolutions")
+        }
+        if data.task == .classification {
+            // One class leaves nothing to learn: the loss is 0 from the start (the classic models refuse it too).
+            let classes = Set(data.train.targets.ints).count
+            guard classes >= 2 else {
+                throw RunError(op: "train", "the training rows hold \(classes) class; at least 2 are needed")
+            }
+        } else {
+            data.notes.append("regression: the loss and mae of each epoch are on the standardised target; "
+                              + "the test figures are in the target's own units")
         }
         let plan = TrainPlan(trainCount: data.train.count, images: data.inputShape.count == 3, given: request.given)
         request.settings = plan.apply(to: request.settings)
