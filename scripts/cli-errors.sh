@@ -224,6 +224,13 @@ done
 "$MYELIN" train "${S[@]}" --text-column review --model gru --out "$T/sc" > /dev/null 2>&1 \
     || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
 expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
+printf 'review,sentiment\n"good",pos\n"bad",neg\n' > "$T/two-reviews.csv"
+expect "text column: no test rows"  "holds out none of the 2 messages" "$MYELIN" train --csv "$T/two-reviews.csv" --label sentiment --text-column review --model gru --hidden 4 --embedding 4 --epochs 1 --quiet --out "$T/s4"
+printf 'x,y,label\n1,2,a\n2,3,a\n3,4,a\n4,5,a\n5,6,a\n6,7,a\n7,8,a\n8,9,a\n9,1,a\n1,1,a\n2,2,a\n' > "$T/one-class.csv"
+expect "one class"                  "[train] the training rows hold 1 class; at least 2 are needed" "$MYELIN" train --csv "$T/one-class.csv" --label label --epochs 1 --out "$T/s5"
+for l in s4 s5; do
+    if [ -e "$T/$l" ]; then echo "FAIL a refused train left $T/$l behind"; failures=$((failures + 1)); fi
+done
 expect "evaluate: seq, other data"  "holds a sequence classifier, which is evaluated on its own test part" "$MYELIN" evaluate "$T/sc" --csv "$T/reviews.csv"
 expect "summary: seq, --graph"      "holds a sequence classifier: --graph" "$MYELIN" summary "$T/sc" --graph
 # The language model trained above ($T/lm).
