@@ -165,8 +165,8 @@ public struct DecisionTreeClassifier: ProbabilisticClassifier {
     /// An unfitted tree.
     public init(criterion: SplitCriterion = .gini, maxDepth: Int? = nil, minSamplesSplit: Int = 2, minSamplesLeaf: Int = 1,
                 maxFeatures: Int? = nil, seed: UInt64 = 0) {
-        precondition(criterion != .squaredError, "[DecisionTree] squaredError is for DecisionTreeRegressor")
-        precondition(minSamplesSplit >= 2 && minSamplesLeaf >= 1, "[DecisionTree] minSamplesSplit must be at least 2 and minSamplesLeaf 1")
+        require(criterion != .squaredError, "[DecisionTree] squaredError is for DecisionTreeRegressor")
+        require(minSamplesSplit >= 2 && minSamplesLeaf >= 1, "[DecisionTree] minSamplesSplit must be at least 2 and minSamplesLeaf 1")
         (self.criterion, self.maxDepth, self.minSamplesSplit, self.minSamplesLeaf, self.maxFeatures, self.seed) =
             (criterion, maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed)
     }
@@ -181,7 +181,7 @@ public struct DecisionTreeClassifier: ProbabilisticClassifier {
 
     /// Fits on `rows` of `x` (repeats allowed: a bootstrap sample) with labels already coded 0..<classCount.
     mutating func fitCoded(_ x: FeatureMatrix, _ coded: [Int], rows: [Int], classCount: Int, classes: [Int]? = nil) {
-        precondition(x.rows == coded.count, "[DecisionTree] \(x.rows) rows but \(coded.count) labels")
+        require(x.rows == coded.count, "[DecisionTree] \(x.rows) rows but \(coded.count) labels")
         if let classes { index = ClassIndex(classes) }
         var b = TreeBuilder(x: x.asFloat32Values(), y: coded.map(Double.init), classes: classCount, criterion: criterion, maxDepth: maxDepth,
                             minSamplesSplit: minSamplesSplit, minSamplesLeaf: minSamplesLeaf,
@@ -226,13 +226,13 @@ public struct DecisionTreeRegressor: Regressor {
 
     /// An unfitted tree.
     public init(maxDepth: Int? = nil, minSamplesSplit: Int = 2, minSamplesLeaf: Int = 1, maxFeatures: Int? = nil, seed: UInt64 = 0) {
-        precondition(minSamplesSplit >= 2 && minSamplesLeaf >= 1, "[DecisionTree] minSamplesSplit must be at least 2 and minSamplesLeaf 1")
+        require(minSamplesSplit >= 2 && minSamplesLeaf >= 1, "[DecisionTree] minSamplesSplit must be at least 2 and minSamplesLeaf 1")
         (self.maxDepth, self.minSamplesSplit, self.minSamplesLeaf, self.maxFeatures, self.seed) = (maxDepth, minSamplesSplit, minSamplesLeaf, maxFeatures, seed)
     }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Double]) {
         x.requireNoNaN("DecisionTreeRegressor.fit")
-        precondition(x.rows == y.count, "[DecisionTree] \(x.rows) rows but \(y.count) targets")
+        require(x.rows == y.count, "[DecisionTree] \(x.rows) rows but \(y.count) targets")
         var b = TreeBuilder(x: x.asFloat32Values(), y: y, classes: 0, criterion: .squaredError, maxDepth: maxDepth, minSamplesSplit: minSamplesSplit,
                             minSamplesLeaf: minSamplesLeaf, maxFeatures: maxFeatures ?? x.cols, draws: Draws(seed: seed))
         var r = Array(0..<x.rows)
@@ -270,7 +270,7 @@ public struct RandomForestClassifier: ProbabilisticClassifier {
     /// An unfitted forest of `trees` trees.
     public init(trees: Int = 100, criterion: SplitCriterion = .gini, maxDepth: Int? = nil, minSamplesLeaf: Int = 1,
                 maxFeatures: Int? = nil, bootstrap: Bool = true, seed: UInt64 = 0) {
-        precondition(trees >= 1, "[RandomForest] needs at least one tree, got \(trees)")
+        require(trees >= 1, "[RandomForest] needs at least one tree, got \(trees)")
         (self.trees, self.criterion, self.maxDepth, self.minSamplesLeaf, self.maxFeatures, self.bootstrap, self.seed) =
             (trees, criterion, maxDepth, minSamplesLeaf, maxFeatures, bootstrap, seed)
     }
@@ -279,7 +279,7 @@ public struct RandomForestClassifier: ProbabilisticClassifier {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("RandomForestClassifier.fit")
-        precondition(x.rows == y.count, "[RandomForest] \(x.rows) rows but \(y.count) labels")
+        require(x.rows == y.count, "[RandomForest] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         let coded = index.encode(y), k = index.classes.count
         let features = maxFeatures ?? Swift.max(1, Int(Double(x.cols).squareRoot()))

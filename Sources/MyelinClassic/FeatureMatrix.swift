@@ -17,7 +17,7 @@ public struct FeatureMatrix: Codable, Sendable, Equatable {
 
     /// A matrix from its values in row-major order.
     public init(rows: Int, cols: Int, values: [Double]) {
-        precondition(rows >= 0 && cols >= 0 && values.count == rows * cols,
+        require(rows >= 0 && cols >= 0 && values.count == rows * cols,
                      "[FeatureMatrix] \(values.count) values do not fill \(rows) x \(cols)")
         (self.rows, self.cols, self.values) = (rows, cols, values)
     }
@@ -28,13 +28,13 @@ public struct FeatureMatrix: Codable, Sendable, Equatable {
     /// A matrix from nested rows of equal length.
     public init(_ rowList: [[Double]]) {
         let c = rowList.first?.count ?? 0
-        precondition(rowList.allSatisfy { $0.count == c }, "[FeatureMatrix] rows have different lengths")
+        require(rowList.allSatisfy { $0.count == c }, "[FeatureMatrix] rows have different lengths")
         self.init(rows: rowList.count, cols: c, values: rowList.flatMap { $0 })
     }
 
     /// A matrix from a rank-2 tensor of any numeric dtype (converted to float64).
     public init(_ tensor: Tensor) {
-        precondition(tensor.rank == 2, "[FeatureMatrix] expected a rank-2 tensor [samples, features], got shape \(tensor.shape)")
+        require(tensor.rank == 2, "[FeatureMatrix] expected a rank-2 tensor [samples, features], got shape \(tensor.shape)")
         self.init(rows: tensor.shape[0], cols: tensor.shape[1], values: tensor.doubles)
     }
 
@@ -90,7 +90,7 @@ public struct FeatureMatrix: Codable, Sendable, Equatable {
 enum Products {
     /// `a · bᵀ`, a.rows x b.rows, row-major.
     static func abT(_ a: FeatureMatrix, _ b: FeatureMatrix) -> [Double] {
-        precondition(a.cols == b.cols, "[distances] \(a.cols) features against \(b.cols)")
+        require(a.cols == b.cols, "[distances] \(a.cols) features against \(b.cols)")
         if a.rows == 0 || b.rows == 0 { return [] }
         return a.tensor.matmul(b.tensor.T).scalars(as: Double.self)
     }

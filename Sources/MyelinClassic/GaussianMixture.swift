@@ -64,17 +64,17 @@ public struct GaussianMixture: Clusterer {
     /// A mixture of `components` Gaussians.
     public init(components: Int, covariance: CovarianceType = .full, regCovar: Double = 1e-6, tol: Double = 1e-3,
                 maxIter: Int = 100, seed: UInt64 = 0, start: Start? = nil) {
-        precondition(components >= 1 && maxIter >= 1, "[GaussianMixture] components and maxIter must be positive")
+        require(components >= 1 && maxIter >= 1, "[GaussianMixture] components and maxIter must be positive")
         (self.components, self.covariance, self.regCovar, self.tol, self.maxIter, self.seed, self.start) =
             (components, covariance, regCovar, tol, maxIter, seed, start)
     }
 
     public mutating func fit(_ x: FeatureMatrix) {
         x.requireNoNaN("GaussianMixture.fit")
-        precondition(components <= x.rows, "[GaussianMixture] \(components) components exceed the \(x.rows) rows")
+        require(components <= x.rows, "[GaussianMixture] \(components) components exceed the \(x.rows) rows")
         let d = x.cols
         if let s = start {
-            precondition(s.weights.count == components && s.means.rows == components && s.means.cols == d && s.precisions.count == components,
+            require(s.weights.count == components && s.means.rows == components && s.means.cols == d && s.precisions.count == components,
                          "[GaussianMixture] the start does not have \(components) components of \(d) features")
             weights = s.weights
             means = s.means
@@ -113,8 +113,8 @@ public struct GaussianMixture: Clusterer {
 
     /// log of weight × density of every row under every component, [rows, components].
     func weightedLogDensities(_ x: FeatureMatrix) -> FeatureMatrix {
-        precondition(!weights.isEmpty, "[GaussianMixture] used before fit")
-        precondition(x.cols == means.cols, "[GaussianMixture] rows have \(x.cols) features, fitted \(means.cols)")
+        require(!weights.isEmpty, "[GaussianMixture] used before fit")
+        require(x.cols == means.cols, "[GaussianMixture] rows have \(x.cols) features, fitted \(means.cols)")
         let d = x.cols
         var out = FeatureMatrix(zerosRows: x.rows, cols: components)
         for c in 0..<components {
@@ -241,7 +241,7 @@ enum Cholesky {
         for j in 0..<n {
             var s = a[j, j]
             for t in 0..<j { s -= l[j, t] * l[j, t] }
-            precondition(s > 0, "[GaussianMixture] a covariance is not positive definite; raise regCovar")
+            require(s > 0, "[GaussianMixture] a covariance is not positive definite; raise regCovar")
             l[j, j] = s.squareRoot()
             for i in (j + 1)..<max(n, j + 1) {
                 var v = a[i, j]

@@ -35,7 +35,7 @@ public struct KMeans: Clusterer {
 
     /// A model that draws its starting centres with k-means++.
     public init(k: Int, nInit: Int = 1, maxIter: Int = 300, tol: Double = 1e-4, seed: UInt64 = 0) {
-        precondition(k >= 1 && nInit >= 1 && maxIter >= 1, "[KMeans] k, nInit and maxIter must be positive, got \(k), \(nInit), \(maxIter)")
+        require(k >= 1 && nInit >= 1 && maxIter >= 1, "[KMeans] k, nInit and maxIter must be positive, got \(k), \(nInit), \(maxIter)")
         (self.k, self.nInit, self.maxIter, self.tol, self.seed) = (k, nInit, maxIter, tol, seed)
     }
 
@@ -47,9 +47,9 @@ public struct KMeans: Clusterer {
 
     public mutating func fit(_ x: FeatureMatrix) {
         x.requireNoNaN("KMeans.fit")
-        precondition(k <= x.rows, "[KMeans] k = \(k) exceeds the \(x.rows) rows")
+        require(k <= x.rows, "[KMeans] k = \(k) exceeds the \(x.rows) rows")
         if let c = initialCenters {
-            precondition(c.cols == x.cols, "[KMeans] initial centres have \(c.cols) features, the data \(x.cols)")
+            require(c.cols == x.cols, "[KMeans] initial centres have \(c.cols) features, the data \(x.cols)")
         }
         // Centre the data as scikit-learn does (smaller rounding in ‖x‖² − 2x·c + ‖c‖²).
         let means = x.columnMeans()
@@ -79,8 +79,8 @@ public struct KMeans: Clusterer {
     /// The closest centre of every row.
     public func predict(_ x: FeatureMatrix) -> [Int] {
         x.requireNoNaN("KMeans.predict")
-        precondition(centers.rows > 0, "[KMeans] predict before fit")
-        precondition(x.cols == centers.cols, "[KMeans] rows have \(x.cols) features, the centres \(centers.cols)")
+        require(centers.rows > 0, "[KMeans] predict before fit")
+        require(x.cols == centers.cols, "[KMeans] rows have \(x.cols) features, the centres \(centers.cols)")
         return KMeans.assign(LloydData(x), centers).labels
     }
 

@@ -10,14 +10,14 @@ import MyelinCore
 public enum Metrics {
     /// Fraction of equal entries.
     public static func accuracy(_ truth: [Int], _ predicted: [Int]) -> Double {
-        precondition(truth.count == predicted.count, "[accuracy] \(truth.count) labels against \(predicted.count) predictions")
+        require(truth.count == predicted.count, "[accuracy] \(truth.count) labels against \(predicted.count) predictions")
         guard !truth.isEmpty else { return 0 }
         return Double(zip(truth, predicted).filter { $0 == $1 }.count) / Double(truth.count)
     }
 
     /// Coefficient of determination R² (1 − residual / total sum of squares).
     public static func r2(_ truth: [Double], _ predicted: [Double]) -> Double {
-        precondition(truth.count == predicted.count, "[r2] \(truth.count) targets against \(predicted.count) predictions")
+        require(truth.count == predicted.count, "[r2] \(truth.count) targets against \(predicted.count) predictions")
         let mean = truth.reduce(0, +) / Double(Swift.max(truth.count, 1))
         var res = 0.0, tot = 0.0
         for (t, p) in zip(truth, predicted) { res += (t - p) * (t - p); tot += (t - mean) * (t - mean) }
@@ -27,7 +27,7 @@ public enum Metrics {
     /// Adjusted Rand index of two labelings (1 for the same partition, about 0 for random ones),
     /// from the pair confusion matrix as scikit-learn computes it.
     public static func adjustedRandIndex(_ a: [Int], _ b: [Int]) -> Double {
-        precondition(a.count == b.count, "[adjustedRandIndex] \(a.count) labels against \(b.count)")
+        require(a.count == b.count, "[adjustedRandIndex] \(a.count) labels against \(b.count)")
         let ca = ClassIndex(a), cb = ClassIndex(b)
         let ia = ca.encode(a), ib = cb.encode(b)
         let ka = ca.classes.count, kb = cb.classes.count
@@ -53,9 +53,9 @@ public enum Metrics {
 
     /// The silhouette coefficient of every sample (see `silhouetteScore`).
     public static func silhouetteSamples(_ x: FeatureMatrix, _ labels: [Int]) -> [Double] {
-        precondition(labels.count == x.rows, "[silhouetteScore] \(labels.count) labels for \(x.rows) rows")
+        require(labels.count == x.rows, "[silhouetteScore] \(labels.count) labels for \(x.rows) rows")
         let index = ClassIndex(labels), coded = index.encode(labels), k = index.classes.count
-        precondition(k >= 2 && k <= x.rows - 1, "[silhouetteScore] needs 2 to \(x.rows - 1) clusters, got \(k)")
+        require(k >= 2 && k <= x.rows - 1, "[silhouetteScore] needs 2 to \(x.rows - 1) clusters, got \(k)")
         var sizes = [Double](repeating: 0, count: k)
         for c in coded { sizes[c] += 1 }
         var out = [Double](repeating: 0, count: x.rows)

@@ -65,8 +65,8 @@ public struct MultinomialNB: NaiveBayesModel {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("MultinomialNB.fit")
-        precondition(x.rows == y.count, "[MultinomialNB] \(x.rows) rows but \(y.count) labels")
-        precondition(!x.values.contains { $0 < 0 }, "[MultinomialNB] counts must not be negative")
+        require(x.rows == y.count, "[MultinomialNB] \(x.rows) rows but \(y.count) labels")
+        require(!x.values.contains { $0 < 0 }, "[MultinomialNB] counts must not be negative")
         index = ClassIndex(y)
         let (sums, counts) = classSums(x, index.encode(y), classes: index.classes.count)
         var flp = sums
@@ -109,7 +109,7 @@ public struct BernoulliNB: NaiveBayesModel {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("BernoulliNB.fit")
-        precondition(x.rows == y.count, "[BernoulliNB] \(x.rows) rows but \(y.count) labels")
+        require(x.rows == y.count, "[BernoulliNB] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         let (sums, counts) = classSums(binarized(x), index.encode(y), classes: index.classes.count)
         var flp = sums
@@ -155,7 +155,7 @@ public struct GaussianNB: NaiveBayesModel {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("GaussianNB.fit")
-        precondition(x.rows == y.count, "[GaussianNB] \(x.rows) rows but \(y.count) labels")
+        require(x.rows == y.count, "[GaussianNB] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
         let coded = index.encode(y), k = index.classes.count
         let epsilon = varSmoothing * (x.columnVariances().max() ?? 0)
@@ -204,8 +204,8 @@ public struct CategoricalNB: NaiveBayesModel {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("CategoricalNB.fit")
-        precondition(x.rows == y.count, "[CategoricalNB] \(x.rows) rows but \(y.count) labels")
-        precondition(x.values.allSatisfy { $0 >= 0 && $0 == $0.rounded() }, "[CategoricalNB] categories must be whole numbers from 0")
+        require(x.rows == y.count, "[CategoricalNB] \(x.rows) rows but \(y.count) labels")
+        require(x.values.allSatisfy { $0 >= 0 && $0 == $0.rounded() }, "[CategoricalNB] categories must be whole numbers from 0")
         index = ClassIndex(y)
         let coded = index.encode(y), k = index.classes.count
         var counts = [Double](repeating: 0, count: k)
@@ -230,7 +230,7 @@ public struct CategoricalNB: NaiveBayesModel {
                 var s = classLogPrior[c]
                 for j in 0..<x.cols {
                     let v = Int(x[i, j]), table = featureLogProbabilities[j]
-                    precondition(v >= 0 && v < table.cols, "[CategoricalNB] feature \(j) has category \(v), training saw 0..<\(table.cols)")
+                    require(v >= 0 && v < table.cols, "[CategoricalNB] feature \(j) has category \(v), training saw 0..<\(table.cols)")
                     s += table[c, v]
                 }
                 out[i, c] = s

@@ -51,8 +51,8 @@ struct NeighborSearch: Codable, Sendable {
     /// Indices and distances of the k nearest training rows of every query row, nearest first
     /// (equal distances: lower training index first).
     func kNearest(_ query: FeatureMatrix, k: Int) -> (indices: [Int], distances: [Double]) {
-        precondition(query.cols == train.cols, "[KNearestNeighbors] rows have \(query.cols) features, training rows \(train.cols)")
-        precondition(k >= 1 && k <= train.rows, "[KNearestNeighbors] k = \(k) exceeds the \(train.rows) training rows")
+        require(query.cols == train.cols, "[KNearestNeighbors] rows have \(query.cols) features, training rows \(train.cols)")
+        require(k >= 1 && k <= train.rows, "[KNearestNeighbors] k = \(k) exceeds the \(train.rows) training rows")
         var q = query
         if metric == .cosine {
             for i in 0..<q.rows {
@@ -154,7 +154,7 @@ public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
 
     /// A classifier voting among the `k` nearest training rows.
     public init(k: Int = 5, weights: NeighborWeights = .uniform, metric: NeighborMetric = .euclidean) {
-        precondition(k >= 1, "[KNearestNeighbors] k must be positive, got \(k)")
+        require(k >= 1, "[KNearestNeighbors] k must be positive, got \(k)")
         (self.k, self.weights, self.metric) = (k, weights, metric)
     }
 
@@ -162,7 +162,7 @@ public struct KNearestNeighborsClassifier: ProbabilisticClassifier {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("KNearestNeighborsClassifier.fit")
-        precondition(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) labels")
+        require(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) labels")
         search = NeighborSearch(x, metric: metric, precision: precision)
         index = ClassIndex(y)
         codedLabels = index.encode(y)
@@ -218,13 +218,13 @@ public struct KNearestNeighborsRegressor: Regressor {
 
     /// A regressor averaging the `k` nearest training rows.
     public init(k: Int = 5, weights: NeighborWeights = .uniform, metric: NeighborMetric = .euclidean) {
-        precondition(k >= 1, "[KNearestNeighbors] k must be positive, got \(k)")
+        require(k >= 1, "[KNearestNeighbors] k must be positive, got \(k)")
         (self.k, self.weights, self.metric) = (k, weights, metric)
     }
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Double]) {
         x.requireNoNaN("KNearestNeighborsRegressor.fit")
-        precondition(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) targets")
+        require(x.rows == y.count, "[KNearestNeighbors] \(x.rows) rows but \(y.count) targets")
         search = NeighborSearch(x, metric: metric, precision: precision)
         targets = y
     }

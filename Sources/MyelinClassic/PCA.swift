@@ -29,8 +29,8 @@ public struct PCA: Codable, Sendable {
     public mutating func fit(_ x: FeatureMatrix) {
         x.requireNoNaN("PCA.fit")
         let d = x.cols, keep = components ?? Swift.min(x.rows, d)
-        precondition(keep >= 1 && keep <= Swift.min(x.rows, d), "[PCA] \(keep) components for \(x.rows) rows of \(d) features")
-        precondition(x.rows >= 2, "[PCA] needs at least 2 rows, got \(x.rows)")
+        require(keep >= 1 && keep <= Swift.min(x.rows, d), "[PCA] \(keep) components for \(x.rows) rows of \(d) features")
+        require(x.rows >= 2, "[PCA] needs at least 2 rows, got \(x.rows)")
         mean = x.columnMeans()
         var centered = x
         for i in 0..<x.rows { for j in 0..<d { centered[i, j] -= mean[j] } }
@@ -53,7 +53,7 @@ public struct PCA: Codable, Sendable {
     /// Coordinates of `x`'s rows along the components, [rows, components].
     public func transform(_ x: FeatureMatrix) -> FeatureMatrix {
         x.requireNoNaN("PCA.transform")
-        precondition(x.cols == mean.count, "[PCA] rows have \(x.cols) features, fitted \(mean.count)")
+        require(x.cols == mean.count, "[PCA] rows have \(x.cols) features, fitted \(mean.count)")
         var c = x
         for i in 0..<x.rows { for j in 0..<x.cols { c[i, j] -= mean[j] } }
         return FeatureMatrix(rows: x.rows, cols: componentVectors.rows, values: Products.abT(c, componentVectors))
@@ -61,7 +61,7 @@ public struct PCA: Codable, Sendable {
 
     /// Points in feature space from their coordinates along the components.
     public func inverseTransform(_ z: FeatureMatrix) -> FeatureMatrix {
-        precondition(z.cols == componentVectors.rows, "[PCA] \(z.cols) coordinates, fitted \(componentVectors.rows) components")
+        require(z.cols == componentVectors.rows, "[PCA] \(z.cols) coordinates, fitted \(componentVectors.rows) components")
         var out = FeatureMatrix(rows: z.rows, cols: mean.count, values: z.tensor.matmul(componentVectors.tensor).scalars(as: Double.self))
         for i in 0..<z.rows { for j in 0..<mean.count { out[i, j] += mean[j] } }
         return out

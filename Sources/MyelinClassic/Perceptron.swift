@@ -1,3 +1,4 @@
+import MyelinCore
 /// Rosenblatt's perceptron: w ← w + η·y·x for every misclassified row (y = ±1), step output; more than
 /// two classes are learnt one-vs-rest, as scikit-learn does, and predicted by the largest score.
 ///
@@ -27,7 +28,7 @@ public struct Perceptron: Classifier {
 
     /// A perceptron with step size `learningRate`.
     public init(learningRate: Double = 1, maxEpochs: Int = 1000, shuffle: Bool = true, seed: UInt64 = 0) {
-        precondition(learningRate > 0 && maxEpochs >= 1, "[Perceptron] learningRate and maxEpochs must be positive")
+        require(learningRate > 0 && maxEpochs >= 1, "[Perceptron] learningRate and maxEpochs must be positive")
         (self.learningRate, self.maxEpochs, self.shuffle, self.seed) = (learningRate, maxEpochs, shuffle, seed)
     }
 
@@ -36,9 +37,9 @@ public struct Perceptron: Classifier {
 
     public mutating func fit(_ x: FeatureMatrix, _ y: [Int]) {
         x.requireNoNaN("Perceptron.fit")
-        precondition(x.rows == y.count, "[Perceptron] \(x.rows) rows but \(y.count) labels")
+        require(x.rows == y.count, "[Perceptron] \(x.rows) rows but \(y.count) labels")
         index = ClassIndex(y)
-        precondition(index.classes.count >= 2, "[Perceptron] needs at least 2 classes, got \(index.classes.count)")
+        require(index.classes.count >= 2, "[Perceptron] needs at least 2 classes, got \(index.classes.count)")
         let coded = index.encode(y)
         let problems = index.classes.count == 2 ? 1 : index.classes.count
         weights = FeatureMatrix(zerosRows: problems, cols: x.cols)
@@ -74,7 +75,7 @@ public struct Perceptron: Classifier {
 
     /// w·x + b for every row and binary problem, [rows, problems].
     public func decisionFunction(_ x: FeatureMatrix) -> FeatureMatrix {
-        precondition(x.cols == weights.cols, "[Perceptron] rows have \(x.cols) features, fitted \(weights.cols)")
+        require(x.cols == weights.cols, "[Perceptron] rows have \(x.cols) features, fitted \(weights.cols)")
         var out = FeatureMatrix(rows: x.rows, cols: weights.rows, values: Products.abT(x, weights))
         for i in 0..<x.rows { for p in 0..<weights.rows { out[i, p] += biases[p] } }
         return out

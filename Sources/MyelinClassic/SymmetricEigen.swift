@@ -10,7 +10,7 @@ import MyelinCore
 public enum SymmetricEigen {
     /// Eigenvalues sorted from largest, and the matching unit eigenvectors as rows.
     public static func decompose(_ a: FeatureMatrix, sweeps: Int = 100) -> (values: [Double], vectors: FeatureMatrix) {
-        precondition(a.rows == a.cols, "[SymmetricEigen] the matrix is \(a.rows) x \(a.cols), not square")
+        require(a.rows == a.cols, "[SymmetricEigen] the matrix is \(a.rows) x \(a.cols), not square")
         let n = a.rows
         if let (values, vectors) = LAPACK.symmetricEigen(a.values, n: n) {
             // Ascending from LAPACK; largest first here.

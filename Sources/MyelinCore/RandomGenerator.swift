@@ -53,7 +53,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// Puts back a state read from `state`; the stream continues exactly where it was.
     public func restore(_ state: [UInt64]) {
-        precondition(state.count == 6, "[random] a generator state has 6 words, got \(state.count)")
+        require(state.count == 6, "[random] a generator state has 6 words, got \(state.count)")
         locked {
             s = (state[0], state[1], state[2], state[3])
             spareNormal = state[5] == 1 ? Double(bitPattern: state[4]) : nil
@@ -112,7 +112,7 @@ public final class RandomGenerator: @unchecked Sendable {
     /// Uniform integer in `0..<bound` without modulo bias (Lemire's multiply-shift with rejection).
     @inline(__always)
     func nextInt(below bound: UInt64) -> UInt64 {
-        precondition(bound > 0, "[random] empty range")
+        require(bound > 0, "[random] empty range")
         var m = nextUInt64().multipliedFullWidth(by: bound)
         if m.low < bound {
             let threshold = (0 &- bound) % bound

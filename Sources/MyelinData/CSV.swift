@@ -107,7 +107,7 @@ public struct TabularDataset: Dataset {
 
     public init(inputs: Tensor, targets: Tensor, featureNames: [String], classNames: [String], task: Task,
                 schema: CSVSchema, hasLabels: Bool = true, report: CSVReadReport = CSVReadReport()) {
-        precondition(inputs.rank == 2 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
+        require(inputs.rank == 2 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
                      "[tabularDataset] inputs \(inputs.shape) must be [N, F] and targets \(targets.shape) [N, ...]")
         self.inputs = inputs
         self.targets = targets

@@ -73,7 +73,7 @@ public struct GeneratedSet: Codable, Equatable, Sendable, CustomStringConvertibl
         case "gaussians": return Synthetic.gaussians(count: count, noise: noise, seed: seed)
         case "spirals": return Synthetic.spirals(count: count, classes: 2, noise: noise, seed: seed)
         case "moons": return Synthetic.moons(count: count, noise: noise, seed: seed)
-        default: preconditionFailure("[GeneratedSet] unknown set '\(name)'; call validate first")
+        default: fatalError("[GeneratedSet] unknown set '\(name)'; call validate first")
         }
     }
 

@@ -14,7 +14,7 @@ public struct ImageLayout: Sendable, Equatable {
     public let maxValue: Float
 
     public init(shape: [Int], maxValue: Float) {
-        precondition(shape.count == 3 && shape.allSatisfy { $0 > 0 } && maxValue > 0,
+        require(shape.count == 3 && shape.allSatisfy { $0 > 0 } && maxValue > 0,
                      "[imageLayout] shape \(shape) must be [channels, height, width] and maxValue \(maxValue) positive")
         self.shape = shape
         self.maxValue = maxValue
@@ -25,7 +25,7 @@ public struct ImageLayout: Sendable, Equatable {
 
     /// `[N, pixels]` rows of pixel values as `[N] + shape` images in [0, 1], as MNIST's are read.
     public func images(_ rows: Tensor) -> Tensor {
-        precondition(rows.rank == 2 && rows.shape[1] == pixels,
+        require(rows.rank == 2 && rows.shape[1] == pixels,
                      "[imageLayout] rows \(rows.shape) must be [N, \(pixels)] for images of \(shape)")
         return (rows.to(.float32) / Double(maxValue)).reshape([rows.shape[0]] + shape)
     }

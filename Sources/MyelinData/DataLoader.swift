@@ -37,7 +37,7 @@ public final class DataLoader: Sequence {
     public init(_ dataset: any Dataset, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false,
                 seed: UInt64 = 0, transform: ((Batch) -> Batch)? = nil,
                 collate: (([(input: Tensor, target: Tensor)]) -> Batch)? = nil, prefetch: Bool = false) {
-        precondition(batchSize > 0, "[dataLoader] batch size must be positive, got \(batchSize)")
+        require(batchSize > 0, "[dataLoader] batch size must be positive, got \(batchSize)")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle

@@ -52,7 +52,7 @@ public struct TensorDataset: Dataset, Sendable {
     public let targets: Tensor
 
     public init(inputs: Tensor, targets: Tensor) {
-        precondition(inputs.rank >= 1 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
+        require(inputs.rank >= 1 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
                      "[tensorDataset] inputs \(inputs.shape) and targets \(targets.shape) must have the same first dimension")
         self.inputs = inputs
         self.targets = targets

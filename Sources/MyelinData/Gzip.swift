@@ -48,7 +48,7 @@ public enum Gzip {
             return try Zlib.deflate(bytes, format: .gzip, level: level)
         } catch {
             // Only a level outside 0-9 or no memory for zlib's state gets here.
-            preconditionFailure("[gzip] \(error)")
+            fatalError("[gzip] \(error)")
         }
     }
 }

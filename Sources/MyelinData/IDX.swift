@@ -75,7 +75,7 @@ public enum IDX {
     /// bytes) as an IDX file; gzipped when `path` ends in `.gz`.
     public static func writeImages(_ images: Tensor, to path: String) throws {
         let shape = images.shape
-        precondition(shape.count == 3 || (shape.count == 4 && shape[1] == 1),
+        require(shape.count == 3 || (shape.count == 4 && shape[1] == 1),
                      "[idx] images must be [N, rows, cols] or [N, 1, rows, cols], got \(shape)")
         let n = shape[0], rows = shape[shape.count - 2], cols = shape[shape.count - 1]
         var bytes = bigEndian([imageMagic, UInt32(n), UInt32(rows), UInt32(cols)])
@@ -89,10 +89,10 @@ public enum IDX {
 
     /// Writes int labels (`[n]`, 0-255) as an IDX file; gzipped when `path` ends in `.gz`.
     public static func writeLabels(_ labels: Tensor, to path: String) throws {
-        precondition(labels.rank == 1, "[idx] labels must be [N], got \(labels.shape)")
+        require(labels.rank == 1, "[idx] labels must be [N], got \(labels.shape)")
         var bytes = bigEndian([labelMagic, UInt32(labels.shape[0])])
         for v in labels.ints {
-            precondition((0...255).contains(v), "[idx] label \(v) does not fit in a byte")
+            require((0...255).contains(v), "[idx] label \(v) does not fit in a byte")
             bytes.append(UInt8(v))
         }
         try write(bytes, to: path)

@@ -26,7 +26,7 @@ func integers(_ count: Int, _ low: Int, _ high: Int, _ generator: RandomGenerato
 }
 
 func checkNCHW(_ images: Tensor, _ op: String) -> (Int, Int, Int, Int) {
-    precondition(images.rank == 4, "[\(op)] images must be [N, C, H, W], got \(images.shape)")
+    require(images.rank == 4, "[\(op)] images must be [N, C, H, W], got \(images.shape)")
     return (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
 }
 
@@ -44,15 +44,15 @@ public struct Normalize: BatchTransform {
     public let mean: [Double]
     public let std: [Double]
     public init(mean: [Double], std: [Double]) {
-        precondition(mean.count == std.count && !mean.isEmpty, "[normalize] need as many means as stds, got \(mean.count) and \(std.count)")
-        precondition(std.allSatisfy { $0 != 0 }, "[normalize] std must not be 0")
+        require(mean.count == std.count && !mean.isEmpty, "[normalize] need as many means as stds, got \(mean.count) and \(std.count)")
+        require(std.allSatisfy { $0 != 0 }, "[normalize] std must not be 0")
         self.mean = mean
         self.std = std
     }
     public func callAsFunction(_ images: Tensor, generator: RandomGenerator) -> Tensor { callAsFunction(images) }
     public func callAsFunction(_ images: Tensor) -> Tensor {
         let (n, c, h, w) = checkNCHW(images, "Normalize")
-        precondition(mean.count == 1 || mean.count == c, "[normalize] \(mean.count) means for \(c) channels")
+        require(mean.count == 1 || mean.count == c, "[normalize] \(mean.count) means for \(c) channels")
         var out = images.to(.float32).contiguous()
         let plane = h * w
         out.withUnsafeMutableBufferPointer(as: Float.self) { p in
@@ -73,14 +73,14 @@ public struct RandomCrop: BatchTransform {
     public let size: Int
     public let padding: Int
     public init(size: Int, padding: Int = 0) {
-        precondition(size > 0 && padding >= 0, "[randomCrop] size must be positive and padding non-negative")
+        require(size > 0 && padding >= 0, "[randomCrop] size must be positive and padding non-negative")
         self.size = size
         self.padding = padding
     }
     public func callAsFunction(_ images: Tensor, generator: RandomGenerator) -> Tensor {
         let (n, c, h, w) = checkNCHW(images, "RandomCrop")
         let ph = h + 2 * padding, pw = w + 2 * padding
-        precondition(size <= ph && size <= pw, "[randomCrop] crop \(size) is larger than the padded image \(ph)x\(pw)")
+        require(size <= ph && size <= pw, "[randomCrop] crop \(size) is larger than the padded image \(ph)x\(pw)")
         let tops = integers(n, 0, ph - size, generator), lefts = integers(n, 0, pw - size, generator)
         var out = Tensor.zeros([n, c, size, size])
         let src = images.to(.float32).contiguous()

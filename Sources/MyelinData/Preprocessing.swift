@@ -16,7 +16,7 @@ public struct Standardizer: Codable, Equatable, Sendable {
 
     /// Fits on `data` `[N, ...]` (any float or int dtype).
     public init(fitting data: Tensor) {
-        precondition(data.rank >= 1 && data.shape[0] > 0, "[standardizer] needs a non-empty [N, ...] tensor, got \(data.shape)")
+        require(data.rank >= 1 && data.shape[0] > 0, "[standardizer] needs a non-empty [N, ...] tensor, got \(data.shape)")
         let x = data.to(.float64)
         let mean = x.mean(axis: 0)
         let std = x.std(axis: 0, unbiased: false)
@@ -26,7 +26,7 @@ public struct Standardizer: Codable, Equatable, Sendable {
     }
 
     public init(mean: [Double], std: [Double], featureShape: [Int]? = nil) {
-        precondition(mean.count == std.count, "[standardizer] \(mean.count) means but \(std.count) stds")
+        require(mean.count == std.count, "[standardizer] \(mean.count) means but \(std.count) stds")
         self.meanValues = mean
         self.stdValues = std.map { $0 == 0 ? 1 : $0 }
         self.featureShape = featureShape ?? [mean.count]
@@ -53,7 +53,7 @@ public struct MinMaxScaler: Codable, Equatable, Sendable {
     public let high: Double
 
     public init(fitting data: Tensor, low: Double = 0, high: Double = 1) {
-        precondition(data.rank >= 1 && data.shape[0] > 0, "[minMaxScaler] needs a non-empty [N, ...] tensor, got \(data.shape)")
+        require(data.rank >= 1 && data.shape[0] > 0, "[minMaxScaler] needs a non-empty [N, ...] tensor, got \(data.shape)")
         let x = data.to(.float64)
         minValues = x.min(axis: 0).doubles
         maxValues = x.max(axis: 0).doubles
@@ -122,7 +122,7 @@ public struct LabelEncoder: Codable, Equatable, Sendable {
     /// Class indices (any integer tensor) back to labels; out-of-range indices trap.
     public func decode(_ indices: Tensor) -> [String] {
         indices.ints.map { i in
-            precondition(i >= 0 && i < classes.count, "[label] class index \(i) is out of range for \(classes.count) classes")
+            require(i >= 0 && i < classes.count, "[label] class index \(i) is out of range for \(classes.count) classes")
             return classes[i]
         }
     }

@@ -1,3 +1,4 @@
+import MyelinCore
 import CMyelinKernels
 
 /// SHA-256 (FIPS 180-4), for checking downloaded, cached and pretrained files (the block
@@ -64,7 +65,7 @@ public struct SHA256 {
         let savedLength = length
         update(tail)
         length = savedLength
-        precondition(pending.isEmpty)
+        require(pending.isEmpty, "[sha256] padding left \(pending.count) bytes unhashed")
         var out: [UInt8] = []
         for word in h { for i in (0..<4).reversed() { out.append(UInt8(truncatingIfNeeded: word >> (UInt32(i) * 8))) } }
         return out

@@ -11,7 +11,7 @@ public struct Subset: Dataset {
 
     public init(_ dataset: any Dataset, indices: [Int]) {
         for i in indices {
-            precondition(i >= 0 && i < dataset.count, "[subset] index \(i) is out of range for \(dataset.count) examples")
+            require(i >= 0 && i < dataset.count, "[subset] index \(i) is out of range for \(dataset.count) examples")
         }
         self.dataset = dataset
         self.indices = indices
@@ -64,8 +64,8 @@ func seededPermutation(_ n: Int, seed: UInt64) -> [Int] {
 /// let parts = randomSplit(data, counts: [800, 200], seed: 0)
 /// ```
 public func randomSplit(_ dataset: any Dataset, counts: [Int], seed: UInt64 = 0) -> [Subset] {
-    precondition(counts.allSatisfy { $0 >= 0 }, "[randomSplit] counts must be non-negative, got \(counts)")
-    precondition(counts.reduce(0, +) <= dataset.count,
+    require(counts.allSatisfy { $0 >= 0 }, "[randomSplit] counts must be non-negative, got \(counts)")
+    require(counts.reduce(0, +) <= dataset.count,
                  "[randomSplit] counts \(counts) add up to \(counts.reduce(0, +)), more than the \(dataset.count) examples")
     let order = seededPermutation(dataset.count, seed: seed)
     var start = 0
@@ -82,7 +82,7 @@ public func randomSplit(_ dataset: any Dataset, fractions: [Double], seed: UInt6
 }
 
 func countsForFractions(_ fractions: [Double], total: Int, op: String) -> [Int] {
-    precondition(fractions.allSatisfy { $0 >= 0 } && abs(fractions.reduce(0, +) - 1) < 1e-6,
+    require(fractions.allSatisfy { $0 >= 0 } && abs(fractions.reduce(0, +) - 1) < 1e-6,
                  "[\(op)] fractions must be non-negative and add up to 1, got \(fractions)")
     var counts = fractions.map { Int(($0 * Double(total)).rounded(.down)) }
     var left = total - counts.reduce(0, +)
@@ -100,7 +100,7 @@ func classLabels(of dataset: any Dataset, op: String) -> [Int] {
     if let t = dataset as? TensorDataset { targets = t.targets }
     else if let t = dataset as? TabularDataset { targets = t.targets }
     else { targets = dataset.batch(at: Array(0..<dataset.count)).targets }
-    precondition(targets.dtype.isInteger && targets.count == dataset.count,
+    require(targets.dtype.isInteger && targets.count == dataset.count,
                  "[\(op)] stratified splitting needs integer class targets [N], got \(targets.dtype) \(targets.shape)")
     return targets.ints
 }
@@ -166,7 +166,7 @@ public func trainTestSplit(_ dataset: any Dataset, test: Double = 0.2, stratifie
 /// ```
 public func trainValidationTestSplit(_ dataset: any Dataset, validation: Double, test: Double,
                                      stratified: Bool = false, seed: UInt64 = 0) -> DataSplits {
-    precondition(validation >= 0 && test >= 0 && validation + test <= 1,
+    require(validation >= 0 && test >= 0 && validation + test <= 1,
                  "[split] validation \(validation) and test \(test) must be non-negative and add up to at most 1")
     let n = dataset.count
     let nTest = Int((test * Double(n)).rounded())

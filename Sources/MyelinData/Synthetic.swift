@@ -24,7 +24,7 @@ public enum Synthetic {
     /// Two concentric circles: outer (radius 1) class 0, inner (radius `factor`) class 1, points
     /// evenly spaced in angle, shuffled, plus Gaussian noise (sklearn's `make_circles`).
     public static func circles(count: Int, noise: Double = 0, factor: Double = 0.8, seed: UInt64 = 0) -> TensorDataset {
-        precondition(factor >= 0 && factor < 1, "[Synthetic.circles] factor must be in [0, 1), got \(factor)")
+        require(factor >= 0 && factor < 1, "[Synthetic.circles] factor must be in [0, 1), got \(factor)")
         let g = RandomGenerator(seed: seed)
         let outer = count / 2, inner = count - outer
         var p: [Double] = [], labels: [Int64] = []
@@ -58,7 +58,7 @@ public enum Synthetic {
     /// `classes` interleaved spiral arms (CS231n's toy set): radius 0 → 1 along each arm, angle
     /// jittered by `noise` (std, radians·4), shuffled.
     public static func spirals(count: Int, classes: Int = 3, noise: Double = 0.2, seed: UInt64 = 0) -> TensorDataset {
-        precondition(classes >= 1, "[Synthetic.spirals] need at least one class")
+        require(classes >= 1, "[Synthetic.spirals] need at least one class")
         let g = RandomGenerator(seed: seed)
         var p: [Double] = [], labels: [Int64] = []
         let jitter = Tensor.normal([count], dtype: .float64, generator: g).doubles
@@ -85,7 +85,7 @@ public enum Synthetic {
     /// let data = Synthetic.gaussians(count: 500, noise: 0, seed: 0)   // linearly separable, nearly
     /// ```
     public static func gaussians(count: Int, noise: Double = 0, seed: UInt64 = 0) -> TensorDataset {
-        precondition(noise >= 0, "[Synthetic.gaussians] noise must be non-negative, got \(noise)")
+        require(noise >= 0, "[Synthetic.gaussians] noise must be non-negative, got \(noise)")
         let g = RandomGenerator(seed: seed)
         let std = (0.5 + 7 * noise).squareRoot() / 4
         let offsets = Tensor.normal([count, 2], std: std, dtype: .float64, generator: g).doubles
@@ -102,7 +102,7 @@ public enum Synthetic {
     /// Gaussian blobs (sklearn's `make_blobs`): centres uniform in [-10, 10]^features, points
     /// normal around their centre with std `spread`, classes as equal as possible, shuffled.
     public static func blobs(count: Int, centers: Int = 3, features: Int = 2, spread: Double = 1, seed: UInt64 = 0) -> TensorDataset {
-        precondition(centers >= 1 && features >= 1, "[Synthetic.blobs] need at least one centre and one feature")
+        require(centers >= 1 && features >= 1, "[Synthetic.blobs] need at least one centre and one feature")
         let g = RandomGenerator(seed: seed)
         let middles = Tensor.uniform([centers, features], low: -10, high: 10, dtype: .float64, generator: g).doubles
         let offsets = Tensor.normal([count, features], std: spread, dtype: .float64, generator: g).doubles

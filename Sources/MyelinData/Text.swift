@@ -101,7 +101,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
 
     public func decode(_ ids: [Int]) -> String {
         let parts = ids.map { i -> String in
-            precondition(i >= 0 && i < tokens.count, "[vocabulary] index \(i) is out of range for \(tokens.count) tokens")
+            require(i >= 0 && i < tokens.count, "[vocabulary] index \(i) is out of range for \(tokens.count) tokens")
             return tokens[i]
         }
         return level == .character ? parts.joined() : parts.joined(separator: " ")
@@ -195,7 +195,7 @@ public struct LanguageModelDataset: Dataset {
     }
 
     public init(tokens: Tensor, vocabulary: Vocabulary, sequenceLength: Int, stride: Int = 1) throws {
-        precondition(sequenceLength > 0 && stride > 0, "[languageModelDataset] sequenceLength and stride must be positive")
+        require(sequenceLength > 0 && stride > 0, "[languageModelDataset] sequenceLength and stride must be positive")
         guard tokens.count > sequenceLength else {
             throw DataError(op: "text", reason: "text has \(tokens.count) tokens, needs more than sequenceLength \(sequenceLength)")
         }

@@ -66,7 +66,7 @@ extension WordPieceTokenizer {
     /// tok.encode("Hello, world!").ids   // [101, 7592, 1010, 2088, 999, 102]
     /// ```
     public func encode(_ text: String, maxLength: Int? = nil) -> WordPieceEncoding {
-        if let maxLength { precondition(maxLength >= 2, "[wordpiece] maxLength must be at least 2 ([CLS] and [SEP]), got \(maxLength)") }
+        if let maxLength { require(maxLength >= 2, "[wordpiece] maxLength must be at least 2 ([CLS] and [SEP]), got \(maxLength)") }
         let pieces = pieceIDs(text)
         let kept = maxLength.map { Swift.min(pieces.count, $0 - 2) } ?? pieces.count
         var ids = [Int]()

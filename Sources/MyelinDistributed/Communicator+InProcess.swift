@@ -1,3 +1,4 @@
+import MyelinCore
 import Foundation
 
 /// Several ranks simulated by threads of one process, for tests of distributed code without MPI:
@@ -26,7 +27,7 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
 
     /// `size` communicators sharing one group, one per simulated rank.
     public static func group(size: Int, timeout: Double = 60) -> [InProcessCommunicator] {
-        precondition(size > 0, "[inProcess] a group needs at least one rank, got \(size)")
+        require(size > 0, "[inProcess] a group needs at least one rank, got \(size)")
         let g = InProcessGroup(size: size, timeout: timeout)
         return (0..<size).map { InProcessCommunicator(rank: $0, group: g) }
     }

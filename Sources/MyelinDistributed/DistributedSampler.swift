@@ -23,8 +23,8 @@ public struct DistributedSampler: Sendable, Equatable {
     public let padded: Bool
 
     public init(count: Int, rank: Int, size: Int, seed: UInt64 = 0, shuffle: Bool = true, padded: Bool = true) {
-        precondition(size > 0 && (0..<size).contains(rank), "[distributedSampler] rank \(rank) is not in 0..<\(size)")
-        precondition(count >= 0, "[distributedSampler] count must be >= 0, got \(count)")
+        require(size > 0 && (0..<size).contains(rank), "[distributedSampler] rank \(rank) is not in 0..<\(size)")
+        require(count >= 0, "[distributedSampler] count must be >= 0, got \(count)")
         self.count = count
         self.rank = rank
         self.size = size
@@ -80,7 +80,7 @@ public final class ShardedDataset: Dataset, @unchecked Sendable {
     }
 
     public init(_ base: any Dataset, sampler: DistributedSampler, epoch: Int = 0) {
-        precondition(sampler.count == base.count,
+        require(sampler.count == base.count,
                      "[shardedDataset] the sampler counts \(sampler.count) examples, the data set has \(base.count)")
         self.base = base
         self.sampler = sampler

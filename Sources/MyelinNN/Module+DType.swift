@@ -1,3 +1,4 @@
+import MyelinCore
 extension Module {
     /// Converts every parameter and every floating-point buffer of the module and its children to
     /// `dtype` (`.float32` or `.float64`), in place, and returns the module, as PyTorch's
@@ -15,7 +16,7 @@ extension Module {
     /// ```
     @discardableResult
     public func to(_ dtype: DType) -> Self {
-        precondition(dtype.isFloatingPoint, "[Module.to] modules convert to float32 or float64, not \(dtype)")
+        require(dtype.isFloatingPoint, "[Module.to] modules convert to float32 or float64, not \(dtype)")
         for p in parameters() where p.dtype != dtype {
             let requiresGrad = p.requiresGrad
             let converted = p.value.detached().to(dtype).contiguous()

@@ -15,7 +15,7 @@ extension SentenceEncoder {
     /// let v = encoder.upperEmbed(hidden: h, mask: mask, fromLayer: 4)   // == encoder.embed(encodings)
     /// ```
     public func lowerStates(_ encodings: [WordPieceEncoding], layers: Int) -> (hidden: Tensor, mask: Tensor) {
-        precondition((0...model.encoder.layer.count).contains(layers), "[encoder] layers \(layers) out of 0...\(model.encoder.layer.count)")
+        require((0...model.encoder.layer.count).contains(layers), "[encoder] layers \(layers) out of 0...\(model.encoder.layer.count)")
         let (ids, mask) = SentenceEncoder.padded(encodings, padding: tokenizer.paddingID)
         var h = model.embeddings(inputIds: ids, tokenTypeIds: nil)
         let keep = SentenceEncoder.keep(mask)
@@ -31,7 +31,7 @@ extension SentenceEncoder {
     /// let v = encoder.upperEmbed(hidden: h, mask: mask, fromLayer: 4)    // [texts, 384]
     /// ```
     public func upperEmbed(hidden: Tensor, mask: Tensor, fromLayer: Int) -> Tensor {
-        precondition((0...model.encoder.layer.count).contains(fromLayer), "[encoder] layer \(fromLayer) out of 0...\(model.encoder.layer.count)")
+        require((0...model.encoder.layer.count).contains(fromLayer), "[encoder] layer \(fromLayer) out of 0...\(model.encoder.layer.count)")
         let keep = SentenceEncoder.keep(mask)
         var h = hidden
         for l in model.encoder.layer[fromLayer...] { h = l(h, keep: keep) }

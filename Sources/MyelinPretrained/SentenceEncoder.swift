@@ -55,7 +55,7 @@ public final class SentenceEncoder {
     /// in batches of `batchSize` (so little padding is computed), and the vectors are returned in
     /// the order given.
     public func encode(_ texts: [String], batchSize: Int = 32) -> Embeddings {
-        precondition(batchSize >= 1, "[encoder] batchSize must be at least 1, got \(batchSize)")
+        require(batchSize >= 1, "[encoder] batchSize must be at least 1, got \(batchSize)")
         let encodings = texts.map { tokenizer.encode($0, maxLength: maxSequenceLength) }
         let order = encodings.indices.sorted { encodings[$0].ids.count > encodings[$1].ids.count }
         let wasTraining = model.isTraining

@@ -53,7 +53,7 @@ public final class EarlyStopping: Callback {
 
     public init(monitor: String = "val_loss", mode: MonitorMode = .auto, patience: Int = 0, minDelta: Double = 0,
                 restoreBestWeights: Bool = false, baseline: Double? = nil, startFromEpoch: Int = 0) {
-        precondition(patience >= 0, "[earlyStopping] patience must be >= 0, got \(patience)")
+        require(patience >= 0, "[earlyStopping] patience must be >= 0, got \(patience)")
         self.monitor = monitor
         self.mode = mode.resolved(for: monitor)
         self.patience = patience
@@ -151,7 +151,7 @@ public final class ModelCheckpoint: Callback {
 
     public init(path: String, monitor: String = "val_loss", mode: MonitorMode = .auto, saveBestOnly: Bool = false,
                 full: Bool = false, every: Int = 1, includeHistory: Bool = true) {
-        precondition(every > 0, "[modelCheckpoint] every must be positive, got \(every)")
+        require(every > 0, "[modelCheckpoint] every must be positive, got \(every)")
         self.path = path
         self.monitor = monitor
         self.mode = mode.resolved(for: monitor)

@@ -236,7 +236,7 @@ struct ValueSummary: Equatable {
 
     @inline(__always)
     private static func change<T: BinaryFloatingPoint>(_ before: UnsafeBufferPointer<T>, _ after: UnsafeBufferPointer<T>) -> Double {
-        precondition(before.count == after.count, "[insights] change between \(before.count) and \(after.count) values")
+        require(before.count == after.count, "[insights] change between \(before.count) and \(after.count) values")
         guard let b = before.baseAddress, let a = after.baseAddress else { return 0 }
         let n = before.count
         var c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0

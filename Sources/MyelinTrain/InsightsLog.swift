@@ -187,8 +187,8 @@ public final class InsightsLog: Callback {
 
     /// A recorder appending to `path` at step 1 and every `every` steps, with `bins`-bin histograms.
     public init(path: String, every: Int = 50, bins: Int = 30, flushInterval: Double = 0.5) {
-        precondition(every >= 1, "[insights] every must be at least 1, got \(every)")
-        precondition(bins >= 1, "[insights] bins must be at least 1, got \(bins)")
+        require(every >= 1, "[insights] every must be at least 1, got \(every)")
+        require(bins >= 1, "[insights] bins must be at least 1, got \(bins)")
         self.path = path
         self.every = every
         self.bins = bins

@@ -28,7 +28,7 @@ public struct Loss {
     /// The loss of `outputs` against `targets`.
     public func callAsFunction(_ outputs: Tensor, _ targets: Tensor) -> Tensor {
         let value = compute(outputs, targets)
-        precondition(value.count == 1, "[loss] \(name) must return a scalar, got shape \(value.shape)")
+        require(value.count == 1, "[loss] \(name) must return a scalar, got shape \(value.shape)")
         return value.rank == 0 ? value : value.reshape([])
     }
 

@@ -46,7 +46,7 @@ public struct Accuracy: Metric {
 
     public mutating func update(outputs: Tensor, targets: Tensor) {
         let p = predictedClasses(outputs, threshold: threshold), t = trueClasses(targets, outputs: outputs)
-        precondition(p.count == t.count, "[accuracy] \(p.count) predictions for \(t.count) targets")
+        require(p.count == t.count, "[accuracy] \(p.count) predictions for \(t.count) targets")
         correct += zip(p, t).filter { $0 == $1 }.count
         total += p.count
     }
@@ -61,7 +61,7 @@ public struct TopKAccuracy: Metric {
     private var hits = 0, total = 0
 
     public init(k: Int = 5, name: String? = nil) {
-        precondition(k > 0, "[topKAccuracy] k must be positive, got \(k)")
+        require(k > 0, "[topKAccuracy] k must be positive, got \(k)")
         self.k = k
         self.name = name ?? "top\(k)_accuracy"
     }
@@ -238,11 +238,11 @@ public struct R2Score: Metric {
     public mutating func update(outputs: Tensor, targets: Tensor) {
         let (p, t) = pairedValues("R2Score", outputs, targets)
         let columns = targets.rank == 2 ? targets.shape[1] : (outputs.rank == 2 && outputs.count == targets.count ? outputs.shape[1] : 1)
-        precondition(columns > 0 && p.count % columns == 0, "[r2Score] cannot split \(p.count) values into \(columns) columns")
+        require(columns > 0 && p.count % columns == 0, "[r2Score] cannot split \(p.count) values into \(columns) columns")
         if mean.isEmpty {
             mean = Array(repeating: 0, count: columns); m2 = mean; residual = mean
         }
-        precondition(columns == mean.count, "[r2Score] \(columns) output columns after \(mean.count) earlier")
+        require(columns == mean.count, "[r2Score] \(columns) output columns after \(mean.count) earlier")
         let rows = p.count / columns
         if rows == 0 { return }
         for j in 0..<columns {

@@ -33,7 +33,7 @@ func trueClasses(_ targets: Tensor, outputs: Tensor? = nil) -> [Int] {
 /// ```
 public func accuracy(logits: Tensor, labels: Tensor) -> Double {
     let p = predictedClasses(logits), t = trueClasses(labels, outputs: logits)
-    precondition(p.count == t.count, "[accuracy] \(p.count) predictions for \(t.count) labels")
+    require(p.count == t.count, "[accuracy] \(p.count) predictions for \(t.count) labels")
     if p.isEmpty { return .nan }
     return Double(zip(p, t).filter { $0 == $1 }.count) / Double(p.count)
 }
@@ -49,11 +49,11 @@ public func topKAccuracy(logits: Tensor, labels: Tensor, k: Int) -> Double {
 }
 
 func topKHits(_ logits: Tensor, _ labels: Tensor, k: Int) -> (Int, Int) {
-    precondition(logits.rank == 2, "[topKAccuracy] expected scores [batch, classes], got \(logits.shape)")
-    precondition(k > 0, "[topKAccuracy] k must be positive, got \(k)")
+    require(logits.rank == 2, "[topKAccuracy] expected scores [batch, classes], got \(logits.shape)")
+    require(k > 0, "[topKAccuracy] k must be positive, got \(k)")
     let n = logits.shape[0], c = logits.shape[1]
     let t = trueClasses(labels, outputs: logits)
-    precondition(t.count == n, "[topKAccuracy] \(n) rows of scores for \(t.count) labels")
+    require(t.count == n, "[topKAccuracy] \(n) rows of scores for \(t.count) labels")
     if k >= c { return (n, n) }
     let top = logits.topk(k, axis: 1).indices.ints
     var hits = 0
@@ -127,7 +127,7 @@ public func r2Score(predictions: Tensor, targets: Tensor) -> Double {
 
 /// Both tensors as Doubles in row-major order, checking their counts agree.
 func pairedValues(_ op: String, _ predictions: Tensor, _ targets: Tensor) -> ([Double], [Double]) {
-    precondition(predictions.count == targets.count,
+    require(predictions.count == targets.count,
                  "[\(op)] predictions \(predictions.shape) and targets \(targets.shape) hold different counts")
     return (predictions.doubles, targets.doubles)
 }
@@ -146,7 +146,7 @@ public struct ConfusionMatrix: Equatable, Sendable {
     public var classes: Int { counts.count }
 
     public init(classes: Int) {
-        precondition(classes > 0, "[confusionMatrix] the number of classes must be positive, got \(classes)")
+        require(classes > 0, "[confusionMatrix] the number of classes must be positive, got \(classes)")
         counts = Array(repeating: Array(repeating: 0, count: classes), count: classes)
     }
 
@@ -157,10 +157,10 @@ public struct ConfusionMatrix: Equatable, Sendable {
 
     /// Counts more pairs.
     public mutating func add(predictions: [Int], labels: [Int]) {
-        precondition(predictions.count == labels.count,
+        require(predictions.count == labels.count,
                      "[confusionMatrix] \(predictions.count) predictions for \(labels.count) labels")
         for (p, t) in zip(predictions, labels) {
-            precondition(p >= 0 && p < classes && t >= 0 && t < classes,
+            require(p >= 0 && p < classes && t >= 0 && t < classes,
                          "[confusionMatrix] class \(p >= 0 && p < classes ? t : p) is outside 0..<\(classes)")
             counts[t][p] += 1
         }
@@ -205,7 +205,7 @@ public struct ConfusionMatrix: Equatable, Sendable {
     /// ```
     public func report(classNames: [String]? = nil, digits: Int = 2) -> String {
         let names = classNames ?? (0..<classes).map(String.init)
-        precondition(names.count == classes, "[confusionMatrix] \(names.count) class names for \(classes) classes")
+        require(names.count == classes, "[confusionMatrix] \(names.count) class names for \(classes) classes")
         let width = max(names.map(\.count).max() ?? 0, "weighted avg".count, digits)
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
         func number(_ v: Double) -> String { String(format: "%.\(digits)f", v) }

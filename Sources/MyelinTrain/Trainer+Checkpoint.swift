@@ -71,7 +71,7 @@ extension Trainer {
     /// try trainer.fit(loader, epochs: 20)          // epochs k..<20
     /// ```
     public func restore(from checkpoint: Checkpoint, loader: DataLoader? = nil, history: History? = nil) throws {
-        precondition(generators[Self.loaderGeneratorName] == nil,
+        require(generators[Self.loaderGeneratorName] == nil,
                      "[trainer] the generator name \"\(Self.loaderGeneratorName)\" is reserved for the training loader")
         var restored = History()
         if var given = history {

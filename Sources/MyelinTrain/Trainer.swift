@@ -122,7 +122,7 @@ public final class Trainer {
                 scheduler: (any CheckpointableScheduler)? = nil, gradientClipNorm: Double? = nil,
                 verbosity: Verbosity = .auto, output: @escaping (String) -> Void = writeToStandardOutput) {
         if let s = scheduler, s.optimizer !== optimizer {
-            preconditionFailure("[trainer] the scheduler drives another optimiser than the one passed")
+            fatalError("[trainer] the scheduler drives another optimiser than the one passed")
         }
         self.model = model
         self.optimizer = optimizer
@@ -358,7 +358,7 @@ public final class Trainer {
     public func predict(_ loader: DataLoader) -> Tensor {
         var parts: [Tensor] = []
         inEvalMode { withoutGrad { for batch in loader { parts.append(modelOutputs(for: batch)) } } }
-        precondition(!parts.isEmpty, "[trainer] predict: the loader has no batches")
+        require(!parts.isEmpty, "[trainer] predict: the loader has no batches")
         return parts.count == 1 ? parts[0] : Tensor.cat(parts, axis: 0)
     }
 
@@ -382,7 +382,7 @@ extension Module {
     /// let labels = model.predict(x).argmax(axis: 1)
     /// ```
     public func predict(_ inputs: Tensor, batchSize: Int = 256) -> Tensor {
-        precondition(batchSize > 0, "[predict] batch size must be positive, got \(batchSize)")
+        require(batchSize > 0, "[predict] batch size must be positive, got \(batchSize)")
         let wasTraining = isTraining
         eval()
         defer { if wasTraining { train() } }

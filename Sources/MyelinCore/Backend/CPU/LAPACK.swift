@@ -13,7 +13,7 @@ package enum LAPACK {
     /// ```
     package static func symmetricEigen(_ a: [Double], n: Int) -> (values: [Double], vectors: [Double])? {
         #if canImport(CBLAS)
-        precondition(a.count == n * n, "[LAPACK] \(a.count) values for a \(n) x \(n) matrix")
+        require(a.count == n * n, "[LAPACK] \(a.count) values for a \(n) x \(n) matrix")
         if n == 0 { return ([], []) }
         // Row-major symmetric = column-major symmetric; on return column j (contiguous) is vector j.
         var m = a, w = [Double](repeating: 0, count: n)
