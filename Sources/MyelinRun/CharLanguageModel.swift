@@ -118,8 +118,14 @@ public struct LanguageModelDescription: Codable, Sendable, ResumableDescription 
     /// Characters of the sample written to `samples.txt` after each epoch.
     public var sampleLength: Int
     public var settings: TrainSettings
+    /// SHA-256 of the text as training read it, so `resume` and `evaluate` notice a text file
+    /// changed since (nil in runs written before it was kept).
+    public var textSHA256: String? = nil
 
     public static let formatName = "myelin.language-model"
+
+    /// The `textSHA256` of `text`.
+    static func digest(_ text: String) -> String { SHA256.hex(of: Array(text.utf8)) }
 
     /// The network with its seeded initial weights.
     public func build() -> CharLanguageModel {

@@ -99,7 +99,7 @@ public enum LanguageModelJob {
         let description = LanguageModelDescription(source: source, vocabulary: data.vocabulary, cell: request.cell,
                                                    hidden: request.hidden, layers: request.layers, embedding: request.embedding,
                                                    sequenceLength: request.sequenceLength, sampleLength: request.sampleLength,
-                                                   settings: s)
+                                                   settings: s, textSHA256: LanguageModelDescription.digest(text))
         let model = description.build()
         try request.checkParameters(model)
         let tx = try RunTransaction(target: out, overwrite: request.overwrite)
@@ -227,6 +227,11 @@ public enum LanguageModelJob {
 
     static func loadData(_ description: LanguageModelDescription, dataDir: String?, op: String) throws -> LanguageModelData {
         let text = try LanguageModelData.readText(description.source, dataDir: dataDir, op: op)
+        // Another text would give other windows: a resumed run would train on them, a loss would describe them.
+        if let recorded = description.textSHA256, recorded != LanguageModelDescription.digest(text) {
+            throw RunError(op: op, "the text of \(description.source.label) changed since the run was trained (its SHA-256 differs); "
+                           + "\(op) needs the text the run was trained on")
+        }
         return try LanguageModelData(text: text, vocabulary: description.vocabulary, sequenceLength: description.sequenceLength,
                                      testSplit: description.settings.testSplit,
                                      validationSplit: description.settings.validationSplit, op: op)

@@ -113,6 +113,29 @@ import MyelinNN
             .contains("already trained 3 of 3 epochs"))
     }
 
+    /// A text file changed after training is noticed: resume would train on other windows and
+    /// evaluate would report a loss on them (both went on before).
+    @Test func aChangedTextIsRefused() throws {
+        let dir = RunJobTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = Self.textFile(in: dir)
+        try LanguageModelJob.train(Self.request(text, out: dir + "/run", epochs: 1), output: { _ in })
+        let description = try LanguageModelJob.readDescription(dir + "/run", op: "summary")
+        #expect(description.textSHA256?.count == 64)
+        _ = try LanguageModelJob.evaluate(dir + "/run", dataDir: nil)
+        let original = try String(contentsOfFile: text, encoding: .utf8)
+        try original.replacingOccurrences(of: "rose", with: "ROSE").write(toFile: text, atomically: true, encoding: .utf8)
+        let changed = "the text of text:\(text) changed since the run was trained (its SHA-256 differs); "
+        #expect(Self.message { _ = try LanguageModelJob.evaluate(dir + "/run", dataDir: nil) }
+                == "[evaluate] " + changed + "evaluate needs the text the run was trained on")
+        #expect(Self.message { try TrainJob.resume(dir + "/run", epochs: 2, dataDir: nil, verbosity: .silent, output: { _ in }) }
+                == "[resume] " + changed + "resume needs the text the run was trained on")
+        // The same text again: both work.
+        try original.write(toFile: text, atomically: true, encoding: .utf8)
+        _ = try LanguageModelJob.evaluate(dir + "/run", dataDir: nil)
+        try TrainJob.resume(dir + "/run", epochs: 2, dataDir: nil, verbosity: .silent, output: { _ in })
+    }
+
     @Test func badInputThrowsOneLineErrorsAndWritesNothing() throws {
         let dir = RunJobTests.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
