@@ -308,6 +308,10 @@ done
 expect "toy: resume past the end"   "already trained 1 of 1"       "$MYELIN" resume "$T/toy"
 expect "toy: evaluate on iris"      "--count is for the generated data sets" "$MYELIN" evaluate "$T/toy" --data iris --count 5
 
+expect "task on a catalogue set"     "[train] --task is for --csv files; 'iris' has a task of its own" "$MYELIN" train --data iris --task regression --out "$T/t1"
+expect "task on a generated set"     "[train] --task is for --csv files; 'moons' is a classification set" "$MYELIN" train --data moons --task regression --out "$T/t2"
+expect "evaluate: train's options"   "[evaluate] --task, --missing shape how train reads a CSV" "$MYELIN" evaluate "$T/run" --csv "$T/good.csv" --task classification --missing error
+
 # Catalogue sets on disk ($MYELIN_DATA, which `make test` sets): refusals that need the data read.
 if [ -n "${MYELIN_DATA:-}" ] && [ -e "$MYELIN_DATA/iris/iris.csv" ] && [ -e "$MYELIN_DATA/tinyshakespeare/input.txt" ]; then
     expect "data: cluster a text"        "[cluster] 'tinyshakespeare' is a sequence data set" "$MYELIN" cluster --data tinyshakespeare --k 2 --out "$T/d1"

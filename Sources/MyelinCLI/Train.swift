@@ -30,14 +30,15 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Folder with the data sets (default: $MYELIN_DATA, then ~/.cache/myelin).")
     var dataDir: String?
 
-    @Option(help: "Missing CSV cells (empty, NA, ?, NaN): impute (median plus a was-missing column; a 'missing' category for text), drop (the rows) or error.")
-    var missing = "impute"
+    @Option(help: "Missing CSV cells (empty, NA, ?, NaN): impute (the default: median plus a was-missing column; a 'missing' category for text), drop (the rows) or error.")
+    var missing: String?
 
-    @Option(help: "Text feature columns of a CSV: onehot (one feature per category) or label (one feature: the category's index).")
-    var categoricalEncoding = "onehot"
+    @Option(help: "Text feature columns of a CSV: onehot (the default: one feature per category) or label (one feature: the category's index).")
+    var categoricalEncoding: String?
 
     /// Checks the CSV options and records them in the settings.
     func apply(to settings: inout TrainSettings) throws {
+        let missing = missing ?? "impute", categoricalEncoding = categoricalEncoding ?? "onehot"
         guard ["impute", "drop", "error"].contains(missing) else {
             throw RunError(op: "train", "unknown --missing '\(missing)'; expected impute, drop or error")
         }
@@ -46,6 +47,16 @@ struct DataOptions: ParsableArguments {
         }
         settings.missing = missing == "impute" ? nil : missing
         settings.categoricalEncoding = categoricalEncoding == "onehot" ? nil : categoricalEncoding
+    }
+
+    /// Throws when options that only shape how `train` reads a CSV are given to `op` (`evaluate`
+    /// reads with the run's own schema), instead of ignoring them.
+    func refuseTrainingOnly(op: String) throws {
+        let given = [("--task", task), ("--missing", missing), ("--categorical-encoding", categoricalEncoding)].filter { $0.1 != nil }
+        guard given.isEmpty else {
+            throw RunError(op: op, "\(given.map(\.0).joined(separator: ", ")) shape\(given.count == 1 ? "s" : "") how train reads a CSV; "
+                           + "\(op) reads it as the run was trained (its task and encoding)")
+        }
     }
 
     /// The catalogue's names, the generated sets' or the others'.
@@ -85,6 +96,7 @@ struct DataOptions: ParsableArguments {
     func source(required: Bool, labelRequired: Bool = true, op: String = "train") throws -> DataSource? {
         if let set = try generatedSet(op: op) {
             guard csv == nil else { throw RunError("give either --data or --csv, not both") }
+            if task != nil { throw RunError(op: op, "--task is for --csv files; '\(set.name)' is a classification set") }
             return .generated(set: set)
         }
         var wanted: RunDescription.Task?
@@ -96,6 +108,7 @@ struct DataOptions: ParsableArguments {
         }
         switch (data, csv) {
         case (let name?, nil):
+            if task != nil { throw RunError(op: op, "--task is for --csv files; '\(name)' has a task of its own (see `myelin datasets`)") }
             return .catalogue(name: name)
         case (nil, let file?):
             guard let label = label ?? (labelRequired ? nil : "") else {

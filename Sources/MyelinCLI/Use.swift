@@ -12,6 +12,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         runOrFail {
+            try dataOptions.refuseTrainingOnly(op: "evaluate")
             let kind = TransferClassifierJob.isTransferRun(folder) ? "transfer classifier"
                 : LanguageModelJob.isLanguageModelRun(folder) ? "language model"
                 : SequenceClassifierJob.isSequenceClassifierRun(folder) ? "sequence classifier" : nil
