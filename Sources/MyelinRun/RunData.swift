@@ -113,6 +113,11 @@ public struct RunData {
             let rows = table.inputs.shape[0]
             try checkFloat32(table, path: path)
             guard rows >= 1 else { throw RunError(op: "train", "\(path) has no rows to learn from") }
+            // Fewer than two rows a class on average: no split can help (a quantity read as classes).
+            if task == .classification && rows >= tinyRows && 2 * classNames.count > rows {
+                throw RunError(op: "train", "\(path): \(classNames.count) classes in \(rows) rows are too many to learn and test; "
+                               + "if the label '\(table.schema.labelColumn ?? label)' is a quantity, give --task regression")
+            }
             let (trainIdx, testIdx) = split(table.targets, fraction: settings.testSplit, stratified: task == .classification,
                                             seed: settings.seed)
             if rows < tinyRows {
