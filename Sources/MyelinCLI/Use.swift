@@ -113,7 +113,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an MLP on MNIST (or, when MNIST cannot be found, on a built-in data set) and write its plots.")
     @Option(help: "Folder with the data sets.") var dataDir: String?
-    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Epochs (default 10 on MNIST, 40 on the spirals).") var epochs: Int?
     @Option(help: "The run folder to write.") var out = "runs/demo"
     @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
@@ -123,7 +123,7 @@ struct Demo: ParsableCommand {
             var request = TrainRequest(source: .catalogue(name: "mnist"), out: out)
             request.overwrite = overwrite
             request.dataDir = dataDir
-            request.settings.epochs = epochs
+            request.settings.epochs = epochs ?? 10
             request.settings.cosine = true
             request.verbosity = quiet ? .epoch : .auto
             if Catalogue(dataDir: dataDir, allowDownload: false).status("mnist") == nil {
@@ -142,19 +142,12 @@ struct Demo: ParsableCommand {
     }
 
     func trainOnSpirals() throws {
-        let data = Synthetic.spirals(count: 2000, classes: 3, noise: 0.2, seed: 0)
-        // The data stays beside the run folder, so `evaluate` and `resume` find it again.
-        let parent = RunFolder((out as NSString).deletingLastPathComponent.isEmpty ? "." : (out as NSString).deletingLastPathComponent)
-        try parent.create()
-        let file = parent.file("spirals.csv")
-        var text = "x,y,class\n"
-        let x = data.inputs.floats, y = data.targets.scalars(as: Int64.self)
-        for i in 0..<y.count { text += "\(x[2 * i]),\(x[2 * i + 1]),arm\(y[i])\n" }
-        try AtomicFile.write(Array(text.utf8), to: file)
-        var request = TrainRequest(source: .csv(path: file, label: "class", task: .classification), out: out)
+        // The generated set (`--data spirals --count 2000`): `evaluate` and `resume` make the same
+        // points again, and nothing is written outside the run folder (a spirals.csv was, beside it).
+        var request = TrainRequest(source: .generated(set: GeneratedSet("spirals", count: 2000, noise: 0.2)), out: out)
         request.overwrite = overwrite
         request.hidden = [64, 64]
-        request.settings.epochs = max(epochs, 40)
+        request.settings.epochs = epochs ?? 40
         request.settings.learningRate = 3e-3
         request.verbosity = quiet ? .epoch : .auto
         try TrainJob.train(request, output: writeToStandardOutput)
