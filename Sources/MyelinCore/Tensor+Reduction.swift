@@ -34,8 +34,8 @@ extension Tensor {
     /// Mean over one axis.
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
 
-    /// Product of elements over `axes`. Integer and bool inputs multiply in int64.
-    /// The gradient is product / x, so it is not defined where an element is 0.
+    /// Product of elements over `axes`. Integer and bool inputs multiply in int64. The gradient
+    /// of an element is the product of the others, zeros included (as PyTorch's).
     public func prod(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         if Tensor.routed(self) { return Tensor.apply(Reductions.Prod(axes: axes, keepDims: keepDims), [self]) }
         let y = detached().reduce(ReduceOps.Prod(), axes: axes, keepDims: keepDims, name: "prod", widenIntegers: true)
@@ -240,14 +240,22 @@ enum Reductions {
         }
     }
 
-    /// The gradient is product / x, so it is not defined where an element is 0.
+    /// The gradient of each element is the product of the others: product / x where no element
+    /// of its product is 0 (the same bits as before); with one 0, the product of the non-zero
+    /// elements at the 0 and 0 elsewhere; with more, 0 (PyTorch's values; product / x gave NaN).
     struct Prod: Primitive {
         static let name = "prod"
         let axes: [Int]?, keepDims: Bool
         var savesOutput: Bool { true }
         func forward(_ x: [Tensor]) -> Tensor { x[0].prod(axes: axes, keepDims: keepDims) }
         func vjp(_ g: Tensor, _ x: [Tensor], _ y: Tensor) -> [Tensor?] {
-            [(g * y).reshape(x[0].keptShape(axes)) / x[0]]
+            let kept = x[0].keptShape(axes)
+            let isZero = x[0] .== 0
+            let zeros = isZero.to(x[0].dtype).sum(axes: axes, keepDims: true)
+            let safe = Tensor.where(isZero, 1, x[0])
+            let others = (g * y).reshape(kept) / safe
+            let atZero = g.reshape(kept) * safe.prod(axes: axes, keepDims: true)
+            return [Tensor.where(isZero, Tensor.where(zeros .== 1, atZero, 0), Tensor.where(zeros .== 0, others, 0))]
         }
     }
 

@@ -315,6 +315,26 @@ import MyelinTestSupport
         #expect(x.requiringGrad().norm(axes: [0]).floats == x.norm(axes: [0]).floats)
     }
 
+    /// prod's gradient is the product of the other elements, zeros included (it was product / x:
+    /// NaN at a 0). PyTorch 2.15: [0, 6, 0]; by rows of [[2, 0], [3, 4]]: [0, 2, 4, 3]; two zeros: 0.
+    @Test func prodGradientWithZeros() {
+        let x = Tensor([2.0, 0.0, 3.0], dtype: .float64).requiringGrad()
+        x.prod().backward()
+        #expect(x.grad?.doubles == [0, 6, 0])
+        let m = Tensor([[2.0, 0.0], [3.0, 4.0]], dtype: .float64).requiringGrad()
+        m.prod(axis: 1).sum().backward()
+        #expect(m.grad?.doubles == [0, 2, 4, 3])
+        let two = Tensor([0.0, 0.0, 5.0], dtype: .float64).requiringGrad()
+        two.prod().backward()
+        #expect(two.grad?.doubles == [0, 0, 0])
+        // Without zeros, the bits of product / x as before.
+        let g = RandomGenerator(seed: 3)
+        let a = (Tensor.uniform([4, 5], low: 0.5, high: 2, generator: g)).to(.float64).requiringGrad()
+        a.prod(axes: [1]).sum().backward()
+        let expected = (a.detached().prod(axes: [1], keepDims: true) / a.detached()).doubles
+        #expect(a.grad?.doubles == expected)
+    }
+
     @Test func misuseTrapsWithMessages() async {
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor([1.0]).sum().backward()
