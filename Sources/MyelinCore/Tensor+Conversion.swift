@@ -65,6 +65,11 @@ extension Tensor {
     /// ```
     public func item<T: TensorElement>(as type: T.Type = Double.self) -> T {
         if count != 1 { fatalError("[item] tensor of shape \(shape) has \(count) elements, not 1") }
+        // int64 to an integer type directly: a Double holds integers exactly only up to 2^53.
+        if dtype == .int64 {
+            let exact = storage.pointer(as: Int64.self)[offset]
+            if T.self == Int64.self { return exact as! T }
+        }
         return T(fromDouble: elementAsDouble(at: offset))
     }
 

@@ -5,11 +5,25 @@ public protocol TensorLiteral {
     static var literalDType: DType { get }
     /// Appends the shape below this level and the scalars, row-major.
     func collect(shape: inout [Int], depth: Int, into scalars: inout [Double])
+    /// Appends the shape and the scalars as exact integers and returns true, for literals of
+    /// integers (a Double holds them exactly only up to 2^53); false for others.
+    func collectIntegers(shape: inout [Int], depth: Int, into scalars: inout [Int64]) -> Bool
+}
+
+extension TensorLiteral {
+    public func collectIntegers(shape: inout [Int], depth: Int, into scalars: inout [Int64]) -> Bool { false }
 }
 
 extension TensorLiteral where Self: TensorElement {
     public func collect(shape: inout [Int], depth: Int, into scalars: inout [Double]) {
         scalars.append(doubleValue)
+    }
+}
+
+extension TensorLiteral where Self: BinaryInteger {
+    public func collectIntegers(shape: inout [Int], depth: Int, into scalars: inout [Int64]) -> Bool {
+        scalars.append(Int64(self))
+        return true
     }
 }
 /// Swift integers make int64 tensors and Swift floating-point numbers make float32 tensors, as
@@ -34,6 +48,16 @@ extension Array: TensorLiteral where Element: TensorLiteral {
         }
         for e in self { e.collect(shape: &shape, depth: depth + 1, into: &scalars) }
     }
+    public func collectIntegers(shape: inout [Int], depth: Int, into scalars: inout [Int64]) -> Bool {
+        if shape.count == depth {
+            shape.append(count)
+        } else if shape[depth] != count {
+            fatalError("[tensor] ragged nested array: \(count) elements where \(shape[depth]) were expected at depth \(depth)")
+        }
+        for e in self where !e.collectIntegers(shape: &shape, depth: depth + 1, into: &scalars) { return false }
+        // An empty array of integers: its shape is read, and nothing else is needed.
+        return true
+    }
 }
 
 extension Tensor {
@@ -45,6 +69,16 @@ extension Tensor {
     /// let c = Tensor([[1, 2], [3, 4]], dtype: .float64)    // float64
     /// ```
     public init<L: TensorLiteral>(_ literal: L, dtype: DType? = nil) {
+        let target = dtype ?? L.literalDType
+        if target == .int64 || target == .int32 {
+            // Integers exactly: through Double, 9007199254740993 became ...992.
+            var shape: [Int] = [], integers: [Int64] = []
+            if literal.collectIntegers(shape: &shape, depth: 0, into: &integers) {
+                let exact = Tensor(shape: shape, scalars: integers)
+                self = target == .int64 ? exact : exact.to(.int32)
+                return
+            }
+        }
         var shape: [Int] = []
         var scalars: [Double] = []
         literal.collect(shape: &shape, depth: 0, into: &scalars)
@@ -168,7 +202,19 @@ extension Tensor {
 
     /// `0..<end` as int64 (or `dtype`).
     public static func arange(_ end: Int, dtype: DType = .int64) -> Tensor {
-        arange(0, Double(end), step: 1, dtype: dtype)
+        arange(0, end, dtype: dtype)
+    }
+
+    /// `start..<end` by `step` in integers, exact beyond 2^53 (int64, or `dtype`).
+    ///
+    /// ```swift
+    /// Tensor.arange(2, 11, step: 3)   // int64 [2, 5, 8]
+    /// ```
+    public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64) -> Tensor {
+        if step == 0 { fatalError("[arange] step must not be 0") }
+        let values = Array(Swift.stride(from: Int64(start), to: Int64(end), by: step))
+        let exact = Tensor(shape: [values.count], scalars: values)
+        return dtype == .int64 ? exact : exact.to(dtype)
     }
 
     /// `count` evenly spaced values from `start` to `end` inclusive.

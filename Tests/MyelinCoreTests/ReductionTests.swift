@@ -133,3 +133,25 @@ extension Array {
         #expect(f.max(axes: [0]).floats == [Float(n - 1), 0] && f.min(axes: [0]).floats == [0, -Float(n - 1)])
     }
 }
+
+/// Integers beyond 2^53 stay exact through literals, `arange` and `item` (they went through
+/// Double: 9007199254740993 became ...992, and arange gave a duplicate). PyTorch is exact in all.
+@Suite struct LargeIntegerTests {
+    @Test func literalsArangeAndItemAreExact() {
+        let big: Int64 = 9_007_199_254_740_993
+        #expect(Tensor([9_007_199_254_740_993]).scalars(as: Int64.self) == [big])
+        #expect(Tensor([[Int64.max, Int64.min], [big, -big]]).scalars(as: Int64.self) == [Int64.max, Int64.min, big, -big])
+        #expect(Tensor([Int32.max, 3], dtype: .int32).scalars(as: Int32.self) == [Int32.max, 3])
+        #expect(Tensor(shape: [1], scalars: [big]).item(as: Int64.self) == big)
+        #expect(Tensor.arange(9_007_199_254_740_990, 9_007_199_254_740_995).scalars(as: Int64.self)
+                == (0..<5).map { 9_007_199_254_740_990 + Int64($0) })
+        #expect(Tensor.arange(2, 11, step: 3).scalars(as: Int64.self) == [2, 5, 8])
+        #expect(Tensor.arange(5, 0, step: -2).scalars(as: Int64.self) == [5, 3, 1])
+        // The overloads keep their meaning: integers give int64, a fractional step float32.
+        #expect(Tensor.arange(0, 5).dtype == .int64 && Tensor.arange(0, 1, step: 0.25).floats == [0, 0.25, 0.5, 0.75])
+        #expect(Tensor.arange(0, 3, dtype: .float32).floats == [0, 1, 2] && Tensor.arange(3).ints == [0, 1, 2])
+        // Floats and bools as before; an empty literal keeps its shape.
+        #expect(Tensor([1.5, 2]).dtype == .float32 && Tensor([true, false]).dtype == .bool)
+        #expect(Tensor([[Int]]([[], []])).shape == [2, 0])
+    }
+}
