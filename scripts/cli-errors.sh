@@ -224,6 +224,12 @@ done
 "$MYELIN" train "${S[@]}" --text-column review --model gru --out "$T/sc" > /dev/null 2>&1 \
     || { echo "FAIL training a small sequence classifier"; failures=$((failures + 1)); }
 expect "predict: no messages"       "no messages to classify"      "$MYELIN" predict "$T/sc"
+# Messages one a line, CRLF or LF, blank lines skipped: the same three predictions either way.
+printf 'loved it\r\n\r\nawful\r\ngreat\r\n' > "$T/crlf.txt"; printf 'loved it\nawful\n\ngreat\n' > "$T/lf.txt"
+"$MYELIN" predict "$T/sc" --input "$T/crlf.txt" > "$T/crlf.out" 2>&1; "$MYELIN" predict "$T/sc" --input "$T/lf.txt" > "$T/lf.out" 2>&1
+if [ "$(wc -l < "$T/crlf.out")" -ne 4 ] || ! cmp -s "$T/crlf.out" "$T/lf.out"; then
+    echo "FAIL predict on CRLF and LF messages:"; sed 's/^/    /' "$T/crlf.out" "$T/lf.out" | head -10; failures=$((failures + 1))
+fi
 printf 'review,sentiment\n"good",pos\n"bad",neg\n' > "$T/two-reviews.csv"
 expect "text column: no test rows"  "holds out none of the 2 messages" "$MYELIN" train --csv "$T/two-reviews.csv" --label sentiment --text-column review --model gru --hidden 4 --embedding 4 --epochs 1 --quiet --out "$T/s4"
 printf 'x,y,label\n1,2,a\n2,3,a\n3,4,a\n4,5,a\n5,6,a\n6,7,a\n7,8,a\n8,9,a\n9,1,a\n1,1,a\n2,2,a\n' > "$T/one-class.csv"

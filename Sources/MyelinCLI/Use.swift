@@ -48,7 +48,7 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict with a trained run: CSV, IDX images or .npy in, CSV of predictions (and class probabilities) out.")
     @Argument(help: "The run folder.") var folder: String
-    @Option(help: "Examples to predict: a CSV file (label column optional), an IDX image file (.gz or raw) or a .npy array; for a sequence classifier (sms-spam --model lstm), a text file of one message a line.")
+    @Option(help: "Examples to predict: a CSV file (label column optional), an IDX image file (.gz or raw) or a .npy array; for a sequence classifier (sms-spam --model lstm), a text file of one message a line (blank lines skipped).")
     var input: String?
     @Option(help: "A message to classify with a sequence classifier (repeatable).") var text: [String] = []
     @Option(help: "Write the CSV here (atomically) instead of stdout.") var output: String?
@@ -67,9 +67,10 @@ struct Predict: ParsableCommand {
                 } else if SequenceClassifierJob.isSequenceClassifierRun(folder) {
                     var messages = self.text
                     if let input {
-                        let bytes: [UInt8]
-                        do { bytes = try AtomicFile.read(input) } catch { throw RunError(op: "predict", "cannot read \(input): \(error)") }
-                        messages += String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+                        // One message a line, CRLF too, blank lines skipped (as for a transfer classifier).
+                        do { messages += try EmbedJob.lines(of: input, skippingBlank: true) } catch {
+                            throw RunError(op: "predict", "cannot read \(input): \(error)")
+                        }
                     }
                     text = try SequenceClassifierJob.predict(folder, messages: messages)
                 } else if LanguageModelJob.isLanguageModelRun(folder) {

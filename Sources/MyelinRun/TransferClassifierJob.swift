@@ -256,7 +256,8 @@ public enum TransferClassifierJob {
         if case .csv(_, let column, _) = d.source, file.lowercased().hasSuffix(".csv") {
             return try CSVTextColumns.read(path: file, text: column, label: column).texts
         }
-        do { return try EmbedJob.lines(of: file) } catch { throw RunError(op: "predict", "cannot read \(file): \(error)") }
+        // Blank lines are skipped, as for a sequence classifier: `index` counts the messages.
+        do { return try EmbedJob.lines(of: file, skippingBlank: true) } catch { throw RunError(op: "predict", "cannot read \(file): \(error)") }
     }
 
     /// `index,prediction,p_<class>...` for each raw text, and how many were cut to the encoder's length.
