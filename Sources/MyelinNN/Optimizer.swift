@@ -309,11 +309,16 @@ open class GroupedOptimizer<Options: OptimizerOptions>: Optimizer {
     public var groups: [ParameterGroup<Options>]
     var state: [ObjectIdentifier: ParameterState] = [:]
 
-    /// An optimiser over `groups`; traps on an empty list, a parameter listed twice, or invalid
-    /// options (with the group's index and the numbers).
+    /// An optimiser over `groups`; traps on an empty list, groups with no parameter at all, a
+    /// parameter listed twice, or invalid options (with the group's index and the numbers).
     public init(groups: [ParameterGroup<Options>]) {
         self.groups = []
         if groups.isEmpty { fatalError("[\(name)] needs at least one parameter group") }
+        if groups.allSatisfy({ $0.parameters.isEmpty }) {
+            // As PyTorch refuses it: training would silently change nothing.
+            fatalError("[\(name)] got an empty parameter list; a model of Dense layers makes its weights at its first call, "
+                       + "so call it once on an example batch (or use Linear) before making the optimiser")
+        }
         var seen = Set<ObjectIdentifier>()
         for (gi, g) in groups.enumerated() {
             for p in g.parameters where !seen.insert(ObjectIdentifier(p)).inserted {

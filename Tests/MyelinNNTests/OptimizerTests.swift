@@ -341,6 +341,13 @@ import MyelinTestSupport
     // MARK: Errors
 
     @Test func misuseTrapsWithMessages() async {
+        // Dense layers not yet built: an optimiser over nothing would train nothing, silently.
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let model = Sequential { Dense(4, activation: .relu); Dense(1) }
+            _ = Adam(parameters: model.parameters(), lr: 0.1)
+        }.map { r in
+            #expect(String(decoding: r.standardErrorContent, as: UTF8.self).contains("[adam] got an empty parameter list; a model of Dense layers"))
+        }
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Adam(parameters: [Parameter(Tensor.zeros([2]))], lr: -1)
         }.map { r in
