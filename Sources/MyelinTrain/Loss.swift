@@ -19,10 +19,23 @@ public struct Loss {
     public let name: String
     /// Outputs and targets to a scalar loss.
     public let compute: (Tensor, Tensor) -> Tensor
+    /// What a batch's mean divides by, from its targets (nil: its examples): the epoch's loss is
+    /// the batches' losses weighted by it, so that a loss with ignored labels or class weights
+    /// reports its mean over the whole epoch (PyTorch's weighted mean of the full set) whatever
+    /// the batch size, and a batch whose labels are all ignored (its mean NaN) counts for nothing.
+    public let batchWeight: ((_ targets: Tensor) -> Double)?
 
-    public init(name: String, _ compute: @escaping (_ outputs: Tensor, _ targets: Tensor) -> Tensor) {
+    public init(name: String, batchWeight: ((_ targets: Tensor) -> Double)? = nil,
+                _ compute: @escaping (_ outputs: Tensor, _ targets: Tensor) -> Tensor) {
         self.name = name
+        self.batchWeight = batchWeight
         self.compute = compute
+    }
+
+    /// The weight of a batch of `targets` in an epoch's mean loss: `batchWeight`, or its examples.
+    public func weight(of targets: Tensor) -> Double {
+        if let batchWeight { return batchWeight(targets) }
+        return Double(targets.rank > 0 ? targets.shape[0] : 1)
     }
 
     /// The loss of `outputs` against `targets`.
@@ -36,12 +49,32 @@ public struct Loss {
     /// (`torch.nn.CrossEntropyLoss`).
     public static var crossEntropy: Loss { crossEntropy() }
 
-    /// Cross-entropy with class weights, label smoothing or an ignored label.
+    /// Cross-entropy with class weights, label smoothing or an ignored label. Float targets of the
+    /// logits' shape are class probabilities (one-hot rows too), as PyTorch's CrossEntropyLoss takes them.
     public static func crossEntropy(weight: Tensor? = nil, labelSmoothing: Double = 0, ignoreIndex: Int? = nil) -> Loss {
-        Loss(name: "cross_entropy") { outputs, targets in
-            MyelinNN.crossEntropy(outputs, labels: classLabels(targets), weight: weight,
-                                  labelSmoothing: labelSmoothing, ignoreIndex: ignoreIndex)
+        let classWeights = weight?.doubles
+        // The mean's denominator: PyTorch's sum of the weights of the labels not ignored.
+        let batchWeight: ((Tensor) -> Double)? = weight == nil && ignoreIndex == nil ? nil : { targets in
+            if isProbabilities(targets) { return Double(targets.shape[0]) }
+            return classLabels(targets).ints.reduce(0.0) { sum, label in
+                if label == ignoreIndex { return sum }
+                guard let classWeights else { return sum + 1 }
+                return sum + (classWeights.indices.contains(label) ? classWeights[label] : 0)
+            }
         }
+        return Loss(name: "cross_entropy", batchWeight: batchWeight) { outputs, targets in
+            if isProbabilities(targets) && targets.shape == outputs.shape {
+                return MyelinNN.crossEntropy(outputs, probabilities: targets.to(outputs.dtype), weight: weight,
+                                             labelSmoothing: labelSmoothing)
+            }
+            return MyelinNN.crossEntropy(outputs, labels: classLabels(targets), weight: weight,
+                                         labelSmoothing: labelSmoothing, ignoreIndex: ignoreIndex)
+        }
+    }
+
+    /// Float targets with a class axis ([batch, classes], classes > 1): probabilities, not labels.
+    static func isProbabilities(_ targets: Tensor) -> Bool {
+        targets.dtype.isFloatingPoint && targets.rank == 2 && targets.shape[1] > 1
     }
 
     /// Mean squared error (`torch.nn.MSELoss`).

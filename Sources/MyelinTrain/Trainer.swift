@@ -198,7 +198,7 @@ public final class Trainer {
         let keys = logKeys(validation: false)
         let learningRate = optimizer.lr
         let started = monotonicSeconds()
-        var lossSum = 0.0, samples = 0, batches = 0
+        var lossSum = 0.0, lossWeight = 0.0, samples = 0, batches = 0
         let batchCount = train.count
         for (b, batch) in train.enumerated() {
             ctx.batch = b
@@ -222,26 +222,28 @@ public final class Trainer {
 
             let l = value.item()
             let n = batch.inputs.rank > 0 ? batch.inputs.shape[0] : 1
-            lossSum += l * Double(n)
+            let w = loss.weight(of: batch.targets)
+            if w > 0 { lossSum += l * w; lossWeight += w }
             samples += n
             batches += 1
             let detached = outputs.detached()
             withoutGrad {
                 for i in metrics.indices { metrics[i].update(outputs: detached, targets: batch.targets) }
             }
-            var logs = ["loss": l]
+            // A batch with nothing to average (every label ignored) has no loss to log: its mean is NaN.
+            var logs: [String: Double] = w > 0 ? ["loss": l] : [:]
             for m in metrics { logs[m.name] = m.value() }
             for c in callbacks { c.onBatchEnd(batch: b, logs: logs, ctx: ctx) }
             if printer.verbosity == .bar {
                 var running = logs
-                running["loss"] = lossSum / Double(samples)
+                running["loss"] = lossSum / lossWeight
                 printer.batchEnd(batch: b, batches: batchCount, samples: samples * processCount, elapsed: monotonicSeconds() - started,
                                  logs: running, keys: keys)
             }
             if stopTraining { break }
         }
         let trainSeconds = monotonicSeconds() - started
-        var logs: [String: Double] = ["loss": samples > 0 ? lossSum / Double(samples) : .nan, "lr": learningRate]
+        var logs: [String: Double] = ["loss": lossWeight > 0 ? lossSum / lossWeight : .nan, "lr": learningRate]
         for m in metrics { logs[m.name] = m.value() }
         if let reduceLogs { logs = reduceLogs(logs, samples) }
         if let validation, failure == nil {
@@ -322,19 +324,20 @@ public final class Trainer {
     public func evaluate(_ loader: DataLoader) -> [String: Double] {
         var ms = metrics
         for i in ms.indices { ms[i].reset() }
-        var lossSum = 0.0, samples = 0
+        var lossSum = 0.0, lossWeight = 0.0, samples = 0
         inEvalMode {
             withoutGrad {
                 for batch in loader {
                     let outputs = modelOutputs(for: batch)
                     let n = batch.inputs.rank > 0 ? batch.inputs.shape[0] : 1
-                    lossSum += loss(outputs, batch.targets).item() * Double(n)
+                    let w = loss.weight(of: batch.targets)
+                    if w > 0 { lossSum += loss(outputs, batch.targets).item() * w; lossWeight += w }
                     samples += n
                     for i in ms.indices { ms[i].update(outputs: outputs, targets: batch.targets) }
                 }
             }
         }
-        var result = ["loss": samples > 0 ? lossSum / Double(samples) : .nan]
+        var result = ["loss": lossWeight > 0 ? lossSum / lossWeight : .nan]
         for m in ms { result[m.name] = m.value() }
         return reduceLogs?(result, samples) ?? result
     }

@@ -241,3 +241,52 @@ import MyelinData
         #expect(acc >= 0.9)
     }
 }
+
+/// The epoch's loss with ignored labels or class weights is the full set's weighted mean (PyTorch's
+/// CrossEntropyLoss over all of it), whatever the batch size; a batch of ignored labels counts for
+/// nothing (its mean is NaN, and made the epoch's loss NaN). One-hot targets are probabilities.
+@Suite struct WeightedEpochLossTests {
+    static func data() -> (Tensor, Tensor) {
+        let g = RandomGenerator(seed: 11)
+        let x = Tensor.normal([16, 3], generator: g).to(.float64)
+        // The first four labels (the whole first batch of 4) are ignored.
+        let y = Tensor(shape: [16], scalars: [-1, -1, -1, -1, 0, 1, 2, 0, 1, 2, 2, 1, 0, 0, 1, 2] as [Int64])
+        return (x, y)
+    }
+
+    @Test func ignoredLabelsAndClassWeightsAverageOverTheWholeSet() {
+        let (x, y) = Self.data()
+        let model = Linear(3, 3, generator: RandomGenerator(seed: 5)).to(.float64)
+        let weight = Tensor([1.0, 5.0, 0.2], dtype: .float64)
+        for loss in [Loss.crossEntropy(ignoreIndex: -1), .crossEntropy(weight: weight, ignoreIndex: -1)] {
+            let trainer = Trainer(model: model, optimizer: SGD(parameters: model.parameters(), lr: 0), loss: loss, verbosity: .silent)
+            let whole = withoutGrad { loss(model(x), y) }.item()
+            for batchSize in [4, 5, 16] {
+                let scores = trainer.evaluate(TensorDataset(inputs: x, targets: y), batchSize: batchSize)
+                #expect(Swift.abs(scores["loss"]! - whole) < 1e-12, "batch \(batchSize): \(scores["loss"]!) vs \(whole)")
+            }
+        }
+    }
+
+    @Test func anIgnoredBatchDoesNotMakeTheEpochNaN() throws {
+        let (x, y) = Self.data()
+        let model = Linear(3, 3, generator: RandomGenerator(seed: 5)).to(.float64)
+        let trainer = Trainer(model: model, optimizer: SGD(parameters: model.parameters(), lr: 0.1),
+                              loss: .crossEntropy(ignoreIndex: -1), callbacks: [TerminateOnNaN()], verbosity: .silent)
+        let history = try trainer.fit(DataLoader(TensorDataset(inputs: x, targets: y), batchSize: 4), epochs: 2)
+        #expect(history.epochs == [0, 1] && history["loss"]!.allSatisfy { $0.isFinite }, "\(history.metrics)")
+    }
+
+    @Test func oneHotTargetsAreProbabilities() {
+        let (x, y) = Self.data()
+        let model = Linear(3, 3, generator: RandomGenerator(seed: 5)).to(.float64)
+        let labels = y[4...]
+        let oneHot = Tensor.zeros([12, 3], dtype: .float64)
+        var rows = oneHot
+        for (i, l) in labels.ints.enumerated() { rows[i, l] = Tensor(scalar: 1.0, dtype: .float64) }
+        let logits = withoutGrad { model(x[4...]) }
+        let fromLabels = Loss.crossEntropy(logits, labels).item(), fromRows = Loss.crossEntropy(logits, rows).item()
+        #expect(Swift.abs(fromLabels - fromRows) < 1e-12, "\(fromLabels) vs \(fromRows)")
+        #expect(oneHot.doubles.allSatisfy { $0 == 0 })
+    }
+}
