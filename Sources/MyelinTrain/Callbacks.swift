@@ -125,8 +125,8 @@ public final class EarlyStopping: Callback {
 /// bit; with `includeHistory: false` that checkpoint leaves the history out, so its cost does not
 /// grow with the run (keep the history with a `HistoryLog` placed before this callback, and pass
 /// it to `restore(from:loader:history:)`). Writes are atomic and create missing folders. `{epoch}`
-/// in the path becomes the 1-based epoch number, `{key}` a log value
-/// (`"run/ckpt-{epoch}-{val_loss}.safetensors"`).
+/// in the path becomes the 1-based epoch number, `{key}` a log value, with Keras's format specs
+/// if given (`"run/ckpt-{epoch:02d}-{val_loss:.2f}.safetensors"`).
 ///
 /// ```swift
 /// ModelCheckpoint(path: "run/best.safetensors", monitor: "val_accuracy", saveBestOnly: true)
@@ -147,7 +147,7 @@ public final class ModelCheckpoint: Callback {
     /// The epochs (0-based) after which a file was written, and the last file.
     public private(set) var savedEpochs: [Int] = []
     public private(set) var lastSavedPath: String?
-    private var warned = false
+    private var warned = false, warnedFields = false
 
     public init(path: String, monitor: String = "val_loss", mode: MonitorMode = .auto, saveBestOnly: Bool = false,
                 full: Bool = false, every: Int = 1, includeHistory: Bool = true) {
@@ -175,7 +175,13 @@ public final class ModelCheckpoint: Callback {
             if current.isNaN { return }
             best = current
         }
-        let file = Self.fill(path, epoch: epoch, logs: logs)
+        var unknown: [String] = []
+        let file = Self.fill(path, epoch: epoch, logs: logs, unknown: &unknown)
+        if !unknown.isEmpty && !warnedFields {
+            ctx.trainer.log("ModelCheckpoint: \(unknown.joined(separator: ", ")) in \(path) name no log value or format "
+                            + "(logs: epoch, \(logs.keys.sorted().joined(separator: ", "))); left as written")
+            warnedFields = true
+        }
         do {
             let dir = (file as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -194,11 +200,44 @@ public final class ModelCheckpoint: Callback {
         }
     }
 
-    /// `path` with `{epoch}` (1-based) and `{key}` placeholders filled in.
+    /// `path` with `{epoch}` (1-based) and `{key}` placeholders filled in, and Keras's format
+    /// specs too (`{epoch:02d}`, `{val_loss:.2f}`: flags, width, precision, then d, f, e or g);
+    /// without a spec an epoch is a whole number and a value has four decimals. Placeholders that
+    /// name no log value, or specs it cannot read, stay as written and are listed in `unknown`.
+    static func fill(_ path: String, epoch: Int, logs: [String: Double], unknown: inout [String]) -> String {
+        var out = "", rest = Substring(path)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += rest[..<open]
+            let field = rest[rest.index(after: open)..<close]
+            let parts = field.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]), spec = parts.count == 2 ? String(parts[1]) : nil
+            let value: Double? = key == "epoch" ? Double(epoch + 1) : logs[key]
+            if let value, let text = Self.format(value, spec: spec, whole: key == "epoch") {
+                out += text
+            } else {
+                out += rest[open...close]
+                unknown.append(String(rest[open...close]))
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
     static func fill(_ path: String, epoch: Int, logs: [String: Double]) -> String {
-        var out = path.replacingOccurrences(of: "{epoch}", with: String(epoch + 1))
-        for (k, v) in logs { out = out.replacingOccurrences(of: "{\(k)}", with: String(format: "%.4f", v)) }
-        return out
+        var unknown: [String] = []
+        return fill(path, epoch: epoch, logs: logs, unknown: &unknown)
+    }
+
+    /// `value` by a Python format spec (nil: a whole number for an epoch, four decimals otherwise).
+    private static func format(_ value: Double, spec: String?, whole: Bool) -> String? {
+        guard let spec else { return whole ? String(Int(value)) : String(format: "%.4f", value) }
+        guard let type = spec.last, "dfeg".contains(type),
+              spec.dropLast().allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == " " }) else { return nil }
+        if type == "d" {
+            guard value.isFinite, value.rounded() == value, spec.dropLast().allSatisfy({ $0 != "." }) else { return nil }
+            return String(format: "%" + spec.dropLast() + "lld", Int64(value))
+        }
+        return String(format: "%" + spec, value)
     }
 }
 

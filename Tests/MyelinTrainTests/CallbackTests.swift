@@ -206,3 +206,19 @@ import MyelinData
         #expect(names == ["0 Linear", "1 ReLU", "2 Dropout", "3 Linear"])
     }
 }
+
+/// ModelCheckpoint's file names take Keras's format specs (a name with `{epoch:02d}` was written
+/// literally, one file overwritten every epoch).
+@Suite struct CheckpointPathTests {
+    @Test func placeholdersAndFormatSpecs() {
+        let logs = ["val_loss": 0.123456, "accuracy": 0.5]
+        #expect(ModelCheckpoint.fill("w-{epoch:02d}-{val_loss:.2f}.safetensors", epoch: 2, logs: logs) == "w-03-0.12.safetensors")
+        #expect(ModelCheckpoint.fill("run/ckpt-{epoch}-{val_loss}.safetensors", epoch: 9, logs: logs) == "run/ckpt-10-0.1235.safetensors")
+        #expect(ModelCheckpoint.fill("{accuracy:.1e}_{epoch:3d}", epoch: 0, logs: logs) == "5.0e-01_  1")
+        var unknown: [String] = []
+        #expect(ModelCheckpoint.fill("a-{nope}-{val_loss:xyz}-{epoch:.2d}.st", epoch: 0, logs: logs, unknown: &unknown)
+                == "a-{nope}-{val_loss:xyz}-{epoch:.2d}.st")
+        #expect(unknown == ["{nope}", "{val_loss:xyz}", "{epoch:.2d}"])
+        #expect(ModelCheckpoint.fill("plain{.st", epoch: 0, logs: logs) == "plain{.st")
+    }
+}
