@@ -85,6 +85,9 @@ public enum Averaging: String, Sendable {
     case weighted
     /// From the pooled counts (`average="micro"`): equal to accuracy for single-label classes.
     case micro
+    /// The positive class's (class 1) score alone: sklearn's `average="binary"`, and what Keras's
+    /// `Precision()` and `Recall()` give for one sigmoid output.
+    case binary
 }
 
 /// Precision, recall and F1 over a streamed confusion matrix. The classes are `0 ..< outputs.shape[-1]`
@@ -118,12 +121,15 @@ struct StreamingConfusion {
 
     /// The score's average over the matrix so far (NaN before any example); micro-averages are accuracy.
     func value(_ average: Averaging, macro: KeyPath<ClassificationScores, Double>,
-               weighted: KeyPath<ClassificationScores, Double>) -> Double {
+               weighted: KeyPath<ClassificationScores, Double>, perClass: KeyPath<ClassificationScores, [Double]>) -> Double {
         guard let m = matrix, m.total > 0 else { return .nan }
         switch average {
         case .macro: return m.scores[keyPath: macro]
         case .weighted: return m.scores[keyPath: weighted]
         case .micro: return m.accuracy
+        case .binary:
+            require(m.classes == 2, "[\(average)] the binary average needs two classes, got \(m.classes)")
+            return m.scores[keyPath: perClass][1]
         }
     }
 }
@@ -143,12 +149,14 @@ protocol StreamingConfusionMetric: ConfusionScoreMetric {
     /// The macro and weighted averages of this score in `ClassificationScores`.
     static var macro: KeyPath<ClassificationScores, Double> { get }
     static var weighted: KeyPath<ClassificationScores, Double> { get }
+    /// This score of each class.
+    static var perClass: KeyPath<ClassificationScores, [Double]> { get }
 }
 
 extension StreamingConfusionMetric {
     public mutating func reset() { state.reset() }
     public mutating func update(outputs: Tensor, targets: Tensor) { state.update(outputs: outputs, targets: targets) }
-    public func value() -> Double { state.value(average, macro: Self.macro, weighted: Self.weighted) }
+    public func value() -> Double { state.value(average, macro: Self.macro, weighted: Self.weighted, perClass: Self.perClass) }
     public var confusionMatrix: ConfusionMatrix? { state.matrix }
 }
 
@@ -159,6 +167,7 @@ public struct Precision: StreamingConfusionMetric {
     var state: StreamingConfusion
     static var macro: KeyPath<ClassificationScores, Double> { \.macroPrecision }
     static var weighted: KeyPath<ClassificationScores, Double> { \.weightedPrecision }
+    static var perClass: KeyPath<ClassificationScores, [Double]> { \.precision }
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "precision") {
         (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
@@ -172,6 +181,7 @@ public struct Recall: StreamingConfusionMetric {
     var state: StreamingConfusion
     static var macro: KeyPath<ClassificationScores, Double> { \.macroRecall }
     static var weighted: KeyPath<ClassificationScores, Double> { \.weightedRecall }
+    static var perClass: KeyPath<ClassificationScores, [Double]> { \.recall }
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "recall") {
         (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))
@@ -185,6 +195,7 @@ public struct F1Score: StreamingConfusionMetric {
     var state: StreamingConfusion
     static var macro: KeyPath<ClassificationScores, Double> { \.macroF1 }
     static var weighted: KeyPath<ClassificationScores, Double> { \.weightedF1 }
+    static var perClass: KeyPath<ClassificationScores, [Double]> { \.f1 }
 
     public init(average: Averaging = .macro, classes: Int? = nil, threshold: Double = 0, name: String = "f1") {
         (self.name, self.average, state) = (name, average, StreamingConfusion(classes: classes, threshold: threshold))

@@ -155,3 +155,18 @@ import MyelinCore
         #expect(Loss.bceWithLogits(Tensor([[0.0]]), Tensor([1.0])).item() == log2)
     }
 }
+
+/// `.binary`: the positive class's score, as scikit-learn's default for two classes and Keras's
+/// `Precision()`; values from scikit-learn 1.9 on the same labels and logits.
+@Suite struct BinaryAveragingTests {
+    @Test func binaryAverageIsThePositiveClass() {
+        let labels = Tensor([1.0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0, 0]).reshape([12, 1])
+        let logits = Tensor([0.5, -0.2, -1.0, 2.0, 0.3, -0.7, 0.1, 0.9, -0.4, 1.5, 0.2, -3]).reshape([12, 1])
+        var p = Precision(average: .binary), r = Recall(average: .binary), f = F1Score(average: .binary)
+        var macro = Precision()
+        p.update(outputs: logits, targets: labels); r.update(outputs: logits, targets: labels)
+        f.update(outputs: logits, targets: labels); macro.update(outputs: logits, targets: labels)
+        #expect(Swift.abs(p.value() - 0.5714285714285714) < 1e-15 && Swift.abs(r.value() - 0.6666666666666666) < 1e-15)
+        #expect(Swift.abs(f.value() - 0.6153846153846154) < 1e-15 && Swift.abs(macro.value() - 0.5857142857142856) < 1e-15)
+    }
+}
