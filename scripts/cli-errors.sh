@@ -239,6 +239,7 @@ for l in s4 s5; do
 done
 expect "evaluate: seq, other data"  "holds a sequence classifier, which is evaluated on its own test part" "$MYELIN" evaluate "$T/sc" --csv "$T/reviews.csv"
 expect "summary: seq, --graph"      "holds a sequence classifier: --graph" "$MYELIN" summary "$T/sc" --graph
+expect "lm: --label"                 "--label, --augment do not apply to language models" "$MYELIN" train --text "$T/lines.txt" --label foo --augment --out "$T/lm2"
 # The language model trained above ($T/lm).
 expect "evaluate: lm, other data"   "holds a language model, which is evaluated on its own test part" "$MYELIN" evaluate "$T/lm" --data iris
 expect "predict: lm"                "holds a language model; \`myelin generate" "$MYELIN" predict "$T/lm" --input "$T/lines.txt"

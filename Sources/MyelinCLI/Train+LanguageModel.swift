@@ -30,6 +30,14 @@ extension Train {
         if layers != nil || dropout != nil || activation != "relu" {
             throw RunError(op: "train", "--layers, --dropout and --activation are not used by language models")
         }
+        // Options of tables and images, refused rather than ignored.
+        let unused = [("--label", dataOptions.label != nil), ("--task", dataOptions.task != nil), ("--missing", dataOptions.missing != nil),
+                      ("--categorical-encoding", dataOptions.categoricalEncoding != nil), ("--augment", training.augment)]
+            .filter(\.1).map(\.0)
+        if !unused.isEmpty {
+            throw RunError(op: "train", "\(unused.joined(separator: ", ")) \(unused.count == 1 ? "does" : "do") not apply to language models "
+                           + "(they learn the next character of the text)")
+        }
         request.layers = numLayers ?? request.layers
         request.embedding = embedding ?? request.embedding
         request.sequenceLength = seqLen ?? request.sequenceLength
