@@ -217,6 +217,7 @@ printf 'id,review,sentiment\n1,"loved it",pos\n2,"awful",neg\n3,"great",pos\n4,"
 S=(--csv "$T/reviews.csv" --label sentiment --hidden 4 --embedding 4 --epochs 1 --quiet)
 expect "text column: missing"       "no text column nope"          "$MYELIN" train "${S[@]}" --text-column nope --out "$T/s1"
 expect "text column: mlp"           "cannot classify text sequences" "$MYELIN" train "${S[@]}" --text-column review --model mlp --out "$T/s2"
+expect "text column: the label"     "--label and --text-column both name 'review'" "$MYELIN" train --csv "$T/reviews.csv" --label review --text-column review --out "$T/s6"
 expect "text column: no csv"        "names a column of a --csv file" "$MYELIN" train --text-column review --data iris --out "$T/s3"
 for l in s1 s2 s3; do
     if [ -e "$T/$l" ]; then echo "FAIL a failed sequence-classifier train left $T/$l behind"; failures=$((failures + 1)); fi

@@ -279,6 +279,9 @@ struct Train: ParsableCommand {
                     guard let textColumn, let label = dataOptions.label else {
                         throw RunError(op: "train", "--csv with --text-column needs --label COLUMN too")
                     }
+                    guard label != textColumn else {
+                        throw RunError(op: "train", "--label and --text-column both name '\(label)'; the label is another column")
+                    }
                     source = .csv(path: csv, textColumn: textColumn, label: label)
                 } else if textColumn != nil {
                     throw RunError(op: "train", "--text-column names a column of a --csv file")
