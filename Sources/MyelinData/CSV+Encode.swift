@@ -25,8 +25,9 @@ extension CSVReader {
                         continue
                     }
                     guard let fill = column.fill else {
-                        throw missingCell(row, column: p, name: column.name, path: path,
-                                          why: " (the schema has no fill value for it: it was saved by an older version; retrain to impute)")
+                        throw missingCell(row, column: p, name: column.name, path: path, why: column.indicator == nil
+                                          ? " (the schema has no fill value for it: it was saved by an older version; retrain to impute)"
+                                          : " (the run keeps no fill values for its features: give every one)")
                     }
                     values[r * featureCount + offset] = Float(fill)
                     if hasIndicator { values[r * featureCount + offset + 1] = 1 }

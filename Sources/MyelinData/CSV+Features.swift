@@ -53,7 +53,8 @@ extension CSVReader {
             }
             if let l = others.first { label = l }
         }
-        let schema = CSVSchema(columns: columns.map { CSVSchema.Column(name: $0, encoding: .numeric) }, labelColumn: label,
+        // No fill values: the run kept none (indicator false, unlike a schema from before imputation, nil).
+        let schema = CSVSchema(columns: columns.map { CSVSchema.Column(name: $0, encoding: .numeric, indicator: false) }, labelColumn: label,
                                labelPosition: featureNames.count, task: task, classNames: classNames, hasHeader: header,
                                delimiter: String(delimiter))
         var reader = self

@@ -60,6 +60,9 @@ import MyelinData
             _ = try UseJobs.evaluate(out, source: .csv(path: Self.write("x1,x2,c\n0,0,blue\n", dir + "/unseen.csv"), label: "", task: nil), dataDir: nil)
         }
         #expect(unseen.contains("unseen class 'blue'"))
+        // A missing cell: the run has no medians to fill it with (it said "saved by an older version; retrain").
+        let gap = RunJobTests.message { _ = try UseJobs.predict(out, input: Self.write("x1,x2\n0.5,NA\n", dir + "/gap.csv")) }
+        #expect(gap.hasSuffix("missing value 'NA' in column 'x2' (the run keeps no fill values for its features: give every one)"))
     }
 
     @Test func onlyNamedFlatFeaturesAreReadThisWay() {
