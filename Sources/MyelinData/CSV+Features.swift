@@ -8,14 +8,14 @@ extension CSVReader {
     /// (`sepal_length` or `SepalLengthCm` finds scikit-learn's `sepal length (cm)`), in any order;
     /// one more column is the label. Without a
     /// header, the first `featureNames.count` columns are the features and one more is the label.
-    /// Labels are class names; the file may have none.
+    /// Labels are class names or class indices (as the catalogue's files store them); the file may have none.
     ///
     /// ```swift
     /// let flowers = try CSVReader().readFeatures(path: "new.csv", featureNames: irisFeatures,
     ///                                            classNames: ["setosa", "versicolor", "virginica"], task: .classification)
     /// ```
     public func readFeatures(path: String, featureNames: [String], classNames: [String], task: LearningTask) throws -> TabularDataset {
-        let records = try records(path: path)
+        var records = try records(path: path)
         let header = hasHeader ?? CSVParser.looksLikeHeader(records)
         var columns = featureNames
         var label = "target"
@@ -57,6 +57,19 @@ extension CSVReader {
         let schema = CSVSchema(columns: columns.map { CSVSchema.Column(name: $0, encoding: .numeric, indicator: false) }, labelColumn: label,
                                labelPosition: featureNames.count, task: task, classNames: classNames, hasHeader: header,
                                delimiter: String(delimiter))
+        // Labels may be class indices, as the catalogue's own files store them (iris.csv: 0, 1, 2).
+        let labelIndex = header ? records[0].cells.firstIndex(of: label) : featureNames.count
+        if task == .classification, let labelIndex {
+            let known = Set(classNames)
+            for r in (header ? 1 : 0)..<records.count where labelIndex < records[r].cells.count {
+                let cell = records[r].cells[labelIndex]
+                if !known.contains(cell), let v = CSVParser.number(cell), v.rounded() == v, v >= 0, v < Double(classNames.count) {
+                    var cells = records[r].cells
+                    cells[labelIndex] = classNames[Int(v)]
+                    records[r] = CSVParser.Record(line: records[r].line, cells: cells)
+                }
+            }
+        }
         var reader = self
         reader.hasHeader = header
         return try reader.readWithSchema(records, schema: schema, path: path)

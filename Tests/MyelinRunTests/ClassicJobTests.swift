@@ -204,5 +204,10 @@ private let irisPresent = Catalogue(dataDir: nil, allowDownload: false).status("
         #expect(text.hasPrefix("index,prediction,p_setosa,p_versicolor,p_virginica\n0,setosa,") && text.contains("\n1,virginica,"))
         let (onFlowers, _) = try UseJobs.evaluate(dir + "/iris", source: .csv(path: flowers, label: "", task: nil), dataDir: nil)
         #expect(onFlowers.count == 2 && onFlowers.metrics["accuracy"] == 1)
+        // The labels as class indices, as the catalogue's iris.csv stores them (it said "unseen class '0'").
+        let indexed = dir + "/indexed.csv"
+        try "5.1,3.5,1.4,0.2,0\n6.7,3.0,5.2,2.3,2.0\n".write(toFile: indexed, atomically: true, encoding: .utf8)
+        let (onIndices, _) = try UseJobs.evaluate(dir + "/iris", source: .csv(path: indexed, label: "", task: nil), dataDir: nil)
+        #expect(onIndices.count == 2 && onIndices.metrics["accuracy"] == 1)
     }
 }
