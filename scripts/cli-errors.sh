@@ -318,6 +318,8 @@ expect "toy: evaluate on iris"      "--count is for the generated data sets" "$M
 
 python3 -c "print('x,y'); [print(f'{i * 0.37 % 1:.3f},{i * 1.5}') for i in range(40)]" > "$T/quantity.csv"
 expect "a quantity as classes"       "40 classes in 40 rows are too many to learn and test; if the label 'y' is a quantity, give --task regression" "$MYELIN" train --csv "$T/quantity.csv" --label y --task classification --out "$T/t0"
+expect "negative after a space"      "[train] --epochs must be positive and at most 1000000, got -1" "$MYELIN" train --csv "$T/good.csv" --label label --epochs -1 --out "$T/t3"
+expect "an option for a value"       "The value '--lr' is invalid for '--epochs <epochs>'" "$MYELIN" train --csv "$T/good.csv" --label label --epochs --lr 0.1 --out "$T/t4"
 expect "task on a catalogue set"     "[train] --task is for --csv files; 'iris' has a task of its own" "$MYELIN" train --data iris --task regression --out "$T/t1"
 expect "task on a generated set"     "[train] --task is for --csv files; 'moons' is a classification set" "$MYELIN" train --data moons --task regression --out "$T/t2"
 expect "evaluate: train's options"   "[evaluate] --task, --missing shape how train reads a CSV" "$MYELIN" evaluate "$T/run" --csv "$T/good.csv" --task classification --missing error

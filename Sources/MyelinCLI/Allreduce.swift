@@ -15,8 +15,8 @@ struct Allreduce: ParsableCommand {
         from C (the raw MPI figure), with algorithm and bus bandwidth, and checks the sums.
         """)
 
-    @Option(help: "Floats in the buffer.") var count = 10_000_000
-    @Option(help: "Timed allreduces.") var iterations = 10
+    @Option(parsing: .unconditional, help: "Floats in the buffer.") var count = 10_000_000
+    @Option(parsing: .unconditional, help: "Timed allreduces.") var iterations = 10
 
     func run() throws {
         runOrFail {

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated workload names (default: all implemented).")
     var workloads: String?
 
-    @Option(help: "Threads for Myelin's kernels and BLAS.")
+    @Option(parsing: .unconditional, help: "Threads for Myelin's kernels and BLAS.")
     var threads: Int = 2
 
     @Option(help: "Also append the JSON lines to this file.")

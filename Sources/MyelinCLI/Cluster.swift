@@ -19,12 +19,12 @@ struct Cluster: ParsableCommand {
 
     @Option(help: "Numeric CSV file to cluster.") var csv: String?
     @Option(help: "Catalogue data set to cluster (training and test rows; see `myelin datasets`).") var data: String?
-    @Option(help: ArgumentHelp("A generated data set's points (default \(GeneratedSet.defaultCount)).", valueName: "n")) var count: Int?
-    @Option(help: ArgumentHelp("A generated data set's noise (default: the set's, see `myelin datasets`).", valueName: "x")) var noise: Double?
-    @Option(help: ArgumentHelp("Seed of a generated data set's points (default 0).", valueName: "s")) var dataSeed: UInt64?
-    @Option(help: "Number of clusters.") var k = 3
+    @Option(parsing: .unconditional, help: ArgumentHelp("A generated data set's points (default \(GeneratedSet.defaultCount)).", valueName: "n")) var count: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A generated data set's noise (default: the set's, see `myelin datasets`).", valueName: "x")) var noise: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of a generated data set's points (default 0).", valueName: "s")) var dataSeed: UInt64?
+    @Option(parsing: .unconditional, help: "Number of clusters.") var k = 3
     @Option(help: "kmeans or gmm.") var method = "kmeans"
-    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Folder for assignments.csv, centers.csv and results.json.") var out: String
 
     func run() throws {

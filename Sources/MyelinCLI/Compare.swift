@@ -23,10 +23,10 @@ struct Compare: ParsableCommand {
     @Option(help: "Run this model even when it would take long: network, perceptron, knn, naive-bayes, tree, forest (repeatable, or comma-separated).")
     var include: [String] = []
     @Flag(help: "Run every model, however long it takes.") var all = false
-    @Option(help: "Epochs of the network (default: as `myelin train` plans them, with early stopping).") var epochs: Int?
-    @Option(help: "Seed of the split and the models.") var seed: UInt64 = 0
-    @Option(help: "Fraction held out for testing when the data set has no test part (default 0.2).") var testSplit: Double?
-    @Option(help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Epochs of the network (default: as `myelin train` plans them, with early stopping).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Seed of the split and the models.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Fraction held out for testing when the data set has no test part (default 0.2).") var testSplit: Double?
+    @Option(parsing: .unconditional, help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
     @Option(help: "Write compare.json into this folder.") var out: String?
 
     func run() throws {

@@ -6,9 +6,9 @@ import MyelinTrain
 
 /// Where the dashboard listens: shared by `dashboard`, `train --dashboard` and `resume --dashboard`.
 struct ServeOptions: ParsableArguments {
-    @Option(help: "The dashboard's port (the next free one when it is taken; 0: any free port).") var port: Int?
+    @Option(parsing: .unconditional, help: "The dashboard's port (the next free one when it is taken; 0: any free port).") var port: Int?
     @Option(help: "The address to listen on (default 127.0.0.1; any other needs the access token printed at start).") var host: String?
-    @Option(help: "Record weight, gradient and activation statistics every N steps (default 100 with --dashboard, else none).")
+    @Option(parsing: .unconditional, help: "Record weight, gradient and activation statistics every N steps (default 100 with --dashboard, else none).")
     var histogramEvery: Int?
 
     /// Throws when a serving option is given without `--dashboard`.
@@ -58,7 +58,7 @@ struct Dashboard: ParsableCommand {
         """)
 
     @Argument(help: "The folder whose run folders to serve.") var folder = "runs"
-    @Option(help: "The port (the next free one when it is taken; 0: any free port).") var port = 6006
+    @Option(parsing: .unconditional, help: "The port (the next free one when it is taken; 0: any free port).") var port = 6006
     @Option(help: "The address to listen on; any other than loopback needs the access token printed at start.") var host = "127.0.0.1"
 
     func run() throws {
@@ -87,7 +87,7 @@ struct Playground: ParsableCommand {
         """)
 
     @Argument(help: "A folder of run folders to serve beside the playground (default: runs, when it exists).") var folder: String?
-    @Option(help: "The port (the next free one when it is taken; 0: any free port).") var port = 6006
+    @Option(parsing: .unconditional, help: "The port (the next free one when it is taken; 0: any free port).") var port = 6006
     @Option(help: "The address to listen on; any other than loopback needs the access token printed at start.") var host = "127.0.0.1"
 
     func run() throws {

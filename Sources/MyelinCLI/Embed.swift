@@ -26,7 +26,7 @@ struct Embed: ParsableCommand {
     @Argument(help: "Texts to embed.") var texts: [String] = []
     @Option(help: "A UTF-8 text file with one text a line.") var input: String?
     @Option(help: "Write the vectors here: .npy (float32) or .csv (one row a text).") var output: String?
-    @Option(help: "Texts per batch.") var batchSize = 32
+    @Option(parsing: .unconditional, help: "Texts per batch.") var batchSize = 32
     @OptionGroup var models: ModelOptions
 
     func run() throws {
@@ -70,7 +70,7 @@ struct Search: ParsableCommand {
 
     @Argument(help: "What to look for.") var query: String
     @Option(help: "A UTF-8 text file, one text a line (blank lines are skipped).") var corpus: String
-    @Option(help: "How many lines to show.") var k = 5
+    @Option(parsing: .unconditional, help: "How many lines to show.") var k = 5
     @OptionGroup var models: ModelOptions
 
     func run() throws {

@@ -14,11 +14,11 @@ struct Generate: ParsableCommand {
         """)
     @Argument(help: "The run folder.") var folder: String
     @Option(help: "Text the sample continues (every character must be in the model's vocabulary).") var prompt = ""
-    @Option(help: "Characters to generate.") var length = 500
-    @Option(help: "Divides the logits: below 1 sharper, above 1 flatter, 0 greedy.") var temperature = 0.8
-    @Option(help: "Draw only among the K most likely characters.") var topK: Int?
-    @Option(help: "Draw only among the most likely characters whose probabilities reach P.") var topP: Double?
-    @Option(help: "Seed of the draws (default: a random one).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Characters to generate.") var length = 500
+    @Option(parsing: .unconditional, help: "Divides the logits: below 1 sharper, above 1 flatter, 0 greedy.") var temperature = 0.8
+    @Option(parsing: .unconditional, help: "Draw only among the K most likely characters.") var topK: Int?
+    @Option(parsing: .unconditional, help: "Draw only among the most likely characters whose probabilities reach P.") var topP: Double?
+    @Option(parsing: .unconditional, help: "Seed of the draws (default: a random one).") var seed: UInt64?
 
     func run() throws {
         runOrFail {

@@ -5,9 +5,9 @@ import MyelinRun
 
 /// Options of the classic models, shared by `train` and `compare`.
 struct ClassicOptions: ParsableArguments {
-    @Option(help: "--model knn: neighbours that vote (default 5).") var neighbors: Int?
-    @Option(help: "--model tree|forest: deepest level (default: grow until the leaves are pure).") var maxDepth: Int?
-    @Option(help: "--model forest: trees (default 100).") var trees: Int?
+    @Option(parsing: .unconditional, help: "--model knn: neighbours that vote (default 5).") var neighbors: Int?
+    @Option(parsing: .unconditional, help: "--model tree|forest: deepest level (default: grow until the leaves are pure).") var maxDepth: Int?
+    @Option(parsing: .unconditional, help: "--model forest: trees (default 100).") var trees: Int?
 
     /// The options given, by name.
     var given: [String] {

@@ -9,13 +9,13 @@ struct DataOptions: ParsableArguments {
                                + "\(DataOptions.catalogueNames(generated: true)) (see `myelin datasets`)."))
     var data: String?
 
-    @Option(help: ArgumentHelp("A generated data set's points in all, before the split (default \(GeneratedSet.defaultCount), 2 to \(GeneratedSet.maxCount)).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A generated data set's points in all, before the split (default \(GeneratedSet.defaultCount), 2 to \(GeneratedSet.maxCount)).", valueName: "n"))
     var count: Int?
 
-    @Option(help: ArgumentHelp("A generated data set's noise (default: \(DataOptions.defaultNoiseText); at most \(Int(GeneratedSet.maxNoise))).", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A generated data set's noise (default: \(DataOptions.defaultNoiseText); at most \(Int(GeneratedSet.maxNoise))).", valueName: "x"))
     var noise: Double?
 
-    @Option(help: ArgumentHelp("Seed of a generated data set's points (default 0; --seed draws the split and the model).", valueName: "s"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of a generated data set's points (default 0; --seed draws the split and the model).", valueName: "s"))
     var dataSeed: UInt64?
 
     @Option(help: "A CSV file to learn from (with --label).")
@@ -127,21 +127,21 @@ struct DataOptions: ParsableArguments {
 /// Options of the optimisation, shared by `train` and `demo`.
 struct TrainingOptions: ParsableArguments {
     @Option(help: "sgd, adam, adamw, rmsprop, adagrad or adadelta.") var optimizer = "adam"
-    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Learning rate (default 0.001).") var lr: Double?
-    @Option(help: "Weight decay (L2; decoupled for adamw).") var weightDecay = 0.0
-    @Option(help: "Momentum (sgd), in [0, 1).") var momentum = 0.9
-    @Option(help: "Mini-batch size (default: training rows / 16 rounded up to a power of two, 16 to 128).") var batchSize: Int?
-    @Option(help: "Epochs (default: about 3,000 optimiser steps, 10 to 500 epochs, with early stopping).") var epochs: Int?
-    @Option(help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
-    @Option(help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
-    @Option(help: "Fraction of the training data held out for validation (default 0.1; texts: 0.05 before the test part).") var validationSplit: Double?
-    @Option(help: "Fraction held out for testing when the data set has no test part (default 0.2; texts: the last 0.1).") var testSplit: Double?
-    @Option(help: "Clip the gradients' global 2-norm to this before each step (default: none; 5 for language models).") var clipGradNorm: Double?
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional, help: "Learning rate (default 0.001).") var lr: Double?
+    @Option(parsing: .unconditional, help: "Weight decay (L2; decoupled for adamw).") var weightDecay = 0.0
+    @Option(parsing: .unconditional, help: "Momentum (sgd), in [0, 1).") var momentum = 0.9
+    @Option(parsing: .unconditional, help: "Mini-batch size (default: training rows / 16 rounded up to a power of two, 16 to 128).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Epochs (default: about 3,000 optimiser steps, 10 to 500 epochs, with early stopping).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Seed of initial weights, splits and shuffling.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Stop after this many epochs without a better validation loss (restores the best weights).") var patience: Int?
+    @Option(parsing: .unconditional, help: "Fraction of the training data held out for validation (default 0.1; texts: 0.05 before the test part).") var validationSplit: Double?
+    @Option(parsing: .unconditional, help: "Fraction held out for testing when the data set has no test part (default 0.2; texts: the last 0.1).") var testSplit: Double?
+    @Option(parsing: .unconditional, help: "Clip the gradients' global 2-norm to this before each step (default: none; 5 for language models).") var clipGradNorm: Double?
     @Option(help: "auto, ce (cross-entropy), bce (two classes, one sigmoid output) or mse.") var loss = "auto"
-    @Option(help: "Write the full checkpoint every N epochs (the last epoch always).") var checkpointEvery = 1
+    @Option(parsing: .unconditional, help: "Write the full checkpoint every N epochs (the last epoch always).") var checkpointEvery = 1
     @Flag(help: "Random shifts and small rotations of training images.") var augment = false
     @Flag(inversion: .prefixedNo, help: "Cosine decay of the learning rate over the epochs (default: on).") var cosine: Bool?
-    @Option(help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Threads for kernels and BLAS (default: all cores).") var threads: Int?
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
 
     var settings: TrainSettings {
@@ -219,11 +219,11 @@ struct Train: ParsableCommand {
     @Option(help: "Hidden layer sizes of the MLP, comma-separated (default 512,256 for images, 64 for tables); one size for recurrent models (default 256 for language models, 128 for text classifiers).") var hidden: String?
     @Option(help: "A text file to learn a character-level language model from.") var text: String?
     @Option(help: "With --csv: the column of text messages to classify with --model lstm|gru (word ids through a recurrent encoder).") var textColumn: String?
-    @Option(help: "Language models: characters per training window (default 100).") var seqLen: Int?
-    @Option(help: "Language models: recurrent layers (default 2).") var numLayers: Int?
-    @Option(help: "Recurrent models: size of the embedding (default 64 for characters, 128 for words).") var embedding: Int?
+    @Option(parsing: .unconditional, help: "Language models: characters per training window (default 100).") var seqLen: Int?
+    @Option(parsing: .unconditional, help: "Language models: recurrent layers (default 2).") var numLayers: Int?
+    @Option(parsing: .unconditional, help: "Recurrent models: size of the embedding (default 64 for characters, 128 for words).") var embedding: Int?
     @Option(help: ArgumentHelp("Activation of the MLP: \(ActivationTable.usageList).")) var activation = "relu"
-    @Option(help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
+    @Option(parsing: .unconditional, help: "Dropout after each hidden layer (default 0.2 for image MLPs, 0.25 in the CNN, else 0).") var dropout: Double?
     @Option(help: "The network as blocks: dense:N, an activation (relu, leaky_relu:0.1, ...), dropout:P, conv:F:K[:S], maxpool:K, avgpool:K, gap, bn, flatten.") var layers: String?
     @OptionGroup var training: TrainingOptions
     @OptionGroup(title: "Transfer learning") var transfer: TransferOptions
@@ -413,9 +413,9 @@ extension Train {
 struct TransferOptions: ParsableArguments {
     @Option(help: "Classify texts (--data sms-spam, or --csv with --text-column) on this pretrained sentence encoder's vectors (known: \(Pretrained.entries.map(\.name).joined(separator: ", "))); a linear layer is trained on them.")
     var encoder: String?
-    @Option(help: ArgumentHelp("With --encoder: also train the encoder's top N layers (default 0: the encoder is frozen).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --encoder: also train the encoder's top N layers (default 0: the encoder is frozen).", valueName: "n"))
     var fineTune: Int?
-    @Option(help: ArgumentHelp("With --fine-tune: the fine-tuned layers' learning rate (default: a tenth of --lr).", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --fine-tune: the fine-tuned layers' learning rate (default: a tenth of --lr).", valueName: "x"))
     var encoderLR: Double?
     @Option(help: "Folder with pretrained models (<folder>/all-minilm-l6-v2/...); then $MYELIN_MODELS, then the cache, then the Hugging Face hub.")
     var modelsDir: String?
@@ -431,10 +431,10 @@ struct TransferOptions: ParsableArguments {
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Continue a run from its last checkpoint.")
     @Argument(help: "The run folder.") var folder: String
-    @Option(help: "Train up to this many epochs in all (default: the run's own).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Train up to this many epochs in all (default: the run's own).") var epochs: Int?
     @Option(help: "Folder with the data sets.") var dataDir: String?
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
-    @Option(help: "Threads for kernels and BLAS (default: all cores; results are bit for bit only with the run's own count).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Threads for kernels and BLAS (default: all cores; results are bit for bit only with the run's own count).") var threads: Int?
     @Option(help: "A transfer classifier's folder of pretrained models (then $MYELIN_MODELS, the cache, the hub).") var modelsDir: String?
     @Flag(help: "Serve a live dashboard of the run while it trains.") var dashboard = false
     @OptionGroup(title: "Dashboard") var serve: ServeOptions

@@ -114,7 +114,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an MLP on MNIST (or, when MNIST cannot be found, on a built-in data set) and write its plots.")
     @Option(help: "Folder with the data sets.") var dataDir: String?
-    @Option(help: "Epochs (default 10 on MNIST, 40 on the spirals).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Epochs (default 10 on MNIST, 40 on the spirals).") var epochs: Int?
     @Option(help: "The run folder to write.") var out = "runs/demo"
     @Flag(help: "Replace the run in --out once the new run has finished.") var overwrite = false
     @Flag(help: "One line per epoch instead of a progress bar.") var quiet = false
@@ -159,7 +159,7 @@ struct Filters: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw a CNN run's first-layer filters and one test image's feature maps (SVG, optionally PNG).")
     @Argument(help: "The run folder.") var folder: String
-    @Option(help: "Which test image's feature maps to draw.") var index = 0
+    @Option(parsing: .unconditional, help: "Which test image's feature maps to draw.") var index = 0
     @Flag(help: "Also write PNG files.") var png = false
     @Option(help: "Folder with the data sets.") var dataDir: String?
 

@@ -19,19 +19,19 @@ struct WordVec: ParsableCommand {
     @Argument(help: "A folder written by --out, to query.") var folder: String?
     @Option(help: "Text file to train on (words are lower-cased runs of letters, digits and apostrophes).") var text: String?
     @Option(help: "Folder to write vectors.txt and word2vec.json into.") var out: String?
-    @Option(help: "Vector size.") var dim = 100
-    @Option(help: "Largest distance between a word and its context words.") var window = 5
-    @Option(help: "Noise words per positive pair.") var negative = 5
-    @Option(help: "Passes over the text.") var epochs = 5
-    @Option(help: "Leave out words seen fewer times.") var minCount = 5
-    @Option(help: "Starting learning rate (falls linearly).") var learningRate = 0.025
-    @Option(help: "Subsampling threshold for frequent words (0: keep all).") var subsample = 1e-3
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Training threads; 1 gives the same vectors for a seed on every run.") var threads = 1
+    @Option(parsing: .unconditional, help: "Vector size.") var dim = 100
+    @Option(parsing: .unconditional, help: "Largest distance between a word and its context words.") var window = 5
+    @Option(parsing: .unconditional, help: "Noise words per positive pair.") var negative = 5
+    @Option(parsing: .unconditional, help: "Passes over the text.") var epochs = 5
+    @Option(parsing: .unconditional, help: "Leave out words seen fewer times.") var minCount = 5
+    @Option(parsing: .unconditional, help: "Starting learning rate (falls linearly).") var learningRate = 0.025
+    @Option(parsing: .unconditional, help: "Subsampling threshold for frequent words (0: keep all).") var subsample = 1e-3
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Training threads; 1 gives the same vectors for a seed on every run.") var threads = 1
     @Flag(help: "Replace vectors already in --out.") var overwrite = false
     @Option(help: "Print the nearest words of this word.") var nearest: String?
     @Option(help: "Print the answers to a - b + c, given as a,b,c.") var analogy: String?
-    @Option(help: "How many words to print.") var k: Int?
+    @Option(parsing: .unconditional, help: "How many words to print.") var k: Int?
 
     func run() throws {
         runOrFail {
