@@ -64,7 +64,7 @@ public final class DashboardServer: Sendable {
         let routes = DashboardRoutes(index: index, store: RunStore(index: index),
                                      live: Dictionary(live.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
                                      playground: playground, pollInterval: pollInterval)
-        let http = HTTPServer { request in Self.guarded(request, token: token, routes: routes) }
+        let http = HTTPServer { request in Self.guarded(request, host: host, token: token, routes: routes) }
         let actual = try http.listen(host: host, port: chosen)
         return DashboardServer(host: host, port: actual, token: token, http: http, playground: playground)
     }
@@ -86,9 +86,11 @@ public final class DashboardServer: Sendable {
         playground.endAll()
     }
 
-    /// Every request: the access token when one is set (query `token=`, or the cookie set when
-    /// the page was opened with it), then the routes.
-    static func guarded(_ request: HTTPRequest, token: String?, routes: DashboardRoutes) -> HTTPResponse {
+    /// Every request: refused when it comes from another site (`crossSiteRefusal`), then the
+    /// access token when one is set (query `token=`, or the cookie set when the page was opened
+    /// with it), then the routes.
+    static func guarded(_ request: HTTPRequest, host: String, token: String?, routes: DashboardRoutes) -> HTTPResponse {
+        if let refusal = crossSiteRefusal(request, boundHost: host) { return refusal }
         guard let token else { return routes.handle(request) }
         let given = request.query("token")
         let cookie = request.headers["cookie"]?.split(separator: ";")
@@ -103,6 +105,34 @@ public final class DashboardServer: Sendable {
             response.headers.append(("Set-Cookie", "myelin_token=\(token); Path=/; HttpOnly; SameSite=Strict"))
         }
         return response
+    }
+
+    /// Why another site may not use this server, or nil. A page the learner has open elsewhere
+    /// can send requests to 127.0.0.1 (a POST of text/plain needs no CORS preflight), and a name
+    /// of its own can be rebound to this machine's address: so on loopback the Host header must
+    /// name this machine, and a request that changes something (pause, stop, the learning rate,
+    /// the playground) must come from the dashboard's own origin when the browser says where it
+    /// comes from, as Jupyter checks both.
+    static func crossSiteRefusal(_ request: HTTPRequest, boundHost: String) -> HTTPResponse? {
+        let hostHeader = request.headers["host"]
+        if isLoopback(boundHost), let hostHeader, !isLoopback(hostName(hostHeader)) {
+            return DashboardRoutes.error(403, "[dashboard] this server answers to names of this machine (localhost), not \(hostHeader)")
+        }
+        if request.method != "GET" && request.method != "HEAD", let origin = request.headers["origin"] {
+            let from = origin.hasPrefix("http://") ? String(origin.dropFirst("http://".count)) : origin
+            guard let hostHeader, from == hostHeader else {
+                return DashboardRoutes.error(403, "[dashboard] a page of \(origin) may not change runs or the playground")
+            }
+        }
+        return nil
+    }
+
+    /// The host of a Host header, without its port (`[::1]:6006` is `::1`).
+    static func hostName(_ header: String) -> String {
+        if header.hasPrefix("["), let close = header.firstIndex(of: "]") {
+            return String(header[header.index(after: header.startIndex)..<close])
+        }
+        return String(header.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
     }
 
     /// Compares without stopping at the first different byte.

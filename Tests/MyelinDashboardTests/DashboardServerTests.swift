@@ -129,7 +129,7 @@ struct DashboardServerTests {
             #expect(!body.contains("secret\""), "\(target)")
         }
         for path in ["/assets/../secret.txt", "/assets/..%2F..%2Fsecret.txt", "/../secret.txt", "/a/confusion.svg"] {
-            let reply = await rawRequest(port: server.port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let reply = await rawRequest(port: server.port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             #expect(!reply.contains("\r\n\r\nsecret"), "\(path): \(reply.prefix(80))")
             #expect(!reply.hasPrefix("HTTP/1.1 200"), "\(path)")
         }
@@ -150,11 +150,40 @@ struct DashboardServerTests {
         let (uri, _) = try await fetch(base + "/api/runs?pad=" + long)
         #expect(uri == 414)
         let header = String(repeating: "y", count: 200_000)
-        let reply = await rawRequest(port: server.port, "GET /api/runs HTTP/1.1\r\nHost: x\r\nX-Big: \(header)\r\nConnection: close\r\n\r\n")
+        let reply = await rawRequest(port: server.port, "GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(header)\r\nConnection: close\r\n\r\n")
         #expect(!reply.hasPrefix("HTTP/1.1 200"))
         // The server still answers after the bad requests.
         let (status, _) = try await fetch(base + "/api/runs")
         #expect(status == 200)
+    }
+
+    /// Another site cannot use a loopback dashboard: a name rebound to 127.0.0.1 (DNS rebinding)
+    /// is refused, and so is a change sent by a page of another origin (a text/plain POST needs no
+    /// CORS preflight, so any open page could pause a training). The dashboard's own page still works.
+    @Test func otherSitesCannotUseALoopbackDashboard() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let live = LiveRun(id: "a")
+        let server = try await DashboardServer.launch(root: root, port: 0, live: [live])
+        defer { server.stop() }
+        let port = server.port
+        let rebound = await rawRequest(port: port, "GET /api/runs HTTP/1.1\r\nHost: attacker.example:\(port)\r\nConnection: close\r\n\r\n")
+        #expect(rebound.hasPrefix("HTTP/1.1 403") && rebound.contains("not attacker.example"), "\(rebound.prefix(120))")
+        for host in ["127.0.0.1:\(port)", "localhost:\(port)", "[::1]:\(port)", "127.0.0.1"] {
+            let reply = await rawRequest(port: port, "GET /api/runs HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+            #expect(reply.hasPrefix("HTTP/1.1 200"), "\(host): \(reply.prefix(60))")
+        }
+        let base = "http://127.0.0.1:\(port)"
+        let pause = Data(#"{"action":"pause"}"#.utf8)
+        let (foreign, body) = try await fetch(base + "/api/control?id=a", method: "POST", body: pause,
+                                              headers: ["Origin": "http://attacker.example", "Content-Type": "text/plain"])
+        #expect(foreign == 403 && body.contains("a page of http://attacker.example may not change runs"))
+        #expect(live.current.state != .paused)
+        let (own, _) = try await fetch(base + "/api/control?id=a", method: "POST", body: pause, headers: ["Origin": base])
+        #expect(own == 200 && live.current.state == .paused)
+        // Reading is not a change: a GET with another Origin is answered (the browser keeps the body from that page).
+        let (read, _) = try await fetch(base + "/api/runs", headers: ["Origin": "http://attacker.example"])
+        #expect(read == 200)
     }
 
     @Test func otherHostsNeedTheToken() async throws {
@@ -200,7 +229,7 @@ struct DashboardServerTests {
         let server = try await DashboardServer.launch(root: root, port: 0, live: [live], pollInterval: 0.05)
         defer { server.stop() }
         // The stream never ends: the read stops once the first event naming the live run arrived.
-        let reply = await rawRequest(port: server.port, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n") {
+        let reply = await rawRequest(port: server.port, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") {
             $0.contains("{\"id\":\"a\",\"steps\":5,")
         }
         #expect(reply.contains("text/event-stream"))

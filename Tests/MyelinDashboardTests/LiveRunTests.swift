@@ -153,7 +153,7 @@ struct LiveRunTests {
         for _ in 0..<5 {
             let fd = try connectLoopback(port: server.port, receiveBuffer: 1024)
             sockets.append(fd)
-            try LoopbackHTTP.sendAll(fd, Data("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n".utf8), command: "events")
+            try LoopbackHTTP.sendAll(fd, Data("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8), command: "events")
         }
         defer { for fd in sockets { close(fd) } }
         let started = Date()

@@ -247,7 +247,8 @@ function sharpCanvas(canvas) {
 /** Line chart of `series` [{label, color, x[], y[], faint}] on a canvas; log y when `logY`. */
 function lineChart(div, series, { logY = false, xLabel = "" } = {}) {
   const { g, w, h } = sharpCanvas(div.querySelector("canvas"));
-  const tf = (y) => (logY ? (y > 0 ? Math.log10(y) : NaN) : y);
+  // null (a NaN in the run's logs) is a gap, not 0: isFinite(null) is true in JavaScript.
+  const tf = (y) => (y == null ? NaN : logY ? (y > 0 ? Math.log10(y) : NaN) : y);
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (const s of series) for (let i = 0; i < s.x.length; i++) {
     const y = tf(s.y[i]);
@@ -397,7 +398,7 @@ async function inspect() {
   const layer = $("inspect-layer").value;
   const a = await getJSON(`/api/inspect?id=${q(state.live)}` + (layer ? `&layer=${q(layer)}` : ""));
   if (a.error) { $("inspect-note").textContent = a.error; return; }
-  $("inspect-note").textContent = `step ${a.step}, epoch ${a.epoch + 1}, batch ${a.batch + 1}, loss ${a.loss == null ? "-" : a.loss.toFixed(5)}`;
+  $("inspect-note").textContent = `step ${a.step}, epoch ${a.epoch + 1}, batch ${a.batch + 1}, loss ${typeof a.loss === "number" ? a.loss.toFixed(5) : a.loss == null ? "-" : String(a.loss)}`;
   const select = $("inspect-layer");
   if (select.options.length !== a.layers.length) {
     select.textContent = "";
@@ -481,9 +482,17 @@ function image(values, hgt, wid, label) {
   g.putImageData(img, 0, 0);
   const fig = document.createElement("figure");
   const cap = document.createElement("figcaption");
-  cap.innerHTML = label;
+  cap.append(...(Array.isArray(label) ? label : [label]));
   fig.append(canvas, cap);
   return fig;
+}
+
+/** A caption's two lines as nodes: text only, never markup (class names come from run folders). */
+function twoLines(first, second, firstClass = "", secondClass = "") {
+  const a = document.createElement("span"), b = document.createElement("span");
+  a.className = firstClass; b.className = secondClass;
+  a.textContent = first; b.textContent = second;
+  return [a, document.createElement("br"), b];
 }
 
 function numberTable(t, id) {
@@ -520,13 +529,16 @@ function batchView(a) {
     const pred = classes > 1 ? argmax(a.outputs.values, i * classes, classes) : a.outputs ? a.outputs.values[i] : null;
     const target = a.targets ? a.targets.values[i] : null;
     const wrong = classes > 1 && target != null && pred !== target;
-    const label = `<span class="${wrong ? "wrong" : ""}">predicted ${pred == null ? "-" : classes > 1 ? pred : fmt(pred)}</span><br>target ${target == null ? "-" : fmt(target)}`;
+    const label = twoLines(`predicted ${pred == null ? "-" : classes > 1 ? pred : fmt(pred)}`, `target ${target == null ? "-" : fmt(target)}`,
+                           wrong ? "wrong" : "");
     if (isImage) {
       const h = s.length === 4 ? s[2] : side, w = s.length === 4 ? s[3] : side;
       box.append(image(a.inputs.values.slice(i * per, i * per + h * w), h, w, label));
     } else {
       const fig = document.createElement("figure");
-      fig.innerHTML = `<code>[${a.inputs.values.slice(i * per, i * per + Math.min(per, 6)).map((v) => (v == null ? "nan" : fmt(v))).join(", ")}${per > 6 ? ", …" : ""}]</code><br>${label}`;
+      const code = document.createElement("code");
+      code.textContent = `[${a.inputs.values.slice(i * per, i * per + Math.min(per, 6)).map((v) => (v == null ? "nan" : fmt(v))).join(", ")}${per > 6 ? ", …" : ""}]`;
+      fig.append(code, document.createElement("br"), ...label);
       box.append(fig);
     }
   }
@@ -552,7 +564,8 @@ async function drawPictures() {
         box.className = "images predictions";
         p.images.forEach((values, i) => {
           const wrong = p.predicted[i] !== p.target[i];
-          const label = `<span class="${wrong ? "wrong" : ""}">${p.classNames[p.predicted[i]] ?? p.predicted[i]}</span><br><span class="muted">${p.classNames[p.target[i]] ?? p.target[i]}</span>`;
+          const label = twoLines(String(p.classNames[p.predicted[i]] ?? p.predicted[i]), String(p.classNames[p.target[i]] ?? p.target[i]),
+                                 wrong ? "wrong" : "", "muted");
           box.append(image(values.slice(0, h * w), h, w, label));
         });
         out.append(heading("test images: predicted (red when wrong), then true class"), box);
