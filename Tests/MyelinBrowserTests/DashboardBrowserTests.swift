@@ -156,6 +156,38 @@ struct DashboardBrowserTests {
         }
     }
 
+    /// What a run folder holds is shown as text: a class name in predictions.json that is markup
+    /// ran script in the page (and so could drive live runs). Without a live run the control bar
+    /// is hidden (its CSS display overrode `hidden`).
+    @Test func runFilesNeverRunScriptAndTheLiveBarHidesWithoutALiveRun() async throws {
+        let root = NSTemporaryDirectory() + "myelin-browser-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dir = root + "/run"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try (BatchLog.header + "\n1,0,0,0.5,0.01\n2,0,1,nan,0.01\n").write(toFile: dir + "/batches.csv", atomically: false, encoding: .utf8)
+        try "epoch,loss,accuracy\n0,0.5,0.75\n1,nan,0.5\n".write(toFile: dir + "/metrics.csv", atomically: false, encoding: .utf8)
+        let evil = "<img src=x onerror=\"document.title='XSS-RAN'\">"
+        let predictions: [String: Any] = ["shape": [1, 2, 2], "images": [[0.0, 1.0, 0.5, 0.25]], "predicted": [0], "target": [1],
+                                          "classNames": [evil, "b"]]
+        try JSONSerialization.data(withJSONObject: predictions).write(to: URL(fileURLWithPath: dir + "/predictions.json"))
+        let server = try await DashboardServer.launch(root: root, port: 0)
+        defer { server.stop() }
+        try await withBrowser { browser in
+            try await browser.navigate(to: server.url)
+            _ = try await browser.waitForElement("button.tab[data-tab=pictures]")
+            #expect(try await browser.execute("return getComputedStyle(document.getElementById('live')).display;", as: String.self) == "none")
+            try await browser.execute("document.querySelector('button.tab[data-tab=pictures]').click();")
+            let caption = try await browser.waitFor("the test image's caption") { () async throws -> String? in
+                let text = try await browser.execute("const c = document.querySelector('#pictures figcaption'); return c ? c.textContent : null;",
+                                                     as: String?.self)
+                return text ?? nil
+            }
+            #expect(caption.hasPrefix(evil))
+            #expect(try await browser.title() != "XSS-RAN")
+            #expect(try await browser.execute("return document.querySelectorAll('#pictures img[src=\"x\"]').length;", as: Int.self) == 0)
+        }
+    }
+
     @Test func twoHundredFiftyRunsShowTheirFirstCurvesWithinTwoSeconds() async throws {
         let root = NSTemporaryDirectory() + "myelin-browser-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
