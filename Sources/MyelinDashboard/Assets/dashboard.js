@@ -549,6 +549,13 @@ function batchView(a) {
 
 async function drawPictures() {
   const out = $("pictures");
+  // Redrawn only when what it shows changes (runs, their files, their epochs), not on every step
+  // of a live run: a redraw put a scrolled samples box back at its top. A newer call wins.
+  const shown = JSON.stringify([...state.selected].map((id) => { const d = state.details.get(id); return d ? [id, d.files, d.history.epochs.length] : [id]; }));
+  if (shown === state.picturesShown) return;
+  state.picturesShown = shown;
+  const generation = (state.picturesGeneration = (state.picturesGeneration || 0) + 1);
+  const stale = () => generation !== state.picturesGeneration;
   out.textContent = "";
   for (const id of state.selected) {
     const d = state.details.get(id);
@@ -559,6 +566,7 @@ async function drawPictures() {
       const url = `/api/file?id=${q(id)}&name=${q(name)}`;
       if (name === "predictions.json") {
         const p = await getJSON(url);
+        if (stale()) return;
         const [, h, w] = p.shape;
         const box = document.createElement("div");
         box.className = "images predictions";
@@ -572,7 +580,9 @@ async function drawPictures() {
       } else if (name.endsWith(".txt")) {
         const pre = document.createElement("pre");
         pre.className = "samples";
-        pre.textContent = await (await fetch(url)).text();
+        const text = await (await fetch(url)).text();
+        if (stale()) return;
+        pre.textContent = text;
         out.append(heading(`${name} (generated samples)`), pre);
       } else if (name.endsWith(".svg")) {
         const img = document.createElement("img");
