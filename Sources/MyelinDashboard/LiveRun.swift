@@ -196,6 +196,8 @@ public final class LiveRun: @unchecked Sendable {
                 return
             }
             status.state = .paused
+            // The steps so far reach the batch log before waiting (it writes only after a step).
+            for case let log as BatchLog in ctx.trainer.callbacks { log.flush(ctx) }
             lock.wait()
         }
     }

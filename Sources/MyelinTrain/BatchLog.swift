@@ -93,6 +93,10 @@ public final class BatchLog: Callback {
         file = nil
     }
 
+    /// Writes the buffered lines now: a trainer paused from the dashboard takes no step that
+    /// would, and its curves should reach the step it stopped at.
+    public func flush(_ ctx: TrainingContext) { flush(ctx, now: monotonicSeconds()) }
+
     private func flush(_ ctx: TrainingContext, now: Double) {
         lastFlush = now
         guard let file, !buffer.isEmpty else { return }

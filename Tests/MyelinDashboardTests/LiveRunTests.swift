@@ -78,6 +78,12 @@ struct LiveRunTests {
         try await Task.sleep(nanoseconds: 100_000_000)
         #expect(live.current.step == held + 1)
         #expect(live.current.state == .paused)
+        // While paused, the batch log reaches the step it holds at (it wrote only after a later step).
+        let parent = (out as NSString).deletingLastPathComponent, name = (out as NSString).lastPathComponent
+        let staging = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix("." + name + ".tmp-") }
+        let log = ([out] + staging.map { parent + "/" + $0 }).map { $0 + "/batches.csv" }.first { FileManager.default.fileExists(atPath: $0) }
+        let lastStep = try log.map { try String(contentsOfFile: $0, encoding: .utf8) }?.split(separator: "\n").last?.split(separator: ",").first
+        #expect(lastStep.flatMap { Int($0) } == held + 1, "\(String(describing: log)): last step \(String(describing: lastStep))")
         live.resume()
         try await waitUntil("the end") { live.current.state == .finished }
         try await waitFor(done)
