@@ -33,7 +33,10 @@ struct ServeOptions: ParsableArguments {
         let port = self.port ?? 6006, host = self.host ?? "127.0.0.1"
         observers.onStart = { target in
             let parent = RunTransaction.split(target.path).parent
-            let live = LiveRun(id: (target.path as NSString).lastPathComponent)
+            // The id the dashboard lists the staged run by: `name (new)` beside the older run
+            // that --overwrite replaces at the end (the controls attached to that old run before).
+            let name = (target.path as NSString).lastPathComponent
+            let live = LiveRun(id: RunIndex.stagedID(name, besideOlder: FileManager.default.fileExists(atPath: target.path)))
             let server = try DashboardServer.start(root: parent, host: host, port: port, live: [live],
                                                    output: { writeToStandardOutput("dashboard: " + $0 + "\n") })
             writeToStandardOutput("dashboard: \(server.url)\n")

@@ -105,12 +105,16 @@ public final class RunIndex: @unchecked Sendable {
             guard let pid = Self.stagingPID(path), kill(pid, 0) == 0 || errno == EPERM else { continue }
             let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
             guard names.contains(where: Self.markers.contains) else { continue }
-            let shown = published.contains(id) ? id + " (new)" : id
+            let shown = Self.stagedID(id, besideOlder: published.contains(id))
             found.append(Entry(id: shown, path: path, running: true, modified: Self.modified(path)))
         }
         found.sort { ($0.modified, $0.id) > ($1.modified, $1.id) }
         return Array(found.prefix(maxRuns))
     }
+
+    /// The id a run still being written is listed by: its name, or `name (new)` beside an older
+    /// run of that name (which `--overwrite` replaces when the new one finishes).
+    public static func stagedID(_ name: String, besideOlder: Bool) -> String { besideOlder ? name + " (new)" : name }
 
     /// `mnist` for `.mnist.tmp-123`; nil for other hidden names.
     static func stagingTarget(_ name: String) -> String? {

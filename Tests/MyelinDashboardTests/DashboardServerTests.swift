@@ -186,6 +186,24 @@ struct DashboardServerTests {
         #expect(read == 200)
     }
 
+    /// A training with --overwrite is staged beside the older run it replaces: its live controls
+    /// belong to the staged `a (new)`, not to the finished `a` (which carried them before).
+    @Test func aLiveRunBesideAnOlderOneIsTheStagedOne() async throws {
+        let root = try makeRunsFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let staged = root + "/.a.tmp-\(getpid())"
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: true)
+        try (BatchLog.header + "\n1,0,0,0.9,0.01\n").write(toFile: staged + "/batches.csv", atomically: true, encoding: .utf8)
+        let live = LiveRun(id: RunIndex.stagedID("a", besideOlder: FileManager.default.fileExists(atPath: root + "/a")))
+        #expect(live.id == "a (new)")
+        let server = try await DashboardServer.launch(root: root, port: 0, live: [live])
+        defer { server.stop() }
+        let (_, runs) = try await fetch("http://127.0.0.1:\(server.port)/api/runs")
+        let list = (try JSONSerialization.jsonObject(with: Data(runs.utf8)) as! [String: Any])["runs"] as! [[String: Any]]
+        let byID = Dictionary(uniqueKeysWithValues: list.map { ($0["id"] as! String, $0) })
+        #expect(byID["a (new)"]?["live"] != nil && byID["a"]?["live"] == nil, "\(runs)")
+    }
+
     @Test func otherHostsNeedTheToken() async throws {
         let root = try makeRunsFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }

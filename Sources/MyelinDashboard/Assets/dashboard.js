@@ -434,13 +434,16 @@ function firstSample(t) {
 /** A 2-D view of any tensor (rows = first axis) as a blue-white-red heatmap. */
 function heatmap(t, title) {
   const rows = t.shape.length ? t.shape[0] : 1;
-  const cols = Math.max(1, Math.floor(t.values.length / Math.max(rows, 1)));
+  // A row is everything after the first axis (the values may stop early: whole rows are drawn).
+  const whole = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const cols = Math.max(1, t.shape.length > 1 ? whole : Math.floor(t.values.length / Math.max(rows, 1)));
   const canvas = document.createElement("canvas");
   const scale = Math.max(1, Math.min(24, Math.floor(600 / Math.max(cols, rows))));
   canvas.width = cols * scale; canvas.height = Math.min(rows, Math.ceil(t.values.length / cols)) * scale;
   const g = canvas.getContext("2d");
   const m = t.values.reduce((a, v) => (v == null ? a : Math.max(a, Math.abs(v))), 0) || 1;
-  t.values.forEach((v, i) => {
+  const shown = Math.min(t.values.length, Math.floor(t.values.length / cols) * cols) || t.values.length;
+  t.values.slice(0, shown).forEach((v, i) => {
     const r = Math.floor(i / cols), c = i % cols;
     const x = v == null ? 0 : v / m;
     g.fillStyle = v == null ? "#000" : x >= 0 ? `rgb(255,${255 - 200 * x},${255 - 200 * x})` : `rgb(${255 + 200 * x},${255 + 200 * x},255)`;
@@ -449,7 +452,7 @@ function heatmap(t, title) {
   const fig = document.createElement("figure");
   fig.className = "heatmap";
   const cap = document.createElement("figcaption");
-  cap.textContent = `${title} (scale ±${fmt(m)})` + (t.truncated ? ", first values only" : "");
+  cap.textContent = `${title} (scale ±${fmt(m)})` + (t.truncated ? `, first ${Math.floor(t.values.length / cols)} of ${rows} rows` : "");
   fig.append(canvas, cap);
   return fig;
 }
