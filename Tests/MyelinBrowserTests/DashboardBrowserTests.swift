@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 import MyelinCore
 import MyelinDashboard
@@ -153,6 +156,19 @@ struct DashboardBrowserTests {
             #expect(try await browser.findElements("canvas.neuron").count == 2 + 4 + 2)
             _ = try await browser.saveScreenshot(named: "playground-xor")
             #expect(try await browser.consoleErrors().isEmpty)
+
+            // A session the server no longer has (it keeps four; newer tabs end the most idle): the
+            // next step starts it again and says so (it did nothing, with an uncaught error in the console).
+            try await browser.findElement("#play").click()
+            let old = "p0-gone"
+            _ = try await browser.execute("pg.session = '\(old)'; pg.polling += 1;")
+            try await browser.findElement("#step").click()
+            try await browser.waitUntil("a new session") { try await browser.execute("return pg.session;", as: String.self) != old }
+            #expect(try await browser.findElement("#message").text().contains("ended by playgrounds opened since"))
+            try await browser.waitUntil("the stepped picture") { try await number(browser, "#epoch") >= 1 }
+            // Only the browser's own line for the refused request: no uncaught error.
+            let errors = try await browser.consoleErrors().map(\.message)
+            #expect(errors.allSatisfy { $0.contains("404") }, "\(errors)")
         }
     }
 

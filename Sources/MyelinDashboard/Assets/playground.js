@@ -24,7 +24,7 @@ function config() {
 async function post(url, body) {
   const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const a = await r.json();
-  if (!r.ok) throw new Error(a.error || r.statusText);
+  if (!r.ok) throw Object.assign(new Error(a.error || r.statusText), { status: r.status });
   return a;
 }
 
@@ -53,6 +53,10 @@ async function poll(session) {
         pg.version = p.version;
         pg.picture = p;
         requestAnimationFrame(() => draw(p));
+      } else if (r.status === 404 && pg.playing) {
+        // Ended by newer tabs (see control): start again, and play on.
+        await control("play");
+        return;
       } else if (r.status !== 204) { await new Promise((ok) => setTimeout(ok, 500)); }
     } catch (e) { await new Promise((ok) => setTimeout(ok, 500)); }
   }
@@ -60,7 +64,15 @@ async function poll(session) {
 
 async function control(action) {
   if (!pg.session) return;
-  await post(`/api/playground/control?session=${pg.session}`, { action });
+  try {
+    await post(`/api/playground/control?session=${pg.session}`, { action });
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    // The server keeps a few sessions; newer tabs ended this one's. Start it again, as it was set.
+    await reset();
+    $("message").textContent = "this tab's training was ended by playgrounds opened since; it starts again";
+    await post(`/api/playground/control?session=${pg.session}`, { action });
+  }
 }
 
 // ---------- drawing ----------
@@ -177,8 +189,8 @@ function setPlaying(on) {
   $("play").classList.toggle("active", on);
 }
 
-$("play").addEventListener("click", async () => { setPlaying(!pg.playing); await control(pg.playing ? "play" : "pause"); });
-$("step").addEventListener("click", async () => { setPlaying(false); await control("step"); });
+$("play").addEventListener("click", () => { setPlaying(!pg.playing); control(pg.playing ? "play" : "pause").catch(showError); });
+$("step").addEventListener("click", () => { setPlaying(false); control("step").catch(showError); });
 $("reset").addEventListener("click", () => reset().catch(showError));
 $("add-layer").addEventListener("click", () => { if (pg.hidden.length < 6) { pg.hidden = pg.hidden.concat([2]); changed(); } });
 $("remove-layer").addEventListener("click", () => { if (pg.hidden.length > 0) { pg.hidden = pg.hidden.slice(0, -1); changed(); } });
