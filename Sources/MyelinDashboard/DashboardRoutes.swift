@@ -48,12 +48,12 @@ struct DashboardRoutes: Sendable {
             return Self.json(runDetail(run))
         case ("GET", "/api/steps"):
             guard let run = lookup(request) else { return unknownRun(request) }
-            return Self.json(store.steps(run, from: request.query("from", as: Int.self) ?? 0,
-                                         generation: request.query("generation", as: Int.self)))
+            guard let from = Self.stepCount(request, "from") else { return Self.badStepCount(request, "from") }
+            return Self.json(store.steps(run, from: from, generation: request.query("generation", as: Int.self)))
         case ("GET", "/api/insights"):
             guard let run = lookup(request) else { return unknownRun(request) }
-            return Self.json(store.insights(run, from: request.query("from", as: Int.self) ?? 0,
-                                            generation: request.query("generation", as: Int.self)))
+            guard let from = Self.stepCount(request, "from") else { return Self.badStepCount(request, "from") }
+            return Self.json(store.insights(run, from: from, generation: request.query("generation", as: Int.self)))
         case ("GET", "/api/file"):
             guard let run = lookup(request) else { return unknownRun(request) }
             let name = request.query("name") ?? ""
@@ -79,6 +79,18 @@ struct DashboardRoutes: Sendable {
         default:
             return Self.error(404, "[dashboard] nothing at \(request.path)")
         }
+    }
+
+    /// A query's count of steps: 0 when absent, nil when it is not a whole number from 0 (a
+    /// number too large for Int read as absent before, and every step was sent).
+    static func stepCount(_ request: HTTPRequest, _ name: String) -> Int? {
+        guard let text = request.query(name) else { return 0 }
+        guard let n = Int(text), n >= 0 else { return nil }
+        return n
+    }
+
+    static func badStepCount(_ request: HTTPRequest, _ name: String) -> HTTPResponse {
+        error(400, "[dashboard] \(name) must be a whole number of steps from 0, got '\(request.query(name) ?? "")'")
     }
 
     private func control(_ request: HTTPRequest) -> HTTPResponse {

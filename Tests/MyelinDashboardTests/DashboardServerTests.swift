@@ -112,6 +112,11 @@ struct DashboardServerTests {
         #expect(s["step"] as! [Int] == [2, 3])
         #expect(s["total"] as! Int == 3)
         #expect(s["loss"] as! [Double] == [0.5, 1.0 / 3])
+        // A step count that is no whole number from 0 is refused (a huge one read as 0 and sent every step).
+        for bad in ["99999999999999999999", "-1", "x"] {
+            let (status, body) = try await fetch(server.url + "api/steps?id=exp/b&from=" + bad)
+            #expect(status == 400 && body.contains("from must be a whole number of steps from 0, got '\(bad)'"), "\(bad): \(status)")
+        }
     }
 
     @Test func onlyRunFoldersUnderTheRootAreReadable() async throws {
