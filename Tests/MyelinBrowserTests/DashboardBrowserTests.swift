@@ -192,7 +192,7 @@ struct DashboardBrowserTests {
             try await browser.navigate(to: server.url)
             _ = try await browser.waitForElement("button.tab[data-tab=pictures]")
             #expect(try await browser.execute("return getComputedStyle(document.getElementById('live')).display;", as: String.self) == "none")
-            try await browser.execute("document.querySelector('button.tab[data-tab=pictures]').click();")
+            _ = try await browser.execute("document.querySelector('button.tab[data-tab=pictures]').click();")
             let caption = try await browser.waitFor("the test image's caption") { () async throws -> String? in
                 let text = try await browser.execute("const c = document.querySelector('#pictures figcaption'); return c ? c.textContent : null;",
                                                      as: String?.self)
