@@ -43,8 +43,13 @@ extension Tensor {
         // Float sums with many terms per output are added in blocks, pairwise (see `reduceRun` and
         // `cascadeBlocks`), so their error grows with the log of the count (as NumPy's and
         // PyTorch's), not with the count: a million float32 0.1s summed to 99910 in one running total.
+        // The terms each output adds one after another: a reduced innermost axis is a run that
+        // `reduceRun` already sums pairwise (a conv bias's gradient over N, H, W adds N run sums),
+        // so only the runs are counted; blocking those as well cost cnn_train 3%.
+        let innermost = (0..<rank).min { Swift.abs(strides[$0]) < Swift.abs(strides[$1]) }
+        let innerRun = innermost.map { axes.contains($0) ? Swift.max(shape[$0], 1) : 1 } ?? 1
         let cascades = Op.self == ReduceOps.Sum.self && (T.self == Float.self || T.self == Double.self)
-            && n / Swift.max(outCount, 1) > 2 * Tensor.pairwiseBlock
+            && n / Swift.max(outCount, 1) / innerRun > 2 * Tensor.pairwiseBlock
         if rank == 2, isContiguous, n > 0, n < Threading.elementwiseGrain, axes == [1] || (axes == [0] && !cascades) {
             // A small matrix by rows or columns (a loss's per-row sums, a bias's gradient): the loops
             // below in the same order, without building a strided loop (most of the time at this size).
