@@ -46,8 +46,12 @@ extension Tensor {
         // The terms each output adds one after another: a reduced innermost axis is a run that
         // `reduceRun` already sums pairwise (a conv bias's gradient over N, H, W adds N run sums),
         // so only the runs are counted; blocking those as well cost cnn_train 3%.
-        let innermost = (0..<rank).min { Swift.abs(strides[$0]) < Swift.abs(strides[$1]) }
-        let innerRun = innermost.map { axes.contains($0) ? Swift.max(shape[$0], 1) : 1 } ?? 1
+        // The run: the innermost reduced axes that lie contiguously, as `StridedLoop` merges them.
+        var innerRun = 1
+        for a in (0..<rank).sorted(by: { Swift.abs(strides[$0]) < Swift.abs(strides[$1]) }) where shape[a] != 1 {
+            guard axes.contains(a), Swift.abs(strides[a]) == innerRun else { break }
+            innerRun *= shape[a]
+        }
         let cascades = Op.self == ReduceOps.Sum.self && (T.self == Float.self || T.self == Double.self)
             && n / Swift.max(outCount, 1) / innerRun > 2 * Tensor.pairwiseBlock
         if rank == 2, isContiguous, n > 0, n < Threading.elementwiseGrain, axes == [1] || (axes == [0] && !cascades) {
