@@ -43,17 +43,21 @@ extension Tensor {
         // Float sums with many terms per output are added in blocks, pairwise (see `reduceRun` and
         // `cascadeBlocks`), so their error grows with the log of the count (as NumPy's and
         // PyTorch's), not with the count: a million float32 0.1s summed to 99910 in one running total.
-        // The terms each output adds one after another: a reduced innermost axis is a run that
-        // `reduceRun` already sums pairwise (a conv bias's gradient over N, H, W adds N run sums),
-        // so only the runs are counted; blocking those as well cost cnn_train 3%.
-        // The run: the innermost reduced axes that lie contiguously, as `StridedLoop` merges them.
-        var innerRun = 1
-        for a in (0..<rank).sorted(by: { Swift.abs(strides[$0]) < Swift.abs(strides[$1]) }) where shape[a] != 1 {
-            guard axes.contains(a), Swift.abs(strides[a]) == innerRun else { break }
-            innerRun *= shape[a]
-        }
-        let cascades = Op.self == ReduceOps.Sum.self && (T.self == Float.self || T.self == Double.self)
-            && n / Swift.max(outCount, 1) / innerRun > 2 * Tensor.pairwiseBlock
+        // Only the terms each output adds one after another count: a reduced innermost axis is a
+        // run that `reduceRun` already sums pairwise (a conv bias's gradient over N, H, W adds N
+        // run sums), and blocking those as well would only add work.
+        let cascades: Bool = {
+            guard Op.self == ReduceOps.Sum.self, T.self == Float.self || T.self == Double.self, n > 0 else { return false }
+            let terms = n / Swift.max(outCount, 1)
+            guard terms > 2 * Tensor.pairwiseBlock else { return false }
+            // The run: the innermost reduced axes that lie contiguously, as `StridedLoop` merges them.
+            var innerRun = 1
+            for a in (0..<rank).sorted(by: { Swift.abs(strides[$0]) < Swift.abs(strides[$1]) }) where shape[a] != 1 {
+                guard axes.contains(a), Swift.abs(strides[a]) == innerRun else { break }
+                innerRun *= shape[a]
+            }
+            return terms / Swift.max(innerRun, 1) > 2 * Tensor.pairwiseBlock
+        }()
         if rank == 2, isContiguous, n > 0, n < Threading.elementwiseGrain, axes == [1] || (axes == [0] && !cascades) {
             // A small matrix by rows or columns (a loss's per-row sums, a bias's gradient): the loops
             // below in the same order, without building a strided loop (most of the time at this size).
