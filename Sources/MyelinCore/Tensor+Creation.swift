@@ -41,22 +41,23 @@ extension Bool: TensorLiteral { public static var literalDType: DType { .bool } 
 extension Array: TensorLiteral where Element: TensorLiteral {
     public static var literalDType: DType { Element.literalDType }
     public func collect(shape: inout [Int], depth: Int, into scalars: inout [Double]) {
-        if shape.count == depth {
-            shape.append(count)
-        } else if shape[depth] != count {
-            fatalError("[tensor] ragged nested array: \(count) elements where \(shape[depth]) were expected at depth \(depth)")
-        }
+        record(in: &shape, depth: depth)
         for e in self { e.collect(shape: &shape, depth: depth + 1, into: &scalars) }
     }
     public func collectIntegers(shape: inout [Int], depth: Int, into scalars: inout [Int64]) -> Bool {
+        record(in: &shape, depth: depth)
+        for e in self where !e.collectIntegers(shape: &shape, depth: depth + 1, into: &scalars) { return false }
+        // An empty array of integers: its shape is read, and nothing else is needed.
+        return true
+    }
+
+    /// This level's length in `shape` (the first array at `depth` sets it; the others must match).
+    private func record(in shape: inout [Int], depth: Int) {
         if shape.count == depth {
             shape.append(count)
         } else if shape[depth] != count {
             fatalError("[tensor] ragged nested array: \(count) elements where \(shape[depth]) were expected at depth \(depth)")
         }
-        for e in self where !e.collectIntegers(shape: &shape, depth: depth + 1, into: &scalars) { return false }
-        // An empty array of integers: its shape is read, and nothing else is needed.
-        return true
     }
 }
 

@@ -168,7 +168,7 @@ extension Tensor {
     }
 
     mutating func assign(_ value: Tensor, at items: [TensorIndexItem]) {
-        if GradMode.enabled && requiresGrad && isLeaf { checkInPlaceWrite("index") }
+        if isLeaf { checkInPlaceWrite("index") }
         if Tensor.records(self, value) {
             // A write into a traced value, or one that carries gradients (the value's or this
             // tensor's), becomes a new value, a copy with the slice replaced, recorded so that the

@@ -247,9 +247,14 @@ public final class CosineAnnealingLR: LRScheduler {
         setRates(closedForm(at: lastEpoch))
     }
 
-    /// The rates at `epoch` by the closed form, `etaMin + (base - etaMin)(1 + cos(pi epoch / tMax)) / 2`.
+    /// The rates at `epoch` by the closed form (`rate(base:etaMin:epoch:tMax:)`).
     public func closedForm(at epoch: Int) -> [Double] {
-        baseLRs.map { etaMin + ($0 - etaMin) * (1 + cos(Double.pi * Double(epoch) / Double(tMax))) / 2 }
+        baseLRs.map { Self.rate(base: $0, etaMin: etaMin, epoch: epoch, tMax: tMax) }
+    }
+
+    /// `etaMin + (base - etaMin)(1 + cos(pi epoch / tMax)) / 2`: the schedule's rate at `epoch`.
+    public static func rate(base: Double, etaMin: Double = 0, epoch: Int, tMax: Int) -> Double {
+        etaMin + (base - etaMin) * (1 + cos(Double.pi * Double(epoch) / Double(tMax))) / 2
     }
 
     public override func computeLRs() -> [Double] {

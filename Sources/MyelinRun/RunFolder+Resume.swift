@@ -22,7 +22,7 @@ extension TrainSettings {
         guard cosine, checkpoint.schedulerType == "CosineAnnealingLR", let state = checkpoint.schedulerState,
               let saved = state.scalars["t_max"].map({ Int($0) }), saved != epochs,
               let base = state.lists["base_lrs"]?.first else { return nil }
-        let rate = base * (1 + cos(Double.pi * Double(checkpoint.epoch) / Double(epochs))) / 2
+        let rate = CosineAnnealingLR.rate(base: base, epoch: checkpoint.epoch, tMax: epochs)
         return "the cosine decay of the learning rate now spans \(epochs) epochs instead of \(saved): "
             + "it goes on from that curve, at \(String(format: "%.3g", rate)) for epoch \(checkpoint.epoch + 1)"
     }

@@ -173,12 +173,14 @@ public enum UseJobs {
 
     /// What `myelin summary` prints: data, model table, settings, final results.
     public static func summary(_ path: String, graph: Bool = false, graphFile: String? = nil) throws -> String {
-        for (isKind, kind) in [(LanguageModelJob.isLanguageModelRun, "language model"),
-                               (SequenceClassifierJob.isSequenceClassifierRun, "sequence classifier")] where isKind(path) {
+        let textRuns: [(isKind: (String) -> Bool, kind: String, summary: (String) throws -> String)] = [
+            (LanguageModelJob.isLanguageModelRun, "language model", LanguageModelJob.summary),
+            (SequenceClassifierJob.isSequenceClassifierRun, "sequence classifier", SequenceClassifierJob.summary)]
+        for run in textRuns where run.isKind(path) {
             guard !graph && graphFile == nil else {
-                throw RunError(op: "summary", "\(path) holds a \(kind): --graph captures the networks of model.json (tables and images)")
+                throw RunError(op: "summary", "\(path) holds a \(run.kind): --graph captures the networks of model.json (tables and images)")
             }
-            return try kind == "language model" ? LanguageModelJob.summary(path) : SequenceClassifierJob.summary(path)
+            return try run.summary(path)
         }
         if TransferClassifierJob.isTransferRun(path) {
             guard !graph && graphFile == nil else { throw RunError(op: "summary", "\(path) holds a transfer classifier: --graph is not supported for it") }
